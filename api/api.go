@@ -1,0 +1,198 @@
+// Package api is facilityd's HTTP interface: health, Prometheus metrics and the JSON API over
+// the live cache. JSON in and out; errors are {"error": "..."} with a fitting status code.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/facilityd/facilityd/devices"
+)
+
+// Server serves the API.
+type Server struct {
+	latest  *devices.Latest
+	gather  prometheus.Gatherer
+	log     *slog.Logger
+	mux     *http.ServeMux
+	started time.Time
+}
+
+// New builds the API over the live cache; gather supplies /metrics.
+func New(latest *devices.Latest, gather prometheus.Gatherer, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{latest: latest, gather: gather, log: log, mux: http.NewServeMux(), started: time.Now()}
+	s.mux.HandleFunc("GET /healthz", s.health)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	s.mux.HandleFunc("GET /api/v1/devices", s.listDevices)
+	s.mux.HandleFunc("GET /api/v1/devices/{id}", s.getDevice)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
+	})
+	return s
+}
+
+// Handle adds a route, for other components that serve through the same listener.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// ListenAndServe serves the API on addr until ctx ends; see Serve.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	return Serve(ctx, addr, s, ready)
+}
+
+// Serve serves h on addr, with timeouts that keep a slow or idle client from holding a
+// connection, until ctx ends; then it shuts down, letting requests in flight finish for up to
+// five seconds. ready, if not nil, receives the bound address.
+func Serve(ctx context.Context, addr string, h http.Handler, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+type healthResponse struct {
+	Status  string         `json:"status"`
+	Uptime  string         `json:"uptime"`
+	Devices map[string]int `json:"devices"`
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	counts := map[string]int{}
+	for _, st := range s.latest.List() {
+		counts[st.Comm.String()]++
+	}
+	writeJSON(w, http.StatusOK, healthResponse{Status: "ok", Uptime: time.Since(s.started).Round(time.Second).String(), Devices: counts})
+}
+
+// DeviceSummary is one device in GET /api/v1/devices.
+type DeviceSummary struct {
+	ID        string            `json:"id"`
+	Kind      devices.Kind      `json:"kind"`
+	Site      string            `json:"site"`
+	Building  string            `json:"building,omitempty"`
+	Zone      string            `json:"zone,omitempty"`
+	Profile   string            `json:"profile"`
+	Address   string            `json:"address,omitempty"`
+	Unit      *uint8            `json:"unit,omitempty"`
+	Comm      devices.Comm      `json:"comm"`
+	LastPoll  *time.Time        `json:"last_poll,omitempty"`
+	LastOK    *time.Time        `json:"last_ok,omitempty"`
+	LastError string            `json:"last_error,omitempty"`
+	Polls     uint64            `json:"polls"`
+	Failures  uint64            `json:"failures"`
+	Tags      map[string]string `json:"tags,omitempty"`
+}
+
+// DeviceDetail is GET /api/v1/devices/{id}: the summary and the latest readings.
+type DeviceDetail struct {
+	DeviceSummary
+	Readings []devices.Reading `json:"readings"`
+}
+
+func summary(st *devices.State) DeviceSummary {
+	d := st.Device
+	out := DeviceSummary{
+		ID: d.ID, Kind: d.Kind, Site: d.Site, Building: d.Building, Zone: d.Zone,
+		Comm: st.Comm, LastError: st.LastError, Polls: st.Polls, Failures: st.Failures, Tags: d.Tags,
+	}
+	if d.Profile != nil {
+		out.Profile = d.Profile.Name
+	}
+	if d.Modbus != nil {
+		out.Address = d.Modbus.Address
+		unit := d.Modbus.Unit
+		out.Unit = &unit
+	}
+	if !st.LastPoll.IsZero() {
+		t := st.LastPoll
+		out.LastPoll = &t
+	}
+	if !st.LastOK.IsZero() {
+		t := st.LastOK
+		out.LastOK = &t
+	}
+	return out
+}
+
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	list := []DeviceSummary{}
+	for _, st := range s.latest.List() {
+		if !match(q.Get("kind"), string(st.Device.Kind)) || !match(q.Get("zone"), st.Device.Zone) ||
+			!match(q.Get("building"), st.Device.Building) || !match(q.Get("comm"), st.Comm.String()) {
+			continue
+		}
+		list = append(list, summary(&st))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": list})
+}
+
+func match(filter, value string) bool { return filter == "" || filter == value }
+
+func (s *Server) getDevice(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	st, ok := s.latest.Get(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no device "+quote(id)+"; GET /api/v1/devices lists them")
+		return
+	}
+	readings := st.Readings()
+	if readings == nil {
+		readings = []devices.Reading{}
+	}
+	writeJSON(w, http.StatusOK, DeviceDetail{DeviceSummary: summary(&st), Readings: readings})
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}

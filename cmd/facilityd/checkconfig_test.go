@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestCheckConfig(t *testing.T) {
+	cases := []struct {
+		name    string
+		file    string
+		wantErr string
+		wantOut string
+	}{
+		{name: "demo is valid", file: "../../examples/demo.yaml", wantOut: "OK, site demo-estate, 11 devices (1 fire_panel, 2 lighting, 4 elevator, 4 pump)"},
+		{name: "broken config lists every problem", file: "../../config/testdata/invalid.yaml", wantErr: "12 problems"},
+		{name: "missing file", file: "nope.yaml", wantErr: "read config: open nope.yaml"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			cmd := rootCommand()
+			cmd.SetOut(&out)
+			cmd.SetArgs([]string{"check-config", tc.file})
+			err := cmd.Execute()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), tc.wantOut) {
+				t.Errorf("output %q, want %q", out.String(), tc.wantOut)
+			}
+		})
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/examples"
+	"github.com/facilityd/facilityd/simulators"
+)
+
+func demoCommand() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the demo estate's simulators in-process, poll them and serve the API",
+		Long: "Starts simulators for every device of the demo estate (or of --config) at the addresses\n" +
+			"the configuration names, serves their control API on demo.sim_addr, and runs facilityd\n" +
+			"against them. Set FACILITYD_INFLUX_URL to write the readings to InfluxDB.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			name, data := "demo.yaml (built in)", examples.Demo
+			if path != "" {
+				var err error
+				if data, err = os.ReadFile(path); err != nil {
+					return err
+				}
+				name = path
+			}
+			cfg, err := config.Parse(name, data)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.Log, os.Stderr)
+			devs, err := cfg.BuildDevices()
+			if err != nil {
+				return err
+			}
+			estate, err := simulators.New(simulators.SpecsFor(devs), simulators.Options{Logger: log.With("component", "simulators")})
+			if err != nil {
+				return err
+			}
+			if err := estate.Start(); err != nil {
+				return fmt.Errorf("start simulators: %w", err)
+			}
+			defer estate.Close()
+
+			ctx := cmd.Context()
+			simErr := make(chan error, 1)
+			go func() {
+				simErr <- api.Serve(ctx, cfg.Demo.SimAddr, estate.Handler(), func(a net.Addr) {
+					log.Info("simulator control API listening", "url", "http://"+a.String()+"/sim/v1/devices")
+				})
+			}()
+			if !loopback(cfg.HTTP.Addr) {
+				return fmt.Errorf("http.addr %s: the demo serves its open API on loopback only", cfg.HTTP.Addr)
+			}
+			printBanner(cfg)
+			err = runDaemon(ctx, cfg, log, hooks{})
+			if serr := <-simErr; err == nil && serr != nil {
+				err = fmt.Errorf("simulator control API: %w", serr)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "", "estate to simulate and poll (default: the built-in demo estate)")
+	return cmd
+}
+
+func printBanner(cfg *config.Config) {
+	api, sim := "http://"+cfg.HTTP.Addr, "http://"+cfg.Demo.SimAddr
+	influx := "not configured: readings stay in the live cache (make demo starts one)"
+	if cfg.Influx.URL != "" {
+		influx = cfg.Influx.URL + ", bucket " + cfg.Influx.Bucket
+	}
+	fmt.Fprintf(os.Stderr, `
+facilityd demo: %d simulated devices at site %s
+  The API runs OPEN (no role tokens) and listens on loopback only.
+  API        %s/api/v1/devices   %s/api/v1/devices/P-2
+  Metrics    %s/metrics
+  Simulators %s/sim/v1/devices
+  InfluxDB   %s
+  Try a fault:  curl -X POST '%s/sim/v1/devices/P-2/faults/pit_high'
+                curl -X POST '%s/sim/v1/devices/L1-1/faults/entrapment'
+                curl -X POST '%s/sim/v1/devices/FP-1/faults/zone_alarm?zone=3'
+  Ctrl-C stops everything and flushes what was read.
+
+`, len(cfg.Devices), cfg.Site, api, api, api, sim, influx, sim, sim, sim)
+}

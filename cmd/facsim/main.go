@@ -1,0 +1,309 @@
+// Command facsim runs simulated plant (pumps, elevators, fire panels, lighting panels) as a
+// process of its own: Modbus TCP devices that serve the built-in profiles, and the simulator
+// control API to inject and clear faults. It is what `make demo` and integrators point
+// facilityd at when there is no hardware.
+//
+//	facsim --pumps 2 --elevators 1 --fire-panels 1 --lighting 1 --print-devices
+//
+// Each device listens on a port of its own counting up from --listen, or with --shared all
+// devices sit behind one port as units 1..N, like an RTU gateway.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"gopkg.in/yaml.v3"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/simulators"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "facsim:", err)
+		os.Exit(1)
+	}
+}
+
+// fleet is the estate the flags describe: so many devices of each kind, where they listen.
+type fleet struct {
+	Listen     string
+	Shared     bool
+	Pumps      int
+	Elevators  int
+	FirePanels int
+	Lighting   int
+	Building   string
+	Zone       string
+}
+
+// simDevice is one device to simulate and the estate facts facilityd's config needs about it
+// that the simulator itself does not (building and zone). A config file (--config, to come)
+// produces the same list (configDevices) as fleetDevices does from flags.
+type simDevice struct {
+	Spec     simulators.DeviceSpec
+	Building string
+	Zone     string
+}
+
+// fleetDevices lays a fleet out: ids pump-01, elevator-01, fire-panel-01, lighting-01 and so
+// on; pumps alternate supply and drainage; ports count up from Listen, or with Shared one port
+// and units 1..N. Listen with port 0 gives each device a free port (on 127.0.0.1 only) or,
+// shared, one free port for all.
+func fleetDevices(f fleet) ([]simDevice, error) {
+	host, portText, err := net.SplitHostPort(f.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: not host:port (e.g. 127.0.0.1:1502): %v", f.Listen, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("--listen %q: port %q is not a number 0-65535", f.Listen, portText)
+	}
+	counts := []struct {
+		flag  string
+		n     int
+		kind  devices.Kind
+		label string
+	}{
+		{"--pumps", f.Pumps, devices.KindPump, "pump"},
+		{"--elevators", f.Elevators, devices.KindElevator, "elevator"},
+		{"--fire-panels", f.FirePanels, devices.KindFirePanel, "fire-panel"},
+		{"--lighting", f.Lighting, devices.KindLighting, "lighting"},
+	}
+	total := 0
+	for _, c := range counts {
+		if c.n < 0 {
+			return nil, fmt.Errorf("%s %d: a count cannot be negative", c.flag, c.n)
+		}
+		total += c.n
+	}
+	switch {
+	case total == 0:
+		return nil, errors.New("no devices: give at least one of --pumps, --elevators, --fire-panels, --lighting")
+	case f.Shared && total > 247:
+		return nil, fmt.Errorf("--shared: %d devices do not fit behind one address (units 1-247)", total)
+	case !f.Shared && port != 0 && port+total-1 > 65535:
+		return nil, fmt.Errorf("--listen %q: %d devices need ports %d-%d, past 65535; lower the port or use --shared", f.Listen, total, port, port+total-1)
+	case !f.Shared && port == 0 && host != "127.0.0.1":
+		return nil, fmt.Errorf("--listen %q: port 0 without --shared works on 127.0.0.1 only; give a first port (e.g. %s) or --shared",
+			f.Listen, net.JoinHostPort(host, "1502"))
+	}
+	out := make([]simDevice, 0, total)
+	for _, c := range counts {
+		for i := 1; i <= c.n; i++ {
+			spec := simulators.DeviceSpec{
+				ID:   fmt.Sprintf("%s-%02d", c.label, i),
+				Kind: c.kind,
+				Unit: 1,
+			}
+			if c.kind == devices.KindPump {
+				spec.Role = simulators.RoleSupply
+				if i%2 == 0 {
+					spec.Role = simulators.RoleDrainage
+				}
+			}
+			n := len(out)
+			switch {
+			case f.Shared:
+				spec.Address, spec.Unit = f.Listen, uint8(n+1)
+			case port == 0:
+				spec.Address = "" // a free loopback port of its own
+			default:
+				spec.Address = net.JoinHostPort(host, strconv.Itoa(port+n))
+			}
+			out = append(out, simDevice{Spec: spec, Building: f.Building, Zone: f.Zone})
+		}
+	}
+	return out, nil
+}
+
+// run is main without the process: flags in, devices served until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("facsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f fleet
+	fs.StringVar(&f.Listen, "listen", "127.0.0.1:1502", "host:port of the first device; each further device gets the next port")
+	fs.BoolVar(&f.Shared, "shared", false, "serve every device on the --listen port, as units 1..N behind one gateway")
+	fs.IntVar(&f.Pumps, "pumps", 2, "number of pumps (odd ones supply, even ones drainage)")
+	fs.IntVar(&f.Elevators, "elevators", 1, "number of elevators")
+	fs.IntVar(&f.FirePanels, "fire-panels", 1, "number of fire alarm panels")
+	fs.IntVar(&f.Lighting, "lighting", 1, "number of lighting panels")
+	fs.StringVar(&f.Building, "building", "tower-a", "building written into --print-devices")
+	fs.StringVar(&f.Zone, "zone", "zone-1", "zone written into --print-devices")
+	control := fs.String("control", "127.0.0.1:8081", "host:port of the control API (/sim/v1/...); empty to disable")
+	printDevices := fs.Bool("print-devices", false, "print the devices as a facilityd config 'devices:' list, then keep running")
+	timeScale := fs.Float64("time-scale", 1, "speed of the physics: 60 runs a simulated minute every second")
+	seed := fs.Int64("seed", 0, "seed of the simulated noise")
+	verbose := fs.Bool("v", false, "log every connection and write")
+	configPath := fs.String("config", "", "facilityd configuration: simulate every Modbus device it names, at its address and unit (the fleet flags are then ignored)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; facsim takes flags only (see -h)", fs.Arg(0))
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var sims []simDevice
+	var err error
+	if *configPath != "" {
+		sims, err = configDevices(*configPath)
+	} else {
+		sims, err = fleetDevices(f)
+	}
+	if err != nil {
+		return err
+	}
+	specs := make([]simulators.DeviceSpec, len(sims))
+	for i, s := range sims {
+		specs[i] = s.Spec
+	}
+	estate, err := simulators.New(specs, simulators.Options{TimeScale: *timeScale, Seed: *seed, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := estate.Start(); err != nil {
+		return err
+	}
+	defer estate.Close()
+
+	var ctlURL string
+	var ctlLn net.Listener
+	if *control != "" {
+		ctlLn, err = net.Listen("tcp", *control)
+		if err != nil {
+			return fmt.Errorf("--control %s: %w", *control, err)
+		}
+		ctlURL = "http://" + ctlLn.Addr().String()
+		log.Info("control API listening", "url", ctlURL+"/sim/v1/devices")
+	}
+	if *printDevices {
+		if err := writeDevices(stdout, sims, estate, ctlURL); err != nil {
+			return err
+		}
+	}
+	log.Info("simulators running; Ctrl-C stops them", "devices", len(sims))
+
+	g, gctx := errgroup.WithContext(ctx)
+	if ctlLn != nil {
+		srv := &http.Server{Handler: estate.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := srv.Serve(ctlLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("control API: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	} else {
+		g.Go(func() error { <-gctx.Done(); return nil })
+	}
+	err = g.Wait()
+	if cerr := estate.Close(); err == nil {
+		err = cerr
+	}
+	log.Info("simulators stopped")
+	return err
+}
+
+// configDevices reads a facilityd configuration and simulates its devices where facilityd
+// will poll them, so that one file describes both sides.
+func configDevices(path string) ([]simDevice, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	devs, err := cfg.BuildDevices()
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*devices.Device{}
+	for _, d := range devs {
+		byID[d.ID] = d
+	}
+	var sims []simDevice
+	for _, s := range simulators.SpecsFor(devs) {
+		sims = append(sims, simDevice{Spec: s, Building: byID[s.ID].Building, Zone: byID[s.ID].Zone})
+	}
+	return sims, nil
+}
+
+// configDevice is one entry of facilityd's config `devices:` list (config.Device's keys).
+type configDevice struct {
+	ID       string       `yaml:"id"`
+	Kind     string       `yaml:"kind"`
+	Building string       `yaml:"building"`
+	Zone     string       `yaml:"zone"`
+	Profile  string       `yaml:"profile"`
+	Modbus   configModbus `yaml:"modbus"`
+	// Tags carry a pump's role, which simulators.SpecsFor reads back from a config.
+	Tags map[string]string `yaml:"tags,omitempty"`
+}
+
+type configModbus struct {
+	Address string `yaml:"address"`
+	Unit    uint8  `yaml:"unit"`
+}
+
+// writeDevices prints the running devices as a `devices:` list facilityd's config can take,
+// with the addresses actually bound.
+func writeDevices(w io.Writer, sims []simDevice, estate *simulators.Estate, ctlURL string) error {
+	list := make([]configDevice, len(sims))
+	for i, s := range sims {
+		profile := string(s.Spec.Kind)
+		if s.Spec.Profile != nil {
+			profile = s.Spec.Profile.Name
+		}
+		list[i] = configDevice{
+			ID: s.Spec.ID, Kind: string(s.Spec.Kind), Building: s.Building, Zone: s.Zone, Profile: profile,
+			Modbus: configModbus{Address: estate.Addr(s.Spec.ID), Unit: s.Spec.Unit},
+		}
+		if s.Spec.Role != "" {
+			list[i].Tags = map[string]string{"role": s.Spec.Role}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# devices simulated by facsim")
+	if ctlURL != "" {
+		b.WriteString("; faults: POST/DELETE " + ctlURL + "/sim/v1/devices/{id}/faults/{fault}")
+	}
+	b.WriteString("\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(map[string][]configDevice{"devices": list}); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

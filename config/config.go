@@ -1,0 +1,147 @@
+// Package config reads facilityd's YAML configuration: typed, strict (an unknown key is an
+// error naming its path and line), every key overridable from the environment as FACILITYD_
+// plus the key path in capitals with "_" for "." (influx.url is FACILITYD_INFLUX_URL), defaults
+// set in one place (Default), and Validate listing every problem at once.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole of facilityd's configuration.
+type Config struct {
+	// Site names the estate; it is the InfluxDB tag and MQTT topic level of every device that
+	// does not name its own.
+	Site     string   `mapstructure:"site" yaml:"site"`
+	Influx   Influx   `mapstructure:"influx" yaml:"influx"`
+	HTTP     HTTP     `mapstructure:"http" yaml:"http"`
+	Polling  Polling  `mapstructure:"polling" yaml:"polling"`
+	Modbus   Modbus   `mapstructure:"modbus" yaml:"modbus"`
+	Profiles Profiles `mapstructure:"profiles" yaml:"profiles"`
+	Log      Log      `mapstructure:"log" yaml:"log"`
+	Demo     Demo     `mapstructure:"demo" yaml:"demo"`
+	Devices  []Device `mapstructure:"devices" yaml:"devices"`
+}
+
+// Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
+type Influx struct {
+	URL string `mapstructure:"url" yaml:"url"`
+	// Bucket is a v2 bucket, or "database/retention-policy" (or just "database") on InfluxDB 1.8.
+	Bucket string `mapstructure:"bucket" yaml:"bucket"`
+	Org    string `mapstructure:"org" yaml:"org"`
+	// Token is the v2 API token, or "user:password" on InfluxDB 1.8 with auth on.
+	Token         Secret        `mapstructure:"token" yaml:"token"`
+	BatchSize     int           `mapstructure:"batch_size" yaml:"batch_size"`
+	FlushInterval time.Duration `mapstructure:"flush_interval" yaml:"flush_interval"`
+	Timeout       time.Duration `mapstructure:"timeout" yaml:"timeout"`
+	// QueueSize bounds the polls waiting to be written, so a slow InfluxDB never slows polling.
+	QueueSize int `mapstructure:"queue_size" yaml:"queue_size"`
+}
+
+// HTTP is the API's listener.
+type HTTP struct {
+	Addr string `mapstructure:"addr" yaml:"addr"`
+}
+
+// Polling holds the defaults every device inherits unless it sets its own.
+type Polling struct {
+	Interval time.Duration `mapstructure:"interval" yaml:"interval"`
+	// Timeout bounds one request; it must be shorter than the interval.
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
+	// OfflineAfter is the number of failed polls in a row that makes a device offline.
+	OfflineAfter int `mapstructure:"offline_after" yaml:"offline_after"`
+}
+
+// Modbus tunes the Modbus TCP driver.
+type Modbus struct {
+	// MaxGapRegisters is how many unmapped registers may be read and thrown away to merge two
+	// requests into one. Zero reads only mapped registers, which every device tolerates.
+	MaxGapRegisters int `mapstructure:"max_gap_registers" yaml:"max_gap_registers"`
+	MaxGapBits      int `mapstructure:"max_gap_bits" yaml:"max_gap_bits"`
+	// BackoffMin and BackoffMax bound the wait between failed connection attempts.
+	BackoffMin time.Duration `mapstructure:"backoff_min" yaml:"backoff_min"`
+	BackoffMax time.Duration `mapstructure:"backoff_max" yaml:"backoff_max"`
+}
+
+// Profiles says where site-specific profiles are found, beside the built-in ones.
+type Profiles struct {
+	Dir string `mapstructure:"dir" yaml:"dir"`
+}
+
+// Log sets the daemon's log output.
+type Log struct {
+	Level  string `mapstructure:"level" yaml:"level"`
+	Format string `mapstructure:"format" yaml:"format"`
+}
+
+// Demo configures `facilityd demo`.
+type Demo struct {
+	// SimAddr is where the simulators' control API listens.
+	SimAddr string `mapstructure:"sim_addr" yaml:"sim_addr"`
+}
+
+// Device is one device as configured.
+type Device struct {
+	ID       string `mapstructure:"id" yaml:"id"`
+	Kind     string `mapstructure:"kind" yaml:"kind"`
+	Site     string `mapstructure:"site" yaml:"site"`
+	Building string `mapstructure:"building" yaml:"building"`
+	Zone     string `mapstructure:"zone" yaml:"zone"`
+	// Profile names a built-in profile or one in profiles.dir.
+	Profile      string            `mapstructure:"profile" yaml:"profile"`
+	Interval     time.Duration     `mapstructure:"interval" yaml:"interval,omitempty"`
+	Timeout      time.Duration     `mapstructure:"timeout" yaml:"timeout,omitempty"`
+	OfflineAfter int               `mapstructure:"offline_after" yaml:"offline_after,omitempty"`
+	Modbus       *DeviceModbus     `mapstructure:"modbus" yaml:"modbus,omitempty"`
+	Tags         map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+}
+
+// DeviceModbus is a Modbus TCP device's transport.
+type DeviceModbus struct {
+	// Address is host:port of the device, or of the gateway in front of it.
+	Address string `mapstructure:"address" yaml:"address"`
+	// Unit is the unit identifier behind the address.
+	Unit int `mapstructure:"unit" yaml:"unit"`
+	// MaxGapRegisters and MaxGapBits override the modbus section for this device.
+	MaxGapRegisters *int `mapstructure:"max_gap_registers" yaml:"max_gap_registers,omitempty"`
+	MaxGapBits      *int `mapstructure:"max_gap_bits" yaml:"max_gap_bits,omitempty"`
+}
+
+// Default is the configuration every file starts from: the one place defaults are set.
+func Default() Config {
+	return Config{
+		Site: "estate",
+		Influx: Influx{
+			Bucket:        "facility/autogen",
+			BatchSize:     5000,
+			FlushInterval: time.Second,
+			Timeout:       10 * time.Second,
+			QueueSize:     10000,
+		},
+		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
+		Polling: Polling{Interval: time.Second, Timeout: 500 * time.Millisecond, OfflineAfter: 3},
+		Modbus:  Modbus{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
+		Log:     Log{Level: "info", Format: "text"},
+		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
+	}
+}
+
+// Secret is a value that never appears in logs or printed configuration.
+type Secret string
+
+// String hides the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<hidden>"
+}
+
+// MarshalYAML hides the secret in printed configuration.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// MarshalText hides the secret in JSON.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }

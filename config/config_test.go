@@ -1,0 +1,101 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestBadConfigs checks the exact message a user gets for each broken file in testdata.
+func TestBadConfigs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no test configs in testdata")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(f)
+			if err == nil {
+				t.Fatalf("%s loaded without error", f)
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
+			if *update {
+				if werr := os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644); werr != nil {
+					t.Fatal(werr)
+				}
+			}
+			want, _ := os.ReadFile(golden)
+			if got := err.Error() + "\n"; got != string(want) {
+				t.Errorf("error for %s:\n%s\nwant (%s):\n%s", f, got, golden, want)
+			}
+		})
+	}
+}
+
+func TestDemoConfig(t *testing.T) {
+	cfg, err := Load("../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, err := cfg.BuildDevices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, d := range devs {
+		count[string(d.Kind)]++
+		if d.Site != "demo-estate" || d.Interval != time.Second || d.Timeout != 400*time.Millisecond || d.OfflineAfter != 3 {
+			t.Errorf("device %s did not inherit the defaults: site %q interval %v timeout %v offline_after %d",
+				d.ID, d.Site, d.Interval, d.Timeout, d.OfflineAfter)
+		}
+	}
+	want := map[string]int{"pump": 4, "elevator": 4, "fire_panel": 1, "lighting": 2}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("demo has %d %s devices, want %d", count[k], k, n)
+		}
+	}
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	t.Setenv("FACILITYD_INFLUX_URL", "http://127.0.0.1:9999")
+	t.Setenv("FACILITYD_INFLUX_TOKEN", "s3cret-token")
+	t.Setenv("FACILITYD_HTTP_ADDR", "127.0.0.1:9090")
+	t.Setenv("FACILITYD_POLLING_INTERVAL", "2s")
+	cfg, err := Load("../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Influx.URL != "http://127.0.0.1:9999" || cfg.Influx.Token.Reveal() != "s3cret-token" ||
+		cfg.HTTP.Addr != "127.0.0.1:9090" || cfg.Polling.Interval != 2*time.Second {
+		t.Errorf("environment not applied: influx.url %q http.addr %q polling.interval %v",
+			cfg.Influx.URL, cfg.HTTP.Addr, cfg.Polling.Interval)
+	}
+	if got := EnvName("influx.bucket"); got != "FACILITYD_INFLUX_BUCKET" {
+		t.Errorf("EnvName(influx.bucket) = %s", got)
+	}
+}
+
+func TestSecretsHidden(t *testing.T) {
+	t.Parallel()
+	cfg := Default()
+	cfg.Influx.Token = "s3cret-token"
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "s3cret") {
+		t.Errorf("printed config shows the token:\n%s", out)
+	}
+	if !strings.Contains(string(out), "token: <hidden>") {
+		t.Errorf("printed config does not mark the token hidden:\n%s", out)
+	}
+}

@@ -1,0 +1,302 @@
+// Package modbus polls Modbus TCP devices with github.com/goburrow/modbus, which does not
+// recover by itself: after a timeout a late reply puts transaction ids out of step, and a broken
+// connection stays broken. This driver closes the connection on any I/O error and redials, with
+// exponential backoff when the endpoint itself is unreachable.
+//
+// Devices behind one address (an RTU gateway) share one connection with one request in flight,
+// and are polled in turn by one goroutine; a slow or dead unit delays its neighbours by at most
+// its own timeout.
+package modbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	mb "github.com/goburrow/modbus"
+
+	"github.com/facilityd/facilityd/devices"
+)
+
+// ErrReconnecting is the error of a poll skipped because its endpoint is unreachable and the
+// driver is waiting before it dials again.
+var ErrReconnecting = errors.New("endpoint unreachable, waiting to redial")
+
+// Options tunes the driver. Zero values take the defaults.
+type Options struct {
+	// BackoffMin and BackoffMax bound the wait between failed connection attempts
+	// (default 500ms and 30s).
+	BackoffMin, BackoffMax time.Duration
+	Logger                 *slog.Logger
+	Metrics                *Metrics
+}
+
+// Poller polls every Modbus device it was given until its context ends.
+type Poller struct {
+	endpoints []*endpoint
+}
+
+// New groups the devices by address. Every device must have a Modbus transport.
+func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller, error) {
+	if opts.BackoffMin <= 0 {
+		opts.BackoffMin = 500 * time.Millisecond
+	}
+	if opts.BackoffMax < opts.BackoffMin {
+		opts.BackoffMax = max(30*time.Second, opts.BackoffMin)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	byAddr := map[string]*endpoint{}
+	p := &Poller{}
+	for _, d := range devs {
+		if d.Modbus == nil {
+			return nil, fmt.Errorf("device %s: no Modbus transport", d.ID)
+		}
+		if d.Interval <= 0 || d.Timeout <= 0 || d.OfflineAfter < 1 {
+			return nil, fmt.Errorf("device %s: interval, timeout and offline_after must be set", d.ID)
+		}
+		e := byAddr[d.Modbus.Address]
+		if e == nil {
+			h := mb.NewTCPClientHandler(d.Modbus.Address)
+			// The driver closes and redials itself; goburrow's idle timer would only race it.
+			h.IdleTimeout = 0
+			e = &endpoint{
+				address: d.Modbus.Address,
+				tcp:     h,
+				client:  mb.NewClient(h),
+				backoff: backoff{min: opts.BackoffMin, max: opts.BackoffMax},
+				handle:  handle,
+				log:     opts.Logger.With("endpoint", d.Modbus.Address),
+				metrics: opts.Metrics,
+			}
+			byAddr[d.Modbus.Address] = e
+			p.endpoints = append(p.endpoints, e)
+		}
+		e.devices = append(e.devices, &polled{
+			dev:      d,
+			requests: plan(d.Profile, d.Modbus.MaxGapRegisters, d.Modbus.MaxGapBits),
+			metrics:  opts.Metrics.device(d),
+		})
+	}
+	return p, nil
+}
+
+// Run polls until ctx ends, then closes every connection and returns. A poll under way when ctx
+// ends finishes first (at most one request timeout).
+func (p *Poller) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, e := range p.endpoints {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.run(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// polled is one device's polling state, owned by its endpoint's goroutine.
+type polled struct {
+	dev      *devices.Device
+	requests []request
+	next     time.Time
+	failures int
+	metrics  deviceMetrics
+}
+
+// endpoint is one TCP address and the devices behind it.
+type endpoint struct {
+	address   string
+	tcp       *mb.TCPClientHandler
+	client    mb.Client
+	connected bool
+	// proven is set once a request on the current connection succeeded; an I/O error on a
+	// proven connection (the gateway closed an idle socket) earns one immediate redial.
+	proven  bool
+	retryAt time.Time
+	backoff backoff
+	devices []*polled
+	handle  devices.Handler
+	log     *slog.Logger
+	metrics *Metrics
+}
+
+func (e *endpoint) run(ctx context.Context) {
+	defer e.disconnect()
+	start := time.Now()
+	for _, d := range e.devices {
+		d.next = firstSlot(start, d.dev.ID, d.dev.Interval)
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		d := e.devices[0]
+		for _, other := range e.devices[1:] {
+			if other.next.Before(d.next) {
+				d = other
+			}
+		}
+		if wait := time.Until(d.next); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		e.handle(e.poll(d))
+		next, missed := nextSlot(d.next, time.Now(), d.dev.Interval)
+		d.next = next
+		if missed > 0 {
+			d.metrics.missed.Add(float64(missed))
+		}
+	}
+}
+
+// poll reads every request of one device and decodes its points.
+func (e *endpoint) poll(d *polled) *devices.Snapshot {
+	start := time.Now()
+	snap := &devices.Snapshot{Device: d.dev, Time: start}
+	values := make([]devices.Value, len(d.dev.Profile.Points))
+	var commErr, pointErr error
+	for i := range d.requests {
+		r := &d.requests[i]
+		data, err := e.read(d.dev, r)
+		if err == nil {
+			r.decodeInto(d.dev.Profile, data, values)
+			continue
+		}
+		var exc *mb.ModbusError
+		if errors.As(err, &exc) && !gatewayFailed(exc) {
+			// The device answered: its points in this request are bad, the link is fine.
+			for _, pi := range r.points {
+				values[pi] = devices.Value{Quality: devices.QualityBad}
+			}
+			pointErr = fmt.Errorf("device %s unit %d: %s: %w", d.dev.ID, d.dev.Modbus.Unit, r, err)
+			continue
+		}
+		commErr = fmt.Errorf("device %s unit %d at %s: %s: %w", d.dev.ID, d.dev.Modbus.Unit, e.address, r, err)
+		break
+	}
+	snap.Latency = time.Since(start)
+	d.metrics.duration.Observe(snap.Latency.Seconds())
+	if commErr != nil {
+		d.failures++
+		d.metrics.errors.Inc()
+		snap.Err = commErr
+		snap.Comm = devices.CommRetrying
+		if d.failures >= d.dev.OfflineAfter {
+			snap.Comm = devices.CommOffline
+			for i := range values {
+				values[i] = devices.Value{Quality: devices.QualityCommFail}
+			}
+			snap.Values = values
+			if d.failures == d.dev.OfflineAfter {
+				e.log.Warn("device offline", "device", d.dev.ID, "unit", d.dev.Modbus.Unit, "failed_polls", d.failures, "err", commErr)
+			}
+		}
+		d.metrics.offline.Set(boolGauge(snap.Comm == devices.CommOffline))
+		return snap
+	}
+	if d.failures >= d.dev.OfflineAfter {
+		e.log.Info("device back online", "device", d.dev.ID, "after_failed_polls", d.failures)
+	}
+	d.failures = 0
+	d.metrics.ok.Inc()
+	d.metrics.offline.Set(0)
+	snap.Comm = devices.CommOnline
+	snap.Values = values
+	snap.Err = pointErr
+	return snap
+}
+
+// read performs one request, dialling first if needed. On any I/O error it closes the
+// connection, so that a late reply to this request can never be taken for the next one's.
+func (e *endpoint) read(dev *devices.Device, r *request) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		if !e.connected {
+			if now := time.Now(); now.Before(e.retryAt) {
+				return nil, fmt.Errorf("%w (next attempt in %v)", ErrReconnecting, e.retryAt.Sub(now).Round(time.Millisecond))
+			}
+			e.tcp.Timeout = dev.Timeout
+			if err := e.tcp.Connect(); err != nil {
+				e.retryAt = time.Now().Add(e.backoff.next())
+				e.metrics.dialErrors.WithLabelValues(e.address).Inc()
+				return nil, fmt.Errorf("connect: %w", err)
+			}
+			e.connected, e.proven = true, false
+			e.metrics.connects.WithLabelValues(e.address).Inc()
+		}
+		e.tcp.Timeout = dev.Timeout
+		e.tcp.SlaveId = dev.Modbus.Unit
+		data, err := e.do(r)
+		if err == nil {
+			e.proven = true
+			e.backoff.reset()
+			return data, nil
+		}
+		var exc *mb.ModbusError
+		if errors.As(err, &exc) {
+			return nil, err
+		}
+		wasProven := e.proven
+		e.disconnect()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			// The endpoint took the request and one unit did not answer in time: redial at
+			// once for the neighbours' sake; a dead endpoint shows up as a failed dial.
+			return nil, err
+		}
+		if wasProven && attempt == 0 {
+			continue
+		}
+		e.retryAt = time.Now().Add(e.backoff.next())
+		return nil, err
+	}
+}
+
+func (e *endpoint) do(r *request) ([]byte, error) {
+	switch r.table {
+	case devices.TableCoil:
+		return e.client.ReadCoils(r.start, r.count)
+	case devices.TableDiscrete:
+		return e.client.ReadDiscreteInputs(r.start, r.count)
+	case devices.TableHolding:
+		return e.client.ReadHoldingRegisters(r.start, r.count)
+	default:
+		return e.client.ReadInputRegisters(r.start, r.count)
+	}
+}
+
+func (e *endpoint) disconnect() {
+	if e.connected {
+		e.tcp.Close()
+	}
+	e.connected, e.proven = false, false
+}
+
+// gatewayFailed reports exceptions by which a gateway says the unit behind it did not answer
+// (MODBUS Application Protocol v1.1b3, 7: codes 0x0A and 0x0B): communication loss, not a
+// device's answer.
+func gatewayFailed(e *mb.ModbusError) bool {
+	return e.ExceptionCode == mb.ExceptionCodeGatewayPathUnavailable ||
+		e.ExceptionCode == mb.ExceptionCodeGatewayTargetDeviceFailedToRespond
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

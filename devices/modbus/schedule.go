@@ -1,0 +1,58 @@
+package modbus
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+	"time"
+)
+
+// firstSlot spreads devices' first polls over one interval, by a hash of the device id, so
+// that a thousand devices started together do not fire at once; the spread is the same at
+// every start, which keeps InfluxDB timestamps of one device evenly spaced across restarts.
+func firstSlot(start time.Time, id string, interval time.Duration) time.Time {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return start.Add(time.Duration(h.Sum64() % uint64(interval)))
+}
+
+// nextSlot returns the poll slot after prev that is not yet past at now, and how many slots
+// were skipped because the previous poll (or a neighbour's) ran late. Slots are prev plus whole
+// intervals, so polling does not drift however long each poll takes.
+func nextSlot(prev, now time.Time, interval time.Duration) (next time.Time, missed int) {
+	next = prev.Add(interval)
+	if !next.Before(now) {
+		return next, 0
+	}
+	late := now.Sub(prev)
+	k := int64(late / interval)
+	if late%interval != 0 {
+		k++
+	}
+	return prev.Add(time.Duration(k) * interval), int(k - 1)
+}
+
+// backoff is exponential backoff with jitter for reconnecting to an endpoint that refuses or
+// does not answer connections: the wait doubles from min to max, and each wait is drawn from
+// its upper half so that gateways dropped together do not all redial together.
+type backoff struct {
+	min, max time.Duration
+	failures int
+}
+
+// next records a failure and returns how long to wait before the next attempt.
+func (b *backoff) next() time.Duration {
+	d := b.min
+	for i := 0; i < b.failures && d < b.max; i++ {
+		d *= 2
+	}
+	d = min(d, b.max)
+	b.failures++
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+// reset records a success.
+func (b *backoff) reset() { b.failures = 0 }

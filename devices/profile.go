@@ -1,0 +1,351 @@
+package devices
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Limits of one Modbus read request (MODBUS Application Protocol v1.1b3, 6.1-6.4: 1 to 2000
+// coils or discrete inputs, 1 to 125 registers).
+const (
+	MaxRegisters = 125
+	MaxBits      = 2000
+)
+
+// Table is one of the four Modbus data tables.
+type Table string
+
+// The Modbus data tables. Coils and discrete inputs hold bits; holding and input registers hold
+// 16-bit words.
+const (
+	TableCoil     Table = "coil"
+	TableDiscrete Table = "discrete"
+	TableHolding  Table = "holding"
+	TableInput    Table = "input"
+)
+
+// Bits reports whether the table holds single bits rather than registers.
+func (t Table) Bits() bool { return t == TableCoil || t == TableDiscrete }
+
+func (t Table) valid() bool {
+	switch t {
+	case TableCoil, TableDiscrete, TableHolding, TableInput:
+		return true
+	}
+	return false
+}
+
+// Type is how a point's raw bits or registers are read as a value.
+type Type string
+
+// Point types. Bool is a coil or discrete input; Bit is one bit of a register; Enum is a uint16
+// register whose codes have labels; String spans Length registers, two characters each.
+const (
+	TypeBool    Type = "bool"
+	TypeBit     Type = "bit"
+	TypeInt16   Type = "int16"
+	TypeUint16  Type = "uint16"
+	TypeInt32   Type = "int32"
+	TypeUint32  Type = "uint32"
+	TypeInt64   Type = "int64"
+	TypeUint64  Type = "uint64"
+	TypeFloat32 Type = "float32"
+	TypeFloat64 Type = "float64"
+	TypeString  Type = "string"
+	TypeEnum    Type = "enum"
+)
+
+// Registers is how many 16-bit registers a value of the type spans (strings: see Point.Width).
+func (t Type) Registers() int {
+	switch t {
+	case TypeBit, TypeInt16, TypeUint16, TypeEnum:
+		return 1
+	case TypeInt32, TypeUint32, TypeFloat32:
+		return 2
+	case TypeInt64, TypeUint64, TypeFloat64:
+		return 4
+	}
+	return 0
+}
+
+func (t Type) valid() bool {
+	return t == TypeBool || t == TypeString || t.Registers() > 0
+}
+
+// Order is the byte order of a multi-register value, named by where the bytes of the
+// big-endian value A B C D land on the wire: ABCD is big-endian, DCBA little-endian, BADC swaps
+// the bytes in each word, CDAB swaps the words. 64-bit values extend the same pattern.
+type Order string
+
+// The four byte orders found on field devices.
+const (
+	OrderABCD Order = "ABCD"
+	OrderDCBA Order = "DCBA"
+	OrderBADC Order = "BADC"
+	OrderCDAB Order = "CDAB"
+)
+
+// WordsSwapped reports whether the least significant register comes first.
+func (o Order) WordsSwapped() bool { return o == OrderDCBA || o == OrderCDAB }
+
+// BytesSwapped reports whether each register has its low byte first.
+func (o Order) BytesSwapped() bool { return o == OrderDCBA || o == OrderBADC }
+
+func (o Order) valid() bool {
+	switch o {
+	case OrderABCD, OrderDCBA, OrderBADC, OrderCDAB:
+		return true
+	}
+	return false
+}
+
+// Point is one named value of a device: where it lives and how to read it.
+type Point struct {
+	Name    string  `yaml:"name"`
+	Table   Table   `yaml:"table"`
+	Address uint16  `yaml:"address"`
+	Type    Type    `yaml:"type"`
+	Order   Order   `yaml:"order"`
+	Bit     uint8   `yaml:"bit"`
+	Length  uint16  `yaml:"length"`
+	Scale   float64 `yaml:"scale"`
+	Offset  float64 `yaml:"offset"`
+	Unit    string  `yaml:"unit"`
+	// Enum labels the codes of an enum point; a code without a label reads as "code N".
+	Enum map[int]string `yaml:"enum"`
+	// Description is free text for people reading the profile or the console.
+	Description string `yaml:"description"`
+}
+
+// Width is how many registers (or bits, for bit tables) the point spans.
+func (p *Point) Width() int {
+	switch {
+	case p.Table.Bits():
+		return 1
+	case p.Type == TypeString:
+		return int(p.Length)
+	}
+	return p.Type.Registers()
+}
+
+// End is the first address after the point.
+func (p *Point) End() int { return int(p.Address) + p.Width() }
+
+// IsBool reports whether the point's value is true or false.
+func (p *Point) IsBool() bool { return p.Type == TypeBool || p.Type == TypeBit }
+
+// Typed returns the value as the API shows it: bool, string, an integer code, or a number.
+func (p *Point) Typed(v Value) any {
+	switch {
+	case p.IsBool():
+		return v.Number != 0
+	case p.Type == TypeString:
+		return v.Text
+	case p.Type == TypeEnum:
+		return int64(v.Number)
+	}
+	return v.Number
+}
+
+// Label is the enum label of the value, or "" for other types.
+func (p *Point) Label(v Value) string {
+	if p.Type != TypeEnum {
+		return ""
+	}
+	code := int(v.Number)
+	if l, ok := p.Enum[code]; ok {
+		return l
+	}
+	return "code " + strconv.Itoa(code)
+}
+
+// Profile is a register map shared by every device of one model.
+type Profile struct {
+	Name        string  `yaml:"name"`
+	Kind        Kind    `yaml:"kind"`
+	Description string  `yaml:"description"`
+	Points      []Point `yaml:"points"`
+
+	index map[string]int
+}
+
+// Point returns the point of that name and its index in Points.
+func (p *Profile) Point(name string) (*Point, int, bool) {
+	i, ok := p.index[name]
+	if !ok {
+		return nil, -1, false
+	}
+	return &p.Points[i], i, true
+}
+
+// ParseProfile reads a profile from YAML, rejecting unknown keys, applies defaults (order ABCD,
+// scale 1) and validates it. source names the file in error messages.
+func ParseProfile(source string, data []byte) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
+	for i := range p.Points {
+		pt := &p.Points[i]
+		if pt.Order == "" {
+			pt.Order = OrderABCD
+		}
+		pt.Order = Order(strings.ToUpper(string(pt.Order)))
+		if pt.Scale == 0 {
+			pt.Scale = 1
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("profile %s: %w", source, err)
+	}
+	return &p, nil
+}
+
+// Validate checks every point and returns all problems at once, each naming the point.
+func (p *Profile) Validate() error {
+	var errs []error
+	if p.Name == "" {
+		errs = append(errs, errors.New("name: missing"))
+	}
+	if p.Kind == "" {
+		p.Kind = KindGeneric
+	}
+	if !p.Kind.Valid() {
+		errs = append(errs, fmt.Errorf("kind: %q is not one of %s", p.Kind, kindList()))
+	}
+	if len(p.Points) == 0 {
+		errs = append(errs, errors.New("points: a profile needs at least one point"))
+	}
+	p.index = make(map[string]int, len(p.Points))
+	for i := range p.Points {
+		pt := &p.Points[i]
+		where := fmt.Sprintf("points[%d]", i)
+		if pt.Name != "" {
+			where = fmt.Sprintf("point %q", pt.Name)
+		}
+		for _, msg := range pt.problems() {
+			errs = append(errs, fmt.Errorf("%s: %s", where, msg))
+		}
+		if pt.Name == "" {
+			continue
+		}
+		if j, dup := p.index[pt.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s: name used again (first at points[%d])", where, j))
+			continue
+		}
+		p.index[pt.Name] = i
+	}
+	errs = append(errs, p.overlaps()...)
+	return errors.Join(errs...)
+}
+
+func (pt *Point) problems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if pt.Name == "" {
+		add("name: missing")
+	} else if pt.Name == "time" || pt.Name == "comm_ok" {
+		add("name: %q is reserved (InfluxDB's time column, facilityd's comm_ok field)", pt.Name)
+	} else if strings.ContainsAny(pt.Name, " ,=\"\\\n\t") {
+		add("name: %q may not contain spaces, commas, quotes, '=' or backslashes", pt.Name)
+	}
+	if !pt.Table.valid() {
+		add("table: %q is not one of coil, discrete, holding, input", pt.Table)
+		return out
+	}
+	if !pt.Type.valid() {
+		add("type: %q is not one of bool, bit, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, enum", pt.Type)
+		return out
+	}
+	if pt.Table.Bits() && pt.Type != TypeBool {
+		add("type: %s does not fit table %s, which holds single bits: use type bool", pt.Type, pt.Table)
+	}
+	if !pt.Table.Bits() && pt.Type == TypeBool {
+		add("type: bool does not fit table %s, which holds registers: use type bit with bit: 0-15", pt.Table)
+	}
+	if !pt.Order.valid() {
+		add("order: %q is not one of ABCD, DCBA, BADC, CDAB", pt.Order)
+	}
+	if pt.Type == TypeBit && pt.Bit > 15 {
+		add("bit: %d is past the last bit of a register (0-15)", pt.Bit)
+	}
+	if pt.Type != TypeBit && pt.Bit != 0 {
+		add("bit: only points of type bit take a bit number")
+	}
+	if pt.Type == TypeString && pt.Length == 0 {
+		add("length: a string point needs its length in registers")
+	}
+	if pt.Type == TypeString && pt.Length > MaxRegisters {
+		add("length: %d registers cannot be read in one request (at most %d)", pt.Length, MaxRegisters)
+	}
+	if pt.Type != TypeString && pt.Length != 0 {
+		add("length: only points of type string take a length")
+	}
+	if pt.Type == TypeEnum && len(pt.Enum) == 0 {
+		add("enum: an enum point needs labels for its codes")
+	}
+	if pt.Type != TypeEnum && len(pt.Enum) != 0 {
+		add("enum: only points of type enum take labels")
+	}
+	if (pt.IsBool() || pt.Type == TypeString || pt.Type == TypeEnum) && (pt.Scale != 1 || pt.Offset != 0) {
+		add("scale, offset: only numeric points can be scaled")
+	}
+	if end := pt.End(); end > 0x10000 {
+		add("address: %d plus its width %d runs past the last address 65535", pt.Address, pt.Width())
+	}
+	return out
+}
+
+// overlaps finds points of one table that share an address. Bits of one register may share it.
+func (p *Profile) overlaps() []error {
+	type span struct {
+		i          int
+		start, end int
+	}
+	byTable := map[Table][]span{}
+	for i := range p.Points {
+		pt := &p.Points[i]
+		if !pt.Table.valid() || !pt.Type.valid() || pt.Width() == 0 {
+			continue
+		}
+		byTable[pt.Table] = append(byTable[pt.Table], span{i, int(pt.Address), pt.End()})
+	}
+	var errs []error
+	for _, t := range []Table{TableCoil, TableDiscrete, TableHolding, TableInput} {
+		spans := byTable[t]
+		sort.SliceStable(spans, func(a, b int) bool { return spans[a].start < spans[b].start })
+		for k := 1; k < len(spans); k++ {
+			for j := k - 1; j >= 0; j-- {
+				a, b := &p.Points[spans[j].i], &p.Points[spans[k].i]
+				if spans[j].end <= spans[k].start {
+					continue
+				}
+				if a.Type == TypeBit && b.Type == TypeBit && a.Address == b.Address {
+					if a.Bit == b.Bit {
+						errs = append(errs, fmt.Errorf("point %q: %s %d bit %d is also point %q", b.Name, t, b.Address, b.Bit, a.Name))
+					}
+					continue
+				}
+				errs = append(errs, fmt.Errorf("point %q: %s %d-%d overlaps point %q at %d-%d",
+					b.Name, t, spans[k].start, spans[k].end-1, a.Name, spans[j].start, spans[j].end-1))
+			}
+		}
+	}
+	return errs
+}
+
+func kindList() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,461 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/facilityd/facilityd/devices"
+)
+
+// Reasons a line is dropped, the values of the reason label of facilityd_influx_dropped_total.
+const (
+	// DropQueueFull: Enqueue found the queue full, because InfluxDB is slow or away.
+	DropQueueFull = "queue_full"
+	// DropRejected: InfluxDB answered 4xx (database not found, field type conflict, bad
+	// credentials): sending the same batch again cannot succeed.
+	DropRejected = "rejected"
+	// DropRetriesExhausted: the batch failed on every retry.
+	DropRetriesExhausted = "retries_exhausted"
+	// DropShutdown: the final flush at shutdown failed, or Enqueue was called after it.
+	DropShutdown = "shutdown"
+	// DropInvalid: Enqueue was given a nil snapshot or one without a device.
+	DropInvalid = "invalid"
+)
+
+// Retry policy for a failed batch. Only one failed batch is held at a time: while it waits,
+// new lines collect up to BatchSize, then the queue fills and Enqueue drops.
+const (
+	defaultMaxRetries = 5
+	defaultRetryBase  = time.Second
+	defaultRetryMax   = 30 * time.Second
+)
+
+// Writer batches snapshots into InfluxDB. Enqueue may be called from any goroutine at any time;
+// Run does the writing and must run exactly once. Close releases the HTTP client after Run has
+// returned.
+type Writer struct {
+	cfg    Config
+	log    *slog.Logger
+	client influxdb2.Client
+	api    api.WriteAPIBlocking
+	m      *metrics
+
+	queue     chan *devices.Snapshot
+	mu        sync.RWMutex // held by Enqueue while it sends, so Run can stop sends before draining
+	stopped   bool
+	running   atomic.Bool
+	queueFull atomic.Uint64 // snapshots Enqueue refused for a full queue; Run logs them
+	closeOnce sync.Once
+
+	// Retry policy; tests shorten it.
+	maxRetries          int
+	retryBase, retryMax time.Duration
+	now                 func() time.Time
+
+	// Owned by the Run goroutine.
+	buf           []byte // encoded lines not yet sent, each ending in '\n'
+	lines         int    // lines in buf
+	retry         *batch // a failed batch waiting for its next attempt, or nil
+	retryTimer    *time.Timer
+	retryC        <-chan time.Time // retryTimer.C while retry waits, else nil
+	failures      int              // writes failed in a row, for the recovery message
+	queueFullSeen uint64
+	throttle      *logThrottle
+}
+
+// batch is one write: the newline-joined lines as the client takes them.
+type batch struct {
+	body     string
+	lines    int
+	attempts int // failed attempts so far
+}
+
+// NewWriter checks cfg, applies its defaults, creates the InfluxDB client and registers the
+// writer's metrics on reg (nil: not registered). It does not contact InfluxDB: the first write
+// does, so facilityd starts even while InfluxDB is away.
+func NewWriter(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Writer, error) {
+	return newWriter(cfg, reg, log, nil)
+}
+
+// newWriter is NewWriter with the HTTP doer that tests put in place of the network.
+func newWriter(cfg Config, reg prometheus.Registerer, log *slog.Logger, doer influxhttp.Doer) (*Writer, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := &Writer{
+		cfg:        cfg,
+		log:        log,
+		queue:      make(chan *devices.Snapshot, cfg.QueueSize),
+		maxRetries: defaultMaxRetries,
+		retryBase:  defaultRetryBase,
+		retryMax:   defaultRetryMax,
+		now:        time.Now,
+		throttle:   newLogThrottle(log, logPeriod),
+	}
+	w.m = newMetrics(func() float64 { return float64(len(w.queue)) })
+	if reg != nil {
+		if err := w.m.register(reg); err != nil {
+			return nil, fmt.Errorf("telemetry: register metrics: %w", err)
+		}
+	}
+
+	// The client's own timeout is a backstop: each write has a context deadline of Timeout.
+	secs := uint((cfg.Timeout + time.Second - 1) / time.Second)
+	opts := influxdb2.DefaultOptions().
+		SetApplicationName("facilityd").
+		SetHTTPRequestTimeout(max(secs, 1))
+	if doer != nil {
+		opts.HTTPOptions().SetHTTPDoer(doer)
+	}
+	w.client = influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	w.api = w.client.WriteAPIBlocking(cfg.Org, cfg.Bucket)
+	return w, nil
+}
+
+// Enqueue hands a snapshot to the writer without ever blocking: when the queue is full (InfluxDB
+// slow or away) it drops the snapshot, counts it and returns false. The writer reads s later from
+// its own goroutine, so the caller must not change s after handing it over.
+func (w *Writer) Enqueue(s *devices.Snapshot) bool {
+	if s == nil || s.Device == nil {
+		w.m.dropInvalid.Inc()
+		return false
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.stopped {
+		w.m.dropShutdown.Inc()
+		return false
+	}
+	select {
+	case w.queue <- s:
+		return true
+	default:
+		w.m.dropQueueFull.Inc()
+		w.queueFull.Add(1)
+		return false
+	}
+}
+
+// Run writes queued snapshots until ctx is cancelled. A batch goes out when BatchSize lines
+// are waiting or every FlushInterval, each write with its own deadline of Timeout. On
+// cancellation Run stops accepting snapshots, drains the queue, makes a final flush with a
+// fresh deadline of Timeout and returns nil; what it could not write by then is counted and
+// logged as lost. Run returns an error only if it is called twice.
+func (w *Writer) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("telemetry: Writer.Run called twice")
+	}
+	tick := time.NewTicker(w.cfg.FlushInterval)
+	defer tick.Stop()
+	w.retryTimer = time.NewTimer(time.Hour)
+	w.retryTimer.Stop()
+	defer w.retryTimer.Stop()
+
+	w.log.Info("influx writer started", "influx", w.cfg)
+	for {
+		queue := w.queue
+		if w.lines >= w.cfg.BatchSize {
+			// A full batch waits for the failed one before it: leave snapshots in the queue,
+			// where Enqueue counts what does not fit.
+			queue = nil
+		}
+		select {
+		case <-ctx.Done():
+			w.shutdown()
+			return nil
+		case s := <-queue:
+			w.add(s)
+			if w.lines >= w.cfg.BatchSize && w.retry == nil {
+				w.flush(ctx)
+			}
+		case <-w.retryC:
+			w.retryC = nil
+			b := w.retry
+			w.retry = nil
+			w.send(ctx, b)
+			if w.retry == nil && w.lines >= w.cfg.BatchSize {
+				w.flush(ctx)
+			}
+		case <-tick.C:
+			w.noteQueueFull()
+			if w.retry == nil {
+				w.flush(ctx)
+			}
+			w.throttle.flush(w.now())
+		}
+	}
+}
+
+// Close releases the InfluxDB client's connections. Call it after Run has returned.
+func (w *Writer) Close() {
+	w.closeOnce.Do(w.client.Close)
+}
+
+// add encodes one snapshot onto the pending lines.
+func (w *Writer) add(s *devices.Snapshot) {
+	var skipped int
+	var err error
+	w.buf, skipped, err = AppendSnapshot(w.buf, s)
+	if err != nil {
+		w.m.dropInvalid.Inc()
+		return
+	}
+	w.lines++
+	if skipped > 0 {
+		w.m.skippedValues.Add(float64(skipped))
+		w.throttle.record(w.now(), "skipped_values", slog.LevelWarn, skipped,
+			"influx: values line protocol cannot hold (NaN, Inf, enum out of range, point named time or comm_ok) were left out",
+			slog.String("device", s.Device.ID), slog.Int("values", skipped))
+	}
+}
+
+// take turns the pending lines into a batch and empties the buffer for reuse.
+func (w *Writer) take() *batch {
+	// The client keeps the string, possibly beyond the write: copy out of the reused buffer.
+	b := &batch{body: string(w.buf[:len(w.buf)-1]), lines: w.lines}
+	w.buf, w.lines = w.buf[:0], 0
+	return b
+}
+
+// flush sends the pending lines, if any.
+func (w *Writer) flush(ctx context.Context) {
+	if w.lines == 0 {
+		return
+	}
+	w.send(ctx, w.take())
+}
+
+// send writes b and settles its fate: written, held for a retry, or dropped and counted.
+func (w *Writer) send(ctx context.Context, b *batch) {
+	err := w.write(ctx, b)
+	if err == nil {
+		w.recovered()
+		return
+	}
+	if ctx.Err() != nil {
+		// Cancelled mid-write: not InfluxDB's fault; the final flush sends it once more.
+		w.retry = b
+		return
+	}
+	w.m.writeErrors.Inc()
+	w.failures++
+	now := w.now()
+	if !retryable(err) {
+		w.m.dropRejected.Add(float64(b.lines))
+		w.throttle.record(now, DropRejected, slog.LevelError, 1,
+			"influx rejected a batch; its lines are dropped (check influx.bucket, and point types against what the measurement already holds)",
+			slog.Int("lines", b.lines), slog.String("error", err.Error()))
+		return
+	}
+	b.attempts++
+	if b.attempts > w.maxRetries {
+		w.m.dropRetriesExhausted.Add(float64(b.lines))
+		w.throttle.record(now, DropRetriesExhausted, slog.LevelError, 1,
+			"influx write failed on every retry; its lines are dropped",
+			slog.Int("lines", b.lines), slog.Int("attempts", b.attempts), slog.String("error", err.Error()))
+		return
+	}
+	delay := w.backoff(b.attempts, err)
+	w.retry = b
+	w.retryTimer.Reset(delay)
+	w.retryC = w.retryTimer.C
+	w.throttle.record(now, "write_failed", slog.LevelWarn, 1,
+		"influx write failed; will retry",
+		slog.String("url", w.cfg.URL), slog.Int("lines", b.lines), slog.Int("attempt", b.attempts),
+		slog.Duration("retry_in", delay), slog.String("error", err.Error()))
+}
+
+// write makes one attempt at b with its own deadline.
+func (w *Writer) write(ctx context.Context, b *batch) error {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	err := w.api.WriteRecord(ctx, b.body)
+	w.m.batchDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return err
+	}
+	w.m.pointsWritten.Add(float64(b.lines))
+	return nil
+}
+
+// recovered logs the end of a run of failed writes.
+func (w *Writer) recovered() {
+	if w.failures == 0 {
+		return
+	}
+	w.log.Info("influx writes succeed again", "url", w.cfg.URL, "failed_writes", w.failures)
+	w.failures = 0
+}
+
+// backoff is the wait before attempt n+1: exponential from retryBase up to retryMax, with
+// jitter so gateways sharing one InfluxDB do not retry in step, and never less than the
+// server's Retry-After.
+func (w *Writer) backoff(attempts int, err error) time.Duration {
+	d := w.retryBase << min(attempts-1, 30)
+	if d <= 0 || d > w.retryMax {
+		d = w.retryMax
+	}
+	d = d/2 + rand.N(d/2+1)
+	var he *influxhttp.Error
+	if errors.As(err, &he) && he.RetryAfter > 0 {
+		d = max(d, min(time.Duration(he.RetryAfter)*time.Second, w.retryMax))
+	}
+	return d
+}
+
+// retryable reports whether sending the same batch again may succeed: on network errors and
+// timeouts (no status), 5xx and 429 it may; on any other 4xx (database not found, field type
+// conflict, unauthorised, a line InfluxDB cannot parse) it cannot.
+func retryable(err error) bool {
+	var he *influxhttp.Error
+	if !errors.As(err, &he) || he.StatusCode == 0 {
+		return true
+	}
+	return he.StatusCode == http.StatusTooManyRequests || he.StatusCode >= 500
+}
+
+// noteQueueFull logs snapshots Enqueue dropped since the last tick.
+func (w *Writer) noteQueueFull() {
+	n := w.queueFull.Load()
+	if n == w.queueFullSeen {
+		return
+	}
+	delta := int(n - w.queueFullSeen)
+	w.queueFullSeen = n
+	w.throttle.record(w.now(), DropQueueFull, slog.LevelWarn, delta,
+		"influx writer queue full: snapshots dropped (InfluxDB slow or away, or influx.queue_size too small)",
+		slog.Int("dropped", delta), slog.Int("queue_size", w.cfg.QueueSize))
+}
+
+// shutdown stops Enqueue, drains the queue and writes everything once more, all within one
+// deadline of Timeout.
+func (w *Writer) shutdown() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Timeout)
+	defer cancel()
+	lost := 0
+	if w.retry != nil {
+		lost += w.sendFinal(ctx, w.retry)
+		w.retry = nil
+	}
+	for drained := false; !drained; {
+		select {
+		case s := <-w.queue:
+			w.add(s)
+			if w.lines >= w.cfg.BatchSize {
+				lost += w.sendFinal(ctx, w.take())
+			}
+		default:
+			drained = true
+		}
+	}
+	if w.lines > 0 {
+		lost += w.sendFinal(ctx, w.take())
+	}
+	w.noteQueueFull()
+	w.throttle.flush(w.now().Add(logPeriod))
+	if lost > 0 {
+		w.log.Error("influx writer stopped; lines not written at shutdown are lost", "lost", lost)
+		return
+	}
+	w.log.Info("influx writer stopped")
+}
+
+// sendFinal makes the one last attempt at b and returns the number of lines lost.
+func (w *Writer) sendFinal(ctx context.Context, b *batch) int {
+	err := w.write(ctx, b)
+	if err == nil {
+		return 0
+	}
+	w.m.writeErrors.Inc()
+	if retryable(err) {
+		w.m.dropShutdown.Add(float64(b.lines))
+	} else {
+		w.m.dropRejected.Add(float64(b.lines))
+	}
+	w.log.Error("influx final write failed", "lines", b.lines, "error", err.Error())
+	return b.lines
+}
+
+// metrics are the writer's Prometheus figures.
+type metrics struct {
+	pointsWritten prometheus.Counter
+	writeErrors   prometheus.Counter
+	dropped       *prometheus.CounterVec
+	skippedValues prometheus.Counter
+	batchDuration prometheus.Histogram
+	queueLength   prometheus.GaugeFunc
+
+	dropQueueFull, dropRejected, dropRetriesExhausted, dropShutdown, dropInvalid prometheus.Counter
+}
+
+func newMetrics(queueLength func() float64) *metrics {
+	m := &metrics{
+		pointsWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "facilityd_influx_points_written_total",
+			Help: "Lines (one per device poll, all its fields) InfluxDB accepted.",
+		}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "facilityd_influx_write_errors_total",
+			Help: "Writes to InfluxDB that failed, retries included.",
+		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "facilityd_influx_dropped_total",
+			Help: "Lines never written to InfluxDB, by reason: queue_full, rejected (4xx), retries_exhausted, shutdown, invalid.",
+		}, []string{"reason"}),
+		skippedValues: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "facilityd_influx_skipped_values_total",
+			Help: "Point values left out of their line because line protocol cannot hold them (NaN, Inf, enum codes beyond int64).",
+		}),
+		batchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "facilityd_influx_batch_duration_seconds",
+			Help:    "Time one write of a batch to InfluxDB took, failed ones included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15), // 1 ms to 16 s
+		}),
+		queueLength: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "facilityd_influx_queue_length",
+			Help: "Snapshots waiting for the InfluxDB writer.",
+		}, queueLength),
+	}
+	m.dropQueueFull = m.dropped.WithLabelValues(DropQueueFull)
+	m.dropRejected = m.dropped.WithLabelValues(DropRejected)
+	m.dropRetriesExhausted = m.dropped.WithLabelValues(DropRetriesExhausted)
+	m.dropShutdown = m.dropped.WithLabelValues(DropShutdown)
+	m.dropInvalid = m.dropped.WithLabelValues(DropInvalid)
+	return m
+}
+
+func (m *metrics) register(reg prometheus.Registerer) error {
+	cs := []prometheus.Collector{
+		m.pointsWritten, m.writeErrors, m.dropped, m.skippedValues, m.batchDuration, m.queueLength,
+	}
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return err
+		}
+	}
+	return nil
+}
