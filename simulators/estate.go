@@ -156,10 +156,14 @@ func resolveSpec(spec DeviceSpec, opts *Options, now time.Time) (DeviceSpec, mod
 	}
 	switch spec.Kind {
 	case devices.KindPump, devices.KindElevator, devices.KindFirePanel, devices.KindLighting:
+	case devices.KindGeneric:
+		if spec.Profile == nil {
+			return spec, nil, errors.New("profile: a generic device needs its profile")
+		}
 	case "":
-		return spec, nil, errors.New("kind: missing; one of pump, elevator, fire_panel, lighting")
+		return spec, nil, errors.New("kind: missing; one of pump, elevator, fire_panel, lighting, generic")
 	default:
-		return spec, nil, fmt.Errorf("kind: %q has no simulator; one of pump, elevator, fire_panel, lighting", spec.Kind)
+		return spec, nil, fmt.Errorf("kind: %q has no simulator; one of pump, elevator, fire_panel, lighting, generic", spec.Kind)
 	}
 	if spec.Profile == nil {
 		p, ok := devices.Builtin(string(spec.Kind))
@@ -197,6 +201,8 @@ func resolveSpec(spec DeviceSpec, opts *Options, now time.Time) (DeviceSpec, mod
 	h.Write([]byte(spec.ID))
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), h.Sum64()))
 	switch spec.Kind {
+	case devices.KindGeneric:
+		return spec, newGeneric(spec.Profile, now), nil
 	case devices.KindPump:
 		return spec, newPump(spec.Role, rng, opts.Location, now), nil
 	case devices.KindElevator:

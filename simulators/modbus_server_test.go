@@ -412,7 +412,7 @@ func TestNewValidates(t *testing.T) {
 			{ID: "b", Kind: devices.KindPump, Address: "127.0.0.1:1502", Unit: 3},
 		}, []string{`device "b"`, "unit 3", `"a"`}},
 		{"unknown kind", []DeviceSpec{{ID: "x", Kind: "boiler"}}, []string{`device "x"`, `"boiler"`, "pump, elevator, fire_panel, lighting"}},
-		{"generic kind has no simulator", []DeviceSpec{{ID: "x", Kind: devices.KindGeneric}}, []string{"no simulator"}},
+		{"generic kind needs its profile", []DeviceSpec{{ID: "x", Kind: devices.KindGeneric}}, []string{"a generic device needs its profile"}},
 		{"profile of another kind", []DeviceSpec{{ID: "x", Kind: devices.KindPump, Profile: lighting}}, []string{`"lighting" is a lighting profile`}},
 		{"bad role", []DeviceSpec{{ID: "x", Kind: devices.KindPump, Role: "sewage"}}, []string{`role: "sewage"`, "supply or drainage"}},
 		{"role on an elevator", []DeviceSpec{{ID: "x", Kind: devices.KindElevator, Role: "supply"}}, []string{"only pumps"}},

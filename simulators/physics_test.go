@@ -232,3 +232,31 @@ func TestNoiseIsReproducible(t *testing.T) {
 		t.Errorf("pressure %v did not move in a second; want noise", a[0])
 	}
 }
+
+func TestGenericServesPredictableValues(t *testing.T) {
+	t.Parallel()
+	p, err := devices.ParseProfile("meter.yaml", []byte(`name: meter
+points:
+  - {name: a, table: input, address: 0, type: uint16}
+  - {name: b, table: input, address: 1, type: float32}
+  - {name: on, table: discrete, address: 0, type: bool}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_000_000_123, 0)
+	e, err := New([]DeviceSpec{{ID: "M", Kind: devices.KindGeneric, Profile: p}}, Options{Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"a", "b"} {
+		v, _ := e.Value("M", name)
+		if want := GenericValue(i, at); v.Number != want {
+			t.Errorf("%s = %v, want %v", name, v.Number, want)
+		}
+	}
+	// The bool is point 2: second 1_000_000_123 + 2 is odd, so it reads true.
+	if v, _ := e.Value("M", "on"); v.Number != 1 {
+		t.Errorf("bool at an odd second + index = %v, want true", v.Number)
+	}
+}
