@@ -1,14 +1,19 @@
 # make demo   the demo estate: simulators, facilityd, a local InfluxDB (built once, cached)
 # make test   every test, with the services they need (scripts/test.sh starts them); pass go
 #             test arguments in ARGS, e.g. make test ARGS="-run Influx ./telemetry/..."
+# make bench  the load benchmark (scripts/bench.sh, cmd/facbench); flags in ARGS, e.g.
+#             make bench ARGS="--sweep 100,500,1000,2000,5000"; figures also in bench.json
 # make build  the binaries, into bin/
-.PHONY: demo test build
+.PHONY: demo test bench build
 
 demo:
 	bash scripts/demo.sh $(ARGS)
 
 test:
 	bash scripts/test.sh $(ARGS)
+
+bench:
+	bash scripts/bench.sh $(ARGS)
 
 build:
 	go build -o bin/ ./cmd/...

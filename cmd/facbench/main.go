@@ -1,0 +1,161 @@
+// Command facbench measures facilityd under load: it serves N simulated Modbus devices of M
+// registers each, runs the facilityd binary against them with a real InfluxDB as the sink, and
+// reads what the operating system and facilityd's own metrics say: points polled per second,
+// missed polls, CPU (user + system) and peak resident memory of the facilityd process, and
+// points written to InfluxDB per second. It prints a table and writes the same figures as JSON.
+//
+//	facbench --influx-url http://127.0.0.1:8086 --devices 2000 --registers 50 --interval 1s
+//	facbench --influx-url ... --sweep 100,500,1000,2000,5000   # cost per point across sizes
+//
+// `make bench` starts InfluxDB and runs it with the targets as defaults.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type options struct {
+	facilityd   string
+	influxURL   string
+	influxDB    string
+	devices     []int
+	registers   int
+	interval    time.Duration
+	timeout     time.Duration
+	perEndpoint int
+	warmup      time.Duration
+	duration    time.Duration
+	jsonPath    string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "facbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("facbench", flag.ContinueOnError)
+	var o options
+	var devicesFlag, sweep string
+	fs.StringVar(&o.facilityd, "facilityd", "bin/facilityd", "facilityd binary to measure")
+	fs.StringVar(&o.influxURL, "influx-url", os.Getenv("FACILITYD_INFLUX_URL"), "InfluxDB to write to (required)")
+	fs.StringVar(&o.influxDB, "influx-db", "bench", "InfluxDB database (created if missing)")
+	fs.StringVar(&devicesFlag, "devices", "2000", "number of simulated devices")
+	fs.StringVar(&sweep, "sweep", "", "comma-separated device counts to run one after the other (overrides --devices)")
+	fs.IntVar(&o.registers, "registers", 50, "registers (uint16 points) per device")
+	fs.DurationVar(&o.interval, "interval", time.Second, "poll interval")
+	fs.DurationVar(&o.timeout, "timeout", 500*time.Millisecond, "request timeout")
+	fs.IntVar(&o.perEndpoint, "per-endpoint", 1, "devices behind each TCP endpoint (1: a port each; more: gateways with units 1..n)")
+	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "time to settle before measuring")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measuring time")
+	fs.StringVar(&o.jsonPath, "json", "bench.json", "where to write the figures as JSON (empty: nowhere)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.influxURL == "" {
+		return errors.New("--influx-url is required (make bench starts an InfluxDB and passes it)")
+	}
+	if o.registers < 1 || o.registers > 125 {
+		return fmt.Errorf("--registers %d: 1 to 125 (one read request per device)", o.registers)
+	}
+	if o.perEndpoint < 1 || o.perEndpoint > 247 {
+		return fmt.Errorf("--per-endpoint %d: 1 to 247", o.perEndpoint)
+	}
+	list := devicesFlag
+	if sweep != "" {
+		list = sweep
+	}
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("device count %q is not a positive number", f)
+		}
+		o.devices = append(o.devices, n)
+	}
+	if _, err := os.Stat(o.facilityd); err != nil {
+		return fmt.Errorf("--facilityd: %w (make build puts it in bin/)", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := createDatabase(ctx, o.influxURL, o.influxDB); err != nil {
+		return err
+	}
+
+	report := Report{Machine: machine(), Started: time.Now().UTC()}
+	for _, n := range o.devices {
+		log.Info("running", "devices", n, "registers", o.registers, "interval", o.interval, "warmup", o.warmup, "duration", o.duration)
+		r, err := measure(ctx, o, n, log)
+		if err != nil {
+			return fmt.Errorf("%d devices: %w", n, err)
+		}
+		report.Runs = append(report.Runs, r)
+	}
+	printTable(stdout, report)
+	if o.jsonPath != "" {
+		b, _ := json.MarshalIndent(report, "", "  ")
+		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nfigures written to %s\n", o.jsonPath)
+	}
+	return nil
+}
+
+// Report is the JSON the harness writes.
+type Report struct {
+	Machine Machine   `json:"machine"`
+	Started time.Time `json:"started"`
+	Runs    []Run     `json:"runs"`
+}
+
+// Run is one measured workload.
+type Run struct {
+	Devices        int     `json:"devices"`
+	Registers      int     `json:"registers"`
+	IntervalS      float64 `json:"interval_s"`
+	PerEndpoint    int     `json:"per_endpoint"`
+	DurationS      float64 `json:"duration_s"`
+	TargetPointsPS float64 `json:"target_points_per_s"`
+	PointsPS       float64 `json:"points_per_s"`
+	PollsOK        float64 `json:"polls_ok"`
+	PollErrors     float64 `json:"poll_errors"`
+	ExpectedPolls  float64 `json:"expected_polls"`
+	MissedPolls    float64 `json:"missed_polls"`
+	CPUPercent     float64 `json:"cpu_percent_of_one_core"`
+	CPUNsPerPoint  float64 `json:"cpu_ns_per_point"`
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	WrittenPS      float64 `json:"points_written_per_s"`
+	WriteErrors    float64 `json:"write_errors"`
+	Dropped        float64 `json:"dropped"`
+}
+
+func printTable(w io.Writer, r Report) {
+	fmt.Fprintf(w, "machine: %s, %d cores, %s, %s\n\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Memory, r.Machine.Go)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "devices\tregisters\tinterval\tpoints/s\ttarget\tpolls ok\texpected\tmissed\terrors\tCPU % (1 core)\tCPU ns/point\tpeak RSS MB\twritten/s\tdropped\t")
+	for _, x := range r.Runs {
+		fmt.Fprintf(tw, "%d\t%d\t%gs\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.1f\t%.0f\t%.0f\t\n",
+			x.Devices, x.Registers, x.IntervalS, x.PointsPS, x.TargetPointsPS, x.PollsOK, x.ExpectedPolls,
+			x.MissedPolls, x.PollErrors, x.CPUPercent, x.CPUNsPerPoint, x.PeakRSSMB, x.WrittenPS, x.Dropped)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/simulators"
+)
+
+// measure runs one workload of n devices and returns its figures.
+func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, error) {
+	dir, err := os.MkdirTemp("", "facbench-")
+	if err != nil {
+		return Run{}, err
+	}
+	defer os.RemoveAll(dir)
+
+	profileYAML := benchProfile(o.registers)
+	if err := os.MkdirAll(filepath.Join(dir, "profiles"), 0o755); err != nil {
+		return Run{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "profiles", "bench.yaml"), []byte(profileYAML), 0o644); err != nil {
+		return Run{}, err
+	}
+	profile, err := parseProfile(profileYAML)
+	if err != nil {
+		return Run{}, err
+	}
+
+	specs := make([]simulators.DeviceSpec, n)
+	var gateway string
+	for i := range specs {
+		specs[i] = simulators.DeviceSpec{ID: fmt.Sprintf("dev-%05d", i), Kind: devices.KindGeneric, Profile: profile, Unit: 1}
+		if o.perEndpoint > 1 {
+			if i%o.perEndpoint == 0 {
+				if gateway, err = freeAddr(); err != nil {
+					return Run{}, err
+				}
+			}
+			specs[i].Address, specs[i].Unit = gateway, uint8(i%o.perEndpoint+1)
+		}
+	}
+	estate, err := simulators.New(specs, simulators.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return Run{}, err
+	}
+	if err := estate.Start(); err != nil {
+		return Run{}, err
+	}
+	defer estate.Close()
+
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return Run{}, err
+	}
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "site: bench\ninflux: {url: %q, bucket: %q, batch_size: 10000}\nhttp: {addr: %q}\n", o.influxURL, o.influxDB+"/autogen", httpAddr)
+	fmt.Fprintf(&cfg, "polling: {interval: %s, timeout: %s, offline_after: 3}\nprofiles: {dir: %q}\nlog: {level: warn}\ndevices:\n",
+		o.interval, o.timeout, filepath.Join(dir, "profiles"))
+	for _, s := range specs {
+		fmt.Fprintf(&cfg, "  - {id: %s, profile: bench, building: B%d, zone: z%d, modbus: {address: %q, unit: %d}}\n",
+			s.ID, 1+len(s.ID)%4, 1+len(s.ID)%8, estate.Addr(s.ID), s.Unit)
+	}
+	cfgPath := filepath.Join(dir, "facilityd.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
+		return Run{}, err
+	}
+
+	logFile, err := os.Create(filepath.Join(dir, "facilityd.log"))
+	if err != nil {
+		return Run{}, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(o.facilityd, "run", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = cleanEnv()
+	if err := cmd.Start(); err != nil {
+		return Run{}, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	base := "http://" + httpAddr
+	if err := waitHealthy(ctx, base, exited); err != nil {
+		tail, _ := os.ReadFile(logFile.Name())
+		return Run{}, fmt.Errorf("%w\nfacilityd log:\n%s", err, tail)
+	}
+
+	if err := sleep(ctx, o.warmup); err != nil {
+		return Run{}, err
+	}
+	t0, cpu0 := time.Now(), cpuSeconds(cmd.Process.Pid)
+	m0, err := scrape(base)
+	if err != nil {
+		return Run{}, err
+	}
+	if err := sleep(ctx, o.duration); err != nil {
+		return Run{}, err
+	}
+	t1, cpu1 := time.Now(), cpuSeconds(cmd.Process.Pid)
+	m1, err := scrape(base)
+	if err != nil {
+		return Run{}, err
+	}
+	rss := peakRSSMB(cmd.Process.Pid)
+	dt := t1.Sub(t0).Seconds()
+
+	r := Run{
+		Devices: n, Registers: o.registers, IntervalS: o.interval.Seconds(), PerEndpoint: o.perEndpoint, DurationS: dt,
+		TargetPointsPS: float64(n*o.registers) / o.interval.Seconds(),
+		PollsOK:        m1.sum(`facilityd_modbus_polls_total{result="ok"}`) - m0.sum(`facilityd_modbus_polls_total{result="ok"}`),
+		PollErrors:     m1.sum(`facilityd_modbus_polls_total{result="error"}`) - m0.sum(`facilityd_modbus_polls_total{result="error"}`),
+		ExpectedPolls:  float64(n) * dt / o.interval.Seconds(),
+		MissedPolls:    m1.sum("facilityd_modbus_missed_polls_total") - m0.sum("facilityd_modbus_missed_polls_total"),
+		WriteErrors:    m1.sum("facilityd_influx_write_errors_total") - m0.sum("facilityd_influx_write_errors_total"),
+		Dropped:        m1.sum("facilityd_influx_dropped_total") - m0.sum("facilityd_influx_dropped_total"),
+		PeakRSSMB:      rss,
+	}
+	r.PointsPS = r.PollsOK * float64(o.registers) / dt
+	cpu := cpu1 - cpu0
+	r.CPUPercent = 100 * cpu / dt
+	if pts := r.PollsOK * float64(o.registers); pts > 0 {
+		r.CPUNsPerPoint = cpu * 1e9 / pts
+	}
+	written := m1.sum("facilityd_influx_points_written_total") - m0.sum("facilityd_influx_points_written_total")
+	r.WrittenPS = written * float64(o.registers) / dt
+	log.Info("measured", "devices", n, "points_per_s", int(r.PointsPS), "cpu_percent", fmt.Sprintf("%.1f", r.CPUPercent), "peak_rss_mb", fmt.Sprintf("%.1f", r.PeakRSSMB))
+	return r, nil
+}
+
+// benchProfile is a generic device of m uint16 input registers, read in one request.
+func benchProfile(m int) string {
+	var b strings.Builder
+	b.WriteString("name: bench\nkind: generic\npoints:\n")
+	for i := 0; i < m; i++ {
+		fmt.Fprintf(&b, "  - {name: r%03d, table: input, address: %d, type: uint16}\n", i, i)
+	}
+	return b.String()
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// cleanEnv is the environment without FACILITYD_ overrides, so the generated file rules.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FACILITYD_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func waitHealthy(ctx context.Context, base string, exited <-chan error) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("facilityd exited at start: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("facilityd did not answer %s/healthz within 60s", base)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// cpuSeconds is the process's user plus system time, from /proc/PID/stat (proc(5): fields 14
+// and 15, in clock ticks of 1/100 s on Linux).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; fields count from after its closing parenthesis.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100
+}
+
+// peakRSSMB is the process's peak resident set (VmHWM in /proc/PID/status).
+func peakRSSMB(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// metrics is a scrape of Prometheus text: every sample line by its full series text.
+type metrics map[string]float64
+
+func scrape(base string) (metrics, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return parseMetrics(resp.Body)
+}
+
+func parseMetrics(r io.Reader) (metrics, error) {
+	m := metrics{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		m[line[:i]] = v
+	}
+	return m, sc.Err()
+}
+
+// sum adds every series of a metric; a selector name{label="value"} keeps those with that label.
+func (m metrics) sum(selector string) float64 {
+	name, label, _ := strings.Cut(selector, "{")
+	label = strings.TrimSuffix(label, "}")
+	total := 0.0
+	for series, v := range m {
+		n, labels, _ := strings.Cut(series, "{")
+		if n != name || (label != "" && !strings.Contains(labels, label)) {
+			continue
+		}
+		total += v
+	}
+	return total
+}
+
+func createDatabase(ctx context.Context, base, db string) error {
+	form := url.Values{"q": {"CREATE DATABASE " + strconv.Quote(db)}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/query", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("InfluxDB at %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("InfluxDB create database %s: %s: %s", db, resp.Status, b)
+	}
+	return nil
+}
+
+// Machine says where the figures came from.
+type Machine struct {
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	Memory string `json:"memory"`
+	Go     string `json:"go"`
+	OS     string `json:"os"`
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		if f := strings.Fields(line); len(f) >= 2 {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			m.Memory = fmt.Sprintf("%.0f GiB", kb/1024/1024)
+		}
+	}
+	return m
+}
+
+func parseProfile(yaml string) (*devices.Profile, error) {
+	return devices.ParseProfile("bench.yaml", []byte(yaml))
+}
