@@ -41,6 +41,8 @@ type Influx struct {
 // HTTP is the API's listener.
 type HTTP struct {
 	Addr string `mapstructure:"addr" yaml:"addr"`
+	// Pprof serves Go's profiler at /debug/pprof/, for finding where CPU and memory go on site.
+	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
 }
 
 // Polling holds the defaults every device inherits unless it sets its own.

@@ -39,6 +39,7 @@ type options struct {
 	warmup      time.Duration
 	duration    time.Duration
 	jsonPath    string
+	profile     string
 }
 
 func main() {
@@ -68,6 +69,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.perEndpoint, "per-endpoint", 1, "devices behind each TCP endpoint (1: a port each; more: gateways with units 1..n)")
 	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "time to settle before measuring")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measuring time")
+	fs.StringVar(&o.profile, "cpuprofile", "", "take a CPU profile of facilityd while measuring, into PREFIX-DEVICES.pprof")
 	fs.StringVar(&o.jsonPath, "json", "bench.json", "where to write the figures as JSON (empty: nowhere)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -69,7 +69,7 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 		return Run{}, err
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "site: bench\ninflux: {url: %q, bucket: %q, batch_size: 10000}\nhttp: {addr: %q}\n", o.influxURL, o.influxDB+"/autogen", httpAddr)
+	fmt.Fprintf(&cfg, "site: bench\ninflux: {url: %q, bucket: %q, batch_size: 10000}\nhttp: {addr: %q, pprof: %v}\n", o.influxURL, o.influxDB+"/autogen", httpAddr, o.profile != "")
 	fmt.Fprintf(&cfg, "polling: {interval: %s, timeout: %s, offline_after: 3}\nprofiles: {dir: %q}\nlog: {level: warn}\ndevices:\n",
 		o.interval, o.timeout, filepath.Join(dir, "profiles"))
 	for _, s := range specs {
@@ -117,7 +117,11 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	if err != nil {
 		return Run{}, err
 	}
-	if err := sleep(ctx, o.duration); err != nil {
+	if o.profile != "" {
+		if err := cpuProfile(ctx, base, o.duration, fmt.Sprintf("%s-%d.pprof", o.profile, n)); err != nil {
+			return Run{}, err
+		}
+	} else if err := sleep(ctx, o.duration); err != nil {
 		return Run{}, err
 	}
 	t1, cpu1 := time.Now(), cpuSeconds(cmd.Process.Pid)
@@ -341,4 +345,21 @@ func machine() Machine {
 
 func parseProfile(yaml string) (*devices.Profile, error) {
 	return devices.ParseProfile("bench.yaml", []byte(yaml))
+}
+
+// cpuProfile takes a CPU profile of facilityd over d (its /debug/pprof/profile) into path.
+func cpuProfile(ctx context.Context, base string, d time.Duration, path string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only when http.pprof is set
 	"os"
 	"strings"
 
@@ -91,6 +93,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		return err
 	}
 	srv := api.New(latest, reg, log.With("component", "api"))
+	if cfg.HTTP.Pprof {
+		srv.Handle("/debug/pprof/", http.DefaultServeMux)
+		log.Info("Go profiler served at /debug/pprof/ (http.pprof)")
+	}
 	if h.routes != nil {
 		h.routes(srv)
 	}
