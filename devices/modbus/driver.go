@@ -1,6 +1,7 @@
 // Package modbus polls Modbus TCP devices with github.com/goburrow/modbus, which does not
 // recover by itself: after a timeout a late reply puts transaction ids out of step, and a broken
-// connection stays broken. This driver closes the connection on any I/O error and redials, with
+// connection stays broken. goburrow encodes and verifies the frames; the connection is this
+// package's (transport.go): it closes the connection on any I/O error and redials, with
 // exponential backoff when the endpoint itself is unreachable.
 //
 // Devices behind one address (an RTU gateway) share one connection with one request in flight,
@@ -65,13 +66,14 @@ func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller,
 		}
 		e := byAddr[d.Modbus.Address]
 		if e == nil {
-			h := mb.NewTCPClientHandler(d.Modbus.Address)
-			// The driver closes and redials itself; goburrow's idle timer would only race it.
-			h.IdleTimeout = 0
+			// goburrow frames the requests; the transport is ours (transport.go).
+			frames := mb.NewTCPClientHandler(d.Modbus.Address)
+			tcp := &tcpTransport{address: d.Modbus.Address}
 			e = &endpoint{
 				address: d.Modbus.Address,
-				tcp:     h,
-				client:  mb.NewClient(h),
+				frames:  frames,
+				tcp:     tcp,
+				client:  mb.NewClient2(frames, tcp),
 				backoff: backoff{min: opts.BackoffMin, max: opts.BackoffMax},
 				handle:  handle,
 				log:     opts.Logger.With("endpoint", d.Modbus.Address),
@@ -115,10 +117,10 @@ type polled struct {
 
 // endpoint is one TCP address and the devices behind it.
 type endpoint struct {
-	address   string
-	tcp       *mb.TCPClientHandler
-	client    mb.Client
-	connected bool
+	address string
+	frames  *mb.TCPClientHandler
+	tcp     *tcpTransport
+	client  mb.Client
 	// proven is set once a request on the current connection succeeded; an I/O error on a
 	// proven connection (the gateway closed an idle socket) earns one immediate redial.
 	proven  bool
@@ -225,21 +227,21 @@ func (e *endpoint) poll(d *polled) *devices.Snapshot {
 // connection, so that a late reply to this request can never be taken for the next one's.
 func (e *endpoint) read(dev *devices.Device, r *request) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
-		if !e.connected {
+		if !e.tcp.connected() {
 			if now := time.Now(); now.Before(e.retryAt) {
 				return nil, fmt.Errorf("%w (next attempt in %v)", ErrReconnecting, e.retryAt.Sub(now).Round(time.Millisecond))
 			}
-			e.tcp.Timeout = dev.Timeout
-			if err := e.tcp.Connect(); err != nil {
+			e.tcp.timeout = dev.Timeout
+			if err := e.tcp.connect(); err != nil {
 				e.retryAt = time.Now().Add(e.backoff.next())
 				e.metrics.dialErrors.WithLabelValues(e.address).Inc()
 				return nil, fmt.Errorf("connect: %w", err)
 			}
-			e.connected, e.proven = true, false
+			e.proven = false
 			e.metrics.connects.WithLabelValues(e.address).Inc()
 		}
-		e.tcp.Timeout = dev.Timeout
-		e.tcp.SlaveId = dev.Modbus.Unit
+		e.tcp.timeout = dev.Timeout
+		e.frames.SlaveId = dev.Modbus.Unit
 		data, err := e.do(r)
 		if err == nil {
 			e.proven = true
@@ -280,10 +282,8 @@ func (e *endpoint) do(r *request) ([]byte, error) {
 }
 
 func (e *endpoint) disconnect() {
-	if e.connected {
-		e.tcp.Close()
-	}
-	e.connected, e.proven = false, false
+	e.tcp.close()
+	e.proven = false
 }
 
 // gatewayFailed reports exceptions by which a gateway says the unit behind it did not answer
