@@ -24,6 +24,9 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 ensure_tools() {
 	local missing=()
 	command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
+	# The console's browser test drives Debian's chromium through chromedriver.
+	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+	[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 	((${#missing[@]} == 0)) && return 0
 	local sudo=()
 	if ((EUID != 0)); then
@@ -63,6 +66,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 ensure_tools
+export FACILITYD_TEST_CHROMIUM=/usr/bin/chromium FACILITYD_TEST_CHROMEDRIVER=/usr/bin/chromedriver
+# Screenshots and other test output are kept here (ignored by git).
+export FACILITYD_TEST_ARTIFACTS=${FACILITYD_TEST_ARTIFACTS:-$root/test-output}
+log "test output (screenshots) in $FACILITYD_TEST_ARTIFACTS"
 for svc in "${SERVICES[@]}"; do
 	"start_$svc"
 	started+=("$svc")

@@ -10,6 +10,7 @@ import (
 	_ "net/http/pprof" // served only when http.pprof is set
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -79,8 +80,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
 	}
 
+	history := devices.NewHistory(devs, time.Hour, consoleHistoryBudget)
 	handle := func(s *devices.Snapshot) {
 		latest.Update(s)
+		history.Record(s)
 		if writer != nil {
 			writer.Enqueue(s)
 		}
@@ -97,6 +100,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		srv.Handle("/debug/pprof/", http.DefaultServeMux)
 		log.Info("Go profiler served at /debug/pprof/ (http.pprof)")
 	}
+	serveConsole(srv, latest, history, cfg)
 	if h.routes != nil {
 		h.routes(srv)
 	}

@@ -80,6 +80,7 @@ func printBanner(cfg *config.Config) {
 	fmt.Fprintf(os.Stderr, `
 facilityd demo: %d simulated devices at site %s
   The API runs OPEN (no role tokens) and listens on loopback only.
+  Console    %s/          (patrol view on a phone: %s/#/patrol)
   API        %s/api/v1/devices   %s/api/v1/devices/P-2
   Metrics    %s/metrics
   Simulators %s/sim/v1/devices
@@ -89,5 +90,5 @@ facilityd demo: %d simulated devices at site %s
                 curl -X POST '%s/sim/v1/devices/FP-1/faults/zone_alarm?zone=3'
   Ctrl-C stops everything and flushes what was read.
 
-`, len(cfg.Devices), cfg.Site, api, api, api, sim, influx, sim, sim, sim)
+`, len(cfg.Devices), cfg.Site, api, api, api, api, api, sim, influx, sim, sim, sim)
 }

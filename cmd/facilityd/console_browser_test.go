@@ -1,0 +1,69 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/facilityd/facilityd/internal/testenv"
+)
+
+// TestConsoleInBrowser drives the console in a real headless Chromium against the demo estate's
+// simulators: the overview shows every device kind, a device page follows a fault injected at
+// the simulator without a reload, and the patrol view fits a 360-pixel phone. Screenshots are
+// kept in the folder the test logs.
+func TestConsoleInBrowser(t *testing.T) {
+	b := testenv.NewBrowser(t)
+	t.Logf("screenshots in %s", b.Dir())
+	cfg, estate := demoEstate(t, nil)
+	d := startDaemon(t, cfg)
+
+	b.Navigate(d.api + "/")
+	b.WaitFor("the console's modules loaded", `return !!window.facilityd && window.facilityd.session.known`)
+	b.WaitFor("the open-console banner", `const el = document.getElementById('banner'); return !el.hidden && /Open console/.test(el.textContent)`)
+	for _, kind := range []string{"pump", "elevator", "fire_panel", "lighting"} {
+		b.WaitFor("a "+kind+" on the overview, online", `return document.querySelectorAll('#estate .chip.comm-online[data-kind="'+arguments[0]+'"]').length > 0`, kind)
+	}
+	b.WaitFor("all 11 demo devices counted online", `const t = document.querySelector('#comm-tiles [data-comm="online"] b'); return t && t.textContent === '11'`)
+	var kinds []string
+	b.Exec(&kinds, `return [...document.querySelectorAll('table.kinds tbody tr')].map(r => r.dataset.kind)`)
+	if strings.Join(kinds, ",") != "pump,elevator,fire_panel,lighting" {
+		t.Errorf("devices by kind lists %v, want every demo kind", kinds)
+	}
+	b.Screenshot("overview")
+
+	// The device page, opened by a click as an engineer would.
+	b.Find(`#estate .chip[data-device="P-2"]`).Click()
+	b.WaitFor("P-2's live values", `return !!document.querySelector('#readings tr[data-point="vfd_fault_code"]')`)
+	b.Exec(nil, `window.__noReload = 'still here'`)
+	var before string
+	b.Exec(&before, `return document.querySelector('#readings tr[data-point="vfd_fault_code"]').textContent`)
+	if strings.Contains(before, "drive overheat") {
+		t.Fatalf("P-2 shows a VFD fault before one was injected: %q", before)
+	}
+	if err := estate.Inject("P-2", "vfd_fault", map[string]string{"code": "4"}); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitFor("P-2's VFD fault code 4 labelled 'drive overheat' without a reload",
+		`return window.__noReload === 'still here' && /drive overheat/.test(document.querySelector('#readings tr[data-point="vfd_fault_code"]').textContent)`)
+	b.WaitFor("a chart of P-2's pressure from the live cache", `const p = document.querySelector('#chart svg.chart path.chart-line'); return p && p.getAttribute('d').length > 10`)
+	var unit string
+	b.Exec(&unit, `return document.querySelector('#readings tr[data-point="pressure"] .unit').textContent.trim()`)
+	if unit != "bar" {
+		t.Errorf("P-2 pressure shown with unit %q, want bar", unit)
+	}
+	b.Screenshot("device-P-2")
+
+	// The patrol view on a 360-pixel phone: no horizontal scrolling.
+	b.Viewport(360, 740, true)
+	b.Navigate(d.api + "/#/patrol")
+	b.WaitFor("the patrol view", `return document.body.dataset.view === 'patrol' && !!document.getElementById('alerts') && document.getElementById('alerts').childElementCount > 0`)
+	var width struct{ Scroll, Inner int }
+	b.Exec(&width, `return {Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth}`)
+	if width.Inner != 360 {
+		t.Errorf("viewport is %d px wide, want 360", width.Inner)
+	}
+	if width.Scroll > 360 {
+		t.Errorf("patrol view scrolls sideways on a 360 px phone: scrollWidth %d", width.Scroll)
+	}
+	b.Screenshot("patrol-360")
+}

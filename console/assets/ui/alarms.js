@@ -1,0 +1,134 @@
+// alarms.js: every alarm with filters, who owns it on the patrol, acknowledge, and shelve with
+// a reason. The server refuses what a role may not do, and a life-safety alarm can never be
+// shelved: its message is shown as it comes.
+import { h, replace, ago, label } from './dom.js';
+import { api, list, optional, can, actor } from './api.js';
+import { PRIORITIES, rank, badge, alarmActive } from './common.js';
+
+const SHELVE_FOR = ['15m', '1h', '4h', '8h'];
+
+export function mount(root) {
+  const f = JSON.parse(sessionStorage.getItem('facilityd.alarmfilter') || '{}');
+  const filter = { show: f.show || 'active', priority: f.priority || '', zone: f.zone || '', text: f.text || '' };
+  const bar = h('form', { class: 'filters', id: 'alarm-filters' });
+  const box = h('section', { id: 'alarm-list', class: 'cards' });
+  root.append(h('h1', {}, 'Alarms'), bar, box);
+  const notes = new Map(); // alarm id -> {text, error} shown under it until the next action
+  const open = new Set(); // alarms with the shelve form open
+  let last = { alarms: [], alerts: [] };
+
+  function save() { sessionStorage.setItem('facilityd.alarmfilter', JSON.stringify(filter)); }
+
+  function drawFilters(zones) {
+    const sel = (name, opts) => {
+      const s = h('select', { name, 'aria-label': name }, opts.map(([v, t]) => h('option', { value: v, selected: filter[name] === v }, t)));
+      s.addEventListener('change', () => { filter[name] = s.value; save(); draw(); });
+      return s;
+    };
+    const text = h('input', { type: 'search', name: 'text', placeholder: 'device or words', value: filter.text, 'aria-label': 'search' });
+    text.addEventListener('input', () => { filter.text = text.value; save(); draw(); });
+    replace(bar,
+      sel('show', [['active', 'active'], ['unacked', 'not acknowledged'], ['shelved', 'shelved'], ['all', 'all, normal too']]),
+      sel('priority', [['', 'any priority'], ...PRIORITIES.map((p) => [p, p])]),
+      sel('zone', [['', 'every zone'], ...zones.map((z) => [z, 'zone ' + z])]),
+      text);
+  }
+
+  async function refresh() {
+    const [al, pa] = await Promise.all([
+      optional('GET', '/api/v1/alarms'),
+      optional('GET', '/api/v1/patrol/alerts').catch(() => null),
+    ]);
+    if (al === null) {
+      replace(box, h('p', { class: 'muted' }, 'This facilityd does not serve alarms yet.'));
+      return;
+    }
+    last = { alarms: list(al, 'alarms'), alerts: pa ? list(pa, 'alerts') : [] };
+    if (!bar.childElementCount) drawFilters([...new Set(last.alarms.map((a) => a.zone).filter(Boolean))].sort());
+    draw();
+  }
+
+  // owners maps an alarm to the guard who claimed its patrol alert.
+  function owners() {
+    const m = new Map();
+    for (const al of last.alerts) {
+      if (!al.owner || al.state === 'cleared') continue;
+      const ids = [al.alarm, ...(al.alarms || []).map((a) => a.id)];
+      for (const id of ids) if (id) m.set(id, al.owner);
+    }
+    return m;
+  }
+
+  function visible(a) {
+    if (filter.show === 'active' && !alarmActive(a)) return false;
+    if (filter.show === 'unacked' && !['UNACK', 'RTNUN'].includes(a.state)) return false;
+    if (filter.show === 'shelved' && !a.shelved) return false;
+    if (filter.priority && a.priority !== filter.priority) return false;
+    if (filter.zone && a.zone !== filter.zone) return false;
+    const t = filter.text.trim().toLowerCase();
+    if (t && !(a.id + ' ' + a.message + ' ' + a.device).toLowerCase().includes(t)) return false;
+    return true;
+  }
+
+  function draw() {
+    const own = owners();
+    const shown = last.alarms.filter(visible).sort((x, y) =>
+      (alarmActive(y) - alarmActive(x)) || (rank(x.priority) - rank(y.priority)) ||
+      (new Date(y.activated_at || y.updated_at) - new Date(x.activated_at || x.updated_at)));
+    if (!shown.length) {
+      replace(box, h('p', { class: 'muted', id: 'no-alarms' }, last.alarms.length ? 'No alarm matches the filters.' : 'No alarms. All quiet.'));
+      return;
+    }
+    replace(box, shown.map((a) => card(a, own.get(a.id))));
+  }
+
+  function card(a, owner) {
+    const note = notes.get(a.id);
+    const actions = [];
+    if (can('ack') && ['UNACK', 'RTNUN'].includes(a.state)) {
+      actions.push(h('button', { type: 'button', class: 'primary', dataset: { action: 'ack' }, onclick: () => act(a, 'ack', { by: actor() }) }, 'Acknowledge'));
+    }
+    if (can('shelve') && alarmActive(a) && !a.shelved) {
+      actions.push(h('button', { type: 'button', dataset: { action: 'shelve' }, onclick: () => { open.has(a.id) ? open.delete(a.id) : open.add(a.id); draw(); } }, 'Shelve…'));
+    }
+    let form = null;
+    if (open.has(a.id)) {
+      const reason = h('input', { type: 'text', name: 'reason', required: true, placeholder: 'why (e.g. sensor under repair)', 'aria-label': 'reason' });
+      const dur = h('select', { name: 'duration', 'aria-label': 'for' }, SHELVE_FOR.map((d) => h('option', { value: d, selected: d === '1h' }, 'for ' + d)));
+      form = h('form', { class: 'shelve' }, reason, dur, h('button', { type: 'submit', class: 'primary' }, 'Shelve'));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        act(a, 'shelve', { by: actor(), reason: reason.value.trim(), duration: dur.value });
+      });
+    }
+    return h('article', { class: 'alarm ' + a.priority + (alarmActive(a) ? '' : ' normal'), dataset: { alarm: a.id, state: a.state } },
+      h('div', { class: 'line1' }, badge(a.priority), badge(a.state, 'state-' + a.state),
+        a.shelved ? badge('shelved', 'flag') : null, a.suppressed ? badge('suppressed', 'flag') : null,
+        a.out_of_service ? badge('out of service', 'flag') : null, a.chattering ? badge('chattering', 'flag') : null,
+        h('span', { class: 'muted' }, ago(a.activated_at || a.updated_at))),
+      h('p', { class: 'msg' }, a.message || a.id),
+      h('p', { class: 'meta' },
+        h('a', { href: '#/device/' + encodeURIComponent(a.device) }, a.device), ' · ', label(a.class), a.zone ? ' · zone ' + a.zone : '',
+        a.building ? ' · building ' + a.building : ''),
+      h('p', { class: 'meta' },
+        owner ? h('span', { class: 'owner' }, 'Owner: ', h('b', {}, owner)) : h('span', { class: 'muted owner none' }, 'not claimed'),
+        a.acked_by ? [' · acknowledged by ', h('b', {}, a.acked_by), ' ', ago(a.acked_at)] : null,
+        a.shelved ? [' · shelved by ', a.shelved_by || '?', a.shelved_until ? ' until ' + new Date(a.shelved_until).toLocaleTimeString() : ''] : null),
+      actions.length ? h('div', { class: 'actions' }, actions) : null,
+      form,
+      note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
+  }
+
+  async function act(a, what, body) {
+    try {
+      await api('POST', `/api/v1/alarms/${encodeURIComponent(a.id)}/${what}`, body);
+      notes.set(a.id, { text: what === 'ack' ? 'Acknowledged.' : 'Shelved.' });
+      open.delete(a.id);
+    } catch (e) {
+      notes.set(a.id, { text: 'Refused: ' + e.message, error: true });
+    }
+    await refresh().catch(() => draw());
+  }
+
+  return { refresh };
+}

@@ -1,0 +1,91 @@
+// device.js: one device for engineering: its communication status, every point's live value
+// with unit, enum label and quality, and a chart of one point over the last hours (from
+// InfluxDB when facilityd writes to one, else from its in-memory last hour).
+import { h, replace, ago, clock, fmtValue, label } from './dom.js';
+import { api, ApiError } from './api.js';
+import { lineChart } from './chart.js';
+import { badge, deviceName } from './common.js';
+
+const SPANS = ['15m', '1h', '6h', '24h'];
+
+export function mount(root, [id]) {
+  const head = h('section', { class: 'card wide', id: 'device-head' });
+  const chartBox = h('section', { class: 'card wide', id: 'chart' });
+  const table = h('section', { class: 'card wide', id: 'readings' });
+  root.append(h('p', {}, h('a', { href: '#/' }, '← Overview')), head, chartBox, table);
+  let point = sessionStorage.getItem('facilityd.chart.' + id) || '';
+  let span = sessionStorage.getItem('facilityd.span') || '1h';
+  let lastChart = 0;
+  let points = [];
+
+  async function refresh() {
+    let d;
+    try {
+      d = await api('GET', '/api/v1/devices/' + encodeURIComponent(id));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        replace(head, h('h1', {}, id), h('p', { class: 'error' }, e.message));
+        return;
+      }
+      throw e;
+    }
+    drawHead(d);
+    points = d.readings || [];
+    if (!point) {
+      const firstNumber = points.find((r) => typeof r.value === 'number' && !r.label) || points.find((r) => typeof r.value !== 'string');
+      point = firstNumber ? firstNumber.point : '';
+    }
+    drawTable(d);
+    if (Date.now() - lastChart > 5000) await drawChart();
+  }
+
+  function drawHead(d) {
+    replace(head,
+      h('h1', {}, d.id, ' ', h('small', {}, deviceName(d))),
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'kind'), h('dd', {}, label(d.kind), ' (profile ', d.profile, ')'),
+        h('dt', {}, 'where'), h('dd', {}, 'building ', d.building || '—', ', zone ', d.zone || '—', d.tags && d.tags.location ? ' · ' + d.tags.location : ''),
+        h('dt', {}, 'communication'), h('dd', { id: 'comm' }, badge(d.comm, 'comm-' + d.comm), ' last poll ', ago(d.last_poll), d.last_ok ? ', last good ' + ago(d.last_ok) : ''),
+        h('dt', {}, 'polls'), h('dd', {}, d.polls, ' (', d.failures, ' failed)'),
+        d.address ? [h('dt', {}, 'address'), h('dd', {}, d.address, ' unit ', d.unit)] : null,
+        d.last_error ? [h('dt', {}, 'last error'), h('dd', { class: 'error' }, d.last_error)] : null));
+  }
+
+  function drawTable(d) {
+    const rows = points.map((r) => {
+      const chartable = typeof r.value !== 'string' || r.quality !== 'good';
+      return h('tr', { class: (r.point === point ? 'selected ' : '') + 'q-' + r.quality, dataset: { point: r.point } },
+        h('th', {}, label(r.point)),
+        h('td', { class: 'value' }, fmtValue(r.value), r.unit ? h('span', { class: 'unit' }, ' ' + r.unit) : null),
+        h('td', {}, r.label || ''),
+        h('td', {}, badge(r.quality, 'q-' + r.quality)),
+        h('td', { class: 'muted' }, clock(r.time)),
+        h('td', {}, chartable ? h('button', { type: 'button', class: 'small', onclick: () => { point = r.point; sessionStorage.setItem('facilityd.chart.' + id, point); drawTable(d); drawChart(); } }, 'chart') : null));
+    });
+    replace(table, h('h2', {}, 'Live values'),
+      rows.length ? h('div', { class: 'scroll' }, h('table', { class: 'readings' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'point'), h('th', {}, 'value'), h('th', {}, 'label'), h('th', {}, 'quality'), h('th', {}, 'time'), h('th', {}))),
+        h('tbody', {}, rows)))
+        : h('p', { class: 'muted' }, 'No values yet: the device has not answered a poll.'));
+  }
+
+  async function drawChart() {
+    lastChart = Date.now();
+    if (!point) { replace(chartBox, h('p', { class: 'muted' }, 'Nothing to chart.')); return; }
+    const pick = h('select', { id: 'span', 'aria-label': 'span' }, SPANS.map((s) => h('option', { value: s, selected: s === span }, 'last ' + s)));
+    pick.addEventListener('change', () => { span = pick.value; sessionStorage.setItem('facilityd.span', span); drawChart(); });
+    let hist;
+    try {
+      hist = await api('GET', `/api/v1/devices/${encodeURIComponent(id)}/history?point=${encodeURIComponent(point)}&since=${span}`);
+    } catch (e) {
+      replace(chartBox, h('h2', {}, label(point)), h('p', { class: 'error' }, e.message));
+      return;
+    }
+    replace(chartBox,
+      h('div', { class: 'chart-head' }, h('h2', {}, label(point), hist.unit ? ' (' + hist.unit + ')' : ''), pick),
+      lineChart(hist.values, { kind: hist.kind, unit: hist.unit, labels: hist.labels, title: point }),
+      h('p', { class: 'muted small', id: 'chart-source' }, hist.source === 'influx' ? 'From InfluxDB, ' + hist.values.length + ' points.' : (hist.note || 'From the live cache.')));
+  }
+
+  return { refresh };
+}

@@ -1,0 +1,155 @@
+// patrol.js: the night round's page, made for a phone held in one hand: the alerts of my zone,
+// most urgent and newest first, who owns each, one big button to claim (the first guard to
+// claim owns it), and a beep for a new critical alert once the guard has touched the page
+// (browsers allow sound only after a user gesture).
+import { h, replace, ago, label } from './dom.js';
+import { api, list, optional, can, actor } from './api.js';
+import { rank, badge } from './common.js';
+
+let audio = null; // AudioContext, created on the first gesture
+
+function unlockAudio() {
+  if (audio) return audio;
+  const AC = window.AudioContext || window.webkitAudioContext;
+  if (!AC) return null;
+  audio = new AC();
+  if (audio.state === 'suspended') audio.resume();
+  return audio;
+}
+
+// beep plays three short high tones: unmistakable in a pocket, not a melody.
+export function beep() {
+  if (!audio) return false;
+  const t0 = audio.currentTime + 0.01;
+  for (let i = 0; i < 3; i++) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = 'square';
+    osc.frequency.value = 1760;
+    gain.gain.setValueAtTime(0.0001, t0 + i * 0.3);
+    gain.gain.exponentialRampToValueAtTime(0.3, t0 + i * 0.3 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + i * 0.3 + 0.2);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(t0 + i * 0.3);
+    osc.stop(t0 + i * 0.3 + 0.22);
+  }
+  return true;
+}
+
+function alertZones(a) {
+  return [a.zone, ...(a.zones || []), ...(a.alarms || []).map((x) => x.zone)].filter(Boolean);
+}
+
+function cleared(a) { return a.state === 'cleared'; }
+
+export function mount(root) {
+  let zone = localStorage.getItem('facilityd.zone') || '';
+  const zoneSel = h('select', { id: 'zone', 'aria-label': 'my zone' });
+  zoneSel.addEventListener('change', () => { zone = zoneSel.value; localStorage.setItem('facilityd.zone', zone); draw(); });
+  const sound = h('button', { type: 'button', id: 'sound', class: audio ? 'on' : '' }, audio ? 'Sound on' : 'Tap to enable sound');
+  sound.addEventListener('click', () => { unlockAudio(); beep(); sound.textContent = 'Sound on'; sound.className = 'on'; });
+  const box = h('section', { id: 'alerts' });
+  root.append(h('div', { class: 'patrol-bar' }, h('label', {}, 'My zone ', zoneSel), sound), box);
+  const gesture = () => { unlockAudio(); sound.textContent = 'Sound on'; sound.className = 'on'; };
+  document.addEventListener('pointerdown', gesture, { once: true });
+
+  const seen = new Set();
+  const notes = new Map();
+  let alerts = [];
+  let source = 'patrol';
+  let zonesKnown = '';
+
+  async function refresh() {
+    const pa = await optional('GET', '/api/v1/patrol/alerts');
+    if (pa !== null) {
+      source = 'patrol';
+      alerts = list(pa, 'alerts');
+    } else {
+      // Without patrol alerts on this facilityd, the active alarms stand in for them.
+      const al = await optional('GET', '/api/v1/alarms');
+      source = al === null ? 'none' : 'alarms';
+      alerts = al === null ? [] : list(al, 'alarms').filter((a) => a.state !== 'NORM').map((a) => ({
+        id: a.id, alarm: a.id, alarms: [a], message: a.message, priority: a.priority, class: a.class,
+        zone: a.zone, state: a.acked_by ? 'acked' : 'open', created_at: a.activated_at, acked_by: a.acked_by, owner: a.acked_by,
+      }));
+    }
+    const zones = [...new Set(alerts.flatMap(alertZones))];
+    const devs = await api('GET', '/api/v1/devices').then((d) => list(d, 'devices')).catch(() => []);
+    for (const d of devs) if (d.zone && !zones.includes(d.zone)) zones.push(d.zone);
+    zones.sort();
+    if (zones.join() !== zonesKnown) {
+      zonesKnown = zones.join();
+      replace(zoneSel, h('option', { value: '' }, 'all zones'), zones.map((z) => h('option', { value: z, selected: z === zone }, z)));
+    }
+    // A new critical alert nobody owns beeps once.
+    let fresh = false;
+    for (const a of alerts) {
+      if (!seen.has(a.id) && a.priority === 'critical' && !a.owner && !cleared(a) && mine(a)) fresh = true;
+      seen.add(a.id);
+    }
+    if (fresh) beep();
+    draw();
+  }
+
+  function mine(a) { return !zone || alertZones(a).includes(zone); }
+
+  function draw() {
+    if (source === 'none') {
+      replace(box, h('p', { class: 'muted' }, 'This facilityd does not serve alarms or patrol alerts yet.'));
+      return;
+    }
+    const shown = alerts.filter(mine).sort((x, y) =>
+      (cleared(x) - cleared(y)) || (rank(x.priority) - rank(y.priority)) ||
+      (new Date(y.created_at) - new Date(x.created_at)));
+    const live = shown.filter((a) => !cleared(a));
+    const done = shown.filter(cleared).slice(0, 10);
+    replace(box,
+      live.length ? null : h('p', { class: 'allclear', id: 'all-clear' }, zone ? 'No alerts in zone ' + zone + '.' : 'No alerts.'),
+      live.map(card),
+      done.length ? [h('h2', { class: 'muted' }, 'Cleared'), done.map(card)] : null);
+  }
+
+  function card(a) {
+    const note = notes.get(a.id);
+    const unowned = !a.owner;
+    let action = null;
+    if (!cleared(a) && unowned && source === 'patrol' && can('claim')) {
+      action = h('button', { type: 'button', class: 'claim', dataset: { action: 'claim' }, onclick: () => claim(a) }, 'Claim');
+    } else if (!cleared(a) && !a.acked_by && can('ack') && (source === 'alarms' || a.owner === actor())) {
+      action = h('button', { type: 'button', class: 'claim ack', dataset: { action: 'ack' }, onclick: () => ack(a) }, 'Acknowledge');
+    }
+    const where = [a.zone ? 'zone ' + a.zone : '', ...(a.alarms || []).slice(0, 1).map((x) => x.building ? 'building ' + x.building : '')].filter(Boolean).join(' · ');
+    return h('article', { class: 'alert ' + a.priority + (cleared(a) ? ' cleared' : ''), dataset: { alert: a.id, alarm: a.alarm || '' } },
+      h('div', { class: 'line1' }, badge(a.priority), a.state ? badge(label(a.state), 'state-' + a.state) : null, h('span', { class: 'muted' }, ago(a.created_at))),
+      h('p', { class: 'msg' }, a.message || a.alarm || a.id),
+      h('p', { class: 'meta' }, where, a.class ? ' · ' + label(a.class) : ''),
+      h('p', { class: 'owner' }, a.owner ? ['Owner: ', h('b', {}, a.owner), a.claimed_at ? ' · ' + ago(a.claimed_at) : ''] : h('span', { class: 'unowned' }, 'Nobody has claimed this yet')),
+      action,
+      note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
+  }
+
+  async function claim(a) {
+    unlockAudio();
+    try {
+      await api('POST', `/api/v1/patrol/alerts/${encodeURIComponent(a.id)}/claim`, { by: actor() });
+      notes.set(a.id, { text: 'You own this alert.' });
+    } catch (e) {
+      notes.set(a.id, { text: e.message, error: true });
+    }
+    await refresh().catch(() => draw());
+  }
+
+  async function ack(a) {
+    try {
+      for (const id of (a.alarms || []).map((x) => x.id).concat(a.alarms && a.alarms.length ? [] : [a.alarm])) {
+        await api('POST', `/api/v1/alarms/${encodeURIComponent(id)}/ack`, { by: actor() });
+      }
+      notes.set(a.id, { text: 'Acknowledged.' });
+    } catch (e) {
+      notes.set(a.id, { text: e.message, error: true });
+    }
+    await refresh().catch(() => draw());
+  }
+
+  return { refresh, destroy() { document.removeEventListener('pointerdown', gesture); } };
+}

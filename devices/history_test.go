@@ -1,0 +1,101 @@
+package devices
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func testProfile(t *testing.T) *Profile {
+	t.Helper()
+	p, err := ParseProfile("test", []byte(`
+name: t
+kind: generic
+points:
+  - {name: pressure, table: input, address: 0, type: float32, unit: bar}
+  - {name: running,  table: coil,  address: 0, type: bool}
+  - {name: model,    table: holding, address: 0, type: string, length: 4}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func snap(d *Device, at time.Time, pressure float64, ok bool) *Snapshot {
+	s := &Snapshot{Device: d, Time: at, Comm: CommOnline}
+	if ok {
+		s.Values = []Value{{Number: pressure}, {Number: 1}, {Text: "X"}}
+	} else {
+		s.Comm, s.Err = CommRetrying, errTest
+	}
+	return s
+}
+
+var errTest = errorString("timeout")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func TestHistory(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name     string
+		window   time.Duration
+		interval time.Duration
+		budget   int
+		polls    int // one a second from t0; poll 5 fails
+		since    time.Time
+		want     []float64 // pressure values, NaN for the gap
+		capacity int
+	}{
+		{name: "every poll kept", window: time.Hour, interval: time.Second, budget: 1 << 20, polls: 8, since: t0.Add(-time.Second),
+			want: []float64{0, 1, 2, 3, 4, math.NaN(), 6, 7}, capacity: 3600},
+		{name: "since cuts the oldest", window: time.Hour, interval: time.Second, budget: 1 << 20, polls: 8, since: t0.Add(5500 * time.Millisecond),
+			want: []float64{6, 7}, capacity: 3600},
+		// 2 numeric points × 16 bytes × 1800 samples = 57600 bytes: half an hour's worth at 1 s,
+		// so the ring keeps one sample every 2 s over the whole hour.
+		{name: "budget thins samples, keeps the hour", window: time.Hour, interval: time.Second, budget: 57600, polls: 8, since: t0.Add(-time.Second),
+			want: []float64{0, 2, 4, 6}, capacity: 1800},
+		{name: "the ring wraps, oldest dropped", window: 4 * time.Second, interval: time.Second, budget: 1 << 20, polls: 8, since: t0.Add(-time.Second),
+			want: []float64{4, math.NaN(), 6, 7}, capacity: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Device{ID: "D-1", Profile: testProfile(t), Interval: tt.interval}
+			h := NewHistory([]*Device{d}, tt.window, tt.budget)
+			if got := h.Capacity("D-1"); got != tt.capacity {
+				t.Fatalf("capacity %d samples a point, want %d", got, tt.capacity)
+			}
+			if max := h.MaxBytes([]*Device{d}); max > tt.budget {
+				t.Errorf("rings may take %d bytes, over the budget of %d", max, tt.budget)
+			}
+			for i := range tt.polls {
+				h.Record(snap(d, t0.Add(time.Duration(i)*time.Second), float64(i), i != 5))
+			}
+			got, ok := h.Since("D-1", "pressure", tt.since)
+			if !ok {
+				t.Fatal("no pressure history")
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d samples %v, want %v", len(got), got, tt.want)
+			}
+			for i, s := range got {
+				w := tt.want[i]
+				if math.IsNaN(w) != math.IsNaN(s.Value) || !math.IsNaN(w) && w != s.Value {
+					t.Errorf("sample %d = %v, want %v", i, s.Value, w)
+				}
+				if i > 0 && s.Time <= got[i-1].Time {
+					t.Errorf("samples out of order: %v", got)
+				}
+			}
+			if _, ok := h.Since("D-1", "model", tt.since); !ok {
+				t.Error("a string point of a known device should answer ok with no samples")
+			}
+			if _, ok := h.Since("D-9", "pressure", tt.since); ok {
+				t.Error("an unknown device answered ok")
+			}
+		})
+	}
+}
