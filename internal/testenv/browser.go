@@ -116,6 +116,7 @@ func Artifacts(t testing.TB) string {
 		}
 	}
 	dir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_"))
+	_ = os.RemoveAll(dir) // screenshots of an earlier run would mislead
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func (b *Browser) WaitFor(what, script string, args ...any) {
 func (b *Browser) Viewport(width, height int, mobile bool) {
 	b.t.Helper()
 	b.cmd(http.MethodPost, "/goog/cdp/execute", map[string]any{"cmd": "Emulation.setDeviceMetricsOverride", "params": map[string]any{
-		"width": width, "height": height, "deviceScaleFactor": 2, "mobile": mobile,
+		"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile,
 	}}, nil)
 }
 

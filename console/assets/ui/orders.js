@@ -24,6 +24,7 @@ export function mount(root) {
   const notes = new Map();
   let orders = [];
   let tick = 0;
+  let served = null;
 
   async function refresh() {
     const data = await optional('GET', '/api/v1/workorders');
@@ -84,10 +85,13 @@ export function mount(root) {
   }
 
   async function drawReport() {
-    if (Date.now() - tick < 60000 && report.childElementCount) return;
-    tick = Date.now();
     const month = new Date().toISOString().slice(0, 7);
-    const served = await optional('GET', '/api/v1/workorders/report?month=' + month).catch(() => null);
+    // The server's own report, where it has one, is asked for once a minute; the charts below
+    // are redrawn from the orders at every refresh.
+    if (Date.now() - tick > 60000) {
+      tick = Date.now();
+      served = await optional('GET', '/api/v1/workorders/report?month=' + month).catch(() => null);
+    }
     const inMonth = orders.filter((o) => String(o.created_at || '').startsWith(month));
     const count = (key) => {
       const m = new Map();

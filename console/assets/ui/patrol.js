@@ -46,7 +46,7 @@ export function mount(root) {
   let zone = localStorage.getItem('facilityd.zone') || '';
   const zoneSel = h('select', { id: 'zone', 'aria-label': 'my zone' });
   zoneSel.addEventListener('change', () => { zone = zoneSel.value; localStorage.setItem('facilityd.zone', zone); draw(); });
-  const sound = h('button', { type: 'button', id: 'sound', class: audio ? 'on' : '' }, audio ? 'Sound on' : 'Tap to enable sound');
+  const sound = h('button', { type: 'button', id: 'sound', class: audio ? 'on' : '', title: 'a new critical alert beeps; browsers allow sound only after a first tap' }, audio ? 'Sound on' : 'Tap for sound');
   sound.addEventListener('click', () => { unlockAudio(); beep(); sound.textContent = 'Sound on'; sound.className = 'on'; });
   const box = h('section', { id: 'alerts' });
   root.append(h('div', { class: 'patrol-bar' }, h('label', {}, 'My zone ', zoneSel), sound), box);
@@ -141,8 +141,10 @@ export function mount(root) {
 
   async function ack(a) {
     try {
-      for (const id of (a.alarms || []).map((x) => x.id).concat(a.alarms && a.alarms.length ? [] : [a.alarm])) {
-        await api('POST', `/api/v1/alarms/${encodeURIComponent(id)}/ack`, { by: actor() });
+      if (source === 'patrol') {
+        await api('POST', `/api/v1/patrol/alerts/${encodeURIComponent(a.id)}/ack`, { by: actor(), note: '' });
+      } else {
+        await api('POST', `/api/v1/alarms/${encodeURIComponent(a.alarm)}/ack`, { by: actor() });
       }
       notes.set(a.id, { text: 'Acknowledged.' });
     } catch (e) {

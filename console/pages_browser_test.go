@@ -1,0 +1,140 @@
+package console_test
+
+import (
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/internal/testenv"
+)
+
+// TestPagesInBrowser drives the alarm, patrol and work-order pages in headless Chromium against
+// fakeAPI, which follows the routes DESIGN.md documents: sign-in with role tokens, a new alert
+// arriving over the event stream without a reload on a 360-pixel phone, a claim and its owner
+// on the alarms page, a patrol token refused a shelve, and an engineer moving an order.
+func TestPagesInBrowser(t *testing.T) {
+	f := newFakeAPI()
+	f.tokens["guard-secret"] = fakeToken{name: "guard-1", role: "patrol"}
+	f.tokens["eng-secret"] = fakeToken{name: "eng-1", role: "engineer"}
+	now := time.Now()
+	f.orders = []fakeOrder{
+		{ID: "WO-7", State: "new", Category: "repair", Title: "Booster pump P-1 overload", Device: "P-1", Zone: "north", Team: "plumbing",
+			Priority: "high", AcceptBy: now.Add(-10 * time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)},
+	}
+	ts := httptest.NewServer(f.handler())
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { close(f.done) })
+	b := testenv.NewBrowser(t)
+	t.Logf("screenshots in %s", b.Dir())
+
+	// A guard signs in on a phone.
+	b.Viewport(360, 740, true)
+	b.Navigate(ts.URL + "/")
+	b.WaitFor("the sign-in form", `return !!document.getElementById('signin')`)
+	b.Find("#token").Type("wrong")
+	b.Find("#signin button").Click()
+	b.WaitFor("an unknown token refused with the server's words", `return /not known here: unknown token/.test(document.getElementById('signin-error').textContent)`)
+	b.Screenshot("signin-refused")
+	b.Exec(nil, `document.getElementById('token').value = ''`)
+	b.Find("#token").Type("guard-secret")
+	b.Find("#signin button").Click()
+	b.WaitFor("a patrol token lands on the patrol view", `return location.hash === '#/patrol' && document.body.dataset.view === 'patrol'`)
+	b.WaitFor("the event stream connected", `return document.getElementById('live').textContent === 'live'`)
+	b.WaitFor("no alerts yet", `return !!document.getElementById('all-clear')`)
+	var who string
+	b.Exec(&who, `return document.getElementById('user').textContent`)
+	if who != "guard-1 · patrol" {
+		t.Errorf("header shows %q, want the token's name and role", who)
+	}
+
+	// A fire alarm: the alert appears through the event stream (the page's own timer would take
+	// 30 s while the stream is live), on the same page, most urgent first.
+	b.Exec(nil, `window.__noReload = 'still here'`)
+	f.raise(alarms.Alarm{ID: "L2-1/door_fault", Device: "L2-1", Zone: "south", Building: "B2", Priority: alarms.PriorityMedium,
+		Class: alarms.ClassEquipment, Message: "Elevator L2-1, B2 lobby: door fault"})
+	f.raise(alarms.Alarm{ID: "FP-1/fire_zone_alarm/03", Device: "FP-1", Zone: "north", Building: "B1", Priority: alarms.PriorityCritical,
+		Class: alarms.ClassLifeSafety, Message: "Fire panel FP-1, B1: fire alarm in zone 3"})
+	b.Timeout = 5 * time.Second
+	b.WaitFor("the fire alert on the patrol view without a reload, above the door fault",
+		`const cards = [...document.querySelectorAll('#alerts article.alert')];
+		 return window.__noReload === 'still here' && cards.length === 2 && cards[0].dataset.alarm === 'FP-1/fire_zone_alarm/03'`)
+	b.Timeout = 15 * time.Second
+	var width struct{ Scroll, Inner int }
+	b.Exec(&width, `return {Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth}`)
+	if width.Inner != 360 || width.Scroll > 360 {
+		t.Errorf("patrol view with alerts at %d px: scrollWidth %d, want no horizontal scrolling at 360", width.Inner, width.Scroll)
+	}
+	var claimHeight float64
+	b.Exec(&claimHeight, `return document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"] button.claim').getBoundingClientRect().height`)
+	if claimHeight < 48 {
+		t.Errorf("the claim button is %.0f px tall; a guard's thumb needs at least 48", claimHeight)
+	}
+	b.Screenshot("patrol-360-alert")
+
+	// My zone only.
+	b.Exec(nil, `const s = document.getElementById('zone'); s.value = 'north'; s.dispatchEvent(new Event('change'))`)
+	b.WaitFor("zone north shows only the fire alert", `return document.querySelectorAll('#alerts article.alert').length === 1`)
+
+	// The first tap also turns the sound on; the page must not move under the guard's thumb.
+	const cardTop = `return document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"]').getBoundingClientRect().top`
+	var before, after float64
+	b.Exec(&before, cardTop)
+	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] button.claim`).Click()
+	b.Exec(&after, cardTop)
+	if before != after {
+		t.Errorf("the first tap moved the alert from y=%.0f to y=%.0f", before, after)
+	}
+	b.WaitFor("the guard owns the alert", `return /Owner: guard-1/.test(document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"] .owner').textContent)`)
+	if got := f.did(); !slices.Contains(got, "claim A2 guard-1") {
+		t.Errorf("the API saw %v, want a claim of A2 by guard-1", got)
+	}
+	b.Screenshot("patrol-360-claimed")
+
+	// The owner shows on the alarms page; a patrol token sees no shelve, and the server refuses
+	// one if it is tried anyway.
+	b.Viewport(1280, 900, false)
+	b.Navigate(ts.URL + "/#/alarms")
+	b.WaitFor("the alarms page with the owner", `const c = document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"]'); return c && /Owner: guard-1/.test(c.textContent)`)
+	var shelveButtons int
+	b.Exec(&shelveButtons, `return document.querySelectorAll('button[data-action="shelve"]').length`)
+	if shelveButtons != 0 {
+		t.Errorf("a patrol token is offered %d shelve buttons", shelveButtons)
+	}
+	var refused struct {
+		Status  int
+		Message string
+	}
+	b.ExecAsync(&refused, `const done = arguments[arguments.length - 1];
+		window.facilityd.api('POST', '/api/v1/alarms/' + encodeURIComponent('L2-1/door_fault') + '/shelve', {by: 'guard-1', reason: 'x', duration: '1h'})
+			.then(() => done({Status: 200}), (e) => done({Status: e.status, Message: e.message}))`)
+	if refused.Status != 403 || refused.Message != `POST /api/v1/alarms/L2-1/door_fault/shelve needs role engineer; token "guard-1" has role patrol` {
+		t.Errorf("patrol shelve: %d %q, want 403 naming the role needed", refused.Status, refused.Message)
+	}
+	b.Find(`article[data-alarm="L2-1/door_fault"] button[data-action="ack"]`).Click()
+	b.WaitFor("the door fault acknowledged by guard-1", `const c = document.querySelector('article[data-alarm="L2-1/door_fault"]'); return c && c.dataset.state === 'ACKED' && /acknowledged by guard-1/.test(c.textContent)`)
+	b.Screenshot("alarms-patrol")
+
+	// An engineer: shelving a life-safety alarm shows the server's refusal.
+	b.Find("#signout").Click()
+	b.WaitFor("the sign-in form again", `return !!document.getElementById('signin')`)
+	b.Find("#token").Type("eng-secret")
+	b.Find("#signin button").Click()
+	b.WaitFor("the engineer on the alarms page", `return !!document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"] button[data-action="shelve"]')`)
+	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] button[data-action="shelve"]`).Click()
+	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] form.shelve input[name="reason"]`).Type("detector cleaning")
+	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] form.shelve button`).Click()
+	b.WaitFor("the life-safety refusal in the server's words", `const n = document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"] .note.error'); return n && /life safety: it cannot be shelved/.test(n.textContent)`)
+	b.Screenshot("alarms-engineer-refused")
+
+	// The work-order board: the late order, accepted by the engineer.
+	b.Navigate(ts.URL + "/#/orders")
+	b.WaitFor("WO-7 late in the new column", `const c = document.querySelector('.column[data-state="new"] article[data-order="WO-7"]'); return c && /late/.test(c.textContent)`)
+	b.Find(`article[data-order="WO-7"] button[data-transition="accept"]`).Click()
+	b.WaitFor("WO-7 in the accepted column, due in 4 h", `const c = document.querySelector('.column[data-state="accepted"] article[data-order="WO-7"]'); return c && /in 3 h 5\d min|in 4 h/.test(c.textContent)`)
+	if got := f.did(); !slices.Contains(got, "accept WO-7 eng-1") {
+		t.Errorf("the API saw %v, want WO-7 accepted by eng-1", got)
+	}
+	b.Screenshot("orders")
+}
