@@ -109,6 +109,9 @@ type PatrolWebhook struct {
 type PatrolLight struct {
 	At        string        `mapstructure:"at" yaml:"at"`
 	AfterDusk time.Duration `mapstructure:"after_dusk" yaml:"after_dusk"`
+	// Shift is the shift whose groups get the checklist, even when the check runs before it
+	// starts (dusk comes before 18:00 in winter).
+	Shift string `mapstructure:"shift" yaml:"shift"`
 }
 
 // DefaultPatrol is the patrol section's defaults, used by Default.
@@ -123,7 +126,8 @@ func DefaultPatrol() Patrol {
 			Medium:     PatrolTiming{Resend: 0, Escalate: 15 * time.Minute},
 			Low:        PatrolTiming{},
 		},
-		Webhook: PatrolWebhook{Timeout: 5 * time.Second, Retries: 5, BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
+		Lighting: PatrolLight{Shift: "night"},
+		Webhook:  PatrolWebhook{Timeout: 5 * time.Second, Retries: 5, BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
 	}
 }
 
@@ -216,6 +220,7 @@ func (c *Config) validatePatrol() []error {
 	// Every minute of the day belongs to exactly one shift.
 	var cover [24 * 60][]string
 	shifts := map[string]bool{}
+	parsed := true
 	for i, s := range p.Shifts {
 		key := fmt.Sprintf("patrol.shifts[%d] (%s)", i, s.Name)
 		if s.Name == "" {
@@ -238,17 +243,19 @@ func (c *Config) validatePatrol() []error {
 			add("%s.end: %v", key, err2)
 		}
 		if err1 != nil || err2 != nil {
+			parsed = false
 			continue
 		}
 		if start == end {
 			add("%s: start and end are both %s; a shift needs a length", key, s.Start)
+			parsed = false
 			continue
 		}
 		for m := start; m != end; m = (m + 1) % (24 * 60) {
 			cover[m] = append(cover[m], s.Name)
 		}
 	}
-	if len(errs) == 0 {
+	if parsed {
 		errs = append(errs, shiftCoverage(&cover)...)
 	}
 
@@ -257,6 +264,9 @@ func (c *Config) validatePatrol() []error {
 		if d.Zone != "" {
 			zones[d.Zone] = true
 		}
+	}
+	if p.Lighting.Shift != "" && !shifts[p.Lighting.Shift] && (p.Lighting.At != "" || p.Lighting.AfterDusk != 0) {
+		add("patrol.lighting.shift: unknown shift %q", p.Lighting.Shift)
 	}
 	covered := map[string]bool{} // shift/zone
 	for i, g := range p.Groups {

@@ -35,7 +35,7 @@ func (s *Service) lightingCheck(now time.Time) {
 	}
 	items := CheckLighting(s.deps.Latest.List(), now, loc)
 	bySite := map[string][]ChecklistItem{}
-	shift := s.roster.ShiftAt(now)
+	shift := s.checklistShift(now)
 	for _, it := range items {
 		it.Shift = shift
 		bySite[it.Site] = append(bySite[it.Site], it)
@@ -79,8 +79,8 @@ func (s *Service) checklistMessage(c *Checklist, now time.Time) Message {
 	m := Message{Type: "checklist", Alert: c.ID, Kind: "lighting", Site: c.Site, Priority: "low",
 		Class: "equipment", State: StateOpen, At: now, To: []Guard{}, Checklist: c,
 		channels: []string{"mqtt", "webhook", "console"},
-		Message: fmt.Sprintf("Night lighting check %s: %d circuits to look at", c.Date, len(c.Items))}
-	shift := s.roster.ShiftAt(now)
+		Message:  fmt.Sprintf("Night lighting check %s: %d circuits to look at", c.Date, len(c.Items))}
+	shift := s.checklistShift(now)
 	var told []string
 	for _, it := range c.Items {
 		m.Zones = appendNew(m.Zones, it.Zone)
@@ -146,4 +146,13 @@ func (s *Service) CheckItem(item, by, note string) (Checklist, error) {
 		}
 	}
 	return Checklist{}, fmt.Errorf("%w %q in the latest lighting checklist (items: %s)", ErrNoItem, item, strings.Join(ids, ", "))
+}
+
+// checklistShift is the shift that works the checklist: the configured one (night by default)
+// if the roster has it, else the one on duty.
+func (s *Service) checklistShift(now time.Time) string {
+	if name := s.cfg.Lighting.Shift; name != "" && s.roster.HasShift(name) {
+		return name
+	}
+	return s.roster.ShiftAt(now)
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
 )
@@ -176,4 +178,13 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
+}
+
+func counterValue(t *testing.T, m *Metrics, labels ...string) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.sent.WithLabelValues(labels...).Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	return pb.GetCounter().GetValue()
 }

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	_ "time/tzdata" // site time zones on machines without a zoneinfo database
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facilityd/facilityd/alarms"

@@ -108,6 +108,11 @@ func (r *Roster) shiftAt(t time.Time) shift {
 	return shift{}
 }
 
+// HasShift reports whether the roster has a shift of that name.
+func (r *Roster) HasShift(name string) bool {
+	return slices.ContainsFunc(r.shifts, func(s shift) bool { return s.name == name })
+}
+
 // ShiftAt names the shift on duty at t.
 func (r *Roster) ShiftAt(t time.Time) string { return r.shiftAt(t).name }
 
