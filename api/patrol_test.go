@@ -50,8 +50,8 @@ func TestPatrolAPI(t *testing.T) {
 	ts, _ := patrolServer(t)
 	tests := []struct {
 		name, method, path, body string
-		wantStatus                int
-		wantBody                  []string
+		wantStatus               int
+		wantBody                 []string
 	}{
 		{"list", "GET", "/api/v1/patrol/alerts", "", 200, []string{`"id": "A2"`, `"id": "A1"`}},
 		{"filter by zone", "GET", "/api/v1/patrol/alerts?zone=south", "", 200, []string{`"id": "A2"`}},
