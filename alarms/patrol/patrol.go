@@ -242,6 +242,19 @@ func (s *Service) Handle(e alarms.Event) error {
 		a := s.newAlert(e, e.Flood, now)
 		changed = append(changed, a)
 		out = append(out, s.message(&a, Notice{Action: ActionAlert, To: a.Recipients}, now))
+	case alarms.EventAcknowledged:
+		// Acknowledged at the console (or echoed from an ack through the patrol): the alert
+		// stops calling for someone. A flood summary waits for its own acknowledgement.
+		for _, id := range s.byAlarm[e.Alarm.ID] {
+			if len(s.alerts[id].Alarms) != 1 {
+				continue
+			}
+			a, n, _ := Acknowledge(*s.alerts[id], e.By, now)
+			if n != nil {
+				changed = append(changed, a)
+				out = append(out, s.message(&a, *n, now))
+			}
+		}
 	case alarms.EventCleared:
 		for _, id := range s.byAlarm[e.Alarm.ID] {
 			a, n := ClearAlarm(*s.alerts[id], e.Alarm.ID, now)

@@ -346,3 +346,28 @@ func TestAlertsListOrder(t *testing.T) {
 		t.Errorf("zone north: %d alerts, want 2", n)
 	}
 }
+
+func TestAckedAtTheConsoleStopsEscalation(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, testConfig(t), night, Deps{})
+	e := raised("FP-1/fire_zone_alarm/09", "north", alarms.PriorityCritical, alarms.ClassLifeSafety)
+	if err := r.s.Handle(e); err != nil {
+		t.Fatal(err)
+	}
+	id := r.ch.next(t).Alert
+	r.clock.Step(10 * time.Second)
+	ack := next(e, alarms.EventAcknowledged)
+	ack.By = "operator"
+	if err := r.s.Handle(ack); err != nil {
+		t.Fatal(err)
+	}
+	if m := r.ch.next(t); m.Type != ActionAck || m.Owner != "operator" {
+		t.Fatalf("after the console's ack: %s owner %q", m.Type, m.Owner)
+	}
+	r.clock.Step(5 * time.Minute)
+	r.s.Tick()
+	r.ch.none(t, r.s)
+	if a, _ := r.s.Alert(id); a.State != StateAcked || len(r.acker.acks) != 0 {
+		t.Fatalf("state %s, engine acks %v: an ack from the engine must not be sent back to it", a.State, r.acker.acks)
+	}
+}
