@@ -25,12 +25,15 @@ func (s *Service) lightingCheck(now time.Time) {
 	date := local.Format(time.DateOnly)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last, err := s.store.Meta(lastCheckKey)
-	if err != nil {
-		s.log.Error("patrol.store: lighting check", "err", err)
-		return
+	if s.lastCheck == "" {
+		last, err := s.store.Meta(lastCheckKey)
+		if err != nil {
+			s.log.Error("patrol.store: lighting check", "err", err)
+			return
+		}
+		s.lastCheck = last
 	}
-	if last == date {
+	if s.lastCheck == date {
 		return
 	}
 	items := CheckLighting(s.deps.Latest.List(), now, loc)
@@ -61,6 +64,7 @@ func (s *Service) lightingCheck(now time.Time) {
 	if err := s.store.SetMeta(lastCheckKey, date); err != nil {
 		s.log.Error("patrol.store: lighting check date not saved", "err", err)
 	}
+	s.lastCheck = date
 	s.log.Info("night lighting check", "date", date, "failed_circuits", len(items))
 	for _, m := range out {
 		s.dispatch.Enqueue(m)

@@ -74,6 +74,7 @@ type Service struct {
 	alerts     map[string]*Alert
 	byAlarm    map[string][]string // alarm id → alert ids not yet cleared
 	checklists map[string]*Checklist
+	lastCheck  string // local date of the last lighting check
 }
 
 // New builds the patrol from a validated configuration and opens its store
