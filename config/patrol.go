@@ -28,6 +28,8 @@ type Patrol struct {
 	// Retained publishes alerts as retained MQTT messages. Off by default: a retained alert
 	// would re-alarm every handset that reconnects, even after the all-clear.
 	Retained bool `mapstructure:"retained" yaml:"retained"`
+	// Retention is how long cleared alerts and past checklists are kept.
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
 	// QueueSize bounds each channel's queue; a full queue drops (and counts) the message so a
 	// slow channel never delays the others.
 	QueueSize int           `mapstructure:"queue_size" yaml:"queue_size"`
@@ -118,6 +120,7 @@ type PatrolLight struct {
 func DefaultPatrol() Patrol {
 	return Patrol{
 		Store:     "patrol.db",
+		Retention: 30 * 24 * time.Hour,
 		QueueSize: 256,
 		Escalation: PatrolEscalation{
 			LifeSafety: PatrolTiming{Resend: 30 * time.Second, Escalate: 60 * time.Second},
@@ -168,6 +171,9 @@ func (c *Config) validatePatrol() []error {
 	}
 	if p.Latitude < -90 || p.Latitude > 90 || p.Longitude < -180 || p.Longitude > 180 {
 		add("patrol.latitude, patrol.longitude: %v, %v is not a place on Earth", p.Latitude, p.Longitude)
+	}
+	if p.Retention < time.Hour {
+		add("patrol.retention: %v must be at least 1h", p.Retention)
 	}
 	if p.QueueSize < 1 {
 		add("patrol.queue_size: %d must be at least 1", p.QueueSize)

@@ -83,6 +83,9 @@ const (
 	ActionClaim    Action = "claim"
 	ActionAck      Action = "ack"
 	ActionClear    Action = "clear"
+	// ActionRefused answers a handset whose claim or acknowledgement was refused; Message
+	// says why (the owner, for a lost claim).
+	ActionRefused Action = "refused"
 )
 
 // Notice is one message an alert transition sends, to the listed guards.

@@ -74,7 +74,8 @@ type Service struct {
 	alerts     map[string]*Alert
 	byAlarm    map[string][]string // alarm id → alert ids not yet cleared
 	checklists map[string]*Checklist
-	lastCheck  string // local date of the last lighting check
+	lastCheck  string    // local date of the last lighting check
+	lastPrune  time.Time // when forgotten alerts were last removed
 }
 
 // New builds the patrol from a validated configuration and opens its store
@@ -398,11 +399,47 @@ func (s *Service) Tick() {
 			s.put(changed[i])
 		}
 	}
+	if now.Sub(s.lastPrune) >= time.Hour {
+		s.prune(now)
+	}
 	s.mu.Unlock()
 	for _, m := range out {
 		s.dispatch.Enqueue(m)
 	}
 	s.lightingCheck(now)
+}
+
+// prune forgets cleared alerts and checklists older than the retention. Called with mu held.
+func (s *Service) prune(now time.Time) {
+	s.lastPrune = now
+	if s.cfg.Retention <= 0 {
+		return
+	}
+	before := now.Add(-s.cfg.Retention)
+	var alertIDs, checklistIDs []string
+	for id, a := range s.alerts {
+		if a.State == StateCleared && a.ClearedAt.Before(before) {
+			alertIDs = append(alertIDs, id)
+		}
+	}
+	for id, c := range s.checklists {
+		if c.CreatedAt.Before(before) {
+			checklistIDs = append(checklistIDs, id)
+		}
+	}
+	if len(alertIDs)+len(checklistIDs) == 0 {
+		return
+	}
+	if err := s.store.Delete(alertIDs, checklistIDs); err != nil {
+		s.log.Error("patrol.store: old alerts not removed", "err", err)
+		return
+	}
+	for _, id := range alertIDs {
+		delete(s.alerts, id)
+	}
+	for _, id := range checklistIDs {
+		delete(s.checklists, id)
+	}
 }
 
 // Claim makes guard the owner of alert id and tells everyone it reached. A second guard's
@@ -501,7 +538,24 @@ func (s *Service) handset(payload []byte) error {
 		s.metrics.claims.WithLabelValues("invalid").Inc()
 		return fmt.Errorf("action %q is not claim or ack", r.Action)
 	}
+	if err != nil {
+		s.refuse(r, err)
+	}
 	return err
+}
+
+// refuse tells a handset why its request was refused, on its alert's zone topic: a guard
+// whose claim lost learns who owns the alert.
+func (s *Service) refuse(r HandsetRequest, err error) {
+	a, ok := s.Alert(r.Alert)
+	if !ok {
+		return
+	}
+	now := s.now()
+	m := s.message(&a, Notice{Action: ActionRefused, To: []string{r.Guard}}, now)
+	m.Message = err.Error()
+	m.channels = []string{"mqtt"}
+	s.dispatch.Enqueue(m)
 }
 
 // Filter selects alerts; empty fields match all.

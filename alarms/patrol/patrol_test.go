@@ -93,8 +93,17 @@ func TestHandsetClaims(t *testing.T) {
 			}
 		})
 	}
+	// A handset of no known guard hears why.
+	if m := r.ch.next(t); m.Type != ActionRefused || !slices.Equal(ids(m.To), []string{"nobody"}) || !strings.Contains(m.Message, "unknown guard") {
+		t.Errorf("message = %s to %v: %q, want the refusal of the unknown guard", m.Type, ids(m.To), m.Message)
+	}
 	if m := r.ch.next(t); m.Type != ActionClaim || m.Owner != "g3" {
 		t.Errorf("message = %s owner %q, want the claim by g3", m.Type, m.Owner)
+	}
+	// The guard whose claim lost is told who owns it, on the handset topic.
+	m := r.ch.next(t)
+	if m.Type != ActionRefused || !slices.Equal(ids(m.To), []string{"sup-n"}) || m.Owner != "g3" || !strings.Contains(m.Message, "claimed by g3") {
+		t.Errorf("refusal = %s to %v owner %q: %q", m.Type, ids(m.To), m.Owner, m.Message)
 	}
 	r.ch.none(t, r.s)
 }
@@ -176,6 +185,21 @@ func TestUnclaimedCriticalResentThenEscalated(t *testing.T) {
 	}
 	r.clock.Step(time.Hour)
 	r.s.Tick()
+	r.ch.none(t, r.s)
+
+	// Cleared alerts are forgotten after the retention (30 days by default), in the store too.
+	r.clock.Step(31 * 24 * time.Hour)
+	r.s.Tick()
+	if n := len(r.s.Alerts(Filter{})); n != 0 {
+		t.Fatalf("%d alerts kept past the retention", n)
+	}
+	if list, _ := r.s.store.Alerts(); len(list) != 0 {
+		t.Fatalf("%d alerts left in the store", len(list))
+	}
+	// And a replay of the old event still sends nothing.
+	if err := r.s.Handle(e); err != nil {
+		t.Fatal(err)
+	}
 	r.ch.none(t, r.s)
 }
 

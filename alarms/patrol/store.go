@@ -149,3 +149,24 @@ func (s *Store) Meta(key string) (string, error) {
 	}
 	return v, err
 }
+
+// Delete removes alerts and checklists by id; the seqs of their events stay recorded, so a
+// replay of an old journal still sends nothing.
+func (s *Store) Delete(alertIDs, checklistIDs []string) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, id := range alertIDs {
+		if _, err := tx.Exec(`DELETE FROM alerts WHERE id = ?`, id); err != nil {
+			return err
+		}
+	}
+	for _, id := range checklistIDs {
+		if _, err := tx.Exec(`DELETE FROM checklists WHERE id = ?`, id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
