@@ -63,6 +63,11 @@ type Alert struct {
 	EscalatedAt time.Time `json:"escalated_at,omitzero"`
 	FallbackAt  time.Time `json:"fallback_at,omitzero"`
 	ClearedAt   time.Time `json:"cleared_at,omitzero"`
+	// Held says why the timers are stopped: the alarm was shelved, suppressed or taken out of
+	// service after the alert went out. Empty while they run.
+	Held string `json:"held,omitempty"`
+	// TimersFrom is when the escalation timer started: the first send, or the end of a hold.
+	TimersFrom time.Time `json:"timers_from"`
 	// ClearedAlarms are the alarms of a flood summary that have cleared; the alert clears
 	// with the last.
 	ClearedAlarms []string  `json:"cleared_alarms,omitempty"`
@@ -117,12 +122,12 @@ func (e *ClaimedError) Error() string {
 // the supervisor at EscalateAfter, to the fallback one EscalateAfter later. It is a pure
 // function: the same alert and time give the same result.
 func Due(a Alert, now time.Time) (Alert, []Notice) {
-	if !a.Unclaimed() {
+	if !a.Unclaimed() || a.Held != "" {
 		return a, nil
 	}
 	var out []Notice
 	switch {
-	case a.State == StateOpen && a.EscalateAfter > 0 && !now.Before(a.CreatedAt.Add(a.EscalateAfter)) && a.Supervisor != "":
+	case a.State == StateOpen && a.EscalateAfter > 0 && !now.Before(a.TimersFrom.Add(a.EscalateAfter)) && a.Supervisor != "":
 		a.State, a.EscalatedAt = StateEscalated, now
 		out = append(out, Notice{Action: ActionEscalate, To: appendNew(slices.Clone(a.Recipients), a.Supervisor)})
 	case a.State == StateEscalated && a.Fallback != "" && a.FallbackAt.IsZero() && !now.Before(a.EscalatedAt.Add(a.EscalateAfter)):

@@ -257,6 +257,26 @@ func (s *Service) Handle(e alarms.Event) error {
 				out = append(out, s.message(&a, *n, now))
 			}
 		}
+	case alarms.EventShelved, alarms.EventSuppressed, alarms.EventOutOfService,
+		alarms.EventUnshelved, alarms.EventUnsuppressed, alarms.EventReturnedToService:
+		// An operator shelved the alarm (or design suppressed it, or a work order took the
+		// device out of service): stop calling guards about it until that ends.
+		held := ""
+		switch e.Type {
+		case alarms.EventShelved, alarms.EventSuppressed, alarms.EventOutOfService:
+			held = string(e.Type) + " by " + e.By
+		}
+		for _, id := range s.byAlarm[e.Alarm.ID] {
+			a := *s.alerts[id]
+			if len(a.Alarms) != 1 || (a.Held == "") == (held == "") {
+				continue
+			}
+			a.Held, a.UpdatedAt = held, now
+			if held == "" {
+				a.SentAt, a.TimersFrom = now, now // the timers start again, not in a burst
+			}
+			changed = append(changed, a)
+		}
 	case alarms.EventCleared:
 		for _, id := range s.byAlarm[e.Alarm.ID] {
 			a, n := ClearAlarm(*s.alerts[id], e.Alarm.ID, now)
@@ -290,7 +310,7 @@ func (s *Service) newAlert(e alarms.Event, list []alarms.Alarm, now time.Time) A
 		ID: "A" + strconv.FormatUint(e.Seq, 10), Seq: e.Seq, Kind: KindAlarm, Site: e.Alarm.Site,
 		Zone: e.Alarm.Zone, AlarmID: e.Alarm.ID, Alarms: list, Message: e.Alarm.Message,
 		Priority: lead.Priority, Class: lead.Class, State: StateOpen,
-		CreatedAt: now, SentAt: now, Sends: 1, UpdatedAt: now,
+		CreatedAt: now, SentAt: now, TimersFrom: now, Sends: 1, UpdatedAt: now,
 	}
 	if a.Site == "" {
 		a.Site = lead.Site

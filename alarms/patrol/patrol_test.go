@@ -395,3 +395,34 @@ func TestAckedAtTheConsoleStopsEscalation(t *testing.T) {
 		t.Fatalf("state %s, engine acks %v: an ack from the engine must not be sent back to it", a.State, r.acker.acks)
 	}
 }
+
+func TestShelvedAlarmStopsTimers(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, testConfig(t), night, Deps{})
+	e := raised("P-7/overload", "north", alarms.PriorityHigh, alarms.ClassEquipment)
+	if err := r.s.Handle(e); err != nil {
+		t.Fatal(err)
+	}
+	id := r.ch.next(t).Alert
+	shelve := next(e, alarms.EventShelved)
+	shelve.By = "operator"
+	if err := r.s.Handle(shelve); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Step(time.Hour)
+	r.s.Tick()
+	r.ch.none(t, r.s)
+	if a, _ := r.s.Alert(id); a.Held != "shelved by operator" {
+		t.Fatalf("held = %q", a.Held)
+	}
+	if err := r.s.Handle(next(e, alarms.EventUnshelved)); err != nil {
+		t.Fatal(err)
+	}
+	r.s.Tick()
+	r.ch.none(t, r.s) // no burst of everything missed
+	r.clock.Step(2 * time.Minute)
+	r.s.Tick()
+	if m := r.ch.next(t); m.Type != ActionResend {
+		t.Fatalf("after unshelving and 2 min: %s, want the re-send", m.Type)
+	}
+}

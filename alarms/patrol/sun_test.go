@@ -24,6 +24,7 @@ func TestSunset(t *testing.T) {
 		{"London, summer solstice", time.Date(2024, 6, 21, 12, 0, 0, 0, zone("Europe/London")), 51.5074, -0.1278, "21:21"},
 		{"New York, winter solstice", time.Date(2024, 12, 21, 12, 0, 0, 0, zone("America/New_York")), 40.7128, -74.0060, "16:32"},
 		{"Shanghai, summer solstice", time.Date(2024, 6, 21, 12, 0, 0, 0, zone("Asia/Shanghai")), 31.2304, 121.4737, "19:01"},
+		{"Honolulu: sunset falls on the next UTC day", time.Date(2024, 6, 21, 12, 0, 0, 0, zone("Pacific/Honolulu")), 21.3069, -157.8583, "19:17"},
 		{"Sydney, June", time.Date(2024, 6, 21, 12, 0, 0, 0, zone("Australia/Sydney")), -33.8688, 151.2093, "16:54"},
 	}
 	for _, tt := range tests {
