@@ -228,8 +228,12 @@ func (s *Service) Handle(e alarms.Event) error {
 						continue
 					}
 					a.SentAt, a.Sends, a.UpdatedAt = now, a.Sends+1, now
+					to := a.told()
+					if a.Owner != "" {
+						to = []string{a.Owner} // claimed, not yet acknowledged: remind the owner
+					}
 					changed = append(changed, a)
-					out = append(out, s.message(&a, Notice{Action: ActionResend, To: a.told()}, now))
+					out = append(out, s.message(&a, Notice{Action: ActionResend, To: to}, now))
 				}
 				break
 			}

@@ -259,6 +259,17 @@ func TestNotifyFalseAndRealarm(t *testing.T) {
 	if n := len(r.s.Alerts(Filter{})); n != 1 {
 		t.Errorf("realarm made a new alert: %d alerts", n)
 	}
+	// Claimed but still unacknowledged: the re-alarm reminds the owner only.
+	if _, err := r.s.Claim(first.Alert, "g2"); err != nil {
+		t.Fatal(err)
+	}
+	r.ch.next(t)
+	if err := r.s.Handle(next(e, alarms.EventRealarm)); err != nil {
+		t.Fatal(err)
+	}
+	if m := r.ch.next(t); m.Type != ActionResend || !slices.Equal(ids(m.To), []string{"g2"}) {
+		t.Fatalf("realarm of a claimed alert: %s to %v, want a reminder to g2", m.Type, ids(m.To))
+	}
 }
 
 func TestFloodIsOneAlert(t *testing.T) {
