@@ -21,6 +21,7 @@ type Config struct {
 	Log      Log      `mapstructure:"log" yaml:"log"`
 	Demo     Demo     `mapstructure:"demo" yaml:"demo"`
 	Devices  []Device `mapstructure:"devices" yaml:"devices"`
+	Patrol   Patrol   `mapstructure:"patrol" yaml:"patrol"`
 }
 
 // Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
@@ -125,6 +126,7 @@ func Default() Config {
 		Modbus:  Modbus{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
+		Patrol:  DefaultPatrol(),
 	}
 }
 

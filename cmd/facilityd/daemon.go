@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
@@ -101,11 +102,27 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Info("Go profiler served at /debug/pprof/ (http.pprof)")
 	}
 	serveConsole(srv, latest, history, cfg)
+
+	// Patrol alerts and the night lighting check (alarms/patrol). Still to wire when their
+	// branches merge: the engine's sink (patrolSvc.AlarmEvent) and, in patrol.Deps, Publisher and
+	// Subscriber (the MQTT client), Acker (the engine) and Events (the SSE hub).
+	var patrolSvc *patrol.Service
+	if cfg.Patrol.Enabled() {
+		patrolSvc, err = patrol.New(cfg, patrol.Deps{Latest: latest, Registerer: reg, Log: log.With("component", "patrol")})
+		if err != nil {
+			return fmt.Errorf("patrol: %w", err)
+		}
+		defer patrolSvc.Close()
+		srv.Handle("/api/v1/patrol/", api.PatrolHandler(patrolSvc))
+	}
 	if h.routes != nil {
 		h.routes(srv)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	if patrolSvc != nil {
+		g.Go(func() error { return patrolSvc.Run(gctx) })
+	}
 	// The writer outlives the pollers: it is stopped only once they have returned, so that
 	// every reading taken is flushed.
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))

@@ -1,0 +1,202 @@
+package patrol
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
+)
+
+// Guard is one member of the patrol and the handset alerts reach.
+type Guard struct {
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Handset string `json:"handset,omitempty"`
+}
+
+type shift struct {
+	name                 string
+	start, end           int // minutes after local midnight; end may be before start
+	supervisor, fallback string
+}
+
+func (s shift) covers(m int) bool {
+	if s.start < s.end {
+		return m >= s.start && m < s.end
+	}
+	return m >= s.start || m < s.end
+}
+
+// Roster answers who is on duty where and when, and how an alarm is routed to them. It is
+// built once from validated configuration and read-only after.
+type Roster struct {
+	loc    *time.Location
+	shifts []shift
+	guards map[string]Guard
+	groups []config.PatrolGroup
+	rules  []config.PatrolRule
+	esc    config.PatrolEscalation
+}
+
+// DefaultRules route alarms when the configuration names none; the first match wins.
+// Communication loss is engineering's business, on the console; life safety and critical
+// reach the zone's group and the supervisor at once; high the zone's group; medium and low
+// reach the group by day and wait for the console at night.
+func DefaultRules() []config.PatrolRule {
+	all := []string{"mqtt", "webhook", "console"}
+	return []config.PatrolRule{
+		{Class: "communication", Notify: []string{"engineering"}, Channels: []string{"console"}},
+		{Class: "life_safety", Notify: []string{"group", "supervisor"}, Channels: all},
+		{Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: all},
+		{Priority: "high", Notify: []string{"group"}, Channels: all},
+		{Priority: "medium", Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
+		{Priority: "low", Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
+		{Notify: []string{"group"}, Channels: []string{"mqtt", "console"}},
+	}
+}
+
+// NewRoster builds the roster from the patrol section of a validated configuration.
+func NewRoster(c config.Patrol) (*Roster, error) {
+	loc := time.Local
+	if c.Timezone != "" {
+		l, err := time.LoadLocation(c.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("patrol.timezone: %w", err)
+		}
+		loc = l
+	}
+	r := &Roster{loc: loc, guards: map[string]Guard{}, groups: c.Groups, rules: c.Rules, esc: c.Escalation}
+	if len(r.rules) == 0 {
+		r.rules = DefaultRules()
+	}
+	for _, g := range c.Guards {
+		r.guards[g.ID] = Guard{ID: g.ID, Name: g.Name, Handset: g.Handset}
+	}
+	for _, s := range c.Shifts {
+		start, err := config.ParseClock(s.Start)
+		if err != nil {
+			return nil, fmt.Errorf("patrol shift %s start: %w", s.Name, err)
+		}
+		end, err := config.ParseClock(s.End)
+		if err != nil {
+			return nil, fmt.Errorf("patrol shift %s end: %w", s.Name, err)
+		}
+		r.shifts = append(r.shifts, shift{name: s.Name, start: start, end: end, supervisor: s.Supervisor, fallback: s.Fallback})
+	}
+	return r, nil
+}
+
+// Location is the site's time zone.
+func (r *Roster) Location() *time.Location { return r.loc }
+
+// Guard looks a guard up by id.
+func (r *Roster) Guard(id string) (Guard, bool) {
+	g, ok := r.guards[id]
+	return g, ok
+}
+
+func (r *Roster) shiftAt(t time.Time) shift {
+	lt := t.In(r.loc)
+	m := lt.Hour()*60 + lt.Minute()
+	for _, s := range r.shifts {
+		if s.covers(m) {
+			return s
+		}
+	}
+	return shift{}
+}
+
+// HasShift reports whether the roster has a shift of that name.
+func (r *Roster) HasShift(name string) bool {
+	return slices.ContainsFunc(r.shifts, func(s shift) bool { return s.name == name })
+}
+
+// ShiftAt names the shift on duty at t.
+func (r *Roster) ShiftAt(t time.Time) string { return r.shiftAt(t).name }
+
+// GroupGuards returns the guards of the groups patrolling zone during the named shift.
+func (r *Roster) GroupGuards(shiftName, zone string) []string {
+	var out []string
+	for _, g := range r.groups {
+		if g.Shift != shiftName || !(slices.Contains(g.Zones, zone) || slices.Contains(g.Zones, "*")) {
+			continue
+		}
+		for _, id := range g.Guards {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// Route is where one alarm's alert goes.
+type Route struct {
+	Shift string
+	// Guards are told at once; Supervisor too when the rule says so, otherwise only on
+	// escalation. Fallback is told when the supervisor leaves it unclaimed as well.
+	Guards     []string
+	Supervisor string
+	Fallback   string
+	// Channels carry the alert: mqtt, webhook, console.
+	Channels []string
+	Timing   config.PatrolTiming
+}
+
+// Route decides who is told of an alarm raised at t, and how: the first matching rule wins.
+func (r *Roster) Route(a alarms.Alarm, t time.Time) Route {
+	s := r.shiftAt(t)
+	out := Route{Shift: s.name, Supervisor: s.supervisor, Fallback: s.fallback, Timing: r.Timing(a), Channels: []string{"console"}}
+	for _, rule := range r.rules {
+		if !matches(rule.Priority, string(a.Priority)) || !matches(rule.Class, string(a.Class)) ||
+			!matches(rule.Zone, a.Zone) || !matches(rule.Shift, s.name) {
+			continue
+		}
+		out.Channels = rule.Channels
+		for _, n := range rule.Notify {
+			switch n {
+			case "group":
+				for _, g := range r.GroupGuards(s.name, a.Zone) {
+					if !slices.Contains(out.Guards, g) {
+						out.Guards = append(out.Guards, g)
+					}
+				}
+			case "supervisor":
+				if s.supervisor != "" && !slices.Contains(out.Guards, s.supervisor) {
+					out.Guards = append(out.Guards, s.supervisor)
+				}
+			}
+		}
+		if len(out.Guards) == 0 {
+			// Engineering's alarms wait on the console; nobody's handset is to be claimed from,
+			// so nothing escalates.
+			out.Timing = config.PatrolTiming{}
+			out.Supervisor, out.Fallback = "", ""
+		}
+		return out
+	}
+	out.Timing = config.PatrolTiming{}
+	out.Supervisor, out.Fallback = "", ""
+	return out
+}
+
+// Timing is the re-send and escalation times of an alarm: life safety's whatever the
+// priority, else its priority's.
+func (r *Roster) Timing(a alarms.Alarm) config.PatrolTiming {
+	if a.Class == alarms.ClassLifeSafety {
+		return r.esc.LifeSafety
+	}
+	switch a.Priority {
+	case alarms.PriorityCritical:
+		return r.esc.Critical
+	case alarms.PriorityHigh:
+		return r.esc.High
+	case alarms.PriorityMedium:
+		return r.esc.Medium
+	}
+	return r.esc.Low
+}
+
+func matches(rule, value string) bool { return rule == "" || rule == "*" || rule == value }

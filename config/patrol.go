@@ -1,0 +1,371 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Patrol is the night patrol's roster and how alerts reach it (DESIGN.md "Patrol alerts").
+// With no shifts configured, patrol alerts are off.
+type Patrol struct {
+	// Timezone is the site's IANA time zone; shifts and the lighting check are in local time.
+	// Empty means the machine's local zone.
+	Timezone string `mapstructure:"timezone" yaml:"timezone"`
+	// Latitude and Longitude place the site, for the dusk of the night lighting check.
+	Latitude  float64 `mapstructure:"latitude" yaml:"latitude"`
+	Longitude float64 `mapstructure:"longitude" yaml:"longitude"`
+	// Store is the SQLite file alerts and claims persist in, so a restart never re-sends one.
+	Store  string        `mapstructure:"store" yaml:"store"`
+	Shifts []PatrolShift `mapstructure:"shifts" yaml:"shifts"`
+	Guards []PatrolGuard `mapstructure:"guards" yaml:"guards"`
+	Groups []PatrolGroup `mapstructure:"groups" yaml:"groups"`
+	// Rules route alarms to people and channels; the first that matches wins. Empty means the
+	// built-in defaults (README "Patrol alerts").
+	Rules      []PatrolRule     `mapstructure:"rules" yaml:"rules"`
+	Escalation PatrolEscalation `mapstructure:"escalation" yaml:"escalation"`
+	// Retained publishes alerts as retained MQTT messages. Off by default: a retained alert
+	// would re-alarm every handset that reconnects, even after the all-clear.
+	Retained bool `mapstructure:"retained" yaml:"retained"`
+	// Retention is how long cleared alerts and past checklists are kept.
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+	// QueueSize bounds each channel's queue; a full queue drops (and counts) the message so a
+	// slow channel never delays the others.
+	QueueSize int           `mapstructure:"queue_size" yaml:"queue_size"`
+	Webhook   PatrolWebhook `mapstructure:"webhook" yaml:"webhook"`
+	Lighting  PatrolLight   `mapstructure:"lighting" yaml:"lighting"`
+}
+
+// PatrolShift is one shift of the day, e.g. night 18:00–08:00 (it may cross midnight).
+type PatrolShift struct {
+	Name  string `mapstructure:"name" yaml:"name"`
+	Start string `mapstructure:"start" yaml:"start"`
+	End   string `mapstructure:"end" yaml:"end"`
+	// Supervisor is the guard escalations go to; Fallback is told when the supervisor too
+	// leaves an alert unclaimed.
+	Supervisor string `mapstructure:"supervisor" yaml:"supervisor"`
+	Fallback   string `mapstructure:"fallback" yaml:"fallback"`
+}
+
+// PatrolGuard is one guard and the handset alerts reach.
+type PatrolGuard struct {
+	ID      string `mapstructure:"id" yaml:"id"`
+	Name    string `mapstructure:"name" yaml:"name"`
+	Handset string `mapstructure:"handset" yaml:"handset"`
+}
+
+// PatrolGroup is the guards who patrol some zones during one shift.
+type PatrolGroup struct {
+	Name   string   `mapstructure:"name" yaml:"name"`
+	Shift  string   `mapstructure:"shift" yaml:"shift"`
+	Zones  []string `mapstructure:"zones" yaml:"zones"`
+	Guards []string `mapstructure:"guards" yaml:"guards"`
+}
+
+// PatrolRule routes matching alarms. Empty match fields match anything.
+type PatrolRule struct {
+	Priority string `mapstructure:"priority" yaml:"priority"`
+	Class    string `mapstructure:"class" yaml:"class"`
+	Zone     string `mapstructure:"zone" yaml:"zone"`
+	// Shift matches the shift on duty when the alarm is raised ("night", "day").
+	Shift string `mapstructure:"shift" yaml:"shift"`
+	// Notify is who: "group" (the zone's patrol group), "supervisor", "engineering" (nobody's
+	// handset: the console only).
+	Notify []string `mapstructure:"notify" yaml:"notify"`
+	// Channels is how: "mqtt", "webhook", "console".
+	Channels []string `mapstructure:"channels" yaml:"channels"`
+}
+
+// PatrolEscalation holds the re-send and escalation times of unclaimed alerts. Life-safety
+// alarms use LifeSafety whatever their priority.
+type PatrolEscalation struct {
+	LifeSafety PatrolTiming `mapstructure:"life_safety" yaml:"life_safety"`
+	Critical   PatrolTiming `mapstructure:"critical" yaml:"critical"`
+	High       PatrolTiming `mapstructure:"high" yaml:"high"`
+	Medium     PatrolTiming `mapstructure:"medium" yaml:"medium"`
+	Low        PatrolTiming `mapstructure:"low" yaml:"low"`
+}
+
+// PatrolTiming is when an unclaimed alert is sent again and when it goes to the supervisor,
+// both counted from the first send. Zero turns either off.
+type PatrolTiming struct {
+	Resend   time.Duration `mapstructure:"resend" yaml:"resend"`
+	Escalate time.Duration `mapstructure:"escalate" yaml:"escalate"`
+}
+
+// PatrolWebhook posts every alert as signed JSON. With no URL there is no webhook.
+type PatrolWebhook struct {
+	URL string `mapstructure:"url" yaml:"url"`
+	// Secret keys the HMAC-SHA256 signature in X-Facilityd-Signature.
+	Secret     Secret        `mapstructure:"secret" yaml:"secret"`
+	Timeout    time.Duration `mapstructure:"timeout" yaml:"timeout"`
+	Retries    int           `mapstructure:"retries" yaml:"retries"`
+	BackoffMin time.Duration `mapstructure:"backoff_min" yaml:"backoff_min"`
+	BackoffMax time.Duration `mapstructure:"backoff_max" yaml:"backoff_max"`
+}
+
+// PatrolLight is the night lighting check: at At (local "HH:MM") or AfterDusk past the
+// computed dusk, every circuit that should be on but is off or has failed lamps goes into
+// one checklist. Neither set means no check.
+type PatrolLight struct {
+	At        string        `mapstructure:"at" yaml:"at"`
+	AfterDusk time.Duration `mapstructure:"after_dusk" yaml:"after_dusk"`
+	// Shift is the shift whose groups get the checklist, even when the check runs before it
+	// starts (dusk comes before 18:00 in winter).
+	Shift string `mapstructure:"shift" yaml:"shift"`
+}
+
+// DefaultPatrol is the patrol section's defaults, used by Default.
+func DefaultPatrol() Patrol {
+	return Patrol{
+		Store:     "patrol.db",
+		Retention: 30 * 24 * time.Hour,
+		QueueSize: 256,
+		Escalation: PatrolEscalation{
+			LifeSafety: PatrolTiming{Resend: 30 * time.Second, Escalate: 60 * time.Second},
+			Critical:   PatrolTiming{Resend: 30 * time.Second, Escalate: 60 * time.Second},
+			High:       PatrolTiming{Resend: 2 * time.Minute, Escalate: 5 * time.Minute},
+			Medium:     PatrolTiming{Resend: 0, Escalate: 15 * time.Minute},
+			Low:        PatrolTiming{},
+		},
+		Lighting: PatrolLight{Shift: "night"},
+		Webhook:  PatrolWebhook{Timeout: 5 * time.Second, Retries: 5, BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
+	}
+}
+
+// Enabled reports whether a roster is configured.
+func (p *Patrol) Enabled() bool { return len(p.Shifts) > 0 }
+
+// ParseClock reads a local time of day "HH:MM" as minutes after midnight.
+func ParseClock(s string) (int, error) {
+	h, m, ok := strings.Cut(s, ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
+		return 0, fmt.Errorf("%q is not a time of day HH:MM", s)
+	}
+	return hh*60 + mm, nil
+}
+
+// FormatClock writes minutes after midnight as "HH:MM".
+func FormatClock(m int) string { return fmt.Sprintf("%02d:%02d", m/60%24, m%60) }
+
+var (
+	patrolNotify   = map[string]bool{"group": true, "supervisor": true, "engineering": true}
+	patrolChannels = map[string]bool{"mqtt": true, "webhook": true, "console": true}
+	patrolPrio     = map[string]bool{"": true, "critical": true, "high": true, "medium": true, "low": true}
+	patrolClass    = map[string]bool{"": true, "life_safety": true, "equipment": true, "supervisory": true, "trouble": true, "communication": true}
+)
+
+// validatePatrol checks the roster: shifts that cover the day exactly once, known guards,
+// and a group for every zone with devices in every shift.
+func (c *Config) validatePatrol() []error {
+	p := &c.Patrol
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if p.Timezone != "" {
+		if _, err := time.LoadLocation(p.Timezone); err != nil {
+			add("patrol.timezone: %q is not an IANA time zone (e.g. Asia/Shanghai)", p.Timezone)
+		}
+	}
+	if p.Latitude < -90 || p.Latitude > 90 || p.Longitude < -180 || p.Longitude > 180 {
+		add("patrol.latitude, patrol.longitude: %v, %v is not a place on Earth", p.Latitude, p.Longitude)
+	}
+	if p.Retention < time.Hour {
+		add("patrol.retention: %v must be at least 1h", p.Retention)
+	}
+	if p.QueueSize < 1 {
+		add("patrol.queue_size: %d must be at least 1", p.QueueSize)
+	}
+	if p.Webhook.URL != "" {
+		if !strings.HasPrefix(p.Webhook.URL, "http://") && !strings.HasPrefix(p.Webhook.URL, "https://") {
+			add("patrol.webhook.url: %q is not an http:// or https:// URL", p.Webhook.URL)
+		}
+		if p.Webhook.Secret == "" {
+			add("patrol.webhook.secret: missing; receivers verify the signature with it (set %s)", EnvName("patrol.webhook.secret"))
+		}
+		if p.Webhook.Timeout <= 0 || p.Webhook.Retries < 0 || p.Webhook.BackoffMin <= 0 || p.Webhook.BackoffMax < p.Webhook.BackoffMin {
+			add("patrol.webhook: timeout and backoff_min must be positive, backoff_max not below backoff_min, retries not negative")
+		}
+	}
+	if p.Lighting.At != "" {
+		if _, err := ParseClock(p.Lighting.At); err != nil {
+			add("patrol.lighting.at: %v", err)
+		}
+		if p.Lighting.AfterDusk != 0 {
+			add("patrol.lighting: set at or after_dusk, not both")
+		}
+	}
+	if p.Lighting.AfterDusk < 0 {
+		add("patrol.lighting.after_dusk: %v must not be negative", p.Lighting.AfterDusk)
+	}
+	if !p.Enabled() {
+		return errs
+	}
+
+	guards := map[string]bool{}
+	for i, g := range p.Guards {
+		switch {
+		case !idPattern.MatchString(g.ID):
+			add("patrol.guards[%d].id: %q must be letters, digits, '-', '_' or '.'", i, g.ID)
+		case guards[g.ID]:
+			add("patrol.guards[%d].id: %q is listed twice", i, g.ID)
+		}
+		guards[g.ID] = true
+		if g.Handset == "" {
+			add("patrol.guards[%d] (%s).handset: missing; alerts reach a guard through it", i, g.ID)
+		}
+	}
+	knownGuard := func(key, id string) {
+		if id != "" && !guards[id] {
+			add("%s: unknown guard %q (not in patrol.guards)", key, id)
+		}
+	}
+
+	// Every minute of the day belongs to exactly one shift.
+	var cover [24 * 60][]string
+	shifts := map[string]bool{}
+	parsed := true
+	for i, s := range p.Shifts {
+		key := fmt.Sprintf("patrol.shifts[%d] (%s)", i, s.Name)
+		if s.Name == "" {
+			add("patrol.shifts[%d].name: missing", i)
+		} else if shifts[s.Name] {
+			add("%s.name: %q is used twice", key, s.Name)
+		}
+		shifts[s.Name] = true
+		if s.Supervisor == "" {
+			add("%s.supervisor: missing; escalations go to the shift's supervisor", key)
+		}
+		knownGuard(key+".supervisor", s.Supervisor)
+		knownGuard(key+".fallback", s.Fallback)
+		start, err1 := ParseClock(s.Start)
+		end, err2 := ParseClock(s.End)
+		if err1 != nil {
+			add("%s.start: %v", key, err1)
+		}
+		if err2 != nil {
+			add("%s.end: %v", key, err2)
+		}
+		if err1 != nil || err2 != nil {
+			parsed = false
+			continue
+		}
+		if start == end {
+			add("%s: start and end are both %s; a shift needs a length", key, s.Start)
+			parsed = false
+			continue
+		}
+		for m := start; m != end; m = (m + 1) % (24 * 60) {
+			cover[m] = append(cover[m], s.Name)
+		}
+	}
+	if parsed {
+		errs = append(errs, shiftCoverage(&cover)...)
+	}
+
+	zones := map[string]bool{}
+	for _, d := range c.Devices {
+		if d.Zone != "" {
+			zones[d.Zone] = true
+		}
+	}
+	if p.Lighting.Shift != "" && !shifts[p.Lighting.Shift] && (p.Lighting.At != "" || p.Lighting.AfterDusk != 0) {
+		add("patrol.lighting.shift: unknown shift %q", p.Lighting.Shift)
+	}
+	covered := map[string]bool{} // shift/zone
+	for i, g := range p.Groups {
+		key := fmt.Sprintf("patrol.groups[%d] (%s)", i, g.Name)
+		if !shifts[g.Shift] {
+			add("%s.shift: unknown shift %q", key, g.Shift)
+		}
+		if len(g.Guards) == 0 {
+			add("%s.guards: none; a group needs at least one guard", key)
+		}
+		for j, id := range g.Guards {
+			knownGuard(fmt.Sprintf("%s.guards[%d]", key, j), id)
+		}
+		for _, z := range g.Zones {
+			covered[g.Shift+"/"+z] = true
+		}
+	}
+	for _, s := range p.Shifts {
+		for _, z := range sortedKeys(zones) {
+			if !covered[s.Name+"/"+z] && !covered[s.Name+"/*"] {
+				add("patrol.groups: no group covers zone %q during shift %q", z, s.Name)
+			}
+		}
+	}
+	for i, r := range p.Rules {
+		key := fmt.Sprintf("patrol.rules[%d]", i)
+		if !patrolPrio[r.Priority] {
+			add("%s.priority: %q is not one of critical, high, medium, low", key, r.Priority)
+		}
+		if !patrolClass[r.Class] {
+			add("%s.class: %q is not one of life_safety, equipment, supervisory, trouble, communication", key, r.Class)
+		}
+		if r.Shift != "" && !shifts[r.Shift] {
+			add("%s.shift: unknown shift %q", key, r.Shift)
+		}
+		for _, n := range r.Notify {
+			if !patrolNotify[n] {
+				add("%s.notify: %q is not one of group, supervisor, engineering", key, n)
+			}
+		}
+		if len(r.Channels) == 0 {
+			add("%s.channels: none; name at least one of mqtt, webhook, console", key)
+		}
+		for _, ch := range r.Channels {
+			if !patrolChannels[ch] {
+				add("%s.channels: %q is not one of mqtt, webhook, console", key, ch)
+			}
+		}
+	}
+	return errs
+}
+
+// shiftCoverage reports the stretches of the day no shift covers, or two cover.
+func shiftCoverage(cover *[24 * 60][]string) []error {
+	var errs []error
+	const day = 24 * 60
+	// Start scanning at a minute where the coverage changes, so a stretch is never cut in two
+	// at midnight.
+	origin := 0
+	for m := 0; m < day; m++ {
+		if strings.Join(cover[m], ",") != strings.Join(cover[(m+day-1)%day], ",") {
+			origin = m
+			break
+		}
+	}
+	for i := 0; i < day; {
+		m := (origin + i) % day
+		names := strings.Join(cover[m], ", ")
+		j := i + 1
+		for j < day && strings.Join(cover[(origin+j)%day], ", ") == names {
+			j++
+		}
+		span := FormatClock(m) + "–" + FormatClock((origin+j)%day)
+		switch {
+		case len(cover[m]) == 0:
+			errs = append(errs, fmt.Errorf("patrol.shifts: no shift covers %s", span))
+		case len(cover[m]) > 1:
+			errs = append(errs, fmt.Errorf("patrol.shifts: shifts %s overlap %s", names, span))
+		}
+		i = j
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
