@@ -20,6 +20,7 @@ type fakeAPI struct {
 	alarms []alarms.Alarm
 	alerts []fakeAlert
 	orders []fakeOrder
+	lamps  []map[string]any // the night lighting checklist's items
 	subs   map[chan string]bool
 	tokens map[string]fakeToken
 	done   chan struct{}
@@ -207,6 +208,25 @@ func (f *fakeAPI) handler() http.Handler {
 		}
 		f.mu.Unlock()
 		writeErr(w, 404, "no such alert")
+	}))
+	mux.HandleFunc("GET /api/v1/patrol/checklist", guard("patrol", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"checklists": []map[string]any{{"id": "lighting/demo/2026-11-26", "date": "2026-11-26", "items": f.lamps}}})
+	}))
+	mux.HandleFunc("POST /api/v1/patrol/checklist/{item}/done", guard("patrol", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
+		b := body(r)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, it := range f.lamps {
+			if it["id"] == r.PathValue("item") {
+				it["done"], it["done_by"], it["done_at"] = true, b["by"], time.Now()
+				f.acts = append(f.acts, fmt.Sprintf("checked %s %v", it["id"], b["by"]))
+				writeJSON(w, 200, it)
+				return
+			}
+		}
+		writeErr(w, 404, "no checklist item")
 	}))
 	mux.HandleFunc("GET /api/v1/workorders", guard("patrol", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
 		f.mu.Lock()

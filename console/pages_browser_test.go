@@ -23,6 +23,7 @@ func TestPagesInBrowser(t *testing.T) {
 		{ID: "WO-7", State: "new", Category: "repair", Title: "Booster pump P-1 overload", Device: "P-1", Zone: "north", Team: "plumbing",
 			Priority: "high", AcceptBy: now.Add(-10 * time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)},
 	}
+	f.lamps = []map[string]any{{"id": "LP-1:05", "device": "LP-1", "circuit": 5, "fault": "lamp_failed", "zone": "north"}}
 	ts := httptest.NewServer(f.handler())
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() { close(f.done) })
@@ -34,12 +35,12 @@ func TestPagesInBrowser(t *testing.T) {
 	b.Navigate(ts.URL + "/")
 	b.WaitFor("the sign-in form", `return !!document.getElementById('signin')`)
 	b.Find("#token").Type("wrong")
-	b.Find("#signin button").Click()
+	b.Click("#signin button")
 	b.WaitFor("an unknown token refused with the server's words", `return /not known here: unknown token/.test(document.getElementById('signin-error').textContent)`)
 	b.Screenshot("signin-refused")
 	b.Exec(nil, `document.getElementById('token').value = ''`)
 	b.Find("#token").Type("guard-secret")
-	b.Find("#signin button").Click()
+	b.Click("#signin button")
 	b.WaitFor("a patrol token lands on the patrol view", `return location.hash === '#/patrol' && document.body.dataset.view === 'patrol'`)
 	b.WaitFor("the event stream connected", `return document.getElementById('live').textContent === 'live'`)
 	b.WaitFor("no alerts yet", `return !!document.getElementById('all-clear')`)
@@ -81,7 +82,7 @@ func TestPagesInBrowser(t *testing.T) {
 	const cardTop = `return document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"]').getBoundingClientRect().top`
 	var before, after float64
 	b.Exec(&before, cardTop)
-	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] button.claim`).Click()
+	b.Click(`article[data-alarm="FP-1/fire_zone_alarm/03"] button.claim`)
 	b.Exec(&after, cardTop)
 	if before != after {
 		t.Errorf("the first tap moved the alert from y=%.0f to y=%.0f", before, after)
@@ -91,6 +92,10 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Errorf("the API saw %v, want a claim of A2 by guard-1", got)
 	}
 	b.Screenshot("patrol-360-claimed")
+
+	// The night lighting check: the guard ticks off the failed circuit of the zone.
+	b.Click(`#lighting li[data-item="LP-1:05"] button`)
+	b.WaitFor("circuit 5 checked by guard-1", `return /checked by guard-1/.test(document.querySelector('#lighting li[data-item="LP-1:05"]').textContent)`)
 
 	// The owner shows on the alarms page; a patrol token sees no shelve, and the server refuses
 	// one if it is tried anyway.
@@ -112,26 +117,26 @@ func TestPagesInBrowser(t *testing.T) {
 	if refused.Status != 403 || refused.Message != `POST /api/v1/alarms/L2-1/door_fault/shelve needs role engineer; token "guard-1" has role patrol` {
 		t.Errorf("patrol shelve: %d %q, want 403 naming the role needed", refused.Status, refused.Message)
 	}
-	b.Find(`article[data-alarm="L2-1/door_fault"] button[data-action="ack"]`).Click()
+	b.Click(`article[data-alarm="L2-1/door_fault"] button[data-action="ack"]`)
 	b.WaitFor("the door fault acknowledged by guard-1", `const c = document.querySelector('article[data-alarm="L2-1/door_fault"]'); return c && c.dataset.state === 'ACKED' && /acknowledged by guard-1/.test(c.textContent)`)
 	b.Screenshot("alarms-patrol")
 
 	// An engineer: shelving a life-safety alarm shows the server's refusal.
-	b.Find("#signout").Click()
+	b.Click("#signout")
 	b.WaitFor("the sign-in form again", `return !!document.getElementById('signin')`)
 	b.Find("#token").Type("eng-secret")
-	b.Find("#signin button").Click()
+	b.Click("#signin button")
 	b.WaitFor("the engineer on the alarms page", `return !!document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"] button[data-action="shelve"]')`)
-	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] button[data-action="shelve"]`).Click()
+	b.Click(`article[data-alarm="FP-1/fire_zone_alarm/03"] button[data-action="shelve"]`)
 	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] form.shelve input[name="reason"]`).Type("detector cleaning")
-	b.Find(`article[data-alarm="FP-1/fire_zone_alarm/03"] form.shelve button`).Click()
+	b.Click(`article[data-alarm="FP-1/fire_zone_alarm/03"] form.shelve button`)
 	b.WaitFor("the life-safety refusal in the server's words", `const n = document.querySelector('article[data-alarm="FP-1/fire_zone_alarm/03"] .note.error'); return n && /life safety: it cannot be shelved/.test(n.textContent)`)
 	b.Screenshot("alarms-engineer-refused")
 
 	// The work-order board: the late order, accepted by the engineer.
 	b.Navigate(ts.URL + "/#/orders")
 	b.WaitFor("WO-7 late in the new column", `const c = document.querySelector('.column[data-state="new"] article[data-order="WO-7"]'); return c && /late/.test(c.textContent)`)
-	b.Find(`article[data-order="WO-7"] button[data-transition="accept"]`).Click()
+	b.Click(`article[data-order="WO-7"] button[data-transition="accept"]`)
 	b.WaitFor("WO-7 in the accepted column, due in 4 h", `const c = document.querySelector('.column[data-state="accepted"] article[data-order="WO-7"]'); return c && /in 3 h 5\d min|in 4 h/.test(c.textContent)`)
 	if got := f.did(); !slices.Contains(got, "accept WO-7 eng-1") {
 		t.Errorf("the API saw %v, want WO-7 accepted by eng-1", got)

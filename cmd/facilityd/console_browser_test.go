@@ -32,7 +32,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.Screenshot("overview")
 
 	// The device page, opened by a click as an engineer would.
-	b.Find(`#estate .chip[data-device="P-2"]`).Click()
+	b.Click(`#estate .chip[data-device="P-2"]`)
 	b.WaitFor("P-2's live values", `return !!document.querySelector('#readings tr[data-point="vfd_fault_code"]')`)
 	b.Exec(nil, `window.__noReload = 'still here'`)
 	var before string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -242,6 +243,27 @@ func (e *Element) Click() {
 func (e *Element) Type(text string) {
 	e.b.t.Helper()
 	e.b.cmd(http.MethodPost, "/element/"+e.id+"/value", map[string]any{"text": text}, nil)
+}
+
+// Click finds the element matching css and clicks it. Live pages redraw themselves: when the
+// element found was replaced before the click reached it (a stale element), it finds it again.
+func (b *Browser) Click(css string) {
+	b.t.Helper()
+	deadline := time.Now().Add(b.Timeout)
+	for {
+		var res struct{ Value map[string]string }
+		err := b.do(http.MethodPost, b.base+"/element", map[string]string{"using": "css selector", "value": css}, &res)
+		if err == nil {
+			err = b.do(http.MethodPost, b.base+"/element/"+res.Value[elementKey]+"/click", map[string]any{}, nil)
+		}
+		var wd *WebDriverError
+		if err == nil {
+			return
+		}
+		if !errors.As(err, &wd) || wd.Code != "stale element reference" || time.Now().After(deadline) {
+			b.t.Fatalf("click %s: %v", css, err)
+		}
+	}
 }
 
 // Text is the element's rendered text.

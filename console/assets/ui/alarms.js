@@ -70,7 +70,16 @@ export function mount(root) {
     return true;
   }
 
+  // A redraw replaces the cards: while someone types a shelve reason it waits until they leave
+  // the field, so a live update never eats what they typed.
+  let deferred = false;
+  box.addEventListener('focusout', (e) => {
+    if (deferred && !(e.relatedTarget && box.contains(e.relatedTarget))) { deferred = false; setTimeout(draw, 0); }
+  });
+
   function draw() {
+    const el = document.activeElement;
+    if (el && box.contains(el) && (el.tagName === 'INPUT' || el.tagName === 'SELECT')) { deferred = true; return; }
     const own = owners();
     const shown = last.alarms.filter(visible).sort((x, y) =>
       (alarmActive(y) - alarmActive(x)) || (rank(x.priority) - rank(y.priority)) ||

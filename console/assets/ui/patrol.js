@@ -49,7 +49,8 @@ export function mount(root) {
   const sound = h('button', { type: 'button', id: 'sound', class: audio ? 'on' : '', title: 'a new critical alert beeps; browsers allow sound only after a first tap' }, audio ? 'Sound on' : 'Tap for sound');
   sound.addEventListener('click', () => { unlockAudio(); beep(); sound.textContent = 'Sound on'; sound.className = 'on'; });
   const box = h('section', { id: 'alerts' });
-  root.append(h('div', { class: 'patrol-bar' }, h('label', {}, 'My zone ', zoneSel), sound), box);
+  const lights = h('section', { id: 'lighting', class: 'card', hidden: true });
+  root.append(h('div', { class: 'patrol-bar' }, h('label', {}, 'My zone ', zoneSel), sound), box, lights);
   const gesture = () => { unlockAudio(); sound.textContent = 'Sound on'; sound.className = 'on'; };
   document.addEventListener('pointerdown', gesture, { once: true });
 
@@ -58,6 +59,7 @@ export function mount(root) {
   let alerts = [];
   let source = 'patrol';
   let zonesKnown = '';
+  let checklists = [];
 
   async function refresh() {
     const pa = await optional('GET', '/api/v1/patrol/alerts');
@@ -88,12 +90,24 @@ export function mount(root) {
       seen.add(a.id);
     }
     if (fresh) beep();
+    const cl = source === 'patrol' ? await optional('GET', '/api/v1/patrol/checklist').catch(() => null) : null;
+    checklists = cl ? list(cl, 'checklists') : [];
     draw();
   }
 
   function mine(a) { return !zone || alertZones(a).includes(zone); }
 
+  // A redraw replaces the cards: while a finger is on the screen it waits, so a live update
+  // never swallows the tap in progress.
+  let pressed = false;
+  let redraw = false;
+  root.addEventListener('pointerdown', () => { pressed = true; }, true);
+  const release = () => { pressed = false; if (redraw) { redraw = false; setTimeout(draw, 0); } };
+  root.addEventListener('pointerup', release, true);
+  root.addEventListener('pointercancel', release, true);
+
   function draw() {
+    if (pressed) { redraw = true; return; }
     if (source === 'none') {
       replace(box, h('p', { class: 'muted' }, 'This facilityd does not serve alarms or patrol alerts yet.'));
       return;
@@ -107,6 +121,33 @@ export function mount(root) {
       live.length ? null : h('p', { class: 'allclear', id: 'all-clear' }, zone ? 'No alerts in zone ' + zone + '.' : 'No alerts.'),
       live.map(card),
       done.length ? [h('h2', { class: 'muted' }, 'Cleared'), done.map(card)] : null);
+    drawLights();
+  }
+
+  // drawLights shows the newest night lighting check: each circuit found off or failed, to be
+  // looked at on the round and ticked off.
+  function drawLights() {
+    const c = checklists.slice().sort((x, y) => String(y.date).localeCompare(String(x.date)))[0];
+    const items = c ? (c.items || []).filter((it) => !zone || it.zone === zone) : [];
+    lights.hidden = !c;
+    if (!c) return;
+    replace(lights, h('h2', {}, 'Lighting check ', c.date, ' ', h('span', { class: 'muted' }, items.filter((i) => !i.done).length, ' to look at')),
+      items.length ? h('ul', { class: 'plain checklist' }, items.map((it) => h('li', { class: it.done ? 'done' : '', dataset: { item: it.id } },
+        h('div', {}, h('b', {}, it.device, ' circuit ', it.circuit), ' ', label(it.fault), it.zone ? ' · zone ' + it.zone : ''),
+        it.done ? h('div', { class: 'muted' }, 'checked by ', it.done_by, ' ', ago(it.done_at), it.note ? ': ' + it.note : '')
+          : can('claim') ? h('button', { type: 'button', class: 'primary', onclick: () => tick(it) }, 'Checked') : null,
+        notes.has(it.id) ? h('p', { class: 'error note' }, notes.get(it.id).text) : null)))
+        : h('p', { class: 'ok' }, 'Every circuit expected on is on.'));
+  }
+
+  async function tick(it) {
+    try {
+      await api('POST', `/api/v1/patrol/checklist/${encodeURIComponent(it.id)}/done`, { by: actor(), note: '' });
+      notes.delete(it.id);
+    } catch (e) {
+      notes.set(it.id, { text: e.message, error: true });
+    }
+    await refresh().catch(() => draw());
   }
 
   function card(a) {
