@@ -236,17 +236,23 @@ func (e *Engine) advance(b *binding, st *status, present bool, rd *reading, now 
 			if sup {
 				mk(EventSuppressed, "suppressed by design (time window)", false)
 			} else {
+				if lifted(*st) {
+					st.Announced = now
+				}
 				mk(EventUnsuppressed, "suppression window ended", lifted(*st))
 			}
 		}
 	}
 	// A one-shot shelf ends with the clearing it hides: the all-clear stays silent.
 	oneShot := st.Shelved && st.ShelfOneShot
+	if rd != nil {
+		st.last = rd
+	}
 	next, ts := step(*st, present, now, e.params(b))
-	if rd != nil && len(ts) > 0 {
-		next.Value = rd.value
-		if rd.value != nil || rd.label != "" {
-			next.Message = b.message(*rd)
+	if last := next.last; last != nil && len(ts) > 0 {
+		next.Value = last.value
+		if last.value != nil || last.label != "" {
+			next.Message = b.message(*last)
 		}
 	}
 	*st = next
@@ -255,7 +261,8 @@ func (e *Engine) advance(b *binding, st *status, present bool, rd *reading, now 
 		switch t.Type {
 		case EventRaised, EventRealarm, EventCleared:
 			notify = !st.Shelved && !(t.Type == EventCleared && oneShot) && !st.Suppressed && !st.OutOfService && !e.masked(b)
-			if st.Chattering && t.Type != EventCleared {
+			// A chattering alarm stops notifying until it settles; life safety never does.
+			if st.Chattering && t.Type != EventCleared && st.Class != ClassLifeSafety {
 				notify = false
 			}
 		case EventUnshelved:
@@ -413,6 +420,9 @@ func (e *Engine) Unshelve(id, by, reason string) error {
 		}
 		next := unshelve(st)
 		next.UpdatedAt = now
+		if lifted(next) {
+			next.Announced = now
+		}
 		return next, Event{Type: EventUnshelved, By: by, Reason: reason, Notify: lifted(next)}, nil
 	})
 }
@@ -467,6 +477,9 @@ func (e *Engine) SetOutOfService(device string, on bool, by, reason string) erro
 		next := *st
 		next.OutOfService, next.UpdatedAt = on, now
 		notify := !on && lifted(next)
+		if notify {
+			next.Announced = now
+		}
 		stored, err := e.journal.Append(Event{Type: typ, Alarm: next.Alarm, At: now, By: by, Reason: reason, Notify: notify})
 		if err != nil {
 			return fmt.Errorf("device %q: out of service: %w", device, err)

@@ -31,6 +31,8 @@ type status struct {
 	ShelfOneShot bool
 	// Recent holds activation times within the chatter window.
 	Recent []time.Time
+	// last is the last good reading, for the message of an alarm a timer raises.
+	last *reading
 }
 
 // params are the timing limits step applies.
@@ -55,6 +57,9 @@ func step(s status, present bool, now time.Time, p params) (status, []transition
 	// Shelf expiry comes first, so that what follows is announced as unshelved.
 	if s.Shelved && !s.ShelvedUntil.IsZero() && !now.Before(s.ShelvedUntil) {
 		s = unshelve(s)
+		if lifted(s) {
+			s.Announced = now
+		}
 		out = append(out, transition{EventUnshelved, "shelf expired"})
 	}
 	// Chatter: forget activations older than the window.

@@ -518,7 +518,8 @@ func (b *binding) message(rd reading) string {
 	val := ""
 	switch v := rd.value.(type) {
 	case float64:
-		val = strconv.FormatFloat(v, 'f', -1, 64)
+		// Readings are often float32 on the wire: print the shortest form that round-trips.
+		val = strconv.FormatFloat(v, 'f', -1, 32)
 	case nil:
 	default:
 		val = fmt.Sprint(v)
