@@ -77,11 +77,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
 	}
 
+	// Alarms: the engine sees every snapshot; its events go to the SSE hub.
+	hub := api.NewHub(256, 64)
+	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"))
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+
 	handle := func(s *devices.Snapshot) {
 		latest.Update(s)
 		if writer != nil {
 			writer.Enqueue(s)
 		}
+		engine.Observe(s)
 	}
 	poller, err := modbus.New(devs, handle, modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
@@ -91,6 +100,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		return err
 	}
 	srv := api.New(latest, reg, log.With("component", "api"))
+	srv.ServeAlarms(engine)
+	srv.ServeEvents(hub)
 	if h.routes != nil {
 		h.routes(srv)
 	}
@@ -110,6 +121,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer stopWriter()
 		return poller.Run(gctx)
 	})
+	g.Go(func() error { return engine.Run(gctx) })
 	g.Go(func() error {
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
 			log.Info("API listening", "url", "http://"+a.String(), "devices", len(devs))
