@@ -574,3 +574,28 @@ func (e *Engine) History(ctx context.Context, id string, limit int) ([]Event, er
 	}
 	return e.journal.History(ctx, id, limit)
 }
+
+// Check compiles every device's rules as New would, without a journal: check-config uses it
+// to report an override of an unknown rule or a condition over an unknown point.
+func Check(cfg Config, devs []*devices.Device) error {
+	rules := cfg.Rules
+	if rules == nil {
+		var err error
+		if rules, err = BuiltinRules(); err != nil {
+			return err
+		}
+	}
+	known := map[string]bool{}
+	for _, d := range devs {
+		known[d.ID] = true
+		if _, err := bind(d, rules[profileName(d)], cfg.Overrides[d.ID]); err != nil {
+			return err
+		}
+	}
+	for id := range cfg.Overrides {
+		if !known[id] {
+			return fmt.Errorf("alarms: overrides for device %q, which is not configured", id)
+		}
+	}
+	return nil
+}

@@ -15,23 +15,9 @@ import (
 // "alarm" events, and raised alarms are logged at warn. The caller closes the journal after
 // the pollers have stopped.
 func startAlarms(cfg *config.Config, devs []*devices.Device, hub *api.Hub, log *slog.Logger) (*alarms.Engine, *alarms.Journal, error) {
-	loc, err := time.LoadLocation(cfg.Alarms.Timezone)
+	ac, err := alarmsConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("alarms.timezone: %w", err)
-	}
-	ac := alarms.Config{
-		Location: loc, Realarm: cfg.Alarms.Realarm,
-		FloodLimit: cfg.Alarms.FloodLimit, FloodWindow: cfg.Alarms.FloodWindow,
-		ChatterCount: cfg.Alarms.ChatterCount, ChatterWindow: cfg.Alarms.ChatterWindow,
-		ShelveMax: cfg.Alarms.ShelveMax, Overrides: map[string][]alarms.Override{},
-	}
-	for _, d := range cfg.Devices {
-		for _, o := range d.Alarms {
-			ac.Overrides[d.ID] = append(ac.Overrides[d.ID], alarms.Override{
-				Rule: o.Rule, Disabled: o.Disabled, Priority: alarms.Priority(o.Priority),
-				Limit: o.Limit, Deadband: o.Deadband, OnDelay: o.OnDelay, OffDelay: o.OffDelay,
-			})
-		}
+		return nil, nil, err
 	}
 	path := cfg.Alarms.JournalPath()
 	journal, err := alarms.OpenJournal(path)
@@ -55,4 +41,40 @@ func startAlarms(cfg *config.Config, devs []*devices.Device, hub *api.Hub, log *
 	}
 	log.Info("alarm journal", "path", path)
 	return eng, journal, nil
+}
+
+// alarmsConfig turns the alarms section and the devices' overrides into the engine's Config.
+func alarmsConfig(cfg *config.Config) (alarms.Config, error) {
+	loc, err := time.LoadLocation(cfg.Alarms.Timezone)
+	if err != nil {
+		return alarms.Config{}, fmt.Errorf("alarms.timezone: %w", err)
+	}
+	ac := alarms.Config{
+		Location: loc, Realarm: cfg.Alarms.Realarm,
+		FloodLimit: cfg.Alarms.FloodLimit, FloodWindow: cfg.Alarms.FloodWindow,
+		ChatterCount: cfg.Alarms.ChatterCount, ChatterWindow: cfg.Alarms.ChatterWindow,
+		ShelveMax: cfg.Alarms.ShelveMax, Overrides: map[string][]alarms.Override{},
+	}
+	for _, d := range cfg.Devices {
+		for _, o := range d.Alarms {
+			ac.Overrides[d.ID] = append(ac.Overrides[d.ID], alarms.Override{
+				Rule: o.Rule, Disabled: o.Disabled, Priority: alarms.Priority(o.Priority),
+				Limit: o.Limit, Deadband: o.Deadband, OnDelay: o.OnDelay, OffDelay: o.OffDelay,
+			})
+		}
+	}
+	return ac, nil
+}
+
+// checkAlarmRules compiles the alarm rules of every device with its overrides.
+func checkAlarmRules(cfg *config.Config) error {
+	ac, err := alarmsConfig(cfg)
+	if err != nil {
+		return err
+	}
+	devs, err := cfg.BuildDevices()
+	if err != nil {
+		return err
+	}
+	return alarms.Check(ac, devs)
 }
