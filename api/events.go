@@ -20,6 +20,7 @@ type Hub struct {
 	ringMax int
 	buffer  int
 	next    uint64
+	closed  bool
 }
 
 type sseEvent struct {
@@ -78,10 +79,26 @@ func (h *Hub) Clients() int {
 	return len(h.clients)
 }
 
+// Close ends every stream, so that the HTTP server can shut down: a stream never ends by
+// itself. Clients that come later get an empty stream.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.clients {
+		delete(h.clients, c)
+		close(c.ch)
+	}
+}
+
 func (h *Hub) subscribe(last uint64, resume bool) (*sseClient, []sseEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c := &sseClient{ch: make(chan sseEvent, h.buffer)}
+	if h.closed {
+		close(c.ch)
+		return c, nil
+	}
 	h.clients[c] = struct{}{}
 	var replay []sseEvent
 	if resume {

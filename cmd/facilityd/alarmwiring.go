@@ -12,9 +12,9 @@ import (
 )
 
 // startAlarms opens the journal and builds the engine; its events go to the SSE hub as
-// "alarm" events, and raised alarms are logged at warn. The caller closes the journal after
-// the pollers have stopped.
-func startAlarms(cfg *config.Config, devs []*devices.Device, hub *api.Hub, log *slog.Logger) (*alarms.Engine, *alarms.Journal, error) {
+// "alarm" events, to the extra sinks (patrol alerts, work orders), and raised alarms are
+// logged at warn. The caller closes the journal after the pollers have stopped.
+func startAlarms(cfg *config.Config, devs []*devices.Device, hub *api.Hub, log *slog.Logger, extra ...alarms.Sink) (*alarms.Engine, *alarms.Journal, error) {
 	ac, err := alarmsConfig(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -34,7 +34,7 @@ func startAlarms(cfg *config.Config, devs []*devices.Device, hub *api.Hub, log *
 			log.Info("alarm "+string(e.Type), "id", e.Alarm.ID, "state", e.Alarm.State, "by", e.By, "reason", e.Reason, "seq", e.Seq)
 		}
 	})
-	eng, err := alarms.New(ac, devs, journal, time.Now, sink)
+	eng, err := alarms.New(ac, devs, journal, time.Now, append([]alarms.Sink{sink}, extra...)...)
 	if err != nil {
 		journal.Close()
 		return nil, nil, err

@@ -121,7 +121,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer stopWriter()
 		return poller.Run(gctx)
 	})
-	g.Go(func() error { return engine.Run(gctx) })
+	g.Go(func() error {
+		defer hub.Close() // event streams end, so that the API can shut down
+		return engine.Run(gctx)
+	})
 	g.Go(func() error {
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
 			log.Info("API listening", "url", "http://"+a.String(), "devices", len(devs))
