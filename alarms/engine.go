@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
@@ -41,14 +42,17 @@ func DefaultConfig() Config {
 }
 
 // Engine evaluates the rules on every snapshot, runs each alarm's lifecycle, journals every
-// transition and hands it to the sinks. It is safe for concurrent use; Observe does its work
-// inline under the engine's lock (rules are compiled, evaluation is a few comparisons; the
-// journal write is one SQLite transaction), and Run drives the timers.
+// transition and hands it to the sinks. It is safe for concurrent use. Observe does its work
+// inline (rules are compiled, evaluation is a few comparisons, each transition one SQLite
+// transaction); Enqueue is the devices.Handler for pollers, which must never wait on the
+// journal: it hands the snapshot to Run through a bounded queue. Run also drives the timers.
 type Engine struct {
 	cfg     Config
 	journal *Journal
 	clock   func() time.Time
 	sinks   []Sink
+	queue   chan *devices.Snapshot
+	dropped atomic.Uint64
 
 	mu       sync.Mutex
 	byDevice map[string][]*binding
@@ -101,6 +105,7 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 		cfg: cfg, journal: journal, clock: clock, sinks: sinks,
 		byDevice: map[string][]*binding{}, byID: map[string]*binding{}, state: map[string]*status{},
 		oos: map[string]bool{}, floods: map[string]*flood{},
+		queue: make(chan *devices.Snapshot, queueSize),
 	}
 	known := map[string]bool{}
 	for _, d := range devs {
@@ -208,14 +213,40 @@ func (e *Engine) sortedIDs() []string {
 	return ids
 }
 
-// Run ticks the timers every second until ctx ends.
+// queueSize bounds the snapshots waiting for Run: a few polls of a few hundred devices.
+const queueSize = 1024
+
+// Enqueue hands a snapshot to Run without waiting; when the queue is full the snapshot is
+// dropped and counted (Dropped), and the next poll of the device brings the alarm up to date.
+func (e *Engine) Enqueue(s *devices.Snapshot) {
+	select {
+	case e.queue <- s:
+	default:
+		e.dropped.Add(1)
+	}
+}
+
+// Dropped is the number of snapshots Enqueue dropped because the queue was full.
+func (e *Engine) Dropped() uint64 { return e.dropped.Load() }
+
+// Run evaluates enqueued snapshots and ticks the timers every second until ctx ends; then it
+// evaluates what is still queued.
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			for {
+				select {
+				case s := <-e.queue:
+					e.Observe(s)
+				default:
+					return nil
+				}
+			}
+		case s := <-e.queue:
+			e.Observe(s)
 		case <-t.C:
 			e.Tick()
 		}

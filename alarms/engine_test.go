@@ -345,3 +345,24 @@ func TestOverrideDisablesAndChangesRules(t *testing.T) {
 		t.Errorf("priority %s, want the override's high", a.Priority)
 	}
 }
+
+func TestEnqueueFeedsRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, builtinConfig(), estate(t)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.eng.Enqueue(snapshot(h.dev("L1-1"), h.clk.now(), map[string]float64{"fault_code": 21}))
+	cancel()
+	// Run drains the queue on the way out, so the entrapment is not lost.
+	if err := h.eng.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := join(h.rec.take()); got != "raised L1-1/entrapment !" {
+		t.Fatalf("events %s", got)
+	}
+	for i := 0; i < queueSize+5; i++ {
+		h.eng.Enqueue(snapshot(h.dev("L1-1"), h.clk.now(), nil))
+	}
+	if h.eng.Dropped() != 5 {
+		t.Fatalf("dropped %d snapshots, want 5 past a full queue", h.eng.Dropped())
+	}
+}

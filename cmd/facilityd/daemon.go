@@ -90,7 +90,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		if writer != nil {
 			writer.Enqueue(s)
 		}
-		engine.Observe(s)
+		engine.Enqueue(s)
 	}
 	poller, err := modbus.New(devs, handle, modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
