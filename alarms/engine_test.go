@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/facilityd/facilityd/devices"
 )
 
@@ -365,4 +368,59 @@ func TestEnqueueFeedsRun(t *testing.T) {
 	if h.eng.Dropped() != 5 {
 		t.Fatalf("dropped %d snapshots, want 5 past a full queue", h.eng.Dropped())
 	}
+}
+
+func TestCollector(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, builtinConfig(), estate(t)...)
+	h.set("L1-1", "fault_code", 21)
+	h.set("P-1", "fault", 1)
+	h.must(h.eng.Ack("P-1/pump_trip", "wang", ""))
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(h.eng.Collector())
+	want := `
+# HELP facilityd_alarms_unacknowledged Alarms waiting for an acknowledgement (UNACK or RTNUN), by priority.
+# TYPE facilityd_alarms_unacknowledged gauge
+facilityd_alarms_unacknowledged{priority="critical"} 1
+facilityd_alarms_unacknowledged{priority="high"} 0
+facilityd_alarms_unacknowledged{priority="low"} 0
+facilityd_alarms_unacknowledged{priority="medium"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "facilityd_alarms_unacknowledged"); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(gaugeOf(t, reg, "facilityd_alarms_active", `priority="high"`, `state="ACKED"`)); n != 1 {
+		t.Errorf("active high ACKED %v", n)
+	}
+}
+
+// gaugeOf finds one sample of a gathered metric by label fragments.
+func gaugeOf(t *testing.T, reg *prometheus.Registry, name string, labels ...string) prometheus.Collector {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			var got []string
+			for _, lp := range m.GetLabel() {
+				got = append(got, lp.GetName()+`="`+lp.GetValue()+`"`)
+			}
+			for _, l := range labels {
+				if !strings.Contains(strings.Join(got, ","), l) {
+					continue next
+				}
+			}
+			g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
+			g.Set(m.GetGauge().GetValue())
+			return g
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return nil
 }

@@ -84,6 +84,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		return err
 	}
 	defer journal.Close()
+	reg.MustRegister(engine.Collector())
 
 	handle := func(s *devices.Snapshot) {
 		latest.Update(s)
