@@ -146,6 +146,14 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 			e.oos[a.Device] = true
 		}
 	}
+	// The flood window goes on across a restart: a flood is not forgotten by restarting.
+	raises, floods, err := journal.raisesSince(clock().Add(-cfg.FloodWindow))
+	if err != nil {
+		return nil, err
+	}
+	for site, ts := range raises {
+		e.floods[site] = &flood{raises: ts, active: floods[site] && len(ts) > cfg.FloodLimit}
+	}
 	return e, nil
 }
 

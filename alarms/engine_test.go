@@ -186,6 +186,17 @@ func TestFloodOfThirtyFireZones(t *testing.T) {
 	if len(summary.Flood) != 16 || summary.Alarm.Priority != PriorityCritical || !strings.Contains(summary.Reason, "16 new alarms within 10m0s at site estate") {
 		t.Errorf("summary lists %d alarms, priority %s, reason %q", len(summary.Flood), summary.Alarm.Priority, summary.Reason)
 	}
+	// A restart does not end the flood: one more zone is folded in silently.
+	h.rec.take()
+	h.restart()
+	h.clk.advance(time.Minute)
+	h.set("FP-2", "zone_16", 1)
+	for _, e := range h.rec.events {
+		if e.Notify {
+			t.Errorf("after a restart within the flood, %s notified", short(e))
+		}
+	}
+	h.set("FP-2", "zone_16", 0)
 	// Ten minutes on, the flood is over: a new alarm notifies again.
 	h.rec.take()
 	h.clk.advance(11 * time.Minute)

@@ -157,3 +157,28 @@ func (j *Journal) latest() (map[string]restored, error) {
 	}
 	return out, rows.Err()
 }
+
+// raisesSince returns, per site, the times of raised events at or after t, and whether a
+// flood summary was journalled since t: the engine's flood window after a restart.
+func (j *Journal) raisesSince(t time.Time) (map[string][]time.Time, map[string]bool, error) {
+	rows, err := j.db.Query(`SELECT type, at, json_extract(event, '$.alarm.site') FROM events WHERE at >= ? AND type IN ('raised', 'flood') ORDER BY seq`, t.UnixNano())
+	if err != nil {
+		return nil, nil, fmt.Errorf("alarm journal: restore flood window: %w", err)
+	}
+	defer rows.Close()
+	raises, floods := map[string][]time.Time{}, map[string]bool{}
+	for rows.Next() {
+		var typ string
+		var at int64
+		var site sql.NullString
+		if err := rows.Scan(&typ, &at, &site); err != nil {
+			return nil, nil, err
+		}
+		if typ == string(EventFlood) {
+			floods[site.String] = true
+			continue
+		}
+		raises[site.String] = append(raises[site.String], time.Unix(0, at))
+	}
+	return raises, floods, rows.Err()
+}
