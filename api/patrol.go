@@ -1,10 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/facilityd/facilityd/alarms/patrol"
@@ -19,9 +16,6 @@ type Patrol interface {
 	Checklists() []patrol.Checklist
 	CheckItem(item, by, note string) (patrol.Checklist, error)
 }
-
-// maxBody bounds a request body: a claim is a few dozen bytes.
-const maxBody = 16 << 10
 
 // PatrolHandler serves /api/v1/patrol/...; the daemon registers it with
 // Server.Handle("/api/v1/patrol/", PatrolHandler(p)).
@@ -80,18 +74,12 @@ type actBody struct {
 
 // readBody decodes a small JSON body strictly (unknown fields are errors) and requires "by".
 func readBody(w http.ResponseWriter, r *http.Request, v *actBody) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxBody))
-		case errors.Is(err, io.EOF):
+	if err := decodeBody(w, r, v); err != nil {
+		if errors.Is(err, errNoBody) {
 			writeError(w, http.StatusBadRequest, `empty body: send {"by": "guard-id"}`)
-		default:
-			writeError(w, http.StatusBadRequest, "body: "+err.Error())
+			return false
 		}
+		writeError(w, bodyStatus(err), err.Error())
 		return false
 	}
 	if v.By == "" {

@@ -20,6 +20,7 @@ type Config struct {
 	Profiles Profiles `mapstructure:"profiles" yaml:"profiles"`
 	Log      Log      `mapstructure:"log" yaml:"log"`
 	Demo     Demo     `mapstructure:"demo" yaml:"demo"`
+	Alarms   Alarms   `mapstructure:"alarms" yaml:"alarms"`
 	Devices  []Device `mapstructure:"devices" yaml:"devices"`
 	Patrol   Patrol   `mapstructure:"patrol" yaml:"patrol"`
 }
@@ -97,6 +98,8 @@ type Device struct {
 	OfflineAfter int               `mapstructure:"offline_after" yaml:"offline_after,omitempty"`
 	Modbus       *DeviceModbus     `mapstructure:"modbus" yaml:"modbus,omitempty"`
 	Tags         map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+	// Alarms changes or disables the built-in alarm rules of this device's profile.
+	Alarms []AlarmOverride `mapstructure:"alarms" yaml:"alarms,omitempty"`
 }
 
 // DeviceModbus is a Modbus TCP device's transport.
@@ -127,6 +130,7 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "text"},
 		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
 		Patrol:  DefaultPatrol(),
+		Alarms:  defaultAlarms(),
 	}
 }
 

@@ -97,6 +97,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, c.validateDevice(i, profiles, seen, units)...)
 	}
 	errs = append(errs, c.validatePatrol()...)
+	errs = append(errs, c.validateAlarms()...)
 	if len(errs) > 0 {
 		return &Problems{Source: "config", Errs: errs}
 	}

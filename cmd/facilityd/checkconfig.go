@@ -22,6 +22,9 @@ func checkConfigCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkAlarmRules(cfg); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
 			out := cmd.OutOrStdout()
 			kinds := map[string]int{}
 			for _, d := range cfg.Devices {

@@ -15,6 +15,8 @@ func TestCheckConfig(t *testing.T) {
 	}{
 		{name: "demo is valid", file: "../../examples/demo.yaml", wantOut: "OK, site demo-estate, 11 devices (1 fire_panel, 2 lighting, 4 elevator, 4 pump)"},
 		{name: "broken config lists every problem", file: "../../config/testdata/invalid.yaml", wantErr: "12 problems"},
+		{name: "override of an unknown alarm rule", file: "testdata/bad-alarm-rule.yaml",
+			wantErr: `testdata/bad-alarm-rule.yaml: device P-1: alarms: no rule "pit_hihi"; its rules are comm_loss, pump_trip, vfd_fault, pit_high_high, pit_level_high, supply_pressure_low`},
 		{name: "missing file", file: "nope.yaml", wantErr: "read config: open nope.yaml"},
 	}
 	for _, tc := range cases {

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
@@ -82,12 +83,29 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	}
 
 	history := devices.NewHistory(devs, time.Hour, consoleHistoryBudget)
+	// Alarms: the engine sees every snapshot; its events go to the SSE hub and to patrol alerts
+	// (set below, before any event can flow: events start with engine.Run).
+	hub := api.NewHub(256, 64)
+	var patrolSvc *patrol.Service
+	toPatrol := alarms.SinkFunc(func(e alarms.Event) {
+		if patrolSvc != nil {
+			patrolSvc.AlarmEvent(e)
+		}
+	})
+	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), toPatrol)
+	if err != nil {
+		return err
+	}
+	defer journal.Close()
+	reg.MustRegister(engine.Collector())
+
 	handle := func(s *devices.Snapshot) {
 		latest.Update(s)
 		history.Record(s)
 		if writer != nil {
 			writer.Enqueue(s)
 		}
+		engine.Enqueue(s)
 	}
 	poller, err := modbus.New(devs, handle, modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
@@ -101,14 +119,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		srv.Handle("/debug/pprof/", http.DefaultServeMux)
 		log.Info("Go profiler served at /debug/pprof/ (http.pprof)")
 	}
+	srv.ServeAlarms(engine)
+	srv.ServeEvents(hub)
 	serveConsole(srv, latest, history, cfg)
 
-	// Patrol alerts and the night lighting check (alarms/patrol). Still to wire when their
-	// branches merge: the engine's sink (patrolSvc.AlarmEvent) and, in patrol.Deps, Publisher and
-	// Subscriber (the MQTT client), Acker (the engine) and Events (the SSE hub).
-	var patrolSvc *patrol.Service
+	// Patrol alerts and the night lighting check (alarms/patrol).
 	if cfg.Patrol.Enabled() {
-		patrolSvc, err = patrol.New(cfg, patrol.Deps{Latest: latest, Registerer: reg, Log: log.With("component", "patrol")})
+		patrolSvc, err = patrol.New(cfg, patrol.Deps{
+			Latest: latest, Acker: engine, Events: hub, Registerer: reg, Log: log.With("component", "patrol"),
+		})
 		if err != nil {
 			return fmt.Errorf("patrol: %w", err)
 		}
@@ -136,6 +155,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	g.Go(func() error {
 		defer stopWriter()
 		return poller.Run(gctx)
+	})
+	g.Go(func() error {
+		defer hub.Close() // event streams end, so that the API can shut down
+		return engine.Run(gctx)
 	})
 	g.Go(func() error {
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {

@@ -35,6 +35,11 @@ func demoCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cfg.Alarms.Journal == "" && cfg.Alarms.StateDir == config.Default().Alarms.StateDir {
+				// The demo keeps its alarm journal in .demo/ of the working directory, so a
+				// restarted demo remembers its alarms, acks and shelves.
+				cfg.Alarms.StateDir = ".demo"
+			}
 			log := newLogger(cfg.Log, os.Stderr)
 			devs, err := cfg.BuildDevices()
 			if err != nil {

