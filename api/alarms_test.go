@@ -81,7 +81,7 @@ func TestAlarmRoutesErrors(t *testing.T) {
 		{"shelve too long", "POST", "/api/v1/alarms/P-1/pump_trip/shelve", `{"by":"wang","reason":"r","duration":"9h"}`, 400, `alarm "P-1/pump_trip": invalid request: shelve duration 9h0m0s must be more than 0 and at most 8h0m0s (alarms.shelve_max)`},
 		{"unknown field", "POST", "/api/v1/alarms/P-1/pump_trip/ack", `{"by":"wang","who":"me"}`, 400, `body: json: unknown field "who"`},
 		{"no body", "POST", "/api/v1/alarms/P-1/pump_trip/ack", ``, 400, `body: a JSON object is required`},
-		{"body too big", "POST", "/api/v1/alarms/P-1/pump_trip/ack", `{"by":"wang","note":"` + strings.Repeat("x", 20000) + `"}`, 400, `body larger than 16384 bytes`},
+		{"body too big", "POST", "/api/v1/alarms/P-1/pump_trip/ack", `{"by":"wang","note":"` + strings.Repeat("x", 20000) + `"}`, 413, `body larger than 16384 bytes`},
 		{"no by", "POST", "/api/v1/alarms/P-1/pump_trip/ack", `{"note":"x"}`, 400, `"by" is required: who acts`},
 		{"unknown action", "POST", "/api/v1/alarms/P-1/pump_trip/silence", `{"by":"x"}`, 404, `no such action "silence"; actions are ack, shelve, unshelve`},
 		{"unshelve not shelved", "POST", "/api/v1/alarms/P-1/pump_trip/unshelve", `{"by":"x"}`, 409, `alarm "P-1/pump_trip": not allowed: it is not shelved`},
