@@ -15,6 +15,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	b := testenv.NewBrowser(t)
 	t.Logf("screenshots in %s", b.Dir())
 	cfg, estate := demoEstate(t, nil)
+	withPatrol(t, cfg) // guard g1 patrols every zone, day and night
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	d := startDaemon(t, cfg)
 
 	b.Navigate(d.api + "/")
@@ -66,4 +70,48 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("patrol view scrolls sideways on a 360 px phone: scrollWidth %d", width.Scroll)
 	}
 	b.Screenshot("patrol-360")
+
+	// Guard g1 names themself once (the console is open: no tokens), then a fire alarm in zone 3
+	// of FP-1: the alert appears on the patrol view without a reload, most urgent first.
+	b.Click("#myname")
+	b.Find("#myname").Type("g1\uE004") // and Tab, as a guard leaves the field
+	b.WaitFor("the name kept", `return localStorage.getItem('facilityd.name') === 'g1'`)
+	b.WaitFor("the event stream connected", `return document.getElementById('live').textContent === 'live'`)
+	b.Exec(nil, `window.__noReload = 'patrol'`)
+	if err := estate.Inject("FP-1", "zone_alarm", map[string]string{"zone": "3"}); err != nil {
+		t.Fatal(err)
+	}
+	const fire = `#alerts article.alert.critical`
+	b.WaitFor("the fire alert on the patrol view without a reload",
+		`const a = document.querySelector('`+fire+`'); return window.__noReload === 'patrol' && a && /zone 3|03/i.test(a.textContent) && !!a.querySelector('button.claim')`)
+	b.Exec(&width, `return {Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth}`)
+	if width.Scroll > 360 {
+		t.Errorf("patrol view with an alert scrolls sideways at 360 px: scrollWidth %d", width.Scroll)
+	}
+	b.Screenshot("patrol-360-fire")
+	b.Click(fire + ` button.claim`)
+	b.WaitFor("g1 owns the fire alert", `return /Owner: g1/.test(document.querySelector('`+fire+` .owner').textContent)`)
+	var alarmID string
+	b.Exec(&alarmID, `return document.querySelector('`+fire+`').dataset.alarm`)
+	b.Screenshot("patrol-360-claimed")
+
+	// The owner shows on the alarms page, beside the alarm.
+	b.Viewport(1280, 900, false)
+	b.Navigate(d.api + "/#/alarms")
+	b.WaitFor("the fire alarm owned by g1 on the alarms page",
+		`const c = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"]'); return c && /Owner: g1/.test(c.textContent) && c.dataset.state === 'UNACK'`, alarmID)
+	b.Screenshot("alarms")
+	b.Click(`article.alarm[data-alarm="` + alarmID + `"] button[data-action="shelve"]`)
+	b.Find(`article.alarm[data-alarm="` + alarmID + `"] form.shelve input[name="reason"]`).Type("detector cleaning")
+	b.Click(`article.alarm[data-alarm="` + alarmID + `"] form.shelve button`)
+	b.WaitFor("the engine's refusal to shelve a life-safety alarm, in its words",
+		`const n = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"] .note.error'); return n && /life.safety/i.test(n.textContent)`, alarmID)
+	var refusal string
+	b.Exec(&refusal, `return document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"] .note.error').textContent`, alarmID)
+	t.Logf("shelve refused: %s", refusal)
+
+	// The overview counts it.
+	b.Navigate(d.api + "/")
+	b.WaitFor("one critical alarm on the overview", `const c = document.querySelector('#alarm-summary [data-priority="critical"] b'); return c && c.textContent === '1'`)
+	b.Screenshot("overview-alarm")
 }

@@ -86,9 +86,9 @@ function showBanner() {
   const input = h('input', { id: 'myname', type: 'text', placeholder: 'guard or engineer id', value: myName(), maxlength: 40, 'aria-label': 'your name' });
   input.addEventListener('change', () => setMyName(input.value));
   replace(banner,
-    h('strong', {}, 'Open console.'),
-    ' No role tokens are configured (facilityd demo on loopback): anyone who reaches this address can act. Claims and acknowledgements are made in the name you give here (a guard id of the patrol roster). ',
-    h('label', {}, 'Acting as ', input));
+    h('strong', {}, 'Open console: no role tokens.'),
+    h('span', { class: 'banner-more' }, ' Nothing is configured in http.tokens (facilityd demo on loopback): anyone who reaches this address can act. Claims and acknowledgements are made in the name you give here, a guard id of the patrol roster.'),
+    ' ', h('label', {}, 'Acting as ', input));
   banner.className = 'open';
   banner.hidden = false;
 }
