@@ -13,7 +13,7 @@ func TestCheckConfig(t *testing.T) {
 		wantErr string
 		wantOut string
 	}{
-		{name: "demo is valid", file: "../../examples/demo.yaml", wantOut: "OK, site demo-estate, 11 devices (1 fire_panel, 2 lighting, 4 elevator, 4 pump)"},
+		{name: "demo is valid", file: "../../examples/demo.yaml", wantOut: "OK, site demo-estate, 13 devices (1 fire_panel, 4 elevator, 4 lighting, 4 pump)"},
 		{name: "broken config lists every problem", file: "../../config/testdata/invalid.yaml", wantErr: "12 problems"},
 		{name: "missing file", file: "nope.yaml", wantErr: "read config: open nope.yaml"},
 	}

@@ -77,13 +77,26 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
 	}
 
+	var mq *mqttSide
 	handle := func(s *devices.Snapshot) {
 		latest.Update(s)
 		if writer != nil {
 			writer.Enqueue(s)
 		}
+		mq.enqueue(s)
 	}
-	poller, err := modbus.New(devs, handle, modbus.Options{
+	mq, err = startMQTT(cfg, devs, handle, reg, log)
+	if err != nil {
+		return err
+	}
+	defer mq.close()
+	var modbusDevs []*devices.Device
+	for _, d := range devs {
+		if d.Modbus != nil {
+			modbusDevs = append(modbusDevs, d)
+		}
+	}
+	poller, err := modbus.New(modbusDevs, handle, modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
 		Logger: log.With("component", "modbus"), Metrics: modbus.NewMetrics(reg),
 	})
@@ -106,9 +119,25 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 			return writer.Run(writerCtx)
 		})
 	}
+	// Northbound telemetry, like the writer, drains what the pollers read before it stops.
+	nbCtx, stopNorthbound := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNorthbound()
+	nbDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(nbDone)
+		return mq.runTelemetry(nbCtx)
+	})
 	g.Go(func() error {
 		defer stopWriter()
-		return poller.Run(gctx)
+		pg, pctx := errgroup.WithContext(gctx)
+		pg.Go(func() error { return poller.Run(pctx) })
+		pg.Go(func() error { return mq.listener.Run(pctx) })
+		err := pg.Wait()
+		if mq.telemetry != nil {
+			mq.telemetry.Close()
+			<-nbDone
+		}
+		return err
 	})
 	g.Go(func() error {
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {

@@ -31,6 +31,9 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 	moved := map[string]string{}
 	for i := range base.Devices {
 		m := base.Devices[i].Modbus
+		if m == nil {
+			continue
+		}
 		if _, ok := moved[m.Address]; !ok {
 			moved[m.Address] = freeAddr(t)
 		}
@@ -41,7 +44,9 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 		t.Fatal(err)
 	}
 	specs := simulators.SpecsFor(devs)
-	estate, err := simulators.New(specs, simulators.Options{})
+	// The simulators of MQTT devices publish to the daemon's embedded broker.
+	brokerAddr := freeAddr(t)
+	estate, err := simulators.New(specs, simulators.Options{MQTTBroker: "tcp://" + brokerAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +62,8 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 		cfg.Devices[i].Timeout = 150 * time.Millisecond
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.MQTT.Embedded.Addr = brokerAddr
+	cfg.MQTT.StoreDir = t.TempDir()
 	if influx != nil {
 		cfg.Influx.URL = influx.URL
 		cfg.Influx.Bucket = influx.Bucket()
