@@ -162,7 +162,7 @@ func TestDemoEstateIntoInfluxDB(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Devices) == 11
+		return len(list.Devices) == 13 // 11 on Modbus, 2 on MQTT
 	})
 	if err := estate.Inject("P-2", "vfd_fault", map[string]string{"code": "4"}); err != nil {
 		t.Fatal(err)

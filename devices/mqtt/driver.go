@@ -259,9 +259,10 @@ func (l *Listener) process(m message) {
 			bad = fmt.Errorf("device %s (mqtt %s): %w: %v", d.dev.ID, d.dev.MQTT.Topic, ErrMalformed, err)
 			d.metrics.malformed.Inc()
 		case pointErr != nil:
-			snap.Err = fmt.Errorf("device %s (mqtt %s): %w", d.dev.ID, d.dev.MQTT.Topic, pointErr)
+			// Only those points are bad (QualityBad, not written); the others are good
+			// readings, so the snapshot carries no error that would void them.
 			d.metrics.wrongType.Inc()
-			l.logBad(d, m.at, snap.Err)
+			l.logBad(d, m.at, fmt.Errorf("device %s (mqtt %s): %w", d.dev.ID, d.dev.MQTT.Topic, pointErr))
 		}
 		if !ts.IsZero() {
 			snap.Time = ts
