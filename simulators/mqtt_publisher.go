@@ -53,9 +53,15 @@ func newPublisher(d *device, spec MQTTSpec, log *slog.Logger) *publisher {
 		spec.Interval = time.Second
 	}
 	p := &publisher{d: d, spec: spec, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	p.client = p.newClient()
+	return p
+}
+
+func (p *publisher) newClient() paho.Client {
+	spec, id := p.spec, p.d.spec.ID
 	opts := paho.NewClientOptions().
 		AddBroker(spec.Broker).
-		SetClientID("facsim-" + d.spec.ID).
+		SetClientID("facsim-" + id).
 		SetCleanSession(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
@@ -64,7 +70,7 @@ func newPublisher(d *device, spec MQTTSpec, log *slog.Logger) *publisher {
 		SetKeepAlive(5 * time.Second).
 		SetCustomOpenConnectionFn(p.dial).
 		SetOnConnectHandler(func(c paho.Client) {
-			log.Debug("mqtt connected", "device", d.spec.ID, "broker", spec.Broker)
+			p.log.Debug("mqtt connected", "device", id, "broker", spec.Broker)
 			if spec.StatusTopic != "" {
 				c.Publish(spec.StatusTopic, 1, true, []byte("online"))
 			}
@@ -72,12 +78,11 @@ func newPublisher(d *device, spec MQTTSpec, log *slog.Logger) *publisher {
 	if spec.StatusTopic != "" {
 		opts.SetBinaryWill(spec.StatusTopic, []byte("offline"), 1, true)
 	}
-	p.client = paho.NewClient(opts)
-	return p
+	return paho.NewClient(opts)
 }
 
 // dial opens the TCP connection itself, so that the drop fault can break it without a
-// DISCONNECT (which would suppress the last will), and refuse new ones while in force.
+// DISCONNECT (the broker then publishes the last will), and refuse new ones while in force.
 func (p *publisher) dial(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 	if p.d.protocolFaults().drop {
 		return nil, errors.New("drop fault in force")
@@ -95,13 +100,25 @@ func (p *publisher) dial(u *url.URL, _ paho.ClientOptions) (net.Conn, error) {
 	return c, nil
 }
 
-// kick breaks the connection (drop fault).
+// kick breaks the connection (drop fault). paho does not always notice a connection closed
+// under it, so the client is thrown away too; run makes a new one once the fault is cleared.
 func (p *publisher) kick() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn != nil {
 		p.conn.Close()
+		p.conn = nil
 	}
+	if p.client != nil {
+		go p.client.Disconnect(0)
+		p.client = nil
+	}
+}
+
+func (p *publisher) current() paho.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.client
 }
 
 func (p *publisher) start() {
@@ -112,7 +129,9 @@ func (p *publisher) start() {
 func (p *publisher) close() {
 	close(p.stop)
 	<-p.done
-	p.client.Disconnect(100)
+	if c := p.current(); c != nil {
+		c.Disconnect(100)
+	}
 }
 
 func (p *publisher) run() {
@@ -126,7 +145,19 @@ func (p *publisher) run() {
 		case <-ticker.C:
 		}
 		pf := p.d.protocolFaults()
-		if pf.silent || pf.drop {
+		if pf.drop {
+			p.kick()
+			continue
+		}
+		client := p.current()
+		if client == nil {
+			client = p.newClient()
+			p.mu.Lock()
+			p.client = client
+			p.mu.Unlock()
+			client.Connect()
+		}
+		if pf.silent {
 			continue
 		}
 		if pf.delay > 0 {
@@ -140,10 +171,10 @@ func (p *publisher) run() {
 		if pf.malformed {
 			payload = append([]byte(`{"broken": `), payload[:len(payload)/2]...)
 		}
-		if !p.client.IsConnectionOpen() {
+		if !client.IsConnectionOpen() {
 			continue
 		}
-		p.client.Publish(p.spec.Topic, 0, false, payload)
+		client.Publish(p.spec.Topic, 0, false, payload)
 	}
 }
 
@@ -177,7 +208,11 @@ func (e *Estate) Publish(ctx context.Context, id string) error {
 	if d.pub == nil {
 		return fmt.Errorf("device %q does not publish over MQTT", id)
 	}
-	t := d.pub.client.Publish(d.pub.spec.Topic, 1, false, d.jsonPayload())
+	c := d.pub.current()
+	if c == nil {
+		return fmt.Errorf("device %q: disconnected (drop fault)", id)
+	}
+	t := c.Publish(d.pub.spec.Topic, 1, false, d.jsonPayload())
 	select {
 	case <-t.Done():
 		return t.Error()

@@ -30,8 +30,10 @@ func TestMQTTEndToEnd(t *testing.T) {
 			sub := testenv.MosquittoTool(t, "mosquitto_sub")
 			pub := testenv.MosquittoTool(t, "mosquitto_pub")
 			var brokerURL, embeddedAddr string
+			var mosq *testenv.Mosquitto
 			if brokerKind == "mosquitto" {
-				brokerURL = testenv.NewMosquitto(t).URL
+				mosq = testenv.NewMosquitto(t)
+				brokerURL = mosq.URL
 			} else {
 				embeddedAddr = freeAddr(t)
 			}
@@ -78,6 +80,10 @@ devices:
 
 			host, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.MQTT.BrokerURL(), "tcp://"))
 			lines := watch(t, sub, "-h", host, "-p", port, "-t", "facility/#", "-v")
+			// The retained status comes first: mosquitto_sub is then subscribed.
+			waitFor(t, "mosquitto_sub to see the retained gateway status", 20*time.Second, func() bool {
+				return strings.Contains(lines(), "facility/t-site/gateway/status online")
+			})
 
 			ts := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 			feed := `{"ts": ` + fmt.Sprint(ts.UnixMilli()) + `, "energy_kwh": 1234.5, "power_kw": 1.5, "dark": true, "schedule": {"on": 1080, "off": 360}, "circuits": [{"command": true, "on": true, "lamp_fail": false}]}`
@@ -144,6 +150,49 @@ devices:
 			waitFor(t, "the malformed payload to be counted", 10*time.Second, func() bool {
 				return strings.Contains(metrics(t, d.api), `facilityd_mqtt_device_malformed_total{device="LC-2",reason="json"} 1`)
 			})
+			// Simulator faults act over MQTT as over Modbus.
+			if err := estate.Inject("LC-1", "malformed", nil); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the simulator's broken JSON to be counted", 10*time.Second, func() bool {
+				return strings.Contains(metrics(t, d.api), `facilityd_mqtt_device_malformed_total{device="LC-1",reason="json"}`) &&
+					!strings.Contains(metrics(t, d.api), `facilityd_mqtt_device_malformed_total{device="LC-1",reason="json"} 0`)
+			})
+			estate.Clear("LC-1", "malformed", nil)
+			if err := estate.Inject("LC-1", "drop", nil); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "LC-1 offline by its last will once the simulator drops its connection", 10*time.Second, func() bool {
+				var dd api.DeviceDetail
+				get(t, d.api+"/api/v1/devices/LC-1", &dd)
+				return dd.Comm == devices.CommOffline && strings.Contains(dd.LastError, "status topic says offline")
+			})
+			estate.Clear("LC-1", "drop", nil)
+			waitFor(t, "LC-1 back online once the drop fault is cleared", 10*time.Second, func() bool {
+				var dd api.DeviceDetail
+				get(t, d.api+"/api/v1/devices/LC-1", &dd)
+				if dd.Comm != devices.CommOnline {
+					t.Logf("LC-1: %s %s", dd.Comm, dd.LastError)
+				}
+				return dd.Comm == devices.CommOnline
+			})
+
+			if mosq != nil {
+				// A broker restart: the daemon's subscriptions come back by themselves.
+				mosq.Stop()
+				mosq.Start()
+				waitFor(t, "a payload published after the broker restart to reach LC-2", 30*time.Second, func() bool {
+					after := strings.Replace(feed, "1234.5", "2345.5", 1)
+					if out, err := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", after).CombinedOutput(); err != nil {
+						t.Logf("mosquitto_pub: %v: %s", err, out)
+						return false
+					}
+					var dd api.DeviceDetail
+					get(t, d.api+"/api/v1/devices/LC-2", &dd)
+					return reading(dd, "energy") == 2345.5
+				})
+			}
+
 			if err := d.stop(); err != nil {
 				t.Errorf("daemon stopped with %v", err)
 			}
