@@ -67,7 +67,7 @@ func (p *publisher) newClient() paho.Client {
 		SetConnectRetry(true).
 		SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).
-		SetKeepAlive(5 * time.Second).
+		SetKeepAlive(10 * time.Second).
 		SetCustomOpenConnectionFn(p.dial).
 		SetOnConnectHandler(func(c paho.Client) {
 			p.log.Debug("mqtt connected", "device", id, "broker", spec.Broker)
