@@ -26,7 +26,7 @@ func StartBroker(addr string, log *slog.Logger) (*Broker, error) {
 	// Bind first, so that a busy port is an error here and the bound address is known.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt.embedded.addr %s: %w", addr, err)
+		return nil, fmt.Errorf("mqtt.embedded.addr %s: %w (another broker there? set mqtt.url to use it, or move mqtt.embedded.addr)", addr, err)
 	}
 	bound := ln.Addr()
 	ln.Close()

@@ -17,6 +17,10 @@ import (
 // ErrClosed is returned by Publish and Subscribe after Close.
 var ErrClosed = errors.New("mqtt session closed")
 
+// ErrNotConnected is returned by a QoS 0 Publish while the session is down (QoS 1 messages
+// are kept and sent on reconnection instead).
+var ErrNotConnected = errors.New("not connected")
+
 // ClientOptions configure the gateway's MQTT session.
 type ClientOptions struct {
 	// URL of the broker as paho takes it: tcp://host:1883, ssl://host:8883, ws://host/mqtt.
@@ -230,13 +234,19 @@ func (cl *Client) Connected() bool { return cl.c.IsConnectionOpen() }
 // Publish sends payload to topic and, for QoS 1 and 2, waits for the broker's acknowledgement
 // until ctx ends (or PublishTimeout, if ctx has no deadline). While the session is
 // reconnecting a QoS 1 message is kept in the store and sent on reconnection; a QoS 0 message
-// is dropped.
+// is dropped at once with ErrNotConnected.
 func (cl *Client) Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
 	cl.mu.Lock()
 	closed := cl.closed
 	cl.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if qos == 0 && !cl.c.IsConnectionOpen() {
+		// paho would keep a QoS 0 message waiting for a connection that may be long in
+		// coming; the next reading supersedes it.
+		cl.m.publishErrors.Inc()
+		return fmt.Errorf("mqtt publish %s: %w", topic, ErrNotConnected)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -58,9 +58,25 @@ func TestBrokerRestart(t *testing.T) {
 
 	broker.Stop()
 	waitFor(t, "the clients to see the broker gone", func() bool { return !sub.Connected() && !pub.Connected() })
+	// QoS 1 messages published while the broker is away are kept and sent on reconnection.
+	const during = 10
+	errc := make(chan error, during)
+	for i := range during {
+		go func() {
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			errc <- pub.Publish(pctx, PatrolTopic("t", "north"), 1, false, []byte(fmt.Sprintf("during-%d", i)))
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let the publishes reach paho's store
 	broker.Start()
 	waitConnected(t, pub)
 	waitConnected(t, sub)
+	for range during {
+		if err := <-errc; err != nil {
+			t.Errorf("publish while the broker was away: %v", err)
+		}
+	}
 
 	const n = 200
 	for i := range n {
@@ -70,12 +86,17 @@ func TestBrokerRestart(t *testing.T) {
 		}
 		cancel()
 	}
-	waitFor(t, "every message after the restart", func() bool { return count() == n+1 })
+	waitFor(t, "every message during and after the restart", func() bool { return count() == n+during+1 })
 	mu.Lock()
 	defer mu.Unlock()
 	for i := range n {
 		if !got[fmt.Sprintf("after-%d", i)] {
 			t.Errorf("message after-%d lost", i)
+		}
+	}
+	for i := range during {
+		if !got[fmt.Sprintf("during-%d", i)] {
+			t.Errorf("message during-%d, published while the broker was away, lost", i)
 		}
 	}
 }
@@ -133,5 +154,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSubscriptionsWithoutBrokerState: a broker that comes back with no memory of the session
+// (the embedded one keeps none) still delivers, because the client subscribes again on
+// connect.
+func TestSubscriptionsWithoutBrokerState(t *testing.T) {
+	b, err := StartBroker("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addr().String()
+	sub := dialTest(t, b.URL(), "test-sub")
+	got := make(chan string, 10)
+	if err := sub.Subscribe("facility/t/patrol/#", 1, func(_ string, p []byte) { got <- string(p) }); err != nil {
+		t.Fatal(err)
+	}
+	waitConnected(t, sub)
+	b.Close()
+	waitFor(t, "the subscriber to see the broker gone", func() bool { return !sub.Connected() })
+	b2, err := StartBroker(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	pub := dialTest(t, b2.URL(), "test-pub")
+	waitConnected(t, sub)
+	waitConnected(t, pub)
+	if err := pub.Publish(context.Background(), PatrolTopic("t", "south"), 1, false, []byte("claim FA-7")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != "claim FA-7" {
+			t.Errorf("got %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message after the broker came back empty: the subscription was not made again")
 	}
 }
