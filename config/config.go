@@ -17,6 +17,7 @@ type Config struct {
 	HTTP     HTTP     `mapstructure:"http" yaml:"http"`
 	Polling  Polling  `mapstructure:"polling" yaml:"polling"`
 	Modbus   Modbus   `mapstructure:"modbus" yaml:"modbus"`
+	MQTT     MQTT     `mapstructure:"mqtt" yaml:"mqtt"`
 	Profiles Profiles `mapstructure:"profiles" yaml:"profiles"`
 	Log      Log      `mapstructure:"log" yaml:"log"`
 	Demo     Demo     `mapstructure:"demo" yaml:"demo"`
@@ -97,6 +98,7 @@ type Device struct {
 	Timeout      time.Duration     `mapstructure:"timeout" yaml:"timeout,omitempty"`
 	OfflineAfter int               `mapstructure:"offline_after" yaml:"offline_after,omitempty"`
 	Modbus       *DeviceModbus     `mapstructure:"modbus" yaml:"modbus,omitempty"`
+	MQTT         *DeviceMQTT       `mapstructure:"mqtt" yaml:"mqtt,omitempty"`
 	Tags         map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
 	// Alarms changes or disables the built-in alarm rules of this device's profile.
 	Alarms []AlarmOverride `mapstructure:"alarms" yaml:"alarms,omitempty"`
@@ -127,6 +129,7 @@ func Default() Config {
 		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
 		Polling: Polling{Interval: time.Second, Timeout: 500 * time.Millisecond, OfflineAfter: 3},
 		Modbus:  Modbus{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
+		MQTT:    defaultMQTT(),
 		Log:     Log{Level: "info", Format: "text"},
 		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
 		Patrol:  DefaultPatrol(),

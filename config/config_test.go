@@ -57,7 +57,7 @@ func TestDemoConfig(t *testing.T) {
 				d.ID, d.Site, d.Interval, d.Timeout, d.OfflineAfter)
 		}
 	}
-	want := map[string]int{"pump": 4, "elevator": 4, "fire_panel": 1, "lighting": 2}
+	want := map[string]int{"pump": 4, "elevator": 4, "fire_panel": 1, "lighting": 4}
 	for k, n := range want {
 		if count[k] != n {
 			t.Errorf("demo has %d %s devices, want %d", count[k], k, n)
@@ -97,5 +97,28 @@ func TestSecretsHidden(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "token: <hidden>") {
 		t.Errorf("printed config does not mark the token hidden:\n%s", out)
+	}
+}
+
+func TestMQTTPasswordFromEnvironmentHidden(t *testing.T) {
+	t.Setenv("FACILITYD_MQTT_URL", "ssl://broker.example:8883")
+	t.Setenv("FACILITYD_MQTT_USERNAME", "gateway-1")
+	t.Setenv("FACILITYD_MQTT_PASSWORD", "mqtt-s3cret")
+	cfg, err := Load("../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MQTT.URL != "ssl://broker.example:8883" || cfg.MQTT.Username != "gateway-1" || cfg.MQTT.Password.Reveal() != "mqtt-s3cret" {
+		t.Errorf("environment not applied: mqtt.url %q username %q", cfg.MQTT.URL, cfg.MQTT.Username)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "mqtt-s3cret") {
+		t.Errorf("printed config shows the MQTT password:\n%s", out)
+	}
+	if cfg.MQTT.BrokerURL() != "ssl://broker.example:8883" {
+		t.Errorf("BrokerURL = %s", cfg.MQTT.BrokerURL())
 	}
 }

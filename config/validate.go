@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 	if c.Modbus.BackoffMin <= 0 || c.Modbus.BackoffMax < c.Modbus.BackoffMin {
 		add("modbus.backoff_min, modbus.backoff_max: %v and %v must be positive, min not above max", c.Modbus.BackoffMin, c.Modbus.BackoffMax)
 	}
+	errs = append(errs, c.validateMQTT()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -164,9 +165,19 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 	} else if profile != nil && profile.Kind != devices.KindGeneric && string(profile.Kind) != d.Kind {
 		add("kind", "%s does not match profile %q, which is for %s", d.Kind, profile.Name, profile.Kind)
 	}
-	if d.Modbus == nil {
-		add("modbus", "missing: a device needs a transport (modbus: {address: host:port, unit: 1})")
+	switch {
+	case d.Modbus != nil && d.MQTT != nil:
+		add("mqtt", "a device has one transport: modbus or mqtt, not both")
 		return errs
+	case d.MQTT != nil:
+		validateDeviceMQTT(d, profile, add)
+		return errs
+	case d.Modbus == nil:
+		add("modbus", "missing: a device needs a transport (modbus: {address: host:port, unit: 1} or mqtt: {topic: ...})")
+		return errs
+	}
+	if profile != nil && profile.Transport() != "modbus" {
+		add("profile", "%q locates its points by JSON path; a Modbus device needs a profile with a table and address per point", profile.Name)
 	}
 	m := d.Modbus
 	if host, port, err := net.SplitHostPort(m.Address); err != nil || host == "" {
@@ -261,6 +272,9 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 			if m.MaxGapBits != nil {
 				dev.Modbus.MaxGapBits = *m.MaxGapBits
 			}
+		}
+		if m := d.MQTT; m != nil {
+			dev.MQTT = &devices.MQTTTransport{Topic: m.Topic, StatusTopic: m.StatusTopic, StaleAfter: m.StaleAfter}
 		}
 		out = append(out, dev)
 	}

@@ -125,6 +125,7 @@ type Device struct {
 	// OfflineAfter is the number of failed polls in a row after which the device is offline.
 	OfflineAfter int
 	Modbus       *ModbusTransport
+	MQTT         *MQTTTransport
 	Tags         map[string]string
 }
 
@@ -138,6 +139,16 @@ type ModbusTransport struct {
 	// away to save a request; MaxGapBits is the same for coils and discrete inputs.
 	MaxGapRegisters int
 	MaxGapBits      int
+}
+
+// MQTTTransport says where a device that publishes over MQTT is heard.
+type MQTTTransport struct {
+	// Topic carries the device's JSON payloads; it may hold MQTT wildcards (+, #).
+	Topic string
+	// StatusTopic, if set, carries "online" or "offline" (often the device's last will).
+	StatusTopic string
+	// StaleAfter is how long the device may stay silent before it is offline.
+	StaleAfter time.Duration
 }
 
 // Value is one point's decoded value. Number holds numbers, bools (0 or 1) and enum codes;

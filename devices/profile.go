@@ -121,7 +121,14 @@ type Point struct {
 	Enum map[int]string `yaml:"enum"`
 	// Description is free text for people reading the profile or the console.
 	Description string `yaml:"description"`
+	// Path locates the point in a JSON payload of a device that publishes over MQTT, e.g.
+	// "pressure" or "data.zones[2].state". A point has either a path or a Modbus location
+	// (table, address); Type then says how the JSON value is read.
+	Path string `yaml:"path"`
 }
+
+// IsJSON reports whether the point is read from a JSON payload rather than from Modbus.
+func (p *Point) IsJSON() bool { return p.Path != "" }
 
 // Width is how many registers (or bits, for bit tables) the point spans.
 func (p *Point) Width() int {
@@ -171,8 +178,31 @@ type Profile struct {
 	Kind        Kind    `yaml:"kind"`
 	Description string  `yaml:"description"`
 	Points      []Point `yaml:"points"`
+	// TimePath locates the reading's timestamp (RFC 3339 text or epoch milliseconds) in a JSON
+	// payload; empty means the time the message was received.
+	TimePath string `yaml:"time_path"`
 
 	index map[string]int
+}
+
+// Transport says which transport a profile's points are located for: "modbus" when every point
+// has a table and address, "mqtt" when every point has a JSON path, "" when they are mixed.
+func (p *Profile) Transport() string {
+	var modbus, json int
+	for i := range p.Points {
+		if p.Points[i].IsJSON() {
+			json++
+		} else {
+			modbus++
+		}
+	}
+	switch {
+	case json == 0:
+		return "modbus"
+	case modbus == 0:
+		return "mqtt"
+	}
+	return ""
 }
 
 // Point returns the point of that name and its index in Points.
@@ -244,6 +274,11 @@ func (p *Profile) Validate() error {
 		p.index[pt.Name] = i
 	}
 	errs = append(errs, p.overlaps()...)
+	if p.TimePath != "" {
+		if err := ValidPath(p.TimePath); err != nil {
+			errs = append(errs, fmt.Errorf("time_path: %v", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -256,6 +291,9 @@ func (pt *Point) problems() []string {
 		add("name: %q is reserved (InfluxDB's time column, facilityd's comm_ok field)", pt.Name)
 	} else if strings.ContainsAny(pt.Name, " ,=\"\\\n\t") {
 		add("name: %q may not contain spaces, commas, quotes, '=' or backslashes", pt.Name)
+	}
+	if pt.Path != "" || (pt.Table == "" && pt.Address == 0) {
+		return append(out, pt.jsonProblems()...)
 	}
 	if !pt.Table.valid() {
 		add("table: %q is not one of coil, discrete, holding, input", pt.Table)
@@ -300,6 +338,45 @@ func (pt *Point) problems() []string {
 	}
 	if end := pt.End(); end > 0x10000 {
 		add("address: %d plus its width %d runs past the last address 65535", pt.Address, pt.Width())
+	}
+	return out
+}
+
+// jsonProblems checks a point read from a JSON payload (or one with no location at all).
+func (pt *Point) jsonProblems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if pt.Path == "" {
+		add("table, address, path: missing: a point needs a Modbus location (table, address, type) or a JSON path (path, type)")
+		return out
+	}
+	if pt.Table != "" {
+		add("table: a point with a JSON path has no Modbus table; give one or the other")
+	}
+	if pt.Address != 0 {
+		add("address: a point with a JSON path has no Modbus address; give one or the other")
+	}
+	if err := ValidPath(pt.Path); err != nil {
+		add("path: %v", err)
+	}
+	switch pt.Type {
+	case TypeBool, TypeInt16, TypeUint16, TypeInt32, TypeUint32, TypeInt64, TypeUint64, TypeFloat32, TypeFloat64, TypeString, TypeEnum:
+	case TypeBit:
+		add("type: bit is a bit of a Modbus register; a JSON point uses bool")
+	default:
+		add("type: %q is not one of bool, int16, uint16, int32, uint32, int64, uint64, float32, float64, string, enum", pt.Type)
+	}
+	if pt.Bit != 0 || pt.Length != 0 {
+		add("bit, length: only Modbus points take a bit number or a length")
+	}
+	if pt.Type == TypeEnum && len(pt.Enum) == 0 {
+		add("enum: an enum point needs labels for its codes")
+	}
+	if pt.Type != TypeEnum && len(pt.Enum) != 0 {
+		add("enum: only points of type enum take labels")
+	}
+	if (pt.IsBool() || pt.Type == TypeString || pt.Type == TypeEnum) && (pt.Scale != 1 || pt.Offset != 0) {
+		add("scale, offset: only numeric points can be scaled")
 	}
 	return out
 }

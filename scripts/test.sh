@@ -16,7 +16,7 @@ cd "$root"
 # shellcheck source=scripts/influxd.sh
 source "$root/scripts/influxd.sh"
 
-SERVICES=(influxdb)
+SERVICES=(influxdb mosquitto)
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -24,6 +24,8 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 ensure_tools() {
 	local missing=()
 	command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
+	[[ -x /usr/sbin/mosquitto ]] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+	command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 	# The console's browser test drives Debian's chromium through chromedriver.
 	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 	[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
@@ -48,6 +50,20 @@ start_influxdb() {
 	export FACILITYD_TEST_INFLUX_URL=$INFLUXD_URL FACILITYD_TEST_INFLUX_DB=$INFLUXD_DB
 }
 stop_influxdb() { influxd_stop "$workdir/influxdb"; }
+
+# --- mosquitto: tests start brokers of their own (internal/testenv.NewMosquitto) on free
+# ports, so that they can stop and restart them; this only finds the binary. ---
+start_mosquitto() {
+	local bin
+	bin=$(command -v mosquitto || true)
+	[[ -z $bin && -x /usr/sbin/mosquitto ]] && bin=/usr/sbin/mosquitto
+	if [[ -z $bin ]]; then
+		log "mosquitto not found (apt-get install mosquitto)"
+		return 1
+	fi
+	export FACILITYD_TEST_MOSQUITTO=$bin
+}
+stop_mosquitto() { :; }
 
 started=()
 cleanup() {

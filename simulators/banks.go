@@ -3,6 +3,7 @@ package simulators
 import (
 	"github.com/facilityd/facilityd/devices"
 	mb "github.com/facilityd/facilityd/devices/modbus"
+	mqttdev "github.com/facilityd/facilityd/devices/mqtt"
 )
 
 // banks are a device's four Modbus tables, sized from its profile: each table is as long as
@@ -18,10 +19,12 @@ type banks struct {
 	nDisc    int
 	holding  []byte // two bytes a register, high byte first
 	input    []byte
+	// json holds the points an MQTT profile locates by JSON path, as the driver reads them.
+	json map[string]devices.Value
 }
 
 func newBanks(p *devices.Profile) *banks {
-	b := &banks{profile: p}
+	b := &banks{profile: p, json: map[string]devices.Value{}}
 	var nHolding, nInput int
 	for i := range p.Points {
 		pt := &p.Points[i]
@@ -61,6 +64,10 @@ func (b *banks) registers(t devices.Table) []byte {
 
 // store writes a point's value into its table.
 func (b *banks) store(p *devices.Point, v devices.Value) {
+	if p.IsJSON() {
+		b.json[p.Name] = mqttdev.RoundTrip(p, v)
+		return
+	}
 	if p.Table.Bits() {
 		bank, _ := b.bits(p.Table)
 		mb.SetBit(bank, int(p.Address), v.Number != 0)
@@ -72,6 +79,9 @@ func (b *banks) store(p *devices.Point, v devices.Value) {
 
 // load reads a point back out of its table, exactly as a poller would decode it.
 func (b *banks) load(p *devices.Point) devices.Value {
+	if p.IsJSON() {
+		return b.json[p.Name]
+	}
 	if p.Table.Bits() {
 		bank, _ := b.bits(p.Table)
 		if mb.BitAt(bank, int(p.Address)) {

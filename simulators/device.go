@@ -20,6 +20,7 @@ type device struct {
 	scale   float64
 	log     *slog.Logger
 	srv     *server
+	pub     *publisher // nil unless the device publishes over MQTT
 	coilAt  map[uint16]*devices.Point
 	holding []*devices.Point
 
@@ -254,6 +255,9 @@ func (d *device) inject(fault string, params map[string]string) error {
 	d.log.Info("fault injected", "device", d.spec.ID, "fault", fault, "params", resolved)
 	if fault == "drop" && d.srv != nil {
 		d.srv.resetConns()
+	}
+	if fault == "drop" && d.pub != nil {
+		d.pub.kick()
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type DeviceSpec struct {
 	Role string
 	// Floors is an elevator's lowest and highest floor; the zero value means -2 to 20.
 	Floors [2]int
+	// MQTT, if set, makes the device publish its points as JSON over MQTT. It then serves
+	// Modbus too only if Address is set.
+	MQTT *MQTTSpec
 }
 
 // Options tune an Estate. The zero value is usable: real time, local time zone, no logging.
@@ -50,6 +53,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Seed makes the noise reproducible: the same seed and the same reads give the same values.
 	Seed int64
+	// MQTTBroker is the broker URL of devices whose MQTTSpec names none.
+	MQTTBroker string
 }
 
 // Estate is a set of simulated devices and the Modbus TCP listeners that serve them. Start
@@ -119,6 +124,32 @@ func New(specs []DeviceSpec, opts Options) (*Estate, error) {
 			errs = append(errs, fmt.Errorf("%s: id used by another device; ids must be unique", where))
 			continue
 		}
+		if spec.MQTT != nil {
+			m := *spec.MQTT
+			if m.Broker == "" {
+				m.Broker = opts.MQTTBroker
+			}
+			switch {
+			case m.Topic == "":
+				errs = append(errs, fmt.Errorf("%s: mqtt topic: missing", where))
+				continue
+			case m.Broker == "":
+				errs = append(errs, fmt.Errorf("%s: mqtt broker: missing (set it in the spec or Options.MQTTBroker)", where))
+				continue
+			}
+			resolved.MQTT = &m
+		}
+		if spec.MQTT != nil && spec.Address == "" {
+			if _, dup := e.byID[spec.ID]; dup {
+				errs = append(errs, fmt.Errorf("%s: id used by another device; ids must be unique", where))
+				continue
+			}
+			d := newDevice(resolved, m, &opts, e.log)
+			d.pub = newPublisher(d, *resolved.MQTT, e.log)
+			e.byID[spec.ID] = d
+			e.list = append(e.list, d)
+			continue
+		}
 		key, listen := spec.Address, spec.Address
 		if key == "" {
 			key, listen = "\x00"+spec.ID, "127.0.0.1:0"
@@ -135,6 +166,9 @@ func New(specs []DeviceSpec, opts Options) (*Estate, error) {
 			continue
 		}
 		d := newDevice(resolved, m, &opts, e.log)
+		if resolved.MQTT != nil {
+			d.pub = newPublisher(d, *resolved.MQTT, e.log)
+		}
 		d.srv = srv
 		srv.units[spec.Unit] = d
 		e.byID[spec.ID] = d
@@ -250,6 +284,11 @@ func (e *Estate) Start() error {
 			return fmt.Errorf("simulators: listen on %s for %s: %w", s.addr, unitList(s), err)
 		}
 	}
+	for _, d := range e.list {
+		if d.pub != nil {
+			d.pub.start()
+		}
+	}
 	e.started = true
 	return nil
 }
@@ -269,8 +308,16 @@ func unitList(s *server) string {
 // be called more than once.
 func (e *Estate) Close() error {
 	e.mu.Lock()
+	wasStarted := e.started && !e.closed
 	e.closed = true
 	e.mu.Unlock()
+	if wasStarted {
+		for _, d := range e.list {
+			if d.pub != nil {
+				d.pub.close()
+			}
+		}
+	}
 	var errs []error
 	for _, s := range e.servers {
 		if err := s.close(); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -285,7 +332,7 @@ func (e *Estate) Close() error {
 // for an unknown device.
 func (e *Estate) Addr(id string) string {
 	d := e.byID[id]
-	if d == nil {
+	if d == nil || d.srv == nil {
 		return ""
 	}
 	return d.srv.dialAddr()
@@ -336,7 +383,7 @@ func (e *Estate) unknown(id string) error {
 func (e *Estate) Devices() []DeviceStatus {
 	out := make([]DeviceStatus, len(e.list))
 	for i, d := range e.list {
-		out[i] = d.status(d.srv.dialAddr())
+		out[i] = d.status(d.addr())
 	}
 	return out
 }
@@ -347,7 +394,7 @@ func (e *Estate) Device(id string) (DeviceStatus, bool) {
 	if d == nil {
 		return DeviceStatus{}, false
 	}
-	return d.status(d.srv.dialAddr()), true
+	return d.status(d.addr()), true
 }
 
 // Value is a point's value after advancing the device to now, exactly as a poller decodes it
@@ -358,4 +405,15 @@ func (e *Estate) Value(id, point string) (devices.Value, bool) {
 		return devices.Value{}, false
 	}
 	return d.value(point)
+}
+
+// addr is where the device answers: host:port for Modbus, the MQTT topic otherwise.
+func (d *device) addr() string {
+	if d.srv != nil {
+		return d.srv.dialAddr()
+	}
+	if d.pub != nil {
+		return d.pub.spec.Broker + " " + d.pub.spec.Topic
+	}
+	return ""
 }

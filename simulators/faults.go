@@ -88,7 +88,8 @@ var protocolFaultSpecs = []FaultSpec{
 	{Name: "drop", Protocol: true, Description: "connections to this device's listener are reset (RST); new ones are reset at their first request for this unit"},
 	{Name: "exception", Protocol: true, Description: "every request to this unit is answered with the exception code",
 		Params: []ParamSpec{{Name: "code", Description: "Modbus exception code 1-255, e.g. 4 server device failure, 6 server busy", Default: "4", kind: paramInt}}},
-	{Name: "silent", Protocol: true, Description: "this unit never answers; the connection stays open and other units on it keep answering"},
+	{Name: "silent", Protocol: true, Description: "this unit never answers; the connection stays open and other units on it keep answering (over MQTT: it stops publishing)"},
+	{Name: "malformed", Protocol: true, Description: "over MQTT the device publishes broken JSON instead of its payload; Modbus replies are unaffected"},
 }
 
 // kindFaultSpecs are the device faults of each kind.
@@ -211,6 +212,7 @@ type protocolFaults struct {
 	drop      bool
 	exception byte
 	silent    bool
+	malformed bool
 }
 
 // apply sets or clears a protocol fault from its resolved parameters.
@@ -234,6 +236,8 @@ func (pf *protocolFaults) apply(fault string, params map[string]string, on bool)
 		}
 	case "silent":
 		pf.silent = on
+	case "malformed":
+		pf.malformed = on
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -27,7 +28,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	for _, kind := range []string{"pump", "elevator", "fire_panel", "lighting"} {
 		b.WaitFor("a "+kind+" on the overview, online", `return document.querySelectorAll('#estate .chip.comm-online[data-kind="'+arguments[0]+'"]').length > 0`, kind)
 	}
-	b.WaitFor("all 11 demo devices counted online", `const t = document.querySelector('#comm-tiles [data-comm="online"] b'); return t && t.textContent === '11'`)
+	b.WaitFor(fmt.Sprintf("all %d demo devices counted online", len(cfg.Devices)),
+		`const t = document.querySelector('#comm-tiles [data-comm="online"] b'); return t && t.textContent === String(arguments[0])`, len(cfg.Devices))
 	var kinds []string
 	b.Exec(&kinds, `return [...document.querySelectorAll('table.kinds tbody tr')].map(r => r.dataset.kind)`)
 	if strings.Join(kinds, ",") != "pump,elevator,fire_panel,lighting" {

@@ -99,6 +99,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	defer journal.Close()
 	reg.MustRegister(engine.Collector())
 
+	var mq *mqttSide
 	handle := func(s *devices.Snapshot) {
 		latest.Update(s)
 		history.Record(s)
@@ -106,8 +107,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 			writer.Enqueue(s)
 		}
 		engine.Enqueue(s)
+		mq.enqueue(s)
 	}
-	poller, err := modbus.New(devs, handle, modbus.Options{
+	mq, err = startMQTT(cfg, devs, handle, reg, log)
+	if err != nil {
+		return err
+	}
+	defer mq.close()
+	var modbusDevs []*devices.Device
+	for _, d := range devs {
+		if d.Modbus != nil {
+			modbusDevs = append(modbusDevs, d)
+		}
+	}
+	poller, err := modbus.New(modbusDevs, handle, modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
 		Logger: log.With("component", "modbus"), Metrics: modbus.NewMetrics(reg),
 	})
@@ -126,7 +139,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	// Patrol alerts and the night lighting check (alarms/patrol).
 	if cfg.Patrol.Enabled() {
 		patrolSvc, err = patrol.New(cfg, patrol.Deps{
-			Latest: latest, Acker: engine, Events: hub, Registerer: reg, Log: log.With("component", "patrol"),
+			Latest: latest, Acker: engine, Events: hub, Publisher: mq.client, Subscriber: mq.client,
+			Registerer: reg, Log: log.With("component", "patrol"),
 		})
 		if err != nil {
 			return fmt.Errorf("patrol: %w", err)
@@ -152,9 +166,25 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 			return writer.Run(writerCtx)
 		})
 	}
+	// Northbound telemetry, like the writer, drains what the pollers read before it stops.
+	nbCtx, stopNorthbound := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNorthbound()
+	nbDone := make(chan struct{})
+	g.Go(func() error {
+		defer close(nbDone)
+		return mq.runTelemetry(nbCtx)
+	})
 	g.Go(func() error {
 		defer stopWriter()
-		return poller.Run(gctx)
+		pg, pctx := errgroup.WithContext(gctx)
+		pg.Go(func() error { return poller.Run(pctx) })
+		pg.Go(func() error { return mq.listener.Run(pctx) })
+		err := pg.Wait()
+		if mq.telemetry != nil {
+			mq.telemetry.Close()
+			<-nbDone
+		}
+		return err
 	})
 	g.Go(func() error {
 		defer hub.Close() // event streams end, so that the API can shut down

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -45,7 +46,9 @@ func demoCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			estate, err := simulators.New(simulators.SpecsFor(devs), simulators.Options{Logger: log.With("component", "simulators")})
+			estate, err := simulators.New(simulators.SpecsFor(devs), simulators.Options{
+				Logger: log.With("component", "simulators"), MQTTBroker: cfg.MQTT.BrokerURL(),
+			})
 			if err != nil {
 				return err
 			}
@@ -82,6 +85,14 @@ func printBanner(cfg *config.Config) {
 	if cfg.Influx.URL != "" {
 		influx = cfg.Influx.URL + ", bucket " + cfg.Influx.Bucket
 	}
+	broker := cfg.MQTT.BrokerURL()
+	if cfg.MQTT.URL == "" {
+		broker += " (embedded)"
+	}
+	mqttHost, mqttPort := "127.0.0.1", "1883"
+	if u, err := url.Parse(cfg.MQTT.BrokerURL()); err == nil && u.Port() != "" {
+		mqttHost, mqttPort = u.Hostname(), u.Port()
+	}
 	fmt.Fprintf(os.Stderr, `
 facilityd demo: %d simulated devices at site %s
   The API runs OPEN (no role tokens) and listens on loopback only.
@@ -90,10 +101,12 @@ facilityd demo: %d simulated devices at site %s
   Metrics    %s/metrics
   Simulators %s/sim/v1/devices
   InfluxDB   %s
+  MQTT       %s
+             mosquitto_sub -h %s -p %s -t 'facility/#' -v
   Try a fault:  curl -X POST '%s/sim/v1/devices/P-2/faults/pit_high'
                 curl -X POST '%s/sim/v1/devices/L1-1/faults/entrapment'
                 curl -X POST '%s/sim/v1/devices/FP-1/faults/zone_alarm?zone=3'
   Ctrl-C stops everything and flushes what was read.
 
-`, len(cfg.Devices), cfg.Site, api, api, api, api, api, sim, influx, sim, sim, sim)
+`, len(cfg.Devices), cfg.Site, api, api, api, api, api, sim, influx, broker, mqttHost, mqttPort, sim, sim, sim)
 }

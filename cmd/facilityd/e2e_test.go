@@ -32,6 +32,9 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 	moved := map[string]string{}
 	for i := range base.Devices {
 		m := base.Devices[i].Modbus
+		if m == nil {
+			continue
+		}
 		if _, ok := moved[m.Address]; !ok {
 			moved[m.Address] = freeAddr(t)
 		}
@@ -42,7 +45,9 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 		t.Fatal(err)
 	}
 	specs := simulators.SpecsFor(devs)
-	estate, err := simulators.New(specs, simulators.Options{})
+	// The simulators of MQTT devices publish to the daemon's embedded broker.
+	brokerAddr := freeAddr(t)
+	estate, err := simulators.New(specs, simulators.Options{MQTTBroker: "tcp://" + brokerAddr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +64,8 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Alarms.Journal = filepath.Join(t.TempDir(), "alarms.db")
+	cfg.MQTT.Embedded.Addr = brokerAddr
+	cfg.MQTT.StoreDir = t.TempDir()
 	if influx != nil {
 		cfg.Influx.URL = influx.URL
 		cfg.Influx.Bucket = influx.Bucket()
@@ -157,7 +164,7 @@ func TestDemoEstateIntoInfluxDB(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Devices) == 11
+		return len(list.Devices) == 13 // 11 on Modbus, 2 on MQTT
 	})
 	if err := estate.Inject("P-2", "vfd_fault", map[string]string{"code": "4"}); err != nil {
 		t.Fatal(err)

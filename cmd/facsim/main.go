@@ -170,8 +170,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var sims []simDevice
 	var err error
+	var broker string
 	if *configPath != "" {
-		sims, err = configDevices(*configPath)
+		sims, broker, err = configDevices(*configPath)
 	} else {
 		sims, err = fleetDevices(f)
 	}
@@ -182,7 +183,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for i, s := range sims {
 		specs[i] = s.Spec
 	}
-	estate, err := simulators.New(specs, simulators.Options{TimeScale: *timeScale, Seed: *seed, Logger: log})
+	estate, err := simulators.New(specs, simulators.Options{TimeScale: *timeScale, Seed: *seed, Logger: log, MQTTBroker: broker})
 	if err != nil {
 		return err
 	}
@@ -236,14 +237,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // configDevices reads a facilityd configuration and simulates its devices where facilityd
 // will poll them, so that one file describes both sides.
-func configDevices(path string) ([]simDevice, error) {
+// MQTT devices publish to the configured broker (mqtt.url, or the address of the broker
+// facilityd embeds).
+func configDevices(path string) ([]simDevice, string, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	devs, err := cfg.BuildDevices()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	byID := map[string]*devices.Device{}
 	for _, d := range devs {
@@ -253,19 +256,25 @@ func configDevices(path string) ([]simDevice, error) {
 	for _, s := range simulators.SpecsFor(devs) {
 		sims = append(sims, simDevice{Spec: s, Building: byID[s.ID].Building, Zone: byID[s.ID].Zone})
 	}
-	return sims, nil
+	return sims, cfg.MQTT.BrokerURL(), nil
 }
 
 // configDevice is one entry of facilityd's config `devices:` list (config.Device's keys).
 type configDevice struct {
-	ID       string       `yaml:"id"`
-	Kind     string       `yaml:"kind"`
-	Building string       `yaml:"building"`
-	Zone     string       `yaml:"zone"`
-	Profile  string       `yaml:"profile"`
-	Modbus   configModbus `yaml:"modbus"`
+	ID       string        `yaml:"id"`
+	Kind     string        `yaml:"kind"`
+	Building string        `yaml:"building"`
+	Zone     string        `yaml:"zone"`
+	Profile  string        `yaml:"profile"`
+	Modbus   *configModbus `yaml:"modbus,omitempty"`
+	MQTT     *configMQTT   `yaml:"mqtt,omitempty"`
 	// Tags carry a pump's role, which simulators.SpecsFor reads back from a config.
 	Tags map[string]string `yaml:"tags,omitempty"`
+}
+
+type configMQTT struct {
+	Topic       string `yaml:"topic"`
+	StatusTopic string `yaml:"status_topic,omitempty"`
 }
 
 type configModbus struct {
@@ -284,7 +293,11 @@ func writeDevices(w io.Writer, sims []simDevice, estate *simulators.Estate, ctlU
 		}
 		list[i] = configDevice{
 			ID: s.Spec.ID, Kind: string(s.Spec.Kind), Building: s.Building, Zone: s.Zone, Profile: profile,
-			Modbus: configModbus{Address: estate.Addr(s.Spec.ID), Unit: s.Spec.Unit},
+		}
+		if s.Spec.MQTT != nil && s.Spec.Address == "" {
+			list[i].MQTT = &configMQTT{Topic: s.Spec.MQTT.Topic, StatusTopic: s.Spec.MQTT.StatusTopic}
+		} else {
+			list[i].Modbus = &configModbus{Address: estate.Addr(s.Spec.ID), Unit: s.Spec.Unit}
 		}
 		if s.Spec.Role != "" {
 			list[i].Tags = map[string]string{"role": s.Spec.Role}

@@ -202,3 +202,32 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigMQTTDevices: facsim --config simulates a config's MQTT devices too, publishing to
+// the broker facilityd will use (its embedded one when mqtt.url is empty).
+func TestConfigMQTTDevices(t *testing.T) {
+	t.Parallel()
+	sims, broker, err := configDevices("../../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if broker != "tcp://127.0.0.1:1883" {
+		t.Errorf("broker %q, want the embedded broker's tcp://127.0.0.1:1883", broker)
+	}
+	var mqtt []string
+	for _, s := range sims {
+		if s.Spec.MQTT != nil {
+			mqtt = append(mqtt, s.Spec.ID+" "+s.Spec.MQTT.Topic+" "+s.Spec.MQTT.StatusTopic)
+			if s.Spec.Address != "" {
+				t.Errorf("%s publishes over MQTT but also serves Modbus at %s", s.Spec.ID, s.Spec.Address)
+			}
+		}
+	}
+	want := []string{
+		"LC-1 demo-estate/lighting/LC-1/state demo-estate/lighting/LC-1/status",
+		"LC-2 demo-estate/lighting/LC-2/state demo-estate/lighting/LC-2/status",
+	}
+	if strings.Join(mqtt, "\n") != strings.Join(want, "\n") {
+		t.Errorf("MQTT devices:\n%s\nwant:\n%s", strings.Join(mqtt, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+	mqttdev "github.com/facilityd/facilityd/devices/mqtt"
+	"github.com/facilityd/facilityd/northbound"
+)
+
+// mqttSide is the daemon's MQTT side: the embedded broker (when mqtt.url is empty), the
+// gateway's session, the MQTT device listener and the northbound telemetry publisher.
+type mqttSide struct {
+	broker    *northbound.Broker
+	client    *northbound.Client
+	listener  *mqttdev.Listener
+	telemetry *northbound.Telemetry
+}
+
+// startMQTT starts the broker (if embedded) and the session; the listener and the telemetry
+// publisher run under run.
+func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handler, reg prometheus.Registerer, log *slog.Logger) (*mqttSide, error) {
+	m := &mqttSide{}
+	url := cfg.MQTT.URL
+	if url == "" {
+		b, err := northbound.StartBroker(cfg.MQTT.Embedded.Addr, log.With("component", "broker"))
+		if err != nil {
+			return nil, err
+		}
+		m.broker = b
+		url = b.URL()
+		log.Info("embedded MQTT broker listening", "url", url)
+	}
+	tlsCfg, err := mqttTLS(cfg.MQTT.TLS)
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	metrics := northbound.NewMetrics(reg)
+	m.client, err = northbound.Dial(northbound.ClientOptions{
+		URL: url, ClientID: cfg.MQTT.ClientIDFor(cfg.Site),
+		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password.Reveal(), TLS: tlsCfg,
+		StoreDir: cfg.MQTT.StoreDir, MaxReconnectInterval: cfg.MQTT.MaxReconnectInterval,
+		KeepAlive: cfg.MQTT.KeepAlive, StatusTopic: northbound.GatewayStatusTopic(cfg.Site),
+		Logger: log.With("component", "mqtt"), Metrics: metrics,
+	})
+	if err != nil {
+		m.close()
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	var mqttDevs []*devices.Device
+	for _, d := range devs {
+		if d.MQTT != nil {
+			mqttDevs = append(mqttDevs, d)
+		}
+	}
+	m.listener, err = mqttdev.New(mqttDevs, m.client, handle, mqttdev.Options{
+		MaxPayload: cfg.MQTT.MaxPayload, Logger: log.With("component", "mqtt-devices"), Metrics: mqttdev.NewMetrics(reg),
+	})
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	if cfg.MQTT.Telemetry.Enabled {
+		m.telemetry = northbound.NewTelemetry(m.client, northbound.TelemetryOptions{
+			QueueSize: cfg.MQTT.Telemetry.QueueSize, QoS: byte(cfg.MQTT.Telemetry.QoS),
+			Logger: log.With("component", "northbound"), Metrics: metrics,
+		})
+	}
+	return m, nil
+}
+
+// enqueue hands a snapshot to the northbound publisher without blocking.
+func (m *mqttSide) enqueue(s *devices.Snapshot) {
+	if m.telemetry != nil {
+		m.telemetry.Enqueue(s)
+	}
+}
+
+// runTelemetry publishes until the pollers have stopped (stopInput) and the queue is drained.
+func (m *mqttSide) runTelemetry(ctx context.Context) error {
+	if m.telemetry == nil {
+		return nil
+	}
+	return m.telemetry.Run(ctx)
+}
+
+// close says offline, disconnects and stops the embedded broker.
+func (m *mqttSide) close() {
+	if m.client != nil {
+		m.client.Close()
+	}
+	if m.broker != nil {
+		m.broker.Close()
+	}
+}
+
+func mqttTLS(t config.MQTTTLS) (*tls.Config, error) {
+	if t.CAFile == "" && t.CertFile == "" {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt.tls.ca_file %s: no PEM certificate in it", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.tls.cert_file, mqtt.tls.key_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}

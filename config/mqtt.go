@@ -1,0 +1,195 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/facilityd/facilityd/devices"
+)
+
+// MQTT is the gateway's MQTT session: where MQTT devices are heard and telemetry, alarms and
+// patrol alerts are published. With no URL facilityd embeds a broker on Embedded.Addr.
+type MQTT struct {
+	// URL of an external broker as paho takes it: tcp://host:1883, ssl://host:8883,
+	// ws://host:80/mqtt, wss://... Empty: facilityd runs its own broker (embedded).
+	URL string `mapstructure:"url" yaml:"url"`
+	// ClientID must be stable and unique per gateway: the broker keeps the persistent session
+	// under it. Empty: facilityd-{site}-{hostname}.
+	ClientID string `mapstructure:"client_id" yaml:"client_id"`
+	Username string `mapstructure:"username" yaml:"username"`
+	// Password is best given as FACILITYD_MQTT_PASSWORD.
+	Password Secret       `mapstructure:"password" yaml:"password"`
+	TLS      MQTTTLS      `mapstructure:"tls" yaml:"tls"`
+	Embedded MQTTEmbedded `mapstructure:"embedded" yaml:"embedded"`
+	// StoreDir keeps QoS 1 messages in flight on disk across broker and facilityd restarts.
+	StoreDir string `mapstructure:"store_dir" yaml:"store_dir"`
+	// MaxReconnectInterval bounds the wait between reconnection attempts.
+	MaxReconnectInterval time.Duration `mapstructure:"max_reconnect_interval" yaml:"max_reconnect_interval"`
+	KeepAlive            time.Duration `mapstructure:"keep_alive" yaml:"keep_alive"`
+	// MaxPayload is the largest device payload read, in bytes; larger ones count as malformed.
+	MaxPayload int           `mapstructure:"max_payload" yaml:"max_payload"`
+	Telemetry  MQTTTelemetry `mapstructure:"telemetry" yaml:"telemetry"`
+}
+
+// MQTTTLS holds the files of a TLS connection to the broker (ssl:// or wss://).
+type MQTTTLS struct {
+	// CAFile verifies the broker; empty uses the system's roots.
+	CAFile string `mapstructure:"ca_file" yaml:"ca_file"`
+	// CertFile and KeyFile authenticate the gateway with a client certificate.
+	CertFile string `mapstructure:"cert_file" yaml:"cert_file"`
+	KeyFile  string `mapstructure:"key_file" yaml:"key_file"`
+}
+
+// MQTTEmbedded is the broker facilityd runs when mqtt.url is empty.
+type MQTTEmbedded struct {
+	Addr string `mapstructure:"addr" yaml:"addr"`
+}
+
+// MQTTTelemetry tunes the readings published to facility/{site}/telemetry/{device}.
+type MQTTTelemetry struct {
+	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// QoS of telemetry messages: 0 (default; the next poll supersedes a lost one) or 1.
+	QoS int `mapstructure:"qos" yaml:"qos"`
+	// QueueSize bounds the snapshots waiting to be published; a full queue drops and counts.
+	QueueSize int `mapstructure:"queue_size" yaml:"queue_size"`
+}
+
+// DeviceMQTT is an MQTT device's transport.
+type DeviceMQTT struct {
+	// Topic carries the device's JSON payloads (MQTT wildcards allowed).
+	Topic string `mapstructure:"topic" yaml:"topic"`
+	// StatusTopic, if set, carries "online"/"offline", often the device's last will.
+	StatusTopic string `mapstructure:"status_topic" yaml:"status_topic,omitempty"`
+	// StaleAfter is how long the device may be silent before it is offline (default 3 × its
+	// interval).
+	StaleAfter time.Duration `mapstructure:"stale_after" yaml:"stale_after,omitempty"`
+}
+
+// defaultMQTT is the mqtt section of Default.
+func defaultMQTT() MQTT {
+	return MQTT{
+		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883"},
+		StoreDir:             filepath.Join(os.TempDir(), "facilityd-mqtt"),
+		MaxReconnectInterval: 10 * time.Second,
+		KeepAlive:            30 * time.Second,
+		MaxPayload:           256 << 10,
+		Telemetry:            MQTTTelemetry{Enabled: true, QueueSize: 1000},
+	}
+}
+
+// BrokerURL is the broker the gateway connects to: mqtt.url, or the embedded broker's.
+func (m *MQTT) BrokerURL() string {
+	if m.URL != "" {
+		return m.URL
+	}
+	return "tcp://" + m.Embedded.Addr
+}
+
+// ClientIDFor is mqtt.client_id, or facilityd-{site}-{hostname}: stable across restarts.
+func (m *MQTT) ClientIDFor(site string) string {
+	if m.ClientID != "" {
+		return m.ClientID
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "gateway"
+	}
+	return "facilityd-" + site + "-" + host
+}
+
+// mqttSchemes are the URL schemes paho dials.
+var mqttSchemes = map[string]bool{"tcp": true, "mqtt": true, "ssl": true, "tls": true, "mqtts": true, "ws": true, "wss": true}
+
+func (c *Config) validateMQTT() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	m := &c.MQTT
+	if m.URL != "" {
+		u, err := url.Parse(m.URL)
+		if err != nil || !mqttSchemes[u.Scheme] || u.Host == "" {
+			add("mqtt.url: %q is not a broker URL (tcp://host:1883, ssl://host:8883, ws://host/mqtt; set %s)", m.URL, EnvName("mqtt.url"))
+		}
+	} else if host, port, err := net.SplitHostPort(m.Embedded.Addr); err != nil || port == "" {
+		add("mqtt.embedded.addr: %q is not host:port (the embedded broker's listener, used when mqtt.url is empty)", m.Embedded.Addr)
+	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		add("mqtt.embedded.addr: %q: the embedded broker accepts every client and listens on loopback only; set mqtt.url to a broker of your own", m.Embedded.Addr)
+	}
+	if (m.TLS.CertFile == "") != (m.TLS.KeyFile == "") {
+		add("mqtt.tls.cert_file, mqtt.tls.key_file: give both or neither")
+	}
+	for _, f := range []struct{ key, path string }{{"mqtt.tls.ca_file", m.TLS.CAFile}, {"mqtt.tls.cert_file", m.TLS.CertFile}, {"mqtt.tls.key_file", m.TLS.KeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			add("%s: %v", f.key, err)
+		}
+	}
+	if m.Password != "" && m.Username == "" {
+		add("mqtt.password: given without mqtt.username")
+	}
+	if m.MaxReconnectInterval <= 0 {
+		add("mqtt.max_reconnect_interval: %v must be positive", m.MaxReconnectInterval)
+	}
+	if m.KeepAlive < time.Second {
+		add("mqtt.keep_alive: %v must be at least 1s", m.KeepAlive)
+	}
+	if m.MaxPayload < 1 || m.MaxPayload > 268435455 {
+		add("mqtt.max_payload: %d must be 1 to 268435455 bytes (the MQTT maximum)", m.MaxPayload)
+	}
+	if m.Telemetry.QoS < 0 || m.Telemetry.QoS > 1 {
+		add("mqtt.telemetry.qos: %d must be 0 or 1", m.Telemetry.QoS)
+	}
+	if m.Telemetry.QueueSize < 1 {
+		add("mqtt.telemetry.queue_size: %d must be at least 1", m.Telemetry.QueueSize)
+	}
+	return errs
+}
+
+// validTopic says why an MQTT topic filter is unusable (MQTT 3.1.1, 4.7: '+' and '#' stand
+// for whole levels, '#' only last), or "".
+func validTopic(t string) string {
+	if t == "" {
+		return "missing"
+	}
+	levels := strings.Split(t, "/")
+	for i, l := range levels {
+		switch {
+		case strings.Contains(l, "#") && (l != "#" || i != len(levels)-1):
+			return fmt.Sprintf("%q: '#' must be a whole level and the last one", t)
+		case strings.Contains(l, "+") && l != "+":
+			return fmt.Sprintf("%q: '+' must be a whole level", t)
+		}
+	}
+	return ""
+}
+
+// validateDeviceMQTT checks an MQTT device's transport and that its profile locates points by
+// JSON path.
+func validateDeviceMQTT(d *Device, profile *devices.Profile, add func(key, format string, args ...any)) {
+	m := d.MQTT
+	if msg := validTopic(m.Topic); msg != "" {
+		add("mqtt.topic", "%s", msg)
+	}
+	if m.StatusTopic != "" {
+		if msg := validTopic(m.StatusTopic); msg != "" {
+			add("mqtt.status_topic", "%s", msg)
+		} else if m.StatusTopic == m.Topic {
+			add("mqtt.status_topic", "%q is also the data topic; give the status its own topic", m.StatusTopic)
+		}
+	}
+	switch {
+	case m.StaleAfter < 0:
+		add("mqtt.stale_after", "%v must be positive", m.StaleAfter)
+	case m.StaleAfter > 0 && m.StaleAfter < d.Interval:
+		add("mqtt.stale_after", "%v is shorter than the device's interval %v: it would go offline between messages", m.StaleAfter, d.Interval)
+	}
+	if profile != nil && profile.Transport() != "mqtt" {
+		add("profile", "%q locates its points by Modbus table and address; an MQTT device needs a profile with a JSON path per point (e.g. lighting_mqtt)", profile.Name)
+	}
+}

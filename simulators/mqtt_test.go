@@ -1,0 +1,100 @@
+package simulators_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/devices"
+	mqttdev "github.com/facilityd/facilityd/devices/mqtt"
+	"github.com/facilityd/facilityd/northbound"
+	"github.com/facilityd/facilityd/simulators"
+)
+
+// TestMQTTPublishing: a simulated lighting controller publishes in the shape of its profile,
+// the MQTT driver reads every point back good and equal to the simulator's own values, and the
+// silent fault stops the messages.
+func TestMQTTPublishing(t *testing.T) {
+	b, err := northbound.StartBroker("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	prof, _ := devices.Builtin("lighting_mqtt")
+	estate, err := simulators.New([]simulators.DeviceSpec{{ID: "LC-1", Profile: prof,
+		MQTT: &simulators.MQTTSpec{Topic: "t/LC-1", StatusTopic: "t/LC-1/status", Interval: 50 * time.Millisecond}}},
+		simulators.Options{MQTTBroker: b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := estate.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer estate.Close()
+
+	client, err := northbound.Dial(northbound.ClientOptions{URL: b.URL(), ClientID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var mu sync.Mutex
+	var snaps []*devices.Snapshot
+	dev := &devices.Device{ID: "LC-1", Kind: devices.KindLighting, Profile: prof, Interval: time.Second,
+		MQTT: &devices.MQTTTransport{Topic: "t/LC-1", StatusTopic: "t/LC-1/status"}}
+	l, err := mqttdev.New([]*devices.Device{dev}, client, func(s *devices.Snapshot) {
+		mu.Lock()
+		snaps = append(snaps, s)
+		mu.Unlock()
+	}, mqttdev.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx)
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(snaps) }
+	wait(t, "a payload", func() bool { return count() > 0 })
+
+	mu.Lock()
+	s := snaps[len(snaps)-1]
+	mu.Unlock()
+	if s.Err != nil || s.Comm != devices.CommOnline {
+		t.Fatalf("snapshot: comm %s err %v", s.Comm, s.Err)
+	}
+	if time.Since(s.Time) > 5*time.Second || time.Since(s.Time) < 0 {
+		t.Errorf("snapshot time %v is not the payload's recent ts", s.Time)
+	}
+	for i, p := range prof.Points {
+		if s.Values[i].Quality != devices.QualityGood {
+			t.Errorf("point %s: quality %s", p.Name, s.Values[i].Quality)
+		}
+		if p.Name == "on_time" || p.Name == "off_time" || p.Name == "circuit_03_command" {
+			want, _ := estate.Value("LC-1", p.Name)
+			if s.Values[i].Number != want.Number {
+				t.Errorf("point %s read %v over MQTT, simulator says %v", p.Name, s.Values[i].Number, want.Number)
+			}
+		}
+	}
+
+	if err := estate.Inject("LC-1", "silent", nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // a payload may be on its way
+	n := count()
+	time.Sleep(300 * time.Millisecond) // six intervals: the fault must stop every one
+	if count() != n {
+		t.Errorf("silent device published %d payloads", count()-n)
+	}
+}
+
+func wait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
