@@ -62,8 +62,8 @@ func TestDaemonPatrol(t *testing.T) {
 		t.Errorf("facilityd patrol printed %q", out.String())
 	}
 	root = rootCommand()
-	root.SetArgs([]string{"claim", "A1", "--by", "g1", "--addr", addr})
-	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), `no such alert "A1"`) {
+	root.SetArgs([]string{"claim", "A999999", "--by", "g1", "--addr", addr})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), `no such alert "A999999"`) {
 		t.Errorf("claim of no alert: err = %v", err)
 	}
 }
