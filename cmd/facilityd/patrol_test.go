@@ -23,6 +23,7 @@ func withPatrol(t *testing.T, cfg *config.Config) {
 	cfg.Patrol.Groups = []config.PatrolGroup{{Name: "n", Shift: "night", Zones: []string{"*"}, Guards: []string{"g1"}}, {Name: "d", Shift: "day", Zones: []string{"*"}, Guards: []string{"g1"}}}
 	// 00:00 has always passed: the check runs at the first tick.
 	cfg.Patrol.Lighting.At = "00:00"
+	cfg.Patrol.Lighting.AfterDusk = 0
 }
 
 // The daemon serves the patrol routes, runs tonight's lighting check against the live cache of
