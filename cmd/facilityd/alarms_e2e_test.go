@@ -94,7 +94,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Devices) == 11
+		return len(list.Devices) == len(cfg.Devices)
 	})
 	if err := estate.Inject("L1-1", "entrapment", nil); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,9 @@ func demoCommand() *cobra.Command {
 				// The demo keeps its alarm journal in .demo/ of the working directory, so a
 				// restarted demo remembers its alarms, acks and shelves.
 				cfg.Alarms.StateDir = ".demo"
+			}
+			if cfg.Patrol.Store == config.DefaultPatrol().Store {
+				cfg.Patrol.Store = filepath.Join(".demo", "patrol.db")
 			}
 			log := newLogger(cfg.Log, os.Stderr)
 			devs, err := cfg.BuildDevices()

@@ -23,6 +23,13 @@ import (
 // configuration that polls them and writes to influx.
 func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulators.Estate) {
 	t.Helper()
+	return demoEstateOn(t, influx, "")
+}
+
+// demoEstateOn is demoEstate with an external MQTT broker (brokerURL; empty: the daemon embeds
+// one on a free port), which the MQTT simulators publish to as well.
+func demoEstateOn(t *testing.T, influx *testenv.Influx, brokerURL string) (*config.Config, *simulators.Estate) {
+	t.Helper()
 	base, err := config.Load("../../examples/demo.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +54,11 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 	specs := simulators.SpecsFor(devs)
 	// The simulators of MQTT devices publish to the daemon's embedded broker.
 	brokerAddr := freeAddr(t)
-	estate, err := simulators.New(specs, simulators.Options{MQTTBroker: "tcp://" + brokerAddr})
+	simBroker := brokerURL
+	if simBroker == "" {
+		simBroker = "tcp://" + brokerAddr
+	}
+	estate, err := simulators.New(specs, simulators.Options{MQTTBroker: simBroker})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +75,9 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Alarms.Journal = filepath.Join(t.TempDir(), "alarms.db")
+	cfg.Patrol.Store = filepath.Join(t.TempDir(), "patrol.db")
 	cfg.MQTT.Embedded.Addr = brokerAddr
+	cfg.MQTT.URL = brokerURL
 	cfg.MQTT.StoreDir = t.TempDir()
 	if influx != nil {
 		cfg.Influx.URL = influx.URL

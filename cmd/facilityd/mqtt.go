@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -99,6 +100,9 @@ func (m *mqttSide) close() {
 		m.client.Close()
 	}
 	if m.broker != nil {
+		// The offline status is acknowledged by the broker before it reaches the subscribers;
+		// give it a moment to get there before the embedded broker closes their connections.
+		time.Sleep(300 * time.Millisecond)
 		m.broker.Close()
 	}
 }

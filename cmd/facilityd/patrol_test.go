@@ -23,6 +23,7 @@ func withPatrol(t *testing.T, cfg *config.Config) {
 	cfg.Patrol.Groups = []config.PatrolGroup{{Name: "n", Shift: "night", Zones: []string{"*"}, Guards: []string{"g1"}}, {Name: "d", Shift: "day", Zones: []string{"*"}, Guards: []string{"g1"}}}
 	// 00:00 has always passed: the check runs at the first tick.
 	cfg.Patrol.Lighting.At = "00:00"
+	cfg.Patrol.Lighting.AfterDusk = 0
 }
 
 // The daemon serves the patrol routes, runs tonight's lighting check against the live cache of
@@ -62,8 +63,8 @@ func TestDaemonPatrol(t *testing.T) {
 		t.Errorf("facilityd patrol printed %q", out.String())
 	}
 	root = rootCommand()
-	root.SetArgs([]string{"claim", "A1", "--by", "g1", "--addr", addr})
-	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), `no such alert "A1"`) {
+	root.SetArgs([]string{"claim", "A999999", "--by", "g1", "--addr", addr})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), `no such alert "A999999"`) {
 		t.Errorf("claim of no alert: err = %v", err)
 	}
 }
