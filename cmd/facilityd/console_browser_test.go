@@ -76,7 +76,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Guard g1 names themself once (the console is open: no tokens), then a fire alarm in zone 3
 	// of FP-1: the alert appears on the patrol view without a reload, most urgent first.
 	b.Click("#myname")
-	b.Find("#myname").Type("g1\uE004") // and Tab, as a guard leaves the field
+	b.Type("#myname", "g1\uE004") // and Tab, as a guard leaves the field
 	b.WaitFor("the name kept", `return localStorage.getItem('facilityd.name') === 'g1'`)
 	b.WaitFor("the event stream connected", `return document.getElementById('live').textContent === 'live'`)
 	b.Exec(nil, `window.__noReload = 'patrol'`)
@@ -104,7 +104,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		`const c = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"]'); return c && /Owner: g1/.test(c.textContent) && c.dataset.state === 'UNACK'`, alarmID)
 	b.Screenshot("alarms")
 	b.Click(`article.alarm[data-alarm="` + alarmID + `"] button[data-action="shelve"]`)
-	b.Find(`article.alarm[data-alarm="` + alarmID + `"] form.shelve input[name="reason"]`).Type("detector cleaning")
+	b.Type(`article.alarm[data-alarm="` + alarmID + `"] form.shelve input[name="reason"]`, "detector cleaning")
 	b.Click(`article.alarm[data-alarm="` + alarmID + `"] form.shelve button`)
 	b.WaitFor("the engine's refusal to shelve a life-safety alarm, in its words",
 		`const n = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"] .note.error'); return n && /life.safety/i.test(n.textContent)`, alarmID)

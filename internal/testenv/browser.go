@@ -249,19 +249,35 @@ func (e *Element) Type(text string) {
 // element found was replaced before the click reached it (a stale element), it finds it again.
 func (b *Browser) Click(css string) {
 	b.t.Helper()
+	b.retryStale("click "+css, func(id string) error {
+		return b.do(http.MethodPost, b.base+"/element/"+id+"/click", map[string]any{}, nil)
+	}, css)
+}
+
+// Type finds the element matching css and types text into it (WebDriver key codes such as
+// "\uE004" for Tab included), finding it again if a live redraw replaced it first.
+func (b *Browser) Type(css, text string) {
+	b.t.Helper()
+	b.retryStale("type into "+css, func(id string) error {
+		return b.do(http.MethodPost, b.base+"/element/"+id+"/value", map[string]any{"text": text}, nil)
+	}, css)
+}
+
+func (b *Browser) retryStale(what string, act func(id string) error, css string) {
+	b.t.Helper()
 	deadline := time.Now().Add(b.Timeout)
 	for {
 		var res struct{ Value map[string]string }
 		err := b.do(http.MethodPost, b.base+"/element", map[string]string{"using": "css selector", "value": css}, &res)
 		if err == nil {
-			err = b.do(http.MethodPost, b.base+"/element/"+res.Value[elementKey]+"/click", map[string]any{}, nil)
+			err = act(res.Value[elementKey])
 		}
-		var wd *WebDriverError
 		if err == nil {
 			return
 		}
+		var wd *WebDriverError
 		if !errors.As(err, &wd) || wd.Code != "stale element reference" || time.Now().After(deadline) {
-			b.t.Fatalf("click %s: %v", css, err)
+			b.t.Fatalf("%s: %v", what, err)
 		}
 	}
 }
