@@ -276,9 +276,13 @@ func (b *Browser) retryStale(what string, act func(id string) error, css string)
 			return
 		}
 		var wd *WebDriverError
-		if !errors.As(err, &wd) || wd.Code != "stale element reference" || time.Now().After(deadline) {
+		// A redraw between finding and acting shows as a stale element, or as one not
+		// interactable while it is being replaced.
+		retry := errors.As(err, &wd) && (wd.Code == "stale element reference" || wd.Code == "element not interactable")
+		if !retry || time.Now().After(deadline) {
 			b.t.Fatalf("%s: %v", what, err)
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -99,7 +99,14 @@ export function mount(root) {
       actions.push(h('button', { type: 'button', class: 'primary', dataset: { action: 'ack' }, onclick: () => act(a, 'ack', { by: actor() }) }, 'Acknowledge'));
     }
     if (can('shelve') && alarmActive(a) && !a.shelved) {
-      actions.push(h('button', { type: 'button', dataset: { action: 'shelve' }, onclick: () => { open.has(a.id) ? open.delete(a.id) : open.add(a.id); draw(); } }, 'Shelve…'));
+      actions.push(h('button', { type: 'button', dataset: { action: 'shelve' }, onclick: () => {
+        if (open.has(a.id)) { open.delete(a.id); draw(); return; }
+        open.add(a.id);
+        draw();
+        // Straight to the reason: typing there also holds live redraws off the form.
+        const input = box.querySelector(`article[data-alarm="${CSS.escape(a.id)}"] form.shelve input[name="reason"]`);
+        if (input) input.focus();
+      } }, 'Shelve…'));
     }
     let form = null;
     if (open.has(a.id)) {

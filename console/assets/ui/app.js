@@ -83,7 +83,7 @@ function onStreamState(st) {
 
 function showBanner() {
   if (!session.open) { banner.hidden = true; return; }
-  const input = h('input', { id: 'myname', type: 'text', placeholder: 'guard or engineer id', value: myName(), maxlength: 40, 'aria-label': 'your name' });
+  const input = h('input', { id: 'myname', type: 'text', placeholder: 'your guard id', value: myName(), maxlength: 40, 'aria-label': 'your name' });
   input.addEventListener('change', () => setMyName(input.value));
   replace(banner,
     h('strong', {}, 'Open console: no role tokens.'),

@@ -3,7 +3,7 @@
 // claim owns it), and a beep for a new critical alert once the guard has touched the page
 // (browsers allow sound only after a user gesture).
 import { h, replace, ago, label } from './dom.js';
-import { api, list, optional, can, actor } from './api.js';
+import { api, list, optional, can, actor, session, myName } from './api.js';
 import { rank, badge } from './common.js';
 
 let audio = null; // AudioContext, created on the first gesture
@@ -171,6 +171,13 @@ export function mount(root) {
 
   async function claim(a) {
     unlockAudio();
+    if (session.open && !myName()) {
+      notes.set(a.id, { text: 'Type your guard id in “Acting as” at the top first: the claim is made in that name.', error: true });
+      draw();
+      const f = document.getElementById('myname');
+      if (f) f.focus();
+      return;
+    }
     try {
       await api('POST', `/api/v1/patrol/alerts/${encodeURIComponent(a.id)}/claim`, { by: actor() });
       notes.set(a.id, { text: 'You own this alert.' });
