@@ -45,6 +45,10 @@ type Config struct {
 	// QueueSize is the number of snapshots that may wait for the writer before new ones are
 	// dropped.
 	QueueSize int
+	// Spool, if not nil, takes every batch InfluxDB cannot take now (network error, timeout,
+	// 5xx, 429) instead of the in-memory retry, and the writer replays it oldest first at the
+	// spool's ReplayRate once InfluxDB answers again. See Writer for the order guarantee.
+	Spool *Spool
 }
 
 // withDefaults returns c with every zero field set to its default.
