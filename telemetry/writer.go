@@ -90,7 +90,7 @@ type batch struct {
 	body     string
 	lines    int
 	oldest   int64 // earliest timestamp, Unix ns
-	attempts int // failed attempts so far
+	attempts int   // failed attempts so far
 }
 
 // NewWriter checks cfg, applies its defaults, creates the InfluxDB client and registers the
