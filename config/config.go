@@ -21,6 +21,9 @@ type Config struct {
 	Log      Log      `mapstructure:"log" yaml:"log"`
 	Demo     Demo     `mapstructure:"demo" yaml:"demo"`
 	Devices  []Device `mapstructure:"devices" yaml:"devices"`
+	Spool    Spool    `mapstructure:"spool" yaml:"spool"`
+	// ShutdownTimeout bounds a graceful stop on SIGTERM; a second signal exits at once.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
 }
 
 // Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
@@ -30,7 +33,9 @@ type Influx struct {
 	Bucket string `mapstructure:"bucket" yaml:"bucket"`
 	Org    string `mapstructure:"org" yaml:"org"`
 	// Token is the v2 API token, or "user:password" on InfluxDB 1.8 with auth on.
-	Token         Secret        `mapstructure:"token" yaml:"token"`
+	Token Secret `mapstructure:"token" yaml:"token"`
+	// TokenFile holds the token instead of the config file (e.g. a mounted secret).
+	TokenFile     string        `mapstructure:"token_file" yaml:"token_file,omitempty"`
 	BatchSize     int           `mapstructure:"batch_size" yaml:"batch_size"`
 	FlushInterval time.Duration `mapstructure:"flush_interval" yaml:"flush_interval"`
 	Timeout       time.Duration `mapstructure:"timeout" yaml:"timeout"`
@@ -41,6 +46,13 @@ type Influx struct {
 // HTTP is the API's listener.
 type HTTP struct {
 	Addr string `mapstructure:"addr" yaml:"addr"`
+	// Tokens guard the API by role; with none, the API is open (loopback only, for run).
+	Tokens []Token `mapstructure:"tokens" yaml:"tokens,omitempty"`
+	// MetricsOpen serves /metrics without a token, for a Prometheus that cannot send one.
+	MetricsOpen bool `mapstructure:"metrics_open" yaml:"metrics_open"`
+	// TLSCert and TLSKey (PEM files) serve the API over HTTPS.
+	TLSCert string `mapstructure:"tls_cert" yaml:"tls_cert,omitempty"`
+	TLSKey  string `mapstructure:"tls_key" yaml:"tls_key,omitempty"`
 }
 
 // Polling holds the defaults every device inherits unless it sets its own.
@@ -123,6 +135,9 @@ func Default() Config {
 		Modbus:  Modbus{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
+
+		Spool:           defaultSpool(),
+		ShutdownTimeout: DefaultShutdownTimeout,
 	}
 }
 
