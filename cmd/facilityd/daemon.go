@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,11 +34,14 @@ func runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !loopback(cfg.HTTP.Addr) {
-				return fmt.Errorf("http.addr %s is not a loopback address: the API has no role tokens to guard it yet, so facilityd serves it on loopback only (use 127.0.0.1:PORT behind a reverse proxy that authenticates)", cfg.HTTP.Addr)
+			if !loopback(cfg.HTTP.Addr) && len(cfg.HTTP.Tokens) == 0 {
+				return fmt.Errorf("http.addr %s is not a loopback address and http.tokens is empty: configure role tokens (facilityd hash-token) or listen on 127.0.0.1", cfg.HTTP.Addr)
 			}
 			log := newLogger(cfg.Log, os.Stderr)
-			return runDaemon(cmd.Context(), cfg, log, hooks{})
+			for _, w := range cfg.SecurityWarnings() {
+				log.Warn(w)
+			}
+			return runDaemon(cmd.Context(), cfg, log, hooks{configPath: path})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
@@ -49,6 +54,11 @@ type hooks struct {
 	routes func(*api.Server)
 	// listening receives the API's bound address.
 	listening func(net.Addr)
+	// configPath is the file reloaded on SIGHUP; empty: no reload (the demo's built-in file).
+	configPath string
+	// onReload are told of every valid new configuration, after the pollers restarted with its
+	// devices; the alarm engine will hook its rules in here.
+	onReload []func(*config.Config) error
 }
 
 // runDaemon wires the pipeline of DESIGN.md's data flow and runs it until ctx ends: the pollers
@@ -63,13 +73,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	latest := devices.NewLatest(devs)
 
 	var writer *telemetry.Writer
+	var spool *telemetry.Spool
 	if cfg.Influx.URL != "" {
+		if spool, err = openSpool(cfg, reg, log); err != nil {
+			return err
+		}
 		writer, err = telemetry.NewWriter(telemetry.Config{
 			URL: cfg.Influx.URL, Bucket: cfg.Influx.Bucket, Org: cfg.Influx.Org, Token: cfg.Influx.Token.Reveal(),
 			BatchSize: cfg.Influx.BatchSize, FlushInterval: cfg.Influx.FlushInterval,
-			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize,
+			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize, Spool: spool,
 		}, reg, log.With("component", "influx"))
 		if err != nil {
+			if spool != nil {
+				spool.Close()
+			}
 			return fmt.Errorf("influx: %w", err)
 		}
 		log.Info("writing telemetry to InfluxDB", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
@@ -83,44 +100,118 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 			writer.Enqueue(s)
 		}
 	}
-	poller, err := modbus.New(devs, handle, modbus.Options{
+	modbusOpts := modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
 		Logger: log.With("component", "modbus"), Metrics: modbus.NewMetrics(reg),
-	})
+	}
+	poller, err := modbus.New(devs, handle, modbusOpts)
 	if err != nil {
 		return err
 	}
 	srv := api.New(latest, reg, log.With("component", "api"))
+	auth, err := newAuth(cfg)
+	if err != nil {
+		return err
+	}
+	srv.UseAuth(auth)
+	if cfg.HTTP.TLSCert != "" {
+		srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+	}
+	rl := &reloader{path: h.configPath, log: log, latest: latest, handle: handle, opts: modbusOpts,
+		hooks: h.onReload, requests: make(chan chan error)}
+	if h.configPath != "" {
+		srv.Handle("POST /api/v1/reload", http.HandlerFunc(rl.serveHTTP))
+	}
 	if h.routes != nil {
 		h.routes(srv)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// The writer outlives the pollers: it is stopped only once they have returned, so that
-	// every reading taken is flushed.
+	// every reading taken is flushed (to InfluxDB, or to the spool while it is away).
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
 	if writer != nil {
 		g.Go(func() error {
-			defer writer.Close()
+			defer func() {
+				writer.Close()
+				if spool != nil {
+					spool.Close()
+				}
+			}()
 			return writer.Run(writerCtx)
 		})
 	}
 	g.Go(func() error {
 		defer stopWriter()
-		return poller.Run(gctx)
+		return rl.run(gctx, poller)
 	})
 	g.Go(func() error {
+		scheme := "http://"
+		if cfg.HTTP.TLSCert != "" {
+			scheme = "https://"
+		}
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
-			log.Info("API listening", "url", "http://"+a.String(), "devices", len(devs))
+			log.Info("API listening", "url", scheme+a.String(), "devices", len(devs), "auth", authMode(auth))
 			if h.listening != nil {
 				h.listening(a)
 			}
 		})
 	})
-	err = g.Wait()
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		log.Info("stopping: pollers stop, the writer flushes", "shutdown_timeout", cfg.ShutdownTimeout)
+		select {
+		case err = <-done:
+		case <-time.After(cfg.ShutdownTimeout):
+			log.Error("shutdown_timeout passed before everything was flushed; readings not yet spooled or written are lost", "shutdown_timeout", cfg.ShutdownTimeout)
+			return fmt.Errorf("shutdown took longer than shutdown_timeout %v", cfg.ShutdownTimeout)
+		}
+	}
 	log.Info("stopped")
 	return err
+}
+
+// openSpool opens the durable spool, or returns nil (with a warning) when spool.dir is unset.
+func openSpool(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*telemetry.Spool, error) {
+	if cfg.Spool.Dir == "" {
+		log.Warn("no spool (spool.dir or " + config.EnvName("spool.dir") + "): readings taken while InfluxDB is away for more than about a minute are lost")
+		return nil, nil
+	}
+	slog := log.With("component", "spool")
+	sp, err := telemetry.OpenSpool(telemetry.SpoolConfig{
+		Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, SegmentBytes: cfg.Spool.SegmentBytes,
+		ReplayRate: cfg.Spool.ReplayRate,
+		// The alarm engine will turn this into an alarm; until then the spool logs each drop.
+		OnDrop: func(points, bytes int) {},
+	}, reg, slog)
+	if err != nil {
+		return nil, fmt.Errorf("spool.dir %s: %w", cfg.Spool.Dir, err)
+	}
+	return sp, nil
+}
+
+// newAuth builds the API's token check from http.tokens.
+func newAuth(cfg *config.Config) (*api.Auth, error) {
+	var toks []api.Token
+	for i, t := range cfg.HTTP.Tokens {
+		tok, err := api.ParseToken(t.Name, t.Role, strings.ToLower(t.SHA256))
+		if err != nil {
+			return nil, fmt.Errorf("http.tokens[%d]: %w", i, err)
+		}
+		toks = append(toks, tok)
+	}
+	return api.NewAuth(toks, cfg.HTTP.MetricsOpen), nil
+}
+
+func authMode(a *api.Auth) string {
+	if a.Open() {
+		return "open (no http.tokens)"
+	}
+	return "role tokens"
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
@@ -133,14 +224,4 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func loopback(addr string) bool { return config.Loopback(addr) }
