@@ -54,6 +54,8 @@ type hooks struct {
 	routes func(*api.Server)
 	// listening receives the API's bound address.
 	listening func(net.Addr)
+	// observe sees every snapshot the pollers hand on (tests).
+	observe func(*devices.Snapshot)
 	// configPath is the file reloaded on SIGHUP; empty: no reload (the demo's built-in file).
 	configPath string
 	// onReload are told of every valid new configuration, after the pollers restarted with its
@@ -95,6 +97,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	}
 
 	handle := func(s *devices.Snapshot) {
+		if h.observe != nil {
+			h.observe(s)
+		}
 		latest.Update(s)
 		if writer != nil {
 			writer.Enqueue(s)
