@@ -121,6 +121,10 @@ type Point struct {
 	Enum map[int]string `yaml:"enum"`
 	// Description is free text for people reading the profile or the console.
 	Description string `yaml:"description"`
+	// Writable marks a coil or holding register facilityd may write (a setpoint, a reset). No
+	// write path exists yet; when one does, it refuses every point not marked writable, so a
+	// profile is also the list of what a gateway may change on the plant.
+	Writable bool `yaml:"writable,omitempty"`
 }
 
 // Width is how many registers (or bits, for bit tables) the point spans.
@@ -300,6 +304,9 @@ func (pt *Point) problems() []string {
 	}
 	if end := pt.End(); end > 0x10000 {
 		add("address: %d plus its width %d runs past the last address 65535", pt.Address, pt.Width())
+	}
+	if pt.Writable && pt.Table != TableCoil && pt.Table != TableHolding {
+		add("writable: only coils and holding registers can be written, not %s", pt.Table)
 	}
 	return out
 }
