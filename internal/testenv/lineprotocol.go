@@ -22,41 +22,57 @@ type Line struct {
 // InfluxDB would refuse or read differently is an error. It is the checker of the encoder's
 // tests and fuzzing, and of the spool's end-to-end tests.
 func ParseLine(s string) (Line, error) {
+	l, n, err := parseLine(s)
+	if err == nil && n != len(s) {
+		return l, fmt.Errorf("trailing bytes at %d", n)
+	}
+	return l, err
+}
+
+// parseLine parses one line and returns how many bytes it took (up to, not including, the
+// newline that ends it).
+func parseLine(s string) (Line, int, error) {
+	l, p, err := parseLineAt(s)
+	return l, p.i, err
+}
+
+func parseLineAt(s string) (Line, *lpParser, error) {
 	l := Line{Tags: map[string]string{}, Fields: map[string]any{}}
 	p := &lpParser{s: s}
 	var err error
+	_ = err
 	if l.Measurement, err = p.name(false); err != nil || l.Measurement == "" {
-		return l, fmt.Errorf("measurement: %v", orEmpty(err))
+		return l, p, fmt.Errorf("measurement: %v", orEmpty(err))
 	}
 	for p.peek() == ',' {
 		p.i++
 		k, err := p.name(true)
 		if err != nil || k == "" || p.peek() != '=' {
-			return l, fmt.Errorf("tag key at %d: %v", p.i, orEmpty(err))
+			return l, p, fmt.Errorf("tag key at %d: %v", p.i, orEmpty(err))
 		}
 		p.i++
 		v, err := p.name(true)
 		if err != nil || v == "" {
-			return l, fmt.Errorf("tag %s value: %v", k, orEmpty(err))
+			return l, p, fmt.Errorf("tag %s value: %v", k, orEmpty(err))
 		}
 		l.Tags[k] = v
 	}
 	if p.peek() != ' ' {
-		return l, fmt.Errorf("expected a space before the fields at %d", p.i)
+		return l, p, fmt.Errorf("expected a space before the fields at %d", p.i)
 	}
 	p.i++
 	for {
 		k, err := p.name(true)
 		if err != nil || k == "" || p.peek() != '=' {
-			return l, fmt.Errorf("field key at %d: %v", p.i, orEmpty(err))
+			return l, p, fmt.Errorf("field key at %d: %v", p.i, orEmpty(err))
 		}
 		p.i++
 		v, err := p.value()
 		if err != nil {
-			return l, fmt.Errorf("field %s: %w", k, err)
+			return l, p, fmt.Errorf("field %s: %w", k, err)
 		}
 		if _, dup := l.Fields[k]; dup {
-			return l, fmt.Errorf("field %s twice", k)
+			return l, p, fmt.Errorf("field %s twice", k)
 		}
 		l.Fields[k] = v
 		if p.peek() != ',' {
@@ -64,54 +80,40 @@ func ParseLine(s string) (Line, error) {
 		}
 		p.i++
 	}
-	if p.i == len(s) {
-		return l, nil
+	if p.i == len(s) || p.peek() == '\n' {
+		return l, p, nil
 	}
 	if p.peek() != ' ' {
-		return l, fmt.Errorf("expected a space before the timestamp at %d", p.i)
+		return l, p, fmt.Errorf("expected a space before the timestamp at %d", p.i)
 	}
-	ts, err := strconv.ParseInt(s[p.i+1:], 10, 64)
+	p.i++
+	start := p.i
+	for p.i < len(s) && s[p.i] != '\n' {
+		p.i++
+	}
+	ts, err := strconv.ParseInt(s[start:p.i], 10, 64)
 	if err != nil {
-		return l, fmt.Errorf("timestamp: %w", err)
+		return l, p, fmt.Errorf("timestamp: %w", err)
 	}
 	l.Time, l.HasTime = ts, true
-	return l, nil
+	return l, p, nil
 }
 
 // ParseLines parses newline-separated lines; an empty last line is allowed.
 func ParseLines(s string) ([]Line, error) {
 	var out []Line
 	for rest := s; rest != ""; {
-		// A quoted string value may hold a newline: split at newlines outside quotes only.
-		end := lineEnd(rest)
-		l, err := ParseLine(rest[:end])
+		l, n, err := parseLine(rest)
 		if err != nil {
-			return out, fmt.Errorf("line %d %q: %w", len(out)+1, rest[:end], err)
+			return out, fmt.Errorf("line %d %q: %w", len(out)+1, rest, err)
 		}
 		out = append(out, l)
-		if end == len(rest) {
+		if n == len(rest) {
 			break
 		}
-		rest = rest[end+1:]
+		rest = rest[n+1:] // past the newline
 	}
 	return out, nil
-}
-
-func lineEnd(s string) int {
-	inStr := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && i+1 < len(s):
-			i++
-		case c == '"' && i > 0 && s[i-1] == '=':
-			inStr = true
-		case c == '"' && inStr:
-			inStr = false
-		case c == '\n' && !inStr:
-			return i
-		}
-	}
-	return len(s)
 }
 
 func orEmpty(err error) error {
@@ -173,7 +175,7 @@ func (p *lpParser) value() (any, error) {
 		return nil, errors.New("unterminated string")
 	}
 	start := p.i
-	for p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != ' ' {
+	for p.i < len(p.s) && p.s[p.i] != ',' && p.s[p.i] != ' ' && p.s[p.i] != '\n' {
 		p.i++
 	}
 	raw := p.s[start:p.i]
