@@ -89,6 +89,7 @@ var protocolFaultSpecs = []FaultSpec{
 	{Name: "exception", Protocol: true, Description: "every request to this unit is answered with the exception code",
 		Params: []ParamSpec{{Name: "code", Description: "Modbus exception code 1-255, e.g. 4 server device failure, 6 server busy", Default: "4", kind: paramInt}}},
 	{Name: "silent", Protocol: true, Description: "this unit never answers; the connection stays open and other units on it keep answering"},
+	{Name: "half_open", Protocol: true, Description: "the whole listener goes dark: connections are accepted and requests read, but no unit behind it answers and nothing is closed (a hung gateway, a NAT that lost its state)"},
 }
 
 // kindFaultSpecs are the device faults of each kind.
@@ -211,6 +212,7 @@ type protocolFaults struct {
 	drop      bool
 	exception byte
 	silent    bool
+	halfOpen  bool
 }
 
 // apply sets or clears a protocol fault from its resolved parameters.
@@ -234,6 +236,8 @@ func (pf *protocolFaults) apply(fault string, params map[string]string, on bool)
 		}
 	case "silent":
 		pf.silent = on
+	case "half_open":
+		pf.halfOpen = on
 	}
 	return nil
 }
