@@ -16,8 +16,10 @@ import (
 // units A and C (and a device D on an endpoint of its own), and checks that B fails as it
 // should, that the healthy devices miss no poll (their good polls and
 // facilityd_modbus_missed_polls_total), and that everything recovers once the fault clears.
+//
+// Not parallel: its polls are timed against real sockets, and it runs alone before the
+// package's parallel tests so that neither starves the other's CPU.
 func TestFaultMatrix(t *testing.T) {
-	t.Parallel()
 	const interval, timeout = 200 * time.Millisecond, 100 * time.Millisecond
 	const window = 2 * time.Second
 	tests := []struct {
@@ -57,7 +59,6 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			r := startRig(t, []simulators.DeviceSpec{
 				{ID: "A", Kind: devices.KindPump, Address: "127.0.0.1:0", Unit: 1},
 				{ID: "B", Kind: devices.KindPump, Address: "127.0.0.1:0", Unit: 2},
