@@ -54,6 +54,9 @@ type hooks struct {
 	routes func(*api.Server)
 	// listening receives the API's bound address.
 	listening func(net.Addr)
+	// onSpoolDrop is told when the spool deletes readings unreplayed (full, or corrupt at
+	// start); the alarm engine will raise an alarm from it.
+	onSpoolDrop func(points, bytes int)
 	// observe sees every snapshot the pollers hand on (tests).
 	observe func(*devices.Snapshot)
 	// configPath is the file reloaded on SIGHUP; empty: no reload (the demo's built-in file).
@@ -77,7 +80,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	var writer *telemetry.Writer
 	var spool *telemetry.Spool
 	if cfg.Influx.URL != "" {
-		if spool, err = openSpool(cfg, reg, log); err != nil {
+		if spool, err = openSpool(cfg, reg, log, h.onSpoolDrop); err != nil {
 			return err
 		}
 		writer, err = telemetry.NewWriter(telemetry.Config{
@@ -181,7 +184,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 }
 
 // openSpool opens the durable spool, or returns nil (with a warning) when spool.dir is unset.
-func openSpool(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*telemetry.Spool, error) {
+func openSpool(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, onDrop func(points, bytes int)) (*telemetry.Spool, error) {
 	if cfg.Spool.Dir == "" {
 		log.Warn("no spool (spool.dir or " + config.EnvName("spool.dir") + "): readings taken while InfluxDB is away for more than about a minute are lost")
 		return nil, nil
@@ -190,8 +193,8 @@ func openSpool(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) 
 	sp, err := telemetry.OpenSpool(telemetry.SpoolConfig{
 		Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, SegmentBytes: cfg.Spool.SegmentBytes,
 		ReplayRate: cfg.Spool.ReplayRate,
-		// The alarm engine will turn this into an alarm; until then the spool logs each drop.
-		OnDrop: func(points, bytes int) {},
+		// The spool logs and counts each drop itself; onDrop is for the alarm engine.
+		OnDrop: onDrop,
 	}, reg, slog)
 	if err != nil {
 		return nil, fmt.Errorf("spool.dir %s: %w", cfg.Spool.Dir, err)
