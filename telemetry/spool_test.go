@@ -326,3 +326,56 @@ func TestWriterSpoolsWhileInfluxIsAway(t *testing.T) {
 		}
 	})
 }
+
+// TestWriterSpoolFullAndStopDuringOutage: a long outage fills a small spool; the oldest
+// readings go, counted and reported through OnDrop, the writer keeps taking new ones, and a
+// graceful stop while InfluxDB is still away spools the last batch rather than losing it.
+func TestWriterSpoolFullAndStopDuringOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		influx := &fakeInflux{respond: func(int, *http.Request) (*http.Response, error) {
+			return nil, errors.New("dial tcp 127.0.0.1:8086: connect: connection refused")
+		}}
+		var droppedPoints int
+		dir := t.TempDir()
+		sp, reg := openSpool(t, SpoolConfig{Dir: dir, MaxBytes: 8 << 10, SegmentBytes: 2 << 10,
+			OnDrop: func(points, bytes int) { droppedPoints += points }})
+		h := startWriter(t, influx, Config{BatchSize: 100, FlushInterval: time.Second, Spool: sp})
+		dev := testDevice()
+		const polls = 400
+		for i := range polls {
+			if !h.w.Enqueue(&devices.Snapshot{Device: dev, Time: time.Unix(int64(i), 0), Values: make([]devices.Value, len(dev.Profile.Points))}) {
+				t.Fatalf("enqueue %d refused: the writer stopped taking readings", i)
+			}
+			if i < polls-1 {
+				time.Sleep(time.Second)
+			}
+		}
+		// The last reading is still in memory: stop now, InfluxDB still away.
+		h.stop(t)
+		if droppedPoints == 0 {
+			t.Fatal("a spool of 8 KiB took 400 readings without dropping any")
+		}
+		if m := metric(t, reg, "facilityd_spool_dropped_points_total"); m != float64(droppedPoints) {
+			t.Errorf("dropped metric %v, OnDrop said %d", m, droppedPoints)
+		}
+		points, bytes := sp.Len()
+		if bytes > 8<<10 {
+			t.Errorf("spool holds %d bytes, above max_bytes", bytes)
+		}
+		if points+droppedPoints != polls {
+			t.Errorf("spooled %d + dropped %d != %d readings taken", points, droppedPoints, polls)
+		}
+		var last Record
+		for {
+			r, ok, err := sp.Next()
+			if err != nil || !ok {
+				break
+			}
+			last = r
+			sp.Commit()
+		}
+		if !strings.Contains(string(last.Lines), fmt.Sprint(int64(polls-1)*int64(time.Second))) {
+			t.Errorf("the reading taken just before the stop is not in the spool; last record %q", last.Lines)
+		}
+	})
+}

@@ -40,8 +40,12 @@ type Config struct {
 	BatchSize int
 	// FlushInterval is the longest a line waits before it is written.
 	FlushInterval time.Duration
-	// Timeout bounds each write, and the final flush at shutdown.
+	// Timeout bounds each write, and the final flush at shutdown unless FinalTimeout is set.
 	Timeout time.Duration
+	// FinalTimeout bounds the whole final flush at shutdown, so that it fits the daemon's
+	// shutdown_timeout; with a spool, what InfluxDB has not taken by then is spooled. Zero:
+	// Timeout.
+	FinalTimeout time.Duration
 	// QueueSize is the number of snapshots that may wait for the writer before new ones are
 	// dropped.
 	QueueSize int
@@ -64,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = DefaultQueueSize
+	}
+	if c.FinalTimeout == 0 {
+		c.FinalTimeout = c.Timeout
 	}
 	return c
 }

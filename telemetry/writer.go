@@ -471,7 +471,7 @@ func (w *Writer) shutdown() {
 	w.stopped = true
 	w.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FinalTimeout)
 	defer cancel()
 	lost := 0
 	if w.retry != nil {
@@ -511,7 +511,7 @@ func (w *Writer) sendFinal(ctx context.Context, b *batch) int {
 	if err == nil {
 		return 0
 	}
-	if w.cfg.Spool != nil && retryable(err) {
+	if w.cfg.Spool != nil && (retryable(err) || ctx.Err() != nil) {
 		w.down = true
 		w.spool(b)
 		return 0

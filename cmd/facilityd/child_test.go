@@ -151,6 +151,15 @@ func (c *child) wait(t *testing.T) error {
 
 func deviceIDs(t *testing.T, apiURL, token string) []string {
 	t.Helper()
+	var ids []string
+	for _, d := range deviceList(t, apiURL, token) {
+		ids = append(ids, d.ID)
+	}
+	return ids
+}
+
+func deviceList(t *testing.T, apiURL, token string) []api.DeviceSummary {
+	t.Helper()
 	req, _ := http.NewRequest("GET", apiURL+"/api/v1/devices", nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -164,11 +173,7 @@ func deviceIDs(t *testing.T, apiURL, token string) []string {
 	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, d := range list.Devices {
-		ids = append(ids, d.ID)
-	}
-	return ids
+	return list.Devices
 }
 
 // TestChildReloadAndSecrets runs the built binary: a broken config on SIGHUP keeps the old
@@ -214,7 +219,19 @@ func TestChildReloadAndSecrets(t *testing.T) {
 		t.Errorf("after a broken reload devices are %s, want the old %s", got, want)
 	}
 
-	// Valid: one more device.
+	// Valid: one more device. The devices that remain keep their live state.
+	waitFor(t, "every device polled a few times", 10*time.Second, func() bool {
+		for _, d := range deviceList(t, c.api, apiToken) {
+			if d.Polls < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	polls := map[string]uint64{}
+	for _, d := range deviceList(t, c.api, apiToken) {
+		polls[d.ID] = d.Polls
+	}
 	good := *cfg
 	good.Devices = all[:4]
 	writeConfig(t, path, &good)
@@ -228,6 +245,11 @@ func TestChildReloadAndSecrets(t *testing.T) {
 	for _, id := range want4 {
 		if !strings.Contains(fmt.Sprint(got), id) {
 			t.Errorf("device %s missing after reload: %v", id, got)
+		}
+	}
+	for _, d := range deviceList(t, c.api, apiToken) {
+		if before, kept := polls[d.ID]; kept && (d.Polls < before || before == 0) {
+			t.Errorf("device %s: %d polls after the reload, %d before: its live state was lost", d.ID, d.Polls, before)
 		}
 	}
 

@@ -87,6 +87,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 			URL: cfg.Influx.URL, Bucket: cfg.Influx.Bucket, Org: cfg.Influx.Org, Token: cfg.Influx.Token.Reveal(),
 			BatchSize: cfg.Influx.BatchSize, FlushInterval: cfg.Influx.FlushInterval,
 			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize, Spool: spool,
+			// Half the shutdown budget for the final write; the spool takes what is left.
+			FinalTimeout: min(cfg.Influx.Timeout, cfg.ShutdownTimeout/2),
 		}, reg, log.With("component", "influx"))
 		if err != nil {
 			if spool != nil {
