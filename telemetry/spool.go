@@ -177,6 +177,11 @@ type Spool struct {
 	// segment: read segments are deleted as soon as they are done).
 	curOff int64
 	closed bool
+	// peek is the record Next returned last, which Commit consumes; if the spool dropped it
+	// meanwhile (full), Commit does nothing.
+	peekSeg uint64
+	peekOff int64
+	peeked  bool
 
 	m spoolMetrics
 }
@@ -489,6 +494,7 @@ func (s *Spool) Next() (r Record, ok bool, err error) {
 		// Checked at open; only a change to the file since then gets here.
 		return Record{}, false, fmt.Errorf("spool: %s at %d: %w", segName(g.id), s.curOff, err)
 	}
+	s.peekSeg, s.peekOff, s.peeked = g.id, s.curOff, true
 	return r, true, nil
 }
 
@@ -500,6 +506,12 @@ func (s *Spool) Commit() error {
 	defer s.mu.Unlock()
 	s.skipDone()
 	g := s.segs[0]
+	if !s.peeked || s.peekSeg != g.id || s.peekOff != s.curOff {
+		// Dropped for space since Next (or Next was not called): nothing to consume.
+		s.peeked = false
+		return nil
+	}
+	s.peeked = false
 	_, n, err := s.recordAt(g, s.curOff)
 	if err != nil {
 		return err
@@ -514,8 +526,25 @@ func (s *Spool) Commit() error {
 	return s.writeCursor()
 }
 
-// Skip consumes the next record without replaying it (InfluxDB rejected it for good).
-func (s *Spool) Skip() error { return s.Commit() }
+// Skip consumes the next record without replaying it: InfluxDB rejected it for good, or it
+// cannot be read (then the rest of its segment goes too).
+func (s *Spool) Skip() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.peeked = false
+	s.skipDone()
+	g := s.segs[0]
+	if s.curOff >= g.size {
+		return nil
+	}
+	if _, n, err := s.recordAt(g, s.curOff); err == nil {
+		s.curOff += int64(n)
+	} else {
+		s.curOff = g.size
+	}
+	s.skipDone()
+	return s.writeCursor()
+}
 
 func (s *Spool) recordAt(g *segment, off int64) (recInfo, int, error) {
 	for i, r := range g.recs {

@@ -379,3 +379,23 @@ func TestWriterSpoolFullAndStopDuringOutage(t *testing.T) {
 		}
 	})
 }
+
+func TestSpoolSkipAndStaleCommit(t *testing.T) {
+	s, _ := openSpool(t, SpoolConfig{Dir: t.TempDir(), SegmentBytes: 4096, MaxBytes: 1 << 20})
+	for i := range 3 {
+		if err := s.Append(rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Commit without Next consumes nothing.
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Skip without Next consumes the first record (a rejected or unreadable one).
+	if err := s.Skip(); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, s); fmt.Sprint(got) != fmt.Sprint([]int{1, 2}) {
+		t.Errorf("after a bare Commit and a Skip replayed %v, want [1 2]", got)
+	}
+}

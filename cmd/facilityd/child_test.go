@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -384,5 +386,50 @@ func copyDir(t *testing.T, from, to string) {
 		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o640); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestChildSecondSignalExitsAtOnce: with InfluxDB hung (it accepts and never answers) and no
+// spool, the graceful stop waits on the final write; a second SIGTERM ends it at once.
+func TestChildSecondSignalExitsAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	cfg, _ := demoEstate(t, nil)
+	addr := freeAddr(t)
+	cfg.HTTP.Addr = addr
+	cfg.Influx.URL = "http://" + ln.Addr().String()
+	cfg.Influx.Timeout = 20 * time.Second
+	cfg.ShutdownTimeout = 60 * time.Second
+	path := filepath.Join(t.TempDir(), "facilityd.yaml")
+	writeConfig(t, path, cfg)
+
+	c := startChild(t, path, addr)
+	time.Sleep(1500 * time.Millisecond) // a batch is now stuck in a write
+	c.signal(t, syscall.SIGTERM)
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	c.signal(t, syscall.SIGTERM)
+	err = c.wait(t)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("exit %v after a second SIGTERM, want status 130", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v to exit after the second signal", d)
+	}
+	if !strings.Contains(c.log.String(), "exiting now") {
+		t.Errorf("the log does not say it exits at once:\n%s", c.log)
 	}
 }
