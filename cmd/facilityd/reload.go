@@ -70,6 +70,15 @@ func (r *reloader) run(ctx context.Context, p *modbus.Poller) error {
 		}
 		stop()
 		<-done
+		kept := map[string]bool{}
+		for _, d := range next.devs {
+			kept[d.ID] = true
+		}
+		for _, st := range r.latest.List() {
+			if !kept[st.Device.ID] {
+				r.opts.Metrics.Forget(st.Device.ID)
+			}
+		}
 		r.latest.SetDevices(next.devs)
 		p = next.poller
 		var hookErrs []error
