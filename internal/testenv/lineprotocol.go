@@ -40,7 +40,6 @@ func parseLineAt(s string) (Line, *lpParser, error) {
 	l := Line{Tags: map[string]string{}, Fields: map[string]any{}}
 	p := &lpParser{s: s}
 	var err error
-	_ = err
 	if l.Measurement, err = p.name(false); err != nil || l.Measurement == "" {
 		return l, p, fmt.Errorf("measurement: %v", orEmpty(err))
 	}
