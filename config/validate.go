@@ -85,6 +85,9 @@ func (c *Config) Validate() error {
 		add("log.format: %q is not one of text, json", c.Log.Format)
 	}
 
+	errs = append(errs, c.validateSpool()...)
+	errs = append(errs, c.validateSecurity()...)
+
 	profiles, perr := LoadProfiles(c.Profiles.Dir)
 	if perr != nil {
 		errs = append(errs, perr)

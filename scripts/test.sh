@@ -45,6 +45,9 @@ ensure_tools() {
 start_influxdb() {
 	influxd_start "$workdir/influxdb" "" facility_test
 	export FACILITYD_TEST_INFLUX_URL=$INFLUXD_URL FACILITYD_TEST_INFLUX_DB=$INFLUXD_DB
+	# Tests that play an InfluxDB outage start (and stop) their own from the same binary.
+	FACILITYD_TEST_INFLUXD=$(influxd_bin)
+	export FACILITYD_TEST_INFLUXD
 }
 stop_influxdb() { influxd_stop "$workdir/influxdb"; }
 

@@ -10,6 +10,7 @@ import (
 	_ "net/http/pprof" // served only when http.pprof is set
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,11 +37,14 @@ func runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !loopback(cfg.HTTP.Addr) {
-				return fmt.Errorf("http.addr %s is not a loopback address: the API has no role tokens to guard it yet, so facilityd serves it on loopback only (use 127.0.0.1:PORT behind a reverse proxy that authenticates)", cfg.HTTP.Addr)
+			if !loopback(cfg.HTTP.Addr) && len(cfg.HTTP.Tokens) == 0 {
+				return fmt.Errorf("http.addr %s is not a loopback address and http.tokens is empty: configure role tokens (facilityd hash-token) or listen on 127.0.0.1", cfg.HTTP.Addr)
 			}
 			log := newLogger(cfg.Log, os.Stderr)
-			return runDaemon(cmd.Context(), cfg, log, hooks{})
+			for _, w := range cfg.SecurityWarnings() {
+				log.Warn(w)
+			}
+			return runDaemon(cmd.Context(), cfg, log, hooks{configPath: path})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
@@ -53,6 +57,16 @@ type hooks struct {
 	routes func(*api.Server)
 	// listening receives the API's bound address.
 	listening func(net.Addr)
+	// onSpoolDrop is told when the spool deletes readings unreplayed (full, or corrupt at
+	// start); the alarm engine will raise an alarm from it.
+	onSpoolDrop func(points, bytes int)
+	// observe sees every snapshot the pollers hand on (tests).
+	observe func(*devices.Snapshot)
+	// configPath is the file reloaded on SIGHUP; empty: no reload (the demo's built-in file).
+	configPath string
+	// onReload are told of every valid new configuration, after the pollers restarted with its
+	// devices; the alarm engine will hook its rules in here.
+	onReload []func(*config.Config) error
 }
 
 // runDaemon wires the pipeline of DESIGN.md's data flow and runs it until ctx ends: the pollers
@@ -67,13 +81,22 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	latest := devices.NewLatest(devs)
 
 	var writer *telemetry.Writer
+	var spool *telemetry.Spool
 	if cfg.Influx.URL != "" {
+		if spool, err = openSpool(cfg, reg, log, h.onSpoolDrop); err != nil {
+			return err
+		}
 		writer, err = telemetry.NewWriter(telemetry.Config{
 			URL: cfg.Influx.URL, Bucket: cfg.Influx.Bucket, Org: cfg.Influx.Org, Token: cfg.Influx.Token.Reveal(),
 			BatchSize: cfg.Influx.BatchSize, FlushInterval: cfg.Influx.FlushInterval,
-			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize,
+			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize, Spool: spool,
+			// Half the shutdown budget for the final write; the spool takes what is left.
+			FinalTimeout: min(cfg.Influx.Timeout, cfg.ShutdownTimeout/2),
 		}, reg, log.With("component", "influx"))
 		if err != nil {
+			if spool != nil {
+				spool.Close()
+			}
 			return fmt.Errorf("influx: %w", err)
 		}
 		log.Info("writing telemetry to InfluxDB", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
@@ -99,6 +122,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 
 	var mq *mqttSide
 	handle := func(s *devices.Snapshot) {
+		if h.observe != nil {
+			h.observe(s)
+		}
 		latest.Update(s)
 		if writer != nil {
 			writer.Enqueue(s)
@@ -111,16 +137,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		return err
 	}
 	defer mq.close()
-	var modbusDevs []*devices.Device
-	for _, d := range devs {
-		if d.Modbus != nil {
-			modbusDevs = append(modbusDevs, d)
-		}
-	}
-	poller, err := modbus.New(modbusDevs, handle, modbus.Options{
+	modbusOpts := modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
 		Logger: log.With("component", "modbus"), Metrics: modbus.NewMetrics(reg),
-	})
+	}
+	poller, err := modbus.New(modbusOnly(devs), handle, modbusOpts)
 	if err != nil {
 		return err
 	}
@@ -144,6 +165,19 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer patrolSvc.Close()
 		srv.Handle("/api/v1/patrol/", api.PatrolHandler(patrolSvc))
 	}
+	auth, err := newAuth(cfg)
+	if err != nil {
+		return err
+	}
+	srv.UseAuth(auth)
+	if cfg.HTTP.TLSCert != "" {
+		srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+	}
+	rl := &reloader{path: h.configPath, log: log, latest: latest, handle: handle, opts: modbusOpts,
+		hooks: h.onReload, requests: make(chan chan error)}
+	if h.configPath != "" {
+		srv.Handle("POST /api/v1/reload", http.HandlerFunc(rl.serveHTTP))
+	}
 	if h.routes != nil {
 		h.routes(srv)
 	}
@@ -153,12 +187,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		g.Go(func() error { return patrolSvc.Run(gctx) })
 	}
 	// The writer outlives the pollers: it is stopped only once they have returned, so that
-	// every reading taken is flushed.
+	// every reading taken is flushed (to InfluxDB, or to the spool while it is away).
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
 	if writer != nil {
 		g.Go(func() error {
-			defer writer.Close()
+			defer func() {
+				writer.Close()
+				if spool != nil {
+					spool.Close()
+				}
+			}()
 			return writer.Run(writerCtx)
 		})
 	}
@@ -173,7 +212,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	g.Go(func() error {
 		defer stopWriter()
 		pg, pctx := errgroup.WithContext(gctx)
-		pg.Go(func() error { return poller.Run(pctx) })
+		pg.Go(func() error { return rl.run(pctx, poller) })
 		pg.Go(func() error { return mq.listener.Run(pctx) })
 		err := pg.Wait()
 		if mq.telemetry != nil {
@@ -187,16 +226,71 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		return engine.Run(gctx)
 	})
 	g.Go(func() error {
+		scheme := "http://"
+		if cfg.HTTP.TLSCert != "" {
+			scheme = "https://"
+		}
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
-			log.Info("API listening", "url", "http://"+a.String(), "devices", len(devs))
+			log.Info("API listening", "url", scheme+a.String(), "devices", len(devs), "auth", authMode(auth))
 			if h.listening != nil {
 				h.listening(a)
 			}
 		})
 	})
-	err = g.Wait()
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		log.Info("stopping: pollers stop, the writer flushes", "shutdown_timeout", cfg.ShutdownTimeout)
+		select {
+		case err = <-done:
+		case <-time.After(cfg.ShutdownTimeout):
+			log.Error("shutdown_timeout passed before everything was flushed; readings not yet spooled or written are lost", "shutdown_timeout", cfg.ShutdownTimeout)
+			return fmt.Errorf("shutdown took longer than shutdown_timeout %v", cfg.ShutdownTimeout)
+		}
+	}
 	log.Info("stopped")
 	return err
+}
+
+// openSpool opens the durable spool, or returns nil (with a warning) when spool.dir is unset.
+func openSpool(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, onDrop func(points, bytes int)) (*telemetry.Spool, error) {
+	if cfg.Spool.Dir == "" {
+		log.Warn("no spool (spool.dir or " + config.EnvName("spool.dir") + "): readings taken while InfluxDB is away for more than about a minute are lost")
+		return nil, nil
+	}
+	slog := log.With("component", "spool")
+	sp, err := telemetry.OpenSpool(telemetry.SpoolConfig{
+		Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, SegmentBytes: cfg.Spool.SegmentBytes,
+		ReplayRate: cfg.Spool.ReplayRate,
+		// The spool logs and counts each drop itself; onDrop is for the alarm engine.
+		OnDrop: onDrop,
+	}, reg, slog)
+	if err != nil {
+		return nil, fmt.Errorf("spool.dir %s: %w", cfg.Spool.Dir, err)
+	}
+	return sp, nil
+}
+
+// newAuth builds the API's token check from http.tokens.
+func newAuth(cfg *config.Config) (*api.Auth, error) {
+	var toks []api.Token
+	for i, t := range cfg.HTTP.Tokens {
+		tok, err := api.ParseToken(t.Name, t.Role, strings.ToLower(t.SHA256))
+		if err != nil {
+			return nil, fmt.Errorf("http.tokens[%d]: %w", i, err)
+		}
+		toks = append(toks, tok)
+	}
+	return api.NewAuth(toks, cfg.HTTP.MetricsOpen), nil
+}
+
+func authMode(a *api.Auth) string {
+	if a.Open() {
+		return "open (no http.tokens)"
+	}
+	return "role tokens"
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
@@ -209,14 +303,4 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func loopback(addr string) bool { return config.Loopback(addr) }
