@@ -21,6 +21,8 @@ type Config struct {
 	Log      Log      `mapstructure:"log" yaml:"log"`
 	Demo     Demo     `mapstructure:"demo" yaml:"demo"`
 	Devices  []Device `mapstructure:"devices" yaml:"devices"`
+	// WorkOrders is the work-order book (config/workorders.go).
+	WorkOrders WorkOrders `mapstructure:"workorders" yaml:"workorders"`
 }
 
 // Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
@@ -96,6 +98,8 @@ type Device struct {
 	OfflineAfter int               `mapstructure:"offline_after" yaml:"offline_after,omitempty"`
 	Modbus       *DeviceModbus     `mapstructure:"modbus" yaml:"modbus,omitempty"`
 	Tags         map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+	// Asset is the device's entry in the equipment ledger (config/workorders.go).
+	Asset *Asset `mapstructure:"asset" yaml:"asset,omitempty"`
 }
 
 // DeviceModbus is a Modbus TCP device's transport.
@@ -125,6 +129,8 @@ func Default() Config {
 		Modbus:  Modbus{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
+
+		WorkOrders: DefaultWorkOrders(),
 	}
 }
 

@@ -96,6 +96,7 @@ func (c *Config) Validate() error {
 	for i := range c.Devices {
 		errs = append(errs, c.validateDevice(i, profiles, seen, units)...)
 	}
+	errs = append(errs, c.validateWorkOrders()...)
 	if len(errs) > 0 {
 		return &Problems{Source: "config", Errs: errs}
 	}
