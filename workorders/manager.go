@@ -146,6 +146,9 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
 	}
+	if len(cfg.OOSExemptKinds) == 0 {
+		cfg.OOSExemptKinds = []string{string(devices.KindFirePanel)}
+	}
 	for _, k := range cfg.OOSExemptKinds {
 		m.exempt[k] = true
 	}

@@ -92,7 +92,7 @@ type Order struct {
 	AlarmID  string          `json:"alarm_id,omitempty"`
 	// AlarmClass is the class of the alarm that raised the order.
 	AlarmClass alarms.Class `json:"alarm_class,omitempty"`
-	Title    string          `json:"title"`
+	Title      string       `json:"title"`
 	// Reporter is the resident or person who raised a manual order, with a way to call back.
 	Reporter string `json:"reporter,omitempty"`
 

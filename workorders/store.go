@@ -242,7 +242,9 @@ func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
 var errDuplicate = errors.New("duplicate active order")
 
 // Insert implements Store.
-func (s *SQLStore) Insert(ctx context.Context, o *Order) (*Order, error) { return s.insert(ctx, o, false) }
+func (s *SQLStore) Insert(ctx context.Context, o *Order) (*Order, error) {
+	return s.insert(ctx, o, false)
+}
 
 func (s *SQLStore) insert(ctx context.Context, o *Order, dedupe bool) (*Order, error) {
 	c := *o
