@@ -21,6 +21,7 @@ import (
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
 	"github.com/facilityd/facilityd/telemetry"
+	"github.com/facilityd/facilityd/workorders"
 )
 
 func runCommand() *cobra.Command {
@@ -51,6 +52,9 @@ type hooks struct {
 	routes func(*api.Server)
 	// listening receives the API's bound address.
 	listening func(net.Addr)
+	// workorders are the work-order manager's collaborators (alarm engine OOS hook,
+	// notifier, MQTT publisher, event sinks); nil ones are left out.
+	workorders workorders.Options
 }
 
 // runDaemon wires the pipeline of DESIGN.md's data flow and runs it until ctx ends: the pollers
@@ -79,11 +83,18 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
 	}
 
+	orders, closeOrders, err := openWorkOrders(ctx, cfg, log.With("component", "workorders"), h.workorders)
+	if err != nil {
+		return err
+	}
+	defer closeOrders()
+
 	handle := func(s *devices.Snapshot) {
 		latest.Update(s)
 		if writer != nil {
 			writer.Enqueue(s)
 		}
+		orders.Observe(s)
 	}
 	poller, err := modbus.New(devs, handle, modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
@@ -97,6 +108,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		srv.Handle("/debug/pprof/", http.DefaultServeMux)
 		log.Info("Go profiler served at /debug/pprof/ (http.pprof)")
 	}
+	api.RegisterWorkOrders(srv, orders)
 	if h.routes != nil {
 		h.routes(srv)
 	}
@@ -116,6 +128,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer stopWriter()
 		return poller.Run(gctx)
 	})
+	g.Go(func() error { return orders.Run(gctx) })
 	g.Go(func() error {
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
 			log.Info("API listening", "url", "http://"+a.String(), "devices", len(devs))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,10 @@ func demoCommand() *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Log, os.Stderr)
+			// The demo keeps its orders in the temp dir, not wherever it was started from.
+			if cfg.WorkOrders.Store.Driver == "sqlite" && os.Getenv(config.EnvName("workorders.store.path")) == "" && cfg.WorkOrders.Store.Path == config.DefaultWorkOrders().Store.Path {
+				cfg.WorkOrders.Store.Path = filepath.Join(os.TempDir(), "facilityd-demo-workorders.db")
+			}
 			devs, err := cfg.BuildDevices()
 			if err != nil {
 				return err

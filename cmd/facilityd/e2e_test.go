@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 		cfg.Devices[i].Timeout = 150 * time.Millisecond
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.WorkOrders.Store.Path = filepath.Join(t.TempDir(), "workorders.db")
 	if influx != nil {
 		cfg.Influx.URL = influx.URL
 		cfg.Influx.Bucket = influx.Bucket()

@@ -33,6 +33,6 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCommand(), demoCommand(), checkConfigCommand(), devicesCommand())
+	root.AddCommand(runCommand(), demoCommand(), checkConfigCommand(), devicesCommand(), woCommand(), reportCommand())
 	return root
 }
