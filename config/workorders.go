@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -392,4 +393,16 @@ func clockMinutes(s string) int {
 		return -1
 	}
 	return t.Hour()*60 + t.Minute()
+}
+
+// dateToStringHook lets dates be written unquoted in YAML (warranty_end: 2027-06-30, which
+// YAML reads as a timestamp) where the configuration keeps them as strings.
+func dateToStringHook(from, to reflect.Type, data any) (any, error) {
+	if t, ok := data.(time.Time); ok && to.Kind() == reflect.String {
+		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+			return t.Format(time.DateOnly), nil
+		}
+		return t.Format(time.RFC3339), nil
+	}
+	return data, nil
 }

@@ -112,6 +112,8 @@ type Manager struct {
 
 	mu     sync.Mutex
 	meters map[string]float64 // plan/device → meter reading at the last order
+	// meterBase is the reading of each meter plan's last stored order, loaded at start.
+	meterBase map[string]float64
 	sched  map[string]time.Time
 	warned map[string]bool
 }
@@ -145,6 +147,11 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	}
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.LoadMeters(ctx); err != nil {
+		return nil, fmt.Errorf("workorders: meter plans: %w", err)
 	}
 	if len(cfg.OOSExemptKinds) == 0 {
 		cfg.OOSExemptKinds = []string{string(devices.KindFirePanel)}
@@ -398,6 +405,38 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler),
 		Message: fmt.Sprintf("%s %s (%s): %s", stored.ID, stored.Category, zoneName(stored), stored.Title), At: o.CreatedAt})
 	return stored, nil
+}
+
+// CircuitReporter is what the patrol's nightly lighting check calls for each failed circuit;
+// the Manager satisfies it.
+type CircuitReporter interface {
+	CircuitFailed(device, circuit string, at time.Time)
+}
+
+// CircuitReporterFunc adapts a function to a CircuitReporter.
+type CircuitReporterFunc func(device, circuit string, at time.Time)
+
+// CircuitFailed calls f.
+func (f CircuitReporterFunc) CircuitFailed(device, circuit string, at time.Time) { f(device, circuit, at) }
+
+var (
+	_ alarms.Sink     = (*Manager)(nil)
+	_ CircuitReporter = (*Manager)(nil)
+)
+
+// CircuitFailed queues a lighting order for a circuit the night check found dark; it never
+// blocks the patrol.
+func (m *Manager) CircuitFailed(device, circuit string, at time.Time) {
+	job := func(ctx context.Context) {
+		if _, err := m.FailedCircuit(ctx, device, circuit, at); err != nil {
+			m.log.Error("lighting order from the night check", "device", device, "circuit", circuit, "err", err)
+		}
+	}
+	select {
+	case m.jobs <- job:
+	default:
+		m.log.Warn("work-order queue full: failed circuit dropped", "device", device, "circuit", circuit)
+	}
 }
 
 // FailedCircuit is the patrol's nightly lighting check reporting a failed circuit: a

@@ -589,3 +589,52 @@ func TestWarrantyReminder(t *testing.T) {
 		t.Fatalf("warranty reminders %v", n)
 	}
 }
+
+func TestNightCheckCircuit(t *testing.T) {
+	r := newRig(t, t0, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var reporter CircuitReporter = r.m
+	reporter.CircuitFailed("L-1", "C3", t0)
+	reporter.CircuitFailed("L-1", "C3", t0.Add(24*time.Hour))
+	var got []Event
+	for len(got) < 2 {
+		select {
+		case e := <-r.events:
+			got = append(got, e)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no order from the failed circuit")
+		}
+	}
+	if got[0].Type != EventCreated || got[1].Type != EventAttached || got[0].Order.Category != "lighting" ||
+		got[0].Order.Team != "south-team" || got[0].Order.Source != SourcePatrol {
+		t.Fatalf("events %s %s, order %+v", got[0].Type, got[1].Type, got[0].Order)
+	}
+}
+
+func TestMeterPlanSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wo.db")
+	cfg, devs := estate()
+	cfg.Plans = []config.PMPlan{{ID: "pump-service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
+	st := mustOpen(t, "sqlite", path)
+	m, _ := New(cfg, "estate", devs, st, Options{Clock: func() time.Time { return t0 }})
+	if _, err := m.Schedule(ctx, ScheduleRequest{Plan: "pump-service", Device: "P-1", At: t0, By: "system", Meter: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	// A restart: a new manager over the same book counts from 1000, not from its first reading.
+	m2, err := New(cfg, "estate", devs, st, Options{Clock: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2.Observe(pumpSnapshot(t, 1400, t0))
+	if len(m2.jobs) != 0 {
+		t.Fatal("400 h after the last service is not yet due")
+	}
+	m2.Observe(pumpSnapshot(t, 1500, t0))
+	if len(m2.jobs) != 1 {
+		t.Fatal("500 h after the last service (before the restart) is due")
+	}
+}

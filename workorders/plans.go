@@ -87,6 +87,30 @@ func (m *Manager) noticeLead() time.Duration {
 	return 24 * time.Hour
 }
 
+// LoadMeters restores each meter plan's reading at its last order from the order book, so
+// that a restart does not start counting again. New calls it; it is safe to call again.
+func (m *Manager) LoadMeters(ctx context.Context) error {
+	base := map[string]float64{}
+	for _, p := range m.cfg.Plans {
+		if p.Meter == "" {
+			continue
+		}
+		list, err := m.store.List(ctx, Filter{Plan: p.ID})
+		if err != nil {
+			return err
+		}
+		for _, o := range list {
+			if o.MeterValue > 0 {
+				base[p.ID+"/"+o.Device] = o.MeterValue
+			}
+		}
+	}
+	m.mu.Lock()
+	m.meterBase = base
+	m.mu.Unlock()
+	return nil
+}
+
 // runPlans raises the orders of calendar plans whose job is within the plan's lead time.
 func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 	var errs []error
@@ -253,6 +277,11 @@ func (m *Manager) Observe(s *devices.Snapshot) {
 		key := p.ID + "/" + s.Device.ID
 		m.mu.Lock()
 		base, known := m.meters[key]
+		if !known {
+			if b, ok := m.meterBase[key]; ok {
+				base, known = b, true
+			}
+		}
 		fire := known && v-base >= p.MeterEvery
 		if !known || fire || v < base { // a meter reset starts counting again
 			m.meters[key] = v

@@ -28,7 +28,8 @@ func TestWorkOrderCLI(t *testing.T) {
 	}
 	cfgPath := filepath.Join(dir, "facilityd.yaml")
 	store := filepath.Join(dir, "wo.db")
-	os.WriteFile(cfgPath, append(demo, []byte("\nworkorders:\n  store:\n    path: "+store+"\n")...), 0o644)
+	os.WriteFile(cfgPath, demo, 0o644)
+	t.Setenv(config.EnvName("workorders.store.path"), store)
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
