@@ -114,8 +114,8 @@ type Manager struct {
 	meters map[string]float64 // plan/device → meter reading at the last order
 	// meterBase is the reading of each meter plan's last stored order, loaded at start.
 	meterBase map[string]float64
-	sched  map[string]time.Time
-	warned map[string]bool
+	sched     map[string]time.Time
+	warned    map[string]bool
 }
 
 // New builds the manager over a store. devs is the configuration's device list: the
@@ -417,7 +417,9 @@ type CircuitReporter interface {
 type CircuitReporterFunc func(device, circuit string, at time.Time)
 
 // CircuitFailed calls f.
-func (f CircuitReporterFunc) CircuitFailed(device, circuit string, at time.Time) { f(device, circuit, at) }
+func (f CircuitReporterFunc) CircuitFailed(device, circuit string, at time.Time) {
+	f(device, circuit, at)
+}
 
 var (
 	_ alarms.Sink     = (*Manager)(nil)
