@@ -638,3 +638,25 @@ func TestMeterPlanSurvivesRestart(t *testing.T) {
 		t.Fatal("500 h after the last service (before the restart) is due")
 	}
 }
+
+// TestPlanTooCloseIsSkipped: a gateway started an hour before a water job does not cut the
+// supply unannounced, and does not retry every tick.
+func TestPlanTooCloseIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 4, 10, 8, 0, 0, 0, shanghai)
+	r := newRig(t, start.Add(-30*24*time.Hour), func(c *config.WorkOrders) {
+		c.Plans = []config.PMPlan{{ID: "water-tank", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water"}}
+	})
+	r.m.Tick(ctx) // knows the plan from a month before
+	r.clock.Set(start)
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatalf("a skipped job is not an error: %v", err)
+	}
+	r.m.Tick(ctx)
+	if n := r.notes.ofType("pm_skipped"); len(n) != 1 || !strings.Contains(n[0].Message, "residents must be told") {
+		t.Fatalf("skipped notices %+v", n)
+	}
+	if len(r.pub.msgs) != 0 {
+		t.Fatalf("published %v", r.pub.msgs)
+	}
+}

@@ -144,8 +144,14 @@ func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 				continue
 			}
 			if _, err := m.Schedule(ctx, ScheduleRequest{Plan: p.ID, Device: dev, At: next, By: "system"}); err != nil {
-				errs = append(errs, err)
-				continue
+				if !errors.Is(err, ErrNoticeTooLate) {
+					errs = append(errs, err)
+					continue
+				}
+				// Started too close to a job to warn residents in time: skip that job rather
+				// than cut their supply unannounced; engineering schedules it by hand.
+				m.log.Warn("preventive job skipped: too late for the interruption notice", "plan", p.ID, "device", dev, "job", next, "err", err)
+				m.notify(ctx, Notification{Type: "pm_skipped", Device: dev, To: recipients(m.cfg.Supervisor), Message: err.Error(), At: now})
 			}
 			m.mu.Lock()
 			m.sched[key] = next
