@@ -83,7 +83,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
 	}
 
-	orders, closeOrders, err := openWorkOrders(ctx, cfg, log.With("component", "workorders"), h.workorders)
+	orders, runOrders, closeOrders, err := openWorkOrders(ctx, cfg, log.With("component", "workorders"), h.workorders)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer stopWriter()
 		return poller.Run(gctx)
 	})
-	g.Go(func() error { return orders.Run(gctx) })
+	g.Go(func() error { return runOrders(gctx) })
 	g.Go(func() error {
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
 			log.Info("API listening", "url", "http://"+a.String(), "devices", len(devs))

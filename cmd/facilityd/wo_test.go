@@ -36,7 +36,7 @@ func TestWorkOrderCLI(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m, closeStore, err := openWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
+	m, _, closeStore, err := openWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/workorders"
 )
@@ -13,14 +15,17 @@ import (
 // its collaborators: the alarm engine's out-of-service hook, the notifier, the MQTT
 // publisher and event sinks; any may be nil. Without a notifier, notifications are logged.
 // The manager is an alarms.Sink: the alarm engine feeds it with AddSink(manager) or the like.
-func openWorkOrders(ctx context.Context, cfg *config.Config, log *slog.Logger, links workorders.Options) (*workorders.Manager, func(), error) {
+//
+// run runs the manager (and the webhook, when configured) until ctx ends; closeStore closes
+// the order book once run has returned.
+func openWorkOrders(ctx context.Context, cfg *config.Config, log *slog.Logger, links workorders.Options) (m *workorders.Manager, run func(context.Context) error, closeStore func(), err error) {
 	src := cfg.WorkOrders.Store.Path
 	if cfg.WorkOrders.Store.Driver == "postgres" {
 		src = cfg.WorkOrders.Store.DSN.Reveal()
 	}
 	st, err := workorders.OpenStore(ctx, cfg.WorkOrders.Store.Driver, src)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (workorders.store)", err)
+		return nil, nil, nil, fmt.Errorf("%w (workorders.store)", err)
 	}
 	links.Logger = log
 	if links.Notifier == nil {
@@ -34,18 +39,23 @@ func openWorkOrders(ctx context.Context, cfg *config.Config, log *slog.Logger, l
 		webhook = workorders.NewWebhook(cfg.WorkOrders.Webhook.URL, cfg.WorkOrders.Webhook.Secret.Reveal(), log.With("component", "workorders-webhook"))
 		links.Sinks = append(links.Sinks, webhook)
 	}
-	m, err := workorders.New(cfg.WorkOrders, cfg.Site, cfg.Devices, st, links)
+	m, err = workorders.New(cfg.WorkOrders, cfg.Site, cfg.Devices, st, links)
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if webhook != nil {
-		go webhook.Run(ctx)
+	run = func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return m.Run(gctx) })
+		if webhook != nil {
+			g.Go(func() error { return webhook.Run(gctx) })
+		}
+		return g.Wait()
 	}
 	where := cfg.WorkOrders.Store.Path
 	if cfg.WorkOrders.Store.Driver == "postgres" {
 		where = "postgres"
 	}
 	log.Info("work orders kept", "store", cfg.WorkOrders.Store.Driver, "at", where, "plans", len(cfg.WorkOrders.Plans))
-	return m, func() { st.Close() }, nil
+	return m, run, func() { st.Close() }, nil
 }
