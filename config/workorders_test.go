@@ -42,7 +42,7 @@ workorders:
 			t.Fatal(err)
 		}
 		w := cfg.WorkOrders
-		if w.Store.DSN.Reveal() != "postgres://wo@db/wo" || len(w.Limits) != 1 || !w.Limits[0].WorkingHours || w.Zones[0].Butler != "wang" {
+		if w.Store.DSN.Reveal() != "postgres://wo@db/wo" || len(w.Limits) != 1 || !w.Limits[0].WorkingHours || w.Zones[0].Butler != "wang" || len(w.Plans) != 0 {
 			t.Fatalf("section %+v", w)
 		}
 	})

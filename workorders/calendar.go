@@ -78,11 +78,11 @@ func (c *Calendar) Add(t time.Time, d time.Duration) time.Time {
 			if t.Before(open) {
 				t = open
 			}
-			if left := shut.Sub(t); d <= left {
+			left := shut.Sub(t)
+			if d <= left {
 				return t.Add(d)
-			} else {
-				d -= left
 			}
+			d -= left
 		}
 		t = dayStart.AddDate(0, 0, 1)
 	}

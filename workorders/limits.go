@@ -28,20 +28,20 @@ func (l *Limits) Rows() []config.TimeLimit { return append([]config.TimeLimit(ni
 // row for any priority, then the general row. A category not in the table is held to an hour
 // to accept and a day to complete, so that no order is without a deadline.
 func (l *Limits) Lookup(category string, p alarms.Priority) config.TimeLimit {
-	var any, general *config.TimeLimit
+	var anyPriority, general *config.TimeLimit
 	for i := range l.rows {
 		r := &l.rows[i]
 		switch {
 		case r.Category == category && r.Priority == string(p):
 			return *r
-		case r.Category == category && r.Priority == "" && any == nil:
-			any = r
+		case r.Category == category && r.Priority == "" && anyPriority == nil:
+			anyPriority = r
 		case r.Category == "general" && general == nil:
 			general = r
 		}
 	}
-	if any != nil {
-		return *any
+	if anyPriority != nil {
+		return *anyPriority
 	}
 	if general != nil {
 		return *general
