@@ -55,9 +55,10 @@ pg_bin() {
 	done
 	return 1
 }
-# as_pg runs a command as the postgres user when root (initdb and pg_ctl refuse root).
+# as_pg runs a command as the postgres user when root (initdb and pg_ctl refuse root), from
+# the temp dir, since postgres may not be allowed into the checkout.
 as_pg() {
-	if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
+	if ((EUID == 0)); then (cd "$workdir" && runuser -u postgres -- "$@"); else "$@"; fi
 }
 free_port() { _influxd_free_ports 1; }
 start_postgres() {
