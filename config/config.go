@@ -27,6 +27,8 @@ type Config struct {
 	Spool    Spool    `mapstructure:"spool" yaml:"spool"`
 	// ShutdownTimeout bounds a graceful stop on SIGTERM; a second signal exits at once.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
+	// WorkOrders is the work-order book (config/workorders.go).
+	WorkOrders WorkOrders `mapstructure:"workorders" yaml:"workorders"`
 }
 
 // Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
@@ -114,6 +116,8 @@ type Device struct {
 	Tags         map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
 	// Alarms changes or disables the built-in alarm rules of this device's profile.
 	Alarms []AlarmOverride `mapstructure:"alarms" yaml:"alarms,omitempty"`
+	// Asset is the device's entry in the equipment ledger (config/workorders.go).
+	Asset *Asset `mapstructure:"asset" yaml:"asset,omitempty"`
 }
 
 // DeviceModbus is a Modbus TCP device's transport.
@@ -149,6 +153,7 @@ func Default() Config {
 
 		Spool:           defaultSpool(),
 		ShutdownTimeout: DefaultShutdownTimeout,
+		WorkOrders: DefaultWorkOrders(),
 	}
 }
 

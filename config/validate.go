@@ -102,6 +102,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validatePatrol()...)
 	errs = append(errs, c.validateAlarms()...)
+	errs = append(errs, c.validateWorkOrders()...)
 	if len(errs) > 0 {
 		return &Problems{Source: "config", Errs: errs}
 	}

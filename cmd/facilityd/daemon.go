@@ -24,6 +24,7 @@ import (
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
 	"github.com/facilityd/facilityd/telemetry"
+	"github.com/facilityd/facilityd/workorders"
 )
 
 func runCommand() *cobra.Command {
@@ -67,6 +68,9 @@ type hooks struct {
 	// onReload are told of every valid new configuration, after the pollers restarted with its
 	// devices; the alarm engine will hook its rules in here.
 	onReload []func(*config.Config) error
+	// workorders are the work-order manager's collaborators (alarm engine OOS hook,
+	// notifier, MQTT publisher, event sinks); nil ones are left out.
+	workorders workorders.Options
 }
 
 // runDaemon wires the pipeline of DESIGN.md's data flow and runs it until ctx ends: the pollers
@@ -104,16 +108,22 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
 	}
 
-	// Alarms: the engine sees every snapshot; its events go to the SSE hub and to patrol alerts
-	// (set below, before any event can flow: events start with engine.Run).
+	// Alarms: the engine sees every snapshot; its events go to the SSE hub, to patrol alerts and
+	// to work orders (both set below, before any event can flow: events start with engine.Run).
 	hub := api.NewHub(256, 64)
 	var patrolSvc *patrol.Service
+	var orders *workorders.Manager
 	toPatrol := alarms.SinkFunc(func(e alarms.Event) {
 		if patrolSvc != nil {
 			patrolSvc.AlarmEvent(e)
 		}
 	})
-	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), toPatrol)
+	toOrders := alarms.SinkFunc(func(e alarms.Event) {
+		if orders != nil {
+			orders.AlarmEvent(e)
+		}
+	})
+	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), toPatrol, toOrders)
 	if err != nil {
 		return err
 	}
@@ -131,12 +141,28 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		}
 		engine.Enqueue(s)
 		mq.enqueue(s)
+		orders.Observe(s)
 	}
 	mq, err = startMQTT(cfg, devs, handle, reg, log)
 	if err != nil {
 		return err
 	}
 	defer mq.close()
+
+	// Work orders: from alarms (the engine's sink above), meter plans from every snapshot;
+	// equipment alarms out of service while an order is in progress; notices over MQTT and to
+	// the console's event stream.
+	woLinks := h.workorders
+	woLinks.OOS = engine
+	woLinks.Publisher = mq.client
+	woLinks.Sinks = append(woLinks.Sinks, workorders.SinkFunc(func(e workorders.Event) { hub.Publish("workorder", e) }))
+	var runOrders func(context.Context) error
+	var closeOrders func()
+	orders, runOrders, closeOrders, err = openWorkOrders(ctx, cfg, log.With("component", "workorders"), woLinks)
+	if err != nil {
+		return err
+	}
+	defer closeOrders()
 	modbusOpts := modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
 		Logger: log.With("component", "modbus"), Metrics: modbus.NewMetrics(reg),
@@ -158,6 +184,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		patrolSvc, err = patrol.New(cfg, patrol.Deps{
 			Latest: latest, Acker: engine, Events: hub, Publisher: mq.client, Subscriber: mq.client,
 			Registerer: reg, Log: log.With("component", "patrol"),
+			// A circuit the night check finds dark or failed becomes a work order.
+			LightingFault: func(f patrol.LightingFault) {
+				orders.CircuitFailed(f.Device, fmt.Sprintf("circuit_%02d", f.Circuit), f.At)
+			},
 		})
 		if err != nil {
 			return fmt.Errorf("patrol: %w", err)
@@ -178,6 +208,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	if h.configPath != "" {
 		srv.Handle("POST /api/v1/reload", http.HandlerFunc(rl.serveHTTP))
 	}
+	api.RegisterWorkOrders(srv, orders)
 	if h.routes != nil {
 		h.routes(srv)
 	}
@@ -209,6 +240,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer close(nbDone)
 		return mq.runTelemetry(nbCtx)
 	})
+	g.Go(func() error { return runOrders(gctx) })
 	g.Go(func() error {
 		defer stopWriter()
 		pg, pctx := errgroup.WithContext(gctx)
