@@ -153,7 +153,7 @@ func Default() Config {
 
 		Spool:           defaultSpool(),
 		ShutdownTimeout: DefaultShutdownTimeout,
-		WorkOrders: DefaultWorkOrders(),
+		WorkOrders:      DefaultWorkOrders(),
 	}
 }
 
