@@ -65,6 +65,7 @@ start_mosquitto() {
 	export FACILITYD_TEST_MOSQUITTO=$bin
 }
 stop_mosquitto() { :; }
+
 # --- PostgreSQL: a private cluster on a free loopback port, data and socket in the temp dir ---
 pg_bin() {
 	local d
@@ -72,10 +73,12 @@ pg_bin() {
 		[[ -x $d/initdb && -x $d/pg_ctl ]] && { echo "$d"; return 0; }
 	done
 	return 1
+}
 # as_pg runs a command as the postgres user when root (initdb and pg_ctl refuse root), from
 # the temp dir, since postgres may not be allowed into the checkout.
 as_pg() {
 	if ((EUID == 0)); then (cd "$workdir" && runuser -u postgres -- "$@"); else "$@"; fi
+}
 free_port() { _influxd_free_ports 1; }
 start_postgres() {
 	local bin dir port
@@ -91,10 +94,13 @@ start_postgres() {
 		{ cat "$dir/server.log" >&2; return 1; }
 	export FACILITYD_TEST_POSTGRES_DSN="postgres://facilityd@127.0.0.1:$port/postgres?sslmode=disable"
 	log "PostgreSQL on 127.0.0.1:$port"
+}
 stop_postgres() {
+	local bin
 	bin=$(pg_bin) || return 0
 	[[ -d $workdir/postgres/data ]] && as_pg "$bin/pg_ctl" -D "$workdir/postgres/data" -m fast -w stop >/dev/null 2>&1
 	return 0
+}
 
 started=()
 cleanup() {
