@@ -4,7 +4,8 @@
 # make bench  the load benchmark (scripts/bench.sh, cmd/facbench); flags in ARGS, e.g.
 #             make bench ARGS="--sweep 100,500,1000,2000,5000"; figures also in bench.json
 # make build  the binaries, into bin/
-.PHONY: demo test bench build
+# make fuzz   every fuzz target for FUZZTIME each (default 30s); failures land in testdata/fuzz
+.PHONY: demo test bench fuzz build
 
 demo:
 	bash scripts/demo.sh $(ARGS)
@@ -14,6 +15,8 @@ test:
 
 bench:
 	bash scripts/bench.sh $(ARGS)
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),30s) bash scripts/fuzz.sh
 
 build:
 	go build -o bin/ ./cmd/...

@@ -24,7 +24,23 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	started time.Time
+	auth    *Auth
+	handler http.Handler // mux behind auth and the body limit
+
+	tlsCert, tlsKey string
 }
+
+// MaxBodyBytes bounds a request body: the API takes small JSON commands only.
+const MaxBodyBytes = 1 << 20
+
+// UseAuth guards every route with a's tokens (nil or no tokens: open). Call it before serving.
+func (s *Server) UseAuth(a *Auth) {
+	s.auth = a
+	s.handler = nil
+}
+
+// UseTLS serves HTTPS with the PEM certificate and key files.
+func (s *Server) UseTLS(certFile, keyFile string) { s.tlsCert, s.tlsKey = certFile, keyFile }
 
 // New builds the API over the live cache; gather supplies /metrics.
 func New(latest *devices.Latest, gather prometheus.Gatherer, log *slog.Logger) *Server {
@@ -46,17 +62,31 @@ func New(latest *devices.Latest, gather prometheus.Gatherer, log *slog.Logger) *
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // ServeHTTP makes Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := s.handler
+	if h == nil {
+		h = s.auth.Wrap(s.mux)
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	}
+	h.ServeHTTP(w, r)
+}
 
 // ListenAndServe serves the API on addr until ctx ends; see Serve.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
-	return Serve(ctx, addr, s, ready)
+	s.handler = s.auth.Wrap(s.mux)
+	return serve(ctx, addr, s, ready, s.tlsCert, s.tlsKey)
 }
 
 // Serve serves h on addr, with timeouts that keep a slow or idle client from holding a
 // connection, until ctx ends; then it shuts down, letting requests in flight finish for up to
 // five seconds. ready, if not nil, receives the bound address.
 func Serve(ctx context.Context, addr string, h http.Handler, ready func(net.Addr)) error {
+	return serve(ctx, addr, h, ready, "", "")
+}
+
+func serve(ctx context.Context, addr string, h http.Handler, ready func(net.Addr), certFile, keyFile string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -72,7 +102,13 @@ func Serve(ctx context.Context, addr string, h http.Handler, ready func(net.Addr
 		MaxHeaderBytes:    64 << 10,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

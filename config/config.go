@@ -24,6 +24,11 @@ type Config struct {
 	Alarms   Alarms   `mapstructure:"alarms" yaml:"alarms"`
 	Devices  []Device `mapstructure:"devices" yaml:"devices"`
 	Patrol   Patrol   `mapstructure:"patrol" yaml:"patrol"`
+	Spool    Spool    `mapstructure:"spool" yaml:"spool"`
+	// ShutdownTimeout bounds a graceful stop on SIGTERM; a second signal exits at once.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
+	// WorkOrders is the work-order book (config/workorders.go).
+	WorkOrders WorkOrders `mapstructure:"workorders" yaml:"workorders"`
 }
 
 // Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
@@ -33,7 +38,9 @@ type Influx struct {
 	Bucket string `mapstructure:"bucket" yaml:"bucket"`
 	Org    string `mapstructure:"org" yaml:"org"`
 	// Token is the v2 API token, or "user:password" on InfluxDB 1.8 with auth on.
-	Token         Secret        `mapstructure:"token" yaml:"token"`
+	Token Secret `mapstructure:"token" yaml:"token"`
+	// TokenFile holds the token instead of the config file (e.g. a mounted secret).
+	TokenFile     string        `mapstructure:"token_file" yaml:"token_file,omitempty"`
 	BatchSize     int           `mapstructure:"batch_size" yaml:"batch_size"`
 	FlushInterval time.Duration `mapstructure:"flush_interval" yaml:"flush_interval"`
 	Timeout       time.Duration `mapstructure:"timeout" yaml:"timeout"`
@@ -46,6 +53,13 @@ type HTTP struct {
 	Addr string `mapstructure:"addr" yaml:"addr"`
 	// Pprof serves Go's profiler at /debug/pprof/, for finding where CPU and memory go on site.
 	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
+	// Tokens guard the API by role; with none, the API is open (loopback only, for run).
+	Tokens []Token `mapstructure:"tokens" yaml:"tokens,omitempty"`
+	// MetricsOpen serves /metrics without a token, for a Prometheus that cannot send one.
+	MetricsOpen bool `mapstructure:"metrics_open" yaml:"metrics_open"`
+	// TLSCert and TLSKey (PEM files) serve the API over HTTPS.
+	TLSCert string `mapstructure:"tls_cert" yaml:"tls_cert,omitempty"`
+	TLSKey  string `mapstructure:"tls_key" yaml:"tls_key,omitempty"`
 }
 
 // Polling holds the defaults every device inherits unless it sets its own.
@@ -102,6 +116,8 @@ type Device struct {
 	Tags         map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
 	// Alarms changes or disables the built-in alarm rules of this device's profile.
 	Alarms []AlarmOverride `mapstructure:"alarms" yaml:"alarms,omitempty"`
+	// Asset is the device's entry in the equipment ledger (config/workorders.go).
+	Asset *Asset `mapstructure:"asset" yaml:"asset,omitempty"`
 }
 
 // DeviceModbus is a Modbus TCP device's transport.
@@ -134,6 +150,10 @@ func Default() Config {
 		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
 		Patrol:  DefaultPatrol(),
 		Alarms:  defaultAlarms(),
+
+		Spool:           defaultSpool(),
+		ShutdownTimeout: DefaultShutdownTimeout,
+		WorkOrders:      DefaultWorkOrders(),
 	}
 }
 

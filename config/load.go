@@ -47,6 +47,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	hook := mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
+		dateToStringHook,
 	)
 	if err := v.Unmarshal(&cfg, viper.DecodeHook(hook)); err != nil {
 		return nil, &Problems{Source: name, Errs: []error{cleanDecodeError(err)}}

@@ -85,6 +85,9 @@ func (c *Config) Validate() error {
 		add("log.format: %q is not one of text, json", c.Log.Format)
 	}
 
+	errs = append(errs, c.validateSpool()...)
+	errs = append(errs, c.validateSecurity()...)
+
 	profiles, perr := LoadProfiles(c.Profiles.Dir)
 	if perr != nil {
 		errs = append(errs, perr)
@@ -99,6 +102,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validatePatrol()...)
 	errs = append(errs, c.validateAlarms()...)
+	errs = append(errs, c.validateWorkOrders()...)
 	if len(errs) > 0 {
 		return &Problems{Source: "config", Errs: errs}
 	}

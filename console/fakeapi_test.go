@@ -231,7 +231,7 @@ func (f *fakeAPI) handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/workorders", guard("patrol", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		writeJSON(w, 200, map[string]any{"workorders": f.orders})
+		writeJSON(w, 200, map[string]any{"orders": f.orders})
 	}))
 	mux.HandleFunc("POST /api/v1/workorders/{id}/{transition}", guard("engineer", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
 		b := body(r)

@@ -100,3 +100,28 @@ func (l *Latest) List() []State {
 	}
 	return out
 }
+
+// SetDevices makes the cache know exactly devs, for a configuration reload: a device that
+// remains keeps its state (comm status, values, counts) under its new definition, a new one
+// starts unknown, and one no longer configured is forgotten.
+func (l *Latest) SetDevices(devs []*Device) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	byID := make(map[string]*State, len(devs))
+	order := make([]string, 0, len(devs))
+	for _, d := range devs {
+		st := l.byID[d.ID]
+		if st == nil {
+			st = &State{Device: d}
+		} else {
+			st.Device = d
+			if d.Profile == nil || len(st.Values) != len(d.Profile.Points) {
+				st.Values = nil // the profile changed shape: old values no longer line up
+			}
+		}
+		byID[d.ID] = st
+		order = append(order, d.ID)
+	}
+	sort.Strings(order)
+	l.byID, l.order = byID, order
+}

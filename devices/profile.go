@@ -125,6 +125,10 @@ type Point struct {
 	// "pressure" or "data.zones[2].state". A point has either a path or a Modbus location
 	// (table, address); Type then says how the JSON value is read.
 	Path string `yaml:"path"`
+	// Writable marks a coil or holding register facilityd may write (a setpoint, a reset). No
+	// write path exists yet; when one does, it refuses every point not marked writable, so a
+	// profile is also the list of what a gateway may change on the plant.
+	Writable bool `yaml:"writable,omitempty"`
 }
 
 // IsJSON reports whether the point is read from a JSON payload rather than from Modbus.
@@ -338,6 +342,9 @@ func (pt *Point) problems() []string {
 	}
 	if end := pt.End(); end > 0x10000 {
 		add("address: %d plus its width %d runs past the last address 65535", pt.Address, pt.Width())
+	}
+	if pt.Writable && pt.Table != TableCoil && pt.Table != TableHolding {
+		add("writable: only coils and holding registers can be written, not %s", pt.Table)
 	}
 	return out
 }

@@ -40,6 +40,14 @@ func TestParseProfileErrors(t *testing.T) {
 		want []string // every line must appear in the error
 	}{
 		{
+			name: "writable only on coils and holding registers",
+			yaml: "name: x\npoints:\n  - {name: a, table: input, address: 0, type: uint16, writable: true}\n  - {name: b, table: discrete, address: 0, type: bool, writable: true}\n  - {name: c, table: holding, address: 0, type: uint16, writable: true}\n",
+			want: []string{
+				`point "a": writable: only coils and holding registers can be written, not input`,
+				`point "b": writable: only coils and holding registers can be written, not discrete`,
+			},
+		},
+		{
 			name: "unknown key",
 			yaml: "name: x\nkind: pump\npoints:\n  - {name: a, table: holding, address: 0, type: uint16, adress: 3}\n",
 			want: []string{"profile test.yaml: yaml: unmarshal errors:", "line 4: field adress not found"},

@@ -37,6 +37,8 @@ MSG
 
 export FACILITYD_INFLUX_URL=$INFLUXD_URL
 export FACILITYD_INFLUX_BUCKET=facility/autogen
+# Readings taken while InfluxDB is away wait here and are replayed when it is back.
+export FACILITYD_SPOOL_DIR=${FACILITYD_SPOOL_DIR:-$root/.demo/spool}
 # Not exec: the trap stops InfluxDB once facilityd has flushed and exited.
 status=0
 "$root/bin/facilityd" demo "$@" || status=$?

@@ -16,7 +16,7 @@ cd "$root"
 # shellcheck source=scripts/influxd.sh
 source "$root/scripts/influxd.sh"
 
-SERVICES=(influxdb mosquitto)
+SERVICES=(influxdb mosquitto postgres)
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -26,6 +26,7 @@ ensure_tools() {
 	command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 	[[ -x /usr/sbin/mosquitto ]] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 	command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+	pg_bin >/dev/null 2>&1 || missing+=(postgresql)
 	# The console's browser test drives Debian's chromium through chromedriver.
 	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 	[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
@@ -48,6 +49,9 @@ ensure_tools() {
 start_influxdb() {
 	influxd_start "$workdir/influxdb" "" facility_test
 	export FACILITYD_TEST_INFLUX_URL=$INFLUXD_URL FACILITYD_TEST_INFLUX_DB=$INFLUXD_DB
+	# Tests that play an InfluxDB outage start (and stop) their own from the same binary.
+	FACILITYD_TEST_INFLUXD=$(influxd_bin)
+	export FACILITYD_TEST_INFLUXD
 }
 stop_influxdb() { influxd_stop "$workdir/influxdb"; }
 
@@ -64,6 +68,42 @@ start_mosquitto() {
 	export FACILITYD_TEST_MOSQUITTO=$bin
 }
 stop_mosquitto() { :; }
+
+# --- PostgreSQL: a private cluster on a free loopback port, data and socket in the temp dir ---
+pg_bin() {
+	local d
+	for d in /usr/lib/postgresql/*/bin; do
+		[[ -x $d/initdb && -x $d/pg_ctl ]] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+# as_pg runs a command as the postgres user when root (initdb and pg_ctl refuse root), from
+# the temp dir, since postgres may not be allowed into the checkout.
+as_pg() {
+	if ((EUID == 0)); then (cd "$workdir" && runuser -u postgres -- "$@"); else "$@"; fi
+}
+free_port() { _influxd_free_ports 1; }
+start_postgres() {
+	local bin dir port
+	bin=$(pg_bin) || { log "PostgreSQL is not installed (apt-get install postgresql)"; return 1; }
+	dir=$workdir/postgres
+	mkdir -p "$dir"
+	((EUID == 0)) && chown postgres: "$workdir" "$dir"
+	port=$(free_port)
+	as_pg "$bin/initdb" -D "$dir/data" -U facilityd --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; return 1; }
+	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=100" start >/dev/null ||
+		{ cat "$dir/server.log" >&2; return 1; }
+	export FACILITYD_TEST_POSTGRES_DSN="postgres://facilityd@127.0.0.1:$port/postgres?sslmode=disable"
+	log "PostgreSQL on 127.0.0.1:$port"
+}
+stop_postgres() {
+	local bin
+	bin=$(pg_bin) || return 0
+	[[ -d $workdir/postgres/data ]] && as_pg "$bin/pg_ctl" -D "$workdir/postgres/data" -m fast -w stop >/dev/null 2>&1
+	return 0
+}
 
 started=()
 cleanup() {

@@ -90,6 +90,7 @@ var protocolFaultSpecs = []FaultSpec{
 		Params: []ParamSpec{{Name: "code", Description: "Modbus exception code 1-255, e.g. 4 server device failure, 6 server busy", Default: "4", kind: paramInt}}},
 	{Name: "silent", Protocol: true, Description: "this unit never answers; the connection stays open and other units on it keep answering (over MQTT: it stops publishing)"},
 	{Name: "malformed", Protocol: true, Description: "over MQTT the device publishes broken JSON instead of its payload; Modbus replies are unaffected"},
+	{Name: "half_open", Protocol: true, Description: "the whole listener goes dark: connections are accepted and requests read, but no unit behind it answers and nothing is closed (a hung gateway, a NAT that lost its state)"},
 }
 
 // kindFaultSpecs are the device faults of each kind.
@@ -213,6 +214,7 @@ type protocolFaults struct {
 	exception byte
 	silent    bool
 	malformed bool
+	halfOpen  bool
 }
 
 // apply sets or clears a protocol fault from its resolved parameters.
@@ -238,6 +240,8 @@ func (pf *protocolFaults) apply(fault string, params map[string]string, on bool)
 		pf.silent = on
 	case "malformed":
 		pf.malformed = on
+	case "half_open":
+		pf.halfOpen = on
 	}
 	return nil
 }

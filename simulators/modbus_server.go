@@ -136,6 +136,9 @@ func (s *server) serve(c net.Conn) {
 			}
 			return
 		}
+		if s.halfOpen() {
+			continue // read and never answered, never closed
+		}
 		var resp []byte
 		d := s.units[f.unit]
 		if d == nil {
@@ -174,6 +177,17 @@ func (s *server) serve(c net.Conn) {
 			return
 		}
 	}
+}
+
+// halfOpen reports whether a unit of the listener has the half_open fault: then the whole
+// endpoint is dark.
+func (s *server) halfOpen() bool {
+	for _, d := range s.units {
+		if d.protocolFaults().halfOpen {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *server) forget(c net.Conn) {

@@ -40,11 +40,19 @@ type Config struct {
 	BatchSize int
 	// FlushInterval is the longest a line waits before it is written.
 	FlushInterval time.Duration
-	// Timeout bounds each write, and the final flush at shutdown.
+	// Timeout bounds each write, and the final flush at shutdown unless FinalTimeout is set.
 	Timeout time.Duration
+	// FinalTimeout bounds the whole final flush at shutdown, so that it fits the daemon's
+	// shutdown_timeout; with a spool, what InfluxDB has not taken by then is spooled. Zero:
+	// Timeout.
+	FinalTimeout time.Duration
 	// QueueSize is the number of snapshots that may wait for the writer before new ones are
 	// dropped.
 	QueueSize int
+	// Spool, if not nil, takes every batch InfluxDB cannot take now (network error, timeout,
+	// 5xx, 429) instead of the in-memory retry, and the writer replays it oldest first at the
+	// spool's ReplayRate once InfluxDB answers again. See Writer for the order guarantee.
+	Spool *Spool
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -60,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = DefaultQueueSize
+	}
+	if c.FinalTimeout == 0 {
+		c.FinalTimeout = c.Timeout
 	}
 	return c
 }

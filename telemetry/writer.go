@@ -32,6 +32,8 @@ const (
 	DropShutdown = "shutdown"
 	// DropInvalid: Enqueue was given a nil snapshot or one without a device.
 	DropInvalid = "invalid"
+	// DropSpoolFailed: the spool could not store a batch (disk full, I/O error).
+	DropSpoolFailed = "spool_failed"
 )
 
 // Retry policy for a failed batch. Only one failed batch is held at a time: while it waits,
@@ -73,13 +75,22 @@ type Writer struct {
 	failures      int              // writes failed in a row, for the recovery message
 	queueFullSeen uint64
 	throttle      *logThrottle
+	oldest        int64 // earliest timestamp in buf, Unix ns
+
+	// With a spool (all owned by Run): down is set by a failed write and cleared by a
+	// successful one; while down, batches go straight to the spool and the replay is the probe.
+	down         bool
+	replayTimer  *time.Timer
+	replayC      <-chan time.Time
+	replayFailed int // replays failed in a row, for the backoff
 }
 
 // batch is one write: the newline-joined lines as the client takes them.
 type batch struct {
 	body     string
 	lines    int
-	attempts int // failed attempts so far
+	oldest   int64 // earliest timestamp, Unix ns
+	attempts int   // failed attempts so far
 }
 
 // NewWriter checks cfg, applies its defaults, creates the InfluxDB client and registers the
@@ -166,6 +177,10 @@ func (w *Writer) Run(ctx context.Context) error {
 	w.retryTimer = time.NewTimer(time.Hour)
 	w.retryTimer.Stop()
 	defer w.retryTimer.Stop()
+	w.replayTimer = time.NewTimer(time.Hour)
+	w.replayTimer.Stop()
+	defer w.replayTimer.Stop()
+	w.scheduleReplay(0)
 
 	w.log.Info("influx writer started", "influx", w.cfg)
 	for {
@@ -192,6 +207,9 @@ func (w *Writer) Run(ctx context.Context) error {
 			if w.retry == nil && w.lines >= w.cfg.BatchSize {
 				w.flush(ctx)
 			}
+		case <-w.replayC:
+			w.replayC = nil
+			w.replay(ctx)
 		case <-tick.C:
 			w.noteQueueFull()
 			if w.retry == nil {
@@ -216,6 +234,9 @@ func (w *Writer) add(s *devices.Snapshot) {
 		w.m.dropInvalid.Inc()
 		return
 	}
+	if ts := s.Time.UnixNano(); w.lines == 0 || ts < w.oldest {
+		w.oldest = ts
+	}
 	w.lines++
 	if skipped > 0 {
 		w.m.skippedValues.Add(float64(skipped))
@@ -228,7 +249,7 @@ func (w *Writer) add(s *devices.Snapshot) {
 // take turns the pending lines into a batch and empties the buffer for reuse.
 func (w *Writer) take() *batch {
 	// The client keeps the string, possibly beyond the write: copy out of the reused buffer.
-	b := &batch{body: string(w.buf[:len(w.buf)-1]), lines: w.lines}
+	b := &batch{body: string(w.buf[:len(w.buf)-1]), lines: w.lines, oldest: w.oldest}
 	w.buf, w.lines = w.buf[:0], 0
 	return b
 }
@@ -243,9 +264,24 @@ func (w *Writer) flush(ctx context.Context) {
 
 // send writes b and settles its fate: written, held for a retry, or dropped and counted.
 func (w *Writer) send(ctx context.Context, b *batch) {
+	if w.cfg.Spool != nil && w.down {
+		// InfluxDB is away: straight to disk; the replay finds out when it is back.
+		w.spool(b)
+		return
+	}
 	err := w.write(ctx, b)
 	if err == nil {
 		w.recovered()
+		return
+	}
+	if w.cfg.Spool != nil && retryable(err) {
+		w.m.writeErrors.Inc()
+		w.failures++
+		w.down = true
+		w.throttle.record(w.now(), "write_failed", slog.LevelWarn, 1,
+			"influx write failed; batches go to the spool until InfluxDB answers again",
+			slog.String("url", w.cfg.URL), slog.Int("lines", b.lines), slog.String("error", err.Error()))
+		w.spool(b)
 		return
 	}
 	if ctx.Err() != nil {
@@ -279,6 +315,90 @@ func (w *Writer) send(ctx context.Context, b *batch) {
 		"influx write failed; will retry",
 		slog.String("url", w.cfg.URL), slog.Int("lines", b.lines), slog.Int("attempt", b.attempts),
 		slog.Duration("retry_in", delay), slog.String("error", err.Error()))
+}
+
+// spool appends b to the spool (fsync'd) and makes sure a replay is scheduled. A batch the
+// spool cannot take (disk full, I/O error) is dropped and counted.
+func (w *Writer) spool(b *batch) {
+	err := w.cfg.Spool.Append(Record{Points: b.lines, Oldest: time.Unix(0, b.oldest), Lines: []byte(b.body)})
+	if err != nil {
+		w.m.dropSpoolFailed.Add(float64(b.lines))
+		w.throttle.record(w.now(), DropSpoolFailed, slog.LevelError, 1,
+			"spool append failed; the batch is dropped (check spool.dir: disk full or unwritable?)",
+			slog.Int("lines", b.lines), slog.String("error", err.Error()))
+		return
+	}
+	if w.replayC == nil {
+		w.scheduleReplay(w.replayDelay())
+	}
+}
+
+// scheduleReplay arms the replay timer if there is a spool with something in it.
+func (w *Writer) scheduleReplay(d time.Duration) {
+	if w.cfg.Spool == nil || w.cfg.Spool.Empty() {
+		w.replayC = nil
+		return
+	}
+	w.replayTimer.Reset(d)
+	w.replayC = w.replayTimer.C
+}
+
+// replayDelay is the wait before the next replay attempt while InfluxDB is down.
+func (w *Writer) replayDelay() time.Duration {
+	if w.replayFailed == 0 {
+		return w.retryBase
+	}
+	return w.backoff(w.replayFailed, nil)
+}
+
+// replay sends the oldest spooled record. On success the cursor advances durably and the next
+// record follows after points/ReplayRate seconds, so a long backlog never crowds out live
+// batches (which go straight to InfluxDB while it is up) nor floods InfluxDB. On failure
+// InfluxDB counts as down again and the replay backs off.
+func (w *Writer) replay(ctx context.Context) {
+	sp := w.cfg.Spool
+	r, ok, err := sp.Next()
+	if err != nil {
+		w.log.Error("spool: cannot read the next record; skipping it", "error", err.Error())
+		_ = sp.Skip()
+		w.scheduleReplay(0)
+		return
+	}
+	if !ok {
+		return
+	}
+	b := &batch{body: string(r.Lines), lines: r.Points}
+	err = w.write(ctx, b)
+	switch {
+	case err == nil:
+		if err := sp.Commit(); err != nil {
+			w.log.Error("spool: cannot store the replay cursor; the record may be sent again after a restart", "error", err.Error())
+		}
+		w.replayFailed = 0
+		if w.down {
+			w.down = false
+			w.recovered()
+		}
+		if sp.Empty() {
+			w.log.Info("spool replayed: InfluxDB holds every spooled reading")
+		}
+		w.scheduleReplay(time.Duration(float64(r.Points) / float64(sp.ReplayRate()) * float64(time.Second)))
+	case ctx.Err() != nil:
+		// Shutting down: the record stays in the spool for the next start.
+	case !retryable(err):
+		w.m.writeErrors.Inc()
+		w.m.dropRejected.Add(float64(r.Points))
+		w.throttle.record(w.now(), DropRejected, slog.LevelError, 1,
+			"influx rejected a spooled batch; its lines are dropped",
+			slog.Int("lines", r.Points), slog.String("error", err.Error()))
+		_ = sp.Skip()
+		w.scheduleReplay(0)
+	default:
+		w.m.writeErrors.Inc()
+		w.down = true
+		w.replayFailed++
+		w.scheduleReplay(w.replayDelay())
+	}
 }
 
 // write makes one attempt at b with its own deadline.
@@ -351,7 +471,7 @@ func (w *Writer) shutdown() {
 	w.stopped = true
 	w.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FinalTimeout)
 	defer cancel()
 	lost := 0
 	if w.retry != nil {
@@ -383,8 +503,17 @@ func (w *Writer) shutdown() {
 
 // sendFinal makes the one last attempt at b and returns the number of lines lost.
 func (w *Writer) sendFinal(ctx context.Context, b *batch) int {
+	if w.cfg.Spool != nil && w.down {
+		w.spool(b)
+		return 0
+	}
 	err := w.write(ctx, b)
 	if err == nil {
+		return 0
+	}
+	if w.cfg.Spool != nil && (retryable(err) || ctx.Err() != nil) {
+		w.down = true
+		w.spool(b)
 		return 0
 	}
 	w.m.writeErrors.Inc()
@@ -406,7 +535,7 @@ type metrics struct {
 	batchDuration prometheus.Histogram
 	queueLength   prometheus.GaugeFunc
 
-	dropQueueFull, dropRejected, dropRetriesExhausted, dropShutdown, dropInvalid prometheus.Counter
+	dropQueueFull, dropRejected, dropRetriesExhausted, dropShutdown, dropInvalid, dropSpoolFailed prometheus.Counter
 }
 
 func newMetrics(queueLength func() float64) *metrics {
@@ -421,7 +550,7 @@ func newMetrics(queueLength func() float64) *metrics {
 		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "facilityd_influx_dropped_total",
-			Help: "Lines never written to InfluxDB, by reason: queue_full, rejected (4xx), retries_exhausted, shutdown, invalid.",
+			Help: "Lines never written to InfluxDB, by reason: queue_full, rejected (4xx), retries_exhausted, shutdown, invalid, spool_failed.",
 		}, []string{"reason"}),
 		skippedValues: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "facilityd_influx_skipped_values_total",
@@ -442,6 +571,7 @@ func newMetrics(queueLength func() float64) *metrics {
 	m.dropRetriesExhausted = m.dropped.WithLabelValues(DropRetriesExhausted)
 	m.dropShutdown = m.dropped.WithLabelValues(DropShutdown)
 	m.dropInvalid = m.dropped.WithLabelValues(DropInvalid)
+	m.dropSpoolFailed = m.dropped.WithLabelValues(DropSpoolFailed)
 	return m
 }
 

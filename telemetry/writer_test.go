@@ -507,7 +507,7 @@ func TestNewWriterConfig(t *testing.T) {
 					t.Fatalf("NewWriter: %v", err)
 				}
 				defer w.Close()
-				want := Config{URL: tc.cfg.URL, Bucket: tc.cfg.Bucket, BatchSize: 5000, FlushInterval: time.Second, Timeout: 10 * time.Second, QueueSize: 1000}
+				want := Config{URL: tc.cfg.URL, Bucket: tc.cfg.Bucket, BatchSize: 5000, FlushInterval: time.Second, Timeout: 10 * time.Second, FinalTimeout: 10 * time.Second, QueueSize: 1000}
 				if w.cfg != want {
 					t.Errorf("defaults: got %+v, want %+v", w.cfg, want)
 				}

@@ -39,8 +39,11 @@ func checkConfigCommand() *cobra.Command {
 			if cfg.Influx.URL == "" {
 				fmt.Fprintf(out, "warning: no influx.url: readings will not be written to InfluxDB (set it or %s)\n", config.EnvName("influx.url"))
 			}
-			if !loopback(cfg.HTTP.Addr) {
-				fmt.Fprintf(out, "warning: http.addr %s is beyond loopback; facilityd run refuses it until role tokens are configured\n", cfg.HTTP.Addr)
+			for _, w := range cfg.SecurityWarnings() {
+				fmt.Fprintf(out, "warning: %s\n", w)
+			}
+			if cfg.Influx.URL != "" && cfg.Spool.Dir == "" {
+				fmt.Fprintf(out, "warning: no spool.dir: readings taken while InfluxDB is away for more than about a minute are lost\n")
 			}
 			if print {
 				b, err := yaml.Marshal(cfg)

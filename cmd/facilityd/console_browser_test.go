@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/testenv"
 )
 
@@ -133,4 +135,84 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.Navigate(d.api + "/")
 	b.WaitFor("one critical alarm on the overview", `const c = document.querySelector('#alarm-summary [data-priority="critical"] b'); return c && c.textContent === '1'`)
 	b.Screenshot("overview-alarm")
+}
+
+// TestConsoleSignInWithTokens: with role tokens configured, the console asks for one, acts in
+// the token's name, hides what the role may not do, and the server refuses it anyway when tried:
+// a guard's patrol token may claim and acknowledge a fire alarm but not shelve anything.
+func TestConsoleSignInWithTokens(t *testing.T) {
+	b := testenv.NewBrowser(t)
+	t.Logf("screenshots in %s", b.Dir())
+	cfg, estate := demoEstate(t, nil)
+	withPatrol(t, cfg)
+	cfg.Alarms.FloodLimit = 1000 // see TestConsoleInBrowser
+	cfg.HTTP.Tokens = []config.Token{
+		{Name: "g1", Role: "patrol", SHA256: api.HashToken("guard-token")},
+		{Name: "eng", Role: "engineer", SHA256: api.HashToken("engineer-token")},
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+
+	b.Viewport(360, 740, true)
+	b.Navigate(d.api + "/")
+	b.WaitFor("the sign-in form, not the open banner", `return !!document.getElementById('signin') && document.getElementById('banner').hidden`)
+	b.Type("#token", "guard-token")
+	b.Click("#signin button")
+	b.WaitFor("the guard on the patrol view, signed in as g1", `return location.hash === '#/patrol' && document.getElementById('user').textContent === 'g1 · patrol'`)
+	b.WaitFor("the event stream connected with the token", `return document.getElementById('live').textContent === 'live'`)
+	b.Screenshot("signed-in-patrol")
+
+	if err := estate.Inject("FP-1", "zone_alarm", map[string]string{"zone": "5"}); err != nil {
+		t.Fatal(err)
+	}
+	const fire = `#alerts article.alert.critical`
+	b.WaitFor("the fire alert, live", `const a = document.querySelector('`+fire+`'); return a && !!a.querySelector('button.claim')`)
+	b.Click(fire + ` button.claim`)
+	b.WaitFor("g1 owns it, by the token's name", `return /Owner: g1/.test(document.querySelector('`+fire+` .owner').textContent)`)
+	b.Click(fire + ` button[data-action="ack"]`)
+	b.WaitFor("acknowledged through the patrol", `const a = document.querySelector('`+fire+`'); return a && /acked/i.test(a.querySelector('.line1').textContent)`)
+	var alarmID string
+	b.Exec(&alarmID, `return document.querySelector('`+fire+`').dataset.alarm`)
+
+	b.Viewport(1280, 900, false)
+	b.Navigate(d.api + "/#/alarms")
+	b.WaitFor("the alarms page with g1's acknowledgement", `const c = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"]'); return c && /acknowledged by g1/.test(c.textContent)`, alarmID)
+	var shelves int
+	b.Exec(&shelves, `return document.querySelectorAll('button[data-action="shelve"]').length`)
+	if shelves != 0 {
+		t.Errorf("a patrol token is offered %d shelve buttons", shelves)
+	}
+	var refused struct {
+		Status  int
+		Message string
+	}
+	b.ExecAsync(&refused, `const done = arguments[arguments.length - 1];
+		window.facilityd.api('POST', '/api/v1/alarms/P-2/pump_trip/shelve', {by: 'g1', reason: 'try', duration: '1h'})
+			.then(() => done({Status: 200}), (e) => done({Status: e.status, Message: e.message}))`)
+	if refused.Status != 403 || !strings.Contains(refused.Message, "needs role engineer") {
+		t.Errorf("a patrol token's shelve: %d %q, want 403 saying it needs role engineer", refused.Status, refused.Message)
+	}
+	b.Screenshot("alarms-patrol-token")
+
+	// Without a token the API answers nothing but the sign-in.
+	resp, err := http.Get(d.api + "/api/v1/alarms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/alarms without a token: %s, want 401", resp.Status)
+	}
+	for _, path := range []string{"/", "/ui/app.js"} {
+		resp, err := http.Get(d.api + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s without a token: %s; the console must load to sign in", path, resp.Status)
+		}
+	}
 }

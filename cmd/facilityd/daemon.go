@@ -24,6 +24,7 @@ import (
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
 	"github.com/facilityd/facilityd/telemetry"
+	"github.com/facilityd/facilityd/workorders"
 )
 
 func runCommand() *cobra.Command {
@@ -37,11 +38,14 @@ func runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !loopback(cfg.HTTP.Addr) {
-				return fmt.Errorf("http.addr %s is not a loopback address: the API has no role tokens to guard it yet, so facilityd serves it on loopback only (use 127.0.0.1:PORT behind a reverse proxy that authenticates)", cfg.HTTP.Addr)
+			if !loopback(cfg.HTTP.Addr) && len(cfg.HTTP.Tokens) == 0 {
+				return fmt.Errorf("http.addr %s is not a loopback address and http.tokens is empty: configure role tokens (facilityd hash-token) or listen on 127.0.0.1", cfg.HTTP.Addr)
 			}
 			log := newLogger(cfg.Log, os.Stderr)
-			return runDaemon(cmd.Context(), cfg, log, hooks{})
+			for _, w := range cfg.SecurityWarnings() {
+				log.Warn(w)
+			}
+			return runDaemon(cmd.Context(), cfg, log, hooks{configPath: path})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
@@ -54,6 +58,19 @@ type hooks struct {
 	routes func(*api.Server)
 	// listening receives the API's bound address.
 	listening func(net.Addr)
+	// onSpoolDrop is told when the spool deletes readings unreplayed (full, or corrupt at
+	// start); the alarm engine will raise an alarm from it.
+	onSpoolDrop func(points, bytes int)
+	// observe sees every snapshot the pollers hand on (tests).
+	observe func(*devices.Snapshot)
+	// configPath is the file reloaded on SIGHUP; empty: no reload (the demo's built-in file).
+	configPath string
+	// onReload are told of every valid new configuration, after the pollers restarted with its
+	// devices; the alarm engine will hook its rules in here.
+	onReload []func(*config.Config) error
+	// workorders are the work-order manager's collaborators (alarm engine OOS hook,
+	// notifier, MQTT publisher, event sinks); nil ones are left out.
+	workorders workorders.Options
 }
 
 // runDaemon wires the pipeline of DESIGN.md's data flow and runs it until ctx ends: the pollers
@@ -68,13 +85,22 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	latest := devices.NewLatest(devs)
 
 	var writer *telemetry.Writer
+	var spool *telemetry.Spool
 	if cfg.Influx.URL != "" {
+		if spool, err = openSpool(cfg, reg, log, h.onSpoolDrop); err != nil {
+			return err
+		}
 		writer, err = telemetry.NewWriter(telemetry.Config{
 			URL: cfg.Influx.URL, Bucket: cfg.Influx.Bucket, Org: cfg.Influx.Org, Token: cfg.Influx.Token.Reveal(),
 			BatchSize: cfg.Influx.BatchSize, FlushInterval: cfg.Influx.FlushInterval,
-			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize,
+			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize, Spool: spool,
+			// Half the shutdown budget for the final write; the spool takes what is left.
+			FinalTimeout: min(cfg.Influx.Timeout, cfg.ShutdownTimeout/2),
 		}, reg, log.With("component", "influx"))
 		if err != nil {
+			if spool != nil {
+				spool.Close()
+			}
 			return fmt.Errorf("influx: %w", err)
 		}
 		log.Info("writing telemetry to InfluxDB", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
@@ -83,16 +109,22 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	}
 
 	history := devices.NewHistory(devs, time.Hour, consoleHistoryBudget)
-	// Alarms: the engine sees every snapshot; its events go to the SSE hub and to patrol alerts
-	// (set below, before any event can flow: events start with engine.Run).
+	// Alarms: the engine sees every snapshot; its events go to the SSE hub, to patrol alerts and
+	// to work orders (both set below, before any event can flow: events start with engine.Run).
 	hub := api.NewHub(256, 64)
 	var patrolSvc *patrol.Service
+	var orders *workorders.Manager
 	toPatrol := alarms.SinkFunc(func(e alarms.Event) {
 		if patrolSvc != nil {
 			patrolSvc.AlarmEvent(e)
 		}
 	})
-	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), toPatrol)
+	toOrders := alarms.SinkFunc(func(e alarms.Event) {
+		if orders != nil {
+			orders.AlarmEvent(e)
+		}
+	})
+	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), toPatrol, toOrders)
 	if err != nil {
 		return err
 	}
@@ -101,6 +133,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 
 	var mq *mqttSide
 	handle := func(s *devices.Snapshot) {
+		if h.observe != nil {
+			h.observe(s)
+		}
 		latest.Update(s)
 		history.Record(s)
 		if writer != nil {
@@ -108,22 +143,33 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		}
 		engine.Enqueue(s)
 		mq.enqueue(s)
+		orders.Observe(s)
 	}
 	mq, err = startMQTT(cfg, devs, handle, reg, log)
 	if err != nil {
 		return err
 	}
 	defer mq.close()
-	var modbusDevs []*devices.Device
-	for _, d := range devs {
-		if d.Modbus != nil {
-			modbusDevs = append(modbusDevs, d)
-		}
+
+	// Work orders: from alarms (the engine's sink above), meter plans from every snapshot;
+	// equipment alarms out of service while an order is in progress; notices over MQTT and to
+	// the console's event stream.
+	woLinks := h.workorders
+	woLinks.OOS = engine
+	woLinks.Publisher = mq.client
+	woLinks.Sinks = append(woLinks.Sinks, workorders.SinkFunc(func(e workorders.Event) { hub.Publish("workorder", e) }))
+	var runOrders func(context.Context) error
+	var closeOrders func()
+	orders, runOrders, closeOrders, err = openWorkOrders(ctx, cfg, log.With("component", "workorders"), woLinks)
+	if err != nil {
+		return err
 	}
-	poller, err := modbus.New(modbusDevs, handle, modbus.Options{
+	defer closeOrders()
+	modbusOpts := modbus.Options{
 		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
 		Logger: log.With("component", "modbus"), Metrics: modbus.NewMetrics(reg),
-	})
+	}
+	poller, err := modbus.New(modbusOnly(devs), handle, modbusOpts)
 	if err != nil {
 		return err
 	}
@@ -141,6 +187,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		patrolSvc, err = patrol.New(cfg, patrol.Deps{
 			Latest: latest, Acker: engine, Events: hub, Publisher: mq.client, Subscriber: mq.client,
 			Registerer: reg, Log: log.With("component", "patrol"),
+			// A circuit the night check finds dark or failed becomes a work order.
+			LightingFault: func(f patrol.LightingFault) {
+				orders.CircuitFailed(f.Device, fmt.Sprintf("circuit_%02d", f.Circuit), f.At)
+			},
 		})
 		if err != nil {
 			return fmt.Errorf("patrol: %w", err)
@@ -148,6 +198,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer patrolSvc.Close()
 		srv.Handle("/api/v1/patrol/", api.PatrolHandler(patrolSvc))
 	}
+	auth, err := newAuth(cfg)
+	if err != nil {
+		return err
+	}
+	srv.UseAuth(auth)
+	if cfg.HTTP.TLSCert != "" {
+		srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+	}
+	rl := &reloader{path: h.configPath, log: log, latest: latest, handle: handle, opts: modbusOpts,
+		hooks: h.onReload, requests: make(chan chan error)}
+	if h.configPath != "" {
+		srv.Handle("POST /api/v1/reload", http.HandlerFunc(rl.serveHTTP))
+	}
+	api.RegisterWorkOrders(srv, orders)
 	if h.routes != nil {
 		h.routes(srv)
 	}
@@ -157,12 +221,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		g.Go(func() error { return patrolSvc.Run(gctx) })
 	}
 	// The writer outlives the pollers: it is stopped only once they have returned, so that
-	// every reading taken is flushed.
+	// every reading taken is flushed (to InfluxDB, or to the spool while it is away).
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
 	if writer != nil {
 		g.Go(func() error {
-			defer writer.Close()
+			defer func() {
+				writer.Close()
+				if spool != nil {
+					spool.Close()
+				}
+			}()
 			return writer.Run(writerCtx)
 		})
 	}
@@ -174,10 +243,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		defer close(nbDone)
 		return mq.runTelemetry(nbCtx)
 	})
+	g.Go(func() error { return runOrders(gctx) })
 	g.Go(func() error {
 		defer stopWriter()
 		pg, pctx := errgroup.WithContext(gctx)
-		pg.Go(func() error { return poller.Run(pctx) })
+		pg.Go(func() error { return rl.run(pctx, poller) })
 		pg.Go(func() error { return mq.listener.Run(pctx) })
 		err := pg.Wait()
 		if mq.telemetry != nil {
@@ -191,16 +261,71 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		return engine.Run(gctx)
 	})
 	g.Go(func() error {
+		scheme := "http://"
+		if cfg.HTTP.TLSCert != "" {
+			scheme = "https://"
+		}
 		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
-			log.Info("API listening", "url", "http://"+a.String(), "devices", len(devs))
+			log.Info("API listening", "url", scheme+a.String(), "devices", len(devs), "auth", authMode(auth))
 			if h.listening != nil {
 				h.listening(a)
 			}
 		})
 	})
-	err = g.Wait()
+	done := make(chan error, 1)
+	go func() { done <- g.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		log.Info("stopping: pollers stop, the writer flushes", "shutdown_timeout", cfg.ShutdownTimeout)
+		select {
+		case err = <-done:
+		case <-time.After(cfg.ShutdownTimeout):
+			log.Error("shutdown_timeout passed before everything was flushed; readings not yet spooled or written are lost", "shutdown_timeout", cfg.ShutdownTimeout)
+			return fmt.Errorf("shutdown took longer than shutdown_timeout %v", cfg.ShutdownTimeout)
+		}
+	}
 	log.Info("stopped")
 	return err
+}
+
+// openSpool opens the durable spool, or returns nil (with a warning) when spool.dir is unset.
+func openSpool(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, onDrop func(points, bytes int)) (*telemetry.Spool, error) {
+	if cfg.Spool.Dir == "" {
+		log.Warn("no spool (spool.dir or " + config.EnvName("spool.dir") + "): readings taken while InfluxDB is away for more than about a minute are lost")
+		return nil, nil
+	}
+	slog := log.With("component", "spool")
+	sp, err := telemetry.OpenSpool(telemetry.SpoolConfig{
+		Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, SegmentBytes: cfg.Spool.SegmentBytes,
+		ReplayRate: cfg.Spool.ReplayRate,
+		// The spool logs and counts each drop itself; onDrop is for the alarm engine.
+		OnDrop: onDrop,
+	}, reg, slog)
+	if err != nil {
+		return nil, fmt.Errorf("spool.dir %s: %w", cfg.Spool.Dir, err)
+	}
+	return sp, nil
+}
+
+// newAuth builds the API's token check from http.tokens.
+func newAuth(cfg *config.Config) (*api.Auth, error) {
+	var toks []api.Token
+	for i, t := range cfg.HTTP.Tokens {
+		tok, err := api.ParseToken(t.Name, t.Role, strings.ToLower(t.SHA256))
+		if err != nil {
+			return nil, fmt.Errorf("http.tokens[%d]: %w", i, err)
+		}
+		toks = append(toks, tok)
+	}
+	return api.NewAuth(toks, cfg.HTTP.MetricsOpen), nil
+}
+
+func authMode(a *api.Auth) string {
+	if a.Open() {
+		return "open (no http.tokens)"
+	}
+	return "role tokens"
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
@@ -213,14 +338,4 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func loopback(addr string) bool { return config.Loopback(addr) }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -57,8 +58,17 @@ func devicesCommand() *cobra.Command {
 	return cmd
 }
 
+// getJSON GETs url, sending the API token from FACILITYD_API_TOKEN if set (an environment
+// variable, so the token stays out of the process list and shell history).
 func getJSON(client *http.Client, url string, v any) error {
-	resp, err := client.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if tok := os.Getenv("FACILITYD_API_TOKEN"); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("is facilityd running? %w", err)
 	}

@@ -79,6 +79,7 @@ func demoEstateOn(t *testing.T, influx *testenv.Influx, brokerURL string) (*conf
 	cfg.MQTT.Embedded.Addr = brokerAddr
 	cfg.MQTT.URL = brokerURL
 	cfg.MQTT.StoreDir = t.TempDir()
+	cfg.WorkOrders.Store.Path = filepath.Join(t.TempDir(), "workorders.db")
 	if influx != nil {
 		cfg.Influx.URL = influx.URL
 		cfg.Influx.Bucket = influx.Bucket()

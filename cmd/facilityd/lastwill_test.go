@@ -26,6 +26,7 @@ func TestHelperDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Alarms.StateDir = filepath.Dir(path)
 	runDaemon(context.Background(), cfg, slog.New(slog.DiscardHandler), hooks{})
 }
 

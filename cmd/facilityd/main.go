@@ -18,13 +18,30 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignal()
 	defer stop()
 	if err := rootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "facilityd:", err)
 		stop()
 		os.Exit(1)
 	}
+}
+
+// stopOnSignal returns a context that ends at the first SIGINT or SIGTERM, for a graceful stop
+// within shutdown_timeout; a second signal exits at once.
+func stopOnSignal() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigc
+		fmt.Fprintf(os.Stderr, "facilityd: %v: stopping gracefully (send it again to exit at once)\n", s)
+		cancel()
+		s = <-sigc
+		fmt.Fprintf(os.Stderr, "facilityd: %v again: exiting now\n", s)
+		os.Exit(130)
+	}()
+	return ctx, func() { signal.Stop(sigc); cancel() }
 }
 
 func rootCommand() *cobra.Command {
@@ -34,8 +51,9 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCommand(), demoCommand(), checkConfigCommand(), devicesCommand())
+	root.AddCommand(runCommand(), demoCommand(), checkConfigCommand(), devicesCommand(), hashTokenCommand())
 	root.AddCommand(alarmsCommand(), ackCommand(), shelveCommand(), unshelveCommand())
 	root.AddCommand(patrolCommand(), claimCommand())
+	root.AddCommand(woCommand(), reportCommand())
 	return root
 }

@@ -64,6 +64,7 @@ devices:
 			if err != nil {
 				t.Fatal(err)
 			}
+			cfg.Alarms.StateDir = t.TempDir()
 			devs, err := cfg.BuildDevices()
 			if err != nil {
 				t.Fatal(err)

@@ -83,6 +83,7 @@ func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller,
 			p.endpoints = append(p.endpoints, e)
 		}
 		e.devices = append(e.devices, &polled{
+			backoff:  backoff{min: opts.BackoffMin, max: opts.BackoffMax},
 			dev:      d,
 			requests: plan(d.Profile, d.Modbus.MaxGapRegisters, d.Modbus.MaxGapBits),
 			metrics:  opts.Metrics.device(d),
@@ -113,6 +114,10 @@ type polled struct {
 	next     time.Time
 	failures int
 	metrics  deviceMetrics
+	// retryAt holds this device back after its own requests broke the connection (the
+	// gateway resets it at this unit's request): it waits with backoff, its neighbours do not.
+	retryAt time.Time
+	backoff backoff
 }
 
 // endpoint is one TCP address and the devices behind it.
@@ -172,9 +177,13 @@ func (e *endpoint) poll(d *polled) *devices.Snapshot {
 	snap := &devices.Snapshot{Device: d.dev, Time: start}
 	values := make([]devices.Value, len(d.dev.Profile.Points))
 	var commErr, pointErr error
-	for i := range d.requests {
+	if start.Before(d.retryAt) {
+		commErr = fmt.Errorf("device %s unit %d at %s: %w (its requests break the connection; next attempt in %v)",
+			d.dev.ID, d.dev.Modbus.Unit, e.address, ErrReconnecting, d.retryAt.Sub(start).Round(time.Millisecond))
+	}
+	for i := 0; commErr == nil && i < len(d.requests); i++ {
 		r := &d.requests[i]
-		data, err := e.read(d.dev, r)
+		data, err := e.read(d, r)
 		if err == nil {
 			r.decodeInto(d.dev.Profile, data, values)
 			continue
@@ -215,6 +224,7 @@ func (e *endpoint) poll(d *polled) *devices.Snapshot {
 		e.log.Info("device back online", "device", d.dev.ID, "after_failed_polls", d.failures)
 	}
 	d.failures = 0
+	d.backoff.reset()
 	d.metrics.ok.Inc()
 	d.metrics.offline.Set(0)
 	snap.Comm = devices.CommOnline
@@ -225,7 +235,8 @@ func (e *endpoint) poll(d *polled) *devices.Snapshot {
 
 // read performs one request, dialling first if needed. On any I/O error it closes the
 // connection, so that a late reply to this request can never be taken for the next one's.
-func (e *endpoint) read(dev *devices.Device, r *request) ([]byte, error) {
+func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
+	dev := d.dev
 	for attempt := 0; ; attempt++ {
 		if !e.tcp.connected() {
 			if now := time.Now(); now.Before(e.retryAt) {
@@ -263,7 +274,10 @@ func (e *endpoint) read(dev *devices.Device, r *request) ([]byte, error) {
 		if wasProven && attempt == 0 {
 			continue
 		}
-		e.retryAt = time.Now().Add(e.backoff.next())
+		// The endpoint took the connection, then broke it at this device's request (a reset, a
+		// close): back this device off, and let its neighbours dial afresh at their own turn.
+		// An endpoint that is down shows up as a failed dial, which backs off the whole endpoint.
+		d.retryAt = time.Now().Add(d.backoff.next())
 		return nil, err
 	}
 }

@@ -60,3 +60,11 @@ func (m *Metrics) device(d *devices.Device) deviceMetrics {
 		duration: m.duration.WithLabelValues(string(d.Kind)),
 	}
 }
+
+// Forget removes a device's series, for a device a configuration reload took away: its
+// offline gauge must not read 1 for ever.
+func (m *Metrics) Forget(id string) {
+	m.polls.DeletePartialMatch(prometheus.Labels{"device": id})
+	m.missed.DeleteLabelValues(id)
+	m.offline.DeleteLabelValues(id)
+}

@@ -140,9 +140,9 @@ func EncodeRegisters(p *devices.Point, v devices.Value, regs []byte) {
 	case devices.TypeInt32:
 		binary.BigEndian.PutUint32(buf[:4], uint32(int32(clampRound(raw, math.MinInt32, math.MaxInt32))))
 	case devices.TypeUint64:
-		binary.BigEndian.PutUint64(buf[:8], uint64(clampRound(raw, 0, math.MaxUint64)))
+		binary.BigEndian.PutUint64(buf[:8], toUint64(raw))
 	case devices.TypeInt64:
-		binary.BigEndian.PutUint64(buf[:8], uint64(int64(clampRound(raw, math.MinInt64, math.MaxInt64))))
+		binary.BigEndian.PutUint64(buf[:8], uint64(toInt64(raw)))
 	case devices.TypeFloat32:
 		binary.BigEndian.PutUint32(buf[:4], math.Float32bits(float32(raw)))
 	case devices.TypeFloat64:
@@ -151,6 +151,33 @@ func EncodeRegisters(p *devices.Point, v devices.Value, regs []byte) {
 		return
 	}
 	wire(p.Order, buf[:n], regs[:n])
+}
+
+// toUint64 rounds and clamps v to uint64. float64(math.MaxUint64) is 2^64, one past the
+// largest uint64, and converting it is undefined in Go (amd64 gives 2^63): clamp before.
+func toUint64(v float64) uint64 {
+	v = math.Round(v)
+	switch {
+	case math.IsNaN(v) || v <= 0:
+		return 0
+	case v >= 1<<64:
+		return math.MaxUint64
+	}
+	return uint64(v)
+}
+
+// toInt64 is toUint64 for int64: float64(math.MaxInt64) is 2^63, past the largest int64.
+func toInt64(v float64) int64 {
+	v = math.Round(v)
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case v >= 1<<63:
+		return math.MaxInt64
+	case v <= -(1 << 63):
+		return math.MinInt64
+	}
+	return int64(v)
 }
 
 func clampRound(v, lo, hi float64) float64 {

@@ -118,3 +118,9 @@ func (in *Influx) Query(q string) ([]Series, error) {
 	}
 	return series, nil
 }
+
+// PostgresDSN is the DSN of the PostgreSQL cluster make test started.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	return need(t, "FACILITYD_TEST_POSTGRES_DSN", "PostgreSQL")
+}

@@ -27,10 +27,10 @@ export function orderOpen(o) { return !['closed', 'cancelled'].includes(o.state)
 export function deadline(o) {
   const pick = (...keys) => { for (const k of keys) if (o[k]) return o[k]; return null; };
   switch (o.state) {
-    case 'new': return pick('accept_by', 'accept_deadline', 'accept_due', 'deadline', 'due_at', 'due');
-    case 'resolved': return pick('follow_up_by', 'follow_up_due', 'followup_due', 'deadline');
+    case 'new': return pick('accept_by', 'accept_deadline', 'accept_due', 'deadline', 'due_at', 'due_by');
+    case 'resolved': return pick('follow_up_due', 'follow_up_by', 'deadline');
     case 'followed_up': case 'closed': case 'cancelled': return null;
-    default: return pick('complete_by', 'complete_deadline', 'complete_due', 'deadline', 'due_at', 'due');
+    default: return pick('complete_by', 'complete_deadline', 'due_by', 'deadline', 'due_at');
   }
 }
 

@@ -34,7 +34,7 @@ export function mount(root) {
       return;
     }
     follow.hidden = report.hidden = false;
-    orders = list(data, 'workorders');
+    orders = list(data, 'orders');
     draw();
     await drawReport();
   }

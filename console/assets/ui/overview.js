@@ -72,7 +72,7 @@ export function mount(root) {
       replace(ordersBox, h('h2', {}, 'Work orders due'), h('p', { class: 'muted' }, 'This facilityd does not serve work orders yet.'));
       return;
     }
-    const due = list(data, 'workorders').filter((o) => orderOpen(o) && urgency(o))
+    const due = list(data, 'orders').filter((o) => orderOpen(o) && urgency(o))
       .sort((a, b) => new Date(deadline(a)) - new Date(deadline(b)));
     replace(ordersBox, h('h2', {}, h('a', { href: '#/orders' }, 'Work orders due')),
       due.length ? h('ul', { class: 'plain' }, due.slice(0, 8).map((o) => h('li', { class: urgency(o) },

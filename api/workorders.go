@@ -1,0 +1,196 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/facilityd/facilityd/workorders"
+)
+
+// WorkOrders is what the API needs from the work-order service (*workorders.Manager).
+type WorkOrders interface {
+	List(ctx context.Context, f workorders.Filter, overdue bool) ([]*workorders.Order, error)
+	Get(ctx context.Context, id string) (*workorders.Order, error)
+	Raise(ctx context.Context, r workorders.RaiseRequest) (*workorders.Order, error)
+	Transition(ctx context.Context, id string, a workorders.Action, in workorders.Input) (*workorders.Order, error)
+	Schedule(ctx context.Context, r workorders.ScheduleRequest) (*workorders.Order, error)
+	FollowUps(ctx context.Context) (due, overdue []*workorders.Order, err error)
+	Notices(ctx context.Context) ([]workorders.Notice, error)
+	Ledger() []workorders.LedgerEntry
+}
+
+// RegisterWorkOrders serves the work-order routes through s.
+func RegisterWorkOrders(s *Server, wo WorkOrders) {
+	h := &woHandlers{wo: wo}
+	s.Handle("GET /api/v1/workorders", http.HandlerFunc(h.list))
+	s.Handle("POST /api/v1/workorders", http.HandlerFunc(h.raise))
+	s.Handle("GET /api/v1/workorders/followups", http.HandlerFunc(h.followUps))
+	s.Handle("POST /api/v1/workorders/schedule", http.HandlerFunc(h.schedule))
+	s.Handle("GET /api/v1/workorders/{id}", http.HandlerFunc(h.get))
+	s.Handle("POST /api/v1/workorders/{id}/{transition}", http.HandlerFunc(h.transition))
+	s.Handle("GET /api/v1/devices/{id}/orders", http.HandlerFunc(h.deviceOrders))
+	s.Handle("GET /api/v1/notices", http.HandlerFunc(h.notices))
+	s.Handle("GET /api/v1/ledger", http.HandlerFunc(h.ledger))
+}
+
+type woHandlers struct{ wo WorkOrders }
+
+// OrderList is GET /api/v1/workorders.
+type OrderList struct {
+	Orders []*workorders.Order `json:"orders"`
+}
+
+// FollowUpList is GET /api/v1/workorders/followups.
+type FollowUpList struct {
+	Due     []*workorders.Order `json:"due"`
+	Overdue []*workorders.Order `json:"overdue"`
+}
+
+func (h *woHandlers) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := workorders.Filter{State: workorders.State(q.Get("state")), Zone: q.Get("zone"), Team: q.Get("team"),
+		Device: q.Get("device"), Category: q.Get("category"), Plan: q.Get("plan")}
+	if f.State != "" && !validState(f.State) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q is not one of new, accepted, in_progress, resolved, followed_up, closed, cancelled", f.State))
+		return
+	}
+	overdue := q.Get("overdue") == "true" || q.Get("overdue") == "1"
+	h.writeOrders(w, r, f, overdue)
+}
+
+func validState(s workorders.State) bool {
+	switch s {
+	case workorders.StateNew, workorders.StateAccepted, workorders.StateInProgress, workorders.StateResolved,
+		workorders.StateFollowedUp, workorders.StateClosed, workorders.StateCancelled:
+		return true
+	}
+	return false
+}
+
+func (h *woHandlers) writeOrders(w http.ResponseWriter, r *http.Request, f workorders.Filter, overdue bool) {
+	list, err := h.wo.List(r.Context(), f, overdue)
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	if list == nil {
+		list = []*workorders.Order{}
+	}
+	writeJSON(w, http.StatusOK, OrderList{Orders: list})
+}
+
+func (h *woHandlers) deviceOrders(w http.ResponseWriter, r *http.Request) {
+	h.writeOrders(w, r, workorders.Filter{Device: r.PathValue("id")}, false)
+}
+
+func (h *woHandlers) get(w http.ResponseWriter, r *http.Request) {
+	o, err := h.wo.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (h *woHandlers) raise(w http.ResponseWriter, r *http.Request) {
+	var req workorders.RaiseRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	o, err := h.wo.Raise(r.Context(), req)
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+func (h *woHandlers) schedule(w http.ResponseWriter, r *http.Request) {
+	var req workorders.ScheduleRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	o, err := h.wo.Schedule(r.Context(), req)
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+func (h *woHandlers) transition(w http.ResponseWriter, r *http.Request) {
+	a := workorders.Action(strings.ReplaceAll(r.PathValue("transition"), "-", "_"))
+	known := false
+	for _, k := range workorders.Actions {
+		known = known || k == a
+	}
+	if !known {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no transition %q; one of accept, start, resolve, follow_up, close, cancel, reopen", r.PathValue("transition")))
+		return
+	}
+	var in workorders.Input
+	if !decode(w, r, &in) {
+		return
+	}
+	o, err := h.wo.Transition(r.Context(), r.PathValue("id"), a, in)
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
+	due, overdue, err := h.wo.FollowUps(r.Context())
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	if due == nil {
+		due = []*workorders.Order{}
+	}
+	if overdue == nil {
+		overdue = []*workorders.Order{}
+	}
+	writeJSON(w, http.StatusOK, FollowUpList{Due: due, Overdue: overdue})
+}
+
+func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {
+	list, err := h.wo.Notices(r.Context())
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notices": list})
+}
+
+func (h *woHandlers) ledger(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"devices": h.wo.Ledger()})
+}
+
+// decode reads a JSON body with decodeBody, or answers 400 (413 when too large) and returns
+// false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := decodeBody(w, r, v); err != nil {
+		writeError(w, bodyStatus(err), err.Error())
+		return false
+	}
+	return true
+}
+
+func woError(w http.ResponseWriter, err error) {
+	var te *workorders.TransitionError
+	switch {
+	case errors.Is(err, workorders.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.As(err, &te), errors.Is(err, workorders.ErrNoticeTooLate), errors.Is(err, workorders.ErrConflict):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, workorders.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/workorders"
+)
+
+func woServer(t *testing.T) (*Server, *workorders.Manager, *time.Time) {
+	t.Helper()
+	srv, _ := testServer(t)
+	st, err := workorders.OpenStore(context.Background(), "sqlite", filepath.Join(t.TempDir(), "wo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := config.DefaultWorkOrders()
+	cfg.Calendar.Days = []string{"mon", "tue", "wed", "thu", "fri"}
+	cfg.Zones = []config.ZoneTeam{{Zone: "north", Team: "north-team", Butler: "butler-wang"}}
+	cfg.Plans = []config.PMPlan{{ID: "tank", Devices: []string{"P-1"}, Every: "quarterly", Day: 10, Interrupts: "water"}}
+	devs := []config.Device{{ID: "P-1", Kind: "pump", Zone: "north", Site: "s"},
+		{ID: "L-1", Kind: "elevator", Zone: "south", Site: "s", Asset: &config.Asset{Make: "Otis", Contractor: "Otis Service"}}}
+	now := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	m, err := workorders.New(cfg, "s", devs, st, workorders.Options{Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	RegisterWorkOrders(srv, m)
+	return srv, m, &now
+}
+
+func sendWO(t *testing.T, h http.Handler, method, url, body string, v any) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, url, strings.NewReader(body)))
+	if v != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, url, err, rec.Body)
+		}
+	}
+	return rec
+}
+
+// TestWorkOrdersHTTP takes an order raised by an alarm to closed through the HTTP API.
+func TestWorkOrdersHTTP(t *testing.T) {
+	srv, m, now := woServer(t)
+	o, err := m.HandleAlarm(context.Background(), alarms.Event{Type: alarms.EventRaised, At: *now,
+		Alarm: alarms.Alarm{ID: "P-1/pump_trip", Device: "P-1", Kind: "pump", Zone: "north", Rule: "pump_trip", Class: alarms.ClassEquipment}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list OrderList
+	if rec := sendWO(t, srv, "GET", "/api/v1/workorders?state=new&zone=north", "", &list); rec.Code != 200 || len(list.Orders) != 1 || list.Orders[0].ID != o.ID {
+		t.Fatalf("list: %d %s", rec.Code, rec.Body)
+	}
+	for _, step := range []struct{ action, body string }{
+		{"accept", `{"by":"tech-chen"}`},
+		{"start", `{"by":"tech-chen"}`},
+		{"resolve", `{"by":"tech-chen","note":"relay reset"}`},
+		{"follow-up", `{"by":"cs-liu","satisfied":true}`},
+		{"close", `{"by":"cs-liu"}`},
+	} {
+		var got workorders.Order
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+o.ID+"/"+step.action, step.body, &got); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", step.action, rec.Code, rec.Body)
+		}
+	}
+	var got workorders.Order
+	sendWO(t, srv, "GET", "/api/v1/workorders/"+o.ID, "", &got)
+	if got.State != workorders.StateClosed || len(got.History) != 6 || got.History[3].Note != "relay reset" {
+		t.Fatalf("order %s, history %+v", got.State, got.History)
+	}
+	var dev OrderList
+	if sendWO(t, srv, "GET", "/api/v1/devices/P-1/orders", "", &dev); len(dev.Orders) != 1 {
+		t.Fatalf("maintenance record of P-1: %d orders", len(dev.Orders))
+	}
+
+	tests := []struct {
+		name, method, url, body string
+		code                    int
+		errPart                 string
+	}{
+		{"illegal transition is a conflict with the reason", "POST", "/api/v1/workorders/" + o.ID + "/accept", `{"by":"x"}`, 409, "is closed; accept needs new"},
+		{"unknown order", "GET", "/api/v1/workorders/WO-404", "", 404, "no such work order"},
+		{"unknown transition", "POST", "/api/v1/workorders/" + o.ID + "/explode", `{"by":"x"}`, 404, "no transition"},
+		{"unknown field", "POST", "/api/v1/workorders", `{"title":"x","by":"y","colour":"red"}`, 400, "unknown field"},
+		{"empty body", "POST", "/api/v1/workorders/" + o.ID + "/cancel", ``, 400, "a JSON object is required"},
+		{"too large", "POST", "/api/v1/workorders", `{"title":"` + strings.Repeat("x", 70000) + `"}`, 413, "larger than"},
+		{"missing title", "POST", "/api/v1/workorders", `{"by":"cs"}`, 400, "title"},
+		{"follow-up needs an answer", "POST", "/api/v1/workorders/" + o.ID + "/follow_up", `{"by":"cs"}`, 409, "follow_up needs resolved"},
+		{"bad state filter", "GET", "/api/v1/workorders?state=done", "", 400, "not one of"},
+		{"water job without a day's notice", "POST", "/api/v1/workorders/schedule", `{"plan":"tank","device":"P-1","at":"2026-03-03T12:00:00Z","by":"eng"}`, 409, "residents must be told"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var e struct{ Error string }
+			rec := sendWO(t, srv, tc.method, tc.url, tc.body, &e)
+			if rec.Code != tc.code || !strings.Contains(e.Error, tc.errPart) {
+				t.Fatalf("%d %q, want %d containing %q", rec.Code, e.Error, tc.code, tc.errPart)
+			}
+		})
+	}
+
+	t.Run("a resident's report, follow-ups, notices and the ledger", func(t *testing.T) {
+		var h workorders.Order
+		rec := sendWO(t, srv, "POST", "/api/v1/workorders", `{"zone":"north","title":"Tap leaks, 3-1802","reporter":"Ms Zhang","by":"cs-liu"}`, &h)
+		if rec.Code != 201 || h.Category != workorders.CategoryHousehold || h.Team != "north-team" {
+			t.Fatalf("raise: %d %s", rec.Code, rec.Body)
+		}
+		for _, a := range []string{"accept", "start", "resolve"} {
+			sendWO(t, srv, "POST", "/api/v1/workorders/"+h.ID+"/"+a, `{"by":"tech"}`, nil)
+		}
+		var f FollowUpList
+		if sendWO(t, srv, "GET", "/api/v1/workorders/followups", "", &f); len(f.Due) != 1 || len(f.Overdue) != 0 {
+			t.Fatalf("follow-ups %+v", f)
+		}
+		var sched workorders.Order
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/schedule", `{"plan":"tank","device":"P-1","at":"2026-03-05T12:00:00Z","by":"eng"}`, &sched); rec.Code != 201 {
+			t.Fatalf("schedule: %d %s", rec.Code, rec.Body)
+		}
+		var n struct{ Notices []workorders.Notice }
+		if sendWO(t, srv, "GET", "/api/v1/notices", "", &n); len(n.Notices) != 1 || n.Notices[0].Interrupts != "water" {
+			t.Fatalf("notices %+v", n)
+		}
+		var l struct{ Devices []workorders.LedgerEntry }
+		if sendWO(t, srv, "GET", "/api/v1/ledger", "", &l); len(l.Devices) != 2 || l.Devices[1].Asset.Contractor != "Otis Service" {
+			t.Fatalf("ledger %+v", l)
+		}
+	})
+}

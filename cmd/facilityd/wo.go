@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/workorders"
+)
+
+// woCommand is `facilityd wo`: the work-order book of a running facilityd, over its API.
+func woCommand() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "wo",
+		Short: "List, raise and move work orders on a running facilityd",
+	}
+	def := os.Getenv("FACILITYD_HTTP_ADDR")
+	if def == "" {
+		def = "127.0.0.1:8080"
+	}
+	cmd.PersistentFlags().StringVar(&addr, "addr", def, "address of the running facilityd's API (FACILITYD_HTTP_ADDR)")
+	client := &http.Client{Timeout: 10 * time.Second}
+	base := func() string { return "http://" + addr }
+
+	var f struct {
+		state, zone, team, device, category string
+		overdue                             bool
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List work orders (filters: --state --zone --team --device --category --overdue)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{}
+			for k, v := range map[string]string{"state": f.state, "zone": f.zone, "team": f.team, "device": f.device, "category": f.category} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			if f.overdue {
+				q.Set("overdue", "true")
+			}
+			var out api.OrderList
+			if err := callJSON(client, "GET", base()+"/api/v1/workorders?"+q.Encode(), nil, &out); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			defer w.Flush()
+			fmt.Fprintln(w, "ID\tSTATE\tCATEGORY\tPRIORITY\tZONE\tTEAM\tDEVICE\tDEADLINE\tTITLE")
+			for _, o := range out.Orders {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.State, o.Category, o.Priority, o.Zone, o.Team, o.Device, deadline(o), o.Title)
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&f.state, "state", "", "new, accepted, in_progress, resolved, followed_up, closed or cancelled")
+	list.Flags().StringVar(&f.zone, "zone", "", "zone")
+	list.Flags().StringVar(&f.team, "team", "", "team")
+	list.Flags().StringVar(&f.device, "device", "", "device id")
+	list.Flags().StringVar(&f.category, "category", "", "category")
+	list.Flags().BoolVar(&f.overdue, "overdue", false, "only orders past a deadline")
+
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one work order and its history",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var o workorders.Order
+			if err := callJSON(client, "GET", base()+"/api/v1/workorders/"+url.PathEscape(args[0]), nil, &o); err != nil {
+				return err
+			}
+			printOrder(cmd.OutOrStdout(), &o)
+			return nil
+		},
+	}
+
+	var raise workorders.RaiseRequest
+	raiseCmd := &cobra.Command{
+		Use:   "raise --title TEXT --by NAME [--zone Z] [--device ID] [--category C] [--priority P] [--reporter WHO]",
+		Short: "Raise a work order by hand, e.g. a resident's household repair",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var o workorders.Order
+			if err := callJSON(client, "POST", base()+"/api/v1/workorders", raise, &o); err != nil {
+				return err
+			}
+			printOrder(cmd.OutOrStdout(), &o)
+			return nil
+		},
+	}
+	raiseCmd.Flags().StringVar(&raise.Title, "title", "", "what is wrong and where (required)")
+	raiseCmd.Flags().StringVar(&raise.By, "by", "", "who raises it (required)")
+	raiseCmd.Flags().StringVar(&raise.Zone, "zone", "", "zone")
+	raiseCmd.Flags().StringVar(&raise.Building, "building", "", "building")
+	raiseCmd.Flags().StringVar(&raise.Device, "device", "", "device id")
+	raiseCmd.Flags().StringVar(&raise.Category, "category", "", "category (default household_repair)")
+	raiseCmd.Flags().StringVar((*string)(&raise.Priority), "priority", "", "critical, high, medium or low (default low)")
+	raiseCmd.Flags().StringVar(&raise.Reporter, "reporter", "", "the resident and how to call back")
+	raiseCmd.Flags().StringVar(&raise.Note, "note", "", "note")
+
+	cmd.AddCommand(list, show, raiseCmd)
+	for _, a := range workorders.Actions {
+		cmd.AddCommand(transitionCommand(client, base, a))
+	}
+	return cmd
+}
+
+func transitionCommand(client *http.Client, base func() string, a workorders.Action) *cobra.Command {
+	var in workorders.Input
+	var satisfied string
+	name := strings.ReplaceAll(string(a), "_", "-")
+	c := &cobra.Command{
+		Use:   name + " ID --by NAME [--note TEXT]",
+		Short: "Work order: " + name,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch satisfied {
+			case "":
+			case "yes", "true":
+				t := true
+				in.Satisfied = &t
+			case "no", "false":
+				f := false
+				in.Satisfied = &f
+			default:
+				return fmt.Errorf("--satisfied %q: say yes or no", satisfied)
+			}
+			var o workorders.Order
+			if err := callJSON(client, "POST", base()+"/api/v1/workorders/"+url.PathEscape(args[0])+"/"+string(a), in, &o); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is %s\n", o.ID, o.State)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&in.By, "by", os.Getenv("USER"), "who acts")
+	c.Flags().StringVar(&in.Note, "note", "", "note kept in the history")
+	if a == workorders.ActionFollowUp {
+		c.Flags().StringVar(&satisfied, "satisfied", "", "yes or no: is the resident satisfied (no reopens the order)")
+	}
+	return c
+}
+
+func deadline(o *workorders.Order) string {
+	switch o.State {
+	case workorders.StateNew:
+		return "accept by " + o.AcceptBy.Local().Format("01-02 15:04")
+	case workorders.StateAccepted, workorders.StateInProgress:
+		return "complete by " + o.CompleteBy.Local().Format("01-02 15:04")
+	case workorders.StateResolved:
+		return "call by " + o.FollowUpDue.Local().Format("01-02 15:04")
+	}
+	return "-"
+}
+
+func printOrder(w io.Writer, o *workorders.Order) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\t%s\n", o.ID, o.Title)
+	fmt.Fprintf(tw, "state\t%s (%s)\n", o.State, deadline(o))
+	fmt.Fprintf(tw, "category\t%s, %s\n", o.Category, o.Priority)
+	fmt.Fprintf(tw, "where\t%s %s %s\n", o.Device, o.Building, o.Zone)
+	fmt.Fprintf(tw, "team\t%s; butler %s; contractor %s\n", o.Team, o.Butler, o.Contractor)
+	if o.Rework {
+		fmt.Fprintf(tw, "rework of\t%s\n", o.ReworkOf)
+	}
+	fmt.Fprintf(tw, "occurrences\t%d\n", o.Occurrences)
+	tw.Flush()
+	fmt.Fprintln(w, "\nHISTORY")
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, h := range o.History {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s→%s\t%s\n", h.At.Local().Format("2006-01-02 15:04"), h.By, h.Action, h.From, h.To, h.Note)
+	}
+	tw.Flush()
+}
+
+// callJSON sends body (if any) as JSON and decodes the answer into out; an error answer
+// becomes an error carrying the API's message.
+func callJSON(client *http.Client, method, u string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("is facilityd running? %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("%s: %s", resp.Status, e.Error)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/workorders"
+)
+
+// TestWorkOrderCLI raises and moves an order with `facilityd wo` against a running API, then
+// writes the month's report from the same order book with `facilityd report`.
+func TestWorkOrderCLI(t *testing.T) {
+	dir := t.TempDir()
+	demo, err := os.ReadFile("../../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "facilityd.yaml")
+	store := filepath.Join(dir, "wo.db")
+	os.WriteFile(cfgPath, demo, 0o644)
+	t.Setenv(config.EnvName("workorders.store.path"), store)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m, _, closeStore, err := openWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	srv := api.New(devices.NewLatest(nil), prometheus.NewRegistry(), nil)
+	api.RegisterWorkOrders(srv, m)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	addr := strings.TrimPrefix(hs.URL, "http://")
+
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		cmd := rootCommand()
+		cmd.SetOut(&out)
+		cmd.SetArgs(args)
+		err := cmd.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	out, err := run("wo", "raise", "--addr", addr, "--title", "Tap leaks in 3-1802", "--by", "cs-liu", "--zone", "north")
+	if err != nil || !strings.Contains(out, "WO-1") || !strings.Contains(out, "household_repair") {
+		t.Fatalf("raise: %v\n%s", err, out)
+	}
+	if out, err = run("wo", "accept", "WO-1", "--addr", addr, "--by", "tech-chen"); err != nil || out != "WO-1 is accepted\n" {
+		t.Fatalf("accept: %v %q", err, out)
+	}
+	if _, err = run("wo", "resolve", "WO-1", "--addr", addr, "--by", "tech-chen"); err == nil || !strings.Contains(err.Error(), "409 Conflict: order WO-1 is accepted; resolve needs in_progress") {
+		t.Fatalf("resolve before start: %v", err)
+	}
+	for _, a := range []string{"start", "resolve"} {
+		if _, err := run("wo", a, "WO-1", "--addr", addr, "--by", "tech-chen"); err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+	}
+	if out, err = run("wo", "follow-up", "WO-1", "--addr", addr, "--by", "cs-liu", "--satisfied", "no", "--note", "still drips"); err != nil || out != "WO-1 is accepted\n" {
+		t.Fatalf("unsatisfied follow-up: %v %q", err, out)
+	}
+	if out, err = run("wo", "list", "--addr", addr, "--state", "accepted"); err != nil || !strings.Contains(out, "WO-1") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if out, err = run("wo", "show", "WO-1", "--addr", addr); err != nil || !strings.Contains(out, "still drips") {
+		t.Fatalf("show: %v\n%s", err, out)
+	}
+	month := mustGet(t, m, "WO-1").CreatedAt.In(m.Policy().Calendar.Location()).Format("2006-01")
+	if out, err = run("report", "--config", cfgPath, "--month", month, "--out", filepath.Join(dir, "out")); err != nil || !strings.Contains(out, "1 orders") {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	for _, ext := range []string{".md", ".csv", ".html"} {
+		b, err := os.ReadFile(filepath.Join(dir, "out", "workorders-"+month+ext))
+		if err != nil || !strings.Contains(string(b), "household_repair") {
+			t.Fatalf("report%s: %v", ext, err)
+		}
+	}
+}
+
+func mustGet(t *testing.T, m *workorders.Manager, id string) *workorders.Order {
+	t.Helper()
+	o, err := m.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/workorders"
+)
+
+// openWorkOrders opens the order book of cfg and builds the work-order manager. links are
+// its collaborators: the alarm engine's out-of-service hook, the notifier, the MQTT
+// publisher and event sinks; any may be nil. Without a notifier, notifications are logged.
+// The manager is an alarms.Sink: the alarm engine feeds it with AddSink(manager) or the like.
+//
+// run runs the manager (and the webhook, when configured) until ctx ends; closeStore closes
+// the order book once run has returned.
+func openWorkOrders(ctx context.Context, cfg *config.Config, log *slog.Logger, links workorders.Options) (m *workorders.Manager, run func(context.Context) error, closeStore func(), err error) {
+	src := cfg.WorkOrders.Store.Path
+	if cfg.WorkOrders.Store.Driver == "postgres" {
+		src = cfg.WorkOrders.Store.DSN.Reveal()
+	}
+	st, err := workorders.OpenStore(ctx, cfg.WorkOrders.Store.Driver, src)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w (workorders.store)", err)
+	}
+	links.Logger = log
+	if links.Notifier == nil {
+		links.Notifier = workorders.NotifierFunc(func(_ context.Context, n workorders.Notification) error {
+			log.Info("work-order notification", "type", n.Type, "order", n.Order, "to", n.To, "message", n.Message)
+			return nil
+		})
+	}
+	var webhook *workorders.Webhook
+	if cfg.WorkOrders.Webhook.URL != "" {
+		webhook = workorders.NewWebhook(cfg.WorkOrders.Webhook.URL, cfg.WorkOrders.Webhook.Secret.Reveal(), log.With("component", "workorders-webhook"))
+		links.Sinks = append(links.Sinks, webhook)
+	}
+	m, err = workorders.New(cfg.WorkOrders, cfg.Site, cfg.Devices, st, links)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	run = func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return m.Run(gctx) })
+		if webhook != nil {
+			g.Go(func() error { return webhook.Run(gctx) })
+		}
+		return g.Wait()
+	}
+	where := cfg.WorkOrders.Store.Path
+	if cfg.WorkOrders.Store.Driver == "postgres" {
+		where = "postgres"
+	}
+	log.Info("work orders kept", "store", cfg.WorkOrders.Store.Driver, "at", where, "plans", len(cfg.WorkOrders.Plans))
+	return m, run, func() { st.Close() }, nil
+}

@@ -1,0 +1,408 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// WorkOrders configures the work-order book: where orders are kept, how alarms map to orders,
+// the maintenance time-limit table (维护时限表), the working calendar, the teams responsible for
+// each zone (片区责任制), follow-up (回访), rework and preventive maintenance. Lists left empty
+// get the defaults of DefaultWorkOrderMappings, DefaultTimeLimits and DefaultPlans.
+type WorkOrders struct {
+	Store    WorkOrderStore     `mapstructure:"store" yaml:"store"`
+	Mappings []WorkOrderMapping `mapstructure:"mappings" yaml:"mappings,omitempty"`
+	Limits   []TimeLimit        `mapstructure:"limits" yaml:"limits,omitempty"`
+	Calendar WorkCalendar       `mapstructure:"calendar" yaml:"calendar"`
+	Zones    []ZoneTeam         `mapstructure:"zones" yaml:"zones,omitempty"`
+	// DefaultTeam takes the orders of a zone no entry of zones names.
+	DefaultTeam string `mapstructure:"default_team" yaml:"default_team"`
+	// Supervisor is told of breaches in zones without a supervisor of their own.
+	Supervisor string   `mapstructure:"supervisor" yaml:"supervisor"`
+	FollowUp   FollowUp `mapstructure:"follow_up" yaml:"follow_up"`
+	// ReworkWindow is how long after a repair the same fault on the same device counts as
+	// rework (返修); the estate's plans use 30 days.
+	ReworkWindow time.Duration `mapstructure:"rework_window" yaml:"rework_window"`
+	// OOSExemptKinds are device kinds never put out of service while an order is in progress:
+	// every alarm of a fire panel matters for life safety.
+	OOSExemptKinds []string `mapstructure:"oos_exempt_kinds" yaml:"oos_exempt_kinds,omitempty"`
+	// NoticeLead is the least time between publishing a water or power interruption notice
+	// and the job; the estate's plans promise residents a day.
+	NoticeLead time.Duration `mapstructure:"notice_lead" yaml:"notice_lead"`
+	// WarrantyReminder is how long before a warranty ends engineering is reminded.
+	WarrantyReminder time.Duration `mapstructure:"warranty_reminder" yaml:"warranty_reminder"`
+	// CheckInterval is how often deadlines, follow-ups and plans are checked.
+	CheckInterval time.Duration    `mapstructure:"check_interval" yaml:"check_interval"`
+	Plans         []PMPlan         `mapstructure:"plans" yaml:"plans,omitempty"`
+	Webhook       WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
+}
+
+// WorkOrderStore says where orders are kept: a SQLite file (the default, one gateway) or a
+// PostgreSQL database that several gateways share.
+type WorkOrderStore struct {
+	// Driver is "sqlite" or "postgres".
+	Driver string `mapstructure:"driver" yaml:"driver"`
+	// Path is the SQLite file.
+	Path string `mapstructure:"path" yaml:"path"`
+	// DSN is the PostgreSQL connection string (postgres://user:pass@host/db).
+	DSN Secret `mapstructure:"dsn" yaml:"dsn"`
+}
+
+// WorkOrderMapping turns an alarm into an order. Class, Kind and Rule are matched as globs
+// (empty matches all); the first mapping that matches wins. Category "none" raises no order.
+type WorkOrderMapping struct {
+	Class    string `mapstructure:"class" yaml:"class,omitempty"`
+	Kind     string `mapstructure:"kind" yaml:"kind,omitempty"`
+	Rule     string `mapstructure:"rule" yaml:"rule,omitempty"`
+	Category string `mapstructure:"category" yaml:"category"`
+	// Team overrides the zone's team (e.g. engineering IT for communication loss).
+	Team     string `mapstructure:"team" yaml:"team,omitempty"`
+	Priority string `mapstructure:"priority" yaml:"priority"`
+}
+
+// TimeLimit is one row of the maintenance time-limit table: for a category and priority
+// (empty priority: any), the time to accept an order and the time to complete it once
+// accepted. With WorkingHours the times count working hours of the calendar only.
+type TimeLimit struct {
+	Category     string        `mapstructure:"category" yaml:"category"`
+	Priority     string        `mapstructure:"priority" yaml:"priority,omitempty"`
+	Accept       time.Duration `mapstructure:"accept" yaml:"accept"`
+	Complete     time.Duration `mapstructure:"complete" yaml:"complete"`
+	WorkingHours bool          `mapstructure:"working_hours" yaml:"working_hours,omitempty"`
+	// Basis cites the rule the limit comes from, shown in the README and the API.
+	Basis string `mapstructure:"basis" yaml:"basis,omitempty"`
+}
+
+// WorkCalendar is the working time non-urgent limits count: working days, the daily hours,
+// public holidays and the weekend days worked in exchange (调休).
+type WorkCalendar struct {
+	// Timezone is an IANA name; the estate's local time.
+	Timezone string `mapstructure:"timezone" yaml:"timezone"`
+	// Days are the working weekdays: mon, tue, wed, thu, fri, sat, sun.
+	Days  []string `mapstructure:"days" yaml:"days,omitempty"`
+	Start string   `mapstructure:"start" yaml:"start"`
+	End   string   `mapstructure:"end" yaml:"end"`
+	// Holidays are dates (2026-10-01) off work; Workdays are dates worked although not in Days.
+	Holidays []string `mapstructure:"holidays" yaml:"holidays,omitempty"`
+	Workdays []string `mapstructure:"workdays" yaml:"workdays,omitempty"`
+}
+
+// ZoneTeam is one zone's responsibility (片区责任制): its maintenance team, its butler (管家)
+// who speaks to residents, and the supervisor breaches escalate to.
+type ZoneTeam struct {
+	Zone       string `mapstructure:"zone" yaml:"zone"`
+	Team       string `mapstructure:"team" yaml:"team"`
+	Butler     string `mapstructure:"butler" yaml:"butler,omitempty"`
+	Supervisor string `mapstructure:"supervisor" yaml:"supervisor,omitempty"`
+}
+
+// FollowUp sets when the follow-up call (回访) is due after a repair is resolved.
+type FollowUp struct {
+	// Repair is wall-clock time after resolution for repairs raised from alarms.
+	Repair time.Duration `mapstructure:"repair" yaml:"repair"`
+	// Household is working time after resolution for residents' household repairs.
+	Household time.Duration `mapstructure:"household" yaml:"household"`
+}
+
+// PMPlan is a preventive-maintenance plan. A calendar plan (Every) raises an order for each
+// device on its day; a meter plan (Meter, MeterEvery) raises one each time the device's point
+// has grown by MeterEvery since the last. A plan may have both.
+type PMPlan struct {
+	ID    string `mapstructure:"id" yaml:"id"`
+	Title string `mapstructure:"title" yaml:"title"`
+	// Devices lists device ids; Kind takes every device of a kind.
+	Devices  []string `mapstructure:"devices" yaml:"devices,omitempty"`
+	Kind     string   `mapstructure:"kind" yaml:"kind,omitempty"`
+	Category string   `mapstructure:"category" yaml:"category,omitempty"`
+	// Every is monthly, quarterly, semiannual or yearly.
+	Every string `mapstructure:"every" yaml:"every,omitempty"`
+	// Month is the first month (1-12) of a quarterly, semiannual or yearly plan; Day the day
+	// of the month (1-28); At the local time of the job (09:00).
+	Month int    `mapstructure:"month" yaml:"month,omitempty"`
+	Day   int    `mapstructure:"day" yaml:"day,omitempty"`
+	At    string `mapstructure:"at" yaml:"at,omitempty"`
+	// Meter names a telemetry point (running_hours, trips) and MeterEvery its interval.
+	Meter      string  `mapstructure:"meter" yaml:"meter,omitempty"`
+	MeterEvery float64 `mapstructure:"meter_every" yaml:"meter_every,omitempty"`
+	// Interrupts is "water" or "power" when the job cuts residents' supply.
+	Interrupts string `mapstructure:"interrupts" yaml:"interrupts,omitempty"`
+	// Duration is how long the job (and any interruption) lasts.
+	Duration time.Duration `mapstructure:"duration" yaml:"duration,omitempty"`
+	// Ahead is how long before the job its order (and notice) is raised.
+	Ahead time.Duration `mapstructure:"ahead" yaml:"ahead,omitempty"`
+	// Grace is how long after the job it may be done and still count as on time.
+	Grace time.Duration `mapstructure:"grace" yaml:"grace,omitempty"`
+}
+
+// WorkOrderWebhook sends order events to an external maintenance system, signed with
+// HMAC-SHA256 of the body under Secret in the X-Facilityd-Signature header.
+type WorkOrderWebhook struct {
+	URL    string `mapstructure:"url" yaml:"url"`
+	Secret Secret `mapstructure:"secret" yaml:"secret"`
+}
+
+// Asset is a device's entry in the equipment ledger (设备台帐).
+type Asset struct {
+	Make            string `mapstructure:"make" yaml:"make,omitempty" json:"make,omitempty"`
+	Model           string `mapstructure:"model" yaml:"model,omitempty" json:"model,omitempty"`
+	Serial          string `mapstructure:"serial" yaml:"serial,omitempty" json:"serial,omitempty"`
+	Installed       string `mapstructure:"installed" yaml:"installed,omitempty" json:"installed,omitempty"`
+	Contractor      string `mapstructure:"contractor" yaml:"contractor,omitempty" json:"contractor,omitempty"`
+	ContractorPhone string `mapstructure:"contractor_phone" yaml:"contractor_phone,omitempty" json:"contractor_phone,omitempty"`
+	// WarrantyEnd is a date, 2027-06-30.
+	WarrantyEnd string `mapstructure:"warranty_end" yaml:"warranty_end,omitempty" json:"warranty_end,omitempty"`
+}
+
+// DefaultWorkOrders is the work-order section every configuration starts from.
+func DefaultWorkOrders() WorkOrders {
+	return WorkOrders{
+		Store:            WorkOrderStore{Driver: "sqlite", Path: "workorders.db"},
+		Calendar:         WorkCalendar{Timezone: "Asia/Shanghai", Start: "09:00", End: "18:00"},
+		DefaultTeam:      "engineering",
+		Supervisor:       "engineering-supervisor",
+		FollowUp:         FollowUp{Repair: time.Hour, Household: 9 * time.Hour},
+		ReworkWindow:     30 * 24 * time.Hour,
+		NoticeLead:       24 * time.Hour,
+		WarrantyReminder: 30 * 24 * time.Hour,
+		CheckInterval:    30 * time.Second,
+	}
+}
+
+// DefaultWorkOrderMappings maps the alarm engine's classes and rules to categories. Rule
+// names are globs, so they hold whatever exact names the rules use.
+func DefaultWorkOrderMappings() []WorkOrderMapping {
+	return []WorkOrderMapping{
+		// Communication loss is a matter for engineering IT, never a device repair.
+		{Class: "communication", Category: "engineering_it", Team: "engineering-it", Priority: "medium"},
+		{Kind: "elevator", Rule: "*entrap*", Category: "elevator_entrapment", Priority: "critical"},
+		{Kind: "elevator", Category: "elevator_fault", Priority: "high"},
+		// A fire is the patrol's to answer; the panel's troubles are a repair.
+		{Kind: "fire_panel", Class: "life_safety", Category: "none"},
+		{Kind: "fire_panel", Category: "fire_system", Priority: "high"},
+		{Kind: "pump", Rule: "*pit*", Category: "drainage_flood", Priority: "critical"},
+		{Kind: "pump", Category: "pump_trip", Priority: "high"},
+		{Kind: "lighting", Category: "lighting", Priority: "low"},
+		{Class: "equipment", Category: "general", Priority: "medium"},
+		{Class: "trouble", Category: "general", Priority: "medium"},
+	}
+}
+
+// DefaultTimeLimits is the default maintenance time-limit table (维护时限表). These are
+// defaults the site must check against its own property-service contract and local rules.
+func DefaultTimeLimits() []TimeLimit {
+	return []TimeLimit{
+		// TSG T5002-2017 (电梯维护保养规则) 4.4: the maintenance unit answers an entrapment
+		// around the clock and in a city reaches the site within 30 minutes; GB/T 18775-2009
+		// sets the same expectation for maintenance contracts. Accepting within 5 minutes is
+		// the estate's own practice.
+		{Category: "elevator_entrapment", Accept: 5 * time.Minute, Complete: 30 * time.Minute, Basis: "TSG T5002-2017 4.4: on site within 30 min"},
+		{Category: "elevator_fault", Accept: 15 * time.Minute, Complete: 4 * time.Hour, Basis: "estate default"},
+		{Category: "drainage_flood", Accept: 5 * time.Minute, Complete: time.Hour, Basis: "estate default"},
+		{Category: "pump_trip", Accept: 15 * time.Minute, Complete: 4 * time.Hour, Basis: "estate default"},
+		// GB 25201-2010 (建筑消防设施的维护管理) asks faults of fire systems to be put right
+		// at once; a day is the outside limit the estate accepts.
+		{Category: "fire_system", Accept: 15 * time.Minute, Complete: 24 * time.Hour, Basis: "GB 25201-2010: repair fire-system faults promptly"},
+		{Category: "engineering_it", Accept: time.Hour, Complete: 8 * time.Hour, Basis: "estate default"},
+		// A failed lamp within two working days.
+		{Category: "lighting", Accept: 4 * time.Hour, Complete: 18 * time.Hour, WorkingHours: true, Basis: "estate default: two working days"},
+		{Category: "household_repair", Accept: 2 * time.Hour, Complete: 27 * time.Hour, WorkingHours: true, Basis: "estate default: three working days"},
+		{Category: "preventive", Accept: 9 * time.Hour, Complete: 45 * time.Hour, WorkingHours: true, Basis: "estate default: a working week"},
+		{Category: "general", Accept: time.Hour, Complete: 24 * time.Hour, Basis: "estate default"},
+	}
+}
+
+// DefaultPlans are the preventive-maintenance plans the estate's plans name.
+func DefaultPlans() []PMPlan {
+	return []PMPlan{
+		{ID: "elevator-rescue-drill", Title: "Elevator entrapment rescue drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 7 * 24 * time.Hour},
+		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
+		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
+		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
+	}
+}
+
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// Weekday parses mon..sun.
+func Weekday(s string) (time.Weekday, bool) {
+	d, ok := weekdays[strings.ToLower(s)]
+	return d, ok
+}
+
+// validateWorkOrders fills in the default lists and checks the section; each problem names
+// its key.
+func (c *Config) validateWorkOrders() []error {
+	w := &c.WorkOrders
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(w.Mappings) == 0 {
+		w.Mappings = DefaultWorkOrderMappings()
+	}
+	if len(w.Limits) == 0 {
+		w.Limits = DefaultTimeLimits()
+	}
+	if w.Plans == nil {
+		w.Plans = DefaultPlans()
+	}
+	if len(w.Calendar.Days) == 0 {
+		w.Calendar.Days = []string{"mon", "tue", "wed", "thu", "fri"}
+	}
+	if len(w.OOSExemptKinds) == 0 {
+		w.OOSExemptKinds = []string{"fire_panel"}
+	}
+	switch w.Store.Driver {
+	case "sqlite":
+		if w.Store.Path == "" {
+			add("workorders.store.path: missing (the SQLite file, e.g. /var/lib/facilityd/workorders.db)")
+		}
+	case "postgres":
+		if w.Store.DSN == "" {
+			add("workorders.store.dsn: missing for driver postgres (set %s)", EnvName("workorders.store.dsn"))
+		}
+	default:
+		add("workorders.store.driver: %q is not sqlite or postgres", w.Store.Driver)
+	}
+	prio := func(p string) bool {
+		switch p {
+		case "critical", "high", "medium", "low":
+			return true
+		}
+		return false
+	}
+	for i, m := range w.Mappings {
+		for _, g := range []string{m.Class, m.Kind, m.Rule} {
+			if _, err := path.Match(g, ""); err != nil {
+				add("workorders.mappings[%d]: %q is not a valid glob", i, g)
+			}
+		}
+		if m.Category == "" {
+			add("workorders.mappings[%d].category: missing (use none to raise no order)", i)
+		} else if m.Category != "none" && !prio(m.Priority) {
+			add("workorders.mappings[%d].priority: %q is not one of critical, high, medium, low", i, m.Priority)
+		}
+	}
+	for i, l := range w.Limits {
+		if l.Category == "" {
+			add("workorders.limits[%d].category: missing", i)
+		}
+		if l.Priority != "" && !prio(l.Priority) {
+			add("workorders.limits[%d].priority: %q is not one of critical, high, medium, low", i, l.Priority)
+		}
+		if l.Accept <= 0 || l.Complete <= 0 {
+			add("workorders.limits[%d] (%s): accept and complete must be positive", i, l.Category)
+		}
+	}
+	if _, err := time.LoadLocation(w.Calendar.Timezone); err != nil {
+		add("workorders.calendar.timezone: %v", err)
+	}
+	for _, d := range w.Calendar.Days {
+		if _, ok := Weekday(d); !ok {
+			add("workorders.calendar.days: %q is not one of mon, tue, wed, thu, fri, sat, sun", d)
+		}
+	}
+	s, e := clockMinutes(w.Calendar.Start), clockMinutes(w.Calendar.End)
+	if s < 0 || e < 0 || e <= s {
+		add("workorders.calendar.start, end: %q and %q must be HH:MM with start before end", w.Calendar.Start, w.Calendar.End)
+	}
+	for _, list := range [][]string{w.Calendar.Holidays, w.Calendar.Workdays} {
+		for _, d := range list {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				add("workorders.calendar: %q is not a date (2026-10-01)", d)
+			}
+		}
+	}
+	for i, z := range w.Zones {
+		if z.Zone == "" || z.Team == "" {
+			add("workorders.zones[%d]: zone and team are both needed", i)
+		}
+	}
+	if w.FollowUp.Repair <= 0 || w.FollowUp.Household <= 0 {
+		add("workorders.follow_up.repair, household: must be positive")
+	}
+	if w.ReworkWindow <= 0 {
+		add("workorders.rework_window: %v must be positive", w.ReworkWindow)
+	}
+	if w.NoticeLead < 24*time.Hour {
+		add("workorders.notice_lead: %v is less than the day's notice residents are promised", w.NoticeLead)
+	}
+	if w.CheckInterval <= 0 {
+		add("workorders.check_interval: %v must be positive", w.CheckInterval)
+	}
+	ids := map[string]bool{}
+	for i, p := range w.Plans {
+		name := fmt.Sprintf("workorders.plans[%d] (%s)", i, p.ID)
+		if p.ID == "" || ids[p.ID] {
+			add("%s.id: missing or repeated", name)
+		}
+		ids[p.ID] = true
+		switch p.Every {
+		case "", "monthly", "quarterly", "semiannual", "yearly":
+		default:
+			add("%s.every: %q is not monthly, quarterly, semiannual or yearly", name, p.Every)
+		}
+		if p.Every == "" && p.Meter == "" {
+			add("%s: needs every (a calendar plan) or meter and meter_every (a meter plan)", name)
+		}
+		if p.Meter != "" && p.MeterEvery <= 0 {
+			add("%s.meter_every: %v must be positive", name, p.MeterEvery)
+		}
+		if p.Every != "" && (p.Day < 1 || p.Day > 28) {
+			add("%s.day: %d must be 1-28", name, p.Day)
+		}
+		if p.Month < 0 || p.Month > 12 {
+			add("%s.month: %d must be 1-12", name, p.Month)
+		}
+		if p.At != "" && clockMinutes(p.At) < 0 {
+			add("%s.at: %q is not HH:MM", name, p.At)
+		}
+		switch p.Interrupts {
+		case "", "water", "power":
+		default:
+			add("%s.interrupts: %q is not water or power", name, p.Interrupts)
+		}
+		if p.Interrupts != "" && p.Ahead != 0 && p.Ahead < w.NoticeLead {
+			add("%s.ahead: %v is less than workorders.notice_lead %v: residents would be told too late", name, p.Ahead, w.NoticeLead)
+		}
+		if len(p.Devices) == 0 && p.Kind == "" {
+			add("%s: needs devices or kind", name)
+		}
+	}
+	for i, d := range c.Devices {
+		if d.Asset == nil {
+			continue
+		}
+		for key, v := range map[string]string{"installed": d.Asset.Installed, "warranty_end": d.Asset.WarrantyEnd} {
+			if v == "" {
+				continue
+			}
+			if _, err := time.Parse(time.DateOnly, v); err != nil {
+				add("devices[%d] (%s).asset.%s: %q is not a date (2027-06-30)", i, d.ID, key, v)
+			}
+		}
+	}
+	return errs
+}
+
+// clockMinutes parses HH:MM into minutes after midnight, or -1.
+func clockMinutes(s string) int {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return -1
+	}
+	return t.Hour()*60 + t.Minute()
+}
+
+// dateToStringHook lets dates be written unquoted in YAML (warranty_end: 2027-06-30, which
+// YAML reads as a timestamp) where the configuration keeps them as strings.
+func dateToStringHook(from, to reflect.Type, data any) (any, error) {
+	if t, ok := data.(time.Time); ok && to.Kind() == reflect.String {
+		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+			return t.Format(time.DateOnly), nil
+		}
+		return t.Format(time.RFC3339), nil
+	}
+	return data, nil
+}

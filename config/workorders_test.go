@@ -1,0 +1,73 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const woBase = `
+devices:
+  - id: E-1
+    profile: elevator
+    zone: north
+    modbus: {address: "127.0.0.1:15020", unit: 1}
+    asset: {make: Otis, model: Gen2, serial: OT-1, installed: 2020-05-01, contractor: Otis Service, contractor_phone: "400-1", warranty_end: 2027-06-30}
+`
+
+func TestWorkOrdersConfig(t *testing.T) {
+	t.Run("defaults fill the lists", func(t *testing.T) {
+		cfg, err := Parse("t.yaml", []byte(woBase))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := cfg.WorkOrders
+		if w.Store.Driver != "sqlite" || len(w.Limits) != len(DefaultTimeLimits()) || len(w.Plans) != 4 || w.ReworkWindow != 30*24*time.Hour || w.FollowUp.Repair != time.Hour {
+			t.Fatalf("defaults: %+v", w)
+		}
+		if a := cfg.Devices[0].Asset; a == nil || a.Contractor != "Otis Service" || a.WarrantyEnd != "2027-06-30" {
+			t.Fatalf("asset %+v", a)
+		}
+	})
+	t.Run("a section of its own", func(t *testing.T) {
+		cfg, err := Parse("t.yaml", []byte(woBase+`
+workorders:
+  store: {driver: postgres, dsn: "postgres://wo@db/wo"}
+  zones: [{zone: north, team: north-team, butler: wang}]
+  limits: [{category: lighting, accept: 2h, complete: 18h, working_hours: true}]
+  calendar: {holidays: [2026-10-01]}
+  plans: []
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := cfg.WorkOrders
+		if w.Store.DSN.Reveal() != "postgres://wo@db/wo" || len(w.Limits) != 1 || !w.Limits[0].WorkingHours || w.Zones[0].Butler != "wang" || len(w.Plans) != 0 {
+			t.Fatalf("section %+v", w)
+		}
+	})
+	bad := []struct {
+		name, yaml, want string
+	}{
+		{"unknown driver", "workorders: {store: {driver: mysql}}", `workorders.store.driver: "mysql" is not sqlite or postgres`},
+		{"postgres without dsn", "workorders: {store: {driver: postgres}}", "workorders.store.dsn: missing"},
+		{"short notice", "workorders: {notice_lead: 12h}", "less than the day's notice"},
+		{"bad plan", "workorders: {plans: [{id: x, kind: pump, every: weekly, day: 3}]}", `plans[0] (x).every: "weekly"`},
+		{"bad holiday", "workorders: {calendar: {holidays: [1 Oct]}}", `"1 Oct" is not a date`},
+		{"bad mapping priority", "workorders: {mappings: [{kind: pump, category: pump_trip, priority: urgent}]}", "mappings[0].priority"},
+		{"bad warranty date", strings.Replace(woBase, "2027-06-30", "soon", 1), `devices[0] (E-1).asset.warranty_end: "soon"`},
+		{"unknown key", "workorders: {zones: [{zone: a, team: b, buttler: c}]}", "did you mean"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			y := tc.yaml
+			if !strings.Contains(y, "devices:") {
+				y = woBase + y
+			}
+			_, err := Parse("t.yaml", []byte(y))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

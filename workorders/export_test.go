@@ -1,0 +1,63 @@
+package workorders
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestLineProtocol(t *testing.T) {
+	o := sample("P-1", "pump_trip")
+	o.ID, o.Occurrences, o.Zone = "WO-7", 2, "north zone"
+	o.AcceptedAt = o.CreatedAt.Add(6 * time.Minute)
+	got := LineProtocol(Event{Type: EventTransition, Order: o, At: t0})
+	want := `workorder,site=estate,device=P-1,zone=north\ zone,team=north-team,category=pump_trip,priority=high,state=new id="WO-7",event="transition",occurrences=2i,rework=false,accept_breached=false,complete_breached=false,accept_minutes=6 ` + "1772445600000000000"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if LineProtocol(Event{Type: EventNotice, Notice: &Notice{}}) != "" {
+		t.Fatal("a notice has no order line")
+	}
+}
+
+func TestWebhookRetriesAndSigns(t *testing.T) {
+	var calls atomic.Int32
+	var sigOK atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sigOK.Store(r.Header.Get(SignatureHeader) == Sign("s3cret", body) && strings.Contains(string(body), `"WO-7"`))
+		if calls.Add(1) < 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	wh := NewWebhook(srv.URL, "s3cret", nil)
+	wh.Backoff = time.Millisecond
+	o := sample("P-1", "pump_trip")
+	o.ID = "WO-7"
+	if err := wh.Deliver(context.Background(), Event{Type: EventCreated, Order: o, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 3 || !sigOK.Load() {
+		t.Fatalf("calls %d, signature ok %v", calls.Load(), sigOK.Load())
+	}
+	t.Run("a refusal is not retried", func(t *testing.T) {
+		calls.Store(0)
+		bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.WriteHeader(http.StatusBadRequest)
+		}))
+		defer bad.Close()
+		wh := NewWebhook(bad.URL, "", nil)
+		if err := wh.Deliver(context.Background(), Event{Type: EventCreated, Order: o, At: t0}); err == nil || calls.Load() != 1 {
+			t.Fatalf("err %v after %d calls", err, calls.Load())
+		}
+	})
+}

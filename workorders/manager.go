@@ -1,0 +1,658 @@
+package workorders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+)
+
+// OutOfService is what work orders need from the alarm engine: while an order is in
+// progress, the device's equipment alarms are out of service. The engine never puts
+// life-safety alarms out of service whatever it is asked; work orders do not ask for them
+// either (orders from life-safety alarms and on OOS-exempt kinds make no call).
+type OutOfService interface {
+	SetOutOfService(device string, on bool, by, reason string) error
+}
+
+// Notification is a message for people: an assignment, a breach, an overdue follow-up, a
+// warranty about to end.
+type Notification struct {
+	Type    string    `json:"type"`
+	Order   string    `json:"order,omitempty"`
+	Device  string    `json:"device,omitempty"`
+	To      []string  `json:"to"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// Notifier delivers notifications (the patrol's channels, SMS, the console).
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// NotifierFunc adapts a function to a Notifier.
+type NotifierFunc func(ctx context.Context, n Notification) error
+
+// Notify calls f.
+func (f NotifierFunc) Notify(ctx context.Context, n Notification) error { return f(ctx, n) }
+
+// Publisher is northbound MQTT: notices go to facility/{site}/notices.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error
+}
+
+// EventType names an order event.
+type EventType string
+
+// Order events.
+const (
+	EventCreated    EventType = "created"
+	EventAttached   EventType = "attached" // another occurrence of the fault
+	EventTransition EventType = "transition"
+	EventBreach     EventType = "breach"
+	EventNotice     EventType = "notice"
+)
+
+// Event is a change to the order book, for the console, the webhook and InfluxDB.
+type Event struct {
+	Type   EventType `json:"type"`
+	Order  *Order    `json:"order,omitempty"`
+	Notice *Notice   `json:"notice,omitempty"`
+	Change *Change   `json:"change,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Sink receives order events; it must not block.
+type Sink interface {
+	OrderEvent(Event)
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(Event)
+
+// OrderEvent calls f(e).
+func (f SinkFunc) OrderEvent(e Event) { f(e) }
+
+// Options are the manager's collaborators; every one may be nil.
+type Options struct {
+	Clock     func() time.Time
+	OOS       OutOfService
+	Notifier  Notifier
+	Publisher Publisher
+	Sinks     []Sink
+	Logger    *slog.Logger
+}
+
+// Manager is the work-order service: it consumes alarm events and snapshots, applies the
+// lifecycle, watches deadlines and runs the preventive-maintenance plans.
+type Manager struct {
+	cfg     config.WorkOrders
+	site    string
+	store   Store
+	policy  *Policy
+	ledger  map[string]config.Device
+	order   []string // ledger ids in configuration order
+	zones   map[string]config.ZoneTeam
+	exempt  map[string]bool
+	now     func() time.Time
+	log     *slog.Logger
+	opts    Options
+	alarmsQ chan alarms.Event
+	jobs    chan func(context.Context)
+
+	mu     sync.Mutex
+	meters map[string]float64 // plan/device → meter reading at the last order
+	// meterBase is the reading of each meter plan's last stored order, loaded at start.
+	meterBase map[string]float64
+	sched     map[string]time.Time
+	warned    map[string]bool
+}
+
+// New builds the manager over a store. devs is the configuration's device list: the
+// equipment ledger and where each device stands.
+func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opts Options) (*Manager, error) {
+	cal, err := NewCalendar(cfg.Calendar)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if len(cfg.Mappings) == 0 {
+		cfg.Mappings = config.DefaultWorkOrderMappings()
+	}
+	m := &Manager{
+		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
+		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household},
+		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
+		alarmsQ: make(chan alarms.Event, 1024), jobs: make(chan func(context.Context), 256),
+		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
+	}
+	for _, d := range devs {
+		m.ledger[d.ID] = d
+		m.order = append(m.order, d.ID)
+	}
+	for _, z := range cfg.Zones {
+		m.zones[z.Zone] = z
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.LoadMeters(ctx); err != nil {
+		return nil, fmt.Errorf("workorders: meter plans: %w", err)
+	}
+	if len(cfg.OOSExemptKinds) == 0 {
+		cfg.OOSExemptKinds = []string{string(devices.KindFirePanel)}
+	}
+	for _, k := range cfg.OOSExemptKinds {
+		m.exempt[k] = true
+	}
+	return m, nil
+}
+
+// Policy is the deadline policy in force.
+func (m *Manager) Policy() *Policy { return m.policy }
+
+// Store is the order book.
+func (m *Manager) Store() Store { return m.store }
+
+// AlarmEvent queues an alarm event; it never blocks (a full queue drops the event with a
+// warning: the alarm stays in the engine's journal and raises again if it persists).
+func (m *Manager) AlarmEvent(e alarms.Event) {
+	select {
+	case m.alarmsQ <- e:
+	default:
+		m.log.Warn("work-order queue full: alarm event dropped", "alarm", e.Alarm.ID)
+	}
+}
+
+// Run handles queued alarm events and meter jobs and checks deadlines, follow-ups and plans
+// every check interval, until ctx ends.
+func (m *Manager) Run(ctx context.Context) error {
+	every := m.cfg.CheckInterval
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	m.check(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-m.alarmsQ:
+			if _, err := m.HandleAlarm(ctx, e); err != nil {
+				m.log.Error("work order from alarm", "alarm", e.Alarm.ID, "err", err)
+			}
+		case job := <-m.jobs:
+			job(ctx)
+		case <-t.C:
+			m.check(ctx)
+		}
+	}
+}
+
+func (m *Manager) check(ctx context.Context) {
+	if err := m.Tick(ctx); err != nil {
+		m.log.Error("work-order checks", "err", err)
+	}
+}
+
+// Mapping returns the mapping for an alarm, and false when the alarm raises no order.
+// Communication loss always goes to engineering IT, whatever the mappings say.
+func (m *Manager) Mapping(a alarms.Alarm) (config.WorkOrderMapping, bool) {
+	for _, mp := range m.cfg.Mappings {
+		if glob(mp.Class, string(a.Class)) && glob(mp.Kind, a.Kind) && glob(mp.Rule, a.Rule) {
+			if a.Class == alarms.ClassCommunication && mp.Category != "engineering_it" && mp.Category != "none" {
+				break
+			}
+			return mp, mp.Category != "none"
+		}
+	}
+	if a.Class == alarms.ClassCommunication {
+		return config.WorkOrderMapping{Category: "engineering_it", Team: "engineering-it", Priority: "medium"}, true
+	}
+	return config.WorkOrderMapping{}, false
+}
+
+func glob(pattern, s string) bool {
+	if pattern == "" {
+		return true
+	}
+	ok, _ := path.Match(pattern, s)
+	return ok
+}
+
+// HandleAlarm turns a raised alarm into an order, or attaches it to the active order for the
+// same device and fault. Other events, unmapped alarms and alarms of a device already out of
+// service return nil.
+func (m *Manager) HandleAlarm(ctx context.Context, e alarms.Event) (*Order, error) {
+	if e.Type != alarms.EventRaised || e.Alarm.OutOfService {
+		return nil, nil
+	}
+	a := e.Alarm
+	mp, ok := m.Mapping(a)
+	if !ok {
+		return nil, nil
+	}
+	at := e.At
+	if at.IsZero() {
+		at = m.now()
+	}
+	o := &Order{
+		Site: a.Site, Device: a.Device, Kind: a.Kind, Building: a.Building, Zone: a.Zone,
+		Fault: a.Rule, Category: mp.Category, Priority: alarms.Priority(mp.Priority),
+		Source: SourceAlarm, AlarmID: a.ID, AlarmClass: a.Class, Title: a.Message, CreatedAt: at,
+	}
+	if o.Title == "" {
+		o.Title = fmt.Sprintf("%s %s: %s", a.Kind, a.Device, a.Rule)
+	}
+	if a.Class == alarms.ClassCommunication {
+		o.Title = "Communication lost: " + o.Title
+	}
+	m.fill(o)
+	if mp.Team != "" {
+		o.Team = mp.Team
+	}
+	return m.open(ctx, o, "system")
+}
+
+// fill completes an order from the ledger and the zone's responsibility.
+func (m *Manager) fill(o *Order) {
+	if d, ok := m.ledger[o.Device]; ok {
+		if o.Kind == "" {
+			o.Kind = d.Kind
+		}
+		if o.Zone == "" {
+			o.Zone = d.Zone
+		}
+		if o.Building == "" {
+			o.Building = d.Building
+		}
+		if o.Site == "" {
+			o.Site = d.Site
+		}
+		// An elevator fault also goes to the elevator's maintenance contractor.
+		if d.Asset != nil && o.Kind == string(devices.KindElevator) {
+			o.Contractor = strings.TrimSpace(d.Asset.Contractor + " " + d.Asset.ContractorPhone)
+		}
+	}
+	if o.Site == "" {
+		o.Site = m.site
+	}
+	z, ok := m.zones[o.Zone]
+	o.Team = m.cfg.DefaultTeam
+	o.Supervisor = m.cfg.Supervisor
+	if ok {
+		o.Team, o.Butler = z.Team, z.Butler
+		if z.Supervisor != "" {
+			o.Supervisor = z.Supervisor
+		}
+	}
+	if o.Team == "" {
+		o.Team = "engineering"
+	}
+	if o.Priority == "" {
+		o.Priority = alarms.PriorityMedium
+	}
+	o.State = StateNew
+	o.AcceptBy = m.policy.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, false, m.policy.Calendar)
+}
+
+// open stores a new order (or attaches to the active one), marks rework and tells the team.
+func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error) {
+	if o.Fault != "" {
+		prev, err := m.store.LastDone(ctx, o.Device, o.Fault, o.CreatedAt.Add(-m.cfg.ReworkWindow))
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			o.Rework, o.ReworkOf = true, prev.ID
+		}
+	}
+	note := o.Title
+	if o.Rework {
+		note += " (rework of " + o.ReworkOf + ")"
+	}
+	o.History = []Change{{At: o.CreatedAt, By: by, Action: "create", To: StateNew, Note: note}}
+	stored, created, err := m.store.Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		m.emit(Event{Type: EventAttached, Order: stored, At: o.CreatedAt})
+		return stored, nil
+	}
+	m.emit(Event{Type: EventCreated, Order: stored, At: o.CreatedAt})
+	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler, stored.Contractor),
+		Message: fmt.Sprintf("%s %s (%s, %s): %s; accept by %s", stored.ID, stored.Category, stored.Priority, zoneName(stored), stored.Title, stored.AcceptBy.In(m.policy.Calendar.Location()).Format("2006-01-02 15:04")), At: o.CreatedAt})
+	return stored, nil
+}
+
+func zoneName(o *Order) string {
+	if o.Zone == "" {
+		return "no zone"
+	}
+	return "zone " + o.Zone
+}
+
+func recipients(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// RaiseRequest is an order raised by hand, e.g. a resident's report of a household repair.
+type RaiseRequest struct {
+	Device   string          `json:"device,omitempty"`
+	Zone     string          `json:"zone,omitempty"`
+	Building string          `json:"building,omitempty"`
+	Category string          `json:"category,omitempty"`
+	Priority alarms.Priority `json:"priority,omitempty"`
+	Title    string          `json:"title"`
+	Reporter string          `json:"reporter,omitempty"`
+	By       string          `json:"by"`
+	Note     string          `json:"note,omitempty"`
+}
+
+// Raise stores an order raised by hand. Without a category it is a household repair.
+func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
+	if strings.TrimSpace(r.Title) == "" {
+		return nil, fmt.Errorf("%w: title: say what is wrong", ErrInvalid)
+	}
+	if strings.TrimSpace(r.By) == "" {
+		return nil, fmt.Errorf("%w: by: say who raises the order", ErrInvalid)
+	}
+	if r.Device != "" {
+		if _, ok := m.ledger[r.Device]; !ok {
+			return nil, fmt.Errorf("%w: device %q is not in the configuration", ErrInvalid, r.Device)
+		}
+	}
+	if r.Priority != "" && r.Priority.Rank() > 3 {
+		return nil, fmt.Errorf("%w: priority %q is not one of critical, high, medium, low", ErrInvalid, r.Priority)
+	}
+	if r.Category == "" {
+		r.Category = CategoryHousehold
+	}
+	if r.Priority == "" {
+		r.Priority = alarms.PriorityLow
+	}
+	o := &Order{Device: r.Device, Zone: r.Zone, Building: r.Building, Category: r.Category, Priority: r.Priority,
+		Source: SourceManual, Title: r.Title, Reporter: r.Reporter, CreatedAt: m.now()}
+	m.fill(o)
+	o.History = []Change{{At: o.CreatedAt, By: r.By, Action: "create", To: StateNew, Note: r.Note}}
+	stored, err := m.store.Insert(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	m.emit(Event{Type: EventCreated, Order: stored, At: o.CreatedAt})
+	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler),
+		Message: fmt.Sprintf("%s %s (%s): %s", stored.ID, stored.Category, zoneName(stored), stored.Title), At: o.CreatedAt})
+	return stored, nil
+}
+
+// CircuitReporter is what the patrol's nightly lighting check calls for each failed circuit;
+// the Manager satisfies it.
+type CircuitReporter interface {
+	CircuitFailed(device, circuit string, at time.Time)
+}
+
+// CircuitReporterFunc adapts a function to a CircuitReporter.
+type CircuitReporterFunc func(device, circuit string, at time.Time)
+
+// CircuitFailed calls f.
+func (f CircuitReporterFunc) CircuitFailed(device, circuit string, at time.Time) {
+	f(device, circuit, at)
+}
+
+var (
+	_ alarms.Sink     = (*Manager)(nil)
+	_ CircuitReporter = (*Manager)(nil)
+)
+
+// CircuitFailed queues a lighting order for a circuit the night check found dark; it never
+// blocks the patrol.
+func (m *Manager) CircuitFailed(device, circuit string, at time.Time) {
+	job := func(ctx context.Context) {
+		if _, err := m.FailedCircuit(ctx, device, circuit, at); err != nil {
+			m.log.Error("lighting order from the night check", "device", device, "circuit", circuit, "err", err)
+		}
+	}
+	select {
+	case m.jobs <- job:
+	default:
+		m.log.Warn("work-order queue full: failed circuit dropped", "device", device, "circuit", circuit)
+	}
+}
+
+// FailedCircuit is the patrol's nightly lighting check reporting a failed circuit: a
+// lighting order, one per device and circuit while it is being handled.
+func (m *Manager) FailedCircuit(ctx context.Context, device, circuit string, at time.Time) (*Order, error) {
+	o := &Order{Device: device, Kind: string(devices.KindLighting), Fault: "circuit_failed/" + circuit, Category: "lighting",
+		Priority: alarms.PriorityLow, Source: SourcePatrol, Title: fmt.Sprintf("Lighting %s circuit %s failed the night check", device, circuit), CreatedAt: at}
+	m.fill(o)
+	return m.open(ctx, o, "patrol")
+}
+
+// Get returns one order with its history.
+func (m *Manager) Get(ctx context.Context, id string) (*Order, error) { return m.store.Get(ctx, id) }
+
+// List returns the orders the filter selects; overdue keeps only those past a deadline.
+func (m *Manager) List(ctx context.Context, f Filter, overdue bool) ([]*Order, error) {
+	list, err := m.store.List(ctx, f)
+	if err != nil || !overdue {
+		return list, err
+	}
+	now := m.now()
+	out := list[:0]
+	for _, o := range list {
+		if o.Overdue(now) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Transition applies an action to an order and stores it, retrying once when another
+// gateway changed the order meanwhile. Starting work puts the device's equipment alarms out
+// of service; leaving in_progress puts them back.
+func (m *Manager) Transition(ctx context.Context, id string, a Action, in Input) (*Order, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := m.store.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		now := m.now()
+		next, err := Apply(*cur, a, in, now, m.policy)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.store.Update(ctx, &next); err != nil {
+			if errors.Is(err, ErrConflict) && attempt < 2 {
+				continue
+			}
+			return nil, err
+		}
+		ch := next.History[len(next.History)-1]
+		m.oos(cur, &next, in.By)
+		m.emit(Event{Type: EventTransition, Order: &next, Change: &ch, At: now})
+		if a == ActionFollowUp && next.State == StateAccepted {
+			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, To: recipients(next.Team, next.Butler, next.Supervisor),
+				Message: fmt.Sprintf("%s reopened: the resident is not satisfied (%s)", next.ID, in.Note), At: now})
+		}
+		return &next, nil
+	}
+}
+
+// oos drives the engine's out-of-service overlay from the order's move in or out of
+// in_progress. Orders without a device, from life-safety alarms or on an exempt kind make no
+// call at all.
+func (m *Manager) oos(prev, next *Order, by string) {
+	if m.opts.OOS == nil || next.Device == "" || m.exempt[next.Kind] {
+		return
+	}
+	if next.AlarmClass == alarms.ClassLifeSafety {
+		return
+	}
+	was, is := prev.State == StateInProgress, next.State == StateInProgress
+	if was == is {
+		return
+	}
+	reason := fmt.Sprintf("work order %s %s", next.ID, next.State)
+	if err := m.opts.OOS.SetOutOfService(next.Device, is, by, reason); err != nil {
+		m.log.Warn("out of service", "device", next.Device, "order", next.ID, "on", is, "err", err)
+	}
+}
+
+func (m *Manager) emit(e Event) {
+	for _, s := range m.opts.Sinks {
+		s.OrderEvent(e)
+	}
+}
+
+func (m *Manager) notify(ctx context.Context, n Notification) {
+	if m.opts.Notifier == nil {
+		return
+	}
+	if err := m.opts.Notifier.Notify(ctx, n); err != nil {
+		m.log.Warn("notify", "type", n.Type, "order", n.Order, "err", err)
+	}
+}
+
+// FollowUps returns the resolved orders awaiting their follow-up call: due (not yet late)
+// and overdue.
+func (m *Manager) FollowUps(ctx context.Context) (due, overdue []*Order, err error) {
+	list, err := m.store.List(ctx, Filter{State: StateResolved})
+	if err != nil {
+		return nil, nil, err
+	}
+	now := m.now()
+	for _, o := range list {
+		if now.After(o.FollowUpDue) {
+			overdue = append(overdue, o)
+		} else {
+			due = append(due, o)
+		}
+	}
+	return due, overdue, nil
+}
+
+// Tick records and escalates breached deadlines and overdue follow-ups, reminds of
+// warranties about to end, and raises the calendar plans' orders that are due. Run calls it
+// every check interval; tests call it after stepping the clock.
+func (m *Manager) Tick(ctx context.Context) error {
+	now := m.now()
+	var errs []error
+	for _, st := range []State{StateNew, StateAccepted, StateInProgress, StateResolved} {
+		list, err := m.store.List(ctx, Filter{State: st})
+		if err != nil {
+			return err
+		}
+		for _, o := range list {
+			if err := m.checkOrder(ctx, o, now); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	m.warranties(ctx, now)
+	if err := m.runPlans(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error {
+	var what string
+	switch {
+	case o.State == StateNew && !o.AcceptBreached && now.After(o.AcceptBy):
+		o.AcceptBreached, what = true, "not accepted by "+m.fmtTime(o.AcceptBy)
+	case (o.State == StateAccepted || o.State == StateInProgress) && !o.CompleteBreached && !o.CompleteBy.IsZero() && now.After(o.CompleteBy):
+		o.CompleteBreached, what = true, "not completed by "+m.fmtTime(o.CompleteBy)
+	case o.State == StateResolved && !o.FollowUpOverdue && !o.FollowUpDue.IsZero() && now.After(o.FollowUpDue):
+		o.FollowUpOverdue, what = true, "follow-up call not made by "+m.fmtTime(o.FollowUpDue)
+	default:
+		return nil
+	}
+	ch := Change{At: now, By: "system", Action: "breach", From: o.State, To: o.State, Note: what}
+	o.History = append(o.History, ch)
+	if err := m.store.Update(ctx, o); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil // another gateway recorded it, or the order moved on; next tick sees
+		}
+		return err
+	}
+	m.emit(Event{Type: EventBreach, Order: o, Change: &ch, At: now})
+	to := recipients(o.Supervisor, o.Team)
+	if o.State == StateResolved {
+		to = recipients(o.Supervisor, o.Butler)
+	}
+	m.notify(ctx, Notification{Type: "breach", Order: o.ID, Device: o.Device, To: to,
+		Message: fmt.Sprintf("%s %s (%s, %s, team %s): %s", o.ID, o.Category, o.Priority, zoneName(o), o.Team, what), At: now})
+	return nil
+}
+
+func (m *Manager) fmtTime(t time.Time) string {
+	return t.In(m.policy.Calendar.Location()).Format("2006-01-02 15:04")
+}
+
+// warranties reminds engineering, once per device, a set time before its warranty ends.
+func (m *Manager) warranties(ctx context.Context, now time.Time) {
+	for _, id := range m.order {
+		d := m.ledger[id]
+		if d.Asset == nil || d.Asset.WarrantyEnd == "" {
+			continue
+		}
+		end, err := time.ParseInLocation(time.DateOnly, d.Asset.WarrantyEnd, m.policy.Calendar.Location())
+		if err != nil || now.Before(end.Add(-m.cfg.WarrantyReminder)) || now.After(end) {
+			continue
+		}
+		m.mu.Lock()
+		done := m.warned[id]
+		m.warned[id] = true
+		m.mu.Unlock()
+		if !done {
+			m.notify(ctx, Notification{Type: "warranty", Device: id, To: recipients(m.cfg.Supervisor, d.Asset.Contractor),
+				Message: fmt.Sprintf("warranty of %s (%s %s, serial %s) ends %s", id, d.Asset.Make, d.Asset.Model, d.Asset.Serial, d.Asset.WarrantyEnd), At: now})
+		}
+	}
+}
+
+// LedgerEntry is one device of the equipment ledger (设备台帐).
+type LedgerEntry struct {
+	ID       string        `json:"id"`
+	Kind     string        `json:"kind"`
+	Building string        `json:"building,omitempty"`
+	Zone     string        `json:"zone,omitempty"`
+	Asset    *config.Asset `json:"asset,omitempty"`
+}
+
+// Ledger lists the equipment ledger in configuration order.
+func (m *Manager) Ledger() []LedgerEntry {
+	out := make([]LedgerEntry, 0, len(m.order))
+	for _, id := range m.order {
+		d := m.ledger[id]
+		out = append(out, LedgerEntry{ID: id, Kind: d.Kind, Building: d.Building, Zone: d.Zone, Asset: d.Asset})
+	}
+	return out
+}
+
+// Notices lists the notices published in the last 30 days.
+func (m *Manager) Notices(ctx context.Context) ([]Notice, error) {
+	return m.store.Notices(ctx, m.now().Add(-30*24*time.Hour))
+}

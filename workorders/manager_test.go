@@ -1,0 +1,662 @@
+package workorders
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+)
+
+// stepClock is a clock the test moves by hand.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *stepClock) Step(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+func (c *stepClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+
+type oosCall struct {
+	Device string
+	On     bool
+}
+
+type fakeOOS struct {
+	mu    sync.Mutex
+	calls []oosCall
+}
+
+func (f *fakeOOS) SetOutOfService(device string, on bool, by, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, oosCall{device, on})
+	return nil
+}
+
+type fakeNotifier struct {
+	mu   sync.Mutex
+	sent []Notification
+}
+
+func (f *fakeNotifier) Notify(_ context.Context, n Notification) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, n)
+	return nil
+}
+
+func (f *fakeNotifier) ofType(typ string) []Notification {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Notification
+	for _, n := range f.sent {
+		if n.Type == typ {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+type published struct {
+	Topic   string
+	Payload string
+}
+
+type fakePublisher struct {
+	mu   sync.Mutex
+	msgs []published
+}
+
+func (f *fakePublisher) Publish(_ context.Context, topic string, _ byte, _ bool, payload []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, published{topic, string(payload)})
+	return nil
+}
+
+type rig struct {
+	m      *Manager
+	clock  *stepClock
+	oos    *fakeOOS
+	notes  *fakeNotifier
+	pub    *fakePublisher
+	events chan Event
+}
+
+var shanghai, _ = time.LoadLocation("Asia/Shanghai")
+
+// estate is the test site's configuration: two zones, a pump, an elevator with its
+// contractor, a fire panel and a lighting controller.
+func estate() (config.WorkOrders, []config.Device) {
+	cfg := config.DefaultWorkOrders()
+	cfg.Mappings = config.DefaultWorkOrderMappings()
+	cfg.Limits = config.DefaultTimeLimits()
+	cfg.Calendar.Days = []string{"mon", "tue", "wed", "thu", "fri"}
+	cfg.Calendar.Holidays = []string{"2026-10-01", "2026-10-02"}
+	cfg.Calendar.Workdays = []string{"2026-10-10"}
+	cfg.Zones = []config.ZoneTeam{
+		{Zone: "north", Team: "north-team", Butler: "butler-wang", Supervisor: "sup-li"},
+		{Zone: "south", Team: "south-team", Butler: "butler-zhao"},
+	}
+	cfg.Plans = []config.PMPlan{}
+	devs := []config.Device{
+		{ID: "P-1", Kind: "pump", Zone: "north", Building: "B1", Site: "estate"},
+		{ID: "E-1", Kind: "elevator", Zone: "south", Building: "B2", Site: "estate",
+			Asset: &config.Asset{Make: "Otis", Model: "Gen2", Serial: "OT-1", Contractor: "Otis Service", ContractorPhone: "400-1", WarrantyEnd: "2026-04-15"}},
+		{ID: "FP-1", Kind: "fire_panel", Zone: "north", Building: "B1", Site: "estate"},
+		{ID: "L-1", Kind: "lighting", Zone: "south", Site: "estate"},
+	}
+	return cfg, devs
+}
+
+func newRig(t *testing.T, start time.Time, mod func(*config.WorkOrders)) *rig {
+	t.Helper()
+	cfg, devs := estate()
+	if mod != nil {
+		mod(&cfg)
+	}
+	st := mustOpen(t, "sqlite", filepath.Join(t.TempDir(), "wo.db"))
+	r := &rig{clock: &stepClock{now: start}, oos: &fakeOOS{}, notes: &fakeNotifier{}, pub: &fakePublisher{}, events: make(chan Event, 100)}
+	m, err := New(cfg, "estate", devs, st, Options{Clock: r.clock.Now, OOS: r.oos, Notifier: r.notes, Publisher: r.pub,
+		Sinks: []Sink{SinkFunc(func(e Event) { r.events <- e })}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.m = m
+	return r
+}
+
+func raised(device, kind, zone, rule string, class alarms.Class, at time.Time) alarms.Event {
+	return alarms.Event{Type: alarms.EventRaised, At: at, Notify: true, Alarm: alarms.Alarm{
+		ID: device + "/" + rule, Site: "estate", Device: device, Kind: kind, Zone: zone, Rule: rule, Class: class,
+		Priority: alarms.PriorityHigh, Message: device + ": " + rule, Active: true}}
+}
+
+func (r *rig) do(t *testing.T, id string, a Action, in Input) *Order {
+	t.Helper()
+	if in.By == "" {
+		in.By = "tech-chen"
+	}
+	o, err := r.m.Transition(context.Background(), id, a, in)
+	if err != nil {
+		t.Fatalf("%s %s: %v", a, id, err)
+	}
+	return o
+}
+
+var yes, no = true, false
+
+// TestAlarmToClosedOrder follows a pump trip from the alarm event to the closed order.
+func TestAlarmToClosedOrder(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai) // a Tuesday
+	r := newRig(t, start, nil)
+	o, err := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, start))
+	if err != nil || o == nil {
+		t.Fatalf("order from alarm: %v %v", o, err)
+	}
+	if o.Category != "pump_trip" || o.Team != "north-team" || o.Butler != "butler-wang" || o.State != StateNew ||
+		!o.AcceptBy.Equal(start.Add(15*time.Minute)) {
+		t.Fatalf("order: category %s team %s butler %s state %s accept by %v", o.Category, o.Team, o.Butler, o.State, o.AcceptBy)
+	}
+	again, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, start.Add(time.Minute)))
+	if again.ID != o.ID || again.Occurrences != 2 {
+		t.Fatalf("a second trip must attach: %s ×%d", again.ID, again.Occurrences)
+	}
+	if n := r.notes.ofType("assigned"); len(n) != 1 || n[0].To[0] != "north-team" {
+		t.Fatalf("the zone team is told once: %+v", n)
+	}
+	r.clock.Step(5 * time.Minute)
+	acc := r.do(t, o.ID, ActionAccept, Input{})
+	if !acc.CompleteBy.Equal(start.Add(5*time.Minute + 4*time.Hour)) {
+		t.Fatalf("complete by %v", acc.CompleteBy)
+	}
+	r.do(t, o.ID, ActionStart, Input{})
+	r.clock.Step(time.Hour)
+	res := r.do(t, o.ID, ActionResolve, Input{Note: "reset overload relay"})
+	if !res.FollowUpDue.Equal(r.clock.Now().Add(time.Hour)) {
+		t.Fatalf("follow-up due %v", res.FollowUpDue)
+	}
+	r.do(t, o.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes})
+	closed := r.do(t, o.ID, ActionClose, Input{By: "cs-liu"})
+	if closed.State != StateClosed || closed.AcceptBreached || closed.CompleteBreached {
+		t.Fatalf("closed: %+v", closed)
+	}
+	got, _ := r.m.Get(ctx, o.ID)
+	var actions []string
+	for _, h := range got.History {
+		actions = append(actions, h.Action+":"+h.By)
+	}
+	if want := "create:system accept:tech-chen start:tech-chen resolve:tech-chen follow_up:cs-liu close:cs-liu"; strings.Join(actions, " ") != want {
+		t.Fatalf("history %q, want %q", strings.Join(actions, " "), want)
+	}
+	// The pump's equipment alarms were out of service exactly while the work was in progress.
+	if len(r.oos.calls) != 2 || r.oos.calls[0] != (oosCall{"P-1", true}) || r.oos.calls[1] != (oosCall{"P-1", false}) {
+		t.Fatalf("out of service calls %v", r.oos.calls)
+	}
+	if _, err := r.m.Transition(ctx, o.ID, ActionAccept, Input{By: "x"}); err == nil ||
+		err.Error() != "order "+o.ID+" is closed; accept needs new" {
+		t.Fatalf("illegal transition: %v", err)
+	}
+}
+
+func TestMapping(t *testing.T) {
+	r := newRig(t, t0, nil)
+	ctx := context.Background()
+	tests := []struct {
+		name           string
+		ev             alarms.Event
+		category, team string
+	}{
+		{"communication loss is engineering IT, never a repair", raised("P-1", "pump", "north", "comm_lost", alarms.ClassCommunication, t0), "engineering_it", "engineering-it"},
+		{"elevator entrapment", raised("E-1", "elevator", "south", "entrapment", alarms.ClassLifeSafety, t0), "elevator_entrapment", "south-team"},
+		{"a fire is the patrol's, not an order", raised("FP-1", "fire_panel", "north", "fire_zone_alarm", alarms.ClassLifeSafety, t0), "", ""},
+		{"fire panel trouble", raised("FP-1", "fire_panel", "north", "panel_fault", alarms.ClassTrouble, t0), "fire_system", "north-team"},
+		{"unknown zone goes to the default team", raised("L-1", "lighting", "west", "lamp_failed", alarms.ClassEquipment, t0), "lighting", "engineering"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := r.m.HandleAlarm(ctx, tc.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.category == "" {
+				if o != nil {
+					t.Fatalf("want no order, got %s %s", o.ID, o.Category)
+				}
+				return
+			}
+			if o == nil || o.Category != tc.category || o.Team != tc.team {
+				t.Fatalf("got %+v, want %s for %s", o, tc.category, tc.team)
+			}
+		})
+	}
+	t.Run("an elevator fault also goes to its contractor", func(t *testing.T) {
+		o, _ := r.m.HandleAlarm(ctx, raised("E-1", "elevator", "south", "door_fault", alarms.ClassEquipment, t0))
+		if o.Contractor != "Otis Service 400-1" {
+			t.Fatalf("contractor %q", o.Contractor)
+		}
+		n := r.notes.ofType("assigned")
+		last := n[len(n)-1]
+		if strings.Join(last.To, ",") != "south-team,butler-zhao,Otis Service 400-1" {
+			t.Fatalf("told %v", last.To)
+		}
+	})
+}
+
+// TestDeadlines steps the clock across a night, a weekend and a holiday.
+func TestDeadlines(t *testing.T) {
+	cal, err := NewCalendar(config.WorkCalendar{Timezone: "Asia/Shanghai", Days: []string{"mon", "tue", "wed", "thu", "fri"},
+		Start: "09:00", End: "18:00", Holidays: []string{"2026-10-01", "2026-10-02", "2026-10-05"}, Workdays: []string{"2026-10-10"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, shanghai)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		name, from string
+		d          time.Duration
+		want       string
+	}{
+		{"within the day", "2026-03-03 10:00", 2 * time.Hour, "2026-03-03 12:00"},
+		{"across the night", "2026-03-03 17:00", 2 * time.Hour, "2026-03-04 10:00"},
+		{"raised at night counts from the morning", "2026-03-03 23:30", 4 * time.Hour, "2026-03-04 13:00"},
+		{"across the weekend", "2026-03-06 16:00", 4 * time.Hour, "2026-03-09 11:00"},
+		{"raised on Saturday", "2026-03-07 11:00", time.Hour, "2026-03-09 10:00"},
+		{"two working days for a lamp", "2026-03-06 12:00", 18 * time.Hour, "2026-03-10 12:00"},
+		{"across the National Day holiday", "2026-09-30 17:00", 2 * time.Hour, "2026-10-06 10:00"},
+		{"a weekend day worked in exchange counts", "2026-10-09 17:00", 2 * time.Hour, "2026-10-10 10:00"},
+		{"ends exactly at closing", "2026-03-03 16:00", 2 * time.Hour, "2026-03-03 18:00"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := cal.Add(at(tc.from), tc.d); !got.Equal(at(tc.want)) {
+				t.Fatalf("%s + %v = %s, want %s", tc.from, tc.d, got.In(shanghai).Format("2006-01-02 15:04 Mon"), tc.want)
+			}
+		})
+	}
+
+	t.Run("breaches escalate once, to the zone supervisor", func(t *testing.T) {
+		ctx := context.Background()
+		fri := time.Date(2026, 3, 6, 17, 0, 0, 0, shanghai)
+		r := newRig(t, fri, nil)
+		o, _ := r.m.HandleAlarm(ctx, raised("L-1", "lighting", "north", "lamp_failed", alarms.ClassEquipment, fri))
+		// Lighting: accept within 4 working hours, so by Monday 12:00, not Friday 21:00.
+		if want := time.Date(2026, 3, 9, 12, 0, 0, 0, shanghai); !o.AcceptBy.Equal(want) {
+			t.Fatalf("accept by %v, want %v", o.AcceptBy, want)
+		}
+		r.clock.Set(time.Date(2026, 3, 8, 23, 0, 0, 0, shanghai)) // Sunday night: not late
+		if err := r.m.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := r.notes.ofType("breach"); len(n) != 0 {
+			t.Fatalf("no breach over the weekend: %v", n)
+		}
+		r.clock.Set(time.Date(2026, 3, 9, 12, 1, 0, 0, shanghai))
+		r.m.Tick(ctx)
+		r.clock.Step(time.Hour)
+		r.m.Tick(ctx)
+		n := r.notes.ofType("breach")
+		if len(n) != 1 || n[0].To[0] != "sup-li" || !strings.Contains(n[0].Message, "not accepted by 2026-03-09 12:00") {
+			t.Fatalf("breach notifications %+v", n)
+		}
+		got, _ := r.m.Get(ctx, o.ID)
+		if !got.AcceptBreached || got.History[len(got.History)-1].Action != "breach" {
+			t.Fatalf("breach not recorded: %+v", got.History)
+		}
+		acc := r.do(t, o.ID, ActionAccept, Input{})
+		if !acc.AcceptBreached {
+			t.Fatal("accepting late keeps the breach")
+		}
+		// Completion: 18 working hours from Monday 13:01 is Wednesday 13:01.
+		if want := time.Date(2026, 3, 11, 13, 1, 0, 0, shanghai); !acc.CompleteBy.Equal(want) {
+			t.Fatalf("complete by %v, want %v", acc.CompleteBy, want)
+		}
+		r.clock.Set(time.Date(2026, 3, 11, 13, 2, 0, 0, shanghai))
+		r.m.Tick(ctx)
+		if n := r.notes.ofType("breach"); len(n) != 2 || !strings.Contains(n[1].Message, "not completed") {
+			t.Fatalf("completion breach %+v", n)
+		}
+		over, _ := r.m.List(ctx, Filter{}, true)
+		if len(over) != 1 || over[0].ID != o.ID {
+			t.Fatalf("overdue list %v", over)
+		}
+	})
+
+	t.Run("an entrapment must be accepted within five minutes, night or day", func(t *testing.T) {
+		ctx := context.Background()
+		night := time.Date(2026, 3, 7, 2, 0, 0, 0, shanghai) // Saturday, 2 a.m.
+		r := newRig(t, night, nil)
+		o, _ := r.m.HandleAlarm(ctx, raised("E-1", "elevator", "south", "entrapment", alarms.ClassLifeSafety, night))
+		if !o.AcceptBy.Equal(night.Add(5*time.Minute)) || o.Priority != alarms.PriorityCritical {
+			t.Fatalf("accept by %v priority %s", o.AcceptBy, o.Priority)
+		}
+		r.clock.Step(4 * time.Minute)
+		acc := r.do(t, o.ID, ActionAccept, Input{})
+		if !acc.CompleteBy.Equal(night.Add(34*time.Minute)) || acc.AcceptBreached {
+			t.Fatalf("on site by %v, breached %v", acc.CompleteBy, acc.AcceptBreached)
+		}
+	})
+}
+
+func TestReworkReopenFollowUp(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	repair := func(fault string) *Order {
+		o, err := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", fault, alarms.ClassEquipment, r.clock.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.do(t, o.ID, ActionAccept, Input{})
+		r.do(t, o.ID, ActionStart, Input{})
+		return r.do(t, o.ID, ActionResolve, Input{})
+	}
+	first := repair("pump_trip")
+	r.do(t, first.ID, ActionFollowUp, Input{Satisfied: &yes})
+	r.do(t, first.ID, ActionClose, Input{})
+
+	t.Run("the same fault within 30 days is rework", func(t *testing.T) {
+		r.clock.Step(20 * 24 * time.Hour)
+		o, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, r.clock.Now()))
+		if !o.Rework || o.ReworkOf != first.ID {
+			t.Fatalf("rework %v of %q, want of %s", o.Rework, o.ReworkOf, first.ID)
+		}
+		r.do(t, o.ID, ActionCancel, Input{Note: "duplicate"})
+	})
+	t.Run("another fault is not rework", func(t *testing.T) {
+		o, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "overcurrent", alarms.ClassEquipment, r.clock.Now()))
+		if o.Rework {
+			t.Fatal("a different fault marked as rework")
+		}
+		r.do(t, o.ID, ActionCancel, Input{})
+	})
+	t.Run("after 30 days it is not", func(t *testing.T) {
+		r.clock.Step(11 * 24 * time.Hour)
+		o, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, r.clock.Now()))
+		if o.Rework {
+			t.Fatalf("31 days after the repair: rework of %s", o.ReworkOf)
+		}
+		r.do(t, o.ID, ActionCancel, Input{})
+	})
+	t.Run("an unsatisfied follow-up reopens the order to accepted", func(t *testing.T) {
+		o := repair("low_pressure")
+		re := r.do(t, o.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &no, Note: "still no water on 18F"})
+		if re.State != StateAccepted || re.Reopens != 1 || re.Satisfied == nil || *re.Satisfied {
+			t.Fatalf("reopened: state %s reopens %d", re.State, re.Reopens)
+		}
+		if n := r.notes.ofType("reopened"); len(n) != 1 || !strings.Contains(n[0].Message, "18F") {
+			t.Fatalf("reopen notice %+v", n)
+		}
+		r.do(t, o.ID, ActionStart, Input{})
+		r.do(t, o.ID, ActionResolve, Input{})
+		r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &yes})
+	})
+	t.Run("overdue follow-ups are listed and escalated", func(t *testing.T) {
+		o := repair("seal_leak")
+		h, err := r.m.Raise(ctx, RaiseRequest{Zone: "south", Title: "Kitchen tap leaks, 3-1802", Reporter: "Ms Zhang 139", By: "cs-liu"})
+		if err != nil || h.Category != CategoryHousehold || h.Team != "south-team" {
+			t.Fatalf("household repair: %+v %v", h, err)
+		}
+		r.do(t, h.ID, ActionAccept, Input{})
+		r.do(t, h.ID, ActionStart, Input{})
+		hres := r.do(t, h.ID, ActionResolve, Input{})
+		r.clock.Step(61 * time.Minute)
+		due, overdue, err := r.m.FollowUps(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(overdue) != 1 || overdue[0].ID != o.ID {
+			t.Fatalf("overdue %v", ids(overdue))
+		}
+		// A household repair's follow-up is due one working day later.
+		if len(due) != 1 || due[0].ID != h.ID || !hres.FollowUpDue.Equal(r.m.Policy().Calendar.Add(hres.ResolvedAt, 9*time.Hour)) {
+			t.Fatalf("due %v, household due %v", ids(due), hres.FollowUpDue)
+		}
+		r.m.Tick(ctx)
+		n := r.notes.ofType("breach")
+		if len(n) != 1 || !strings.Contains(n[0].Message, "follow-up") || n[0].To[1] != "butler-wang" {
+			t.Fatalf("follow-up escalation %+v", n)
+		}
+	})
+}
+
+func ids(list []*Order) []string {
+	var out []string
+	for _, o := range list {
+		out = append(out, o.ID)
+	}
+	return out
+}
+
+// TestOutOfService: the fire panel's order never asks the engine to put it out of service
+// (the engine would refuse for its life-safety alarms in any case).
+func TestOutOfService(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, t0, nil)
+	fp, _ := r.m.HandleAlarm(ctx, raised("FP-1", "fire_panel", "north", "panel_fault", alarms.ClassTrouble, t0))
+	ele, _ := r.m.HandleAlarm(ctx, raised("E-1", "elevator", "south", "entrapment", alarms.ClassLifeSafety, t0))
+	pump, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, t0))
+	for _, o := range []*Order{fp, ele, pump} {
+		r.do(t, o.ID, ActionAccept, Input{})
+		r.do(t, o.ID, ActionStart, Input{})
+	}
+	r.do(t, pump.ID, ActionCancel, Input{Note: "false trip"})
+	for _, c := range r.oos.calls {
+		if c.Device == "FP-1" || c.Device == "E-1" {
+			t.Fatalf("asked to put %s out of service: %v", c.Device, r.oos.calls)
+		}
+	}
+	if want := []oosCall{{"P-1", true}, {"P-1", false}}; len(r.oos.calls) != 2 || r.oos.calls[0] != want[0] || r.oos.calls[1] != want[1] {
+		t.Fatalf("calls %v, want %v", r.oos.calls, want)
+	}
+}
+
+func pumpSnapshot(t *testing.T, hours float64, at time.Time) *devices.Snapshot {
+	t.Helper()
+	p, ok := devices.Builtin("pump")
+	if !ok {
+		t.Fatal("no built-in pump profile")
+	}
+	vals := make([]devices.Value, len(p.Points))
+	for i, pt := range p.Points {
+		if pt.Name == "running_hours" {
+			vals[i] = devices.Value{Number: hours}
+		}
+	}
+	return &devices.Snapshot{Device: &devices.Device{ID: "P-1", Kind: devices.KindPump, Profile: p}, Time: at, Values: vals, Comm: devices.CommOnline}
+}
+
+func TestMeterPlan(t *testing.T) {
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, func(c *config.WorkOrders) {
+		c.Plans = []config.PMPlan{{ID: "pump-service", Title: "Pump service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	created := func() *Order {
+		t.Helper()
+		for {
+			select {
+			case e := <-r.events:
+				if e.Type == EventCreated {
+					return e.Order
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no order from the meter plan")
+			}
+		}
+	}
+	// The pump runs: hours rise by 100 a step from 1200.
+	for h := 1200.0; h <= 1700; h += 100 {
+		r.m.Observe(pumpSnapshot(t, h, start))
+	}
+	o := created()
+	if o.Plan != "pump-service" || o.Device != "P-1" || o.MeterValue != 1700 || o.Source != SourcePreventive || o.Team != "north-team" {
+		t.Fatalf("meter order %+v", o)
+	}
+	r.m.Observe(pumpSnapshot(t, 1800, start))
+	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionStart, Input{})
+	r.do(t, o.ID, ActionResolve, Input{})
+	r.do(t, o.ID, ActionClose, Input{})
+	r.m.Observe(pumpSnapshot(t, 2200, start))
+	if second := created(); second.MeterValue != 2200 || second.ID == o.ID {
+		t.Fatalf("second meter order %+v", second)
+	}
+}
+
+func TestInterruptionNotice(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, func(c *config.WorkOrders) {
+		c.Plans = []config.PMPlan{{ID: "water-tank", Title: "Secondary water tank cleaning", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour}}
+	})
+	t.Run("a job sooner than a day is refused without an override", func(t *testing.T) {
+		_, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "water-tank", Device: "P-1", At: start.Add(5 * time.Hour), By: "eng-he"})
+		if !errors.Is(err, ErrNoticeTooLate) || !strings.Contains(err.Error(), "residents must be told 24h0m0s ahead; schedule it at 2026-03-04 10:00 or later") {
+			t.Fatalf("err %v", err)
+		}
+		if len(r.pub.msgs) != 0 {
+			t.Fatal("a refused job published a notice")
+		}
+	})
+	t.Run("with an override it goes ahead and says why", func(t *testing.T) {
+		o, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "water-tank", Device: "P-1", At: start.Add(5 * time.Hour), By: "eng-he", Override: "tank contaminated"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.do(t, o.ID, ActionCancel, Input{})
+	})
+	t.Run("the calendar plan publishes its notice at least a day ahead", func(t *testing.T) {
+		r.pub.msgs = nil
+		r.clock.Set(time.Date(2026, 4, 5, 9, 0, 0, 0, shanghai))
+		if err := r.m.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.pub.msgs) != 0 {
+			t.Fatalf("published too early: %v", r.pub.msgs)
+		}
+		r.clock.Set(time.Date(2026, 4, 8, 10, 0, 0, 0, shanghai)) // 47 h before 10 April 09:00
+		if err := r.m.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.pub.msgs) != 1 || r.pub.msgs[0].Topic != "facility/estate/notices" || !strings.Contains(r.pub.msgs[0].Payload, `"interrupts":"water"`) {
+			t.Fatalf("published %v", r.pub.msgs)
+		}
+		notices, _ := r.m.Notices(ctx)
+		last := notices[len(notices)-1]
+		if lead := last.Start.Sub(last.PublishedAt); lead < 24*time.Hour || !last.Start.Equal(time.Date(2026, 4, 10, 9, 0, 0, 0, shanghai)) {
+			t.Fatalf("notice %+v, lead %v", last, lead)
+		}
+		r.m.Tick(ctx)
+		if len(r.pub.msgs) != 1 {
+			t.Fatal("the job was scheduled twice")
+		}
+	})
+}
+
+func TestWarrantyReminder(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, time.Date(2026, 3, 10, 9, 0, 0, 0, shanghai), nil)
+	r.m.Tick(ctx)
+	if n := r.notes.ofType("warranty"); len(n) != 0 {
+		t.Fatalf("too early: %v", n)
+	}
+	r.clock.Set(time.Date(2026, 3, 20, 9, 0, 0, 0, shanghai))
+	r.m.Tick(ctx)
+	r.m.Tick(ctx)
+	if n := r.notes.ofType("warranty"); len(n) != 1 || n[0].Device != "E-1" || !strings.Contains(n[0].Message, "2026-04-15") {
+		t.Fatalf("warranty reminders %v", n)
+	}
+}
+
+func TestNightCheckCircuit(t *testing.T) {
+	r := newRig(t, t0, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var reporter CircuitReporter = r.m
+	reporter.CircuitFailed("L-1", "C3", t0)
+	reporter.CircuitFailed("L-1", "C3", t0.Add(24*time.Hour))
+	var got []Event
+	for len(got) < 2 {
+		select {
+		case e := <-r.events:
+			got = append(got, e)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no order from the failed circuit")
+		}
+	}
+	if got[0].Type != EventCreated || got[1].Type != EventAttached || got[0].Order.Category != "lighting" ||
+		got[0].Order.Team != "south-team" || got[0].Order.Source != SourcePatrol {
+		t.Fatalf("events %s %s, order %+v", got[0].Type, got[1].Type, got[0].Order)
+	}
+}
+
+func TestMeterPlanSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wo.db")
+	cfg, devs := estate()
+	cfg.Plans = []config.PMPlan{{ID: "pump-service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
+	st := mustOpen(t, "sqlite", path)
+	m, _ := New(cfg, "estate", devs, st, Options{Clock: func() time.Time { return t0 }})
+	if _, err := m.Schedule(ctx, ScheduleRequest{Plan: "pump-service", Device: "P-1", At: t0, By: "system", Meter: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	// A restart: a new manager over the same book counts from 1000, not from its first reading.
+	m2, err := New(cfg, "estate", devs, st, Options{Clock: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2.Observe(pumpSnapshot(t, 1400, t0))
+	if len(m2.jobs) != 0 {
+		t.Fatal("400 h after the last service is not yet due")
+	}
+	m2.Observe(pumpSnapshot(t, 1500, t0))
+	if len(m2.jobs) != 1 {
+		t.Fatal("500 h after the last service (before the restart) is due")
+	}
+}
+
+// TestPlanTooCloseIsSkipped: a gateway started an hour before a water job does not cut the
+// supply unannounced, and does not retry every tick.
+func TestPlanTooCloseIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 4, 10, 8, 0, 0, 0, shanghai)
+	r := newRig(t, start.Add(-30*24*time.Hour), func(c *config.WorkOrders) {
+		c.Plans = []config.PMPlan{{ID: "water-tank", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water"}}
+	})
+	r.m.Tick(ctx) // knows the plan from a month before
+	r.clock.Set(start)
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatalf("a skipped job is not an error: %v", err)
+	}
+	r.m.Tick(ctx)
+	if n := r.notes.ofType("pm_skipped"); len(n) != 1 || !strings.Contains(n[0].Message, "residents must be told") {
+		t.Fatalf("skipped notices %+v", n)
+	}
+	if len(r.pub.msgs) != 0 {
+		t.Fatalf("published %v", r.pub.msgs)
+	}
+}

@@ -1,0 +1,286 @@
+// Package workorders turns faults into work orders for the estate's maintenance teams and
+// tracks them to the follow-up call: alarms map to orders by class, kind and rule; each order
+// gets deadlines from the maintenance time-limit table (维护时限表), counted in working hours
+// where the table says so; orders route to the team responsible for the zone (片区责任制);
+// resolved repairs are followed up (回访); repeat repairs are marked as rework (返修);
+// preventive-maintenance plans raise orders by the calendar and by telemetry meters; and a
+// monthly report sums it all up. Orders are kept in SQLite, or PostgreSQL when several
+// gateways share one order book.
+package workorders
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+)
+
+// State is where an order stands in its lifecycle.
+type State string
+
+// The lifecycle: new → accepted → in_progress → resolved → followed_up → closed, or
+// cancelled. An unsatisfied follow-up, or a reopen by customer service, puts a resolved order
+// back to accepted: the team that owned it still owns it, and its completion deadline starts
+// again from the reopening.
+const (
+	StateNew        State = "new"
+	StateAccepted   State = "accepted"
+	StateInProgress State = "in_progress"
+	StateResolved   State = "resolved"
+	StateFollowedUp State = "followed_up"
+	StateClosed     State = "closed"
+	StateCancelled  State = "cancelled"
+)
+
+// Active reports whether the fault is still being handled: a new occurrence of the same
+// fault attaches to an active order. Resolved orders are not active: a recurrence after a
+// repair is a new order, marked as rework.
+func (s State) Active() bool {
+	return s == StateNew || s == StateAccepted || s == StateInProgress
+}
+
+// Done reports whether the repair has been made (resolved or later, but not cancelled).
+func (s State) Done() bool {
+	return s == StateResolved || s == StateFollowedUp || s == StateClosed
+}
+
+// Action is a transition people ask for.
+type Action string
+
+// Actions, as in POST /api/v1/workorders/{id}/{action}.
+const (
+	ActionAccept   Action = "accept"
+	ActionStart    Action = "start"
+	ActionResolve  Action = "resolve"
+	ActionFollowUp Action = "follow_up"
+	ActionClose    Action = "close"
+	ActionCancel   Action = "cancel"
+	ActionReopen   Action = "reopen"
+)
+
+// Actions lists every action, for messages and the CLI.
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen}
+
+// Source says where an order came from.
+type Source string
+
+// Sources of orders.
+const (
+	SourceAlarm      Source = "alarm"
+	SourceManual     Source = "manual"
+	SourcePreventive Source = "preventive"
+	SourcePatrol     Source = "patrol"
+)
+
+// Category of a resident's own repair, whose follow-up counts working time.
+const CategoryHousehold = "household_repair"
+
+// Order is one work order.
+type Order struct {
+	ID       string          `json:"id"`
+	Site     string          `json:"site"`
+	Device   string          `json:"device,omitempty"`
+	Kind     string          `json:"kind,omitempty"`
+	Building string          `json:"building,omitempty"`
+	Zone     string          `json:"zone,omitempty"`
+	Fault    string          `json:"fault,omitempty"`
+	Category string          `json:"category"`
+	Priority alarms.Priority `json:"priority"`
+	Source   Source          `json:"source"`
+	AlarmID  string          `json:"alarm_id,omitempty"`
+	// AlarmClass is the class of the alarm that raised the order.
+	AlarmClass alarms.Class `json:"alarm_class,omitempty"`
+	Title      string       `json:"title"`
+	// Reporter is the resident or person who raised a manual order, with a way to call back.
+	Reporter string `json:"reporter,omitempty"`
+
+	Team       string `json:"team"`
+	Butler     string `json:"butler,omitempty"`
+	Supervisor string `json:"supervisor,omitempty"`
+	Contractor string `json:"contractor,omitempty"`
+
+	State State `json:"state"`
+	// Occurrences counts the alarms attached to the order, the first included.
+	Occurrences int `json:"occurrences"`
+	// Rework marks an order for a fault repaired on the same device within the rework window;
+	// ReworkOf is that earlier order.
+	Rework   bool   `json:"rework"`
+	ReworkOf string `json:"rework_of,omitempty"`
+	Reopens  int    `json:"reopens"`
+
+	// Plan is the preventive-maintenance plan that raised the order; ScheduledAt its job time
+	// and MeterValue the meter reading that triggered it.
+	Plan        string    `json:"plan,omitempty"`
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
+	MeterValue  float64   `json:"meter_value,omitempty"`
+
+	CreatedAt    time.Time `json:"created_at"`
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	StartedAt    time.Time `json:"started_at,omitzero"`
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	FollowedUpAt time.Time `json:"followed_up_at,omitzero"`
+	ClosedAt     time.Time `json:"closed_at,omitzero"`
+
+	// AcceptBy and CompleteBy are the deadlines of the time-limit table; CompleteBy is set on
+	// acceptance. DueBy is a preventive job's last on-time day.
+	AcceptBy         time.Time `json:"accept_by"`
+	CompleteBy       time.Time `json:"complete_by,omitzero"`
+	DueBy            time.Time `json:"due_by,omitzero"`
+	AcceptBreached   bool      `json:"accept_breached"`
+	CompleteBreached bool      `json:"complete_breached"`
+	FollowUpDue      time.Time `json:"follow_up_due,omitzero"`
+	// FollowUpOverdue is set once an overdue follow-up has been escalated.
+	FollowUpOverdue bool  `json:"follow_up_overdue"`
+	Satisfied       *bool `json:"satisfied,omitempty"`
+
+	History []Change `json:"history"`
+	// Version increases with every stored change; a store refuses an update from a stale one.
+	Version int64 `json:"version"`
+}
+
+// Change is one entry of an order's history.
+type Change struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Action string    `json:"action"`
+	From   State     `json:"from,omitempty"`
+	To     State     `json:"to,omitempty"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Overdue reports whether a deadline of the order has passed at now.
+func (o *Order) Overdue(now time.Time) bool {
+	switch o.State {
+	case StateNew:
+		return now.After(o.AcceptBy)
+	case StateAccepted, StateInProgress:
+		return !o.CompleteBy.IsZero() && now.After(o.CompleteBy)
+	case StateResolved:
+		return !o.FollowUpDue.IsZero() && now.After(o.FollowUpDue)
+	}
+	return false
+}
+
+// Input is what a person sends with an action.
+type Input struct {
+	By        string `json:"by"`
+	Note      string `json:"note,omitempty"`
+	Satisfied *bool  `json:"satisfied,omitempty"`
+}
+
+// TransitionError is an action the order's state does not allow.
+type TransitionError struct {
+	ID     string
+	State  State
+	Action Action
+	Needs  []State
+}
+
+func (e *TransitionError) Error() string {
+	needs := make([]string, len(e.Needs))
+	for i, s := range e.Needs {
+		needs[i] = string(s)
+	}
+	return fmt.Sprintf("order %s is %s; %s needs %s", e.ID, e.State, e.Action, strings.Join(needs, " or "))
+}
+
+// Errors callers test for.
+var (
+	ErrNotFound = errors.New("no such work order")
+	// ErrInvalid wraps input that can never succeed as sent.
+	ErrInvalid = errors.New("invalid")
+	// ErrConflict is a concurrent change by another gateway; the caller reloads and retries.
+	ErrConflict = errors.New("work order changed concurrently")
+)
+
+// needs is the state each action starts from.
+var needs = map[Action][]State{
+	ActionAccept:   {StateNew},
+	ActionStart:    {StateAccepted},
+	ActionResolve:  {StateInProgress},
+	ActionFollowUp: {StateResolved},
+	ActionClose:    {StateFollowedUp},
+	ActionCancel:   {StateNew, StateAccepted, StateInProgress},
+	ActionReopen:   {StateResolved, StateFollowedUp},
+}
+
+// Policy computes deadlines: the time-limit table over the working calendar.
+type Policy struct {
+	Limits   *Limits
+	Calendar *Calendar
+	// FollowUpRepair is wall-clock time; FollowUpHousehold is working time.
+	FollowUpRepair    time.Duration
+	FollowUpHousehold time.Duration
+}
+
+// Apply is the lifecycle as a pure function: the order after action a by in at now, or a
+// *TransitionError (or ErrInvalid) and the order unchanged. It never touches the store.
+func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error) {
+	from, ok := needs[a]
+	if !ok {
+		return o, fmt.Errorf("%w: %q is not an action (one of %v)", ErrInvalid, a, Actions)
+	}
+	// Preventive jobs have no resident to call back: a resolved one may close directly.
+	if a == ActionClose && o.Source == SourcePreventive {
+		from = []State{StateResolved, StateFollowedUp}
+	}
+	allowed := false
+	for _, s := range from {
+		allowed = allowed || o.State == s
+	}
+	if !allowed {
+		return o, &TransitionError{ID: o.ID, State: o.State, Action: a, Needs: from}
+	}
+	if strings.TrimSpace(in.By) == "" {
+		return o, fmt.Errorf("%w: %s of %s: say who acts (by)", ErrInvalid, a, o.ID)
+	}
+	if a == ActionFollowUp && in.Satisfied == nil {
+		return o, fmt.Errorf("%w: follow_up of %s: say whether the resident is satisfied (satisfied: true or false)", ErrInvalid, o.ID)
+	}
+	o.History = append([]Change(nil), o.History...)
+	prev := o.State
+	switch a {
+	case ActionAccept:
+		o.State, o.AcceptedAt = StateAccepted, now
+		o.AcceptBreached = o.AcceptBreached || now.After(o.AcceptBy)
+		o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, true, p.Calendar)
+	case ActionStart:
+		o.State, o.StartedAt = StateInProgress, now
+	case ActionResolve:
+		o.State, o.ResolvedAt = StateResolved, now
+		o.CompleteBreached = o.CompleteBreached || now.After(o.CompleteBy)
+		if o.Category == CategoryHousehold {
+			o.FollowUpDue = p.Calendar.Add(now, p.FollowUpHousehold)
+		} else {
+			o.FollowUpDue = now.Add(p.FollowUpRepair)
+		}
+	case ActionFollowUp:
+		sat := *in.Satisfied
+		o.Satisfied = &sat
+		o.FollowedUpAt = now
+		if sat {
+			o.State = StateFollowedUp
+		} else {
+			o = reopen(o, now, p)
+		}
+	case ActionClose:
+		o.State, o.ClosedAt = StateClosed, now
+	case ActionCancel:
+		o.State, o.ClosedAt = StateCancelled, now
+	case ActionReopen:
+		o = reopen(o, now, p)
+	}
+	o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: in.Note})
+	return o, nil
+}
+
+func reopen(o Order, now time.Time, p *Policy) Order {
+	o.State = StateAccepted
+	o.Reopens++
+	o.ResolvedAt, o.StartedAt, o.FollowUpDue = time.Time{}, time.Time{}, time.Time{}
+	o.FollowUpOverdue = false
+	o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, true, p.Calendar)
+	return o
+}

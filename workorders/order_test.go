@@ -1,0 +1,81 @@
+package workorders
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/config"
+)
+
+func testPolicy(t *testing.T) *Policy {
+	t.Helper()
+	cal, err := NewCalendar(config.WorkCalendar{Timezone: "UTC", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Start: "09:00", End: "18:00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Policy{Limits: NewLimits(nil), Calendar: cal, FollowUpRepair: time.Hour, FollowUpHousehold: 9 * time.Hour}
+}
+
+// TestApply is the lifecycle table: every action from every state, allowed or refused with
+// the reason a person reads.
+func TestApply(t *testing.T) {
+	p := testPolicy(t)
+	now := time.Unix(0, 0).UTC()
+	tests := []struct {
+		name    string
+		from    State
+		source  Source
+		action  Action
+		in      Input
+		want    State
+		wantErr string
+	}{
+		{name: "accept a new order", from: StateNew, action: ActionAccept, want: StateAccepted},
+		{name: "start an accepted one", from: StateAccepted, action: ActionStart, want: StateInProgress},
+		{name: "resolve work in progress", from: StateInProgress, action: ActionResolve, want: StateResolved},
+		{name: "satisfied follow-up", from: StateResolved, action: ActionFollowUp, in: Input{Satisfied: &yes}, want: StateFollowedUp},
+		{name: "unsatisfied follow-up reopens to accepted", from: StateResolved, action: ActionFollowUp, in: Input{Satisfied: &no}, want: StateAccepted},
+		{name: "close after follow-up", from: StateFollowedUp, action: ActionClose, want: StateClosed},
+		{name: "a preventive job closes once resolved", from: StateResolved, source: SourcePreventive, action: ActionClose, want: StateClosed},
+		{name: "cancel a new order", from: StateNew, action: ActionCancel, want: StateCancelled},
+		{name: "cancel work in progress", from: StateInProgress, action: ActionCancel, want: StateCancelled},
+		{name: "reopen a resolved order", from: StateResolved, action: ActionReopen, want: StateAccepted},
+		{name: "accept twice", from: StateAccepted, action: ActionAccept, wantErr: "order WO-1 is accepted; accept needs new"},
+		{name: "accept a resolved order", from: StateResolved, action: ActionAccept, wantErr: "order WO-1 is resolved; accept needs new"},
+		{name: "resolve without starting", from: StateAccepted, action: ActionResolve, wantErr: "order WO-1 is accepted; resolve needs in_progress"},
+		{name: "close a repair before its follow-up", from: StateResolved, action: ActionClose, wantErr: "order WO-1 is resolved; close needs followed_up"},
+		{name: "cancel a closed order", from: StateClosed, action: ActionCancel, wantErr: "order WO-1 is closed; cancel needs new or accepted or in_progress"},
+		{name: "reopen a closed order", from: StateClosed, action: ActionReopen, wantErr: "order WO-1 is closed; reopen needs resolved or followed_up"},
+		{name: "follow-up without an answer", from: StateResolved, action: ActionFollowUp, wantErr: "invalid: follow_up of WO-1: say whether the resident is satisfied (satisfied: true or false)"},
+		{name: "nobody acting", from: StateNew, action: ActionAccept, in: Input{By: " "}, wantErr: "invalid: accept of WO-1: say who acts (by)"},
+		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen])`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := Order{ID: "WO-1", State: tc.from, Source: tc.source, Category: "pump_trip", Priority: "high", AcceptBy: now.Add(15 * time.Minute)}
+			in := tc.in
+			if in.By == "" {
+				in.By = "tech"
+			}
+			got, err := Apply(o, tc.action, in, now, p)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				var te *TransitionError
+				if got.State != tc.from || (errors.As(err, &te) == errors.Is(err, ErrInvalid)) {
+					t.Fatalf("refused action changed the order or has the wrong kind of error: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != tc.want || len(got.History) != 1 || got.History[0].From != tc.from || got.History[0].To != tc.want || got.History[0].By != "tech" {
+				t.Fatalf("state %s, history %+v", got.State, got.History)
+			}
+		})
+	}
+}

@@ -1,0 +1,333 @@
+package workorders
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+)
+
+// months between occurrences of a calendar plan.
+var everyMonths = map[string]int{"monthly": 1, "quarterly": 3, "semiannual": 6, "yearly": 12}
+
+// NextOccurrence is the first job time of a calendar plan strictly after t, in loc.
+func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time, bool) {
+	step, ok := everyMonths[p.Every]
+	if !ok {
+		return time.Time{}, false
+	}
+	at := minutes(p.At)
+	if at < 0 {
+		at = 9 * 60
+	}
+	first := p.Month
+	if first == 0 {
+		first = 1
+	}
+	t = t.In(loc)
+	y := t.Year()
+	for i := 0; i < 40; i++ { // scans a little over three years, far more than a year's step needs
+		m := time.Month(1 + i)
+		yy := y + (int(m)-1)/12
+		mm := time.Month((int(m)-1)%12 + 1)
+		if (int(mm)-first+120)%step != 0 {
+			continue
+		}
+		job := time.Date(yy, mm, p.Day, 0, 0, 0, 0, loc).Add(time.Duration(at) * time.Minute)
+		if job.After(t) {
+			return job, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// planDevices lists the devices a plan covers.
+func (m *Manager) planDevices(p config.PMPlan) []string {
+	if len(p.Devices) > 0 {
+		return p.Devices
+	}
+	var out []string
+	for _, id := range m.order {
+		if m.ledger[id].Kind == p.Kind {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (m *Manager) plan(id string) (config.PMPlan, bool) {
+	for _, p := range m.cfg.Plans {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return config.PMPlan{}, false
+}
+
+func (m *Manager) ahead(p config.PMPlan) time.Duration {
+	if p.Ahead > 0 {
+		return p.Ahead
+	}
+	if p.Interrupts != "" {
+		return m.noticeLead() + 24*time.Hour
+	}
+	return 24 * time.Hour
+}
+
+func (m *Manager) noticeLead() time.Duration {
+	if m.cfg.NoticeLead > 0 {
+		return m.cfg.NoticeLead
+	}
+	return 24 * time.Hour
+}
+
+// LoadMeters restores each meter plan's reading at its last order from the order book, so
+// that a restart does not start counting again. New calls it; it is safe to call again.
+func (m *Manager) LoadMeters(ctx context.Context) error {
+	base := map[string]float64{}
+	for _, p := range m.cfg.Plans {
+		if p.Meter == "" {
+			continue
+		}
+		list, err := m.store.List(ctx, Filter{Plan: p.ID})
+		if err != nil {
+			return err
+		}
+		for _, o := range list {
+			if o.MeterValue > 0 {
+				base[p.ID+"/"+o.Device] = o.MeterValue
+			}
+		}
+	}
+	m.mu.Lock()
+	m.meterBase = base
+	m.mu.Unlock()
+	return nil
+}
+
+// runPlans raises the orders of calendar plans whose job is within the plan's lead time.
+func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
+	var errs []error
+	loc := m.policy.Calendar.Location()
+	for _, p := range m.cfg.Plans {
+		if p.Every == "" {
+			continue
+		}
+		for _, dev := range m.planDevices(p) {
+			key := p.ID + "/" + dev
+			m.mu.Lock()
+			last, known := m.sched[key]
+			m.mu.Unlock()
+			if !known {
+				l, err := m.lastScheduled(ctx, p.ID, dev)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				last = l
+				if last.IsZero() {
+					// A new plan starts with the next job, not with those before it existed.
+					last = now
+				}
+			}
+			next, ok := NextOccurrence(p, last, loc)
+			if !ok || now.Before(next.Add(-m.ahead(p))) {
+				m.mu.Lock()
+				m.sched[key] = last
+				m.mu.Unlock()
+				continue
+			}
+			if _, err := m.Schedule(ctx, ScheduleRequest{Plan: p.ID, Device: dev, At: next, By: "system"}); err != nil {
+				if !errors.Is(err, ErrNoticeTooLate) {
+					errs = append(errs, err)
+					continue
+				}
+				// Started too close to a job to warn residents in time: skip that job rather
+				// than cut their supply unannounced; engineering schedules it by hand.
+				m.log.Warn("preventive job skipped: too late for the interruption notice", "plan", p.ID, "device", dev, "job", next, "err", err)
+				m.notify(ctx, Notification{Type: "pm_skipped", Device: dev, To: recipients(m.cfg.Supervisor), Message: err.Error(), At: now})
+			}
+			m.mu.Lock()
+			m.sched[key] = next
+			m.mu.Unlock()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) lastScheduled(ctx context.Context, plan, dev string) (time.Time, error) {
+	list, err := m.store.List(ctx, Filter{Plan: plan, Device: dev})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var last time.Time
+	for _, o := range list {
+		if o.ScheduledAt.After(last) {
+			last = o.ScheduledAt
+		}
+	}
+	return last, nil
+}
+
+// ScheduleRequest asks for a preventive job of a plan on a device at a time.
+type ScheduleRequest struct {
+	Plan   string    `json:"plan"`
+	Device string    `json:"device"`
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	// Override is the reason for a water or power interruption announced less than
+	// notice_lead before the job (an urgent repair of the supply, say).
+	Override string `json:"override,omitempty"`
+	// Meter is the meter reading that triggered a meter plan.
+	Meter float64 `json:"meter,omitempty"`
+}
+
+// ErrNoticeTooLate refuses a job that would cut residents' water or power with less notice
+// than they are promised.
+var ErrNoticeTooLate = errors.New("interruption notice too late")
+
+// Schedule raises a preventive order for a plan's job. A plan that interrupts water or power
+// publishes its notice now, which must be at least notice_lead (a day) before the job; a job
+// sooner than that is refused unless the request gives an override reason.
+func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, error) {
+	p, ok := m.plan(r.Plan)
+	if !ok {
+		return nil, fmt.Errorf("%w: plan %q is not in workorders.plans", ErrInvalid, r.Plan)
+	}
+	if _, ok := m.ledger[r.Device]; !ok {
+		return nil, fmt.Errorf("%w: device %q is not in the configuration", ErrInvalid, r.Device)
+	}
+	now := m.now()
+	if p.Interrupts != "" {
+		if lead := r.At.Sub(now); lead < m.noticeLead() && strings.TrimSpace(r.Override) == "" {
+			return nil, fmt.Errorf("%w: plan %s interrupts residents' %s: the job at %s is only %s away and residents must be told %s ahead; schedule it at %s or later, or give an override reason",
+				ErrNoticeTooLate, p.ID, p.Interrupts, m.fmtTime(r.At), lead.Round(time.Minute), m.noticeLead(), m.fmtTime(now.Add(m.noticeLead())))
+		}
+	}
+	category := p.Category
+	if category == "" {
+		category = "preventive"
+	}
+	grace := p.Grace
+	if grace <= 0 {
+		grace = 24 * time.Hour
+	}
+	title := p.Title
+	if title == "" {
+		title = p.ID
+	}
+	o := &Order{Device: r.Device, Fault: "pm/" + p.ID, Category: category, Priority: alarms.PriorityLow, Source: SourcePreventive,
+		Plan: p.ID, ScheduledAt: r.At, DueBy: r.At.Add(grace), MeterValue: r.Meter, Title: fmt.Sprintf("%s: %s", title, r.Device), CreatedAt: now}
+	m.fill(o)
+	o.History = []Change{{At: now, By: r.By, Action: "create", To: StateNew, Note: "planned for " + m.fmtTime(r.At)}}
+	stored, created, err := m.store.Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		return stored, nil // the previous job of the plan is still open; it counts once
+	}
+	m.emit(Event{Type: EventCreated, Order: stored, At: now})
+	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team),
+		Message: fmt.Sprintf("%s planned: %s at %s", stored.ID, stored.Title, m.fmtTime(r.At)), At: now})
+	if p.Interrupts != "" {
+		dur := p.Duration
+		if dur <= 0 {
+			dur = 4 * time.Hour
+		}
+		n := &Notice{Site: stored.Site, Order: stored.ID, Plan: p.ID, Interrupts: p.Interrupts, Devices: []string{r.Device},
+			Zone: stored.Zone, Building: stored.Building, Start: r.At, End: r.At.Add(dur), PublishedAt: now, Override: r.Override,
+			Title: fmt.Sprintf("Planned %s interruption, %s to %s: %s", p.Interrupts, m.fmtTime(r.At), m.fmtTime(r.At.Add(dur)), title)}
+		if err := m.publishNotice(ctx, n); err != nil {
+			return stored, err
+		}
+	}
+	return stored, nil
+}
+
+func (m *Manager) publishNotice(ctx context.Context, n *Notice) error {
+	if err := m.store.AddNotice(ctx, n); err != nil {
+		return fmt.Errorf("notice for %s: %w", n.Order, err)
+	}
+	m.emit(Event{Type: EventNotice, Notice: n, At: n.PublishedAt})
+	if m.opts.Publisher != nil {
+		payload, _ := json.Marshal(n)
+		if err := m.opts.Publisher.Publish(ctx, "facility/"+n.Site+"/notices", 1, false, payload); err != nil {
+			m.log.Warn("publish notice", "order", n.Order, "err", err)
+		}
+	}
+	return nil
+}
+
+// Observe feeds meter plans from telemetry: each time a device's meter point (a pump's
+// running_hours, an elevator's trips) has grown by the plan's interval since the last order,
+// a preventive order is queued for Run. It never blocks.
+func (m *Manager) Observe(s *devices.Snapshot) {
+	if s == nil || !s.OK() || s.Device == nil || s.Device.Profile == nil {
+		return
+	}
+	for _, p := range m.cfg.Plans {
+		if p.Meter == "" || p.MeterEvery <= 0 || !m.covers(p, s.Device) {
+			continue
+		}
+		v, ok := pointValue(s, p.Meter)
+		if !ok {
+			continue
+		}
+		key := p.ID + "/" + s.Device.ID
+		m.mu.Lock()
+		base, known := m.meters[key]
+		if !known {
+			if b, ok := m.meterBase[key]; ok {
+				base, known = b, true
+			}
+		}
+		fire := known && v-base >= p.MeterEvery
+		if !known || fire || v < base { // a meter reset starts counting again
+			m.meters[key] = v
+		}
+		m.mu.Unlock()
+		if !fire {
+			continue
+		}
+		plan, dev, at := p, s.Device.ID, s.Time
+		job := func(ctx context.Context) {
+			when := at.Add(m.ahead(plan))
+			if _, err := m.Schedule(ctx, ScheduleRequest{Plan: plan.ID, Device: dev, At: when, By: "system", Meter: v}); err != nil {
+				m.log.Error("meter plan", "plan", plan.ID, "device", dev, "err", err)
+			}
+		}
+		select {
+		case m.jobs <- job:
+		default:
+			m.log.Warn("work-order queue full: meter plan order dropped", "plan", plan.ID, "device", dev)
+		}
+	}
+}
+
+func (m *Manager) covers(p config.PMPlan, d *devices.Device) bool {
+	if len(p.Devices) > 0 {
+		for _, id := range p.Devices {
+			if id == d.ID {
+				return true
+			}
+		}
+		return false
+	}
+	return string(d.Kind) == p.Kind
+}
+
+func pointValue(s *devices.Snapshot, name string) (float64, bool) {
+	for i, p := range s.Device.Profile.Points {
+		if p.Name == name && i < len(s.Values) && s.Values[i].Quality == devices.QualityGood {
+			return s.Values[i].Number, true
+		}
+	}
+	return 0, false
+}

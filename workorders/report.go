@@ -1,0 +1,333 @@
+package workorders
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"html"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Count is one row of a breakdown of the month's orders.
+type Count struct {
+	Name     string `json:"name"`
+	Orders   int    `json:"orders"`
+	Resolved int    `json:"resolved"`
+	Rework   int    `json:"rework"`
+	Breaches int    `json:"breaches"`
+}
+
+// Report is the monthly report customer service and engineering review: orders by category
+// and zone, mean times to accept and repair, deadline compliance, rework rate, follow-up
+// satisfaction and preventive-maintenance compliance.
+type Report struct {
+	Site  string    `json:"site"`
+	Month string    `json:"month"`
+	From  time.Time `json:"from"`
+	To    time.Time `json:"to"`
+
+	Orders     int     `json:"orders"`
+	ByCategory []Count `json:"by_category"`
+	ByZone     []Count `json:"by_zone"`
+	// Mean times over the orders accepted (created → accepted) and resolved (created →
+	// resolved), preventive jobs excluded.
+	MeanAccept time.Duration `json:"mean_accept"`
+	MeanRepair time.Duration `json:"mean_repair"`
+	Accepted   int           `json:"accepted"`
+	Resolved   int           `json:"resolved"`
+	// AcceptOnTime and CompleteOnTime count the orders that met the time-limit table.
+	AcceptOnTime   int `json:"accept_on_time"`
+	CompleteOnTime int `json:"complete_on_time"`
+	// Repairs excludes preventive jobs; Rework counts repairs marked as rework.
+	Repairs int `json:"repairs"`
+	Rework  int `json:"rework"`
+	// FollowUps counts the follow-up calls made, Satisfied those the resident was happy with.
+	FollowUps int `json:"follow_ups"`
+	Satisfied int `json:"satisfied"`
+	// Preventive jobs raised in the month: done on time, late, missed (past due and not
+	// done, or cancelled) and still pending.
+	PMJobs    int `json:"pm_jobs"`
+	PMOnTime  int `json:"pm_on_time"`
+	PMLate    int `json:"pm_late"`
+	PMMissed  int `json:"pm_missed"`
+	PMPending int `json:"pm_pending"`
+}
+
+// BuildReport sums up the orders created in month (YYYY-MM, in loc) as they stand at now.
+func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Location, now time.Time) (*Report, error) {
+	from, err := time.ParseInLocation("2006-01", month, loc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: month %q is not YYYY-MM", ErrInvalid, month)
+	}
+	to := from.AddDate(0, 1, 0)
+	list, err := st.List(ctx, Filter{From: from, To: to})
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list)}
+	cats, zones := map[string]*Count{}, map[string]*Count{}
+	var acceptSum, repairSum time.Duration
+	var acceptN, repairN int
+	for _, o := range list {
+		breach := o.AcceptBreached || o.CompleteBreached
+		for _, c := range []*Count{bump(cats, o.Category), bump(zones, orNone(o.Zone))} {
+			c.Orders++
+			if o.State.Done() {
+				c.Resolved++
+			}
+			if o.Rework {
+				c.Rework++
+			}
+			if breach {
+				c.Breaches++
+			}
+		}
+		for _, h := range o.History {
+			if h.Action == string(ActionFollowUp) {
+				r.FollowUps++
+				if h.To == StateFollowedUp {
+					r.Satisfied++
+				}
+			}
+		}
+		if o.Source == SourcePreventive {
+			r.PMJobs++
+			switch {
+			case o.State.Done() && !o.ResolvedAt.After(o.DueBy):
+				r.PMOnTime++
+			case o.State.Done():
+				r.PMLate++
+			case o.State == StateCancelled || now.After(o.DueBy):
+				r.PMMissed++
+			default:
+				r.PMPending++
+			}
+			continue
+		}
+		r.Repairs++
+		if o.Rework {
+			r.Rework++
+		}
+		if !o.AcceptedAt.IsZero() {
+			r.Accepted++
+			acceptSum += o.AcceptedAt.Sub(o.CreatedAt)
+			acceptN++
+			if !o.AcceptBreached {
+				r.AcceptOnTime++
+			}
+		}
+		if o.State.Done() {
+			r.Resolved++
+			repairSum += o.ResolvedAt.Sub(o.CreatedAt)
+			repairN++
+			if !o.CompleteBreached {
+				r.CompleteOnTime++
+			}
+		}
+	}
+	if acceptN > 0 {
+		r.MeanAccept = (acceptSum / time.Duration(acceptN)).Round(time.Second)
+	}
+	if repairN > 0 {
+		r.MeanRepair = (repairSum / time.Duration(repairN)).Round(time.Second)
+	}
+	r.ByCategory, r.ByZone = sorted(cats), sorted(zones)
+	return r, nil
+}
+
+func orNone(z string) string {
+	if z == "" {
+		return "(none)"
+	}
+	return z
+}
+
+func bump(m map[string]*Count, name string) *Count {
+	c := m[name]
+	if c == nil {
+		c = &Count{Name: name}
+		m[name] = c
+	}
+	return c
+}
+
+// sorted orders a breakdown by orders, most first, then by name.
+func sorted(m map[string]*Count) []Count {
+	out := make([]Count, 0, len(m))
+	for _, c := range m {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Orders != out[j].Orders {
+			return out[i].Orders > out[j].Orders
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// pct is a share as "87.5%", or "-" when there is nothing to share.
+func pct(n, of int) string {
+	if of == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
+}
+
+func dur(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return d.String()
+}
+
+// kpis are the headline figures in the order the report lists them.
+func (r *Report) kpis() [][2]string {
+	return [][2]string{
+		{"orders", strconv.Itoa(r.Orders)},
+		{"mean time to accept", dur(r.MeanAccept)},
+		{"mean time to repair", dur(r.MeanRepair)},
+		{"accepted on time", fmt.Sprintf("%d/%d (%s)", r.AcceptOnTime, r.Accepted, pct(r.AcceptOnTime, r.Accepted))},
+		{"completed on time", fmt.Sprintf("%d/%d (%s)", r.CompleteOnTime, r.Resolved, pct(r.CompleteOnTime, r.Resolved))},
+		{"rework rate", fmt.Sprintf("%d/%d (%s)", r.Rework, r.Repairs, pct(r.Rework, r.Repairs))},
+		{"follow-up satisfaction", fmt.Sprintf("%d/%d (%s)", r.Satisfied, r.FollowUps, pct(r.Satisfied, r.FollowUps))},
+		{"preventive maintenance on time", fmt.Sprintf("%d/%d (%s); late %d, missed %d, pending %d", r.PMOnTime, r.PMJobs, pct(r.PMOnTime, r.PMJobs), r.PMLate, r.PMMissed, r.PMPending)},
+	}
+}
+
+// WriteMarkdown writes the report as Markdown.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Work orders, %s, %s\n\n", r.Site, r.Month)
+	b.WriteString("| figure | value |\n| --- | --- |\n")
+	for _, k := range r.kpis() {
+		fmt.Fprintf(&b, "| %s | %s |\n", k[0], k[1])
+	}
+	for _, sec := range []struct {
+		title string
+		rows  []Count
+	}{{"By category", r.ByCategory}, {"By zone", r.ByZone}} {
+		fmt.Fprintf(&b, "\n## %s\n\n| %s | orders | resolved | rework | breaches |\n| --- | ---: | ---: | ---: | ---: |\n", sec.title, strings.ToLower(strings.TrimPrefix(sec.title, "By ")))
+		for _, c := range sec.rows {
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, c.Breaches)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteCSV writes the report as CSV rows of section, name, metric, value: one table a
+// spreadsheet can pivot.
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	rows := [][]string{{"section", "name", "metric", "value"}}
+	add := func(sec, name, metric string, v any) { rows = append(rows, []string{sec, name, metric, fmt.Sprint(v)}) }
+	add("summary", r.Month, "orders", r.Orders)
+	add("summary", r.Month, "mean_accept_seconds", int64(r.MeanAccept.Seconds()))
+	add("summary", r.Month, "mean_repair_seconds", int64(r.MeanRepair.Seconds()))
+	add("summary", r.Month, "accepted", r.Accepted)
+	add("summary", r.Month, "accept_on_time", r.AcceptOnTime)
+	add("summary", r.Month, "resolved", r.Resolved)
+	add("summary", r.Month, "complete_on_time", r.CompleteOnTime)
+	add("summary", r.Month, "repairs", r.Repairs)
+	add("summary", r.Month, "rework", r.Rework)
+	add("summary", r.Month, "follow_ups", r.FollowUps)
+	add("summary", r.Month, "satisfied", r.Satisfied)
+	add("summary", r.Month, "pm_jobs", r.PMJobs)
+	add("summary", r.Month, "pm_on_time", r.PMOnTime)
+	add("summary", r.Month, "pm_late", r.PMLate)
+	add("summary", r.Month, "pm_missed", r.PMMissed)
+	add("summary", r.Month, "pm_pending", r.PMPending)
+	for _, sec := range []struct {
+		name string
+		rows []Count
+	}{{"category", r.ByCategory}, {"zone", r.ByZone}} {
+		for _, c := range sec.rows {
+			add(sec.name, c.Name, "orders", c.Orders)
+			add(sec.name, c.Name, "resolved", c.Resolved)
+			add(sec.name, c.Name, "rework", c.Rework)
+			add(sec.name, c.Name, "breaches", c.Breaches)
+		}
+	}
+	if err := cw.WriteAll(rows); err != nil {
+		return err
+	}
+	return cw.Error()
+}
+
+// WriteHTML writes a self-contained page: the figures and bar charts as inline SVG, with no
+// external scripts, styles or fonts, so it opens offline and prints.
+func (r *Report) WriteHTML(w io.Writer) error {
+	var b strings.Builder
+	title := html.EscapeString(fmt.Sprintf("Work orders, %s, %s", r.Site, r.Month))
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n", title)
+	b.WriteString("<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}svg{display:block;margin:1em 0}</style>\n</head>\n<body>\n")
+	fmt.Fprintf(&b, "<h1>%s</h1>\n<table>\n", title)
+	for _, k := range r.kpis() {
+		fmt.Fprintf(&b, "<tr><th>%s</th><td>%s</td></tr>\n", html.EscapeString(k[0]), html.EscapeString(k[1]))
+	}
+	b.WriteString("</table>\n")
+	for _, sec := range []struct {
+		title string
+		rows  []Count
+	}{{"Orders by category", r.ByCategory}, {"Orders by zone", r.ByZone}} {
+		fmt.Fprintf(&b, "<h2>%s</h2>\n", sec.title)
+		var bars []bar
+		for _, c := range sec.rows {
+			bars = append(bars, bar{c.Name, float64(c.Orders), strconv.Itoa(c.Orders)})
+		}
+		svgBars(&b, sec.title, bars, 0)
+	}
+	b.WriteString("<h2>Compliance</h2>\n")
+	share := func(n, of int) float64 {
+		if of == 0 {
+			return 0
+		}
+		return 100 * float64(n) / float64(of)
+	}
+	svgBars(&b, "Compliance", []bar{
+		{"accepted on time", share(r.AcceptOnTime, r.Accepted), pct(r.AcceptOnTime, r.Accepted)},
+		{"completed on time", share(r.CompleteOnTime, r.Resolved), pct(r.CompleteOnTime, r.Resolved)},
+		{"follow-up satisfied", share(r.Satisfied, r.FollowUps), pct(r.Satisfied, r.FollowUps)},
+		{"PM on time", share(r.PMOnTime, r.PMJobs), pct(r.PMOnTime, r.PMJobs)},
+		{"rework", share(r.Rework, r.Repairs), pct(r.Rework, r.Repairs)},
+	}, 100)
+	b.WriteString("</body>\n</html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type bar struct {
+	label string
+	value float64
+	text  string
+}
+
+// svgBars draws a horizontal bar chart; max 0 scales to the largest bar.
+func svgBars(b *strings.Builder, title string, bars []bar, max float64) {
+	if max == 0 {
+		for _, x := range bars {
+			if x.value > max {
+				max = x.value
+			}
+		}
+	}
+	if max == 0 {
+		max = 1
+	}
+	const rowH, labelW, barW = 24, 180, 360
+	h := rowH*len(bars) + 8
+	fmt.Fprintf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">\n", labelW+barW+80, h, html.EscapeString(title))
+	for i, x := range bars {
+		y := 4 + i*rowH
+		wid := int(float64(barW) * x.value / max)
+		fmt.Fprintf(b, "<text x=\"0\" y=\"%d\" font-size=\"13\">%s</text>", y+15, html.EscapeString(x.label))
+		fmt.Fprintf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#3b7dd8\"/>", labelW, y+2, wid, rowH-6)
+		fmt.Fprintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"13\">%s</text>\n", labelW+wid+6, y+15, html.EscapeString(x.text))
+	}
+	b.WriteString("</svg>\n")
+}

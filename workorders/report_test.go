@@ -1,0 +1,168 @@
+package workorders
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// history builds a fixed month of orders through the manager: repairs on time and late, a
+// rework, a reopened order, a household repair, preventive jobs on time, late and missed.
+func history(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, shanghai)
+	r := newRig(t, start, func(c *config.WorkOrders) {
+		c.Plans = []config.PMPlan{{ID: "fire-check", Title: "Fire-system check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Grace: 24 * time.Hour},
+			{ID: "drill", Title: "Rescue drill", Devices: []string{"E-1"}, Every: "monthly", Day: 20, At: "10:00", Grace: 24 * time.Hour}}
+	})
+	alarm := func(dev, kind, zone, rule string) *Order {
+		o, err := r.m.HandleAlarm(ctx, raised(dev, kind, zone, rule, alarms.ClassEquipment, r.clock.Now()))
+		if err != nil || o == nil {
+			t.Fatalf("alarm %s %s: %v", dev, rule, err)
+		}
+		return o
+	}
+	step := r.clock.Step
+	// 1. A pump trip handled on time, followed up, closed.
+	o := alarm("P-1", "pump", "north", "pump_trip")
+	step(10 * time.Minute)
+	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionStart, Input{})
+	step(2 * time.Hour)
+	r.do(t, o.ID, ActionResolve, Input{})
+	step(30 * time.Minute)
+	r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &yes})
+	r.do(t, o.ID, ActionClose, Input{})
+	// 2. The same trip a week later: rework, accepted late.
+	step(7 * 24 * time.Hour)
+	o = alarm("P-1", "pump", "north", "pump_trip")
+	step(40 * time.Minute)
+	r.m.Tick(ctx)
+	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionStart, Input{})
+	step(3 * time.Hour)
+	r.do(t, o.ID, ActionResolve, Input{})
+	r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &no})
+	r.do(t, o.ID, ActionStart, Input{})
+	step(time.Hour)
+	r.do(t, o.ID, ActionResolve, Input{})
+	r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &yes})
+	r.do(t, o.ID, ActionClose, Input{})
+	// 3. An elevator fault completed late.
+	step(24 * time.Hour)
+	o = alarm("E-1", "elevator", "south", "door_fault")
+	step(5 * time.Minute)
+	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionStart, Input{})
+	step(5 * time.Hour)
+	r.m.Tick(ctx)
+	r.do(t, o.ID, ActionResolve, Input{})
+	// 4. A household repair, still open; a lamp, cancelled.
+	if _, err := r.m.Raise(ctx, RaiseRequest{Zone: "south", Title: "Door lock jammed, 2-0301", By: "cs-liu"}); err != nil {
+		t.Fatal(err)
+	}
+	o = alarm("L-1", "lighting", "south", "lamp_failed")
+	r.do(t, o.ID, ActionCancel, Input{Note: "lamp replaced on patrol"})
+	// 5. Preventive jobs: the fire check of 5 March was missed; the 20 March drill was done
+	// late; the 5 April fire check is raised in March and done on time... in April.
+	r.clock.Set(time.Date(2026, 3, 4, 11, 0, 0, 0, shanghai))
+	if _, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "fire-check", Device: "FP-1", At: time.Date(2026, 3, 5, 10, 0, 0, 0, shanghai), By: "eng-he"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "drill", Device: "E-1", At: time.Date(2026, 3, 20, 10, 0, 0, 0, shanghai), By: "eng-he"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Set(time.Date(2026, 3, 23, 10, 0, 0, 0, shanghai))
+	r.do(t, d.ID, ActionAccept, Input{})
+	r.do(t, d.ID, ActionStart, Input{})
+	r.do(t, d.ID, ActionResolve, Input{})
+	r.do(t, d.ID, ActionClose, Input{})
+	// An order of April stays out of March's report.
+	r.clock.Set(time.Date(2026, 4, 1, 8, 0, 0, 0, shanghai))
+	alarm("P-1", "pump", "north", "overcurrent")
+	return r
+}
+
+func TestMonthlyReport(t *testing.T) {
+	r := history(t)
+	rep, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-03", shanghai, time.Date(2026, 4, 2, 0, 0, 0, 0, shanghai))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Orders != 7 || rep.Rework != 1 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 3 || rep.Satisfied != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, f := range []struct {
+		file  string
+		write func(*bytes.Buffer) error
+	}{
+		{"report.md.golden", func(b *bytes.Buffer) error { return rep.WriteMarkdown(b) }},
+		{"report.csv.golden", func(b *bytes.Buffer) error { return rep.WriteCSV(b) }},
+	} {
+		t.Run(f.file, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := f.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", f.file)
+			if *update {
+				os.MkdirAll("testdata", 0o755)
+				os.WriteFile(path, b.Bytes(), 0o644)
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to write it)", err)
+			}
+			if b.String() != string(want) {
+				t.Fatalf("%s differs:\n--- got\n%s\n--- want\n%s", f.file, b.String(), want)
+			}
+		})
+	}
+	t.Run("html is one self-contained page with charts", func(t *testing.T) {
+		var b bytes.Buffer
+		if err := rep.WriteHTML(&b); err != nil {
+			t.Fatal(err)
+		}
+		page := b.String()
+		if n := strings.Count(page, "<svg"); n != 3 {
+			t.Fatalf("%d charts, want 3", n)
+		}
+		for _, banned := range []string{"<script", "src=", "href=", "@import"} {
+			if strings.Contains(page, banned) {
+				t.Fatalf("page refers to an external asset: %s", banned)
+			}
+		}
+		// Well-formed enough for an XML parser, so every tag is closed.
+		dec := xml.NewDecoder(strings.NewReader(strings.TrimPrefix(page, "<!DOCTYPE html>\n")))
+		dec.Strict = false
+		for {
+			if _, err := dec.Token(); err != nil {
+				if err.Error() != "EOF" {
+					t.Fatalf("html: %v", err)
+				}
+				break
+			}
+		}
+		if !strings.Contains(page, "pump_trip") || !strings.Contains(page, "rework") {
+			t.Fatal("categories missing from the page")
+		}
+	})
+	t.Run("a bad month is refused", func(t *testing.T) {
+		if _, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-13", shanghai, time.Now()); err == nil {
+			t.Fatal("month 13 accepted")
+		}
+	})
+}

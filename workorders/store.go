@@ -1,0 +1,426 @@
+package workorders
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver, pure Go
+)
+
+// Filter selects orders; empty fields match all.
+type Filter struct {
+	State    State
+	Zone     string
+	Team     string
+	Device   string
+	Category string
+	Plan     string
+	// Active keeps only new, accepted and in-progress orders.
+	Active bool
+	// From and To bound the creation time: From <= created_at < To.
+	From, To time.Time
+}
+
+// Notice tells residents of a planned interruption of water or power.
+type Notice struct {
+	ID          int64     `json:"id"`
+	Site        string    `json:"site"`
+	Order       string    `json:"order"`
+	Plan        string    `json:"plan"`
+	Interrupts  string    `json:"interrupts"`
+	Devices     []string  `json:"devices"`
+	Zone        string    `json:"zone,omitempty"`
+	Building    string    `json:"building,omitempty"`
+	Title       string    `json:"title"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	PublishedAt time.Time `json:"published_at"`
+	// Override is the reason given for publishing less than a day before the job.
+	Override string `json:"override,omitempty"`
+}
+
+// Store keeps the order book. SQLStore is the one implementation, on SQLite or PostgreSQL.
+type Store interface {
+	// Open stores a new order, unless an active order for the same device and fault exists:
+	// then that order's occurrence count goes up and it is returned with created false. Two
+	// gateways racing on one fault never both create.
+	Open(ctx context.Context, o *Order) (stored *Order, created bool, err error)
+	// Insert stores an order that is never merged with another (a resident's report).
+	Insert(ctx context.Context, o *Order) (*Order, error)
+	Get(ctx context.Context, id string) (*Order, error)
+	// Update stores o if nobody changed it since o.Version was read, else ErrConflict.
+	Update(ctx context.Context, o *Order) error
+	List(ctx context.Context, f Filter) ([]*Order, error)
+	// LastDone is the most recently resolved order for device and fault resolved at or after
+	// since, or nil.
+	LastDone(ctx context.Context, device, fault string, since time.Time) (*Order, error)
+	AddNotice(ctx context.Context, n *Notice) error
+	Notices(ctx context.Context, since time.Time) ([]Notice, error)
+	Close() error
+}
+
+// SQLStore is the order book in SQLite (one gateway) or PostgreSQL (several). The indexed
+// fields are columns; the rest of an order, history included, is a JSON document.
+type SQLStore struct {
+	db       *sql.DB
+	postgres bool
+}
+
+// OpenStore opens the store of driver "sqlite" (source: a file path) or "postgres" (source:
+// a DSN) and brings its schema up to date.
+func OpenStore(ctx context.Context, driver, source string) (*SQLStore, error) {
+	var s SQLStore
+	var err error
+	switch driver {
+	case "sqlite", "":
+		// WAL lets the report read while the daemon writes; busy_timeout waits out a writer.
+		dsn := "file:" + source + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+		s.db, err = sql.Open("sqlite", dsn)
+		if err == nil {
+			s.db.SetMaxOpenConns(1)
+		}
+	case "postgres":
+		s.db, err = sql.Open("pgx", source)
+		s.postgres = true
+	default:
+		return nil, fmt.Errorf("workorders.store.driver: %q is not sqlite or postgres", driver)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workorders store: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("workorders store (%s): %w", driver, err)
+	}
+	return &s, nil
+}
+
+// migrations are applied in order, once each; their index is the schema version.
+func (s *SQLStore) migrations() []string {
+	serial := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if s.postgres {
+		serial = "BIGSERIAL PRIMARY KEY"
+	}
+	return []string{
+		`CREATE TABLE workorders (
+			seq ` + serial + `,
+			device TEXT NOT NULL DEFAULT '',
+			fault TEXT NOT NULL DEFAULT '',
+			state TEXT NOT NULL,
+			active INTEGER NOT NULL,
+			zone TEXT NOT NULL DEFAULT '',
+			team TEXT NOT NULL DEFAULT '',
+			category TEXT NOT NULL,
+			plan TEXT NOT NULL DEFAULT '',
+			occurrences INTEGER NOT NULL DEFAULT 1,
+			version BIGINT NOT NULL DEFAULT 1,
+			created_at BIGINT NOT NULL,
+			resolved_at BIGINT NOT NULL DEFAULT 0,
+			data TEXT NOT NULL)`,
+		// One active order per device and fault: the database, not the gateway, decides.
+		`CREATE UNIQUE INDEX workorders_one_active ON workorders (device, fault) WHERE active = 1 AND fault <> ''`,
+		`CREATE INDEX workorders_created ON workorders (created_at)`,
+		`CREATE INDEX workorders_device ON workorders (device, fault, resolved_at)`,
+		`CREATE TABLE workorder_notices (
+			id ` + serial + `,
+			published_at BIGINT NOT NULL,
+			data TEXT NOT NULL)`,
+	}
+}
+
+func (s *SQLStore) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS workorder_schema (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if s.postgres {
+		// Two gateways starting together migrate one after the other.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243001)`); err != nil {
+			return err
+		}
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM workorder_schema`).Scan(&version); err != nil {
+		return err
+	}
+	ms := s.migrations()
+	for i := version; i < len(ms); i++ {
+		if _, err := tx.ExecContext(ctx, ms[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if version < len(ms) {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workorder_schema (version) VALUES (?)`), len(ms)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// q rewrites ? placeholders as $1, $2... for PostgreSQL.
+func (s *SQLStore) q(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Close closes the database.
+func (s *SQLStore) Close() error { return s.db.Close() }
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func seqOf(id string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(id, "WO-"), 10, 64)
+	return n, err == nil && strings.HasPrefix(id, "WO-")
+}
+
+// Open implements Store.
+func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
+	if o.Fault == "" {
+		n, err := s.Insert(ctx, o)
+		return n, err == nil, err
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		// Attach to the active order if there is one...
+		var seq int64
+		err := s.db.QueryRowContext(ctx, s.q(`UPDATE workorders SET occurrences = occurrences + 1, version = version + 1
+			WHERE device = ? AND fault = ? AND active = 1 RETURNING seq`), o.Device, o.Fault).Scan(&seq)
+		if err == nil {
+			got, err := s.get(ctx, seq)
+			return got, false, err
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, err
+		}
+		// ...else insert; the unique index turns a lost race into a conflict, and the next
+		// round attaches to the winner's order.
+		n, err := s.insert(ctx, o, true)
+		if err == nil {
+			return n, true, nil
+		}
+		if !errors.Is(err, errDuplicate) {
+			return nil, false, err
+		}
+	}
+	return nil, false, fmt.Errorf("order for %s %s: %w", o.Device, o.Fault, ErrConflict)
+}
+
+var errDuplicate = errors.New("duplicate active order")
+
+// Insert implements Store.
+func (s *SQLStore) Insert(ctx context.Context, o *Order) (*Order, error) {
+	return s.insert(ctx, o, false)
+}
+
+func (s *SQLStore) insert(ctx context.Context, o *Order, dedupe bool) (*Order, error) {
+	c := *o
+	c.ID, c.Version = "", 1
+	if c.Occurrences == 0 {
+		c.Occurrences = 1
+	}
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	query := `INSERT INTO workorders (device, fault, state, active, zone, team, category, plan, occurrences, version, created_at, resolved_at, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`
+	if dedupe {
+		query += ` ON CONFLICT (device, fault) WHERE active = 1 AND fault <> '' DO NOTHING`
+	}
+	query += ` RETURNING seq`
+	var seq int64
+	err = s.db.QueryRowContext(ctx, s.q(query), c.Device, c.Fault, string(c.State), b2i(c.State.Active()), c.Zone, c.Team,
+		c.Category, c.Plan, c.Occurrences, ms(c.CreatedAt), ms(c.ResolvedAt), string(data)).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errDuplicate
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.ID = fmt.Sprintf("WO-%d", seq)
+	return &c, nil
+}
+
+// Get implements Store.
+func (s *SQLStore) Get(ctx context.Context, id string) (*Order, error) {
+	seq, ok := seqOf(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q (ids look like WO-12)", ErrNotFound, id)
+	}
+	o, err := s.get(ctx, seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	return o, err
+}
+
+const columns = `seq, occurrences, version, data`
+
+func scanOrder(sc interface{ Scan(...any) error }) (*Order, error) {
+	var seq, version int64
+	var occ int
+	var data string
+	if err := sc.Scan(&seq, &occ, &version, &data); err != nil {
+		return nil, err
+	}
+	var o Order
+	if err := json.Unmarshal([]byte(data), &o); err != nil {
+		return nil, fmt.Errorf("order WO-%d: stored data unreadable: %w", seq, err)
+	}
+	o.ID, o.Occurrences, o.Version = fmt.Sprintf("WO-%d", seq), occ, version
+	return &o, nil
+}
+
+func (s *SQLStore) get(ctx context.Context, seq int64) (*Order, error) {
+	return scanOrder(s.db.QueryRowContext(ctx, s.q(`SELECT `+columns+` FROM workorders WHERE seq = ?`), seq))
+}
+
+// Update implements Store.
+func (s *SQLStore) Update(ctx context.Context, o *Order) error {
+	seq, ok := seqOf(o.ID)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, o.ID)
+	}
+	c := *o
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE workorders SET state = ?, active = ?, zone = ?, team = ?, category = ?,
+		resolved_at = ?, version = version + 1, data = ? WHERE seq = ? AND version = ?`),
+		string(c.State), b2i(c.State.Active()), c.Zone, c.Team, c.Category, ms(c.ResolvedAt), string(data), seq, c.Version)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("order %s: %w", o.ID, ErrConflict)
+	}
+	o.Version++
+	return nil
+}
+
+// List implements Store; orders come oldest first.
+func (s *SQLStore) List(ctx context.Context, f Filter) ([]*Order, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("state", string(f.State))
+	eq("zone", f.Zone)
+	eq("team", f.Team)
+	eq("device", f.Device)
+	eq("category", f.Category)
+	eq("plan", f.Plan)
+	if f.Active {
+		where = append(where, "active = 1")
+	}
+	if !f.From.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, ms(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, ms(f.To))
+	}
+	query := `SELECT ` + columns + ` FROM workorders`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(query+" ORDER BY seq"), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Order
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// LastDone implements Store.
+func (s *SQLStore) LastDone(ctx context.Context, device, fault string, since time.Time) (*Order, error) {
+	o, err := scanOrder(s.db.QueryRowContext(ctx, s.q(`SELECT `+columns+` FROM workorders
+		WHERE device = ? AND fault = ? AND resolved_at >= ? AND resolved_at > 0 AND state IN ('resolved', 'followed_up', 'closed')
+		ORDER BY resolved_at DESC LIMIT 1`), device, fault, ms(since)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return o, err
+}
+
+// AddNotice implements Store.
+func (s *SQLStore) AddNotice(ctx context.Context, n *Notice) error {
+	data, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	return s.db.QueryRowContext(ctx, s.q(`INSERT INTO workorder_notices (published_at, data) VALUES (?, ?) RETURNING id`),
+		ms(n.PublishedAt), string(data)).Scan(&n.ID)
+}
+
+// Notices implements Store: notices published at or after since, oldest first.
+func (s *SQLStore) Notices(ctx context.Context, since time.Time) ([]Notice, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, data FROM workorder_notices WHERE published_at >= ? ORDER BY id`), ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Notice{}
+	for rows.Next() {
+		var id int64
+		var data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		var n Notice
+		if err := json.Unmarshal([]byte(data), &n); err != nil {
+			return nil, err
+		}
+		n.ID = id
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,191 @@
+package workorders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/internal/testenv"
+)
+
+// backend opens two stores on one fresh order book: two gateways sharing it.
+type backend struct {
+	name string
+	open func(t *testing.T) (Store, Store)
+}
+
+func backends() []backend {
+	return []backend{
+		{"sqlite", func(t *testing.T) (Store, Store) {
+			path := filepath.Join(t.TempDir(), "wo.db")
+			return mustOpen(t, "sqlite", path), mustOpen(t, "sqlite", path)
+		}},
+		{"postgres", func(t *testing.T) (Store, Store) {
+			dsn := freshPostgres(t)
+			return mustOpen(t, "postgres", dsn), mustOpen(t, "postgres", dsn)
+		}},
+	}
+}
+
+func mustOpen(t *testing.T, driver, src string) Store {
+	t.Helper()
+	s, err := OpenStore(context.Background(), driver, src)
+	if err != nil {
+		t.Fatalf("open %s store: %v", driver, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// freshPostgres creates a database of its own for the test and returns its DSN.
+func freshPostgres(t *testing.T) string {
+	t.Helper()
+	dsn := testenv.PostgresDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	name := fmt.Sprintf("wo_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", dsn)
+		if err == nil {
+			db.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+			db.Close()
+		}
+	})
+	u, _ := url.Parse(dsn)
+	u.Path = "/" + name
+	return u.String()
+}
+
+var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+func sample(device, fault string) *Order {
+	return &Order{Site: "estate", Device: device, Fault: fault, Category: "pump_trip", Priority: "high", State: StateNew,
+		Zone: "north", Team: "north-team", Title: "pump trip", CreatedAt: t0, AcceptBy: t0.Add(15 * time.Minute),
+		History: []Change{{At: t0, By: "system", Action: "create", To: StateNew}}}
+}
+
+// TestStore is one suite run on both backends, so a site moving to PostgreSQL keeps the
+// behaviour it tested on SQLite.
+func TestStore(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			t.Run("open, attach, get, update, list", func(t *testing.T) {
+				s, _ := b.open(t)
+				o, created, err := s.Open(ctx, sample("P-1", "pump_trip"))
+				if err != nil || !created {
+					t.Fatalf("open: %v created %v", err, created)
+				}
+				again, created, err := s.Open(ctx, sample("P-1", "pump_trip"))
+				if err != nil || created || again.ID != o.ID || again.Occurrences != 2 {
+					t.Fatalf("second occurrence: %v created %v id %s (want %s) occurrences %d", err, created, again.ID, o.ID, again.Occurrences)
+				}
+				got, err := s.Get(ctx, o.ID)
+				if err != nil || got.Title != "pump trip" || len(got.History) != 1 || !got.CreatedAt.Equal(t0) {
+					t.Fatalf("get: %+v %v", got, err)
+				}
+				got.State = StateAccepted
+				if err := s.Update(ctx, got); err != nil {
+					t.Fatal(err)
+				}
+				stale := *again
+				stale.State = StateCancelled
+				if err := s.Update(ctx, &stale); !errors.Is(err, ErrConflict) {
+					t.Fatalf("stale update: %v, want ErrConflict", err)
+				}
+				list, err := s.List(ctx, Filter{State: StateAccepted, Zone: "north"})
+				if err != nil || len(list) != 1 || list[0].ID != o.ID {
+					t.Fatalf("list: %v %v", list, err)
+				}
+				if _, err := s.Get(ctx, "WO-999"); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("missing order: %v", err)
+				}
+				if _, err := s.Get(ctx, "bogus"); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("bad id: %v", err)
+				}
+			})
+			t.Run("a resolved order frees the fault; last done finds it", func(t *testing.T) {
+				s, _ := b.open(t)
+				o, _, _ := s.Open(ctx, sample("P-2", "trip"))
+				o.State, o.ResolvedAt = StateClosed, t0.Add(time.Hour)
+				if err := s.Update(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+				n, created, err := s.Open(ctx, sample("P-2", "trip"))
+				if err != nil || !created || n.ID == o.ID {
+					t.Fatalf("after close a new order is due: %v %v", n, err)
+				}
+				last, err := s.LastDone(ctx, "P-2", "trip", t0)
+				if err != nil || last == nil || last.ID != o.ID {
+					t.Fatalf("last done: %v %v", last, err)
+				}
+				if last, _ := s.LastDone(ctx, "P-2", "trip", t0.Add(2*time.Hour)); last != nil {
+					t.Fatalf("outside the window: %v", last.ID)
+				}
+			})
+			t.Run("notices", func(t *testing.T) {
+				s, _ := b.open(t)
+				n := &Notice{Site: "estate", Order: "WO-1", Plan: "water", Interrupts: "water", Start: t0.Add(48 * time.Hour), PublishedAt: t0}
+				if err := s.AddNotice(ctx, n); err != nil || n.ID == 0 {
+					t.Fatalf("add notice: %v id %d", err, n.ID)
+				}
+				list, err := s.Notices(ctx, t0.Add(-time.Hour))
+				if err != nil || len(list) != 1 || list[0].Interrupts != "water" || !list[0].Start.Equal(t0.Add(48*time.Hour)) {
+					t.Fatalf("notices: %+v %v", list, err)
+				}
+			})
+			t.Run("two gateways racing on one fault open one order", func(t *testing.T) {
+				a, c := b.open(t)
+				const n = 16
+				var wg sync.WaitGroup
+				ids := make(chan string, 2*n)
+				errs := make(chan error, 2*n)
+				for i := 0; i < n; i++ {
+					for _, s := range []Store{a, c} {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							o, _, err := s.Open(ctx, sample("L-7", "lamp_failed"))
+							if err != nil {
+								errs <- err
+								return
+							}
+							ids <- o.ID
+						}()
+					}
+				}
+				wg.Wait()
+				close(ids)
+				close(errs)
+				for err := range errs {
+					t.Errorf("open: %v", err)
+				}
+				seen := map[string]bool{}
+				for id := range ids {
+					seen[id] = true
+				}
+				list, _ := a.List(ctx, Filter{Device: "L-7"})
+				if len(seen) != 1 || len(list) != 1 || list[0].Occurrences != 2*n {
+					var got []string
+					for _, o := range list {
+						got = append(got, fmt.Sprintf("%s×%d", o.ID, o.Occurrences))
+					}
+					t.Fatalf("want one order with %d occurrences, got ids %v, stored %s", 2*n, seen, strings.Join(got, " "))
+				}
+			})
+		})
+	}
+}
