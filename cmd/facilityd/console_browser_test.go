@@ -135,6 +135,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.Navigate(d.api + "/")
 	b.WaitFor("one critical alarm on the overview", `const c = document.querySelector('#alarm-summary [data-priority="critical"] b'); return c && c.textContent === '1'`)
 	b.Screenshot("overview-alarm")
+
+	// The work-order board: P-2's fault raised an order; it is accepted from the board, and
+	// the month's report shows beside it.
+	b.Navigate(d.api + "/#/orders")
+	b.WaitFor("an order for P-2 in the new column", `return !!document.querySelector('.column[data-state="new"] article.order[data-device="P-2"]')`)
+	b.WaitFor("the month's report from the server", `return document.querySelectorAll('#report .tile').length >= 8 && !!document.getElementById('report-html')`)
+	b.Click(`.column[data-state="new"] article.order[data-device="P-2"] button[data-transition="accept"]`)
+	b.WaitFor("the order accepted, its repair deadline counting down", `const c = document.querySelector('.column[data-state="accepted"] article.order[data-device="P-2"]'); return c && /in \d+ (h|min)/.test(c.textContent)`)
+	b.Screenshot("orders")
 }
 
 // TestConsoleSignInWithTokens: with role tokens configured, the console asks for one, acts in

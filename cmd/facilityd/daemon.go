@@ -180,7 +180,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	}
 	srv.ServeAlarms(engine)
 	srv.ServeEvents(hub)
-	serveConsole(srv, latest, history, cfg)
+	serveConsole(srv, latest, history, cfg, func() *workorders.Manager { return orders })
 
 	// Patrol alerts and the night lighting check (alarms/patrol).
 	if cfg.Patrol.Enabled() {

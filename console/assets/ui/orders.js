@@ -1,7 +1,7 @@
 // orders.js: the work-order board: open orders by state with their deadlines counting down,
 // the transitions each state allows, the follow-up calls due (回访), and the month's report.
 import { h, replace, ago, countdown, label } from './dom.js';
-import { api, list, optional, can, actor } from './api.js';
+import { api, list, optional, can, actor, token } from './api.js';
 import { ORDER_STATES, badge, deadline, urgency } from './common.js';
 import { barChart } from './chart.js';
 
@@ -64,7 +64,7 @@ export function mount(root) {
       ? [h('button', { type: 'button', class: 'primary', onclick: () => move(o, t, { satisfied: true }) }, 'Satisfied'),
         h('button', { type: 'button', onclick: () => move(o, t, { satisfied: false }) }, 'Not satisfied')]
       : h('button', { type: 'button', class: t === 'cancel' ? '' : 'primary', dataset: { transition: t }, onclick: () => move(o, t, {}) }, label(t))) : [];
-    return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id } },
+    return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id, device: o.device || '' } },
       h('div', { class: 'line1' }, h('b', {}, o.id), o.priority ? badge(o.priority) : null, o.rework ? badge('rework', 'flag') : null),
       h('p', { class: 'msg' }, o.title || o.summary || label(o.category)),
       h('p', { class: 'meta' }, [o.device, o.zone ? 'zone ' + o.zone : '', o.team ? 'team ' + o.team : '', o.assignee].filter(Boolean).join(' · ')),
@@ -86,28 +86,67 @@ export function mount(root) {
 
   async function drawReport() {
     const month = new Date().toISOString().slice(0, 7);
-    // The server's own report, where it has one, is asked for once a minute; the charts below
-    // are redrawn from the orders at every refresh.
+    // The server's report (the one `facilityd report` writes) is asked for once a minute.
     if (Date.now() - tick > 60000) {
       tick = Date.now();
       served = await optional('GET', '/api/v1/workorders/report?month=' + month).catch(() => null);
     }
+    if (served && typeof served.orders === 'number') {
+      drawServed(served);
+      return;
+    }
+    // Without the server's report, the month's figures from the orders listed.
     const inMonth = orders.filter((o) => String(o.created_at || '').startsWith(month));
     const count = (key) => {
       const m = new Map();
       for (const o of inMonth) m.set(o[key] || '—', (m.get(o[key] || '—') || 0) + 1);
       return [...m.entries()].sort((a, b) => b[1] - a[1]);
     };
-    const closed = inMonth.filter((o) => ['followed_up', 'closed'].includes(o.state));
-    const satisfied = closed.filter((o) => o.satisfied === true).length;
     replace(report, h('h2', {}, 'Report for ', month),
-      served && typeof served === 'object' ? h('pre', { class: 'report-json' }, JSON.stringify(served, null, 2)) : null,
-      h('p', {}, inMonth.length, ' orders opened this month, ', closed.length, ' done', closed.length ? ', ' + satisfied + ' with a satisfied follow-up' : '', '; ',
-        inMonth.filter((o) => o.rework).length, ' rework.'),
+      h('p', {}, inMonth.length, ' orders opened this month; ', inMonth.filter((o) => o.rework).length, ' rework.'),
       h('div', { class: 'grid' },
         h('div', {}, h('h3', {}, 'By category'), barChart(count('category').map(([k, v]) => [label(k), v]), { title: 'orders by category' })),
-        h('div', {}, h('h3', {}, 'By zone'), barChart(count('zone'), { title: 'orders by zone' })),
-        h('div', {}, h('h3', {}, 'By state'), barChart(count('state').map(([k, v]) => [label(k), v]), { title: 'orders by state' }))));
+        h('div', {}, h('h3', {}, 'By zone'), barChart(count('zone'), { title: 'orders by zone' }))));
+  }
+
+  function drawServed(r) {
+    const pct = (n, of) => (of ? Math.round((100 * n) / of) + '%' : '—');
+    const dur = (ns) => {
+      if (!ns) return '—';
+      const m = Math.round(ns / 6e10);
+      return m < 60 ? m + ' min' : Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
+    };
+    const kpis = [
+      ['orders', r.orders],
+      ['mean time to accept', dur(r.mean_accept)],
+      ['mean time to repair', dur(r.mean_repair)],
+      ['accepted on time', pct(r.accept_on_time, r.accepted)],
+      ['completed on time', pct(r.complete_on_time, r.resolved)],
+      ['rework rate', pct(r.rework, r.repairs)],
+      ['follow-ups satisfied', pct(r.satisfied, r.follow_ups)],
+      ['preventive jobs on time', pct(r.pm_on_time, r.pm_jobs)],
+    ];
+    const download = h('button', { type: 'button', id: 'report-html' }, 'Download the report (HTML)');
+    download.addEventListener('click', async () => {
+      try {
+        const resp = await fetch('/api/v1/workorders/report?format=html&month=' + r.month, { headers: token() ? { Authorization: 'Bearer ' + token() } : {} });
+        if (!resp.ok) throw new Error((await resp.json().catch(() => ({}))).error || resp.statusText);
+        const url = URL.createObjectURL(await resp.blob());
+        const a = h('a', { href: url, download: 'workorders-' + r.month + '.html' });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      } catch (e) {
+        download.textContent = 'Report not available: ' + e.message;
+      }
+    });
+    const rows = (list) => (list || []).map((c) => [label(c.name), c.orders]);
+    replace(report, h('div', { class: 'chart-head' }, h('h2', {}, 'Report for ', r.month), download),
+      h('div', { class: 'tiles' }, kpis.map(([k, v]) => h('div', { class: 'tile' }, h('b', {}, v), k))),
+      h('div', { class: 'grid' },
+        h('div', {}, h('h3', {}, 'By category'), barChart(rows(r.by_category), { title: 'orders by category' })),
+        h('div', {}, h('h3', {}, 'By zone'), barChart(rows(r.by_zone), { title: 'orders by zone' }))));
   }
 
   return { refresh };
