@@ -164,7 +164,8 @@ export function mount(root) {
       h('div', { class: 'line1' }, badge(a.priority), a.state ? badge(label(a.state), 'state-' + a.state) : null, h('span', { class: 'muted' }, ago(a.created_at))),
       h('p', { class: 'msg' }, a.message || a.alarm || a.id),
       h('p', { class: 'meta' }, where, a.class ? ' · ' + label(a.class) : ''),
-      h('p', { class: 'owner' }, a.owner ? ['Owner: ', h('b', {}, a.owner), a.claimed_at ? ' · ' + ago(a.claimed_at) : ''] : h('span', { class: 'unowned' }, 'Nobody has claimed this yet')),
+      h('p', { class: 'owner' }, a.owner ? ['Owner: ', h('b', {}, a.owner), a.claimed_at ? ' · ' + ago(a.claimed_at) : '']
+        : cleared(a) ? h('span', { class: 'muted' }, 'Cleared before anyone claimed it') : h('span', { class: 'unowned' }, 'Nobody has claimed this yet')),
       action,
       note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
   }
