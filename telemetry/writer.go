@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,7 @@ type Writer struct {
 	api    api.WriteAPIBlocking
 	m      *metrics
 
-	queue     chan *devices.Snapshot
+	queue     chan item
 	mu        sync.RWMutex // held by Enqueue while it sends, so Run can stop sends before draining
 	stopped   bool
 	running   atomic.Bool
@@ -112,7 +113,7 @@ func newWriter(cfg Config, reg prometheus.Registerer, log *slog.Logger, doer inf
 	w := &Writer{
 		cfg:        cfg,
 		log:        log,
-		queue:      make(chan *devices.Snapshot, cfg.QueueSize),
+		queue:      make(chan item, cfg.QueueSize),
 		maxRetries: defaultMaxRetries,
 		retryBase:  defaultRetryBase,
 		retryMax:   defaultRetryMax,
@@ -153,14 +154,44 @@ func (w *Writer) Enqueue(s *devices.Snapshot) bool {
 		w.m.dropShutdown.Inc()
 		return false
 	}
+	return w.put(item{snap: s})
+}
+
+// item is one entry of the queue: a snapshot, or a line already in line protocol.
+type item struct {
+	snap *devices.Snapshot
+	line string
+	at   time.Time
+}
+
+// put queues it without blocking; the caller holds w.mu for reading.
+func (w *Writer) put(it item) bool {
 	select {
-	case w.queue <- s:
+	case w.queue <- it:
 		return true
 	default:
 		w.m.dropQueueFull.Inc()
 		w.queueFull.Add(1)
 		return false
 	}
+}
+
+// EnqueueLine hands one line of line protocol, taken at `at`, to the writer, for the records
+// that are not readings: alarm transitions (measurement alarm), work-order events (workorder).
+// It never blocks, and goes through the same batches, retries and spool as the readings.
+func (w *Writer) EnqueueLine(line string, at time.Time) bool {
+	line = strings.TrimRight(line, "\n")
+	if line == "" || strings.ContainsRune(line, '\n') {
+		w.m.dropInvalid.Inc()
+		return false
+	}
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.stopped {
+		w.m.dropShutdown.Inc()
+		return false
+	}
+	return w.put(item{line: line, at: at})
 }
 
 // Run writes queued snapshots until ctx is cancelled. A batch goes out when BatchSize lines
@@ -225,8 +256,17 @@ func (w *Writer) Close() {
 	w.closeOnce.Do(w.client.Close)
 }
 
-// add encodes one snapshot onto the pending lines.
-func (w *Writer) add(s *devices.Snapshot) {
+// add encodes one queued item onto the pending lines.
+func (w *Writer) add(it item) {
+	if it.snap == nil {
+		w.buf = append(append(w.buf, it.line...), '\n')
+		if ts := it.at.UnixNano(); w.lines == 0 || ts < w.oldest {
+			w.oldest = ts
+		}
+		w.lines++
+		return
+	}
+	s := it.snap
 	var skipped int
 	var err error
 	w.buf, skipped, err = AppendSnapshot(w.buf, s)

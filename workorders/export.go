@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/telemetry"
 )
 
 // LineProtocol renders an order event as one InfluxDB line of measurement workorder: tags
@@ -24,35 +24,23 @@ func LineProtocol(e Event) string {
 	if o == nil {
 		return ""
 	}
-	var b strings.Builder
-	b.WriteString("workorder")
-	for _, t := range [][2]string{{"site", o.Site}, {"device", o.Device}, {"zone", o.Zone}, {"team", o.Team},
-		{"category", o.Category}, {"priority", string(o.Priority)}, {"state", string(o.State)}} {
-		if t[1] == "" {
-			continue
-		}
-		b.WriteString("," + t[0] + "=" + escapeTag(t[1]))
-	}
-	fields := []string{
-		"id=" + strconv.Quote(o.ID),
-		"event=" + strconv.Quote(string(e.Type)),
-		"occurrences=" + strconv.Itoa(o.Occurrences) + "i",
-		"rework=" + strconv.FormatBool(o.Rework),
-		"accept_breached=" + strconv.FormatBool(o.AcceptBreached),
-		"complete_breached=" + strconv.FormatBool(o.CompleteBreached),
+	fields := map[string]any{
+		"id": o.ID, "event": string(e.Type), "occurrences": o.Occurrences, "rework": o.Rework,
+		"accept_breached": o.AcceptBreached, "complete_breached": o.CompleteBreached,
 	}
 	if !o.AcceptedAt.IsZero() {
-		fields = append(fields, "accept_minutes="+strconv.FormatFloat(o.AcceptedAt.Sub(o.CreatedAt).Minutes(), 'f', -1, 64))
+		fields["accept_minutes"] = o.AcceptedAt.Sub(o.CreatedAt).Minutes()
 	}
 	if !o.ResolvedAt.IsZero() {
-		fields = append(fields, "repair_minutes="+strconv.FormatFloat(o.ResolvedAt.Sub(o.CreatedAt).Minutes(), 'f', -1, 64))
+		fields["repair_minutes"] = o.ResolvedAt.Sub(o.CreatedAt).Minutes()
 	}
-	b.WriteString(" " + strings.Join(fields, ",") + " " + strconv.FormatInt(e.At.UnixNano(), 10))
-	return b.String()
-}
-
-func escapeTag(s string) string {
-	return strings.NewReplacer(",", `\,`, "=", `\=`, " ", `\ `, "\n", `\n`).Replace(s)
+	return telemetry.Line{
+		Measurement: "workorder",
+		Tags: map[string]string{"site": o.Site, "device": o.Device, "zone": o.Zone, "team": o.Team,
+			"category": o.Category, "priority": string(o.Priority), "state": string(o.State)},
+		Fields: fields,
+		Time:   e.At,
+	}.String()
 }
 
 // LineSink hands every order event's line to write (the InfluxDB writer's raw-line entry).

@@ -16,7 +16,7 @@ func TestLineProtocol(t *testing.T) {
 	o.ID, o.Occurrences, o.Zone = "WO-7", 2, "north zone"
 	o.AcceptedAt = o.CreatedAt.Add(6 * time.Minute)
 	got := LineProtocol(Event{Type: EventTransition, Order: o, At: t0})
-	want := `workorder,site=estate,device=P-1,zone=north\ zone,team=north-team,category=pump_trip,priority=high,state=new id="WO-7",event="transition",occurrences=2i,rework=false,accept_breached=false,complete_breached=false,accept_minutes=6 ` + "1772445600000000000"
+	want := `workorder,category=pump_trip,device=P-1,priority=high,site=estate,state=new,team=north-team,zone=north\ zone accept_breached=false,accept_minutes=6,complete_breached=false,event="transition",id="WO-7",occurrences=2i,rework=false ` + "1772445600000000000"
 	if got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,8 @@ type options struct {
 	duration    time.Duration
 	jsonPath    string
 	profile     string
+	latency     int
+	replay      int
 }
 
 func main() {
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "time to settle before measuring")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measuring time")
 	fs.StringVar(&o.profile, "cpuprofile", "", "take a CPU profile of facilityd while measuring, into PREFIX-DEVICES.pprof")
+	fs.IntVar(&o.replay, "replay", 40000, "lines to spool and replay into InfluxDB (0: skip)")
+	fs.IntVar(&o.latency, "latency", 200, "fault-to-patrol-alert injections to time (0: skip)")
 	fs.StringVar(&o.jsonPath, "json", "bench.json", "where to write the figures as JSON (empty: nowhere)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +102,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := os.Stat(o.facilityd); err != nil {
 		return fmt.Errorf("--facilityd: %w (make build puts it in bin/)", err)
 	}
+	if abs, err := filepath.Abs(o.facilityd); err == nil {
+		o.facilityd = abs
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := createDatabase(ctx, o.influxURL, o.influxDB); err != nil {
 		return err
@@ -110,6 +118,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%d devices: %w", n, err)
 		}
 		report.Runs = append(report.Runs, r)
+	}
+	if o.replay > 0 {
+		log.Info("timing spool replay", "lines", o.replay, "registers", o.registers)
+		r, err := measureReplay(ctx, o, o.replay, log)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		report.Replay = &r
+	}
+	if o.latency > 0 {
+		log.Info("timing fault to patrol alert", "injections", o.latency, "interval", o.interval)
+		l, err := measureLatency(ctx, o, o.latency, log)
+		if err != nil {
+			return fmt.Errorf("latency: %w", err)
+		}
+		report.Latency = &l
 	}
 	printTable(stdout, report)
 	if o.jsonPath != "" {
@@ -127,6 +151,8 @@ type Report struct {
 	Machine Machine   `json:"machine"`
 	Started time.Time `json:"started"`
 	Runs    []Run     `json:"runs"`
+	Latency *Latency  `json:"fault_to_patrol_alert,omitempty"`
+	Replay  *Replay   `json:"spool_replay,omitempty"`
 }
 
 // Run is one measured workload.
@@ -160,4 +186,12 @@ func printTable(w io.Writer, r Report) {
 			x.MissedPolls, x.PollErrors, x.CPUPercent, x.CPUNsPerPoint, x.PeakRSSMB, x.WrittenPS, x.Dropped)
 	}
 	tw.Flush()
+	if rp := r.Replay; rp != nil {
+		fmt.Fprintf(w, "\nspool replay into InfluxDB: %d points (%d lines) in %.2f s = %.0f points/s (target >= %.0f); %d counted in InfluxDB\n",
+			rp.Points, rp.Lines, rp.Seconds, rp.PointsPS, rp.TargetPS, rp.InfluxCount)
+	}
+	if l := r.Latency; l != nil {
+		fmt.Fprintf(w, "\nfault to patrol alert on MQTT, %d injections at %gs polling: p50 %.0f ms, p90 %.0f ms, p99 %.0f ms, max %.0f ms (target p99 <= %.0f ms), missed %d\n",
+			l.Injections, l.IntervalS, l.P50MS, l.P90MS, l.P99MS, l.MaxMS, l.TargetMS, l.Missed)
+	}
 }

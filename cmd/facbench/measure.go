@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -362,4 +363,19 @@ func cpuProfile(ctx context.Context, base string, d time.Duration, path string) 
 	defer f.Close()
 	_, err = io.Copy(f, resp.Body)
 	return err
+}
+
+func influxQuery(ctx context.Context, base, db, q string, v any) error {
+	u := strings.TrimSuffix(base, "/") + "/query?" + url.Values{"db": {db}, "q": {q}}.Encode()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/telemetry"
 )
 
 // startAlarms opens the journal and builds the engine; its events go to the SSE hub as
@@ -77,4 +78,19 @@ func checkAlarmRules(cfg *config.Config) error {
 		return err
 	}
 	return alarms.Check(ac, devs)
+}
+
+// alarmLine is an alarm transition as InfluxDB's measurement alarm (DESIGN.md, Telemetry):
+// tags site, device, rule, priority, state (and class, zone); fields the event, the alarm id,
+// whether it is active and notified, its message, who acted and why, and the journal seq.
+func alarmLine(e alarms.Event) string {
+	a := e.Alarm
+	return telemetry.Line{
+		Measurement: "alarm",
+		Tags: map[string]string{"site": a.Site, "device": a.Device, "rule": a.Rule, "priority": string(a.Priority),
+			"state": string(a.State), "class": string(a.Class), "zone": a.Zone},
+		Fields: map[string]any{"event": string(e.Type), "id": a.ID, "active": a.Active, "notify": e.Notify,
+			"message": a.Message, "by": e.By, "reason": e.Reason, "seq": int64(e.Seq)},
+		Time: e.At,
+	}.String()
 }

@@ -124,7 +124,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 			orders.AlarmEvent(e)
 		}
 	})
-	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), toPatrol, toOrders)
+	sinks := []alarms.Sink{toPatrol, toOrders}
+	if writer != nil {
+		sinks = append(sinks, alarms.SinkFunc(func(e alarms.Event) { writer.EnqueueLine(alarmLine(e), e.At) }))
+	}
+	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), sinks...)
 	if err != nil {
 		return err
 	}
@@ -158,6 +162,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	woLinks.OOS = engine
 	woLinks.Publisher = mq.client
 	woLinks.Sinks = append(woLinks.Sinks, workorders.SinkFunc(func(e workorders.Event) { hub.Publish("workorder", e) }))
+	if writer != nil {
+		woLinks.Sinks = append(woLinks.Sinks, workorders.LineSink(func(line string) { writer.EnqueueLine(line, time.Now()) }))
+	}
 	var runOrders func(context.Context) error
 	var closeOrders func()
 	orders, runOrders, closeOrders, err = openWorkOrders(ctx, cfg, log.With("component", "workorders"), woLinks)

@@ -253,6 +253,22 @@ func TestDemoEstateIntoInfluxDB(t *testing.T) {
 			}
 		}
 	}
+	// The VFD fault raised an alarm; its transition is in measurement alarm.
+	alarmRows, err := influx.Query(`SELECT * FROM "alarm" WHERE device = 'P-2'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := false
+	for _, s := range alarmRows {
+		for _, row := range s.Rows() {
+			if row["event"] == "raised" && row["state"] == "UNACK" && row["site"] == "demo-estate" && row["priority"] != nil {
+				raised = true
+			}
+		}
+	}
+	if !raised {
+		t.Errorf("no raised alarm of P-2 in measurement alarm: %+v", alarmRows)
+	}
 	// Every poll is there, not only the last: at least as many as the API had counted before
 	// the daemon was stopped (it flushes what it read on the way out).
 	series, err := influx.Query(`SELECT count(comm_ok) FROM "elevator" GROUP BY device`)

@@ -27,6 +27,7 @@ func TestHelperDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Alarms.StateDir = filepath.Dir(path)
+	cfg.WorkOrders.Store.Path = filepath.Join(filepath.Dir(path), "workorders.db")
 	runDaemon(context.Background(), cfg, slog.New(slog.DiscardHandler), hooks{})
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +66,7 @@ devices:
 				t.Fatal(err)
 			}
 			cfg.Alarms.StateDir = t.TempDir()
+			cfg.WorkOrders.Store.Path = filepath.Join(t.TempDir(), "workorders.db")
 			devs, err := cfg.BuildDevices()
 			if err != nil {
 				t.Fatal(err)
