@@ -48,6 +48,8 @@ func TestDeviceHistoryFromInfluxDB(t *testing.T) {
 		{name: "bad span", path: "/api/v1/devices/P-1/history?point=pressure&since=yesterday", status: 400, says: "like 30m or 6h"},
 		{name: "too long", path: "/api/v1/devices/P-1/history?point=pressure&since=9000h", status: 400, says: "at most"},
 		{name: "unknown device", path: "/api/v1/devices/X-9/history?point=pressure", status: 404, says: "no device"},
+		{name: "report of no month", path: "/api/v1/workorders/report?month=2026-13", status: 400, says: "want YYYY-MM"},
+		{name: "report in no format", path: "/api/v1/workorders/report?format=pdf", status: 400, says: "json or html"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +67,31 @@ func TestDeviceHistoryFromInfluxDB(t *testing.T) {
 				t.Errorf("GET %s: %d %q, want %d saying %q", tt.path, resp.StatusCode, e.Error, tt.status, tt.says)
 			}
 		})
+	}
+}
+
+// TestWorkOrderReportRoute: the board's monthly report is the one `facilityd report` writes,
+// as JSON for the console and as its HTML page to download.
+func TestWorkOrderReportRoute(t *testing.T) {
+	cfg, _ := demoEstate(t, nil)
+	d := startDaemon(t, cfg)
+	month := time.Now().Format("2006-01")
+	var rep struct {
+		Month  string `json:"month"`
+		Orders *int   `json:"orders"`
+	}
+	get(t, d.api+"/api/v1/workorders/report", &rep)
+	if rep.Month != month || rep.Orders == nil {
+		t.Errorf("report %+v, want this month's (%s) with an order count", rep, month)
+	}
+	resp, err := http.Get(d.api + "/api/v1/workorders/report?format=html&month=" + month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/html") ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), "workorders-"+month+".html") {
+		t.Errorf("HTML report: %s, %s, %q", resp.Status, ct, resp.Header.Get("Content-Disposition"))
 	}
 }
 
