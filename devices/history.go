@@ -2,6 +2,7 @@ package devices
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -50,6 +51,23 @@ func NewHistory(devs []*Device, window time.Duration, budgetBytes int) *History 
 // HistoryCapacity is the most samples one point's ring holds (one an hour at one second).
 const HistoryCapacity = 3600
 
+// SetDevices resizes the rings for a new device set (a configuration reload): a device that
+// remains keeps its samples when its ring keeps its size, a new one starts empty, and one no
+// longer configured is forgotten.
+func (h *History) SetDevices(devs []*Device) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old := h.step
+	h.step = map[string]time.Duration{}
+	h.size(devs)
+	for key := range h.points {
+		id, _, _ := strings.Cut(key, "\x00")
+		if step, ok := h.step[id]; !ok || step != old[id] {
+			delete(h.points, key)
+		}
+	}
+}
+
 func (h *History) size(devs []*Device) {
 	var total int
 	for _, d := range devs {
@@ -87,6 +105,8 @@ func numericPoints(d *Device) int {
 
 // Capacity is how many samples one point of the device keeps.
 func (h *History) Capacity(device string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	step, ok := h.step[device]
 	if !ok || step <= 0 {
 		return 0
@@ -110,14 +130,14 @@ func (h *History) Record(s *Snapshot) {
 	if d == nil || d.Profile == nil {
 		return
 	}
-	step, ok := h.step[d.ID]
-	if !ok {
-		return // a device added after start (a reload) is not charted from memory
-	}
-	capacity := int(h.window / step)
 	ms := s.Time.UnixMilli()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	step, ok := h.step[d.ID]
+	if !ok {
+		return // no longer configured
+	}
+	capacity := int(h.window / step)
 	for i := range d.Profile.Points {
 		p := &d.Profile.Points[i]
 		if p.Type == TypeString {

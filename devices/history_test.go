@@ -99,3 +99,41 @@ func TestHistory(t *testing.T) {
 		})
 	}
 }
+
+// TestHistoryReload: after a configuration reload a remaining device keeps its samples, a new
+// one is charted from its first poll, and a removed one is forgotten.
+func TestHistoryReload(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	kept := &Device{ID: "D-1", Profile: testProfile(t), Interval: time.Second}
+	gone := &Device{ID: "D-2", Profile: testProfile(t), Interval: time.Second}
+	h := NewHistory([]*Device{kept, gone}, time.Hour, 1<<20)
+	h.Record(snap(kept, t0, 1, true))
+	h.Record(snap(gone, t0, 2, true))
+
+	added := &Device{ID: "D-3", Profile: testProfile(t), Interval: time.Second}
+	h.SetDevices([]*Device{kept, added})
+	h.Record(snap(kept, t0.Add(time.Second), 3, true))
+	h.Record(snap(added, t0.Add(time.Second), 4, true))
+
+	for _, tt := range []struct {
+		name, device string
+		want         []float64
+		known        bool
+	}{
+		{name: "kept", device: "D-1", want: []float64{1, 3}, known: true},
+		{name: "added", device: "D-3", want: []float64{4}, known: true},
+		{name: "removed", device: "D-2", known: false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := h.Since(tt.device, "pressure", t0.Add(-time.Second))
+			if ok != tt.known || len(got) != len(tt.want) {
+				t.Fatalf("%s: %v (known %v), want %v (known %v)", tt.device, got, ok, tt.want, tt.known)
+			}
+			for i, s := range got {
+				if s.Value != tt.want[i] {
+					t.Errorf("%s sample %d = %v, want %v", tt.device, i, s.Value, tt.want[i])
+				}
+			}
+		})
+	}
+}

@@ -33,6 +33,18 @@ func serveConsole(srv *api.Server, latest *devices.Latest, history *devices.Hist
 	console.Register(srv)
 }
 
+// historyOnReload points the console's rings at a reloaded configuration's devices.
+func historyOnReload(h *devices.History) func(*config.Config) error {
+	return func(c *config.Config) error {
+		devs, err := c.BuildDevices()
+		if err != nil {
+			return nil // the reload itself reports the configuration's problems
+		}
+		h.SetDevices(devs)
+		return nil
+	}
+}
+
 var monthRE = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
 
 // reportHandler serves GET /api/v1/workorders/report?month=YYYY-MM[&format=html]: the monthly

@@ -214,7 +214,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
 	}
 	rl := &reloader{path: h.configPath, log: log, latest: latest, handle: handle, opts: modbusOpts,
-		hooks: h.onReload, requests: make(chan chan error)}
+		hooks: append(append([]func(*config.Config) error(nil), h.onReload...), historyOnReload(history)), requests: make(chan chan error)}
 	if h.configPath != "" {
 		srv.Handle("POST /api/v1/reload", http.HandlerFunc(rl.serveHTTP))
 	}
