@@ -1,6 +1,7 @@
 package northbound
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,7 +31,7 @@ func StartBroker(addr string, log *slog.Logger) (*Broker, error) {
 	}
 	bound := ln.Addr()
 	ln.Close()
-	srv := mochi.New(&mochi.Options{Logger: log, InlineClient: false})
+	srv := mochi.New(&mochi.Options{Logger: log, InlineClient: true})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, err
 	}
@@ -49,6 +50,13 @@ func (b *Broker) Addr() net.Addr { return b.addr }
 
 // URL is the broker's address as paho takes it.
 func (b *Broker) URL() string { return "tcp://" + b.addr.String() }
+
+// Publish hands a message straight to the broker's subscribers, without a client connection:
+// facilityd's own telemetry, when the broker is its own, costs no socket, no encoding to the
+// wire and back, and no session. It satisfies Publisher.
+func (b *Broker) Publish(_ context.Context, topic string, qos byte, retained bool, payload []byte) error {
+	return b.srv.Publish(topic, payload, retained, qos)
+}
 
 // Close disconnects every client and stops listening.
 func (b *Broker) Close() error { return b.srv.Close() }

@@ -2,7 +2,6 @@ package northbound
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -124,6 +123,7 @@ func (t *Telemetry) Close() { close(t.queue) }
 // ends.
 func (t *Telemetry) Run(ctx context.Context) error {
 	var lastErr time.Time
+	var buf []byte
 	for {
 		select {
 		case <-ctx.Done():
@@ -135,12 +135,12 @@ func (t *Telemetry) Run(ctx context.Context) error {
 			if s.Device == nil || s.Device.Profile == nil {
 				continue
 			}
-			body, err := json.Marshal(NewPayload(s))
-			if err != nil {
-				continue
-			}
+			// paho keeps the payload until the message is sent: a fresh slice each time, sized
+			// from the last one.
+			buf = AppendPayload(make([]byte, 0, cap(buf)), s)
+			body := buf
 			pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
-			err = t.pub.Publish(pctx, TelemetryTopic(s.Device.Site, s.Device.ID), t.opts.QoS, false, body)
+			err := t.pub.Publish(pctx, TelemetryTopic(s.Device.Site, s.Device.ID), t.opts.QoS, false, body)
 			cancel()
 			if err != nil && time.Since(lastErr) > time.Minute {
 				t.log.Warn("telemetry not published (logged once a minute)", "device", s.Device.ID, "err", err)

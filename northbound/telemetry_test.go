@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -94,5 +95,69 @@ func TestTelemetryNeverBlocks(t *testing.T) {
 	}
 	if fp.n != 2 || fp.msgs["facility/estate/telemetry/LC-1"] == nil {
 		t.Errorf("published %d messages (%v), want the 2 that fit the queue on facility/estate/telemetry/LC-1", fp.n, fp.msgs)
+	}
+}
+
+// TestAppendPayloadMatchesNewPayload: the hand-written encoder says what NewPayload says.
+func TestAppendPayloadMatchesNewPayload(t *testing.T) {
+	t.Parallel()
+	pump, _ := devices.Builtin("pump")
+	fp, _ := devices.Builtin("fire_panel")
+	at := time.Date(2026, 11, 26, 21, 0, 0, 123456789, time.FixedZone("CST", 8*3600))
+	mk := func(p *devices.Profile, f func(i int, pt *devices.Point) devices.Value) []devices.Value {
+		vs := make([]devices.Value, len(p.Points))
+		for i := range p.Points {
+			vs[i] = f(i, &p.Points[i])
+		}
+		return vs
+	}
+	cases := []struct {
+		name string
+		snap *devices.Snapshot
+	}{
+		{"pump, every type", &devices.Snapshot{Device: &devices.Device{ID: "P-1", Kind: devices.KindPump, Building: "B1", Zone: "north \"a\"", Profile: pump},
+			Time: at, Comm: devices.CommOnline, Values: mk(pump, func(i int, pt *devices.Point) devices.Value { return devices.Value{Number: float64(i) * 1.25} })}},
+		{"fire panel with a string and bad points", &devices.Snapshot{Device: &devices.Device{ID: "FP-1", Kind: devices.KindFirePanel, Profile: fp},
+			Time: at, Comm: devices.CommOnline, Err: errors.New("read input 0-18: exception \"2\"\n"),
+			Values: mk(fp, func(i int, pt *devices.Point) devices.Value {
+				switch {
+				case pt.Type == devices.TypeString:
+					return devices.Value{Text: "FP-16 \x01 \xff ünï"}
+				case i%3 == 0:
+					return devices.Value{Quality: devices.QualityBad}
+				}
+				return devices.Value{Number: 1}
+			})}},
+		{"offline", &devices.Snapshot{Device: &devices.Device{ID: "P-2", Kind: devices.KindPump, Profile: pump}, Time: at, Comm: devices.CommOffline,
+			Err: errors.New("i/o timeout"), Values: mk(pump, func(int, *devices.Point) devices.Value { return devices.Value{Quality: devices.QualityCommFail} })}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want, err := json.Marshal(NewPayload(tc.snap))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := AppendPayload(nil, tc.snap)
+			var a, b any
+			if err := json.Unmarshal(got, &a); err != nil {
+				t.Fatalf("AppendPayload is not JSON: %v\n%s", err, got)
+			}
+			json.Unmarshal(want, &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("AppendPayload\n%s\nNewPayload\n%s", got, want)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendPayload(b *testing.B) {
+	pump, _ := devices.Builtin("pump")
+	s := &devices.Snapshot{Device: &devices.Device{ID: "P-1", Kind: devices.KindPump, Building: "B1", Zone: "north", Profile: pump},
+		Time: time.Now(), Comm: devices.CommOnline, Values: make([]devices.Value, len(pump.Points))}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendPayload(buf[:0], s)
 	}
 }

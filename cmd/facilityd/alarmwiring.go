@@ -81,15 +81,17 @@ func checkAlarmRules(cfg *config.Config) error {
 }
 
 // alarmLine is an alarm transition as InfluxDB's measurement alarm (DESIGN.md, Telemetry):
-// tags site, device, rule, priority, state (and class, zone); fields the event, the alarm id,
-// whether it is active and notified, its message, who acted and why, and the journal seq.
+// tags site, device, rule, priority, state (and class, zone, and the event, so that two
+// transitions of one alarm in the same instant, raised and chattering, are two points);
+// fields the alarm id, whether it is active and notified, its message, who acted and why, and
+// the journal seq.
 func alarmLine(e alarms.Event) string {
 	a := e.Alarm
 	return telemetry.Line{
 		Measurement: "alarm",
 		Tags: map[string]string{"site": a.Site, "device": a.Device, "rule": a.Rule, "priority": string(a.Priority),
-			"state": string(a.State), "class": string(a.Class), "zone": a.Zone},
-		Fields: map[string]any{"event": string(e.Type), "id": a.ID, "active": a.Active, "notify": e.Notify,
+			"state": string(a.State), "class": string(a.Class), "zone": a.Zone, "event": string(e.Type)},
+		Fields: map[string]any{"id": a.ID, "active": a.Active, "notify": e.Notify,
 			"message": a.Message, "by": e.By, "reason": e.Reason, "seq": int64(e.Seq)},
 		Time: e.At,
 	}.String()

@@ -71,7 +71,12 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 		return nil, err
 	}
 	if cfg.MQTT.Telemetry.Enabled {
-		m.telemetry = northbound.NewTelemetry(m.client, northbound.TelemetryOptions{
+		// With the broker embedded, telemetry goes into it directly, not through a socket.
+		var pub northbound.Publisher = m.client
+		if m.broker != nil {
+			pub = m.broker
+		}
+		m.telemetry = northbound.NewTelemetry(pub, northbound.TelemetryOptions{
 			QueueSize: cfg.MQTT.Telemetry.QueueSize, QoS: byte(cfg.MQTT.Telemetry.QoS),
 			Logger: log.With("component", "northbound"), Metrics: metrics,
 		})

@@ -1,0 +1,143 @@
+package northbound
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/facilityd/facilityd/devices"
+)
+
+// AppendPayload appends the JSON of NewPayload(s) to dst without building the maps: with a
+// message for every poll of every device, encoding through reflection and sorted maps was most
+// of what northbound telemetry cost. Keys come in the profile's order; the document decodes to
+// the same Payload.
+func AppendPayload(dst []byte, s *devices.Snapshot) []byte {
+	d := s.Device
+	points := d.Profile.Points
+	dst = append(dst, `{"device":`...)
+	dst = appendJSONString(dst, d.ID)
+	dst = append(dst, `,"kind":`...)
+	dst = appendJSONString(dst, string(d.Kind))
+	if d.Building != "" {
+		dst = append(dst, `,"building":`...)
+		dst = appendJSONString(dst, d.Building)
+	}
+	if d.Zone != "" {
+		dst = append(dst, `,"zone":`...)
+		dst = appendJSONString(dst, d.Zone)
+	}
+	dst = append(dst, `,"time":"`...)
+	dst = s.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","comm":`...)
+	dst = appendJSONString(dst, s.Comm.String())
+	dst = append(dst, `,"values":{`...)
+	n := 0
+	labels, bad := 0, 0
+	for i := range s.Values {
+		if i >= len(points) {
+			break
+		}
+		v, pt := s.Values[i], &points[i]
+		if v.Quality != devices.QualityGood {
+			bad++
+			continue
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = appendJSONString(dst, pt.Name)
+		dst = append(dst, ':')
+		switch {
+		case pt.IsBool():
+			dst = strconv.AppendBool(dst, v.Number != 0)
+		case pt.Type == devices.TypeString:
+			dst = appendJSONString(dst, v.Text)
+		case pt.Type == devices.TypeEnum:
+			dst = strconv.AppendInt(dst, int64(v.Number), 10)
+			labels++
+		default:
+			dst = strconv.AppendFloat(dst, v.Number, 'g', -1, 64)
+		}
+	}
+	dst = append(dst, '}')
+	if labels > 0 {
+		dst = append(dst, `,"labels":{`...)
+		n = 0
+		for i := range s.Values {
+			if i >= len(points) {
+				break
+			}
+			v, pt := s.Values[i], &points[i]
+			if v.Quality != devices.QualityGood || pt.Type != devices.TypeEnum {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = appendJSONString(dst, pt.Name)
+			dst = append(dst, ':')
+			dst = appendJSONString(dst, pt.Label(v))
+		}
+		dst = append(dst, '}')
+	}
+	if bad > 0 {
+		dst = append(dst, `,"bad":{`...)
+		n = 0
+		for i := range s.Values {
+			if i >= len(points) {
+				break
+			}
+			v, pt := s.Values[i], &points[i]
+			if v.Quality == devices.QualityGood {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = appendJSONString(dst, pt.Name)
+			dst = append(dst, ':')
+			dst = appendJSONString(dst, v.Quality.String())
+		}
+		dst = append(dst, '}')
+	}
+	if s.Err != nil {
+		dst = append(dst, `,"error":`...)
+		dst = appendJSONString(dst, s.Err.Error())
+	}
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string: quotes, backslashes and control characters
+// escaped, invalid UTF-8 as U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, `\ufffd`...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
