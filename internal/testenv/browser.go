@@ -219,32 +219,6 @@ func (b *Browser) ExecAsync(out any, script string, args ...any) {
 	}
 }
 
-// Element is a reference to an element of the current page.
-type Element struct {
-	b  *Browser
-	id string
-}
-
-// Find returns the first element matching the CSS selector, or fails the test.
-func (b *Browser) Find(css string) *Element {
-	b.t.Helper()
-	var res struct{ Value map[string]string }
-	b.cmd(http.MethodPost, "/element", map[string]string{"using": "css selector", "value": css}, &res)
-	return &Element{b: b, id: res.Value[elementKey]}
-}
-
-// Click clicks the element as a user would (it must be visible and not covered).
-func (e *Element) Click() {
-	e.b.t.Helper()
-	e.b.cmd(http.MethodPost, "/element/"+e.id+"/click", map[string]any{}, nil)
-}
-
-// Type sends keys to the element.
-func (e *Element) Type(text string) {
-	e.b.t.Helper()
-	e.b.cmd(http.MethodPost, "/element/"+e.id+"/value", map[string]any{"text": text}, nil)
-}
-
 // Click finds the element matching css and clicks it. Live pages redraw themselves: when the
 // element found was replaced before the click reached it (a stale element), it finds it again.
 func (b *Browser) Click(css string) {
@@ -284,14 +258,6 @@ func (b *Browser) retryStale(what string, act func(id string) error, css string)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// Text is the element's rendered text.
-func (e *Element) Text() string {
-	e.b.t.Helper()
-	var res struct{ Value string }
-	e.b.cmd(http.MethodGet, "/element/"+e.id+"/text", nil, &res)
-	return res.Value
 }
 
 // WaitFor polls the page with script (a function body returning true when done) until it
