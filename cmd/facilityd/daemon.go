@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -159,6 +160,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	woLinks := h.workorders
 	woLinks.OOS = engine
 	woLinks.Publisher = mq.client
+	// Breaches, overdue follow-ups and warranty reminders reach the people named in them: on
+	// the console's event stream and at QoS 1 on facility/{site}/workorders/notifications.
+	woLinks.Notifier = workorders.NotifierFunc(func(ctx context.Context, n workorders.Notification) error {
+		hub.Publish("workorder.notification", n)
+		body, err := json.Marshal(n)
+		if err != nil {
+			return err
+		}
+		log.Info("work-order notification", "type", n.Type, "order", n.Order, "to", n.To, "message", n.Message)
+		return mq.client.Publish(ctx, "facility/"+cfg.Site+"/workorders/notifications", 1, false, body)
+	})
 	woLinks.Sinks = append(woLinks.Sinks, workorders.SinkFunc(func(e workorders.Event) { hub.Publish("workorder", e) }))
 	if writer != nil {
 		woLinks.Sinks = append(woLinks.Sinks, workorders.LineSink(func(line string) { writer.EnqueueLine(line, time.Now()) }))
