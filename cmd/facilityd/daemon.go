@@ -81,6 +81,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	if err != nil {
 		return err
 	}
+	// facilityd's own health is a device too, so its troubles are alarms like any other's.
+	health := newGatewayHealth(gatewayDevice(cfg), nil)
+	devs = append(devs, health.dev)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	latest := devices.NewLatest(devs)
@@ -88,7 +91,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	var writer *telemetry.Writer
 	var spool *telemetry.Spool
 	if cfg.Influx.URL != "" {
-		if spool, err = openSpool(cfg, reg, log, h.onSpoolDrop); err != nil {
+		onDrop := func(points, bytes int) {
+			health.spoolDropped(points, bytes)
+			if h.onSpoolDrop != nil {
+				h.onSpoolDrop(points, bytes)
+			}
+		}
+		if spool, err = openSpool(cfg, reg, log, onDrop); err != nil {
 			return err
 		}
 		writer, err = telemetry.NewWriter(telemetry.Config{
@@ -148,6 +157,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		mq.enqueue(s)
 		orders.Observe(s)
 	}
+	health.handle = handle
 	mq, err = startMQTT(cfg, devs, handle, reg, log)
 	if err != nil {
 		return err
@@ -272,6 +282,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		}
 		return err
 	})
+	g.Go(func() error { return health.Run(gctx) })
 	g.Go(func() error {
 		defer hub.Close() // event streams end, so that the API can shut down
 		return engine.Run(gctx)
