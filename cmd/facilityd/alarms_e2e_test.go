@@ -94,7 +94,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Devices) == len(cfg.Devices)
+		return len(list.Devices) == len(cfg.Devices)+1 // and the gateway itself
 	})
 	if err := estate.Inject("L1-1", "entrapment", nil); err != nil {
 		t.Fatal(err)

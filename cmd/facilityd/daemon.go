@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,6 +81,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	if err != nil {
 		return err
 	}
+	// facilityd's own health is a device too, so its troubles are alarms like any other's.
+	health := newGatewayHealth(gatewayDevice(cfg), nil)
+	devs = append(devs, health.dev)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	latest := devices.NewLatest(devs)
@@ -87,7 +91,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	var writer *telemetry.Writer
 	var spool *telemetry.Spool
 	if cfg.Influx.URL != "" {
-		if spool, err = openSpool(cfg, reg, log, h.onSpoolDrop); err != nil {
+		onDrop := func(points, bytes int) {
+			health.spoolDropped(points, bytes)
+			if h.onSpoolDrop != nil {
+				h.onSpoolDrop(points, bytes)
+			}
+		}
+		if spool, err = openSpool(cfg, reg, log, onDrop); err != nil {
 			return err
 		}
 		writer, err = telemetry.NewWriter(telemetry.Config{
@@ -149,6 +159,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		mq.enqueue(s)
 		orders.Observe(s)
 	}
+	health.handle = handle
 	mq, err = startMQTT(cfg, devs, handle, reg, log)
 	if err != nil {
 		return err
@@ -161,6 +172,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 	woLinks := h.workorders
 	woLinks.OOS = engine
 	woLinks.Publisher = mq.client
+	// Breaches, overdue follow-ups and warranty reminders reach the people named in them: on
+	// the console's event stream and at QoS 1 on facility/{site}/workorders/notifications.
+	woLinks.Notifier = workorders.NotifierFunc(func(ctx context.Context, n workorders.Notification) error {
+		hub.Publish("workorder.notification", n)
+		body, err := json.Marshal(n)
+		if err != nil {
+			return err
+		}
+		log.Info("work-order notification", "type", n.Type, "order", n.Order, "to", n.To, "message", n.Message)
+		return mq.client.Publish(ctx, "facility/"+cfg.Site+"/workorders/notifications", 1, false, body)
+	})
 	woLinks.Sinks = append(woLinks.Sinks, workorders.SinkFunc(func(e workorders.Event) { hub.Publish("workorder", e) }))
 	if writer != nil {
 		woLinks.Sinks = append(woLinks.Sinks, workorders.LineSink(func(line string) { writer.EnqueueLine(line, time.Now()) }))
@@ -263,6 +285,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		}
 		return err
 	})
+	g.Go(func() error { return health.Run(gctx) })
 	g.Go(func() error {
 		defer hub.Close() // event streams end, so that the API can shut down
 		return engine.Run(gctx)

@@ -185,7 +185,7 @@ func TestDemoEstateIntoInfluxDB(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Devices) == 13 // 11 on Modbus, 2 on MQTT
+		return len(list.Devices) == 14 // 11 on Modbus, 2 on MQTT, and the gateway itself
 	})
 	if err := estate.Inject("P-2", "vfd_fault", map[string]string{"code": "4"}); err != nil {
 		t.Fatal(err)

@@ -116,6 +116,7 @@ func (r *reloader) prepare() (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	devs = append(devs, gatewayDevice(cfg))
 	opts := r.opts
 	opts.BackoffMin, opts.BackoffMax = cfg.Modbus.BackoffMin, cfg.Modbus.BackoffMax
 	p, err := modbus.New(modbusOnly(devs), r.handle, opts)
