@@ -46,9 +46,10 @@ func demoCommand() *cobra.Command {
 				cfg.Patrol.Store = filepath.Join(".demo", "patrol.db")
 			}
 			log := newLogger(cfg.Log, os.Stderr)
-			// The demo keeps its orders in the temp dir, not wherever it was started from.
+			// The demo keeps its orders beside its alarms, in .demo/, where `facilityd report`
+			// finds them (FACILITYD_WORKORDERS_STORE_PATH=.demo/workorders.db).
 			if cfg.WorkOrders.Store.Driver == "sqlite" && os.Getenv(config.EnvName("workorders.store.path")) == "" && cfg.WorkOrders.Store.Path == config.DefaultWorkOrders().Store.Path {
-				cfg.WorkOrders.Store.Path = filepath.Join(os.TempDir(), "facilityd-demo-workorders.db")
+				cfg.WorkOrders.Store.Path = filepath.Join(".demo", "workorders.db")
 			}
 			devs, err := cfg.BuildDevices()
 			if err != nil {
