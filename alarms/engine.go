@@ -67,6 +67,10 @@ type Engine struct {
 type flood struct {
 	raises []time.Time
 	active bool
+	// toldLifeSafety is set once a notified summary of this flood held a life-safety alarm;
+	// until then a life-safety alarm raised during the flood notifies a summary of its own.
+	// It is not journalled: after a restart the next life-safety alarm is told once more.
+	toldLifeSafety bool
 }
 
 // New compiles every device's rules and restores the alarms from the journal. An error names
@@ -372,8 +376,20 @@ func (e *Engine) emit(batch []Event, now time.Time) {
 			list = append(list, batch[i].Alarm)
 		}
 		// One notified summary per flood; later raises in the same flood are journalled with
-		// a silent summary so the console still sees what they stand for.
-		notify := !f.active
+		// a silent summary so the console still sees what they stand for, unless they bring
+		// the flood's first life-safety alarm: a fire or an entrapment never waits behind a
+		// flood of lamp failures.
+		lifeSafety := false
+		for _, a := range list {
+			lifeSafety = lifeSafety || a.Class == ClassLifeSafety
+		}
+		if !f.active {
+			f.toldLifeSafety = false
+		}
+		notify := !f.active || (lifeSafety && !f.toldLifeSafety)
+		if notify && lifeSafety {
+			f.toldLifeSafety = true
+		}
 		f.active = true
 		reason := fmt.Sprintf("alarm flood: %d new alarms within %v at site %s (limit %d, EEMUA 191)",
 			len(f.raises), e.cfg.FloodWindow, site, e.cfg.FloodLimit)

@@ -3,6 +3,7 @@ package alarms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -186,17 +187,28 @@ func TestFloodOfThirtyFireZones(t *testing.T) {
 	if len(summary.Flood) != 16 || summary.Alarm.Priority != PriorityCritical || !strings.Contains(summary.Reason, "16 new alarms within 10m0s at site estate") {
 		t.Errorf("summary lists %d alarms, priority %s, reason %q", len(summary.Flood), summary.Alarm.Priority, summary.Reason)
 	}
-	// A restart does not end the flood: one more zone is folded in silently.
+	// Within the flood, one more zone is folded in silently: the patrol already has a fire.
+	h.rec.take()
+	h.clk.advance(time.Minute)
+	h.set("FP-2", "zone_15", 1)
+	for _, e := range h.rec.events {
+		if e.Notify {
+			t.Errorf("a further fire zone within the flood notified: %s", short(e))
+		}
+	}
+	// A restart does not end the flood: raises stay folded in (a life-safety one is told once
+	// more, the memory of having told it being gone).
 	h.rec.take()
 	h.restart()
 	h.clk.advance(time.Minute)
 	h.set("FP-2", "zone_16", 1)
 	for _, e := range h.rec.events {
-		if e.Notify {
-			t.Errorf("after a restart within the flood, %s notified", short(e))
+		if e.Type == EventRaised && e.Notify {
+			t.Errorf("after a restart within the flood, %s notified on its own", short(e))
 		}
 	}
 	h.set("FP-2", "zone_16", 0)
+	h.set("FP-2", "zone_15", 0)
 	// Ten minutes on, the flood is over: a new alarm notifies again.
 	h.rec.take()
 	h.clk.advance(11 * time.Minute)
@@ -204,6 +216,37 @@ func TestFloodOfThirtyFireZones(t *testing.T) {
 	h.set("FP-2", "zone_15", 1)
 	if got := join(h.rec.take()); got != "raised FP-2/fire_zone_alarm/15 !" {
 		t.Fatalf("after the flood: %s", got)
+	}
+}
+
+// A fire alarm raised during a flood of lamp failures is told at once, in a summary of its
+// own; the lamps were folded into the flood's first summary.
+func TestLifeSafetyThroughAFlood(t *testing.T) {
+	t.Parallel()
+	lp := device(t, "LP-1", "lighting", "B1", nil)
+	fp := device(t, "FP-1", "fire_panel", "B1", nil)
+	h := newHarness(t, builtinConfig(), lp, fp)
+	h.clk.set(20 * time.Hour) // after dusk in Shanghai: lamp failures are not suppressed
+	var lamps []any
+	for c := 1; c <= 12; c++ {
+		lamps = append(lamps, fmt.Sprintf("circuit_%02d_lamp_fail", c), 1)
+	}
+	h.set("LP-1", lamps...)
+	h.rec.take()
+	h.clk.advance(time.Minute)
+	h.set("FP-1", "zone_03", 1)
+	var told []string
+	for _, e := range h.rec.events {
+		if e.Notify {
+			told = append(told, short(e))
+		}
+	}
+	if len(told) != 1 || !strings.Contains(told[0], "flood") {
+		t.Fatalf("during a lamp flood a fire alarm told %v, want one flood summary", told)
+	}
+	ev := h.rec.events[len(h.rec.events)-1]
+	if ev.Type != EventFlood || len(ev.Flood) != 1 || ev.Flood[0].ID != "FP-1/fire_zone_alarm/03" || ev.Alarm.Priority != PriorityCritical {
+		t.Errorf("summary %+v, want the fire zone alone, critical", ev)
 	}
 }
 
