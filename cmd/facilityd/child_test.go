@@ -190,7 +190,7 @@ func deviceList(t *testing.T, apiURL, token string) []api.DeviceSummary {
 // devices and the log names the problem; a valid one adds a device; SIGTERM stops it cleanly;
 // neither the InfluxDB token nor the API token ever appears in the log.
 func TestChildReloadAndSecrets(t *testing.T) {
-	cfg, _ := demoEstate(t, nil)
+	cfg, _ := modbusEstate(t, nil)
 	all := cfg.Devices
 	cfg.Devices = all[:3]
 	addr := freeAddr(t)
@@ -283,7 +283,7 @@ func TestChildReloadAndSecrets(t *testing.T) {
 // the kill is in InfluxDB with the same values, and nothing garbled is.
 func TestChildKill9DuringOutage(t *testing.T) {
 	influx := testenv.StartInfluxd(t, "kill9")
-	cfg, _ := demoEstate(t, nil)
+	cfg, _ := modbusEstate(t, nil)
 	addr := freeAddr(t)
 	cfg.HTTP.Addr = addr
 	cfg.Influx.URL = influx.URL
@@ -414,7 +414,7 @@ func TestChildSecondSignalExitsAtOnce(t *testing.T) {
 			defer c.Close() // held open, never answered
 		}
 	}()
-	cfg, _ := demoEstate(t, nil)
+	cfg, _ := modbusEstate(t, nil)
 	addr := freeAddr(t)
 	cfg.HTTP.Addr = addr
 	cfg.Influx.URL = "http://" + ln.Addr().String()

@@ -26,13 +26,29 @@ func demoEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulato
 	return demoEstateOn(t, influx, "")
 }
 
+// modbusEstate is demoEstate without the devices that publish over MQTT, for tests of the
+// telemetry path whose timing a device on its own clock (and its client's reconnects when a
+// broker dies with a killed daemon) would only blur.
+func modbusEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulators.Estate) {
+	t.Helper()
+	return demoEstateWith(t, influx, "", true)
+}
+
 // demoEstateOn is demoEstate with an external MQTT broker (brokerURL; empty: the daemon embeds
 // one on a free port), which the MQTT simulators publish to as well.
 func demoEstateOn(t *testing.T, influx *testenv.Influx, brokerURL string) (*config.Config, *simulators.Estate) {
 	t.Helper()
+	return demoEstateWith(t, influx, brokerURL, false)
+}
+
+func demoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modbusOnly bool) (*config.Config, *simulators.Estate) {
+	t.Helper()
 	base, err := config.Load("../../examples/demo.yaml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if modbusOnly {
+		withoutMQTTDevices(base)
 	}
 	// Move every address of the demo file to a free loopback port; devices that share a
 	// gateway in the demo share one here too.
@@ -96,6 +112,18 @@ func demoEstateOn(t *testing.T, influx *testenv.Influx, brokerURL string) (*conf
 		t.Fatal(err)
 	}
 	return &cfg, estate
+}
+
+// withoutMQTTDevices keeps the Modbus devices only, for tests of the telemetry path whose
+// timing a device that publishes on its own clock would only blur.
+func withoutMQTTDevices(cfg *config.Config) {
+	var keep []config.Device
+	for _, d := range cfg.Devices {
+		if d.MQTT == nil {
+			keep = append(keep, d)
+		}
+	}
+	cfg.Devices = keep
 }
 
 // freeAddr returns a loopback address nobody listens on now.

@@ -23,7 +23,7 @@ import (
 // its values.
 func TestInfluxOutageLosesNothing(t *testing.T) {
 	influx := testenv.StartInfluxd(t, "outage")
-	cfg, _ := demoEstate(t, nil)
+	cfg, _ := modbusEstate(t, nil)
 	cfg.Influx.URL = influx.URL
 	cfg.Influx.Bucket = "outage/autogen"
 	cfg.Influx.FlushInterval = 100 * time.Millisecond
