@@ -278,6 +278,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		pg, pctx := errgroup.WithContext(gctx)
 		pg.Go(func() error { return rl.run(pctx, poller) })
 		pg.Go(func() error { return mq.listener.Run(pctx) })
+		// facilityd's own health is a source of snapshots like the pollers: it stops with them,
+		// before the stages they feed close.
+		pg.Go(func() error { return health.Run(pctx) })
 		err := pg.Wait()
 		if mq.telemetry != nil {
 			mq.telemetry.Close()
@@ -285,7 +288,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		}
 		return err
 	})
-	g.Go(func() error { return health.Run(gctx) })
 	g.Go(func() error {
 		defer hub.Close() // event streams end, so that the API can shut down
 		return engine.Run(gctx)
