@@ -194,11 +194,11 @@ func DefaultWorkOrderMappings() []WorkOrderMapping {
 // defaults the site must check against its own property-service contract and local rules.
 func DefaultTimeLimits() []TimeLimit {
 	return []TimeLimit{
-		// TSG T5002-2017 (电梯维护保养规则) 4.4: the maintenance unit answers an entrapment
+		// TSG T5002-2017 (电梯维护保养规则): the maintenance unit answers an entrapment
 		// around the clock and in a city reaches the site within 30 minutes; GB/T 18775-2009
 		// sets the same expectation for maintenance contracts. Accepting within 5 minutes is
 		// the estate's own practice.
-		{Category: "elevator_entrapment", Accept: 5 * time.Minute, Complete: 30 * time.Minute, Basis: "TSG T5002-2017 4.4: on site within 30 min"},
+		{Category: "elevator_entrapment", Accept: 5 * time.Minute, Complete: 30 * time.Minute, Basis: "TSG T5002-2017: on site within 30 min"},
 		{Category: "elevator_fault", Accept: 15 * time.Minute, Complete: 4 * time.Hour, Basis: "estate default"},
 		{Category: "drainage_flood", Accept: 5 * time.Minute, Complete: time.Hour, Basis: "estate default"},
 		{Category: "pump_trip", Accept: 15 * time.Minute, Complete: 4 * time.Hour, Basis: "estate default"},

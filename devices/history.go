@@ -30,6 +30,9 @@ type History struct {
 	mu     sync.RWMutex
 	points map[string]*ring // device "\x00" point
 	step   map[string]time.Duration
+	// last is when each device was last recorded (ms): a snapshot within its step is passed
+	// over whole, before any per-point work.
+	last map[string]int64
 }
 
 type ring struct {
@@ -43,7 +46,7 @@ type ring struct {
 // device's poll interval, reduced (by keeping fewer samples, never a shorter window) until
 // the total fits budgetBytes. Rings are allocated on their first sample.
 func NewHistory(devs []*Device, window time.Duration, budgetBytes int) *History {
-	h := &History{window: window, budget: budgetBytes, points: map[string]*ring{}, step: map[string]time.Duration{}}
+	h := &History{window: window, budget: budgetBytes, points: map[string]*ring{}, step: map[string]time.Duration{}, last: map[string]int64{}}
 	h.size(devs)
 	return h
 }
@@ -64,6 +67,11 @@ func (h *History) SetDevices(devs []*Device) {
 		id, _, _ := strings.Cut(key, "\x00")
 		if step, ok := h.step[id]; !ok || step != old[id] {
 			delete(h.points, key)
+		}
+	}
+	for id := range h.last {
+		if step, ok := h.step[id]; !ok || step != old[id] {
+			delete(h.last, id)
 		}
 	}
 }
@@ -137,6 +145,10 @@ func (h *History) Record(s *Snapshot) {
 	if !ok {
 		return // no longer configured
 	}
+	if last, seen := h.last[d.ID]; seen && ms-last < step.Milliseconds() {
+		return
+	}
+	h.last[d.ID] = ms
 	capacity := int(h.window / step)
 	for i := range d.Profile.Points {
 		p := &d.Profile.Points[i]

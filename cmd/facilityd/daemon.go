@@ -118,7 +118,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
 	}
 
-	history := devices.NewHistory(devs, time.Hour, consoleHistoryBudget)
+	// The console charts from InfluxDB when there is one; the rings then only bridge an
+	// InfluxDB outage, at a coarser step in an eighth of the memory.
+	historyBudget := consoleHistoryBudget
+	if cfg.Influx.URL != "" {
+		historyBudget /= 8
+	}
+	history := devices.NewHistory(devs, time.Hour, historyBudget)
 	// Alarms: the engine sees every snapshot; its events go to the SSE hub, to patrol alerts and
 	// to work orders (both set below, before any event can flow: events start with engine.Run).
 	hub := api.NewHub(256, 64)
