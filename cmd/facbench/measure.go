@@ -45,13 +45,18 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 
 	specs := make([]simulators.DeviceSpec, n)
 	var gateway string
+	used := map[string]bool{}
 	for i := range specs {
 		specs[i] = simulators.DeviceSpec{ID: fmt.Sprintf("dev-%05d", i), Kind: devices.KindGeneric, Profile: profile, Unit: 1}
 		if o.perEndpoint > 1 {
 			if i%o.perEndpoint == 0 {
-				if gateway, err = freeAddr(); err != nil {
-					return Run{}, err
+				// A port just released may come back from the next probe: never reuse one.
+				for gateway == "" || used[gateway] {
+					if gateway, err = freeAddr(); err != nil {
+						return Run{}, err
+					}
 				}
+				used[gateway] = true
 			}
 			specs[i].Address, specs[i].Unit = gateway, uint8(i%o.perEndpoint+1)
 		}
