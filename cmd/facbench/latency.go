@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -48,11 +46,8 @@ func measureLatency(ctx context.Context, o options, n int, log *slog.Logger) (La
 	for i := range specs {
 		specs[i] = simulators.DeviceSpec{ID: fmt.Sprintf("L-%02d", i+1), Kind: devices.KindElevator, Unit: 1}
 	}
-	estate, err := simulators.New(specs, simulators.Options{Logger: slog.New(slog.DiscardHandler)})
+	estate, err := startEstate(specs)
 	if err != nil {
-		return Latency{}, err
-	}
-	if err := estate.Start(); err != nil {
 		return Latency{}, err
 	}
 	defer estate.Close()
@@ -87,35 +82,11 @@ devices:
 	for _, s := range specs {
 		fmt.Fprintf(&cfg, "  - {id: %s, profile: elevator, building: B1, zone: z1, modbus: {address: %q, unit: 1}}\n", s.ID, estate.Addr(s.ID))
 	}
-	cfgPath := filepath.Join(dir, "facilityd.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
-		return Latency{}, err
-	}
-	logFile, err := os.Create(filepath.Join(dir, "facilityd.log"))
+	c, err := startChild(ctx, o.facilityd, dir, cfg.String(), httpAddr)
 	if err != nil {
 		return Latency{}, err
 	}
-	defer logFile.Close()
-	cmd := exec.Command(o.facilityd, "run", "--config", cfgPath)
-	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.Env = dir, logFile, logFile, cleanEnv()
-	if err := cmd.Start(); err != nil {
-		return Latency{}, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	if err := waitHealthy(ctx, "http://"+httpAddr, exited); err != nil {
-		tail, _ := os.ReadFile(logFile.Name())
-		return Latency{}, fmt.Errorf("%w\nfacilityd log:\n%s", err, tail)
-	}
+	defer c.stop()
 
 	// The handset: every alert, by the elevator it is about, with the time it arrived.
 	type arrival struct {
@@ -186,8 +157,7 @@ devices:
 		}
 	}
 	if len(lat) == 0 {
-		tail, _ := os.ReadFile(logFile.Name())
-		return res, fmt.Errorf("no alert arrived for %d injections\nfacilityd log:\n%s", n, tail)
+		return res, c.withLog(fmt.Errorf("no alert arrived for %d injections", n))
 	}
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	pct := func(p float64) float64 {

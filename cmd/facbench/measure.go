@@ -11,12 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
@@ -61,11 +59,8 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 			specs[i].Address, specs[i].Unit = gateway, uint8(i%o.perEndpoint+1)
 		}
 	}
-	estate, err := simulators.New(specs, simulators.Options{Logger: slog.New(slog.DiscardHandler)})
+	estate, err := startEstate(specs)
 	if err != nil {
-		return Run{}, err
-	}
-	if err := estate.Start(); err != nil {
 		return Run{}, err
 	}
 	defer estate.Close()
@@ -82,43 +77,17 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 		fmt.Fprintf(&cfg, "  - {id: %s, profile: bench, building: B%d, zone: z%d, modbus: {address: %q, unit: %d}}\n",
 			s.ID, 1+len(s.ID)%4, 1+len(s.ID)%8, estate.Addr(s.ID), s.Unit)
 	}
-	cfgPath := filepath.Join(dir, "facilityd.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
-		return Run{}, err
-	}
-
-	logFile, err := os.Create(filepath.Join(dir, "facilityd.log"))
+	c, err := startChild(ctx, o.facilityd, dir, cfg.String(), httpAddr)
 	if err != nil {
 		return Run{}, err
 	}
-	defer logFile.Close()
-	cmd := exec.Command(o.facilityd, "run", "--config", cfgPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = cleanEnv()
-	if err := cmd.Start(); err != nil {
-		return Run{}, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	base := "http://" + httpAddr
-	if err := waitHealthy(ctx, base, exited); err != nil {
-		tail, _ := os.ReadFile(logFile.Name())
-		return Run{}, fmt.Errorf("%w\nfacilityd log:\n%s", err, tail)
-	}
+	defer c.stop()
+	base := c.base
 
 	if err := sleep(ctx, o.warmup); err != nil {
 		return Run{}, err
 	}
-	t0, cpu0 := time.Now(), cpuSeconds(cmd.Process.Pid)
+	t0, cpu0 := time.Now(), cpuSeconds(c.cmd.Process.Pid)
 	m0, err := scrape(base)
 	if err != nil {
 		return Run{}, err
@@ -130,12 +99,12 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	} else if err := sleep(ctx, o.duration); err != nil {
 		return Run{}, err
 	}
-	t1, cpu1 := time.Now(), cpuSeconds(cmd.Process.Pid)
+	t1, cpu1 := time.Now(), cpuSeconds(c.cmd.Process.Pid)
 	m1, err := scrape(base)
 	if err != nil {
 		return Run{}, err
 	}
-	rss := peakRSSMB(cmd.Process.Pid)
+	rss := peakRSSMB(c.cmd.Process.Pid)
 	dt := t1.Sub(t0).Seconds()
 
 	r := Run{
