@@ -478,3 +478,19 @@ func gaugeOf(t *testing.T, reg *prometheus.Registry, name string, labels ...stri
 	t.Fatalf("no %s%v", name, labels)
 	return nil
 }
+
+// An alarm that has never been active says what it watches without an empty value: "pit level
+// high", not "pit level high ( m)".
+func TestMessageWithoutValue(t *testing.T) {
+	t.Parallel()
+	p := device(t, "P-2", "pump", "B1", nil)
+	h := newHarness(t, builtinConfig(), p)
+	for _, a := range h.eng.List(Filter{All: true}) {
+		if strings.Contains(a.Message, "()") || strings.Contains(a.Message, "( ") || strings.Contains(a.Message, "{") {
+			t.Errorf("%s: message %q shows an empty value", a.ID, a.Message)
+		}
+		if a.Rule == "pit_level_high" && !strings.HasSuffix(a.Message, ": pit level high") {
+			t.Errorf("pit_level_high message %q", a.Message)
+		}
+	}
+}

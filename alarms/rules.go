@@ -524,9 +524,23 @@ func (b *binding) message(rd reading) string {
 	default:
 		val = fmt.Sprint(v)
 	}
+	if val == "" {
+		msg = noValue.ReplaceAllString(msg, "")
+	}
+	if rd.label == "" {
+		msg = noLabel.ReplaceAllString(msg, "")
+	}
 	msg = strings.NewReplacer("{n}", b.instance, "{value}", val, "{label}", rd.label).Replace(msg)
 	return strings.Join(parts, ", ") + ": " + msg
 }
+
+// noValue and noLabel find the parenthesised parts of a message that say a value or label,
+// left out while there is none (an alarm that has never been active): "pit level high",
+// not "pit level high ( m)".
+var (
+	noValue = regexp.MustCompile(`\s*\([^()]*\{value\}[^()]*\)`)
+	noLabel = regexp.MustCompile(`\s*\([^()]*\{label\}[^()]*\)`)
+)
 
 func kindTitle(k devices.Kind) string {
 	switch k {
