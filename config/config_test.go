@@ -122,3 +122,30 @@ func TestMQTTPasswordFromEnvironmentHidden(t *testing.T) {
 		t.Errorf("BrokerURL = %s", cfg.MQTT.BrokerURL())
 	}
 }
+
+// TestSiteExample: the deployed-site example is valid, its site profile is found beside it
+// (profiles.dir is relative to the file, not to where facilityd starts), and secrets come from
+// the environment.
+func TestSiteExample(t *testing.T) {
+	t.Setenv("FACILITYD_PATROL_WEBHOOK_SECRET", "webhook-secret")
+	t.Setenv("FACILITYD_INFLUX_TOKEN", "influx-token")
+	cfg, err := Load("../examples/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, err := cfg.BuildDevices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 9 {
+		t.Errorf("%d devices, want 9", len(devs))
+	}
+	for _, d := range devs {
+		if d.ID == "EM-1" && (d.Profile.Name != "energy_meter" || d.Modbus.Unit != 10) {
+			t.Errorf("EM-1: profile %s unit %d", d.Profile.Name, d.Modbus.Unit)
+		}
+	}
+	if cfg.Influx.Token.Reveal() != "influx-token" || cfg.HTTP.TLSCert == "" || len(cfg.HTTP.Tokens) != 4 {
+		t.Errorf("influx token from the environment, TLS and tokens: %+v", cfg.HTTP)
+	}
+}

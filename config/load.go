@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"bytes"
 	"errors"
 	"fmt"
@@ -25,11 +26,17 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data)
+	return parse(path, data, filepath.Dir(path))
 }
 
 // Parse is Load for configuration already in memory; name is used in messages.
 func Parse(name string, data []byte) (*Config, error) {
+	return parse(name, data, "")
+}
+
+// parse reads the configuration; a relative profiles.dir is taken from baseDir, the folder of
+// the configuration file, not from wherever facilityd was started.
+func parse(name string, data []byte, baseDir string) (*Config, error) {
 	if errs := checkKeys(data); len(errs) > 0 {
 		return nil, &Problems{Source: name, Errs: errs}
 	}
@@ -51,6 +58,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	)
 	if err := v.Unmarshal(&cfg, viper.DecodeHook(hook)); err != nil {
 		return nil, &Problems{Source: name, Errs: []error{cleanDecodeError(err)}}
+	}
+	if baseDir != "" && cfg.Profiles.Dir != "" && !filepath.IsAbs(cfg.Profiles.Dir) {
+		cfg.Profiles.Dir = filepath.Join(baseDir, cfg.Profiles.Dir)
 	}
 	if err := cfg.Validate(); err != nil {
 		var p *Problems
