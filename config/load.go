@@ -1,11 +1,11 @@
 package config
 
 import (
-	"path/filepath"
 	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
