@@ -14,7 +14,6 @@ import (
 // the same Payload.
 func AppendPayload(dst []byte, s *devices.Snapshot) []byte {
 	d := s.Device
-	points := d.Profile.Points
 	dst = append(dst, `{"device":`...)
 	dst = appendJSONString(dst, d.ID)
 	dst = append(dst, `,"kind":`...)
@@ -31,16 +30,59 @@ func AppendPayload(dst []byte, s *devices.Snapshot) []byte {
 	dst = s.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","comm":`...)
 	dst = appendJSONString(dst, s.Comm.String())
-	dst = append(dst, `,"values":{`...)
+	dst = append(dst, `,"values":`...)
+	dst, _ = appendObject(dst, s, func(v devices.Value, pt *devices.Point) bool { return v.Quality == devices.QualityGood },
+		func(dst []byte, v devices.Value, pt *devices.Point) []byte {
+			switch {
+			case pt.IsBool():
+				return strconv.AppendBool(dst, v.Number != 0)
+			case pt.Type == devices.TypeString:
+				return appendJSONString(dst, v.Text)
+			case pt.Type == devices.TypeEnum:
+				return strconv.AppendInt(dst, int64(v.Number), 10)
+			}
+			return strconv.AppendFloat(dst, v.Number, 'g', -1, 64)
+		})
+	// labels and bad appear only when they have members: cut them back out when empty.
+	mark := len(dst)
+	dst = append(dst, `,"labels":`...)
+	dst, n := appendObject(dst, s,
+		func(v devices.Value, pt *devices.Point) bool {
+			return v.Quality == devices.QualityGood && pt.Type == devices.TypeEnum
+		},
+		func(dst []byte, v devices.Value, pt *devices.Point) []byte { return appendJSONString(dst, pt.Label(v)) })
+	if n == 0 {
+		dst = dst[:mark]
+	}
+	mark = len(dst)
+	dst = append(dst, `,"bad":`...)
+	dst, n = appendObject(dst, s, func(v devices.Value, pt *devices.Point) bool { return v.Quality != devices.QualityGood },
+		func(dst []byte, v devices.Value, pt *devices.Point) []byte {
+			return appendJSONString(dst, v.Quality.String())
+		})
+	if n == 0 {
+		dst = dst[:mark]
+	}
+	if s.Err != nil {
+		dst = append(dst, `,"error":`...)
+		dst = appendJSONString(dst, s.Err.Error())
+	}
+	return append(dst, '}')
+}
+
+// appendObject writes {"point": value, ...} for the snapshot's points that keep selects, in
+// profile order, and says how many it wrote.
+func appendObject(dst []byte, s *devices.Snapshot, keep func(devices.Value, *devices.Point) bool,
+	value func([]byte, devices.Value, *devices.Point) []byte) ([]byte, int) {
+	points := s.Device.Profile.Points
+	dst = append(dst, '{')
 	n := 0
-	labels, bad := 0, 0
 	for i := range s.Values {
 		if i >= len(points) {
 			break
 		}
 		v, pt := s.Values[i], &points[i]
-		if v.Quality != devices.QualityGood {
-			bad++
+		if !keep(v, pt) {
 			continue
 		}
 		if n > 0 {
@@ -49,66 +91,9 @@ func AppendPayload(dst []byte, s *devices.Snapshot) []byte {
 		n++
 		dst = appendJSONString(dst, pt.Name)
 		dst = append(dst, ':')
-		switch {
-		case pt.IsBool():
-			dst = strconv.AppendBool(dst, v.Number != 0)
-		case pt.Type == devices.TypeString:
-			dst = appendJSONString(dst, v.Text)
-		case pt.Type == devices.TypeEnum:
-			dst = strconv.AppendInt(dst, int64(v.Number), 10)
-			labels++
-		default:
-			dst = strconv.AppendFloat(dst, v.Number, 'g', -1, 64)
-		}
+		dst = value(dst, v, pt)
 	}
-	dst = append(dst, '}')
-	if labels > 0 {
-		dst = append(dst, `,"labels":{`...)
-		n = 0
-		for i := range s.Values {
-			if i >= len(points) {
-				break
-			}
-			v, pt := s.Values[i], &points[i]
-			if v.Quality != devices.QualityGood || pt.Type != devices.TypeEnum {
-				continue
-			}
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = appendJSONString(dst, pt.Name)
-			dst = append(dst, ':')
-			dst = appendJSONString(dst, pt.Label(v))
-		}
-		dst = append(dst, '}')
-	}
-	if bad > 0 {
-		dst = append(dst, `,"bad":{`...)
-		n = 0
-		for i := range s.Values {
-			if i >= len(points) {
-				break
-			}
-			v, pt := s.Values[i], &points[i]
-			if v.Quality == devices.QualityGood {
-				continue
-			}
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = appendJSONString(dst, pt.Name)
-			dst = append(dst, ':')
-			dst = appendJSONString(dst, v.Quality.String())
-		}
-		dst = append(dst, '}')
-	}
-	if s.Err != nil {
-		dst = append(dst, `,"error":`...)
-		dst = appendJSONString(dst, s.Err.Error())
-	}
-	return append(dst, '}')
+	return append(dst, '}'), n
 }
 
 const hexDigits = "0123456789abcdef"
