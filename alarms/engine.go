@@ -54,6 +54,9 @@ type Engine struct {
 	queue   chan *devices.Snapshot
 	dropped atomic.Uint64
 
+	inMu     sync.RWMutex // guards inClosed against Enqueue
+	inClosed bool
+
 	mu       sync.Mutex
 	byDevice map[string][]*binding
 	byID     map[string]*binding
@@ -230,7 +233,14 @@ const queueSize = 1024
 
 // Enqueue hands a snapshot to Run without waiting; when the queue is full the snapshot is
 // dropped and counted (Dropped), and the next poll of the device brings the alarm up to date.
+// After CloseInput it drops and counts too.
 func (e *Engine) Enqueue(s *devices.Snapshot) {
+	e.inMu.RLock()
+	defer e.inMu.RUnlock()
+	if e.inClosed {
+		e.dropped.Add(1)
+		return
+	}
 	select {
 	case e.queue <- s:
 	default:
@@ -238,26 +248,33 @@ func (e *Engine) Enqueue(s *devices.Snapshot) {
 	}
 }
 
+// CloseInput ends the engine's input: Run evaluates what is queued and returns. Call it once
+// every source of snapshots has stopped.
+func (e *Engine) CloseInput() {
+	e.inMu.Lock()
+	defer e.inMu.Unlock()
+	if !e.inClosed {
+		e.inClosed = true
+		close(e.queue)
+	}
+}
+
 // Dropped is the number of snapshots Enqueue dropped because the queue was full.
 func (e *Engine) Dropped() uint64 { return e.dropped.Load() }
 
-// Run evaluates enqueued snapshots and ticks the timers every second until ctx ends; then it
-// evaluates what is still queued.
+// Run evaluates enqueued snapshots and ticks the timers every second until its input is
+// closed (CloseInput) and drained, or ctx ends (the hard stop: what is queued is left).
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			for {
-				select {
-				case s := <-e.queue:
-					e.Observe(s)
-				default:
-					return nil
-				}
+			return nil
+		case s, ok := <-e.queue:
+			if !ok {
+				return nil
 			}
-		case s := <-e.queue:
 			e.Observe(s)
 		case <-t.C:
 			e.Tick()
@@ -405,16 +422,17 @@ func (e *Engine) emit(batch []Event, now time.Time) {
 		}
 	}
 	batch = append(batch, summaries...)
-	for _, ev := range batch {
-		stored, err := e.journal.Append(ev)
-		if err != nil {
-			// Not journalled, not delivered: a notification the journal cannot keep would be
-			// sent again after a restart.
-			e.err = err
-			continue
-		}
+	// One transaction, one fsync, for the whole batch.
+	stored, err := e.journal.AppendAll(batch)
+	if err != nil {
+		// Not journalled, not delivered: a notification the journal cannot keep would be
+		// sent again after a restart.
+		e.err = err
+		return
+	}
+	for _, ev := range stored {
 		for _, s := range e.sinks {
-			s.AlarmEvent(stored)
+			s.AlarmEvent(ev)
 		}
 	}
 }

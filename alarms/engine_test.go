@@ -407,21 +407,26 @@ func TestOverrideDisablesAndChangesRules(t *testing.T) {
 func TestEnqueueFeedsRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, builtinConfig(), estate(t)...)
-	ctx, cancel := context.WithCancel(context.Background())
 	h.eng.Enqueue(snapshot(h.dev("L1-1"), h.clk.now(), map[string]float64{"fault_code": 21}))
-	cancel()
-	// Run drains the queue on the way out, so the entrapment is not lost.
-	if err := h.eng.Run(ctx); err != nil {
+	h.eng.CloseInput()
+	// Run drains its input once it is closed, so the entrapment is not lost.
+	if err := h.eng.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got := join(h.rec.take()); got != "raised L1-1/entrapment !" {
 		t.Fatalf("events %s", got)
 	}
-	for i := 0; i < queueSize+5; i++ {
-		h.eng.Enqueue(snapshot(h.dev("L1-1"), h.clk.now(), nil))
+	h.eng.Enqueue(snapshot(h.dev("L1-1"), h.clk.now(), nil))
+	if h.eng.Dropped() != 1 {
+		t.Fatalf("dropped %d snapshots after the input closed, want 1", h.eng.Dropped())
 	}
-	if h.eng.Dropped() != 5 {
-		t.Fatalf("dropped %d snapshots, want 5 past a full queue", h.eng.Dropped())
+
+	full := newHarness(t, builtinConfig(), estate(t)...)
+	for i := 0; i < queueSize+5; i++ {
+		full.eng.Enqueue(snapshot(full.dev("L1-1"), full.clk.now(), nil))
+	}
+	if full.eng.Dropped() != 5 {
+		t.Fatalf("dropped %d snapshots, want 5 past a full queue", full.eng.Dropped())
 	}
 }
 

@@ -7,17 +7,27 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 )
 
-// Journal is the alarm journal in SQLite (WAL mode): every transition with who, when and
-// why. An event reaches the sinks only once it is journalled, and the engine restores its
-// alarms from the journal at start, so a restart neither loses an acknowledgement nor sends a
-// notification twice.
+// Journal is the alarm journal in SQLite (WAL mode, synchronous=FULL: a transition told to
+// anyone survives a power loss): every transition with who, when and why, and the position of
+// each consumer (delivery.go). An event reaches the sinks and the consumers only once it is
+// journalled, and the engine restores its alarms from the journal at start, so a restart
+// neither loses an acknowledgement nor sends a notification twice.
 type Journal struct {
 	db *sql.DB
+	// AfterCommit, when set, runs after each commit and before the followers are told: the
+	// crash tests stop the process there.
+	AfterCommit func(Event)
+
+	mu         sync.Mutex
+	head       uint64        // newest seq published to the followers
+	wake       chan struct{} // closed and replaced when head moves or the feed closes
+	feedClosed bool
 }
 
 // OpenJournal opens (creating it and its directory if needed) the journal at path.
@@ -27,7 +37,7 @@ func OpenJournal(path string) (*Journal, error) {
 			return nil, fmt.Errorf("alarm journal %s (alarms.journal): %w", path, err)
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)")
 	if err != nil {
 		return nil, fmt.Errorf("alarm journal %s (alarms.journal): %w", path, err)
 	}
@@ -42,12 +52,23 @@ func OpenJournal(path string) (*Journal, error) {
 		notify   INTEGER NOT NULL,
 		event    TEXT NOT NULL
 	);
-	CREATE INDEX IF NOT EXISTS events_alarm ON events(alarm_id, seq);`
+	CREATE INDEX IF NOT EXISTS events_alarm ON events(alarm_id, seq);
+	CREATE TABLE IF NOT EXISTS cursors (
+		name TEXT PRIMARY KEY,
+		seq  INTEGER NOT NULL
+	);`
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("alarm journal %s (alarms.journal): %w", path, err)
 	}
-	return &Journal{db: db}, nil
+	j := &Journal{db: db, wake: make(chan struct{})}
+	var head int64
+	if err := db.QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&head); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("alarm journal %s (alarms.journal): %w", path, err)
+	}
+	j.head = uint64(head)
+	return j, nil
 }
 
 // Close closes the journal.
@@ -55,33 +76,59 @@ func (j *Journal) Close() error { return j.db.Close() }
 
 // Append stores the event and returns it with its Seq.
 func (j *Journal) Append(e Event) (Event, error) {
-	id := e.Alarm.ID
-	if e.Type == EventFlood {
-		id = "flood/" + e.Alarm.Site
+	out, err := j.AppendAll([]Event{e})
+	if err != nil {
+		return e, err
+	}
+	return out[0], nil
+}
+
+// AppendAll stores the events in one transaction (one fsync for a batch of transitions) and
+// returns them with their Seq; none is stored if any fails.
+func (j *Journal) AppendAll(evs []Event) ([]Event, error) {
+	if len(evs) == 0 {
+		return nil, nil
 	}
 	tx, err := j.db.Begin()
 	if err != nil {
-		return e, err
+		return nil, fmt.Errorf("alarm journal: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.Exec(`INSERT INTO events(alarm_id, type, at, by, reason, notify, event) VALUES (?,?,?,?,?,?,'')`,
-		id, string(e.Type), e.At.UnixNano(), e.By, e.Reason, e.Notify)
-	if err != nil {
-		return e, fmt.Errorf("alarm journal: append %s %s: %w", e.Type, id, err)
+	out := make([]Event, len(evs))
+	for i, e := range evs {
+		id := e.Alarm.ID
+		if e.Type == EventFlood {
+			id = "flood/" + e.Alarm.Site
+		}
+		res, err := tx.Exec(`INSERT INTO events(alarm_id, type, at, by, reason, notify, event) VALUES (?,?,?,?,?,?,'')`,
+			id, string(e.Type), e.At.UnixNano(), e.By, e.Reason, e.Notify)
+		if err != nil {
+			return nil, fmt.Errorf("alarm journal: append %s %s: %w", e.Type, id, err)
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		e.Seq = uint64(seq)
+		data, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(`UPDATE events SET event = ? WHERE seq = ?`, string(data), seq); err != nil {
+			return nil, fmt.Errorf("alarm journal: append %s %s: %w", e.Type, id, err)
+		}
+		out[i] = e
 	}
-	seq, err := res.LastInsertId()
-	if err != nil {
-		return e, err
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("alarm journal: commit: %w", err)
 	}
-	e.Seq = uint64(seq)
-	data, err := json.Marshal(e)
-	if err != nil {
-		return e, err
+	if j.AfterCommit != nil {
+		for _, e := range out {
+			j.AfterCommit(e)
+		}
 	}
-	if _, err := tx.Exec(`UPDATE events SET event = ? WHERE seq = ?`, string(data), seq); err != nil {
-		return e, err
-	}
-	return e, tx.Commit()
+	j.publish(out[len(out)-1].Seq)
+	return out, nil
 }
 
 // History returns an alarm's events, oldest first; limit 0 is all.

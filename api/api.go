@@ -75,8 +75,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // ListenAndServe serves the API on addr until ctx ends; see Serve.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener serves the API on ln (bound beforehand, so that a taken port fails the start
+// rather than the run) until ctx ends; see Serve.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
 	s.handler = s.auth.Wrap(s.mux)
-	return serve(ctx, addr, s, ready, s.tlsCert, s.tlsKey)
+	return serveOn(ctx, ln, s, ready, s.tlsCert, s.tlsKey)
 }
 
 // Serve serves h on addr, with timeouts that keep a slow or idle client from holding a
@@ -91,6 +101,11 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(net.Addr
 	if err != nil {
 		return err
 	}
+	return serveOn(ctx, ln, h, ready, certFile, keyFile)
+}
+
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, ready func(net.Addr), certFile, keyFile string) error {
+	var err error
 	if ready != nil {
 		ready(ln.Addr())
 	}

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/facilityd/facilityd/alarms"
 )
 
 // Hub fans events out to server-sent-event clients (GET /api/v1/events). Publish never
@@ -42,6 +45,15 @@ func NewHub(ring, buffer int) *Hub {
 		buffer = 1
 	}
 	return &Hub{clients: map[*sseClient]struct{}{}, ringMax: ring, buffer: buffer}
+}
+
+// AlarmConsumer streams the alarm journal's transitions to the clients as "alarm" events. Its
+// position is not kept across restarts: the clients it serves do not outlive the process.
+func (h *Hub) AlarmConsumer() alarms.Consumer {
+	return alarms.Consumer{Handle: func(_ context.Context, e alarms.Event) error {
+		h.Publish("alarm", e)
+		return nil
+	}}
 }
 
 // Publish sends v, as JSON, to every client as an event of that type ("alarm", "patrol", ...).

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 )
 
@@ -21,9 +20,8 @@ type Alarms struct {
 	ChatterWindow time.Duration `mapstructure:"chatter_window" yaml:"chatter_window"`
 	// ShelveMax bounds every shelf, one-shot ones included (ISA-18.2 requires a limit).
 	ShelveMax time.Duration `mapstructure:"shelve_max" yaml:"shelve_max"`
-	// StateDir holds facilityd's state files; Journal defaults to StateDir/alarms.db.
-	StateDir string `mapstructure:"state_dir" yaml:"state_dir"`
-	Journal  string `mapstructure:"journal" yaml:"journal"`
+	// Journal is the SQLite file of the alarm journal; default state_dir/alarms.db.
+	Journal string `mapstructure:"journal" yaml:"journal"`
 }
 
 // AlarmOverride changes one built-in rule of one device (devices[].alarms), by rule name.
@@ -38,20 +36,12 @@ type AlarmOverride struct {
 	OffDelay *time.Duration `mapstructure:"off_delay" yaml:"off_delay,omitempty"`
 }
 
-// JournalPath is where the alarm journal is kept: alarms.journal, else state_dir/alarms.db.
-func (a Alarms) JournalPath() string {
-	if a.Journal != "" {
-		return a.Journal
-	}
-	return filepath.Join(a.StateDir, "alarms.db")
-}
-
 func defaultAlarms() Alarms {
 	return Alarms{
 		Timezone: "Local", Realarm: 30 * time.Minute,
 		FloodLimit: 10, FloodWindow: 10 * time.Minute,
 		ChatterCount: 3, ChatterWindow: time.Minute,
-		ShelveMax: 8 * time.Hour, StateDir: "state",
+		ShelveMax: 8 * time.Hour,
 	}
 }
 
@@ -79,9 +69,6 @@ func (c *Config) validateAlarms() []error {
 	}
 	if a.ShelveMax <= 0 {
 		add("alarms.shelve_max: %v must be positive", a.ShelveMax)
-	}
-	if a.Journal == "" && a.StateDir == "" {
-		add("alarms.journal: missing, and alarms.state_dir is empty too")
 	}
 	for i, d := range c.Devices {
 		for j, o := range d.Alarms {

@@ -9,9 +9,9 @@ func TestAlarmOverrides(t *testing.T) {
 	t.Setenv("FACILITYD_ALARMS_REALARM", "45m")
 	cfg, err := Parse("alarms.yaml", []byte(`
 site: estate
+state_dir: /var/lib/facilityd
 alarms:
   timezone: UTC
-  state_dir: /var/lib/facilityd
 devices:
   - id: P-1
     profile: pump
@@ -23,7 +23,10 @@ devices:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.Alarms.JournalPath(); got != "/var/lib/facilityd/alarms.db" {
+	if err := cfg.ResolveState(); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Alarms.Journal; got != "/var/lib/facilityd/alarms.db" {
 		t.Errorf("journal path %s", got)
 	}
 	if cfg.Alarms.Realarm != 45*time.Minute || cfg.Alarms.FloodLimit != 10 || cfg.Alarms.FloodWindow != 10*time.Minute {

@@ -12,7 +12,11 @@ import (
 type Config struct {
 	// Site names the estate; it is the InfluxDB tag and MQTT topic level of every device that
 	// does not name its own.
-	Site     string   `mapstructure:"site" yaml:"site"`
+	Site string `mapstructure:"site" yaml:"site"`
+	// StateDir holds the spool, the alarm journal, the patrol store, the SQLite order book and
+	// the MQTT session store, each overridable by its own key (state.go). Unset: run uses
+	// /var/lib/facilityd when writable, else ./state beside the configuration; the demo .demo/.
+	StateDir string `mapstructure:"state_dir" yaml:"state_dir"`
 	Influx   Influx   `mapstructure:"influx" yaml:"influx"`
 	HTTP     HTTP     `mapstructure:"http" yaml:"http"`
 	Polling  Polling  `mapstructure:"polling" yaml:"polling"`

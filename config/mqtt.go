@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -74,7 +73,6 @@ type DeviceMQTT struct {
 func defaultMQTT() MQTT {
 	return MQTT{
 		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883"},
-		StoreDir:             filepath.Join(os.TempDir(), "facilityd-mqtt"),
 		MaxReconnectInterval: 10 * time.Second,
 		KeepAlive:            30 * time.Second,
 		MaxPayload:           256 << 10,

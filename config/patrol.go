@@ -119,7 +119,7 @@ type PatrolLight struct {
 // DefaultPatrol is the patrol section's defaults, used by Default.
 func DefaultPatrol() Patrol {
 	return Patrol{
-		Store:     "patrol.db",
+		Store:     "",
 		Retention: 30 * 24 * time.Hour,
 		QueueSize: 256,
 		Escalation: PatrolEscalation{

@@ -7,8 +7,11 @@ import (
 
 // Spool is the durable buffer between the readings and InfluxDB: batches InfluxDB cannot take
 // now are fsync'd to segment files in Dir and replayed, oldest first, when it answers again.
-// With no Dir, a batch that fails on every retry (about a minute) is lost.
 type Spool struct {
+	// Enabled is true by default: wherever InfluxDB is configured, readings it cannot take
+	// now are kept on disk. false is a choice to lose them, warned about at start.
+	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// Dir holds the segments; default state_dir/spool.
 	Dir string `mapstructure:"dir" yaml:"dir"`
 	// MaxBytes bounds the spool on disk; when full, the oldest segment is deleted, counted
 	// (facilityd_spool_dropped_points_total) and logged.
@@ -25,7 +28,7 @@ type Spool struct {
 const DefaultShutdownTimeout = 10 * time.Second
 
 func defaultSpool() Spool {
-	return Spool{MaxBytes: 1 << 30, SegmentBytes: 16 << 20, ReplayRate: 50000}
+	return Spool{Enabled: true, MaxBytes: 1 << 30, SegmentBytes: 16 << 20, ReplayRate: 50000}
 }
 
 func (c *Config) validateSpool() []error {

@@ -159,7 +159,7 @@ type Asset struct {
 // DefaultWorkOrders is the work-order section every configuration starts from.
 func DefaultWorkOrders() WorkOrders {
 	return WorkOrders{
-		Store:            WorkOrderStore{Driver: "sqlite", Path: "workorders.db"},
+		Store:            WorkOrderStore{Driver: "sqlite"},
 		Calendar:         WorkCalendar{Timezone: "Asia/Shanghai", Start: "09:00", End: "18:00"},
 		DefaultTeam:      "engineering",
 		Supervisor:       "engineering-supervisor",
@@ -255,9 +255,6 @@ func (c *Config) validateWorkOrders() []error {
 	}
 	switch w.Store.Driver {
 	case "sqlite":
-		if w.Store.Path == "" {
-			add("workorders.store.path: missing (the SQLite file, e.g. /var/lib/facilityd/workorders.db)")
-		}
 	case "postgres":
 		if w.Store.DSN == "" {
 			add("workorders.store.dsn: missing for driver postgres (set %s)", EnvName("workorders.store.dsn"))

@@ -55,12 +55,14 @@ type Writer struct {
 	api    api.WriteAPIBlocking
 	m      *metrics
 
-	queue     chan item
-	mu        sync.RWMutex // held by Enqueue while it sends, so Run can stop sends before draining
-	stopped   bool
-	running   atomic.Bool
-	queueFull atomic.Uint64 // snapshots Enqueue refused for a full queue; Run logs them
-	closeOnce sync.Once
+	queue   chan item
+	mu      sync.RWMutex // held by Enqueue while it sends, so Run can stop sends before draining
+	stopped bool
+	// inputClosed is closed by CloseInput.
+	inputClosed chan struct{}
+	running     atomic.Bool
+	queueFull   atomic.Uint64 // snapshots Enqueue refused for a full queue; Run logs them
+	closeOnce   sync.Once
 
 	// Retry policy; tests shorten it.
 	maxRetries          int
@@ -111,14 +113,15 @@ func newWriter(cfg Config, reg prometheus.Registerer, log *slog.Logger, doer inf
 		log = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{
-		cfg:        cfg,
-		log:        log,
-		queue:      make(chan item, cfg.QueueSize),
-		maxRetries: defaultMaxRetries,
-		retryBase:  defaultRetryBase,
-		retryMax:   defaultRetryMax,
-		now:        time.Now,
-		throttle:   newLogThrottle(log, logPeriod),
+		cfg:         cfg,
+		log:         log,
+		queue:       make(chan item, cfg.QueueSize),
+		inputClosed: make(chan struct{}),
+		maxRetries:  defaultMaxRetries,
+		retryBase:   defaultRetryBase,
+		retryMax:    defaultRetryMax,
+		now:         time.Now,
+		throttle:    newLogThrottle(log, logPeriod),
 	}
 	w.m = newMetrics(func() float64 { return float64(len(w.queue)) })
 	if reg != nil {
@@ -225,6 +228,9 @@ func (w *Writer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			w.shutdown()
 			return nil
+		case <-w.inputClosed:
+			w.shutdown()
+			return nil
 		case s := <-queue:
 			w.add(s)
 			if w.lines >= w.cfg.BatchSize && w.retry == nil {
@@ -248,6 +254,17 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 			w.throttle.flush(w.now())
 		}
+	}
+}
+
+// CloseInput ends the writer's input: Run drains the queue, makes its final flush and returns.
+// Call it once every source of snapshots has stopped; Enqueue after it drops and counts.
+func (w *Writer) CloseInput() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.stopped = true
+		close(w.inputClosed)
 	}
 }
 
@@ -508,7 +525,10 @@ func (w *Writer) noteQueueFull() {
 // deadline of Timeout.
 func (w *Writer) shutdown() {
 	w.mu.Lock()
-	w.stopped = true
+	if !w.stopped {
+		w.stopped = true
+		close(w.inputClosed)
+	}
 	w.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FinalTimeout)

@@ -107,7 +107,6 @@ type Manager struct {
 	now     func() time.Time
 	log     *slog.Logger
 	opts    Options
-	alarmsQ chan alarms.Event
 	jobs    chan func(context.Context)
 
 	mu     sync.Mutex
@@ -138,7 +137,7 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household},
 		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
-		alarmsQ: make(chan alarms.Event, 1024), jobs: make(chan func(context.Context), 256),
+		jobs: make(chan func(context.Context), 256),
 		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
 	}
 	for _, d := range devs {
@@ -168,17 +167,17 @@ func (m *Manager) Policy() *Policy { return m.policy }
 // Store is the order book.
 func (m *Manager) Store() Store { return m.store }
 
-// AlarmEvent queues an alarm event; it never blocks (a full queue drops the event with a
-// warning: the alarm stays in the engine's journal and raises again if it persists).
-func (m *Manager) AlarmEvent(e alarms.Event) {
-	select {
-	case m.alarmsQ <- e:
-	default:
-		m.log.Warn("work-order queue full: alarm event dropped", "alarm", e.Alarm.ID)
-	}
+// Consumer is the work orders' reader of the alarm journal: a raised alarm becomes an order
+// (or attaches to the open one) before the journal moves past it, so an alarm journalled just
+// before a crash still opens its order after the restart.
+func (m *Manager) Consumer() alarms.Consumer {
+	return alarms.ConsumerFunc("workorders", func(ctx context.Context, e alarms.Event) error {
+		_, err := m.HandleAlarm(ctx, e)
+		return err
+	})
 }
 
-// Run handles queued alarm events and meter jobs and checks deadlines, follow-ups and plans
+// Run handles meter jobs and checks deadlines, follow-ups and plans
 // every check interval, until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
 	every := m.cfg.CheckInterval
@@ -192,10 +191,6 @@ func (m *Manager) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e := <-m.alarmsQ:
-			if _, err := m.HandleAlarm(ctx, e); err != nil {
-				m.log.Error("work order from alarm", "alarm", e.Alarm.ID, "err", err)
-			}
 		case job := <-m.jobs:
 			job(ctx)
 		case <-t.C:
@@ -421,10 +416,7 @@ func (f CircuitReporterFunc) CircuitFailed(device, circuit string, at time.Time)
 	f(device, circuit, at)
 }
 
-var (
-	_ alarms.Sink     = (*Manager)(nil)
-	_ CircuitReporter = (*Manager)(nil)
-)
+var _ CircuitReporter = (*Manager)(nil)
 
 // CircuitFailed queues a lighting order for a circuit the night check found dark; it never
 // blocks the patrol.

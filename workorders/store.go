@@ -81,7 +81,7 @@ func OpenStore(ctx context.Context, driver, source string) (*SQLStore, error) {
 	switch driver {
 	case "sqlite", "":
 		// WAL lets the report read while the daemon writes; busy_timeout waits out a writer.
-		dsn := "file:" + source + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+		dsn := "file:" + source + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
 		s.db, err = sql.Open("sqlite", dsn)
 		if err == nil {
 			s.db.SetMaxOpenConns(1)

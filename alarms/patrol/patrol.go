@@ -56,7 +56,7 @@ type Deps struct {
 	Channels []Channel
 }
 
-// Service is the patrol: it receives alarm events (it is an alarms.Sink), keeps the alerts
+// Service is the patrol: it follows the alarm journal (Consumer), keeps the alerts
 // and the lighting checklists, and sends messages through the dispatcher.
 type Service struct {
 	site     string
@@ -68,7 +68,6 @@ type Service struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	dispatch *Dispatcher
-	events   chan alarms.Event
 
 	mu         sync.Mutex
 	alerts     map[string]*Alert
@@ -100,8 +99,6 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	qsize := max(cfg.Patrol.QueueSize, 1)
-	s.events = make(chan alarms.Event, qsize*4)
 	chans := deps.Channels
 	if chans == nil {
 		if deps.Publisher != nil {
@@ -115,7 +112,7 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 			chans = append(chans, &ConsoleChannel{Events: deps.Events})
 		}
 	}
-	s.dispatch = NewDispatcher(chans, qsize, s.metrics, s.log)
+	s.dispatch = NewDispatcher(chans, max(cfg.Patrol.QueueSize, 1), s.metrics, s.log)
 	if err := s.load(); err != nil {
 		store.Close()
 		return nil, err
@@ -155,18 +152,15 @@ func (s *Service) Close() error { return s.store.Close() }
 // Roster is the roster the service routes by.
 func (s *Service) Roster() *Roster { return s.roster }
 
-// AlarmEvent queues an event from the engine; it never blocks (alarms.Sink). A full queue
-// drops the event with an error in the log: the engine's re-alarm brings it back.
-func (s *Service) AlarmEvent(e alarms.Event) {
-	select {
-	case s.events <- e:
-	default:
-		s.log.Error("patrol event queue full: event dropped", "seq", e.Seq, "alarm", e.Alarm.ID, "type", e.Type)
-	}
+// Consumer is the patrol's reader of the alarm journal: each event is handled (and the alert
+// stored) before the journal moves past it, so an alarm journalled just before a crash still
+// reaches the patrol after the restart, once (Handle ignores a seq already handled).
+func (s *Service) Consumer() alarms.Consumer {
+	return alarms.ConsumerFunc("patrol", func(_ context.Context, e alarms.Event) error { return s.Handle(e) })
 }
 
-// Run handles events, runs the timers (every second) and the lighting check, drains the
-// channels, and listens to the handsets until ctx ends.
+// Run runs the timers (every second) and the lighting check, drains the channels, and listens
+// to the handsets until ctx ends. Alarm events come through Consumer.
 func (s *Service) Run(ctx context.Context) error {
 	if s.deps.Subscriber != nil {
 		topic := "facility/" + s.site + "/patrol/+/claims"
@@ -186,10 +180,6 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			<-done
 			return nil
-		case e := <-s.events:
-			if err := s.Handle(e); err != nil {
-				s.log.Error("patrol: alarm event not handled", "seq", e.Seq, "alarm", e.Alarm.ID, "err", err)
-			}
 		case <-tick.C:
 			s.Tick()
 		}

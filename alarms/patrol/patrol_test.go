@@ -128,7 +128,9 @@ func TestRunSubscribesToHandsets(t *testing.T) {
 	go func() { done <- r.s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	e := raised("EL-1/entrapment", "north", alarms.PriorityCritical, alarms.ClassLifeSafety)
-	r.s.AlarmEvent(e)
+	if err := r.s.Handle(e); err != nil {
+		t.Fatal(err)
+	}
 	id := r.ch.next(t).Alert
 	if sub.topic != "facility/estate/patrol/+/claims" {
 		t.Fatalf("subscribed to %q", sub.topic)

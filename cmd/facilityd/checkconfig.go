@@ -36,14 +36,8 @@ func checkConfigCommand() *cobra.Command {
 			}
 			sort.Strings(parts)
 			fmt.Fprintf(out, "%s: OK, site %s, %d devices (%s)\n", args[0], cfg.Site, len(cfg.Devices), strings.Join(parts, ", "))
-			if cfg.Influx.URL == "" {
-				fmt.Fprintf(out, "warning: no influx.url: readings will not be written to InfluxDB (set it or %s)\n", config.EnvName("influx.url"))
-			}
-			for _, w := range cfg.SecurityWarnings() {
+			for _, w := range append(cfg.DeliveryWarnings(), cfg.SecurityWarnings()...) {
 				fmt.Fprintf(out, "warning: %s\n", w)
-			}
-			if cfg.Influx.URL != "" && cfg.Spool.Dir == "" {
-				fmt.Fprintf(out, "warning: no spool.dir: readings taken while InfluxDB is away for more than about a minute are lost\n")
 			}
 			if print {
 				b, err := yaml.Marshal(cfg)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices/gateway"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/telemetry"
 )
@@ -179,7 +180,7 @@ func deviceList(t *testing.T, apiURL, token string) []api.DeviceSummary {
 	// The configured devices: facilityd's own gateway device is always there and never polled.
 	out := list.Devices[:0]
 	for _, d := range list.Devices {
-		if d.ID != GatewayID {
+		if d.ID != gateway.ID {
 			out = append(out, d)
 		}
 	}

@@ -2,29 +2,24 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	_ "net/http/pprof" // served only when http.pprof is set
 	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
-	"github.com/facilityd/facilityd/devices/modbus"
-	"github.com/facilityd/facilityd/telemetry"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -46,11 +41,35 @@ func runCommand() *cobra.Command {
 			for _, w := range cfg.SecurityWarnings() {
 				log.Warn(w)
 			}
-			return runDaemon(cmd.Context(), cfg, log, hooks{configPath: path})
+			why := "state_dir"
+			if cfg.StateDir == "" {
+				cfg.StateDir, why = config.DefaultStateDir(path)
+			}
+			log.Info("state directory", "dir", cfg.StateDir, "why", why)
+			return runDaemon(cmd.Context(), cfg, log, hooks{configPath: path, afterJournal: killAfterJournal()})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
 	return cmd
+}
+
+// killAfterJournalEnv names an alarm id; when set, facilityd kills itself (SIGKILL) right
+// after journalling that alarm's raise and before any consumer sees it. The delivery tests
+// use it to check that the alarm still reaches every consumer after the restart.
+const killAfterJournalEnv = "FACILITYD_TEST_KILL_AFTER_JOURNAL"
+
+func killAfterJournal() func(alarms.Event) {
+	id := os.Getenv(killAfterJournalEnv)
+	if id == "" {
+		return nil
+	}
+	return func(e alarms.Event) {
+		if e.Type == alarms.EventRaised && e.Alarm.ID == id {
+			fmt.Fprintf(os.Stderr, "%s: killed after journalling seq %d (%s)\n", killAfterJournalEnv, e.Seq, id)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way; nothing else may run
+		}
+	}
 }
 
 // hooks let the demo and the tests reach into a running daemon.
@@ -60,290 +79,169 @@ type hooks struct {
 	// listening receives the API's bound address.
 	listening func(net.Addr)
 	// onSpoolDrop is told when the spool deletes readings unreplayed (full, or corrupt at
-	// start); the alarm engine will raise an alarm from it.
+	// start), beside the gateway device's alarm.
 	onSpoolDrop func(points, bytes int)
-	// observe sees every snapshot the pollers hand on (tests).
+	// observe sees every snapshot the sources hand on (tests).
 	observe func(*devices.Snapshot)
 	// configPath is the file reloaded on SIGHUP; empty: no reload (the demo's built-in file).
 	configPath string
 	// onReload are told of every valid new configuration, after the pollers restarted with its
-	// devices; the alarm engine will hook its rules in here.
+	// devices.
 	onReload []func(*config.Config) error
-	// workorders are the work-order manager's collaborators (alarm engine OOS hook,
-	// notifier, MQTT publisher, event sinks); nil ones are left out.
+	// workorders adds collaborators to the work-order manager's (tests).
 	workorders workorders.Options
+	// afterJournal runs after each alarm journal commit, before any consumer sees it.
+	afterJournal func(alarms.Event)
 }
 
-// runDaemon wires the pipeline of DESIGN.md's data flow and runs it until ctx ends: the pollers
-// stop first, then the InfluxDB writer drains and flushes what they read.
+// runDaemon builds the pipeline of DESIGN.md's data flow (pipeline.go) and runs it until ctx
+// ends or a stage fails. cfg.StateDir must be set (run and demo choose one).
 func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hooks) error {
-	devs, err := cfg.BuildDevices()
+	d, err := build(ctx, cfg, log, h)
 	if err != nil {
 		return err
 	}
-	// facilityd's own health is a device too, so its troubles are alarms like any other's.
-	health := newGatewayHealth(gatewayDevice(cfg), nil)
-	devs = append(devs, health.dev)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	latest := devices.NewLatest(devs)
+	defer d.close()
+	return d.run(ctx)
+}
 
-	var writer *telemetry.Writer
-	var spool *telemetry.Spool
-	if cfg.Influx.URL != "" {
-		onDrop := func(points, bytes int) {
-			health.spoolDropped(points, bytes)
-			if h.onSpoolDrop != nil {
-				h.onSpoolDrop(points, bytes)
-			}
-		}
-		if spool, err = openSpool(cfg, reg, log, onDrop); err != nil {
-			return err
-		}
-		writer, err = telemetry.NewWriter(telemetry.Config{
-			URL: cfg.Influx.URL, Bucket: cfg.Influx.Bucket, Org: cfg.Influx.Org, Token: cfg.Influx.Token.Reveal(),
-			BatchSize: cfg.Influx.BatchSize, FlushInterval: cfg.Influx.FlushInterval,
-			Timeout: cfg.Influx.Timeout, QueueSize: cfg.Influx.QueueSize, Spool: spool,
-			// Half the shutdown budget for the final write; the spool takes what is left.
-			FinalTimeout: min(cfg.Influx.Timeout, cfg.ShutdownTimeout/2),
-		}, reg, log.With("component", "influx"))
-		if err != nil {
-			if spool != nil {
-				spool.Close()
-			}
-			return fmt.Errorf("influx: %w", err)
-		}
-		log.Info("writing telemetry to InfluxDB", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
-	} else {
-		log.Warn("no InfluxDB configured (influx.url or " + config.EnvName("influx.url") + "): readings are kept in the live cache only")
-	}
+// run starts the stages downstream first and the sources last, waits for ctx or a failure,
+// then stops the sources and lets the closes cascade: sources return → the engine's, the
+// writer's and the northbound inputs close → each drains → the engine closes the journal's
+// feed → every alarm consumer delivers what is journalled and returns → the patrol and work
+// orders stop. One deadline (shutdown_timeout) bounds it all; past it every stage is
+// cancelled, and run still waits for them all, so that no goroutine outlives the stores that
+// close after it.
+func (d *daemon) run(ctx context.Context) error {
+	hard, hardStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardStop()
+	services, stopServices := context.WithCancel(hard)
+	defer stopServices()
+	sources, stopSources := context.WithCancel(hard)
+	defer stopSources()
 
-	// The console charts from InfluxDB when there is one; the rings then only bridge an
-	// InfluxDB outage, at a coarser step in an eighth of the memory.
-	historyBudget := consoleHistoryBudget
-	if cfg.Influx.URL != "" {
-		historyBudget /= 8
-	}
-	history := devices.NewHistory(devs, time.Hour, historyBudget)
-	// Alarms: the engine sees every snapshot; its events go to the SSE hub, to patrol alerts and
-	// to work orders (both set below, before any event can flow: events start with engine.Run).
-	hub := api.NewHub(256, 64)
-	var patrolSvc *patrol.Service
-	var orders *workorders.Manager
-	toPatrol := alarms.SinkFunc(func(e alarms.Event) {
-		if patrolSvc != nil {
-			patrolSvc.AlarmEvent(e)
-		}
-	})
-	toOrders := alarms.SinkFunc(func(e alarms.Event) {
-		if orders != nil {
-			orders.AlarmEvent(e)
-		}
-	})
-	sinks := []alarms.Sink{toPatrol, toOrders}
-	if writer != nil {
-		sinks = append(sinks, alarms.SinkFunc(func(e alarms.Event) { writer.EnqueueLine(alarmLine(e), e.At) }))
-	}
-	engine, journal, err := startAlarms(cfg, devs, hub, log.With("component", "alarms"), sinks...)
-	if err != nil {
-		return err
-	}
-	defer journal.Close()
-	reg.MustRegister(engine.Collector())
-
-	var mq *mqttSide
-	handle := func(s *devices.Snapshot) {
-		if h.observe != nil {
-			h.observe(s)
-		}
-		latest.Update(s)
-		history.Record(s)
-		if writer != nil {
-			writer.Enqueue(s)
-		}
-		engine.Enqueue(s)
-		mq.enqueue(s)
-		orders.Observe(s)
-	}
-	health.handle = handle
-	mq, err = startMQTT(cfg, devs, handle, reg, log)
-	if err != nil {
-		return err
-	}
-	defer mq.close()
-
-	// Work orders: from alarms (the engine's sink above), meter plans from every snapshot;
-	// equipment alarms out of service while an order is in progress; notices over MQTT and to
-	// the console's event stream.
-	woLinks := h.workorders
-	woLinks.OOS = engine
-	woLinks.Publisher = mq.client
-	// Breaches, overdue follow-ups and warranty reminders reach the people named in them: on
-	// the console's event stream and at QoS 1 on facility/{site}/workorders/notifications.
-	woLinks.Notifier = workorders.NotifierFunc(func(ctx context.Context, n workorders.Notification) error {
-		hub.Publish("workorder.notification", n)
-		body, err := json.Marshal(n)
-		if err != nil {
-			return err
-		}
-		log.Info("work-order notification", "type", n.Type, "order", n.Order, "to", n.To, "message", n.Message)
-		return mq.client.Publish(ctx, "facility/"+cfg.Site+"/workorders/notifications", 1, false, body)
-	})
-	woLinks.Sinks = append(woLinks.Sinks, workorders.SinkFunc(func(e workorders.Event) { hub.Publish("workorder", e) }))
-	if writer != nil {
-		woLinks.Sinks = append(woLinks.Sinks, workorders.LineSink(func(line string) { writer.EnqueueLine(line, time.Now()) }))
-	}
-	var runOrders func(context.Context) error
-	var closeOrders func()
-	orders, runOrders, closeOrders, err = openWorkOrders(ctx, cfg, log.With("component", "workorders"), woLinks)
-	if err != nil {
-		return err
-	}
-	defer closeOrders()
-	modbusOpts := modbus.Options{
-		BackoffMin: cfg.Modbus.BackoffMin, BackoffMax: cfg.Modbus.BackoffMax,
-		Logger: log.With("component", "modbus"), Metrics: modbus.NewMetrics(reg),
-	}
-	poller, err := modbus.New(modbusOnly(devs), handle, modbusOpts)
-	if err != nil {
-		return err
-	}
-	srv := api.New(latest, reg, log.With("component", "api"))
-	if cfg.HTTP.Pprof {
-		srv.Handle("/debug/pprof/", http.DefaultServeMux)
-		log.Info("Go profiler served at /debug/pprof/ (http.pprof)")
-	}
-	srv.ServeAlarms(engine)
-	srv.ServeEvents(hub)
-	serveConsole(srv, latest, history, cfg, func() *workorders.Manager { return orders })
-
-	// Patrol alerts and the night lighting check (alarms/patrol).
-	if cfg.Patrol.Enabled() {
-		patrolSvc, err = patrol.New(cfg, patrol.Deps{
-			Latest: latest, Acker: engine, Events: hub, Publisher: mq.client, Subscriber: mq.client,
-			Registerer: reg, Log: log.With("component", "patrol"),
-			// A circuit the night check finds dark or failed becomes a work order.
-			LightingFault: func(f patrol.LightingFault) {
-				orders.CircuitFailed(f.Device, fmt.Sprintf("circuit_%02d", f.Circuit), f.At)
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("patrol: %w", err)
-		}
-		defer patrolSvc.Close()
-		srv.Handle("/api/v1/patrol/", api.PatrolHandler(patrolSvc))
-	}
-	auth, err := newAuth(cfg)
-	if err != nil {
-		return err
-	}
-	srv.UseAuth(auth)
-	if cfg.HTTP.TLSCert != "" {
-		srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
-	}
-	rl := &reloader{path: h.configPath, log: log, latest: latest, handle: handle, opts: modbusOpts,
-		hooks: append(append([]func(*config.Config) error(nil), h.onReload...), historyOnReload(history)), requests: make(chan chan error)}
-	if h.configPath != "" {
-		srv.Handle("POST /api/v1/reload", http.HandlerFunc(rl.serveHTTP))
-	}
-	api.RegisterWorkOrders(srv, orders)
-	if h.routes != nil {
-		h.routes(srv)
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	if patrolSvc != nil {
-		g.Go(func() error { return patrolSvc.Run(gctx) })
-	}
-	// The writer outlives the pollers: it is stopped only once they have returned, so that
-	// every reading taken is flushed (to InfluxDB, or to the spool while it is away).
-	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWriter()
-	if writer != nil {
+	var g errgroup.Group
+	failed := make(chan error, 1)
+	stage := func(name string, run func() error) {
 		g.Go(func() error {
-			defer func() {
-				writer.Close()
-				if spool != nil {
-					spool.Close()
+			err := run()
+			if err != nil {
+				err = fmt.Errorf("%s: %w", name, err)
+				select {
+				case failed <- err:
+				default:
 				}
-			}()
-			return writer.Run(writerCtx)
-		})
-	}
-	// Northbound telemetry, like the writer, drains what the pollers read before it stops.
-	nbCtx, stopNorthbound := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopNorthbound()
-	nbDone := make(chan struct{})
-	g.Go(func() error {
-		defer close(nbDone)
-		return mq.runTelemetry(nbCtx)
-	})
-	g.Go(func() error { return runOrders(gctx) })
-	g.Go(func() error {
-		defer stopWriter()
-		pg, pctx := errgroup.WithContext(gctx)
-		pg.Go(func() error { return rl.run(pctx, poller) })
-		pg.Go(func() error { return mq.listener.Run(pctx) })
-		// facilityd's own health is a source of snapshots like the pollers: it stops with them,
-		// before the stages they feed close.
-		pg.Go(func() error { return health.Run(pctx) })
-		err := pg.Wait()
-		if mq.telemetry != nil {
-			mq.telemetry.Close()
-			<-nbDone
-		}
-		return err
-	})
-	g.Go(func() error {
-		defer hub.Close() // event streams end, so that the API can shut down
-		return engine.Run(gctx)
-	})
-	g.Go(func() error {
-		scheme := "http://"
-		if cfg.HTTP.TLSCert != "" {
-			scheme = "https://"
-		}
-		return srv.ListenAndServe(gctx, cfg.HTTP.Addr, func(a net.Addr) {
-			log.Info("API listening", "url", scheme+a.String(), "devices", len(devs), "auth", authMode(auth))
-			if h.listening != nil {
-				h.listening(a)
 			}
+			return err
 		})
-	})
-	done := make(chan error, 1)
-	go func() { done <- g.Wait() }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		log.Info("stopping: pollers stop, the writer flushes", "shutdown_timeout", cfg.ShutdownTimeout)
-		select {
-		case err = <-done:
-		case <-time.After(cfg.ShutdownTimeout):
-			log.Error("shutdown_timeout passed before everything was flushed; readings not yet spooled or written are lost", "shutdown_timeout", cfg.ShutdownTimeout)
-			return fmt.Errorf("shutdown took longer than shutdown_timeout %v", cfg.ShutdownTimeout)
-		}
 	}
-	log.Info("stopped")
+	if d.writer != nil {
+		stage("influx writer", func() error { return d.writer.Run(hard) })
+	}
+	stage("northbound telemetry", func() error { return d.mq.runTelemetry(hard) })
+	consumed := make(chan struct{})
+	stage("alarm consumers", func() error {
+		defer close(consumed)
+		return d.follow(hard)
+	})
+	stage("alarm engine", func() error {
+		defer d.journal.CloseFeed()
+		return d.engine.Run(hard)
+	})
+	if d.patrol != nil {
+		stage("patrol", func() error { return d.patrol.Run(services) })
+	}
+	stage("work orders", func() error { return d.runOrders(services) })
+	stage("api", func() error {
+		// Event streams end when the API stops, or its shutdown would wait for them.
+		defer context.AfterFunc(sources, d.hub.Close)()
+		return d.srv.ServeListener(sources, d.ln, d.listening)
+	})
+	stage("sources", func() error {
+		defer d.closeInputs()
+		return d.runSources(sources)
+	})
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-failed:
+	}
+	d.log.Info("stopping: sources stop, then each stage drains into the next", "shutdown_timeout", d.cfg.ShutdownTimeout)
+	stopSources()
+	var late atomic.Bool
+	deadline := time.AfterFunc(d.cfg.ShutdownTimeout, func() {
+		late.Store(true)
+		hardStop()
+	})
+	defer deadline.Stop()
+	go func() {
+		// The patrol's dispatcher and the orders' timers run until the consumers have handed
+		// them the last events.
+		select {
+		case <-consumed:
+		case <-hard.Done():
+		}
+		stopServices()
+	}()
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	if late.Load() {
+		d.log.Error("shutdown_timeout passed before everything drained; readings not yet spooled or written are lost, alarm events not yet delivered are delivered at the next start", "shutdown_timeout", d.cfg.ShutdownTimeout)
+		return errors.Join(err, fmt.Errorf("shutdown took longer than shutdown_timeout %v", d.cfg.ShutdownTimeout))
+	}
+	d.log.Info("stopped")
 	return err
 }
 
-// openSpool opens the durable spool, or returns nil (with a warning) when spool.dir is unset.
-func openSpool(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, onDrop func(points, bytes int)) (*telemetry.Spool, error) {
-	if cfg.Spool.Dir == "" {
-		log.Warn("no spool (spool.dir or " + config.EnvName("spool.dir") + "): readings taken while InfluxDB is away for more than about a minute are lost")
-		return nil, nil
+// runSources runs the sources of snapshots until ctx ends: the Modbus pollers (under the
+// reloader), the MQTT device listener and the gateway's own health.
+func (d *daemon) runSources(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return d.reload.run(gctx, d.poller) })
+	g.Go(func() error { return d.mq.listener.Run(gctx) })
+	g.Go(func() error { return d.health.Run(gctx) })
+	return g.Wait()
+}
+
+// closeInputs closes the inputs the sources feed, once they have all returned.
+func (d *daemon) closeInputs() {
+	d.engine.CloseInput()
+	if d.writer != nil {
+		d.writer.CloseInput()
 	}
-	slog := log.With("component", "spool")
-	sp, err := telemetry.OpenSpool(telemetry.SpoolConfig{
-		Dir: cfg.Spool.Dir, MaxBytes: cfg.Spool.MaxBytes, SegmentBytes: cfg.Spool.SegmentBytes,
-		ReplayRate: cfg.Spool.ReplayRate,
-		// The spool logs and counts each drop itself; onDrop is for the alarm engine.
-		OnDrop: onDrop,
-	}, reg, slog)
-	if err != nil {
-		return nil, fmt.Errorf("spool.dir %s: %w", cfg.Spool.Dir, err)
+	d.mq.closeTelemetry()
+}
+
+// follow runs every consumer of the alarm journal until the feed closes and each has caught
+// up, or ctx ends.
+func (d *daemon) follow(ctx context.Context) error {
+	var g errgroup.Group
+	for _, c := range d.consumers {
+		g.Go(func() error { return d.journal.Follow(ctx, c, d.log.With("component", "alarm-delivery")) })
 	}
-	return sp, nil
+	return g.Wait()
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func loopback(addr string) bool { return config.Loopback(addr) }
+
+// authMode says how the API is guarded, for the start-up log.
+func authMode(a *api.Auth) string {
+	if a.Open() {
+		return "open (no http.tokens)"
+	}
+	return "role tokens"
 }
 
 // newAuth builds the API's token check from http.tokens.
@@ -358,22 +256,3 @@ func newAuth(cfg *config.Config) (*api.Auth, error) {
 	}
 	return api.NewAuth(toks, cfg.HTTP.MetricsOpen), nil
 }
-
-func authMode(a *api.Auth) string {
-	if a.Open() {
-		return "open (no http.tokens)"
-	}
-	return "role tokens"
-}
-
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func loopback(addr string) bool { return config.Loopback(addr) }

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
@@ -37,20 +38,13 @@ func demoCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cfg.Alarms.Journal == "" && cfg.Alarms.StateDir == config.Default().Alarms.StateDir {
-				// The demo keeps its alarm journal in .demo/ of the working directory, so a
-				// restarted demo remembers its alarms, acks and shelves.
-				cfg.Alarms.StateDir = ".demo"
-			}
-			if cfg.Patrol.Store == config.DefaultPatrol().Store {
-				cfg.Patrol.Store = filepath.Join(".demo", "patrol.db")
+			if cfg.StateDir == "" {
+				// The demo keeps its state in .demo/ of the working directory, so a restarted
+				// demo remembers its alarms, acks, alerts and orders, and replays its spool;
+				// `facilityd report` finds its orders there (FACILITYD_STATE_DIR=.demo).
+				cfg.StateDir = ".demo"
 			}
 			log := newLogger(cfg.Log, os.Stderr)
-			// The demo keeps its orders beside its alarms, in .demo/, where `facilityd report`
-			// finds them (FACILITYD_WORKORDERS_STORE_PATH=.demo/workorders.db).
-			if cfg.WorkOrders.Store.Driver == "sqlite" && os.Getenv(config.EnvName("workorders.store.path")) == "" && cfg.WorkOrders.Store.Path == config.DefaultWorkOrders().Store.Path {
-				cfg.WorkOrders.Store.Path = filepath.Join(".demo", "workorders.db")
-			}
 			devs, err := cfg.BuildDevices()
 			if err != nil {
 				return err
@@ -66,22 +60,29 @@ func demoCommand() *cobra.Command {
 			}
 			defer estate.Close()
 
-			ctx := cmd.Context()
-			simErr := make(chan error, 1)
-			go func() {
-				simErr <- api.Serve(ctx, cfg.Demo.SimAddr, estate.Handler(), func(a net.Addr) {
-					log.Info("simulator control API listening", "url", "http://"+a.String()+"/sim/v1/devices")
-				})
-			}()
 			if !loopback(cfg.HTTP.Addr) {
 				return fmt.Errorf("http.addr %s: the demo serves its open API on loopback only", cfg.HTTP.Addr)
 			}
-			printBanner(cfg)
-			err = runDaemon(ctx, cfg, log, hooks{})
-			if serr := <-simErr; err == nil && serr != nil {
-				err = fmt.Errorf("simulator control API: %w", serr)
-			}
-			return err
+			// The simulators' control API and the daemon stand or fall together: either one
+			// failing (a port in use) stops the other and the demo exits with the error.
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.Go(func() error {
+				err := api.Serve(ctx, cfg.Demo.SimAddr, estate.Handler(), func(a net.Addr) {
+					log.Info("simulator control API listening", "url", "http://"+a.String()+"/sim/v1/devices")
+				})
+				if err != nil {
+					return fmt.Errorf("simulator control API (demo.sim_addr %s): %w", cfg.Demo.SimAddr, err)
+				}
+				return nil
+			})
+			g.Go(func() error {
+				err := runDaemon(ctx, cfg, log, hooks{listening: func(net.Addr) { printBanner(cfg) }})
+				if err == nil && cmd.Context().Err() == nil {
+					err = errors.New("facilityd stopped") // the simulators' API failed; its error wins
+				}
+				return err
+			})
+			return g.Wait()
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "estate to simulate and poll (default: the built-in demo estate)")

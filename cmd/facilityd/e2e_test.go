@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,12 +96,10 @@ func demoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 		}
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	cfg.Alarms.Journal = filepath.Join(t.TempDir(), "alarms.db")
-	cfg.Patrol.Store = filepath.Join(t.TempDir(), "patrol.db")
+	// Every store in its default place under one state directory, as the demo has it.
+	cfg.StateDir = t.TempDir()
 	cfg.MQTT.Embedded.Addr = brokerAddr
 	cfg.MQTT.URL = brokerURL
-	cfg.MQTT.StoreDir = t.TempDir()
-	cfg.WorkOrders.Store.Path = filepath.Join(t.TempDir(), "workorders.db")
 	if influx != nil {
 		cfg.Influx.URL = influx.URL
 		cfg.Influx.Bucket = influx.Bucket()

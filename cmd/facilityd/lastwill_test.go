@@ -26,7 +26,7 @@ func TestHelperDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Alarms.StateDir = filepath.Dir(path)
+	cfg.StateDir = filepath.Dir(path)
 	cfg.WorkOrders.Store.Path = filepath.Join(filepath.Dir(path), "workorders.db")
 	runDaemon(context.Background(), cfg, slog.New(slog.DiscardHandler), hooks{})
 }

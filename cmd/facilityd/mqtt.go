@@ -91,7 +91,14 @@ func (m *mqttSide) enqueue(s *devices.Snapshot) {
 	}
 }
 
-// runTelemetry publishes until the pollers have stopped (stopInput) and the queue is drained.
+// closeTelemetry ends the northbound publisher's input: it drains its queue and returns.
+func (m *mqttSide) closeTelemetry() {
+	if m.telemetry != nil {
+		m.telemetry.Close()
+	}
+}
+
+// runTelemetry publishes until its input is closed (closeTelemetry) and drained, or ctx ends.
 func (m *mqttSide) runTelemetry(ctx context.Context) error {
 	if m.telemetry == nil {
 		return nil

@@ -65,7 +65,7 @@ devices:
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.Alarms.StateDir = t.TempDir()
+			cfg.StateDir = t.TempDir()
 			cfg.WorkOrders.Store.Path = filepath.Join(t.TempDir(), "workorders.db")
 			devs, err := cfg.BuildDevices()
 			if err != nil {

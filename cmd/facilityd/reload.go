@@ -12,6 +12,7 @@ import (
 
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/gateway"
 	"github.com/facilityd/facilityd/devices/modbus"
 )
 
@@ -116,7 +117,7 @@ func (r *reloader) prepare() (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	devs = append(devs, gatewayDevice(cfg))
+	devs = append(devs, gateway.Device(cfg.Site))
 	opts := r.opts
 	opts.BackoffMin, opts.BackoffMax = cfg.Modbus.BackoffMin, cfg.Modbus.BackoffMax
 	p, err := modbus.New(modbusOnly(devs), r.handle, opts)

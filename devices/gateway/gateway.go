@@ -1,0 +1,92 @@
+// Package gateway is facilityd as a device of its own, so that its own troubles (the spool
+// dropping readings) are alarms like any device's: journalled, routed, shown. It is a source
+// of snapshots beside the pollers, with no transport: facilityd reports on itself.
+package gateway
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/facilityd/facilityd/devices"
+)
+
+// ID is the device that stands for facilityd itself.
+const ID = "facilityd"
+
+// DropHold is how long a spool drop stays reported after the last one.
+const DropHold = 10 * time.Minute
+
+var profile = func() *devices.Profile {
+	p, err := devices.ParseProfile("gateway", []byte(`name: gateway
+kind: generic
+description: facilityd's own health
+points:
+  - {name: spool_dropped, path: spool_dropped, type: bool, description: "the spool dropped readings unwritten in the last 10 minutes"}
+`))
+	if err != nil {
+		panic(err) // a constant: fails every test if broken
+	}
+	return p
+}()
+
+// Device is the device for facilityd itself at site; it has no transport and is never polled.
+func Device(site string) *devices.Device {
+	return &devices.Device{
+		ID: ID, Kind: devices.KindGeneric, Site: site, Profile: profile,
+		Interval: time.Minute, Timeout: time.Second, OfflineAfter: 1,
+		Tags: map[string]string{"name": "Gateway facilityd"},
+	}
+}
+
+// Health reports facilityd's own state as snapshots of the gateway device: at start, at once
+// when the spool drops readings, and every 10 s; a drop stays reported for DropHold.
+type Health struct {
+	dev      *devices.Device
+	handle   devices.Handler
+	lastDrop atomic.Int64 // unix nanoseconds of the last drop, 0 for none
+	kick     chan struct{}
+	now      func() time.Time
+}
+
+// NewHealth reports on dev to handle; now is the clock (nil: time.Now).
+func NewHealth(dev *devices.Device, handle devices.Handler, now func() time.Time) *Health {
+	if now == nil {
+		now = time.Now
+	}
+	return &Health{dev: dev, handle: handle, kick: make(chan struct{}, 1), now: now}
+}
+
+// SpoolDropped is the spool's OnDrop: it never blocks.
+func (g *Health) SpoolDropped(points, bytes int) {
+	g.lastDrop.Store(g.now().UnixNano())
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Report hands one snapshot of the gateway's state at now to the handler.
+func (g *Health) Report(now time.Time) {
+	dropped := 0.0
+	if last := g.lastDrop.Load(); last != 0 && now.Sub(time.Unix(0, last)) < DropHold {
+		dropped = 1
+	}
+	g.handle(&devices.Snapshot{Device: g.dev, Time: now, Comm: devices.CommOnline, Values: []devices.Value{{Number: dropped}}})
+}
+
+// Run reports until ctx ends.
+func (g *Health) Run(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	g.Report(g.now())
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-g.kick:
+		case <-tick.C:
+		}
+		g.Report(g.now())
+	}
+}
