@@ -16,7 +16,7 @@ type Config struct {
 	// StateDir holds the spool, the alarm journal, the patrol store, the SQLite order book and
 	// the MQTT session store, each overridable by its own key (state.go). Unset: run uses
 	// /var/lib/facilityd when writable, else ./state beside the configuration; the demo .demo/.
-	StateDir string `mapstructure:"state_dir" yaml:"state_dir"`
+	StateDir string   `mapstructure:"state_dir" yaml:"state_dir"`
 	Influx   Influx   `mapstructure:"influx" yaml:"influx"`
 	HTTP     HTTP     `mapstructure:"http" yaml:"http"`
 	Polling  Polling  `mapstructure:"polling" yaml:"polling"`

@@ -96,18 +96,18 @@ type Options struct {
 // Manager is the work-order service: it consumes alarm events and snapshots, applies the
 // lifecycle, watches deadlines and runs the preventive-maintenance plans.
 type Manager struct {
-	cfg     config.WorkOrders
-	site    string
-	store   Store
-	policy  *Policy
-	ledger  map[string]config.Device
-	order   []string // ledger ids in configuration order
-	zones   map[string]config.ZoneTeam
-	exempt  map[string]bool
-	now     func() time.Time
-	log     *slog.Logger
-	opts    Options
-	jobs    chan func(context.Context)
+	cfg    config.WorkOrders
+	site   string
+	store  Store
+	policy *Policy
+	ledger map[string]config.Device
+	order  []string // ledger ids in configuration order
+	zones  map[string]config.ZoneTeam
+	exempt map[string]bool
+	now    func() time.Time
+	log    *slog.Logger
+	opts   Options
+	jobs   chan func(context.Context)
 
 	mu     sync.Mutex
 	meters map[string]float64 // plan/device → meter reading at the last order
@@ -137,7 +137,7 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household},
 		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
-		jobs: make(chan func(context.Context), 256),
+		jobs:   make(chan func(context.Context), 256),
 		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
 	}
 	for _, d := range devs {

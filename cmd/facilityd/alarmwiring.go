@@ -43,4 +43,3 @@ func checkAlarmRules(cfg *config.Config) error {
 	}
 	return alarms.Check(ac, devs)
 }
-

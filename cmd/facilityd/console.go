@@ -45,4 +45,3 @@ func historyOnReload(h *devices.History) func(*config.Config) error {
 		return nil
 	}
 }
-
