@@ -88,6 +88,9 @@ type Writer struct {
 	replayFailed int // replays failed in a row, for the backoff
 }
 
+// downFlush is how often pending lines are spooled (fsync'd) while InfluxDB is away.
+const downFlush = 200 * time.Millisecond
+
 // batch is one write: the newline-joined lines as the client takes them.
 type batch struct {
 	body     string
@@ -208,6 +211,10 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(w.cfg.FlushInterval)
 	defer tick.Stop()
+	// While InfluxDB is away the pending lines go to the spool more often than a batch to
+	// InfluxDB would: a crash then loses at most downFlush of readings, not FlushInterval.
+	downTick := time.NewTicker(min(downFlush, w.cfg.FlushInterval))
+	defer downTick.Stop()
 	w.retryTimer = time.NewTimer(time.Hour)
 	w.retryTimer.Stop()
 	defer w.retryTimer.Stop()
@@ -247,6 +254,10 @@ func (w *Writer) Run(ctx context.Context) error {
 		case <-w.replayC:
 			w.replayC = nil
 			w.replay(ctx)
+		case <-downTick.C:
+			if w.down && w.cfg.Spool != nil && w.retry == nil {
+				w.flush(ctx)
+			}
 		case <-tick.C:
 			w.noteQueueFull()
 			if w.retry == nil {
