@@ -40,6 +40,9 @@ func parsePath(path string) ([]pathStep, error) {
 		}
 		steps = append(steps, pathStep{name: path[start:i], index: -1})
 		for i < len(path) && path[i] == '[' {
+			if steps[len(steps)-1].selects() {
+				return nil, fmt.Errorf("%q: a selection [key=value] picks an object: follow it with .member, not [...]", path)
+			}
 			step, next, err := parseBracket(path, i)
 			if err != nil {
 				return nil, err

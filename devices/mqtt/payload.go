@@ -97,8 +97,15 @@ func Decode(p *devices.Point, raw any) (devices.Value, error) {
 	}
 	if p.Type == devices.TypeFloat32 {
 		f = float64(float32(f))
+		if math.IsInf(f, 0) {
+			return devices.Value{}, fmt.Errorf("%w: %s: %s is out of the range of float32", ErrWrongType, p.Name, n)
+		}
 	}
-	return devices.Value{Number: f*p.Scale + p.Offset}, nil
+	v := f*p.Scale + p.Offset
+	if math.IsInf(v, 0) {
+		return devices.Value{}, fmt.Errorf("%w: %s: %s scaled is out of range", ErrWrongType, p.Name, n)
+	}
+	return devices.Value{Number: v}, nil
 }
 
 func mapNote(p *devices.Point) string {
@@ -323,10 +330,21 @@ func epoch(n json.Number, unit devices.TimeUnit) (time.Time, error) {
 		}
 	}
 	per := unit.Duration()
-	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
-		// Whole numbers exactly.
+	whole, frac, hasFrac := strings.Cut(n.String(), ".")
+	if i, err := strconv.ParseInt(whole, 10, 64); err == nil && !strings.ContainsAny(frac, "eE") {
+		// Decimal text exactly, to the nanosecond: a float64 of epoch nanoseconds is not.
 		perSecond := int64(time.Second / per)
-		return time.Unix(i/perSecond, (i%perSecond)*int64(per)), nil
+		t := time.Unix(i/perSecond, (i%perSecond)*int64(per))
+		if hasFrac {
+			digits := (frac + "000000000")[:9]
+			part, _ := strconv.ParseInt(digits, 10, 64) // nine digits: at most 999999999
+			ns := part * int64(per) / int64(time.Second)
+			if strings.HasPrefix(whole, "-") {
+				ns = -ns
+			}
+			t = t.Add(time.Duration(ns))
+		}
+		return t, nil
 	}
 	ns := f * float64(per)
 	if math.Abs(ns) >= 9.2e18 {
