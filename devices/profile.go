@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // a profile's time_zone, on gateways without a zone database
 
 	"gopkg.in/yaml.v3"
 )
@@ -145,6 +146,11 @@ type Point struct {
 
 // IsJSON reports whether the point is read from the JSON payload on its device's topic.
 func (p *Point) IsJSON() bool { return p.Path != "" }
+
+// TopicUnder is where a point with a topic of its own is heard: under its device's topic.
+func (p *Point) TopicUnder(deviceTopic string) string {
+	return strings.TrimSuffix(deviceTopic, "/") + "/" + p.Topic
+}
 
 // IsMQTT reports whether the point is heard over MQTT (by JSON path or on a topic of its own)
 // rather than read from Modbus.

@@ -149,7 +149,7 @@ func New(devs []*devices.Device, sub Subscriber, handle devices.Handler, opts Op
 		case d.Interval <= 0:
 			return nil, fmt.Errorf("device %s: interval must be set", d.ID)
 		}
-		if msg := PointTopicsProblem(d.MQTT.Topic, d.Profile); msg != "" {
+		if msg := pointTopicsProblem(d.MQTT.Topic, d.Profile); msg != "" {
 			return nil, fmt.Errorf("device %s: %s", d.ID, msg)
 		}
 		stale := d.MQTT.StaleAfter
@@ -171,14 +171,9 @@ func New(devs []*devices.Device, sub Subscriber, handle devices.Handler, opts Op
 	return l, nil
 }
 
-// PointTopic is where a point with a topic of its own is heard: under its device's topic.
-func PointTopic(deviceTopic string, p *devices.Point) string {
-	return strings.TrimSuffix(deviceTopic, "/") + "/" + p.Topic
-}
-
-// PointTopicsProblem says why the points of prof with topics of their own cannot be heard
+// pointTopicsProblem says why the points of prof with topics of their own cannot be heard
 // under deviceTopic, or "".
-func PointTopicsProblem(deviceTopic string, prof *devices.Profile) string {
+func pointTopicsProblem(deviceTopic string, prof *devices.Profile) string {
 	for i := range prof.Points {
 		if prof.Points[i].Topic != "" && strings.HasSuffix(deviceTopic, "#") {
 			return fmt.Sprintf("topic %q ends in '#', but profile %s gives point %q a topic of its own under it: use '+' for one level",
@@ -204,7 +199,7 @@ func (l *Listener) Run(ctx context.Context) error {
 			if p.Topic == "" {
 				continue
 			}
-			topic := PointTopic(d.dev.MQTT.Topic, p)
+			topic := p.TopicUnder(d.dev.MQTT.Topic)
 			if err := l.sub.Subscribe(topic, l.qos, l.receiver(d, false, i)); err != nil {
 				return fmt.Errorf("device %s point %s: subscribe %s: %w", d.dev.ID, p.Name, topic, err)
 			}
@@ -321,7 +316,7 @@ func (l *Listener) process(m message) {
 	prof := d.dev.Profile
 	topic := d.dev.MQTT.Topic
 	if m.point >= 0 {
-		topic = PointTopic(topic, &prof.Points[m.point])
+		topic = prof.Points[m.point].TopicUnder(topic)
 	}
 	// Every point this topic carries is heard now, good or bad.
 	for i := range prof.Points {
