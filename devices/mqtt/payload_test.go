@@ -192,3 +192,21 @@ func FuzzDecodePayload(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodePayload: one smart plug's telemetry (local time, "POWER":"ON", numbers) read
+// into its points, as the driver does for every message.
+func BenchmarkDecodePayload(b *testing.B) {
+	prof, err := devices.ParseProfile("plug", []byte(shapes[0].profile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := []byte(shapes[0].msgs[0].payload)
+	values := make([]devices.Value, len(prof.Points))
+	rules := TimeRules{Location: shanghai}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, bad, err := decodePayload(prof, payload, values, rules); err != nil || bad != nil {
+			b.Fatal(err, bad)
+		}
+	}
+}
