@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zones the tests name, on machines without a zone database
 
 	"gopkg.in/yaml.v3"
 )
@@ -147,5 +148,25 @@ func TestSiteExample(t *testing.T) {
 	}
 	if cfg.Influx.Token.Reveal() != "influx-token" || cfg.HTTP.TLSCert == "" || len(cfg.HTTP.Tokens) != 4 {
 		t.Errorf("influx token from the environment, TLS and tokens: %+v", cfg.HTTP)
+	}
+}
+
+// TestMQTTDeviceTimes: offset-less device times are read in the site's zone (alarms.timezone),
+// and mqtt.max_clock_skew defaults to 5 minutes and can be set from the environment.
+func TestMQTTDeviceTimes(t *testing.T) {
+	if got := Default().MQTT.MaxClockSkew; got != 5*time.Minute {
+		t.Errorf("default mqtt.max_clock_skew %v, want 5m", got)
+	}
+	t.Setenv("FACILITYD_ALARMS_TIMEZONE", "Asia/Shanghai")
+	t.Setenv("FACILITYD_MQTT_MAX_CLOCK_SKEW", "90s")
+	cfg, err := Load("../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc := cfg.DeviceLocation(); loc.String() != "Asia/Shanghai" {
+		t.Errorf("device location %v, want alarms.timezone Asia/Shanghai", loc)
+	}
+	if cfg.MQTT.MaxClockSkew != 90*time.Second {
+		t.Errorf("mqtt.max_clock_skew %v, want 90s from the environment", cfg.MQTT.MaxClockSkew)
 	}
 }

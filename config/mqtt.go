@@ -31,8 +31,12 @@ type MQTT struct {
 	MaxReconnectInterval time.Duration `mapstructure:"max_reconnect_interval" yaml:"max_reconnect_interval"`
 	KeepAlive            time.Duration `mapstructure:"keep_alive" yaml:"keep_alive"`
 	// MaxPayload is the largest device payload read, in bytes; larger ones count as malformed.
-	MaxPayload int           `mapstructure:"max_payload" yaml:"max_payload"`
-	Telemetry  MQTTTelemetry `mapstructure:"telemetry" yaml:"telemetry"`
+	MaxPayload int `mapstructure:"max_payload" yaml:"max_payload"`
+	// MaxClockSkew is how far ahead of the gateway's clock a device's payload time may be: a
+	// later one is refused and counted, and the reading keeps the time received, so that a
+	// device clock running ahead never writes readings into the future.
+	MaxClockSkew time.Duration `mapstructure:"max_clock_skew" yaml:"max_clock_skew"`
+	Telemetry    MQTTTelemetry `mapstructure:"telemetry" yaml:"telemetry"`
 }
 
 // MQTTTLS holds the files of a TLS connection to the broker (ssl:// or wss://).
@@ -76,8 +80,20 @@ func defaultMQTT() MQTT {
 		MaxReconnectInterval: 10 * time.Second,
 		KeepAlive:            30 * time.Second,
 		MaxPayload:           256 << 10,
+		MaxClockSkew:         5 * time.Minute,
 		Telemetry:            MQTTTelemetry{Enabled: true, QueueSize: 1000},
 	}
+}
+
+// DeviceLocation is the zone MQTT devices' payload times without an offset are read in when
+// their profile names no time_zone: the site's clock, alarms.timezone (firmware that sends
+// local time sends the site's).
+func (c *Config) DeviceLocation() *time.Location {
+	loc, err := time.LoadLocation(c.Alarms.Timezone)
+	if err != nil {
+		return time.Local // Validate reports it
+	}
+	return loc
 }
 
 // BrokerURL is the broker the gateway connects to: mqtt.url, or the embedded broker's.
@@ -140,6 +156,9 @@ func (c *Config) validateMQTT() []error {
 	if m.MaxPayload < 1 || m.MaxPayload > 268435455 {
 		add("mqtt.max_payload: %d must be 1 to 268435455 bytes (the MQTT maximum)", m.MaxPayload)
 	}
+	if m.MaxClockSkew <= 0 {
+		add("mqtt.max_clock_skew: %v must be positive (how far ahead of the gateway's clock a device's time may be)", m.MaxClockSkew)
+	}
 	if m.Telemetry.QoS < 0 || m.Telemetry.QoS > 1 {
 		add("mqtt.telemetry.qos: %d must be 0 or 1", m.Telemetry.QoS)
 	}
@@ -188,6 +207,23 @@ func validateDeviceMQTT(d *Device, profile *devices.Profile, add func(key, forma
 		add("mqtt.stale_after", "%v is shorter than the device's interval %v: it would go offline between messages", m.StaleAfter, d.Interval)
 	}
 	if profile != nil && profile.Transport() != "mqtt" {
-		add("profile", "%q locates its points by Modbus table and address; an MQTT device needs a profile with a JSON path per point (e.g. lighting_mqtt)", profile.Name)
+		add("profile", "%q locates its points by Modbus table and address; an MQTT device needs a profile with a JSON path or a topic per point (e.g. lighting_mqtt)", profile.Name)
+		return
+	}
+	if profile == nil || validTopic(m.Topic) != "" {
+		return
+	}
+	for i := range profile.Points {
+		p := &profile.Points[i]
+		if p.Topic == "" {
+			continue
+		}
+		switch full := p.TopicUnder(m.Topic); {
+		case strings.HasSuffix(m.Topic, "#"):
+			add("mqtt.topic", "%q ends in '#', but profile %q hears point %s on a topic of its own under it: use '+' for one level", m.Topic, profile.Name, p.Name)
+			return
+		case full == m.StatusTopic:
+			add("mqtt.status_topic", "%q is also point %s's topic in profile %q; give the status its own topic", m.StatusTopic, p.Name, profile.Name)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // a profile's time_zone, on gateways without a zone database
 
 	"gopkg.in/yaml.v3"
 )
@@ -122,17 +124,37 @@ type Point struct {
 	// Description is free text for people reading the profile or the console.
 	Description string `yaml:"description"`
 	// Path locates the point in a JSON payload of a device that publishes over MQTT, e.g.
-	// "pressure" or "data.zones[2].state". A point has either a path or a Modbus location
-	// (table, address); Type then says how the JSON value is read.
+	// "pressure", "data.zones[2].state" or "sensors[id=T3].value". A point has a path, a
+	// topic, or a Modbus location (table, address); Type then says how the value is read.
 	Path string `yaml:"path"`
+	// Topic is where a device that publishes one topic per point sends this point's plain
+	// value ("23.5", "ON"), relative to the device's topic: "POWER" under "stat/plug-1" is
+	// stat/plug-1/POWER.
+	Topic string `yaml:"topic"`
+	// True and False are the words a bool point reads as true and false (any case), in place
+	// of the defaults on/off, true/false, yes/no, open/closed, active/inactive. Give both.
+	True  []string `yaml:"true"`
+	False []string `yaml:"false"`
+	// Map gives the code of an enum point for each word its device sends ("E12": 12, "run":
+	// 1), beside the point's own labels.
+	Map map[string]int `yaml:"map"`
 	// Writable marks a coil or holding register facilityd may write (a setpoint, a reset). No
 	// write path exists yet; when one does, it refuses every point not marked writable, so a
 	// profile is also the list of what a gateway may change on the plant.
 	Writable bool `yaml:"writable,omitempty"`
 }
 
-// IsJSON reports whether the point is read from a JSON payload rather than from Modbus.
+// IsJSON reports whether the point is read from the JSON payload on its device's topic.
 func (p *Point) IsJSON() bool { return p.Path != "" }
+
+// TopicUnder is where a point with a topic of its own is heard: under its device's topic.
+func (p *Point) TopicUnder(deviceTopic string) string {
+	return strings.TrimSuffix(deviceTopic, "/") + "/" + p.Topic
+}
+
+// IsMQTT reports whether the point is heard over MQTT (by JSON path or on a topic of its own)
+// rather than read from Modbus.
+func (p *Point) IsMQTT() bool { return p.Path != "" || p.Topic != "" }
 
 // Width is how many registers (or bits, for bit tables) the point spans.
 func (p *Point) Width() int {
@@ -182,19 +204,58 @@ type Profile struct {
 	Kind        Kind    `yaml:"kind"`
 	Description string  `yaml:"description"`
 	Points      []Point `yaml:"points"`
-	// TimePath locates the reading's timestamp (RFC 3339 text or epoch milliseconds) in a JSON
-	// payload; empty means the time the message was received.
+	// TimePath locates the reading's timestamp in a JSON payload: RFC 3339 text with or
+	// without an offset, "2006-01-02 15:04:05", or an epoch number. Empty means the time the
+	// message was received.
 	TimePath string `yaml:"time_path"`
+	// TimeUnit is the unit of an epoch time_path (s, ms, us, ns); empty infers it from the
+	// number's magnitude.
+	TimeUnit TimeUnit `yaml:"time_unit"`
+	// TimeZone is the IANA zone of a time_path written without an offset, as some firmware
+	// sends local time; empty means the site's zone.
+	TimeZone string `yaml:"time_zone"`
 
 	index map[string]int
+	loc   *time.Location
 }
 
+// TimeUnit is the unit of an epoch timestamp.
+type TimeUnit string
+
+// Epoch units a device may count in.
+const (
+	UnitSeconds      TimeUnit = "s"
+	UnitMilliseconds TimeUnit = "ms"
+	UnitMicroseconds TimeUnit = "us"
+	UnitNanoseconds  TimeUnit = "ns"
+)
+
+// Duration is the length of one unit, or 0 for an unknown unit.
+func (u TimeUnit) Duration() time.Duration {
+	switch u {
+	case UnitSeconds:
+		return time.Second
+	case UnitMilliseconds:
+		return time.Millisecond
+	case UnitMicroseconds:
+		return time.Microsecond
+	case UnitNanoseconds:
+		return time.Nanosecond
+	}
+	return 0
+}
+
+// Location is the zone of offset-less payload times named by time_zone, or nil when the
+// profile leaves it to the site.
+func (p *Profile) Location() *time.Location { return p.loc }
+
 // Transport says which transport a profile's points are located for: "modbus" when every point
-// has a table and address, "mqtt" when every point has a JSON path, "" when they are mixed.
+// has a table and address, "mqtt" when every point has a JSON path or a topic, "" when they are
+// mixed.
 func (p *Profile) Transport() string {
 	var modbus, json int
 	for i := range p.Points {
-		if p.Points[i].IsJSON() {
+		if p.Points[i].IsMQTT() {
 			json++
 		} else {
 			modbus++
@@ -278,12 +339,57 @@ func (p *Profile) Validate() error {
 		p.index[pt.Name] = i
 	}
 	errs = append(errs, p.overlaps()...)
+	errs = append(errs, p.topicClashes()...)
+	errs = append(errs, p.timeProblems()...)
+	return errors.Join(errs...)
+}
+
+// timeProblems checks time_path and the fields that say how to read it.
+func (p *Profile) timeProblems() []error {
+	var errs []error
 	if p.TimePath != "" {
 		if err := ValidPath(p.TimePath); err != nil {
 			errs = append(errs, fmt.Errorf("time_path: %v", err))
 		}
 	}
-	return errors.Join(errs...)
+	if p.TimeUnit != "" {
+		if p.TimeUnit.Duration() == 0 {
+			errs = append(errs, fmt.Errorf("time_unit: %q is not one of s, ms, us, ns", p.TimeUnit))
+		} else if p.TimePath == "" {
+			errs = append(errs, errors.New("time_unit: says how to read time_path, which is not set"))
+		}
+	}
+	p.loc = nil
+	if p.TimeZone != "" {
+		loc, err := time.LoadLocation(p.TimeZone)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("time_zone: %q is not an IANA time zone (e.g. Asia/Shanghai): %v", p.TimeZone, err))
+		case p.TimePath == "":
+			errs = append(errs, errors.New("time_zone: says how to read time_path, which is not set"))
+		default:
+			p.loc = loc
+		}
+	}
+	return errs
+}
+
+// topicClashes finds points that give the same topic: a plain payload holds one value.
+func (p *Profile) topicClashes() []error {
+	var errs []error
+	first := map[string]string{}
+	for i := range p.Points {
+		pt := &p.Points[i]
+		if pt.Topic == "" || pt.Path != "" {
+			continue
+		}
+		if other, dup := first[pt.Topic]; dup {
+			errs = append(errs, fmt.Errorf("point %q: topic %q is also point %q's; a plain payload holds one value", pt.Name, pt.Topic, other))
+			continue
+		}
+		first[pt.Topic] = pt.Name
+	}
+	return errs
 }
 
 func (pt *Point) problems() []string {
@@ -296,8 +402,11 @@ func (pt *Point) problems() []string {
 	} else if strings.ContainsAny(pt.Name, " ,=\"\\\n\t") {
 		add("name: %q may not contain spaces, commas, quotes, '=' or backslashes", pt.Name)
 	}
-	if pt.Path != "" || (pt.Table == "" && pt.Address == 0) {
+	if pt.IsMQTT() || (pt.Table == "" && pt.Address == 0) {
 		return append(out, pt.jsonProblems()...)
+	}
+	if len(pt.True) != 0 || len(pt.False) != 0 || len(pt.Map) != 0 {
+		add("true, false, map: only points heard over MQTT (path or topic) read words; a Modbus point has bits and codes")
 	}
 	if !pt.Table.valid() {
 		add("table: %q is not one of coil, discrete, holding, input", pt.Table)
@@ -353,19 +462,30 @@ func (pt *Point) problems() []string {
 func (pt *Point) jsonProblems() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	if pt.Path == "" {
-		add("table, address, path: missing: a point needs a Modbus location (table, address, type) or a JSON path (path, type)")
+	if !pt.IsMQTT() {
+		add("table, address, path: missing: a point needs a Modbus location (table, address, type), a JSON path (path, type) or a topic of its own (topic, type)")
 		return out
 	}
+	if pt.Path != "" && pt.Topic != "" {
+		add("path, topic: give one: path reads a member of the JSON payload on the device's topic, topic a plain value on a topic of its own")
+	}
 	if pt.Table != "" {
-		add("table: a point with a JSON path has no Modbus table; give one or the other")
+		add("table: a point with a JSON path or topic has no Modbus table; give one or the other")
 	}
 	if pt.Address != 0 {
-		add("address: a point with a JSON path has no Modbus address; give one or the other")
+		add("address: a point with a JSON path or topic has no Modbus address; give one or the other")
 	}
-	if err := ValidPath(pt.Path); err != nil {
-		add("path: %v", err)
+	if pt.Path != "" {
+		if err := ValidPath(pt.Path); err != nil {
+			add("path: %v", err)
+		}
 	}
+	if pt.Topic != "" {
+		if msg := relativeTopicProblem(pt.Topic); msg != "" {
+			add("topic: %s", msg)
+		}
+	}
+	out = append(out, pt.wordProblems()...)
 	switch pt.Type {
 	case TypeBool, TypeInt16, TypeUint16, TypeInt32, TypeUint32, TypeInt64, TypeUint64, TypeFloat32, TypeFloat64, TypeString, TypeEnum:
 	case TypeBit:
@@ -432,4 +552,86 @@ func kindList() string {
 		names[i] = string(k)
 	}
 	return strings.Join(names, ", ")
+}
+
+// relativeTopicProblem says why a point's topic cannot be put under its device's topic, or "".
+func relativeTopicProblem(t string) string {
+	switch {
+	case strings.HasPrefix(t, "/"):
+		return fmt.Sprintf("%q: is relative to the device's topic; leave out the leading '/'", t)
+	case strings.HasSuffix(t, "/"):
+		return fmt.Sprintf("%q: ends in '/'", t)
+	case strings.Contains(t, "//"):
+		return fmt.Sprintf("%q: has an empty level", t)
+	case strings.ContainsAny(t, "+#"):
+		return fmt.Sprintf("%q: a point's topic names one topic; wildcards (+, #) belong in the device's topic", t)
+	case strings.ContainsRune(t, 0):
+		return fmt.Sprintf("%q: holds a NUL character", t)
+	}
+	return ""
+}
+
+// wordProblems checks the word lists of a bool point (true, false) and an enum point (map).
+func (pt *Point) wordProblems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if len(pt.True) != 0 || len(pt.False) != 0 {
+		switch {
+		case pt.Type != TypeBool:
+			add("true, false: only bool points read words as true or false")
+		case len(pt.True) == 0 || len(pt.False) == 0:
+			add("true, false: give both lists (they replace the default words on/off, true/false, yes/no, open/closed, active/inactive)")
+		default:
+			seen := map[string]string{}
+			for _, list := range []struct {
+				key   string
+				words []string
+			}{{"true", pt.True}, {"false", pt.False}} {
+				for _, w := range list.words {
+					k := strings.ToLower(strings.TrimSpace(w))
+					if k == "" {
+						add("%s: an empty word", list.key)
+						continue
+					}
+					if other, dup := seen[k]; dup && other != list.key {
+						add("true, false: %q is in both lists", w)
+					}
+					seen[k] = list.key
+				}
+			}
+		}
+	}
+	if len(pt.Map) != 0 {
+		if pt.Type != TypeEnum {
+			add("map: only enum points map words to codes")
+			return out
+		}
+		words := make([]string, 0, len(pt.Map))
+		for w := range pt.Map {
+			words = append(words, w)
+		}
+		sort.Strings(words)
+		seen := map[string]string{}
+		for _, w := range words {
+			code := pt.Map[w]
+			k := strings.ToLower(strings.TrimSpace(w))
+			if k == "" {
+				add("map: an empty word")
+				continue
+			}
+			if other, dup := seen[k]; dup {
+				add("map: %q and %q are one word in any case", other, w)
+			}
+			seen[k] = w
+			if _, labelled := pt.Enum[code]; !labelled {
+				add("map: %q gives code %d, which has no label in enum", w, code)
+			}
+			for c, label := range pt.Enum {
+				if c != code && strings.EqualFold(strings.TrimSpace(label), k) {
+					add("map: %q gives code %d, but it is the label of code %d", w, code, c)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -3,6 +3,8 @@ package devices
 import (
 	"strings"
 	"testing"
+	"time"
+	_ "time/tzdata" // the zones the tests name, on machines without a zone database
 )
 
 func TestBuiltinProfiles(t *testing.T) {
@@ -98,6 +100,51 @@ func TestParseProfileErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "MQTT time fields",
+			yaml: "name: plug\ntime_path: Time\ntime_unit: minutes\ntime_zone: Mars/Olympus\npoints:\n  - {name: relay, path: POWER, type: bool}\n",
+			want: []string{
+				`profile test.yaml: time_unit: "minutes" is not one of s, ms, us, ns`,
+				`time_zone: "Mars/Olympus" is not an IANA time zone (e.g. Asia/Shanghai)`,
+			},
+		},
+		{
+			name: "time unit and zone without a time path",
+			yaml: "name: plug\ntime_unit: ms\ntime_zone: UTC\npoints:\n  - {name: relay, path: POWER, type: bool}\n",
+			want: []string{
+				"time_unit: says how to read time_path, which is not set",
+				"time_zone: says how to read time_path, which is not set",
+			},
+		},
+		{
+			name: "MQTT point fields",
+			yaml: "name: plug\npoints:\n" +
+				"  - {name: both, path: POWER, topic: POWER, type: bool}\n" +
+				"  - {name: overlap, path: a, type: bool, true: [ON, open], false: [off, Open]}\n" +
+				"  - {name: half, path: b, type: bool, true: [alarm]}\n" +
+				"  - {name: words_on_number, path: c, type: float64, true: [x], false: [y]}\n" +
+				"  - {name: abs, topic: /sensor/temp, type: float64}\n" +
+				"  - {name: wild, topic: sensor/+, type: float64}\n" +
+				"  - {name: t1, topic: temp, type: float64}\n" +
+				"  - {name: t2, topic: temp, type: float64}\n" +
+				"  - {name: mode, path: mode, type: enum, enum: {0: idle, 1: run}, map: {RUN: 1, FAULT: 9, idle: 1, Stop: 0, stop: 0}}\n" +
+				"  - {name: map_on_bool, path: d, type: bool, map: {x: 1}}\n" +
+				"  - {name: modbus_words, table: coil, address: 0, type: bool, true: [on], false: [off]}\n",
+			want: []string{
+				`point "both": path, topic: give one: path reads a member of the JSON payload on the device's topic, topic a plain value on a topic of its own`,
+				`point "overlap": true, false: "Open" is in both lists`,
+				`point "half": true, false: give both lists`,
+				`point "words_on_number": true, false: only bool points read words as true or false`,
+				`point "abs": topic: "/sensor/temp": is relative to the device's topic; leave out the leading '/'`,
+				`point "wild": topic: "sensor/+": a point's topic names one topic; wildcards (+, #) belong in the device's topic`,
+				`point "t2": topic "temp" is also point "t1"'s; a plain payload holds one value`,
+				`point "mode": map: "FAULT" gives code 9, which has no label in enum`,
+				`point "mode": map: "idle" gives code 1, but it is the label of code 0`,
+				`point "mode": map: "Stop" and "stop" are one word in any case`,
+				`point "map_on_bool": map: only enum points map words to codes`,
+				`point "modbus_words": true, false, map: only points heard over MQTT (path or topic) read words`,
+			},
+		},
+		{
 			name: "empty",
 			yaml: "kind: pump\n",
 			want: []string{"name: missing", "points: a profile needs at least one point"},
@@ -128,5 +175,30 @@ func TestParseProfileDefaults(t *testing.T) {
 	pt := p.Points[0]
 	if pt.Order != OrderCDAB || pt.Scale != 1 || p.Kind != KindGeneric {
 		t.Errorf("defaults: order %s scale %v kind %s, want CDAB 1 generic", pt.Order, pt.Scale, p.Kind)
+	}
+}
+
+func TestParseProfileMQTTFields(t *testing.T) {
+	t.Parallel()
+	p, err := ParseProfile("plug.yaml", []byte(`name: plug
+time_path: Time
+time_unit: ms
+time_zone: Asia/Shanghai
+points:
+  - {name: relay, topic: POWER, type: bool}
+  - {name: door, path: "inputs[id=door].state", type: bool, true: [OPEN, ajar], false: [shut]}
+  - {name: mode, path: mode, type: enum, enum: {0: idle, 1: run}, map: {RUN: 1, STOP: 0}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Transport() != "mqtt" {
+		t.Errorf("transport %q, want mqtt: every point is heard over MQTT", p.Transport())
+	}
+	if loc := p.Location(); loc == nil || loc.String() != "Asia/Shanghai" {
+		t.Errorf("location %v, want Asia/Shanghai", loc)
+	}
+	if p.TimeUnit.Duration() != time.Millisecond {
+		t.Errorf("time unit %s reads as %v", p.TimeUnit, p.TimeUnit.Duration())
 	}
 }

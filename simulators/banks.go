@@ -64,7 +64,7 @@ func (b *banks) registers(t devices.Table) []byte {
 
 // store writes a point's value into its table.
 func (b *banks) store(p *devices.Point, v devices.Value) {
-	if p.IsJSON() {
+	if p.IsMQTT() {
 		b.json[p.Name] = mqttdev.RoundTrip(p, v)
 		return
 	}
@@ -79,7 +79,7 @@ func (b *banks) store(p *devices.Point, v devices.Value) {
 
 // load reads a point back out of its table, exactly as a poller would decode it.
 func (b *banks) load(p *devices.Point) devices.Value {
-	if p.IsJSON() {
+	if p.IsMQTT() {
 		return b.json[p.Name]
 	}
 	if p.Table.Bits() {

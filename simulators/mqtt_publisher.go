@@ -174,8 +174,45 @@ func (p *publisher) run() {
 		if !client.IsConnectionOpen() {
 			continue
 		}
-		client.Publish(p.spec.Topic, 0, false, payload)
+		if p.d.hasJSONPoints() {
+			client.Publish(p.spec.Topic, 0, false, payload)
+		}
+		for _, pt := range p.d.topicValues(p.spec.Topic) {
+			client.Publish(pt.topic, 0, false, pt.payload)
+		}
 	}
+}
+
+func (d *device) hasJSONPoints() bool {
+	for i := range d.spec.Profile.Points {
+		if d.spec.Profile.Points[i].IsJSON() {
+			return true
+		}
+	}
+	return false
+}
+
+// topicValue is one point's plain value on a topic of its own.
+type topicValue struct {
+	topic   string
+	payload []byte
+}
+
+// topicValues are the plain values of the points that have a topic of their own, as such a
+// device publishes them: 23.5, true, "text".
+func (d *device) topicValues(deviceTopic string) []topicValue {
+	var out []topicValue
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pts := d.spec.Profile.Points
+	for i := range pts {
+		if pts[i].Topic == "" {
+			continue
+		}
+		b, _ := json.Marshal(mqttdev.Encode(&pts[i], d.banks.load(&pts[i])))
+		out = append(out, topicValue{pts[i].TopicUnder(deviceTopic), b})
+	}
+	return out
 }
 
 // jsonPayload is the device's payload now: every point at its JSON path, and the time at the

@@ -98,3 +98,56 @@ func wait(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestMQTTTopicPerPoint: a simulated device whose profile gives points topics of their own
+// publishes each as a plain value, and the driver reads them equal to the simulator's values.
+func TestMQTTTopicPerPoint(t *testing.T) {
+	b, err := northbound.StartBroker("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	prof, err := devices.ParseProfile("relay", []byte("name: relay\npoints:\n"+
+		"  - {name: relay, topic: relay/0, type: bool}\n  - {name: power, topic: relay/0/power, type: float64}\n"+
+		"  - {name: energy, path: energy, type: float64}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	estate, err := simulators.New([]simulators.DeviceSpec{{ID: "R-1", Profile: prof,
+		MQTT: &simulators.MQTTSpec{Topic: "t/R-1", Interval: 50 * time.Millisecond}}}, simulators.Options{MQTTBroker: b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := estate.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer estate.Close()
+	client, err := northbound.Dial(northbound.ClientOptions{URL: b.URL(), ClientID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	dev := &devices.Device{ID: "R-1", Kind: devices.KindGeneric, Profile: prof, Interval: time.Second,
+		MQTT: &devices.MQTTTransport{Topic: "t/R-1"}}
+	latest := devices.NewLatest([]*devices.Device{dev})
+	l, err := mqttdev.New([]*devices.Device{dev}, client, latest.Update, mqttdev.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go l.Run(ctx)
+	wait(t, "every point good", func() bool {
+		st, _ := latest.Get("R-1")
+		if len(st.Values) != len(prof.Points) {
+			return false
+		}
+		for i, v := range st.Values {
+			want, _ := estate.Value("R-1", prof.Points[i].Name)
+			if v.Quality != devices.QualityGood || v.Number != want.Number {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -65,6 +65,7 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 	}
 	m.listener, err = mqttdev.New(mqttDevs, m.client, handle, mqttdev.Options{
 		MaxPayload: cfg.MQTT.MaxPayload, Logger: log.With("component", "mqtt-devices"), Metrics: mqttdev.NewMetrics(reg),
+		MaxClockSkew: cfg.MQTT.MaxClockSkew, Location: cfg.DeviceLocation(),
 	})
 	if err != nil {
 		m.close()

@@ -97,13 +97,14 @@ func TestPayloads(t *testing.T) {
 		values [4]float64
 		time   time.Time
 	}{
-		{name: "good", payload: `{"ts": 1764190800123, "pressure": 32, "data": {"zones": [{}, {}, {"state": 1}]}, "alarm": true, "count": 7}`,
-			values: [4]float64{3.2, 1, 1, 7}, time: time.UnixMilli(1764190800123)},
-		{name: "enum by label and RFC 3339 time", payload: `{"ts": "2026-11-26T21:00:00Z", "pressure": 0, "data": {"zones": [0, 0, {"state": "alarm"}]}, "alarm": false, "count": 0}`,
-			values: [4]float64{0, 1, 0, 0}, time: time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)},
-		{name: "wrong types are bad points", payload: `{"pressure": "high", "data": {"zones": []}, "alarm": 1, "count": 70000}`,
+		// synctest's clock starts at 2000-01-01T00:00:00Z: payload times are just before it.
+		{name: "good", payload: `{"ts": 946684740123, "pressure": 32, "data": {"zones": [{}, {}, {"state": 1}]}, "alarm": true, "count": 7}`,
+			values: [4]float64{3.2, 1, 1, 7}, time: time.UnixMilli(946684740123)},
+		{name: "enum by label and RFC 3339 time", payload: `{"ts": "1999-12-31T21:00:00Z", "pressure": 0, "data": {"zones": [0, 0, {"state": "alarm"}]}, "alarm": false, "count": 0}`,
+			values: [4]float64{0, 1, 0, 0}, time: time.Date(1999, 12, 31, 21, 0, 0, 0, time.UTC)},
+		{name: "wrong types are bad points", payload: `{"pressure": "high", "data": {"zones": []}, "alarm": 2, "count": 70000}`,
 			want: [4]devices.Quality{devices.QualityBad, devices.QualityBad, devices.QualityBad, devices.QualityBad}},
-		{name: "one wrong type spoils only its point", payload: `{"pressure": 5, "data": {"zones": [0, 0, {"state": 0}]}, "alarm": "yes", "count": 2}`,
+		{name: "one wrong type spoils only its point", payload: `{"pressure": 5, "data": {"zones": [0, 0, {"state": 0}]}, "alarm": "maybe", "count": 2}`,
 			want: [4]devices.Quality{devices.QualityGood, devices.QualityGood, devices.QualityBad, devices.QualityGood}, values: [4]float64{0.5, 0, 0, 2}},
 		{name: "malformed JSON", payload: `{"pressure": 3`, wantErr: ErrMalformed,
 			want: [4]devices.Quality{devices.QualityBad, devices.QualityBad, devices.QualityBad, devices.QualityBad}},

@@ -11,6 +11,7 @@ type Metrics struct {
 	messages *prometheus.CounterVec
 	bad      *prometheus.CounterVec
 	dropped  *prometheus.CounterVec
+	future   *prometheus.CounterVec
 	offline  *prometheus.GaugeVec
 }
 
@@ -27,28 +28,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "facilityd_mqtt_device_dropped_total", Help: "Payloads of MQTT devices dropped because the decoding queue was full.",
 		}, []string{"device"}),
+		future: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "facilityd_mqtt_device_future_time_total",
+			Help: "Payload times of MQTT devices more than mqtt.max_clock_skew ahead of the time received: refused, the reading keeps the time received.",
+		}, []string{"device"}),
 		offline: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "facilityd_mqtt_device_offline", Help: "1 while an MQTT device is silent past its stale time or its status topic says offline.",
 		}, []string{"device"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.messages, m.bad, m.dropped, m.offline)
+		reg.MustRegister(m.messages, m.bad, m.dropped, m.future, m.offline)
 	}
 	return m
 }
 
 type deviceMetrics struct {
-	messages, malformed, oversize, wrongType, dropped prometheus.Counter
-	offline                                           prometheus.Gauge
+	messages, malformed, oversize, wrongType, dropped, futureTime prometheus.Counter
+	offline                                                       prometheus.Gauge
 }
 
 func (m *Metrics) device(d *devices.Device) deviceMetrics {
 	return deviceMetrics{
-		messages:  m.messages.WithLabelValues(d.ID),
-		malformed: m.bad.WithLabelValues(d.ID, "json"),
-		oversize:  m.bad.WithLabelValues(d.ID, "oversize"),
-		wrongType: m.bad.WithLabelValues(d.ID, "wrong_type"),
-		dropped:   m.dropped.WithLabelValues(d.ID),
-		offline:   m.offline.WithLabelValues(d.ID),
+		messages:   m.messages.WithLabelValues(d.ID),
+		malformed:  m.bad.WithLabelValues(d.ID, "json"),
+		oversize:   m.bad.WithLabelValues(d.ID, "oversize"),
+		wrongType:  m.bad.WithLabelValues(d.ID, "wrong_type"),
+		dropped:    m.dropped.WithLabelValues(d.ID),
+		futureTime: m.future.WithLabelValues(d.ID),
+		offline:    m.offline.WithLabelValues(d.ID),
 	}
 }
