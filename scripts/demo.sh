@@ -37,8 +37,8 @@ MSG
 
 export FACILITYD_INFLUX_URL=$INFLUXD_URL
 export FACILITYD_INFLUX_BUCKET=facility/autogen
-# Readings taken while InfluxDB is away wait here and are replayed when it is back.
-export FACILITYD_SPOOL_DIR=${FACILITYD_SPOOL_DIR:-$root/.demo/spool}
+# The demo's state (the spool, where readings taken while InfluxDB is away wait, the journals
+# and stores) is in .demo/, its default state_dir.
 # Not exec: the trap stops InfluxDB once facilityd has flushed and exited.
 status=0
 "$root/bin/facilityd" demo "$@" || status=$?
