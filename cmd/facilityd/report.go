@@ -26,6 +26,12 @@ func reportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cfg.StateDir == "" {
+				cfg.StateDir, _ = config.DefaultStateDir(path)
+			}
+			if err := cfg.ResolveState(); err != nil {
+				return err
+			}
 			if month == "" {
 				month = time.Now().AddDate(0, -1, 0).Format("2006-01")
 			}
