@@ -420,7 +420,27 @@ func (s *Spool) scan(id uint64) (*segment, error) {
 		off += n
 	}
 	seg.size = int64(off)
+	if seg.size > 0 {
+		// After kill -9 the file may hold what the kernel has not written yet (an append the
+		// kill cut between write and fsync, a cut tail): what is replayed from now on must
+		// survive a power loss as well.
+		if err := s.syncFile(name); err != nil {
+			return nil, err
+		}
+	}
 	return seg, nil
+}
+
+func (s *Spool) syncFile(name string) error {
+	f, err := s.fs.Open(name)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("spool: fsync %s: %w", name, err)
+	}
+	return nil
 }
 
 // rotate closes the segment appended to and starts a new one. The new id goes into the cursor
