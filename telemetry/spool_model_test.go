@@ -54,7 +54,8 @@ type spoolModel struct {
 	segBytes, maxBytes int
 	recs               []*mrec // every record ever appended, in order
 	segs               []*mseg // as the spool lays them out; the last is appended to
-	droppedPoints      int
+	droppedPoints      int     // since the last restart
+	droppedRecords     int     // in all
 }
 
 // layout shows the segments as record ids, a * after those replayed already.
@@ -124,6 +125,7 @@ func (m *spoolModel) append(r *mrec, fail, crashed bool) {
 			case d.state == pending:
 				d.state = dropped
 				m.droppedPoints += d.points
+				m.droppedRecords++
 			}
 		}
 		m.segs = m.segs[1:]
@@ -180,16 +182,18 @@ type spoolHarness struct {
 	cfg    SpoolConfig
 	sp     *Spool
 	m      *spoolModel
-	onDrop int // points the spool reported through OnDrop since the last crash
+	onDrop int      // points the spool reported through OnDrop since the last crash
 	trace  []string // the last steps, for the failure message
 	stats  struct {
 		steps, appends, commits, failures, crashes, powerLosses, cutCalls, restarts, replayedTwice int
 	}
 }
 
-func newSpoolHarness(t *testing.T, seed uint64, segBytes, maxBytes int) *spoolHarness {
+// newSpoolHarness: seed draws the steps and records, fsSeed what a torn write or a power loss
+// keeps.
+func newSpoolHarness(t *testing.T, seed, fsSeed uint64, segBytes, maxBytes int) *spoolHarness {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
-	h := &spoolHarness{t: t, rng: rng, fs: newMemFS(rng), m: &spoolModel{segBytes: segBytes, maxBytes: maxBytes}}
+	h := &spoolHarness{t: t, rng: rng, fs: newMemFS(rand.New(rand.NewPCG(fsSeed, 7))), m: &spoolModel{segBytes: segBytes, maxBytes: maxBytes}}
 	h.cfg = SpoolConfig{Dir: "/spool", SegmentBytes: int64(segBytes), MaxBytes: int64(maxBytes),
 		OnDrop: func(points, _ int) { h.onDrop += points }}
 	h.restart()
@@ -306,22 +310,29 @@ func (h *spoolHarness) crashDuring(op string) {
 	case "append":
 		r := h.newRecord()
 		err := h.sp.Append(r.rec)
+		if err != nil && !h.fs.isDown() {
+			h.fatalf("step %d: append %d: %v", h.stats.steps, r.id, err)
+		}
 		h.m.append(r, false, err != nil)
 		h.tracef("append %d (%d bytes) cut by a crash: %v; segments %v", r.id, r.size, err, h.m.layout())
 	case "commit":
 		if h.m.head() == nil {
 			break
 		}
-		if _, ok, err := h.sp.Next(); err != nil || !ok {
+		_, ok, err := h.sp.Next()
+		if err != nil {
 			break // the crash came before Next could read it
 		}
-		err := h.sp.Commit()
+		if !ok {
+			h.fatalf("step %d: Next found nothing; record %d is waiting", h.stats.steps, h.m.head().id)
+		}
+		err = h.sp.Commit()
 		h.tracef("commit %d cut by a crash: %v", h.m.head().id, err)
 		h.m.commit(err != nil)
 	case "open":
 		h.sp = nil // dropped without Close
 		h.fs.crash(false)
-		h.fs.crashIn(1 + h.rng.IntN(14))
+		h.fs.crashIn(1 + h.rng.IntN(40))
 		_, _ = h.open() // dies in it
 	}
 	h.crash(h.rng.IntN(2) == 0)
@@ -455,9 +466,9 @@ func (h *spoolHarness) checkSizes() {
 	for _, b := range data {
 		onDisk += len(b)
 	}
-	points, bytes := h.sp.Len()
-	if int(bytes) != onDisk {
-		h.fatalf("step %d: the spool counts %d bytes; its segment files hold %d", h.stats.steps, bytes, onDisk)
+	points, counted := h.sp.Len()
+	if int(counted) != onDisk {
+		h.fatalf("step %d: the spool counts %d bytes; its segment files hold %d", h.stats.steps, counted, onDisk)
 	}
 	if onDisk != h.m.total() {
 		h.fatalf("step %d: the segment files hold %d bytes; the model %d", h.stats.steps, onDisk, h.m.total())
@@ -524,7 +535,7 @@ func (h *spoolHarness) step() {
 // checks the spool against the model after every restart.
 func TestSpoolModelCrashSequences(t *testing.T) {
 	seeds := []uint64{1, 2, 3, 4, 5, 6, 7, 8, uint64(time.Now().UnixNano())}
-	steps := 1500
+	steps := 1000
 	if testing.Short() {
 		steps = 300
 	}
@@ -535,13 +546,79 @@ func TestSpoolModelCrashSequences(t *testing.T) {
 			segBytes := 200 + rng.IntN(1200)
 			maxBytes := segBytes * (3 + rng.IntN(6))
 			t.Logf("seed %d: segment_bytes %d, max_bytes %d (rerun: go test -run 'TestSpoolModelCrashSequences/^%d$' ./telemetry)", seed, segBytes, maxBytes, seed)
-			h := newSpoolHarness(t, seed, segBytes, maxBytes)
+			h := newSpoolHarness(t, seed, seed, segBytes, maxBytes)
 			for range steps {
 				h.step()
 			}
 			s := h.stats
-			t.Logf("%d steps: %d appends (%d failed), %d commits, %d restarts, %d crashes (%d power losses, %d inside a call), %d records replayed twice",
-				s.steps, s.appends, s.failures, s.commits, s.restarts, s.crashes, s.powerLosses, s.cutCalls, s.replayedTwice)
+			t.Logf("%d steps: %d appends (%d failed), %d commits, %d records dropped for space, %d restarts, %d crashes (%d power losses, %d inside a call), %d records replayed twice",
+				s.steps, s.appends, s.failures, s.commits, h.m.droppedRecords, s.restarts, s.crashes, s.powerLosses, s.cutCalls, s.replayedTwice)
 		})
 	}
+}
+
+// TestSpoolCrashAtEveryCall runs one sequence (appends that start segments and drop the
+// oldest, replays across segments, a clean restart) and lets the machine die at each of its
+// file system calls in turn, by kill -9 and by power loss; the spool must match the model
+// after the restart every time.
+func TestSpoolCrashAtEveryCall(t *testing.T) {
+	script := []string{"append", "append", "append", "append", "append", "append", "append", "append",
+		"commit", "commit", "commit", "reopen", "append", "append", "commit", "commit", "commit", "commit",
+		"append", "append", "append", "commit"}
+	// run plays the script until the machine dies, and says whether it did.
+	run := func(h *spoolHarness) bool {
+		for _, op := range script {
+			h.stats.steps++
+			switch op {
+			case "append":
+				r := h.newRecord()
+				err := h.sp.Append(r.rec)
+				if err != nil && !h.fs.isDown() {
+					h.fatalf("append %d: %v", r.id, err)
+				}
+				h.m.append(r, false, err != nil)
+				h.tracef("append %d: %v; segments %v", r.id, err, h.m.layout())
+			case "commit":
+				if _, _, err := h.sp.Next(); err != nil {
+					h.tracef("Next: %v", err)
+					return true
+				}
+				err := h.sp.Commit()
+				h.tracef("commit %d: %v", h.m.head().id, err)
+				h.m.commit(err != nil)
+			case "reopen":
+				h.sp.Close()
+				sp, err := h.open()
+				h.tracef("reopen: %v", err)
+				if err != nil {
+					return true
+				}
+				h.sp = sp
+			}
+			if h.fs.isDown() {
+				return true
+			}
+		}
+		return false
+	}
+	calls := func() int {
+		h := newSpoolHarness(t, 1, 1, 300, 700)
+		start := h.fs.callCount()
+		run(h)
+		t.Logf("the sequence ends with segments %v, %d records dropped for space", h.m.layout(), h.m.droppedRecords)
+		return h.fs.callCount() - start
+	}()
+	for k := 1; k <= calls; k++ {
+		for _, powerLoss := range []bool{false, true} {
+			h := newSpoolHarness(t, 1, uint64(k), 300, 700)
+			h.fs.crashIn(k)
+			if !run(h) {
+				t.Fatalf("the machine was to die in call %d of %d, and did not", k, calls)
+			}
+			h.crash(powerLoss)
+			for h.replay(true) {
+			}
+		}
+	}
+	t.Logf("crashed in each of %d calls, by kill -9 and by power loss", calls)
 }

@@ -88,6 +88,18 @@ func (m *memFS) crashIn(n int) {
 	m.crashAt = m.calls + n
 }
 
+func (m *memFS) isDown() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.down
+}
+
+func (m *memFS) callCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls
+}
+
 // crash ends the process: its handles fail from now on. With powerLoss the page cache is
 // lost too: what survives is what was on disk, plus an arbitrary prefix of what was not.
 func (m *memFS) crash(powerLoss bool) {
