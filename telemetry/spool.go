@@ -292,7 +292,7 @@ func (s *Spool) initMetrics() {
 	s.m.droppedPoints = counter("facilityd_spool_dropped_points_total", "Spooled points deleted unreplayed because the spool reached spool.max_bytes.")
 	s.m.droppedBytes = counter("facilityd_spool_dropped_bytes_total", "Spooled bytes deleted unreplayed because the spool reached spool.max_bytes.")
 	s.m.corruptBytes = counter("facilityd_spool_corrupt_bytes_total", "Bytes cut from segments at open: torn tails after a crash, or records with a bad CRC.")
-	s.m.appendFailures = counter("facilityd_spool_append_failures_total", "Appends whose write or fsync failed (disk full, I/O error): the batch is not spooled, the segment is cut back to its last whole record and a new one started.")
+	s.m.appendFailures = counter("facilityd_spool_append_failures_total", "Appends that failed (disk full, I/O error): the batch is not spooled. After a failed write or fsync the segment is cut back to its last whole record and a new one started.")
 	s.m.appended = counter("facilityd_spool_appended_points_total", "Points written to the spool (fsync'd).")
 	s.m.replayed = counter("facilityd_spool_replayed_points_total", "Points replayed from the spool and acknowledged by InfluxDB.")
 }
@@ -518,10 +518,12 @@ func (s *Spool) Append(r Record) error {
 	}
 	if s.active == nil || s.full(int64(len(rec))) {
 		if err := s.rotate(); err != nil {
+			s.m.appendFailures.Inc()
 			return err
 		}
 	}
 	if err := s.makeRoom(int64(len(rec))); err != nil {
+		s.m.appendFailures.Inc()
 		return err
 	}
 	act := s.segs[len(s.segs)-1]
