@@ -182,7 +182,9 @@ type recInfo struct {
 // crash between any two of them: a replayed segment is deleted only once the cursor names a
 // later one (a segment below the cursor's is deleted at open); a segment dropped for space is
 // deleted and the directory fsync'd before the append that needed the room; a segment the
-// cursor names that no longer exists means "start at the next one". So, after any crash:
+// cursor names that no longer exists means "start at the next one"; every segment kept at open
+// is fsync'd, as after kill -9 it may hold what the kernel has not written yet. So, after any
+// crash (spool_model_test.go checks it against a model, crashing at every call):
 //
 //   - every record whose Append returned nil is replayed, in order, once, unless it was
 //     committed (or skipped) before the crash or dropped for space (counted). The one record
