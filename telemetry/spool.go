@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,9 +150,10 @@ func (c SpoolConfig) withDefaults() SpoolConfig {
 // segment is one file of the spool, as the spool knows it in memory.
 type segment struct {
 	id     uint64
-	size   int64
+	size   int64 // bytes of whole records in the file, which is all the file holds
 	points int
-	// first is the byte offset of each record and its points, so the unread points are known.
+	// recs is the byte offset, points and oldest timestamp of each record, so the unread
+	// points and the replay lag are known without reading the file.
 	recs []recInfo
 }
 
@@ -162,20 +163,52 @@ type recInfo struct {
 	oldest int64
 }
 
-// Spool is a bounded, crash-safe queue of line-protocol batches on disk: append-only segment
-// files of CRC-framed records, fsync'd on every append, and a durable read cursor, so that a
-// batch acknowledged by InfluxDB is not replayed after a restart and a torn tail is cut at
-// open. It is safe for concurrent use; the Writer is its only reader.
+// Spool is a bounded, crash-safe queue of line-protocol batches on disk, so that readings
+// InfluxDB cannot take now survive an outage, kill -9 and power loss, and a batch InfluxDB
+// acknowledged is not replayed after a restart. It is safe for concurrent use; the Writer is
+// its only reader.
+//
+// On disk, in Dir:
+//
+//   - segment files, 0000000000000001.seg and up: records framed as AppendRecord frames them,
+//     each written and fsync'd by Append before it returns. A segment id is never used twice,
+//     whatever was deleted: the cursor file holds the next id before a segment file is created.
+//   - cursor: "FDC2", then three big-endian uint64 (the segment and byte offset of the next
+//     record to replay, and the next segment id) and a CRC-32C of those 28 bytes. It is only
+//     ever replaced whole: written to cursor.tmp, fsync'd, renamed over cursor, and the
+//     directory fsync'd.
+//
+// The order of the file operations keeps the cursor and the segment set in agreement after a
+// crash between any two of them: a replayed segment is deleted only once the cursor names a
+// later one (a segment below the cursor's is deleted at open); a segment dropped for space is
+// deleted and the directory fsync'd before the append that needed the room; a segment the
+// cursor names that no longer exists means "start at the next one"; every segment kept at open
+// is fsync'd, as after kill -9 it may hold what the kernel has not written yet. So, after any
+// crash (spool_model_test.go checks it against a model, crashing at every call):
+//
+//   - every record whose Append returned nil is replayed, in order, once, unless it was
+//     committed (or skipped) before the crash or dropped for space (counted). The one record
+//     whose Commit the crash cut short may be replayed once more.
+//   - a record whose Append returned an error is not replayed: a failed write or fsync cuts the
+//     segment back to its last whole record and the spool goes on in a new segment. Only when
+//     that cut fails too (or the crash hit the Append) may it come back, once, whole.
+//   - a record torn by the crash fails its CRC at open and is cut, never replayed as garbage.
 type Spool struct {
 	cfg SpoolConfig
+	fs  spoolFS
 	log *slog.Logger
 
-	mu     sync.Mutex
-	segs   []*segment // oldest first; the last one is appended to
-	active *os.File
-	// cursor: the next record to replay is segs[0] at offset curOff (segs[0] is the read
-	// segment: read segments are deleted as soon as they are done).
+	mu   sync.Mutex
+	segs []*segment // oldest first, ids rising; the last one is the one appended to
+	// active is the open last segment; nil after a failed write until the next Append starts
+	// a new segment.
+	active spoolFile
+	// curSeg, curOff: the read position, the next record to replay. Segments below curSeg are
+	// fully replayed; they are deleted once the cursor file says so (durSeg).
+	curSeg uint64
 	curOff int64
+	durSeg uint64 // the segment the cursor file names
+	nextID uint64 // the id of the next new segment; the cursor file holds it too
 	closed bool
 	// peek is the record Next returned last, which Commit consumes; if the spool dropped it
 	// meanwhile (full), Commit does nothing.
@@ -192,6 +225,7 @@ type spoolMetrics struct {
 	droppedPoints           prometheus.Counter
 	droppedBytes            prometheus.Counter
 	corruptBytes            prometheus.Counter
+	appendFailures          prometheus.Counter
 	appended, replayed      prometheus.Counter
 }
 
@@ -199,6 +233,10 @@ type spoolMetrics struct {
 // segment (counted in facilityd_spool_corrupt_bytes_total and logged), and registers its metrics
 // on reg (nil: not registered).
 func OpenSpool(cfg SpoolConfig, reg prometheus.Registerer, log *slog.Logger) (*Spool, error) {
+	return openSpoolFS(cfg, osFS{}, reg, log)
+}
+
+func openSpoolFS(cfg SpoolConfig, fsys spoolFS, reg prometheus.Registerer, log *slog.Logger) (*Spool, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Dir == "" {
 		return nil, errors.New("spool.dir: missing")
@@ -206,18 +244,22 @@ func OpenSpool(cfg SpoolConfig, reg prometheus.Registerer, log *slog.Logger) (*S
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+	if err := fsys.MkdirAll(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("spool.dir: %w", err)
 	}
-	s := &Spool{cfg: cfg, log: log}
+	s := &Spool{cfg: cfg, fs: fsys, log: log}
 	s.initMetrics()
 	if err := s.load(); err != nil {
+		if s.active != nil {
+			s.active.Close()
+		}
 		return nil, err
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{s.m.points, s.m.bytes, s.m.segments, s.m.lag,
-			s.m.droppedPoints, s.m.droppedBytes, s.m.corruptBytes, s.m.appended, s.m.replayed} {
+			s.m.droppedPoints, s.m.droppedBytes, s.m.corruptBytes, s.m.appendFailures, s.m.appended, s.m.replayed} {
 			if err := reg.Register(c); err != nil {
+				s.active.Close()
 				return nil, fmt.Errorf("spool: register metrics: %w", err)
 			}
 		}
@@ -252,6 +294,7 @@ func (s *Spool) initMetrics() {
 	s.m.droppedPoints = counter("facilityd_spool_dropped_points_total", "Spooled points deleted unreplayed because the spool reached spool.max_bytes.")
 	s.m.droppedBytes = counter("facilityd_spool_dropped_bytes_total", "Spooled bytes deleted unreplayed because the spool reached spool.max_bytes.")
 	s.m.corruptBytes = counter("facilityd_spool_corrupt_bytes_total", "Bytes cut from segments at open: torn tails after a crash, or records with a bad CRC.")
+	s.m.appendFailures = counter("facilityd_spool_append_failures_total", "Appends that failed (disk full, I/O error): the batch is not spooled. After a failed write or fsync the segment is cut back to its last whole record and a new one started.")
 	s.m.appended = counter("facilityd_spool_appended_points_total", "Points written to the spool (fsync'd).")
 	s.m.replayed = counter("facilityd_spool_replayed_points_total", "Points replayed from the spool and acknowledged by InfluxDB.")
 }
@@ -260,30 +303,49 @@ func segName(id uint64) string { return fmt.Sprintf("%016x.seg", id) }
 
 func (s *Spool) path(name string) string { return filepath.Join(s.cfg.Dir, name) }
 
-// load reads the segments and the cursor, cutting what cannot be trusted.
+// load reads the segments and the cursor, cuts what cannot be trusted, and starts a new
+// segment to append to (a crash may have left the last one torn).
 func (s *Spool) load() error {
-	entries, err := os.ReadDir(s.cfg.Dir)
+	names, err := s.fs.ReadDir(s.cfg.Dir)
 	if err != nil {
 		return fmt.Errorf("spool.dir: %w", err)
 	}
 	var ids []uint64
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".seg")
-		if !ok || e.IsDir() {
+	for _, n := range names {
+		hex, ok := strings.CutSuffix(n, ".seg")
+		if !ok {
 			continue
 		}
-		id, err := strconv.ParseUint(name, 16, 64)
+		id, err := strconv.ParseUint(hex, 16, 64)
 		if err != nil {
 			continue
 		}
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	curSeg, curOff, haveCursor := s.readCursor()
+	slices.Sort(ids)
+	cur, haveCur := s.readCursor()
+	if haveCur && cur.v1 && len(ids) > 0 && ids[0] < cur.seg {
+		// Spools written before segment ids were kept unique could number new segments
+		// below the cursor after a restart: what is below it is not known to be replayed.
+		s.log.Warn("spool: the cursor of an earlier version names a segment above ones still on disk; replaying them all (InfluxDB keeps one copy of a point sent twice)",
+			"dir", s.cfg.Dir, "cursor_segment", segName(cur.seg), "first_segment", segName(ids[0]))
+		haveCur = false
+	}
+	s.nextID = 1
+	if haveCur {
+		s.curSeg, s.curOff, s.durSeg = cur.seg, cur.off, cur.seg
+		s.nextID = max(cur.next, cur.seg+1)
+	}
+	if n := len(ids); n > 0 {
+		s.nextID = max(s.nextID, ids[n-1]+1)
+	}
+	var empty []uint64
 	for _, id := range ids {
-		if haveCursor && id < curSeg {
-			// Fully replayed before the last stop, but not yet deleted.
-			_ = os.Remove(s.path(segName(id)))
+		if haveCur && id < cur.seg {
+			// Replayed before the last stop; the cursor already names a later segment.
+			if err := s.remove(id); err != nil {
+				return err
+			}
 			continue
 		}
 		seg, err := s.scan(id)
@@ -291,35 +353,47 @@ func (s *Spool) load() error {
 			return err
 		}
 		if seg.size == 0 {
-			_ = os.Remove(s.path(segName(id)))
+			empty = append(empty, id)
 			continue
 		}
 		s.segs = append(s.segs, seg)
 	}
-	if len(s.segs) > 0 && haveCursor && s.segs[0].id == curSeg {
-		s.curOff = min(curOff, s.segs[0].size)
-		// The cursor must sit on a record boundary; if it does not, start at the next one.
-		for _, r := range s.segs[0].recs {
+	if len(s.segs) > 0 && s.segs[0].id == s.curSeg {
+		// The cursor sits on a record boundary unless the record it named was cut: then
+		// it starts at the next whole one.
+		g := s.segs[0]
+		off := g.size
+		for _, r := range g.recs {
 			if r.off >= s.curOff {
-				s.curOff = r.off
+				off = r.off
 				break
 			}
 		}
-		if n := len(s.segs[0].recs); n == 0 || s.segs[0].recs[n-1].off < s.curOff {
-			s.curOff = s.segs[0].size
+		s.curOff = off
+	}
+	if err := s.rotate(); err != nil {
+		return err
+	}
+	// The ids of empty segments are below nextID, which the cursor now holds.
+	for _, id := range empty {
+		if err := s.remove(id); err != nil {
+			return err
 		}
 	}
-	next := uint64(1)
-	if len(s.segs) > 0 {
-		next = s.segs[len(s.segs)-1].id + 1
+	return nil
+}
+
+func (s *Spool) remove(id uint64) error {
+	if err := s.fs.Remove(s.path(segName(id))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("spool: delete segment: %w", err)
 	}
-	return s.openActive(next)
+	return nil
 }
 
 // scan reads one segment, truncating it at its first torn or corrupt record.
 func (s *Spool) scan(id uint64) (*segment, error) {
 	name := s.path(segName(id))
-	b, err := os.ReadFile(name)
+	b, err := s.fs.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -338,7 +412,7 @@ func (s *Spool) scan(id uint64) (*segment, error) {
 			if s.cfg.OnDrop != nil {
 				s.cfg.OnDrop(0, cut)
 			}
-			if err := os.Truncate(name, int64(off)); err != nil {
+			if err := s.fs.Truncate(name, int64(off)); err != nil {
 				return nil, fmt.Errorf("spool: cut %s at %d: %w", name, off, err)
 			}
 			break
@@ -348,42 +422,91 @@ func (s *Spool) scan(id uint64) (*segment, error) {
 		off += n
 	}
 	seg.size = int64(off)
+	if seg.size > 0 {
+		// After kill -9 the file may hold what the kernel has not written yet (an append the
+		// kill cut between write and fsync, a cut tail): what is replayed from now on must
+		// survive a power loss as well.
+		if err := s.syncFile(name); err != nil {
+			return nil, err
+		}
+	}
 	return seg, nil
 }
 
-// openActive opens a new segment id to append to, after the existing ones.
-func (s *Spool) openActive(id uint64) error {
-	f, err := os.OpenFile(s.path(segName(id)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+func (s *Spool) syncFile(name string) error {
+	f, err := s.fs.Open(name)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	if err := syncDir(s.cfg.Dir); err != nil {
-		f.Close()
-		return err
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("spool: fsync %s: %w", name, err)
 	}
-	if len(s.segs) == 0 {
-		s.curOff = 0
-	}
-	s.active = f
-	s.segs = append(s.segs, &segment{id: id})
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// rotate closes the segment appended to and starts a new one. The new id goes into the cursor
+// file before the segment file exists, so no later start can number a segment with it again.
+func (s *Spool) rotate() error {
+	if s.active != nil {
+		if err := s.active.Close(); err != nil {
+			// Its records are fsync'd already; only the handle is in doubt.
+			s.log.Warn("spool: close segment", "error", err.Error())
+		}
+		s.active = nil
+	}
+	if n := len(s.segs); n > 0 && s.segs[n-1].size == 0 {
+		// Its first write failed: nothing is in it and nothing refers to it.
+		if err := s.remove(s.segs[n-1].id); err == nil {
+			s.segs = s.segs[:n-1]
+		}
+	}
+	id := s.nextID
+	grown := append(slices.Clip(s.segs), &segment{id: id})
+	curSeg, curOff := position(grown, s.curSeg, s.curOff)
+	if err := s.writeCursor(curSeg, curOff, id+1); err != nil {
+		return err
+	}
+	s.nextID = id + 1
+	f, err := s.fs.Create(s.path(segName(id)))
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		return fmt.Errorf("spool: new segment: %w", err)
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("spool: fsync %s: %w", dir, err)
+	if err := s.fs.SyncDir(s.cfg.Dir); err != nil {
+		f.Close()
+		return fmt.Errorf("spool: fsync %s: %w", s.cfg.Dir, err)
 	}
+	s.active = f
+	s.segs = grown
+	s.curSeg, s.curOff = curSeg, curOff
+	s.deleteReplayed()
 	return nil
+}
+
+// position moves the read position (seg, off) onto the next record to replay: past segments
+// read to their end, as long as a later segment exists, and onto the first segment from seg
+// on when seg itself is gone.
+func position(segs []*segment, seg uint64, off int64) (uint64, int64) {
+	for i, g := range segs {
+		if g.id < seg {
+			continue
+		}
+		if g.id > seg {
+			seg, off = g.id, 0
+		}
+		if off < g.size || i == len(segs)-1 {
+			return seg, off
+		}
+		seg, off = segs[i+1].id, 0
+	}
+	return seg, off
 }
 
 // Append writes one batch to the tail of the spool and fsyncs it: once Append returns nil, the
 // batch survives kill -9 and power loss. When the spool would pass MaxBytes, the oldest segments
-// are deleted first, counted and reported through OnDrop.
+// are deleted first, counted and reported through OnDrop. When the write or the fsync fails,
+// the batch is not spooled (the error says why), the segment is cut back to its last whole
+// record and the next batch goes to a new segment.
 func (s *Spool) Append(r Record) error {
 	rec := AppendRecord(nil, r)
 	s.mu.Lock()
@@ -395,23 +518,24 @@ func (s *Spool) Append(r Record) error {
 		s.dropped(r.Points, len(rec))
 		return fmt.Errorf("spool: a batch of %d bytes is larger than spool.max_bytes %d", len(rec), s.cfg.MaxBytes)
 	}
-	act := s.segs[len(s.segs)-1]
-	if act.size > 0 && act.size+int64(len(rec)) > s.cfg.SegmentBytes {
+	if s.active == nil || s.full(int64(len(rec))) {
 		if err := s.rotate(); err != nil {
+			s.m.appendFailures.Inc()
 			return err
 		}
-		act = s.segs[len(s.segs)-1]
 	}
-	for s.totalBytes()+int64(len(rec)) > s.cfg.MaxBytes && len(s.segs) > 1 {
-		s.dropOldest()
+	if err := s.makeRoom(int64(len(rec))); err != nil {
+		s.m.appendFailures.Inc()
+		return err
 	}
-	if _, err := s.active.Write(rec); err != nil {
-		// A partial write is cut at the next open; make this segment the last one written.
-		_ = s.rotate()
-		return fmt.Errorf("spool: write: %w", err)
-	}
-	if err := s.active.Sync(); err != nil {
-		return fmt.Errorf("spool: fsync: %w", err)
+	act := s.segs[len(s.segs)-1]
+	if err := s.write(act, rec); err != nil {
+		s.m.appendFailures.Inc()
+		s.abandon(act)
+		if rerr := s.rotate(); rerr != nil {
+			s.log.Warn("spool: cannot start a new segment after a failed append; the next append tries again", "error", rerr.Error())
+		}
+		return err
 	}
 	act.recs = append(act.recs, recInfo{off: act.size, points: r.Points, oldest: r.Oldest.UnixNano()})
 	act.size += int64(len(rec))
@@ -420,12 +544,82 @@ func (s *Spool) Append(r Record) error {
 	return nil
 }
 
-func (s *Spool) rotate() error {
-	id := s.segs[len(s.segs)-1].id + 1
-	if err := s.active.Close(); err != nil {
-		return fmt.Errorf("spool: close segment: %w", err)
+// full reports whether n more bytes would take the segment appended to past SegmentBytes (a
+// record larger than that goes alone into a segment).
+func (s *Spool) full(n int64) bool {
+	last := s.segs[len(s.segs)-1]
+	return last.size > 0 && last.size+n > s.cfg.SegmentBytes
+}
+
+func (s *Spool) write(act *segment, rec []byte) error {
+	if _, err := s.active.Write(rec); err != nil {
+		return fmt.Errorf("spool: write %s: %w", segName(act.id), err)
 	}
-	return s.openActive(id)
+	if err := s.active.Sync(); err != nil {
+		return fmt.Errorf("spool: fsync %s: %w", segName(act.id), err)
+	}
+	return nil
+}
+
+// abandon cuts the active segment back to its last whole record after a failed write or
+// fsync, and closes it: what the failed write left must neither stay in step with nothing in
+// memory nor come back after a restart.
+func (s *Spool) abandon(act *segment) {
+	err := s.active.Truncate(act.size)
+	if err == nil {
+		err = s.active.Sync()
+	}
+	if err != nil {
+		s.log.Error("spool: cannot cut a segment back after a failed append; the failed batch may be replayed after a restart",
+			"segment", segName(act.id), "size", act.size, "error", err.Error())
+	}
+	s.active.Close()
+	s.active = nil
+}
+
+// makeRoom deletes the oldest segments (never the one appended to) until n more bytes fit in
+// MaxBytes. The deletions are made durable before the append that needed the room, so a
+// dropped segment cannot come back after a power loss.
+func (s *Spool) makeRoom(n int64) error {
+	droppedAny := false
+	for s.totalBytes()+n > s.cfg.MaxBytes && len(s.segs) > 1 {
+		g := s.segs[0]
+		if err := s.remove(g.id); err != nil {
+			return fmt.Errorf("spool full (spool.max_bytes) and its oldest segment cannot be deleted: %w", err)
+		}
+		points, bytes := s.unread(g)
+		s.segs = s.segs[1:]
+		s.curSeg, s.curOff = position(s.segs, s.curSeg, s.curOff)
+		droppedAny = true
+		if points == 0 {
+			continue // already replayed
+		}
+		s.dropped(points, int(bytes))
+		s.log.Error("spool full (spool.max_bytes): the oldest spooled readings are deleted unreplayed",
+			"segment", segName(g.id), "points", points, "bytes", bytes, "max_bytes", s.cfg.MaxBytes)
+	}
+	if droppedAny {
+		if err := s.fs.SyncDir(s.cfg.Dir); err != nil {
+			return fmt.Errorf("spool: fsync %s: %w", s.cfg.Dir, err)
+		}
+	}
+	return nil
+}
+
+// unread returns the points and bytes of g not yet replayed.
+func (s *Spool) unread(g *segment) (points int, bytes int64) {
+	switch {
+	case g.id < s.curSeg:
+		return 0, 0
+	case g.id > s.curSeg:
+		return g.points, g.size
+	}
+	for _, r := range g.recs {
+		if r.off >= s.curOff {
+			points += r.points
+		}
+	}
+	return points, max(g.size-s.curOff, 0)
 }
 
 func (s *Spool) totalBytes() int64 {
@@ -436,24 +630,6 @@ func (s *Spool) totalBytes() int64 {
 	return n
 }
 
-// dropOldest deletes the oldest segment, which is never the active one.
-func (s *Spool) dropOldest() {
-	g := s.segs[0]
-	points := 0
-	for _, r := range g.recs {
-		if r.off >= s.curOff {
-			points += r.points
-		}
-	}
-	bytes := int(g.size - s.curOff)
-	_ = os.Remove(s.path(segName(g.id)))
-	s.segs = s.segs[1:]
-	s.curOff = 0
-	s.dropped(points, bytes)
-	s.log.Error("spool full (spool.max_bytes): the oldest spooled readings are deleted unreplayed",
-		"segment", segName(g.id), "points", points, "bytes", bytes, "max_bytes", s.cfg.MaxBytes)
-}
-
 func (s *Spool) dropped(points, bytes int) {
 	s.m.droppedPoints.Add(float64(points))
 	s.m.droppedBytes.Add(float64(bytes))
@@ -462,39 +638,50 @@ func (s *Spool) dropped(points, bytes int) {
 	}
 }
 
+// head returns the segment and offset of the next record to replay.
+func (s *Spool) head() (*segment, int64, bool) {
+	for _, g := range s.segs {
+		switch {
+		case g.id < s.curSeg:
+		case g.id == s.curSeg:
+			if s.curOff < g.size {
+				return g, s.curOff, true
+			}
+		case g.size > 0:
+			return g, 0, true
+		}
+	}
+	return nil, 0, false
+}
+
 // Next returns the oldest record not yet committed, without consuming it; ok is false when the
 // spool is empty. Call Commit once InfluxDB has acknowledged it.
 func (s *Spool) Next() (r Record, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.skipDone()
-	g := s.segs[0]
-	if s.curOff >= g.size {
+	g, off, ok := s.head()
+	if !ok {
 		return Record{}, false, nil
 	}
-	f, err := os.Open(s.path(segName(g.id)))
+	_, n, err := recordAt(g, off)
+	if err != nil {
+		return Record{}, false, err
+	}
+	f, err := s.fs.Open(s.path(segName(g.id)))
 	if err != nil {
 		return Record{}, false, fmt.Errorf("spool: %w", err)
 	}
 	defer f.Close()
-	var hdr [recordHeader]byte
-	if _, err := f.ReadAt(hdr[:], s.curOff); err != nil {
-		return Record{}, false, fmt.Errorf("spool: read %s: %w", segName(g.id), err)
-	}
-	n := int(binary.BigEndian.Uint32(hdr[:]))
-	if n > MaxRecordBytes {
-		n = MaxRecordBytes
-	}
-	buf := make([]byte, recordHeader+n)
-	if _, err := f.ReadAt(buf, s.curOff); err != nil {
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, off); err != nil {
 		return Record{}, false, fmt.Errorf("spool: read %s: %w", segName(g.id), err)
 	}
 	r, _, err = ReadRecord(buf)
 	if err != nil {
 		// Checked at open; only a change to the file since then gets here.
-		return Record{}, false, fmt.Errorf("spool: %s at %d: %w", segName(g.id), s.curOff, err)
+		return Record{}, false, fmt.Errorf("spool: %s at %d: %w", segName(g.id), off, err)
 	}
-	s.peekSeg, s.peekOff, s.peeked = g.id, s.curOff, true
+	s.peekSeg, s.peekOff, s.peeked = g.id, off, true
 	return r, true, nil
 }
 
@@ -504,26 +691,20 @@ func (s *Spool) Next() (r Record, ok bool, err error) {
 func (s *Spool) Commit() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.skipDone()
-	g := s.segs[0]
-	if !s.peeked || s.peekSeg != g.id || s.peekOff != s.curOff {
+	g, off, ok := s.head()
+	if !s.peeked || !ok || s.peekSeg != g.id || s.peekOff != off {
 		// Dropped for space since Next (or Next was not called): nothing to consume.
 		s.peeked = false
 		return nil
 	}
 	s.peeked = false
-	_, n, err := s.recordAt(g, s.curOff)
+	r, n, err := recordAt(g, off)
 	if err != nil {
 		return err
 	}
-	for _, r := range g.recs {
-		if r.off == s.curOff {
-			s.m.replayed.Add(float64(r.points))
-		}
-	}
-	s.curOff += int64(n)
-	s.skipDone()
-	return s.writeCursor()
+	s.m.replayed.Add(float64(r.points))
+	s.curSeg, s.curOff = position(s.segs, g.id, off+int64(n))
+	return s.saveCursor()
 }
 
 // Skip consumes the next record without replaying it: InfluxDB rejected it for good, or it
@@ -532,21 +713,19 @@ func (s *Spool) Skip() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.peeked = false
-	s.skipDone()
-	g := s.segs[0]
-	if s.curOff >= g.size {
+	g, off, ok := s.head()
+	if !ok {
 		return nil
 	}
-	if _, n, err := s.recordAt(g, s.curOff); err == nil {
-		s.curOff += int64(n)
-	} else {
-		s.curOff = g.size
+	end := g.size
+	if _, n, err := recordAt(g, off); err == nil {
+		end = off + int64(n)
 	}
-	s.skipDone()
-	return s.writeCursor()
+	s.curSeg, s.curOff = position(s.segs, g.id, end)
+	return s.saveCursor()
 }
 
-func (s *Spool) recordAt(g *segment, off int64) (recInfo, int, error) {
+func recordAt(g *segment, off int64) (recInfo, int, error) {
 	for i, r := range g.recs {
 		if r.off == off {
 			end := g.size
@@ -556,68 +735,104 @@ func (s *Spool) recordAt(g *segment, off int64) (recInfo, int, error) {
 			return r, int(end - off), nil
 		}
 	}
-	return recInfo{}, 0, errors.New("spool: nothing to commit")
+	return recInfo{}, 0, fmt.Errorf("spool: no record at %s offset %d", segName(g.id), off)
 }
 
-// skipDone deletes fully replayed segments ahead of the active one.
-func (s *Spool) skipDone() {
-	for len(s.segs) > 1 && s.curOff >= s.segs[0].size {
-		_ = os.Remove(s.path(segName(s.segs[0].id)))
+// saveCursor makes the read position durable, then deletes the segments it has passed.
+func (s *Spool) saveCursor() error {
+	if err := s.writeCursor(s.curSeg, s.curOff, s.nextID); err != nil {
+		return err
+	}
+	s.deleteReplayed()
+	return nil
+}
+
+// deleteReplayed deletes the segments below the one the cursor file names. One it cannot
+// delete stays (in the count of bytes) until the next try, or the next start.
+func (s *Spool) deleteReplayed() {
+	for len(s.segs) > 1 && s.segs[0].id < s.durSeg {
+		if err := s.remove(s.segs[0].id); err != nil {
+			s.log.Warn("spool: cannot delete a replayed segment; trying again later", "error", err.Error())
+			return
+		}
 		s.segs = s.segs[1:]
-		s.curOff = 0
 	}
 }
 
-func (s *Spool) writeCursor() error {
-	var b [20]byte
-	binary.BigEndian.PutUint64(b[0:], s.segs[0].id)
-	binary.BigEndian.PutUint64(b[8:], uint64(s.curOff))
-	binary.BigEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
+const (
+	cursorMagic = "FDC2"
+	cursorSize  = 32
+	cursorV1    = 20 // segment, offset, CRC: written before segment ids were kept unique
+)
+
+type cursor struct {
+	seg  uint64
+	off  int64
+	next uint64
+	v1   bool
+}
+
+func (s *Spool) writeCursor(seg uint64, off int64, next uint64) error {
+	b := make([]byte, 0, cursorSize)
+	b = append(b, cursorMagic...)
+	b = binary.BigEndian.AppendUint64(b, seg)
+	b = binary.BigEndian.AppendUint64(b, uint64(off))
+	b = binary.BigEndian.AppendUint64(b, next)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	tmp := s.path("cursor.tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	f, err := s.fs.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("spool: cursor: %w", err)
 	}
-	if _, err := f.Write(b[:]); err != nil {
-		f.Close()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.fs.Rename(tmp, s.path("cursor"))
+	}
+	if err == nil {
+		err = s.fs.SyncDir(s.cfg.Dir)
+	}
+	if err != nil {
 		return fmt.Errorf("spool: cursor: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("spool: cursor: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("spool: cursor: %w", err)
-	}
-	if err := os.Rename(tmp, s.path("cursor")); err != nil {
-		return fmt.Errorf("spool: cursor: %w", err)
-	}
-	return syncDir(s.cfg.Dir)
+	s.durSeg = seg
+	return nil
 }
 
-func (s *Spool) readCursor() (seg uint64, off int64, ok bool) {
-	b, err := os.ReadFile(s.path("cursor"))
-	if err != nil || len(b) != 20 || crc32.Checksum(b[:16], castagnoli) != binary.BigEndian.Uint32(b[16:]) {
-		return 0, 0, false
+// readCursor reads the cursor file; ok is false when there is none or it is unreadable (then
+// everything on disk is replayed, and the log says so).
+func (s *Spool) readCursor() (c cursor, ok bool) {
+	b, err := s.fs.ReadFile(s.path("cursor"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return cursor{}, false
 	}
-	return binary.BigEndian.Uint64(b), int64(binary.BigEndian.Uint64(b[8:])), true
+	switch {
+	case err != nil:
+	case len(b) == cursorSize && string(b[:4]) == cursorMagic && crc32.Checksum(b[:28], castagnoli) == binary.BigEndian.Uint32(b[28:]):
+		return cursor{seg: binary.BigEndian.Uint64(b[4:]), off: int64(binary.BigEndian.Uint64(b[12:])), next: binary.BigEndian.Uint64(b[20:])}, true
+	case len(b) == cursorV1 && crc32.Checksum(b[:16], castagnoli) == binary.BigEndian.Uint32(b[16:]):
+		return cursor{seg: binary.BigEndian.Uint64(b), off: int64(binary.BigEndian.Uint64(b[8:])), v1: true}, true
+	default:
+		err = errors.New("bad length or checksum")
+	}
+	s.log.Warn("spool: the replay cursor is unreadable; replaying every segment from its start (InfluxDB keeps one copy of a point sent twice)",
+		"file", s.path("cursor"), "error", err.Error())
+	return cursor{}, false
 }
 
 // Len returns the points waiting for replay and the bytes of the segment files.
 func (s *Spool) Len() (points int, bytes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, g := range s.segs {
+	for _, g := range s.segs {
+		p, _ := s.unread(g)
+		points += p
 		bytes += g.size
-		if i == 0 {
-			for _, r := range g.recs {
-				if r.off >= s.curOff {
-					points += r.points
-				}
-			}
-			continue
-		}
-		points += g.points
 	}
 	return points, bytes
 }
@@ -626,33 +841,29 @@ func (s *Spool) Len() (points int, bytes int64) {
 func (s *Spool) Empty() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, g := range s.segs {
-		if (i == 0 && s.curOff < g.size) || (i > 0 && g.size > 0) {
-			return false
-		}
-	}
-	return true
+	_, _, ok := s.head()
+	return !ok
 }
 
 // Oldest returns the timestamp of the oldest reading waiting for replay.
 func (s *Spool) Oldest() (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, g := range s.segs {
-		for _, r := range g.recs {
-			if i == 0 && r.off < s.curOff {
-				continue
-			}
-			return time.Unix(0, r.oldest), true
-		}
+	g, off, ok := s.head()
+	if !ok {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	r, _, err := recordAt(g, off)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, r.oldest), true
 }
 
 // ReplayRate is the configured replay rate in points a second.
 func (s *Spool) ReplayRate() int { return s.cfg.ReplayRate }
 
-// Close closes the active segment. Everything appended is already on disk.
+// Close closes the segment appended to. Everything appended is already on disk.
 func (s *Spool) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -660,5 +871,10 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
-	return s.active.Close()
+	if s.active == nil {
+		return nil
+	}
+	err := s.active.Close()
+	s.active = nil
+	return err
 }
