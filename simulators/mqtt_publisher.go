@@ -72,7 +72,11 @@ func (p *publisher) newClient() paho.Client {
 		SetOnConnectHandler(func(c paho.Client) {
 			p.log.Debug("mqtt connected", "device", id, "broker", spec.Broker)
 			if spec.StatusTopic != "" {
-				c.Publish(spec.StatusTopic, 1, true, []byte("online"))
+				// QoS 0: it is published again on every connection anyway, and a QoS 1
+				// message in paho's memory store when the connection drops is resent by the
+				// reconnect while the old connection may still be writing it
+				// (eclipse/paho.mqtt.golang#703, a data race).
+				c.Publish(spec.StatusTopic, 0, true, []byte("online"))
 			}
 		})
 	if spec.StatusTopic != "" {
