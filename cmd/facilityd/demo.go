@@ -45,6 +45,7 @@ func demoCommand() *cobra.Command {
 				cfg.StateDir = ".demo"
 			}
 			log := newLogger(cfg.Log, os.Stderr)
+			log.Info("state directory", "dir", cfg.StateDir)
 			devs, err := cfg.BuildDevices()
 			if err != nil {
 				return err
