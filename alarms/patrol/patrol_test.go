@@ -108,25 +108,28 @@ func TestHandsetClaims(t *testing.T) {
 	r.ch.none(t, r.s)
 }
 
-// fakeSubscriber hands the patrol's handler to the test.
+// fakeSubscriber hands the patrol's handler to the test; done is closed once it has.
 type fakeSubscriber struct {
 	topic  string
 	handle func(string, []byte)
+	done   chan struct{}
 }
 
 func (f *fakeSubscriber) Subscribe(topic string, qos byte, handle func(string, []byte)) error {
 	f.topic, f.handle = topic, handle
+	close(f.done)
 	return nil
 }
 
 func TestRunSubscribesToHandsets(t *testing.T) {
 	t.Parallel()
-	sub := &fakeSubscriber{}
+	sub := &fakeSubscriber{done: make(chan struct{})}
 	r := newRig(t, testConfig(t), night, Deps{Subscriber: sub})
 	ctx, cancel := contextWithCancel()
 	done := make(chan error)
 	go func() { done <- r.s.Run(ctx) }()
 	defer func() { cancel(); <-done }()
+	<-sub.done
 	e := raised("EL-1/entrapment", "north", alarms.PriorityCritical, alarms.ClassLifeSafety)
 	if err := r.s.Handle(e); err != nil {
 		t.Fatal(err)

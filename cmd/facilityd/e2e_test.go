@@ -52,13 +52,20 @@ func demoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 	// Move every address of the demo file to a free loopback port; devices that share a
 	// gateway in the demo share one here too.
 	moved := map[string]string{}
+	taken := map[string]bool{}
 	for i := range base.Devices {
 		m := base.Devices[i].Modbus
 		if m == nil {
 			continue
 		}
 		if _, ok := moved[m.Address]; !ok {
-			moved[m.Address] = freeAddr(t)
+			// A port just closed may be handed out again: never give two gateways one.
+			a := freeAddr(t)
+			for taken[a] {
+				a = freeAddr(t)
+			}
+			taken[a] = true
+			moved[m.Address] = a
 		}
 		m.Address = moved[m.Address]
 	}
