@@ -76,6 +76,9 @@ func demoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 	specs := simulators.SpecsFor(devs)
 	// The simulators of MQTT devices publish to the daemon's embedded broker.
 	brokerAddr := freeAddr(t)
+	for taken[brokerAddr] {
+		brokerAddr = freeAddr(t)
+	}
 	simBroker := brokerURL
 	if simBroker == "" {
 		simBroker = "tcp://" + brokerAddr
