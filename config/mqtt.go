@@ -60,6 +60,12 @@ type MQTTTelemetry struct {
 	QoS int `mapstructure:"qos" yaml:"qos"`
 	// QueueSize bounds the snapshots waiting to be published; a full queue drops and counts.
 	QueueSize int `mapstructure:"queue_size" yaml:"queue_size"`
+	// MaxInterval is the longest a device goes unpublished while nothing changes (the
+	// heartbeat of report by exception).
+	MaxInterval time.Duration `mapstructure:"max_interval" yaml:"max_interval"`
+	// Deadband is the relative band within which a number's change is not published, for the
+	// profiles and points that give none (0.005: half a percent; 0 publishes every change).
+	Deadband float64 `mapstructure:"deadband" yaml:"deadband"`
 }
 
 // DeviceMQTT is an MQTT device's transport.
@@ -81,7 +87,7 @@ func defaultMQTT() MQTT {
 		KeepAlive:            30 * time.Second,
 		MaxPayload:           256 << 10,
 		MaxClockSkew:         5 * time.Minute,
-		Telemetry:            MQTTTelemetry{Enabled: true, QueueSize: 1000},
+		Telemetry:            MQTTTelemetry{Enabled: true, QueueSize: 1000, MaxInterval: time.Minute, Deadband: 0.005},
 	}
 }
 
@@ -164,6 +170,12 @@ func (c *Config) validateMQTT() []error {
 	}
 	if m.Telemetry.QueueSize < 1 {
 		add("mqtt.telemetry.queue_size: %d must be at least 1", m.Telemetry.QueueSize)
+	}
+	if m.Telemetry.MaxInterval < time.Second {
+		add("mqtt.telemetry.max_interval: %v must be at least 1s (the heartbeat while nothing changes)", m.Telemetry.MaxInterval)
+	}
+	if m.Telemetry.Deadband < 0 || m.Telemetry.Deadband >= 1 {
+		add("mqtt.telemetry.deadband: %v must be a fraction from 0 to below 1 (0.005 is half a percent)", m.Telemetry.Deadband)
 	}
 	return errs
 }

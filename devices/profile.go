@@ -138,6 +138,11 @@ type Point struct {
 	// Map gives the code of an enum point for each word its device sends ("E12": 12, "run":
 	// 1), beside the point's own labels.
 	Map map[string]int `yaml:"map"`
+	// Deadband is how far a number must move from the value last published northbound before
+	// it is published again, in the point's unit (0.05 bar); unset: the profile's relative
+	// deadband. Booleans, enums and strings publish on every change. InfluxDB gets every poll
+	// whatever it says.
+	Deadband *float64 `yaml:"deadband,omitempty"`
 	// Writable marks a coil or holding register facilityd may write (a setpoint, a reset). No
 	// write path exists yet; when one does, it refuses every point not marked writable, so a
 	// profile is also the list of what a gateway may change on the plant.
@@ -214,6 +219,10 @@ type Profile struct {
 	// TimeZone is the IANA zone of a time_path written without an offset, as some firmware
 	// sends local time; empty means the site's zone.
 	TimeZone string `yaml:"time_zone"`
+	// Deadband is the relative band (0.01 is 1% of the value last published) within which a
+	// number's change is not published northbound, for its points without a deadband of their
+	// own; unset: mqtt.telemetry.deadband.
+	Deadband *float64 `yaml:"deadband,omitempty"`
 
 	index map[string]int
 	loc   *time.Location
@@ -341,7 +350,30 @@ func (p *Profile) Validate() error {
 	errs = append(errs, p.overlaps()...)
 	errs = append(errs, p.topicClashes()...)
 	errs = append(errs, p.timeProblems()...)
+	errs = append(errs, p.deadbandProblems()...)
 	return errors.Join(errs...)
+}
+
+// deadbandProblems checks the northbound deadbands: not negative, and a point's only on a
+// number (a boolean, an enum or a text is published on every change).
+func (p *Profile) deadbandProblems() []error {
+	var errs []error
+	if p.Deadband != nil && (*p.Deadband < 0 || *p.Deadband >= 1) {
+		errs = append(errs, fmt.Errorf("deadband: %v must be a fraction from 0 to below 1 (0.01 is 1%% of the value)", *p.Deadband))
+	}
+	for i := range p.Points {
+		pt := &p.Points[i]
+		if pt.Deadband == nil {
+			continue
+		}
+		switch {
+		case *pt.Deadband < 0:
+			errs = append(errs, fmt.Errorf("point %q: deadband %v must not be negative", pt.Name, *pt.Deadband))
+		case pt.IsBool() || pt.Type == TypeEnum || pt.Type == TypeString:
+			errs = append(errs, fmt.Errorf("point %q: deadband applies to numbers; a %s point is published on every change", pt.Name, pt.Type))
+		}
+	}
+	return errs
 }
 
 // timeProblems checks time_path and the fields that say how to read it.

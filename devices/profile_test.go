@@ -108,6 +108,15 @@ func TestParseProfileErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "northbound deadbands",
+			yaml: "name: pump\ndeadband: 1.5\npoints:\n  - {name: pressure, path: p, type: float64, deadband: -0.1}\n  - {name: running, path: r, type: bool, deadband: 1}\n",
+			want: []string{
+				"deadband: 1.5 must be a fraction from 0 to below 1 (0.01 is 1% of the value)",
+				`point "pressure": deadband -0.1 must not be negative`,
+				`point "running": deadband applies to numbers; a bool point is published on every change`,
+			},
+		},
+		{
 			name: "time unit and zone without a time path",
 			yaml: "name: plug\ntime_unit: ms\ntime_zone: UTC\npoints:\n  - {name: relay, path: POWER, type: bool}\n",
 			want: []string{

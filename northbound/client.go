@@ -62,10 +62,13 @@ type Client struct {
 	log  *slog.Logger
 	m    *Metrics
 
-	mu     sync.Mutex
-	subs   []subscription
-	closed bool
-	up     chan struct{} // closed while connected; replaced on connection loss
+	mu   sync.Mutex
+	subs []subscription
+	// onConnectFns run (each on a goroutine of its own) after every connection, once the
+	// subscriptions are in place.
+	onConnectFns []func()
+	closed       bool
+	up           chan struct{} // closed while connected; replaced on connection loss
 }
 
 type subscription struct {
@@ -181,6 +184,9 @@ func (cl *Client) onConnect(c paho.Client) {
 		c.Publish(cl.opts.StatusTopic, 1, true, []byte(StatusOnline))
 	}
 	cl.mu.Lock()
+	for _, f := range cl.onConnectFns {
+		go f()
+	}
 	select {
 	case <-cl.up:
 	default:
@@ -213,6 +219,14 @@ func (cl *Client) wrap(handle func(string, []byte)) paho.MessageHandler {
 		cl.m.in.Inc()
 		handle(msg.Topic(), msg.Payload())
 	}
+}
+
+// OnConnect runs f after every connection of the session (the first and each reconnection),
+// once its subscriptions are in place; f runs on a goroutine of its own.
+func (cl *Client) OnConnect(f func()) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.onConnectFns = append(cl.onConnectFns, f)
 }
 
 // WaitConnected waits until the session is connected with every subscription in place.

@@ -7,6 +7,7 @@ type Metrics struct {
 	in, out        prometheus.Counter
 	publishErrors  prometheus.Counter
 	dropped        prometheus.Counter
+	unchanged      prometheus.Counter
 	connected      prometheus.Gauge
 	connects, lost prometheus.Counter
 }
@@ -26,6 +27,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "facilityd_mqtt_telemetry_dropped_total", Help: "Snapshots not published northbound because the queue was full (polling is never held up).",
 		}),
+		unchanged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "facilityd_mqtt_telemetry_unchanged_total", Help: "Snapshots not published northbound because nothing changed beyond the deadbands since the last one (report by exception).",
+		}),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "facilityd_mqtt_connected", Help: "1 while the gateway's MQTT session is connected.",
 		}),
@@ -37,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.in, m.out, m.publishErrors, m.dropped, m.connected, m.connects, m.lost)
+		reg.MustRegister(m.in, m.out, m.publishErrors, m.dropped, m.unchanged, m.connected, m.connects, m.lost)
 	}
 	return m
 }

@@ -83,8 +83,9 @@ func TestTelemetryNeverBlocks(t *testing.T) {
 	dev := &devices.Device{ID: "LC-1", Kind: devices.KindLighting, Site: "estate", Profile: prof}
 	fp := &fakePublisher{}
 	tel := NewTelemetry(fp, TelemetryOptions{QueueSize: 2})
-	for range 5 {
-		tel.Enqueue(&devices.Snapshot{Device: dev, Comm: devices.CommOnline})
+	for i := range 5 {
+		// Each a change: online, offline, online...
+		tel.Enqueue(&devices.Snapshot{Device: dev, Comm: []devices.Comm{devices.CommOnline, devices.CommOffline}[i%2]})
 	}
 	if d := testutil.ToFloat64(tel.m.dropped); d != 3 {
 		t.Errorf("dropped counter %v, want 3", d)
@@ -159,5 +160,78 @@ func BenchmarkAppendPayload(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendPayload(buf[:0], s)
+	}
+}
+
+// TestTelemetryByException: a device is published at its birth, then only when a point
+// changes beyond its deadband, a quality or its comm changes, or max_interval passes;
+// Republish sends the latest snapshot whatever changed.
+func TestTelemetryByException(t *testing.T) {
+	t.Parallel()
+	prof, err := devices.ParseProfile("t", []byte(`name: p
+kind: pump
+points:
+  - {name: pressure, path: p, type: float64, unit: bar, deadband: 0.05}
+  - {name: flow, path: f, type: float64}
+  - {name: running, path: r, type: bool}
+  - {name: state, path: s, type: enum, enum: {0: stopped, 2: running}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := &devices.Device{ID: "P-1", Kind: devices.KindPump, Site: "estate", Profile: prof}
+	t0 := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	snap := func(sec int, pressure, flow, running, state float64) *devices.Snapshot {
+		return &devices.Snapshot{Device: dev, Time: t0.Add(time.Duration(sec) * time.Second), Comm: devices.CommOnline,
+			Values: []devices.Value{{Number: pressure}, {Number: flow}, {Number: running}, {Number: state}}}
+	}
+	bad := snap(0, 0, 0, 0, 0)
+	bad.Values[1].Quality = devices.QualityBad
+	steps := []struct {
+		name    string
+		snap    *devices.Snapshot
+		publish bool
+	}{
+		{"birth", snap(1, 3.00, 100, 1, 2), true},
+		{"nothing changed", snap(2, 3.00, 100, 1, 2), false},
+		{"pressure within its own 0.05 bar", snap(3, 3.04, 100, 1, 2), false},
+		{"pressure beyond 0.05 bar of the last published 3.00", snap(4, 3.06, 100, 1, 2), true},
+		{"flow within the default half percent", snap(5, 3.06, 100.4, 1, 2), false},
+		{"flow beyond half a percent", snap(6, 3.06, 101, 1, 2), true},
+		{"a boolean changes", snap(7, 3.06, 101, 0, 2), true},
+		{"an enum changes", snap(8, 3.06, 101, 0, 0), true},
+		{"a quality changes", func() *devices.Snapshot { s := snap(9, 3.06, 101, 0, 0); s.Values[1].Quality = devices.QualityBad; return s }(), true},
+		{"the quality holds", func() *devices.Snapshot { s := snap(10, 3.06, 55, 0, 0); s.Values[1].Quality = devices.QualityBad; return s }(), false},
+		{"back good", snap(11, 3.06, 101, 0, 0), true},
+		{"the device goes offline", func() *devices.Snapshot { s := snap(12, 3.06, 101, 0, 0); s.Comm = devices.CommOffline; return s }(), true},
+		{"online again", snap(13, 3.06, 101, 0, 0), true},
+		{"quiet, within max_interval", snap(72, 3.06, 101, 0, 0), false},
+		{"quiet for max_interval: the heartbeat", snap(73, 3.06, 101, 0, 0), true},
+	}
+	fp := &fakePublisher{}
+	tel := NewTelemetry(fp, TelemetryOptions{QueueSize: 100, MaxInterval: time.Minute})
+	queued := 0
+	for _, st := range steps {
+		tel.Enqueue(st.snap)
+		n := len(tel.queue)
+		if got := n > queued; got != st.publish {
+			t.Errorf("%s: published %v, want %v", st.name, got, st.publish)
+		}
+		queued = n
+	}
+	if got := testutil.ToFloat64(tel.m.unchanged); got != 5 {
+		t.Errorf("unchanged counter %v, want 5", got)
+	}
+	tel.Republish("")
+	if len(tel.queue) != queued+1 {
+		t.Errorf("Republish queued %d, want the device's latest snapshot", len(tel.queue)-queued)
+	}
+	tel.Close()
+	tel.Republish("P-1") // after Close: nothing, and no panic
+	if err := tel.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fp.n != queued+1 {
+		t.Errorf("published %d messages, want %d", fp.n, queued+1)
 	}
 }

@@ -6,7 +6,8 @@
 //
 // Topics, all under facility/{site}/:
 //
-//	telemetry/{device}   every snapshot, JSON (see Payload), QoS 0, not retained
+//	telemetry/{device}   a device's snapshot by exception (see Telemetry), JSON (see Payload), QoS 0
+//	gateway/telemetry/request  a subscriber's request for the latest snapshots (payload: a device id, or empty for all)
 //	gateway/status       "online" / "offline", QoS 1, retained; "offline" is also the last will
 //	alarms/{device}      alarm transitions
 //	patrol/{zone}        alerts for the patrol's handsets (QoS 1)
@@ -36,6 +37,12 @@ func level(s string) string {
 // TelemetryTopic is where a device's readings are published.
 func TelemetryTopic(site, device string) string {
 	return Root + "/" + level(site) + "/telemetry/" + level(device)
+}
+
+// TelemetryRequestTopic is where a subscriber asks for every device's latest snapshot (an empty
+// payload) or one device's (its id), published at once whatever changed.
+func TelemetryRequestTopic(site string) string {
+	return Root + "/" + level(site) + "/gateway/telemetry/request"
 }
 
 // GatewayStatusTopic carries the gateway's retained "online" or "offline".

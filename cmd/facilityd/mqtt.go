@@ -77,10 +77,21 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 		if m.broker != nil {
 			pub = m.broker
 		}
+		deadband := cfg.MQTT.Telemetry.Deadband
 		m.telemetry = northbound.NewTelemetry(pub, northbound.TelemetryOptions{
 			QueueSize: cfg.MQTT.Telemetry.QueueSize, QoS: byte(cfg.MQTT.Telemetry.QoS),
+			MaxInterval: cfg.MQTT.Telemetry.MaxInterval, Deadband: &deadband,
 			Logger: log.With("component", "northbound"), Metrics: metrics,
 		})
+		// Every device's latest snapshot on each (re)connection, and whenever a subscriber
+		// asks on facility/{site}/gateway/telemetry/request.
+		m.client.OnConnect(func() { m.telemetry.Republish("") })
+		if err := m.client.Subscribe(northbound.TelemetryRequestTopic(cfg.Site), 1, func(_ string, payload []byte) {
+			m.telemetry.Republish(string(payload))
+		}); err != nil {
+			m.close()
+			return nil, err
+		}
 	}
 	return m, nil
 }
