@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,10 +29,11 @@ func startEstate(specs []simulators.DeviceSpec) (*simulators.Estate, error) {
 // child is the facilityd being measured, a process of its own so that its CPU and memory are
 // its alone.
 type child struct {
-	cmd    *exec.Cmd
-	base   string // its API, http://host:port
-	log    string // its log file
-	exited chan error
+	cmd      *exec.Cmd
+	base     string // its API, http://host:port
+	log      string // its log file
+	exited   chan error
+	stopOnce sync.Once
 }
 
 // startChild writes config into dir, runs `facilityd run` on it from dir and waits until its
@@ -66,13 +68,16 @@ func (c *child) withLog(err error) error {
 	return fmt.Errorf("%w\nfacilityd log:\n%s", err, tail)
 }
 
-// stop sends SIGTERM, and SIGKILL if facilityd has not stopped within 30 s.
+// stop sends SIGTERM, and SIGKILL if facilityd has not stopped within 30 s. Stopping twice
+// is stopping once.
 func (c *child) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
+	c.stopOnce.Do(func() {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.exited:
+		case <-time.After(30 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+		}
+	})
 }

@@ -4,6 +4,7 @@
 // missed polls, CPU (user + system) and peak resident memory of the facilityd process, and
 // points written to InfluxDB per second. It prints a table and writes the same figures as JSON.
 //
+//	facbench --influx-url http://127.0.0.1:8086      # 500x30, 2000x50, 5000x20, each beside the bare poller
 //	facbench --influx-url http://127.0.0.1:8086 --devices 2000 --registers 50 --interval 1s
 //	facbench --influx-url ... --sweep 100,500,1000,2000,5000   # cost per point across sizes
 //
@@ -32,8 +33,8 @@ type options struct {
 	facilityd   string
 	influxURL   string
 	influxDB    string
-	devices     []int
 	registers   int
+	bare        bool
 	interval    time.Duration
 	timeout     time.Duration
 	perEndpoint int
@@ -58,15 +59,20 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "bare" {
+		return runBare(ctx, args[1:], stdout)
+	}
 	fs := flag.NewFlagSet("facbench", flag.ContinueOnError)
 	var o options
-	var devicesFlag, sweep string
+	var devicesFlag, sweep, matrix string
 	fs.StringVar(&o.facilityd, "facilityd", "bin/facilityd", "facilityd binary to measure")
 	fs.StringVar(&o.influxURL, "influx-url", os.Getenv("FACILITYD_INFLUX_URL"), "InfluxDB to write to (required)")
 	fs.StringVar(&o.influxDB, "influx-db", "bench", "InfluxDB database (created if missing)")
 	fs.StringVar(&devicesFlag, "devices", "2000", "number of simulated devices")
 	fs.StringVar(&sweep, "sweep", "", "comma-separated device counts to run one after the other (overrides --devices)")
 	fs.IntVar(&o.registers, "registers", 50, "registers (uint16 points) per device")
+	fs.StringVar(&matrix, "matrix", "500x30,2000x50,5000x20", "comma-separated DEVICESxREGISTERS workloads (--devices or --sweep, with --registers, replace it)")
+	fs.BoolVar(&o.bare, "bare", true, "measure the bare poller against the same devices after facilityd, for the ratio")
 	fs.DurationVar(&o.interval, "interval", time.Second, "poll interval")
 	fs.DurationVar(&o.timeout, "timeout", 500*time.Millisecond, "request timeout")
 	fs.IntVar(&o.perEndpoint, "per-endpoint", 1, "devices behind each TCP endpoint (1: a port each; more: gateways with units 1..n)")
@@ -88,16 +94,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.perEndpoint < 1 || o.perEndpoint > 247 {
 		return fmt.Errorf("--per-endpoint %d: 1 to 247", o.perEndpoint)
 	}
-	list := devicesFlag
-	if sweep != "" {
-		list = sweep
-	}
-	for _, f := range strings.Split(list, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return fmt.Errorf("device count %q is not a positive number", f)
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "devices" || f.Name == "sweep" {
+			matrix = ""
 		}
-		o.devices = append(o.devices, n)
+	})
+	workloads, err := parseWorkloads(devicesFlag, sweep, matrix, o.registers)
+	if err != nil {
+		return err
 	}
 	if _, err := os.Stat(o.facilityd); err != nil {
 		return fmt.Errorf("--facilityd: %w (make build puts it in bin/)", err)
@@ -111,11 +115,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	report := Report{Machine: machine(), Started: time.Now().UTC()}
-	for _, n := range o.devices {
-		log.Info("running", "devices", n, "registers", o.registers, "interval", o.interval, "warmup", o.warmup, "duration", o.duration)
-		r, err := measure(ctx, o, n, log)
+	for _, w := range workloads {
+		o := o
+		o.registers = w.registers
+		log.Info("running", "devices", w.devices, "registers", o.registers, "interval", o.interval, "warmup", o.warmup, "duration", o.duration)
+		r, err := measure(ctx, o, w.devices, log)
 		if err != nil {
-			return fmt.Errorf("%d devices: %w", n, err)
+			return fmt.Errorf("%d devices: %w", w.devices, err)
 		}
 		report.Runs = append(report.Runs, r)
 	}
@@ -174,18 +180,55 @@ type Run struct {
 	WrittenPS      float64 `json:"points_written_per_s"`
 	WriteErrors    float64 `json:"write_errors"`
 	Dropped        float64 `json:"dropped"`
+	// BareNsPerPoint is the bare poller's CPU per point against the same devices (0: not
+	// measured); Ratio is facilityd's CPU per point over it.
+	BareNsPerPoint float64 `json:"bare_cpu_ns_per_point,omitempty"`
+	BareAnswered   float64 `json:"bare_polls_answered,omitempty"`
+	Ratio          float64 `json:"cpu_per_point_ratio_to_bare,omitempty"`
+}
+
+type workload struct{ devices, registers int }
+
+// parseWorkloads reads --matrix, else --sweep or --devices with --registers.
+func parseWorkloads(devicesFlag, sweep, matrix string, registers int) ([]workload, error) {
+	var out []workload
+	if matrix != "" {
+		for _, f := range strings.Split(matrix, ",") {
+			ds, rs, ok := strings.Cut(strings.TrimSpace(f), "x")
+			n, err1 := strconv.Atoi(ds)
+			m, err2 := strconv.Atoi(rs)
+			if !ok || err1 != nil || err2 != nil || n < 1 || m < 1 || m > 125 {
+				return nil, fmt.Errorf("--matrix %q: want DEVICESxREGISTERS, registers 1 to 125, e.g. 2000x50", f)
+			}
+			out = append(out, workload{n, m})
+		}
+		return out, nil
+	}
+	list := devicesFlag
+	if sweep != "" {
+		list = sweep
+	}
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("device count %q is not a positive number", f)
+		}
+		out = append(out, workload{n, registers})
+	}
+	return out, nil
 }
 
 func printTable(w io.Writer, r Report) {
 	fmt.Fprintf(w, "machine: %s, %d cores, %s, %s\n\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Memory, r.Machine.Go)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "devices\tregisters\tinterval\tpoints/s\ttarget\tpolls ok\texpected\tmissed\terrors\tCPU % (1 core)\tCPU ns/point\tpeak RSS MB\twritten/s\tdropped\t")
+	fmt.Fprintln(tw, "devices\tregisters\tinterval\tpoints/s\ttarget\tpolls ok\texpected\tmissed\terrors\tCPU % (1 core)\tCPU ns/point\tbare ns/point\tratio\tpeak RSS MB\twritten/s\tdropped\t")
 	for _, x := range r.Runs {
-		fmt.Fprintf(tw, "%d\t%d\t%gs\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.1f\t%.0f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%d\t%d\t%gs\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.0f\t%.2f\t%.1f\t%.0f\t%.0f\t\n",
 			x.Devices, x.Registers, x.IntervalS, x.PointsPS, x.TargetPointsPS, x.PollsOK, x.ExpectedPolls,
-			x.MissedPolls, x.PollErrors, x.CPUPercent, x.CPUNsPerPoint, x.PeakRSSMB, x.WrittenPS, x.Dropped)
+			x.MissedPolls, x.PollErrors, x.CPUPercent, x.CPUNsPerPoint, x.BareNsPerPoint, x.Ratio, x.PeakRSSMB, x.WrittenPS, x.Dropped)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "\nratio: facilityd's CPU per point over the bare poller's (the same transport and requests, replies thrown away), measured one after the other against the same simulators")
 	if rp := r.Replay; rp != nil {
 		fmt.Fprintf(w, "\nspool replay into InfluxDB: %d points (%d lines) in %.2f s = %.0f points/s (target >= %.0f); %d counted in InfluxDB\n",
 			rp.Points, rp.Lines, rp.Seconds, rp.PointsPS, rp.TargetPS, rp.InfluxCount)

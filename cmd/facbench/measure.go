@@ -70,7 +70,12 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 		return Run{}, err
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "site: bench\ninflux: {url: %q, bucket: %q, batch_size: 10000}\nhttp: {addr: %q, pprof: %v}\n", o.influxURL, o.influxDB+"/autogen", httpAddr, o.profile != "")
+	brokerAddr, err := freeAddr()
+	if err != nil {
+		return Run{}, err
+	}
+	fmt.Fprintf(&cfg, "site: bench\nstate_dir: %q\nmqtt: {embedded: {addr: %q}}\ninflux: {url: %q, bucket: %q, batch_size: 10000}\nhttp: {addr: %q, pprof: %v}\n",
+		filepath.Join(dir, "state"), brokerAddr, o.influxURL, o.influxDB+"/autogen", httpAddr, o.profile != "")
 	fmt.Fprintf(&cfg, "polling: {interval: %s, timeout: %s, offline_after: 3}\nprofiles: {dir: %q}\nlog: {level: warn}\ndevices:\n",
 		o.interval, o.timeout, filepath.Join(dir, "profiles"))
 	for _, s := range specs {
@@ -127,6 +132,19 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	written := m1.sum("facilityd_influx_points_written_total") - m0.sum("facilityd_influx_points_written_total")
 	r.WrittenPS = written * float64(o.registers) / dt
 	log.Info("measured", "devices", n, "points_per_s", int(r.PointsPS), "cpu_percent", fmt.Sprintf("%.1f", r.CPUPercent), "peak_rss_mb", fmt.Sprintf("%.1f", r.PeakRSSMB))
+	if o.bare {
+		c.stop()
+		var lines []string
+		for _, s := range specs {
+			lines = append(lines, fmt.Sprintf("%s %d", estate.Addr(s.ID), s.Unit))
+		}
+		if r.BareNsPerPoint, r.BareAnswered, err = measureBare(ctx, o, dir, lines, log); err != nil {
+			return Run{}, err
+		}
+		if r.BareNsPerPoint > 0 {
+			r.Ratio = r.CPUNsPerPoint / r.BareNsPerPoint
+		}
+	}
 	return r, nil
 }
 
