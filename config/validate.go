@@ -86,6 +86,7 @@ func (c *Config) Validate() error {
 	}
 
 	errs = append(errs, c.validateSpool()...)
+	errs = append(errs, c.validateCommands()...)
 	errs = append(errs, c.validateSecurity()...)
 
 	profiles, perr := LoadProfiles(c.Profiles.Dir)
@@ -184,17 +185,27 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 		add("profile", "%q locates its points by JSON path; a Modbus device needs a profile with a table and address per point", profile.Name)
 	}
 	m := d.Modbus
-	if host, port, err := net.SplitHostPort(m.Address); err != nil || host == "" {
+	where := m.Address
+	if m.Serial != nil {
+		where = "serial line " + m.Serial.Device
+		c.validateSerial(m, units, add)
+	} else if host, port, err := net.SplitHostPort(m.Address); err != nil || host == "" {
 		add("modbus.address", "%q is not host:port", m.Address)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		add("modbus.address", "%q: port must be 1-65535", m.Address)
 	}
+	if m.Framing != "" && m.Framing != string(devices.FramingTCP) && m.Framing != string(devices.FramingRTU) {
+		add("modbus.framing", "%q is not tcp (MBAP) or rtu (RTU frames over TCP, for a serial server)", m.Framing)
+	}
 	if m.Unit < 0 || m.Unit > 255 {
 		add("modbus.unit", "%d must be 0-255", m.Unit)
 	}
-	key := fmt.Sprintf("%s/%d", m.Address, m.Unit)
+	if m.Serial != nil && (m.Unit < 1 || m.Unit > 247) {
+		add("modbus.unit", "%d: a unit on a serial line is 1-247 (MODBUS over serial line v1.02, 2.2)", m.Unit)
+	}
+	key := fmt.Sprintf("%s/%d", where, m.Unit)
 	if other, dup := units[key]; dup {
-		add("modbus.unit", "%s unit %d is already device %s", m.Address, m.Unit, other)
+		add("modbus.unit", "%s unit %d is already device %s", where, m.Unit, other)
 	} else {
 		units[key] = d.ID
 	}
@@ -267,7 +278,7 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 		}
 		if m := d.Modbus; m != nil {
 			dev.Modbus = &devices.ModbusTransport{
-				Address: m.Address, Unit: uint8(m.Unit),
+				Address: m.Address, Unit: uint8(m.Unit), Framing: devices.Framing(m.Framing),
 				MaxGapRegisters: c.Modbus.MaxGapRegisters, MaxGapBits: c.Modbus.MaxGapBits,
 			}
 			if m.MaxGapRegisters != nil {
@@ -275,6 +286,9 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 			}
 			if m.MaxGapBits != nil {
 				dev.Modbus.MaxGapBits = *m.MaxGapBits
+			}
+			if s := m.Serial; s != nil {
+				dev.Modbus.Serial = &devices.SerialLine{Device: s.Device, Baud: s.Baud, DataBits: s.DataBits, Parity: s.Parity, StopBits: s.StopBits}
 			}
 		}
 		if m := d.MQTT; m != nil {
