@@ -92,7 +92,7 @@ var protocolFaultSpecs = []FaultSpec{
 	{Name: "exception", Protocol: true, Description: "every request to this unit is answered with the exception code",
 		Params: []ParamSpec{{Name: "code", Description: "Modbus exception code 1-255, e.g. 4 server device failure, 6 server busy", Default: "4", kind: paramInt}}},
 	{Name: "silent", Protocol: true, Description: "this unit never answers; the connection stays open and other units on it keep answering (over MQTT: it stops publishing)"},
-	{Name: "malformed", Protocol: true, Description: "over MQTT the device publishes broken JSON instead of its payload; Modbus replies are unaffected"},
+	{Name: "malformed", Protocol: true, Description: "over MQTT the device publishes broken JSON instead of its payload; on a serial line (RTU) each reply has a corrupt CRC; Modbus TCP replies are unaffected"},
 	{Name: "half_open", Protocol: true, Description: "the whole listener goes dark: connections are accepted and requests read, but no unit behind it answers and nothing is closed (a hung gateway, a NAT that lost its state)"},
 }
 

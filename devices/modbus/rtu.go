@@ -252,3 +252,37 @@ func (s *serialPort) Read(b []byte) (int, error) {
 		return n, err
 	}
 }
+
+// SerialPort is an open serial port whose reads end at a deadline, for the simulators' RTU
+// server on the other end of a line.
+type SerialPort interface {
+	io.ReadWriteCloser
+	SetReadDeadline(time.Time) error
+}
+
+// OpenSerial opens a serial port (or pseudo-terminal) with the line's settings; reads wait
+// for data in steps of one frame gap until the deadline.
+func OpenSerial(line devices.SerialLine) (SerialPort, error) {
+	p, err := openSerial(line, frameGap(&line))
+	if err != nil {
+		return nil, err
+	}
+	return p.(SerialPort), nil
+}
+
+// CRC16 is the Modbus RTU checksum (MODBUS over serial line v1.02, 6.2.2), sent low byte
+// first.
+func CRC16(b []byte) uint16 {
+	crc := uint16(0xFFFF)
+	for _, c := range b {
+		crc ^= uint16(c)
+		for range 8 {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0xA001
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return crc
+}
