@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,18 @@ func TestWriteToThePlant(t *testing.T) {
 	if len(journal.Commands) != 2 || journal.Commands[1].Point != "circuit_03_command" || journal.Commands[1].Reason != "night round" ||
 		journal.Commands[1].Result != commands.ResultConfirmed || journal.Commands[1].Old != before {
 		t.Errorf("journal of LP-1: %+v", journal.Commands)
+	}
+
+	// The CLI: facilityd set LP-1 circuit_05_command on --reason ...
+	cli := setCommand()
+	var out bytes.Buffer
+	cli.SetOut(&out)
+	cli.SetErr(&out)
+	cli.SetArgs([]string{"LP-1", "circuit_05_command", "on", "--reason", "patrol asked", "--by", "eng-wu", "--addr", strings.TrimPrefix(d.api, "http://")})
+	if err := cli.Execute(); err != nil || !strings.Contains(out.String(), "confirmed") {
+		t.Errorf("facilityd set: %v\n%s", err, out.String())
+	}
+	if got := pointValue(t, d.api, "LP-1", "circuit_05_command"); got != true {
+		t.Errorf("after facilityd set, circuit_05_command = %v", got)
 	}
 }
