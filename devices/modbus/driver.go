@@ -1,4 +1,5 @@
-// Package modbus polls Modbus TCP devices with github.com/goburrow/modbus, which does not
+// Package modbus polls Modbus devices (TCP, and RTU on serial lines, rtu.go) and writes to
+// them (write.go) with github.com/goburrow/modbus, which does not
 // recover by itself: after a timeout a late reply puts transaction ids out of step, and a broken
 // connection stays broken. goburrow encodes and verifies the frames; the connection is this
 // package's (transport.go): it closes the connection on any I/O error and redials, with
