@@ -184,7 +184,13 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 	if profile != nil && profile.Transport() != "modbus" {
 		add("profile", "%q locates its points by JSON path; a Modbus device needs a profile with a table and address per point", profile.Name)
 	}
-	m := d.Modbus
+	c.validateDeviceModbus(d.ID, d.Modbus, units, add)
+	return errs
+}
+
+// validateDeviceModbus checks a device's Modbus transport: a TCP address or a serial line, the
+// framing, and a unit not already taken on that address or line.
+func (c *Config) validateDeviceModbus(id string, m *DeviceModbus, units map[string]string, add func(key, format string, args ...any)) {
 	where := m.Address
 	if m.Serial != nil {
 		where = "serial line " + m.Serial.Device
@@ -207,7 +213,7 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 	if other, dup := units[key]; dup {
 		add("modbus.unit", "%s unit %d is already device %s", where, m.Unit, other)
 	} else {
-		units[key] = d.ID
+		units[key] = id
 	}
 	if m.MaxGapRegisters != nil && (*m.MaxGapRegisters < 0 || *m.MaxGapRegisters > devices.MaxRegisters) {
 		add("modbus.max_gap_registers", "%d must be 0 to %d", *m.MaxGapRegisters, devices.MaxRegisters)
@@ -215,7 +221,6 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 	if m.MaxGapBits != nil && (*m.MaxGapBits < 0 || *m.MaxGapBits > devices.MaxBits) {
 		add("modbus.max_gap_bits", "%d must be 0 to %d", *m.MaxGapBits, devices.MaxBits)
 	}
-	return errs
 }
 
 // LoadProfiles returns the built-in profiles and every *.yaml file in dir (dir may be empty).

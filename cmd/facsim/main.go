@@ -166,11 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; facsim takes flags only (see -h)", fs.Arg(0))
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := newLog(stderr, *verbose)
 
 	var sims []simDevice
 	var err error
@@ -331,4 +327,13 @@ func writeDevices(w io.Writer, sims []simDevice, estate *simulators.Estate, ctlU
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// newLog logs at info, or at debug with -v (every connection and write).
+func newLog(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
