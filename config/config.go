@@ -33,6 +33,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
 	// WorkOrders is the work-order book (config/workorders.go).
 	WorkOrders WorkOrders `mapstructure:"workorders" yaml:"workorders"`
+	// Commands governs writes to the plant (config/commands.go).
+	Commands Commands `mapstructure:"commands" yaml:"commands"`
 }
 
 // Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
@@ -124,15 +126,33 @@ type Device struct {
 	Asset *Asset `mapstructure:"asset" yaml:"asset,omitempty"`
 }
 
-// DeviceModbus is a Modbus TCP device's transport.
+// DeviceModbus is a Modbus device's transport: TCP (address), RTU frames over TCP through a
+// serial server (address, framing: rtu), or a serial line (serial).
 type DeviceModbus struct {
 	// Address is host:port of the device, or of the gateway in front of it.
-	Address string `mapstructure:"address" yaml:"address"`
+	Address string `mapstructure:"address" yaml:"address,omitempty"`
+	// Framing is tcp (MBAP, the default) or rtu (RTU frames with CRC, for serial servers
+	// that pass frames through).
+	Framing string `mapstructure:"framing" yaml:"framing,omitempty"`
+	// Serial is the RS-485 line the device hangs on, in place of an address.
+	Serial *SerialLine `mapstructure:"serial" yaml:"serial,omitempty"`
 	// Unit is the unit identifier behind the address.
 	Unit int `mapstructure:"unit" yaml:"unit"`
 	// MaxGapRegisters and MaxGapBits override the modbus section for this device.
 	MaxGapRegisters *int `mapstructure:"max_gap_registers" yaml:"max_gap_registers,omitempty"`
 	MaxGapBits      *int `mapstructure:"max_gap_bits" yaml:"max_gap_bits,omitempty"`
+}
+
+// SerialLine is a serial port and its character format (MODBUS over serial line v1.02,
+// 2.5.1: 8 data bits, even parity and 1 stop bit by default). Every device on one port must
+// give the same settings.
+type SerialLine struct {
+	Device   string `mapstructure:"device" yaml:"device"`
+	Baud     int    `mapstructure:"baud" yaml:"baud"`
+	DataBits int    `mapstructure:"data_bits" yaml:"data_bits"`
+	// Parity is none, even or odd (or N, E, O).
+	Parity   string `mapstructure:"parity" yaml:"parity"`
+	StopBits int    `mapstructure:"stop_bits" yaml:"stop_bits"`
 }
 
 // Default is the configuration every file starts from: the one place defaults are set.
@@ -158,6 +178,7 @@ func Default() Config {
 		Spool:           defaultSpool(),
 		ShutdownTimeout: DefaultShutdownTimeout,
 		WorkOrders:      DefaultWorkOrders(),
+		Commands:        defaultCommands(),
 	}
 }
 

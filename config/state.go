@@ -36,7 +36,7 @@ func writable(dir string) bool {
 
 // ResolveState fills every state path left unset from state_dir: the spool (state_dir/spool),
 // the alarm journal (alarms.db), the patrol store (patrol.db), the SQLite order book
-// (workorders.db) and the MQTT session store (mqtt/). A relative state_dir is taken from the
+// (workorders.db), the MQTT session store (mqtt/) and the command journal (commands.db). A relative state_dir is taken from the
 // working directory. Each path set on its own is kept.
 func (c *Config) ResolveState() error {
 	if c.StateDir == "" {
@@ -57,6 +57,9 @@ func (c *Config) ResolveState() error {
 	}
 	if c.MQTT.StoreDir == "" {
 		c.MQTT.StoreDir = in("mqtt")
+	}
+	if c.Commands.Store == "" {
+		c.Commands.Store = in("commands.db")
 	}
 	return nil
 }

@@ -86,6 +86,7 @@ func (c *Config) Validate() error {
 	}
 
 	errs = append(errs, c.validateSpool()...)
+	errs = append(errs, c.validateCommands()...)
 	errs = append(errs, c.validateSecurity()...)
 
 	profiles, perr := LoadProfiles(c.Profiles.Dir)
@@ -183,20 +184,36 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 	if profile != nil && profile.Transport() != "modbus" {
 		add("profile", "%q locates its points by JSON path; a Modbus device needs a profile with a table and address per point", profile.Name)
 	}
-	m := d.Modbus
-	if host, port, err := net.SplitHostPort(m.Address); err != nil || host == "" {
+	c.validateDeviceModbus(d.ID, d.Modbus, units, add)
+	return errs
+}
+
+// validateDeviceModbus checks a device's Modbus transport: a TCP address or a serial line, the
+// framing, and a unit not already taken on that address or line.
+func (c *Config) validateDeviceModbus(id string, m *DeviceModbus, units map[string]string, add func(key, format string, args ...any)) {
+	where := m.Address
+	if m.Serial != nil {
+		where = "serial line " + m.Serial.Device
+		c.validateSerial(m, units, add)
+	} else if host, port, err := net.SplitHostPort(m.Address); err != nil || host == "" {
 		add("modbus.address", "%q is not host:port", m.Address)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		add("modbus.address", "%q: port must be 1-65535", m.Address)
 	}
+	if m.Framing != "" && m.Framing != string(devices.FramingTCP) && m.Framing != string(devices.FramingRTU) {
+		add("modbus.framing", "%q is not tcp (MBAP) or rtu (RTU frames over TCP, for a serial server)", m.Framing)
+	}
 	if m.Unit < 0 || m.Unit > 255 {
 		add("modbus.unit", "%d must be 0-255", m.Unit)
 	}
-	key := fmt.Sprintf("%s/%d", m.Address, m.Unit)
+	if m.Serial != nil && (m.Unit < 1 || m.Unit > 247) {
+		add("modbus.unit", "%d: a unit on a serial line is 1-247 (MODBUS over serial line v1.02, 2.2)", m.Unit)
+	}
+	key := fmt.Sprintf("%s/%d", where, m.Unit)
 	if other, dup := units[key]; dup {
-		add("modbus.unit", "%s unit %d is already device %s", m.Address, m.Unit, other)
+		add("modbus.unit", "%s unit %d is already device %s", where, m.Unit, other)
 	} else {
-		units[key] = d.ID
+		units[key] = id
 	}
 	if m.MaxGapRegisters != nil && (*m.MaxGapRegisters < 0 || *m.MaxGapRegisters > devices.MaxRegisters) {
 		add("modbus.max_gap_registers", "%d must be 0 to %d", *m.MaxGapRegisters, devices.MaxRegisters)
@@ -204,7 +221,6 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 	if m.MaxGapBits != nil && (*m.MaxGapBits < 0 || *m.MaxGapBits > devices.MaxBits) {
 		add("modbus.max_gap_bits", "%d must be 0 to %d", *m.MaxGapBits, devices.MaxBits)
 	}
-	return errs
 }
 
 // LoadProfiles returns the built-in profiles and every *.yaml file in dir (dir may be empty).
@@ -267,7 +283,7 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 		}
 		if m := d.Modbus; m != nil {
 			dev.Modbus = &devices.ModbusTransport{
-				Address: m.Address, Unit: uint8(m.Unit),
+				Address: m.Address, Unit: uint8(m.Unit), Framing: devices.Framing(m.Framing),
 				MaxGapRegisters: c.Modbus.MaxGapRegisters, MaxGapBits: c.Modbus.MaxGapBits,
 			}
 			if m.MaxGapRegisters != nil {
@@ -275,6 +291,9 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 			}
 			if m.MaxGapBits != nil {
 				dev.Modbus.MaxGapBits = *m.MaxGapBits
+			}
+			if s := m.Serial; s != nil {
+				dev.Modbus.Serial = &devices.SerialLine{Device: s.Device, Baud: s.Baud, DataBits: s.DataBits, Parity: s.Parity, StopBits: s.StopBits}
 			}
 		}
 		if m := d.MQTT; m != nil {

@@ -129,16 +129,57 @@ type Device struct {
 	Tags         map[string]string
 }
 
-// ModbusTransport says where a Modbus TCP device answers.
+// ModbusTransport says where a Modbus device answers: over TCP (Address), as RTU frames over
+// TCP through a serial server (Address, Framing rtu), or on a serial line (Serial).
 type ModbusTransport struct {
-	// Address is host:port of the device or of the gateway in front of it.
+	// Address is host:port of the device or of the gateway in front of it; empty on a
+	// serial line.
 	Address string
+	// Framing is FramingTCP (MBAP, the default) or FramingRTU (RTU frames with a CRC, as a
+	// serial server that passes frames through expects).
+	Framing Framing
+	// Serial, if set, is the RS-485 line the device hangs on; devices on one line share it.
+	Serial *SerialLine
 	// Unit is the unit identifier (slave id) behind Address.
 	Unit uint8
 	// MaxGapRegisters is how many unmapped registers between two points may be read and thrown
 	// away to save a request; MaxGapBits is the same for coils and discrete inputs.
 	MaxGapRegisters int
 	MaxGapBits      int
+}
+
+// Framing is how Modbus requests are framed on a connection.
+type Framing string
+
+// The framings: MBAP on Modbus TCP, RTU (address, PDU, CRC) on serial lines and the serial
+// servers that pass RTU frames over TCP.
+const (
+	FramingTCP Framing = "tcp"
+	FramingRTU Framing = "rtu"
+)
+
+// SerialLine is one RS-485 (or RS-232) line and its character format. Every unit on a line
+// shares these settings.
+type SerialLine struct {
+	// Device is the serial port, e.g. /dev/ttyUSB0.
+	Device   string
+	Baud     int
+	DataBits int
+	// Parity is N, E or O (MODBUS over serial line v1.02, 2.5.1: even by default).
+	Parity   string
+	StopBits int
+}
+
+// Line names the connection a Modbus device is polled through: devices with the same line
+// share it and are polled in turn.
+func (m *ModbusTransport) Line() string {
+	if m.Serial != nil {
+		return "serial:" + m.Serial.Device
+	}
+	if m.Framing == FramingRTU {
+		return "rtu+tcp:" + m.Address
+	}
+	return m.Address
 }
 
 // MQTTTransport says where a device that publishes over MQTT is heard.

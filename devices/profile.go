@@ -143,10 +143,14 @@ type Point struct {
 	// deadband. Booleans, enums and strings publish on every change. InfluxDB gets every poll
 	// whatever it says.
 	Deadband *float64 `yaml:"deadband,omitempty"`
-	// Writable marks a coil or holding register facilityd may write (a setpoint, a reset). No
-	// write path exists yet; when one does, it refuses every point not marked writable, so a
-	// profile is also the list of what a gateway may change on the plant.
+	// Writable marks a coil or holding register facilityd may write (a setpoint, a reset).
+	// Every point not marked writable is refused, so a profile is also the list of what a
+	// gateway may change on the plant.
 	Writable bool `yaml:"writable,omitempty"`
+	// Min and Max bound what may be written to a writable numeric point, in engineering
+	// units (after scale and offset): a schedule time 0-1439, a setpoint the plant tolerates.
+	Min *float64 `yaml:"min,omitempty"`
+	Max *float64 `yaml:"max,omitempty"`
 }
 
 // IsJSON reports whether the point is read from the JSON payload on its device's topic.
@@ -223,6 +227,10 @@ type Profile struct {
 	// number's change is not published northbound, for its points without a deadband of their
 	// own; unset: mqtt.telemetry.deadband.
 	Deadband *float64 `yaml:"deadband,omitempty"`
+	// CommandTopic is where facilityd publishes a write to a writable point of a device that
+	// speaks MQTT, relative to the device's topic ("set" under "lighting/LC-1" is
+	// lighting/LC-1/set), as {"point": NAME, "value": VALUE}. Writable MQTT points need it.
+	CommandTopic string `yaml:"command_topic"`
 
 	index map[string]int
 	loc   *time.Location
@@ -349,6 +357,7 @@ func (p *Profile) Validate() error {
 	}
 	errs = append(errs, p.overlaps()...)
 	errs = append(errs, p.topicClashes()...)
+	errs = append(errs, p.commandTopicProblems()...)
 	errs = append(errs, p.timeProblems()...)
 	errs = append(errs, p.deadbandProblems()...)
 	return errors.Join(errs...)
@@ -406,6 +415,22 @@ func (p *Profile) timeProblems() []error {
 	return errs
 }
 
+// commandTopicProblems checks that writable MQTT points have a topic to be written on.
+func (p *Profile) commandTopicProblems() []error {
+	if p.CommandTopic != "" {
+		if msg := relativeTopicProblem(p.CommandTopic); msg != "" {
+			return []error{fmt.Errorf("command_topic: %s", msg)}
+		}
+		return nil
+	}
+	for i := range p.Points {
+		if pt := &p.Points[i]; pt.Writable && pt.IsMQTT() {
+			return []error{fmt.Errorf("point %q: writable, but the profile has no command_topic to publish writes on", pt.Name)}
+		}
+	}
+	return nil
+}
+
 // topicClashes finds points that give the same topic: a plain payload holds one value.
 func (p *Profile) topicClashes() []error {
 	var errs []error
@@ -435,7 +460,7 @@ func (pt *Point) problems() []string {
 		add("name: %q may not contain spaces, commas, quotes, '=' or backslashes", pt.Name)
 	}
 	if pt.IsMQTT() || (pt.Table == "" && pt.Address == 0) {
-		return append(out, pt.jsonProblems()...)
+		return append(append(out, pt.jsonProblems()...), pt.limitProblems()...)
 	}
 	if len(pt.True) != 0 || len(pt.False) != 0 || len(pt.Map) != 0 {
 		add("true, false, map: only points heard over MQTT (path or topic) read words; a Modbus point has bits and codes")
@@ -486,6 +511,24 @@ func (pt *Point) problems() []string {
 	}
 	if pt.Writable && pt.Table != TableCoil && pt.Table != TableHolding {
 		add("writable: only coils and holding registers can be written, not %s", pt.Table)
+	}
+	return append(out, pt.limitProblems()...)
+}
+
+// limitProblems checks min and max: limits of what may be written to a number.
+func (pt *Point) limitProblems() []string {
+	if pt.Min == nil && pt.Max == nil {
+		return nil
+	}
+	var out []string
+	if !pt.Writable {
+		out = append(out, "min, max: only writable points take limits (they bound what may be written)")
+	}
+	if pt.IsBool() || pt.Type == TypeString || pt.Type == TypeEnum {
+		out = append(out, fmt.Sprintf("min, max: only numeric points take limits, not %s", pt.Type))
+	}
+	if pt.Min != nil && pt.Max != nil && *pt.Min > *pt.Max {
+		out = append(out, fmt.Sprintf("min, max: min %v is above max %v", *pt.Min, *pt.Max))
 	}
 	return out
 }

@@ -24,6 +24,8 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 ensure_tools() {
 	local missing=()
 	command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
+	# The serial-line tests join two pseudo-terminals with socat.
+	command -v socat >/dev/null 2>&1 || missing+=(socat)
 	[[ -x /usr/sbin/mosquitto ]] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 	command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 	pg_bin >/dev/null 2>&1 || missing+=(postgresql)

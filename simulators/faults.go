@@ -77,7 +77,10 @@ const (
 const maxSlowDelay = time.Hour
 
 var (
-	zoneParam    = ParamSpec{Name: "zone", Description: "zone number, 1-based", Required: true, kind: paramInt}
+	zoneParam = ParamSpec{Name: "zone", Description: "zone number, 1-based", Required: true, kind: paramInt}
+	// latchParam, when a pump's fault is cleared, removes its cause and leaves the trip in
+	// force until a client writes fault_reset, as a motor protection relay does.
+	latchParam   = ParamSpec{Name: "latch", Description: "on clear: 1 removes the cause but leaves the trip latched until fault_reset is written", kind: paramInt}
 	circuitParam = ParamSpec{Name: "circuit", Description: "circuit number, 1-based", Required: true, kind: paramInt}
 )
 
@@ -89,15 +92,15 @@ var protocolFaultSpecs = []FaultSpec{
 	{Name: "exception", Protocol: true, Description: "every request to this unit is answered with the exception code",
 		Params: []ParamSpec{{Name: "code", Description: "Modbus exception code 1-255, e.g. 4 server device failure, 6 server busy", Default: "4", kind: paramInt}}},
 	{Name: "silent", Protocol: true, Description: "this unit never answers; the connection stays open and other units on it keep answering (over MQTT: it stops publishing)"},
-	{Name: "malformed", Protocol: true, Description: "over MQTT the device publishes broken JSON instead of its payload; Modbus replies are unaffected"},
+	{Name: "malformed", Protocol: true, Description: "over MQTT the device publishes broken JSON instead of its payload; on a serial line (RTU) each reply has a corrupt CRC; Modbus TCP replies are unaffected"},
 	{Name: "half_open", Protocol: true, Description: "the whole listener goes dark: connections are accepted and requests read, but no unit behind it answers and nothing is closed (a hung gateway, a NAT that lost its state)"},
 }
 
 // kindFaultSpecs are the device faults of each kind.
 var kindFaultSpecs = map[devices.Kind][]FaultSpec{
 	devices.KindPump: {
-		{Name: "overload", Description: "motor current climbs until the overload relay trips: overload and fault set, pump stops"},
-		{Name: "dry_run", Description: "suction lost: pressure and flow fall to zero, dry-run protection trips, pump stops"},
+		{Name: "overload", Description: "motor current climbs until the overload relay trips: overload and fault set, pump stops", Params: []ParamSpec{latchParam}},
+		{Name: "dry_run", Description: "suction lost: pressure and flow fall to zero, dry-run protection trips, pump stops", Params: []ParamSpec{latchParam}},
 		{Name: "vfd_fault", Description: "the drive trips with a fault code: fault set, pump stops",
 			Params: []ParamSpec{{Name: "code", Description: "vfd_fault_code, 1-65535 (the profile labels 1-6)", Default: "1", kind: paramInt}}},
 		{Name: "pit_high", Description: "drainage pumps only: inflow exceeds the pump's capacity, the pit rises past high-high"},

@@ -270,7 +270,7 @@ func TestFaultErrors(t *testing.T) {
 		{"clearing zone out of range", true, "fp", "zone_alarm", map[string]string{"zone": "0"}, ErrBadParam, []string{"parameter zone"}},
 		{"circuit missing", false, "lp", "lamp_failure", nil, ErrBadParam, []string{"parameter circuit", "1-24"}},
 		{"circuit out of range", false, "lp", "circuit_trip", map[string]string{"circuit": "25"}, ErrBadParam, []string{"parameter circuit", "1-24"}},
-		{"unknown parameter", false, "booster", "overload", map[string]string{"zone": "3"}, ErrBadParam, []string{"parameter zone", "takes no parameters"}},
+		{"unknown parameter", false, "booster", "overload", map[string]string{"zone": "3"}, ErrBadParam, []string{"parameter zone", "takes latch"}},
 		{"bad delay", false, "booster", "slow", map[string]string{"delay": "soon"}, ErrBadParam, []string{"parameter delay", `"soon"`, "3s"}},
 		{"negative delay", false, "booster", "slow", map[string]string{"delay": "-1s"}, ErrBadParam, []string{"parameter delay"}},
 		{"exception code out of range", false, "booster", "exception", map[string]string{"code": "300"}, ErrBadParam, []string{"parameter code", "1-255"}},

@@ -275,7 +275,7 @@ func TestServerExceptions(t *testing.T) {
 		{"mask write register is an illegal function", func() error { _, err := pumpClient.MaskWriteRegister(0, 0, 0); return err }, 0x01},
 		{"read input registers past the map", func() error { _, err := pumpClient.ReadInputRegisters(inputs-1, 2); return err }, 0x02},
 		{"read holding registers of a pump, which has none", func() error { _, err := pumpClient.ReadHoldingRegisters(0, 1); return err }, 0x02},
-		{"read coils past the map", func() error { _, err := pumpClient.ReadCoils(1, 1); return err }, 0x02},
+		{"read coils past the map", func() error { _, err := pumpClient.ReadCoils(2, 1); return err }, 0x02},
 		{"write to a read-only register", func() error { _, err := fireClient.WriteSingleRegister(0, 0x4142); return err }, 0x02},
 		{"write to a coil past the map", func() error { _, err := lightClient.WriteSingleCoil(500, 0xFF00); return err }, 0x02},
 		{"schedule time past midnight", func() error { _, err := lightClient.WriteSingleRegister(0, 24*60); return err }, 0x03},

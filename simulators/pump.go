@@ -55,6 +55,7 @@ type pump struct {
 	inflow   float64 // this pit's normal inflow, m/s
 
 	cmd     bool // run_command: the controller's (or a client's) order
+	reset   bool // fault_reset as last written; a write of on resets
 	running bool
 	// lagged physical values and the noise of the latest reading
 	pressure, flow, current, freq     float64
@@ -194,6 +195,8 @@ func (p *pump) value(name string) (devices.Value, bool) {
 		return boolValue(true), true
 	case "run_command":
 		return boolValue(p.cmd), true
+	case "fault_reset":
+		return boolValue(p.reset), true
 	case "pressure":
 		return number(max(0, p.pressure+p.nPressure)), true
 	case "flow":
@@ -220,19 +223,32 @@ func (p *pump) value(name string) (devices.Value, bool) {
 }
 
 func (p *pump) checkWrite(name string, v devices.Value) error {
-	if name != "run_command" {
+	if name != "run_command" && name != "fault_reset" {
 		return errReadOnly
 	}
 	return nil
 }
 
-// write takes a run command. On a supply pump it starts or stops the set; on a drainage pump
-// the level controller overrides it at the next level switch, as in automatic mode.
+// write takes a run command or a fault reset. A run command starts or stops a supply pump; on
+// a drainage pump the level controller overrides it at the next level switch, as in automatic
+// mode. A reset (fault_reset written on) clears each protection trip whose cause is gone, as a
+// motor protection relay does: an overload or dry run still present trips again.
 func (p *pump) write(name string, v devices.Value) {
-	if name == "run_command" {
+	switch name {
+	case "run_command":
 		p.cmd = v.Number != 0
-		p.setRunning(p.cmd && !p.tripped())
+	case "fault_reset":
+		p.reset = v.Number != 0
+		if p.reset {
+			if !p.overload {
+				p.overloadTrip, p.overloadT = false, 0
+			}
+			if !p.dryRun {
+				p.dryTrip, p.dryRunT = false, 0
+			}
+		}
 	}
+	p.setRunning(p.cmd && !p.tripped())
 }
 
 func (p *pump) inject(fault string, params map[string]string) error {
@@ -259,11 +275,14 @@ func (p *pump) inject(fault string, params map[string]string) error {
 }
 
 func (p *pump) clear(fault string, params map[string]string) error {
+	latched := params["latch"] == "1"
 	switch fault {
 	case "overload":
-		p.overload, p.overloadTrip, p.overloadT = false, false, 0
+		p.overload, p.overloadT = false, 0
+		p.overloadTrip = p.overloadTrip && latched
 	case "dry_run":
-		p.dryRun, p.dryTrip, p.dryRunT = false, false, 0
+		p.dryRun, p.dryRunT = false, 0
+		p.dryTrip = p.dryTrip && latched
 	case "vfd_fault":
 		p.vfdCode = 0
 	case "pit_high":

@@ -54,6 +54,6 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(runCommand(), demoCommand(), checkConfigCommand(), devicesCommand(), hashTokenCommand())
 	root.AddCommand(alarmsCommand(), ackCommand(), shelveCommand(), unshelveCommand())
 	root.AddCommand(patrolCommand(), claimCommand())
-	root.AddCommand(woCommand(), reportCommand())
+	root.AddCommand(woCommand(), reportCommand(), setCommand())
 	return root
 }

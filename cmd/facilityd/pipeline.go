@@ -18,6 +18,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/commands"
 	"github.com/facilityd/facilityd/devices/gateway"
 	"github.com/facilityd/facilityd/devices/modbus"
 	"github.com/facilityd/facilityd/northbound"
@@ -31,6 +32,7 @@ import (
 //	  └─► handle ─┬─► live cache, console rings
 //	              ├─► InfluxDB writer ─► spool (fsync'd while InfluxDB is away)
 //	              ├─► northbound telemetry (MQTT)
+//	              ├─► commands: read-back of writes (journal, InfluxDB command, event stream)
 //	              └─► alarm engine ─► journal ─┬─► patrol alerts
 //	                                           ├─► work orders
 //	                                           ├─► InfluxDB measurement alarm
@@ -59,11 +61,12 @@ type daemon struct {
 	runOrders func(context.Context) error
 	patrol    *patrol.Service // nil with no patrol configured
 
-	health *gateway.Health
-	poller *modbus.Poller
-	reload *reloader
-	srv    *api.Server
-	ln     net.Listener
+	health   *gateway.Health
+	poller   *modbus.Poller
+	commands *commands.Service
+	reload   *reloader
+	srv      *api.Server
+	ln       net.Listener
 
 	closers []func() // run in reverse by close
 }
@@ -101,7 +104,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, h hooks) (
 		}
 	}()
 	for _, step := range []func(context.Context) error{
-		d.buildTelemetry, d.buildMQTT, d.buildAlarms, d.buildOrders, d.buildPatrol, d.buildConsumers, d.buildSources, d.buildAPI,
+		d.buildTelemetry, d.buildMQTT, d.buildAlarms, d.buildOrders, d.buildPatrol, d.buildConsumers, d.buildSources, d.buildCommands, d.buildAPI,
 	} {
 		if err := step(ctx); err != nil {
 			return d, err
@@ -131,6 +134,9 @@ func (d *daemon) handle(s *devices.Snapshot) {
 	d.engine.Enqueue(s)
 	d.mq.enqueue(s)
 	d.orders.Observe(s)
+	if d.commands != nil {
+		d.commands.Observe(s)
+	}
 }
 
 // buildTelemetry opens the spool (on by default wherever InfluxDB is configured) and the
@@ -334,6 +340,7 @@ func (d *daemon) buildAPI(context.Context) error {
 		d.srv.Handle("POST /api/v1/reload", http.HandlerFunc(d.reload.serveHTTP))
 	}
 	api.RegisterWorkOrders(d.srv, d.orders)
+	api.RegisterCommands(d.srv, d.commands)
 	if d.h.routes != nil {
 		d.h.routes(d.srv)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/facilityd/facilityd/config"
@@ -31,6 +32,8 @@ type reloader struct {
 	opts     modbus.Options
 	hooks    []func(*config.Config) error
 	requests chan chan error
+	// current is the pollers running now, for writes (commands.go).
+	current atomic.Pointer[modbus.Poller]
 }
 
 var errNoReloadPath = errors.New("no configuration file to reload (facilityd demo with the built-in estate)")
@@ -43,6 +46,7 @@ func (r *reloader) run(ctx context.Context, p *modbus.Poller) error {
 		defer signal.Stop(hup)
 	}
 	for {
+		r.current.Store(p)
 		pctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {

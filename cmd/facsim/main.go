@@ -64,6 +64,8 @@ type simDevice struct {
 	Spec     simulators.DeviceSpec
 	Building string
 	Zone     string
+	// Serial is the line facilityd polls the device on, if any: its peer's settings.
+	Serial *devices.SerialLine
 }
 
 // fleetDevices lays a fleet out: ids pump-01, elevator-01, fire-panel-01, lighting-01 and so
@@ -156,17 +158,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", 0, "seed of the simulated noise")
 	verbose := fs.Bool("v", false, "log every connection and write")
 	configPath := fs.String("config", "", "facilityd configuration: simulate every Modbus device it names, at its address and unit (the fleet flags are then ignored)")
+	var serial peers
+	fs.Var(&serial, "serial-peer", "ID=PATH: serve device ID in RTU framing on serial port PATH, the other end of the line facilityd polls (repeat for more units or lines)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; facsim takes flags only (see -h)", fs.Arg(0))
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := newLog(stderr, *verbose)
 
 	var sims []simDevice
 	var err error
@@ -210,6 +210,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("simulators running; Ctrl-C stops them", "devices", len(sims))
 
 	g, gctx := errgroup.WithContext(ctx)
+	if err := serial.serve(gctx, g, estate, sims, log); err != nil {
+		return err
+	}
 	if ctlLn != nil {
 		srv := &http.Server{Handler: estate.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
@@ -254,7 +257,12 @@ func configDevices(path string) ([]simDevice, string, error) {
 	}
 	var sims []simDevice
 	for _, s := range simulators.SpecsFor(devs) {
-		sims = append(sims, simDevice{Spec: s, Building: byID[s.ID].Building, Zone: byID[s.ID].Zone})
+		d := byID[s.ID]
+		sim := simDevice{Spec: s, Building: d.Building, Zone: d.Zone}
+		if d.Modbus != nil {
+			sim.Serial = d.Modbus.Serial
+		}
+		sims = append(sims, sim)
 	}
 	return sims, cfg.MQTT.BrokerURL(), nil
 }
@@ -319,4 +327,13 @@ func writeDevices(w io.Writer, sims []simDevice, estate *simulators.Estate, ctlU
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// newLog logs at info, or at debug with -v (every connection and write).
+func newLog(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }

@@ -1,4 +1,5 @@
-// Package modbus polls Modbus TCP devices with github.com/goburrow/modbus, which does not
+// Package modbus polls Modbus devices (TCP, and RTU on serial lines, rtu.go) and writes to
+// them (write.go) with github.com/goburrow/modbus, which does not
 // recover by itself: after a timeout a late reply puts transaction ids out of step, and a broken
 // connection stays broken. goburrow encodes and verifies the frames; the connection is this
 // package's (transport.go): it closes the connection on any I/O error and redials, with
@@ -39,6 +40,7 @@ type Options struct {
 // Poller polls every Modbus device it was given until its context ends.
 type Poller struct {
 	endpoints []*endpoint
+	byID      map[string]target // for writes (write.go)
 }
 
 // New groups the devices by address. Every device must have a Modbus transport.
@@ -56,7 +58,7 @@ func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller,
 		opts.Metrics = NewMetrics(nil)
 	}
 	byAddr := map[string]*endpoint{}
-	p := &Poller{}
+	p := &Poller{byID: map[string]target{}}
 	for _, d := range devs {
 		if d.Modbus == nil {
 			return nil, fmt.Errorf("device %s: no Modbus transport", d.ID)
@@ -64,30 +66,33 @@ func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller,
 		if d.Interval <= 0 || d.Timeout <= 0 || d.OfflineAfter < 1 {
 			return nil, fmt.Errorf("device %s: interval, timeout and offline_after must be set", d.ID)
 		}
-		e := byAddr[d.Modbus.Address]
+		line := d.Modbus.Line()
+		e := byAddr[line]
 		if e == nil {
-			// goburrow frames the requests; the transport is ours (transport.go).
-			frames := mb.NewTCPClientHandler(d.Modbus.Address)
-			tcp := &tcpTransport{address: d.Modbus.Address}
+			// goburrow frames the requests; the transport is ours (transport.go, rtu.go).
+			frames, tcp := newLink(d.Modbus)
 			e = &endpoint{
-				address: d.Modbus.Address,
+				address: line,
 				frames:  frames,
 				tcp:     tcp,
 				client:  mb.NewClient2(frames, tcp),
 				backoff: backoff{min: opts.BackoffMin, max: opts.BackoffMax},
 				handle:  handle,
-				log:     opts.Logger.With("endpoint", d.Modbus.Address),
+				log:     opts.Logger.With("endpoint", line),
 				metrics: opts.Metrics,
+				writes:  make(chan *writeRequest),
 			}
-			byAddr[d.Modbus.Address] = e
+			byAddr[line] = e
 			p.endpoints = append(p.endpoints, e)
 		}
-		e.devices = append(e.devices, &polled{
+		pd := &polled{
 			backoff:  backoff{min: opts.BackoffMin, max: opts.BackoffMax},
 			dev:      d,
 			requests: plan(d.Profile, d.Modbus.MaxGapRegisters, d.Modbus.MaxGapBits),
 			metrics:  opts.Metrics.device(d),
-		})
+		}
+		e.devices = append(e.devices, pd)
+		p.byID[d.ID] = target{e, pd}
 	}
 	return p, nil
 }
@@ -123,8 +128,8 @@ type polled struct {
 // endpoint is one TCP address and the devices behind it.
 type endpoint struct {
 	address string
-	frames  *mb.TCPClientHandler
-	tcp     *tcpTransport
+	frames  framer // goburrow's packager of the line's framing
+	tcp     link   // the TCP connection or serial line (transport.go, rtu.go)
 	client  mb.Client
 	// proven is set once a request on the current connection succeeded; an I/O error on a
 	// proven connection (the gateway closed an idle socket) earns one immediate redial.
@@ -135,6 +140,8 @@ type endpoint struct {
 	handle  devices.Handler
 	log     *slog.Logger
 	metrics *Metrics
+	// writes are served between polls, by the goroutine that polls (write.go).
+	writes chan *writeRequest
 }
 
 func (e *endpoint) run(ctx context.Context) {
@@ -157,10 +164,20 @@ func (e *endpoint) run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
+			case w := <-e.writes:
+				e.serveWrite(w)
+				continue
 			case <-timer.C:
 			}
-		} else if ctx.Err() != nil {
-			return
+		} else {
+			select {
+			case <-ctx.Done():
+				return
+			case w := <-e.writes:
+				e.serveWrite(w)
+				continue
+			default:
+			}
 		}
 		e.handle(e.poll(d))
 		next, missed := nextSlot(d.next, time.Now(), d.dev.Interval)
@@ -242,7 +259,7 @@ func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
 			if now := time.Now(); now.Before(e.retryAt) {
 				return nil, fmt.Errorf("%w (next attempt in %v)", ErrReconnecting, e.retryAt.Sub(now).Round(time.Millisecond))
 			}
-			e.tcp.timeout = dev.Timeout
+			e.tcp.setTimeout(dev.Timeout)
 			if err := e.tcp.connect(); err != nil {
 				e.retryAt = time.Now().Add(e.backoff.next())
 				e.metrics.dialErrors.WithLabelValues(e.address).Inc()
@@ -251,8 +268,8 @@ func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
 			e.proven = false
 			e.metrics.connects.WithLabelValues(e.address).Inc()
 		}
-		e.tcp.timeout = dev.Timeout
-		e.frames.SlaveId = dev.Modbus.Unit
+		e.tcp.setTimeout(dev.Timeout)
+		e.frames.setUnit(dev.Modbus.Unit)
 		data, err := e.do(r)
 		if err == nil {
 			e.proven = true
@@ -260,7 +277,7 @@ func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
 			return data, nil
 		}
 		var exc *mb.ModbusError
-		if errors.As(err, &exc) {
+		if errors.As(err, &exc) || e.tcp.keeps() {
 			return nil, err
 		}
 		wasProven := e.proven
