@@ -56,6 +56,9 @@ type Engine struct {
 
 	inMu     sync.RWMutex // guards inClosed against Enqueue
 	inClosed bool
+	// lastIn is the last snapshot Enqueue handed over, by device with rules (the map is
+	// fixed at New).
+	lastIn map[string]*atomic.Pointer[devices.Snapshot]
 
 	mu       sync.Mutex
 	byDevice map[string][]*binding
@@ -112,7 +115,7 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 		cfg: cfg, journal: journal, clock: clock, sinks: sinks,
 		byDevice: map[string][]*binding{}, byID: map[string]*binding{}, state: map[string]*status{},
 		oos: map[string]bool{}, floods: map[string]*flood{},
-		queue: make(chan *devices.Snapshot, queueSize),
+		queue: make(chan *devices.Snapshot, queueSize), lastIn: map[string]*atomic.Pointer[devices.Snapshot]{},
 	}
 	known := map[string]bool{}
 	for _, d := range devs {
@@ -122,6 +125,9 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 			return nil, err
 		}
 		e.byDevice[d.ID] = bs
+		if len(bs) > 0 {
+			e.lastIn[d.ID] = &atomic.Pointer[devices.Snapshot]{}
+		}
 		for _, b := range bs {
 			e.byID[b.id] = b
 			e.state[b.id] = &status{Alarm: b.blank()}
@@ -233,8 +239,20 @@ const queueSize = 1024
 
 // Enqueue hands a snapshot to Run without waiting; when the queue is full the snapshot is
 // dropped and counted (Dropped), and the next poll of the device brings the alarm up to date.
-// After CloseInput it drops and counts too.
+// After CloseInput it drops and counts too. A snapshot of a device without rules, or that
+// reads exactly as the last one handed over, is not handed over: evaluating it would change
+// nothing (Tick runs the timers), and a poll that changed nothing should cost nothing here.
 func (e *Engine) Enqueue(s *devices.Snapshot) {
+	if s == nil || s.Device == nil {
+		return
+	}
+	last := e.lastIn[s.Device.ID]
+	if last == nil {
+		return
+	}
+	if prev := last.Load(); prev != nil && sameReading(prev, s) {
+		return
+	}
 	e.inMu.RLock()
 	defer e.inMu.RUnlock()
 	if e.inClosed {
@@ -243,9 +261,26 @@ func (e *Engine) Enqueue(s *devices.Snapshot) {
 	}
 	select {
 	case e.queue <- s:
+		last.Store(s)
 	default:
 		e.dropped.Add(1)
+		last.Store(nil) // the next snapshot goes through, whatever it reads
 	}
+}
+
+// sameReading reports whether two snapshots of a device read the same: comm, and every value
+// and its quality.
+func sameReading(a, b *devices.Snapshot) bool {
+	if a.Comm != b.Comm || len(a.Values) != len(b.Values) || a.Device.Profile != b.Device.Profile {
+		return false
+	}
+	for i := range a.Values {
+		x, y := a.Values[i], b.Values[i]
+		if x.Quality != y.Quality || x.Text != y.Text || x.Number != y.Number {
+			return false
+		}
+	}
+	return true
 }
 
 // CloseInput ends the engine's input: Run evaluates what is queued and returns. Call it once

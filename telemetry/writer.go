@@ -55,9 +55,14 @@ type Writer struct {
 	api    api.WriteAPIBlocking
 	m      *metrics
 
-	queue   chan item
-	mu      sync.RWMutex // held by Enqueue while it sends, so Run can stop sends before draining
+	// The queue: Enqueue appends under mu and wakes Run only once a batch's worth waits
+	// (kick); otherwise Run takes what is queued at each tick. A poll costs an append, not a
+	// goroutine wake-up.
+	mu      sync.Mutex
+	pending []item
+	kick    chan struct{}
 	stopped bool
+	chunk   []item // Run's: the items it is encoding
 	// inputClosed is closed by CloseInput.
 	inputClosed chan struct{}
 	running     atomic.Bool
@@ -118,7 +123,7 @@ func newWriter(cfg Config, reg prometheus.Registerer, log *slog.Logger, doer inf
 	w := &Writer{
 		cfg:         cfg,
 		log:         log,
-		queue:       make(chan item, cfg.QueueSize),
+		kick:        make(chan struct{}, 1),
 		inputClosed: make(chan struct{}),
 		maxRetries:  defaultMaxRetries,
 		retryBase:   defaultRetryBase,
@@ -126,7 +131,11 @@ func newWriter(cfg Config, reg prometheus.Registerer, log *slog.Logger, doer inf
 		now:         time.Now,
 		throttle:    newLogThrottle(log, logPeriod),
 	}
-	w.m = newMetrics(func() float64 { return float64(len(w.queue)) })
+	w.m = newMetrics(func() float64 {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return float64(len(w.pending))
+	})
 	if reg != nil {
 		if err := w.m.register(reg); err != nil {
 			return nil, fmt.Errorf("telemetry: register metrics: %w", err)
@@ -154,12 +163,6 @@ func (w *Writer) Enqueue(s *devices.Snapshot) bool {
 		w.m.dropInvalid.Inc()
 		return false
 	}
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.stopped {
-		w.m.dropShutdown.Inc()
-		return false
-	}
 	return w.put(item{snap: s})
 }
 
@@ -170,15 +173,58 @@ type item struct {
 	at   time.Time
 }
 
-// put queues it without blocking; the caller holds w.mu for reading.
+// put queues it without blocking, or drops and counts it when the queue is full or closed.
 func (w *Writer) put(it item) bool {
-	select {
-	case w.queue <- it:
-		return true
-	default:
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		w.m.dropShutdown.Inc()
+		return false
+	}
+	n := len(w.pending)
+	if n >= w.cfg.QueueSize {
+		w.mu.Unlock()
 		w.m.dropQueueFull.Inc()
 		w.queueFull.Add(1)
 		return false
+	}
+	w.pending = append(w.pending, it)
+	w.mu.Unlock()
+	if (n+1)%w.cfg.BatchSize == 0 {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// drain moves queued items onto the pending lines, flushing each full batch; while a failed
+// batch waits for its retry, it takes no more than fills one batch and leaves the rest queued,
+// where put counts what does not fit.
+func (w *Writer) drain(ctx context.Context) {
+	for {
+		if w.lines >= w.cfg.BatchSize {
+			if w.retry != nil {
+				return
+			}
+			w.flush(ctx)
+			continue
+		}
+		w.mu.Lock()
+		k := min(w.cfg.BatchSize-w.lines, len(w.pending))
+		w.chunk = append(w.chunk[:0], w.pending[:k]...)
+		n := copy(w.pending, w.pending[k:])
+		clear(w.pending[n:])
+		w.pending = w.pending[:n]
+		w.mu.Unlock()
+		if k == 0 {
+			return
+		}
+		for _, it := range w.chunk {
+			w.add(it)
+		}
+		clear(w.chunk)
 	}
 }
 
@@ -189,12 +235,6 @@ func (w *Writer) EnqueueLine(line string, at time.Time) bool {
 	line = strings.TrimRight(line, "\n")
 	if line == "" || strings.ContainsRune(line, '\n') {
 		w.m.dropInvalid.Inc()
-		return false
-	}
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.stopped {
-		w.m.dropShutdown.Inc()
 		return false
 	}
 	return w.put(item{line: line, at: at})
@@ -225,11 +265,11 @@ func (w *Writer) Run(ctx context.Context) error {
 
 	w.log.Info("influx writer started", "influx", w.cfg)
 	for {
-		queue := w.queue
+		kick := w.kick
 		if w.lines >= w.cfg.BatchSize {
 			// A full batch waits for the failed one before it: leave snapshots in the queue,
 			// where Enqueue counts what does not fit.
-			queue = nil
+			kick = nil
 		}
 		select {
 		case <-ctx.Done():
@@ -238,28 +278,27 @@ func (w *Writer) Run(ctx context.Context) error {
 		case <-w.inputClosed:
 			w.shutdown()
 			return nil
-		case s := <-queue:
-			w.add(s)
-			if w.lines >= w.cfg.BatchSize && w.retry == nil {
-				w.flush(ctx)
-			}
+		case <-kick:
+			w.drain(ctx)
 		case <-w.retryC:
 			w.retryC = nil
 			b := w.retry
 			w.retry = nil
 			w.send(ctx, b)
-			if w.retry == nil && w.lines >= w.cfg.BatchSize {
-				w.flush(ctx)
+			if w.retry == nil {
+				w.drain(ctx)
 			}
 		case <-w.replayC:
 			w.replayC = nil
 			w.replay(ctx)
 		case <-downTick.C:
 			if w.down && w.cfg.Spool != nil && w.retry == nil {
+				w.drain(ctx)
 				w.flush(ctx)
 			}
 		case <-tick.C:
 			w.noteQueueFull()
+			w.drain(ctx)
 			if w.retry == nil {
 				w.flush(ctx)
 			}
@@ -540,6 +579,8 @@ func (w *Writer) shutdown() {
 		w.stopped = true
 		close(w.inputClosed)
 	}
+	rest := w.pending
+	w.pending = nil
 	w.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.FinalTimeout)
@@ -549,15 +590,10 @@ func (w *Writer) shutdown() {
 		lost += w.sendFinal(ctx, w.retry)
 		w.retry = nil
 	}
-	for drained := false; !drained; {
-		select {
-		case s := <-w.queue:
-			w.add(s)
-			if w.lines >= w.cfg.BatchSize {
-				lost += w.sendFinal(ctx, w.take())
-			}
-		default:
-			drained = true
+	for _, it := range rest {
+		w.add(it)
+		if w.lines >= w.cfg.BatchSize {
+			lost += w.sendFinal(ctx, w.take())
 		}
 	}
 	if w.lines > 0 {
