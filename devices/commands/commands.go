@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mb "github.com/goburrow/modbus"
@@ -110,6 +111,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	waiters map[string][]chan *devices.Snapshot
+	// listening counts the channels in waiters, for Observe to pass by without the lock.
+	listening atomic.Int32
 }
 
 // New builds the service; Latest, Writer and Store are required.
@@ -132,6 +135,9 @@ func New(cfg Config) (*Service, error) {
 // Observe sees every snapshot of every device; a write waiting for its device's read-back
 // takes it. It never blocks.
 func (s *Service) Observe(snap *devices.Snapshot) {
+	if s.listening.Load() == 0 {
+		return // no write waits for a read-back: a poll costs a load, not a lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ch := range s.waiters[snap.Device.ID] {
@@ -258,11 +264,13 @@ func (s *Service) listen(device string, ch chan *devices.Snapshot, on bool) {
 	list := s.waiters[device]
 	if on {
 		s.waiters[device] = append(list, ch)
+		s.listening.Add(1)
 		return
 	}
 	for i, c := range list {
 		if c == ch {
 			s.waiters[device] = append(list[:i:i], list[i+1:]...)
+			s.listening.Add(-1)
 			break
 		}
 	}
