@@ -124,7 +124,7 @@ func TestWriterInfluxDB(t *testing.T) {
 	}
 	value := map[string]devices.Value{
 		"running": {Number: 1}, "fault": {Number: 0}, "overload": {Number: 0}, "dry_run": {Number: 0},
-		"pit_high": {Number: 0}, "auto_mode": {Number: 1}, "run_command": {Number: 1},
+		"pit_high": {Number: 0}, "auto_mode": {Number: 1}, "run_command": {Number: 1}, "fault_reset": {Number: 0},
 		"pressure": {Number: 4.25}, "flow": {Number: 12}, "motor_current": {Number: 18.7},
 		"frequency": {Number: 48.5}, "running_hours": {Number: 12345.67}, "pit_level": {Number: -0.12},
 		"vfd_fault_code": {Number: 3}, "role": {Number: 0}, "starts": {Number: 4021},
