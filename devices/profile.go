@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,6 +75,25 @@ func (t Type) Registers() int {
 		return 4
 	}
 	return 0
+}
+
+// IntRange is the range of an integer type's raw value, and false for the other types.
+func (t Type) IntRange() (lo, hi float64, ok bool) {
+	switch t {
+	case TypeInt16:
+		return math.MinInt16, math.MaxInt16, true
+	case TypeUint16:
+		return 0, math.MaxUint16, true
+	case TypeInt32:
+		return math.MinInt32, math.MaxInt32, true
+	case TypeUint32:
+		return 0, math.MaxUint32, true
+	case TypeInt64:
+		return math.MinInt64, math.MaxInt64, true
+	case TypeUint64:
+		return 0, math.MaxUint64, true
+	}
+	return 0, 0, false
 }
 
 func (t Type) valid() bool {

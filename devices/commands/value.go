@@ -103,7 +103,7 @@ func checkNumber(pt *devices.Point, n float64) (devices.Value, error) {
 	if pt.Min != nil && n < *pt.Min || pt.Max != nil && n > *pt.Max {
 		return devices.Value{}, fmt.Errorf("%w: %v is outside point %s's limits: %s", ErrValue, n, pt.Name, takes(pt))
 	}
-	if lo, hi, ok := rawRange(pt.Type); ok && !pt.IsMQTT() {
+	if lo, hi, ok := pt.Type.IntRange(); ok && !pt.IsMQTT() {
 		r := math.Round((n - pt.Offset) / pt.Scale)
 		if r < lo || r > hi {
 			return devices.Value{}, fmt.Errorf("%w: %v does not fit point %s (%s): %s", ErrValue, n, pt.Name, pt.Type, takes(pt))
@@ -112,24 +112,6 @@ func checkNumber(pt *devices.Point, n float64) (devices.Value, error) {
 	return devices.Value{Number: n}, nil
 }
 
-// rawRange is the range of an integer type's raw value.
-func rawRange(t devices.Type) (lo, hi float64, ok bool) {
-	switch t {
-	case devices.TypeInt16:
-		return math.MinInt16, math.MaxInt16, true
-	case devices.TypeUint16:
-		return 0, math.MaxUint16, true
-	case devices.TypeInt32:
-		return math.MinInt32, math.MaxInt32, true
-	case devices.TypeUint32:
-		return 0, math.MaxUint32, true
-	case devices.TypeInt64:
-		return math.MinInt64, math.MaxInt64, true
-	case devices.TypeUint64:
-		return 0, math.MaxUint64, true
-	}
-	return 0, 0, false
-}
 
 // takes says in words what a point accepts, for error messages and the console.
 func takes(pt *devices.Point) string {
@@ -150,7 +132,7 @@ func takes(pt *devices.Point) string {
 		return "one of " + strings.Join(labels, ", ")
 	}
 	lo, hi := math.Inf(-1), math.Inf(1)
-	if rlo, rhi, ok := rawRange(pt.Type); ok && !pt.IsMQTT() {
+	if rlo, rhi, ok := pt.Type.IntRange(); ok && !pt.IsMQTT() {
 		lo, hi = rlo*pt.Scale+pt.Offset, rhi*pt.Scale+pt.Offset
 		if lo > hi {
 			lo, hi = hi, lo
@@ -192,7 +174,7 @@ func Matches(pt *devices.Point, wrote, read devices.Value) bool {
 		return wrote.Number == read.Number
 	}
 	diff := math.Abs(wrote.Number - read.Number)
-	if _, _, ok := rawRange(pt.Type); ok && !pt.IsMQTT() {
+	if _, _, ok := pt.Type.IntRange(); ok && !pt.IsMQTT() {
 		return diff <= math.Abs(pt.Scale)/2
 	}
 	tol := 1e-9

@@ -213,22 +213,12 @@ func Encode(p *devices.Point, v devices.Value) any {
 	return raw
 }
 
+// intRange is the range of an integer point's value; an enum's code is a uint16.
 func intRange(t devices.Type) (lo, hi float64, ok bool) {
-	switch t {
-	case devices.TypeInt16:
-		return math.MinInt16, math.MaxInt16, true
-	case devices.TypeUint16, devices.TypeEnum:
+	if t == devices.TypeEnum {
 		return 0, math.MaxUint16, true
-	case devices.TypeInt32:
-		return math.MinInt32, math.MaxInt32, true
-	case devices.TypeUint32:
-		return 0, math.MaxUint32, true
-	case devices.TypeInt64:
-		return math.MinInt64, math.MaxInt64, true
-	case devices.TypeUint64:
-		return 0, math.MaxUint64, true
 	}
-	return 0, 0, false
+	return t.IntRange()
 }
 
 func describe(raw any) string {
