@@ -231,13 +231,14 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hook
 			return fmt.Errorf("patrol: %w", err)
 		}
 		defer patrolSvc.Close()
-		srv.Handle("/api/v1/patrol/", api.PatrolHandler(patrolSvc))
+		srv.ServePatrol(patrolSvc)
 	}
 	auth, err := newAuth(cfg)
 	if err != nil {
 		return err
 	}
 	srv.UseAuth(auth)
+	srv.UsePolicy(api.Policy{Hosts: cfg.HTTP.Hosts, Actors: cfg.Actors(), MaxStreams: cfg.HTTP.MaxStreams})
 	if cfg.HTTP.TLSCert != "" {
 		srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
 	}

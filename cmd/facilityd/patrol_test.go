@@ -13,6 +13,7 @@ import (
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
 )
 
 func withPatrol(t *testing.T, cfg *config.Config) {
@@ -84,7 +85,9 @@ func TestClaimCommand(t *testing.T) {
 		Message: "Elevator EL-1: passenger trapped"}}); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(api.PatrolHandler(svc))
+	srv := api.New(devices.NewLatest(nil), nil, nil)
+	srv.ServePatrol(svc)
+	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")
 
