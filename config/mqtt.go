@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -45,9 +46,26 @@ type MQTTTLS struct {
 	KeyFile  string `mapstructure:"key_file" yaml:"key_file"`
 }
 
-// MQTTEmbedded is the broker facilityd runs when mqtt.url is empty.
+// MQTTEmbedded is the broker facilityd runs when mqtt.url is empty. The gateway signs in to it
+// with a password drawn at each start; everyone else needs an account here.
 type MQTTEmbedded struct {
 	Addr string `mapstructure:"addr" yaml:"addr"`
+	// Handsets sign in as their guard (a patrol.guards id) and may publish only claims in that
+	// guard's name, on facility/{site}/patrol/{zone}/claims.
+	Handsets []BrokerAccount `mapstructure:"handsets" yaml:"handsets,omitempty"`
+	// Devices are the accounts of devices that publish (the MQTT devices' topics, nothing else).
+	Devices []BrokerAccount `mapstructure:"devices" yaml:"devices,omitempty"`
+	// Anonymous is what a client without credentials may do: "telemetry" (read
+	// facility/{site}/telemetry/#, the default) or "none".
+	Anonymous string `mapstructure:"anonymous" yaml:"anonymous"`
+}
+
+// BrokerAccount is one user of the embedded broker, known by the SHA-256 of its password
+// (facilityd hash-token prints it), like the API's tokens.
+type BrokerAccount struct {
+	// Username: a handset's is its guard's id.
+	Username string `mapstructure:"username" yaml:"username"`
+	SHA256   string `mapstructure:"sha256" yaml:"sha256"`
 }
 
 // MQTTTelemetry tunes the readings published to facility/{site}/telemetry/{device}.
@@ -73,7 +91,7 @@ type DeviceMQTT struct {
 // defaultMQTT is the mqtt section of Default.
 func defaultMQTT() MQTT {
 	return MQTT{
-		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883"},
+		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883", Anonymous: "telemetry"},
 		StoreDir:             filepath.Join(os.TempDir(), "facilityd-mqtt"),
 		MaxReconnectInterval: 10 * time.Second,
 		KeepAlive:            30 * time.Second,
@@ -117,8 +135,9 @@ func (c *Config) validateMQTT() []error {
 	} else if host, port, err := net.SplitHostPort(m.Embedded.Addr); err != nil || port == "" {
 		add("mqtt.embedded.addr: %q is not host:port (the embedded broker's listener, used when mqtt.url is empty)", m.Embedded.Addr)
 	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		add("mqtt.embedded.addr: %q: the embedded broker accepts every client and listens on loopback only; set mqtt.url to a broker of your own", m.Embedded.Addr)
+		add("mqtt.embedded.addr: %q: the embedded broker listens on loopback only; set mqtt.url to a broker of your own", m.Embedded.Addr)
 	}
+	errs = append(errs, c.validateBrokerAccounts()...)
 	if (m.TLS.CertFile == "") != (m.TLS.KeyFile == "") {
 		add("mqtt.tls.cert_file, mqtt.tls.key_file: give both or neither")
 	}
@@ -192,4 +211,51 @@ func validateDeviceMQTT(d *Device, profile *devices.Profile, add func(key, forma
 	if profile != nil && profile.Transport() != "mqtt" {
 		add("profile", "%q locates its points by Modbus table and address; an MQTT device needs a profile with a JSON path per point (e.g. lighting_mqtt)", profile.Name)
 	}
+}
+
+func (c *Config) validateBrokerAccounts() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	e := &c.MQTT.Embedded
+	if c.MQTT.URL != "" {
+		if len(e.Handsets)+len(e.Devices) > 0 {
+			add("mqtt.embedded.handsets, mqtt.embedded.devices: accounts of the embedded broker, but mqtt.url names a broker of your own: configure its accounts there")
+		}
+		return errs
+	}
+	switch e.Anonymous {
+	case "telemetry", "none":
+	default:
+		add("mqtt.embedded.anonymous: %q is not telemetry or none", e.Anonymous)
+	}
+	guards := map[string]bool{}
+	for _, g := range c.Patrol.Guards {
+		guards[g.ID] = true
+	}
+	seen := map[string]string{}
+	for _, list := range []struct {
+		key      string
+		accounts []BrokerAccount
+	}{{"mqtt.embedded.handsets", e.Handsets}, {"mqtt.embedded.devices", e.Devices}} {
+		for i, a := range list.accounts {
+			key := fmt.Sprintf("%s[%d]", list.key, i)
+			switch {
+			case a.Username == "":
+				add("%s.username: missing", key)
+			case strings.HasPrefix(a.Username, "facilityd"):
+				add("%s.username: %q: names starting with facilityd are the gateway's own", key, a.Username)
+			case seen[a.Username] != "":
+				add("%s.username: %q is already %s", key, a.Username, seen[a.Username])
+			default:
+				seen[a.Username] = key
+			}
+			if b, err := hex.DecodeString(strings.ToLower(a.SHA256)); err != nil || len(b) != 32 {
+				add("%s (%s).sha256: must be 64 hex digits, the SHA-256 of the password (facilityd hash-token prints it)", key, a.Username)
+			}
+			if list.key == "mqtt.embedded.handsets" && a.Username != "" && !guards[a.Username] {
+				add("%s.username: %q is not a patrol.guards id: a handset signs in as its guard", key, a.Username)
+			}
+		}
+	}
+	return errs
 }
