@@ -75,6 +75,9 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	if rt.Stream {
 		h = s.stream(h)
 	}
+	if rt.Long {
+		h = long(h)
+	}
 	s.mux.Handle(pattern, h)
 }
 
@@ -90,6 +93,16 @@ func (s *Server) stream(h http.Handler) http.Handler {
 		defer s.streams.leave()
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 		h.ServeHTTP(w, r)
+	})
+}
+
+// long lets a handler write for up to LongWriteTimeout. net/http/pprof refuses a profile
+// longer than the server's WriteTimeout, which it finds in the context; it is hidden here, the
+// deadline having been extended.
+func long(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(LongWriteTimeout))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), http.ServerContextKey, struct{}{})))
 	})
 }
 

@@ -73,7 +73,7 @@ func HashToken(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Auth checks bearer tokens against routeRoles. With no tokens it lets everything through:
+// Auth checks bearer tokens against the route table (routes). With no tokens it lets everything through:
 // that is the open mode `facilityd demo` uses on loopback.
 type Auth struct {
 	tokens []Token

@@ -28,9 +28,11 @@ const DefaultMaxStreams = 64
 
 // WriteTimeout bounds the writing of every response but a stream's; StreamWriteTimeout bounds
 // each event of a stream, so a client that stops reading frees its handler within it.
+// LongWriteTimeout bounds the few responses that take minutes by design (a CPU profile).
 const (
 	WriteTimeout       = 30 * time.Second
 	StreamWriteTimeout = 10 * time.Second
+	LongWriteTimeout   = 5 * time.Minute
 )
 
 // UsePolicy sets the checks of p. Call it before serving.

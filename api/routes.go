@@ -12,6 +12,8 @@ type Route struct {
 	// Stream marks a response that lasts as long as the client listens (server-sent events):
 	// it gets a write deadline per event instead of the server's write timeout.
 	Stream bool
+	// Long marks a response that may take minutes (a CPU profile): it gets LongWriteTimeout.
+	Long bool
 }
 
 // routes is the route table. Alarm ids hold slashes (FP-1/fire_zone_alarm/03), so the alarm
@@ -24,7 +26,7 @@ var routes = []Route{
 	{Pattern: "GET /ui/", Role: RoleOpen},
 	// Every other path answers a JSON 404 and says nothing about the site.
 	{Pattern: "/", Role: RoleOpen},
-	{Pattern: "/debug/pprof/", Role: RoleAdmin},
+	{Pattern: "/debug/pprof/", Role: RoleAdmin, Long: true},
 
 	{Pattern: "GET /api/v1/session", Role: RolePatrol},
 	{Pattern: "GET /api/v1/devices", Role: RolePatrol},

@@ -218,10 +218,7 @@ func (c *Config) validateBrokerAccounts() []error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	e := &c.MQTT.Embedded
 	if c.MQTT.URL != "" {
-		if len(e.Handsets)+len(e.Devices) > 0 {
-			add("mqtt.embedded.handsets, mqtt.embedded.devices: accounts of the embedded broker, but mqtt.url names a broker of your own: configure its accounts there")
-		}
-		return errs
+		return nil // the accounts are the embedded broker's; a broker of the site's own has its own
 	}
 	switch e.Anonymous {
 	case "telemetry", "none":
