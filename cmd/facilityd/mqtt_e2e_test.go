@@ -154,7 +154,7 @@ devices:
 			}
 
 			// Broken JSON from outside: counted, the reading bad, the daemon going on.
-			if out, err := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", `{"energy_kwh": `).CombinedOutput(); err != nil {
+			if out, err := exec.Command(pub, append([]string{"-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", `{"energy_kwh": `}, pubAuth...)...).CombinedOutput(); err != nil {
 				t.Fatalf("mosquitto_pub: %v: %s", err, out)
 			}
 			waitFor(t, "the malformed payload to be counted", 10*time.Second, func() bool {
@@ -193,7 +193,7 @@ devices:
 				mosq.Start()
 				waitFor(t, "a payload published after the broker restart to reach LC-2", 30*time.Second, func() bool {
 					after := strings.Replace(feed, "1234.5", "2345.5", 1)
-					if out, err := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", after).CombinedOutput(); err != nil {
+					if out, err := exec.Command(pub, append([]string{"-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", after}, pubAuth...)...).CombinedOutput(); err != nil {
 						t.Logf("mosquitto_pub: %v: %s", err, out)
 						return false
 					}

@@ -25,6 +25,8 @@ func withPatrol(t *testing.T, cfg *config.Config) {
 	// 00:00 has always passed: the check runs at the first tick.
 	cfg.Patrol.Lighting.At = "00:00"
 	cfg.Patrol.Lighting.AfterDusk = 0
+	// The demo's handset accounts belong to its roster, replaced here.
+	cfg.MQTT.Embedded.Handsets = nil
 }
 
 // The daemon serves the patrol routes, runs tonight's lighting check against the live cache of
