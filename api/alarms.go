@@ -25,13 +25,13 @@ type Alarms interface {
 // id is the rest of the path; an action is its last segment.
 func (s *Server) ServeAlarms(a Alarms) {
 	h := &alarmHandlers{a: a}
-	s.mux.HandleFunc("GET /api/v1/alarms", h.list)
-	s.mux.HandleFunc("GET /api/v1/alarms/{id...}", h.get)
-	s.mux.HandleFunc("POST /api/v1/alarms/{id...}", h.act)
+	s.Handle("GET /api/v1/alarms", http.HandlerFunc(h.list))
+	s.Handle("GET /api/v1/alarms/{id...}", http.HandlerFunc(h.get))
+	s.Handle("POST /api/v1/alarms/{id...}", http.HandlerFunc(h.act))
 }
 
 // ServeEvents adds GET /api/v1/events, the server-sent-event stream of the hub.
-func (s *Server) ServeEvents(h *Hub) { s.mux.Handle("GET /api/v1/events", h) }
+func (s *Server) ServeEvents(h *Hub) { s.Handle("GET /api/v1/events", h) }
 
 type alarmHandlers struct{ a Alarms }
 
@@ -139,11 +139,18 @@ func (h *alarmHandlers) act(w http.ResponseWriter, r *http.Request) {
 		writeError(w, bodyStatus(err), err.Error())
 		return
 	}
-	if strings.TrimSpace(req.By) == "" {
-		writeError(w, http.StatusBadRequest, `"by" is required: who acts`)
+	who, status, err := actor(r, req.By)
+	if err != nil {
+		writeError(w, status, err.Error())
 		return
 	}
-	var err error
+	req.By = who.By
+	givenReason := req.Reason
+	if who.OnBehalfOf != "" && action == "ack" {
+		req.Note = behalf(who.OnBehalfOf, req.Note)
+	} else if who.OnBehalfOf != "" {
+		req.Reason = behalf(who.OnBehalfOf, req.Reason)
+	}
 	switch action {
 	case "ack":
 		if req.Reason != "" || req.Duration != "" || req.OneShot {
@@ -152,7 +159,7 @@ func (h *alarmHandlers) act(w http.ResponseWriter, r *http.Request) {
 		}
 		err = h.a.Ack(id, req.By, req.Note)
 	case "shelve":
-		if strings.TrimSpace(req.Reason) == "" {
+		if strings.TrimSpace(givenReason) == "" {
 			writeError(w, http.StatusBadRequest, `"reason" is required to shelve an alarm`)
 			return
 		}
@@ -193,4 +200,16 @@ func writeAlarmError(w http.ResponseWriter, err error) {
 		status = http.StatusBadRequest
 	}
 	writeError(w, status, err.Error())
+}
+
+// behalf marks a journal note as written on behalf of someone: the token's name is the
+// journal's "by", the person named in the body is kept here.
+func behalf(onBehalfOf, note string) string {
+	if onBehalfOf == "" {
+		return note
+	}
+	if note == "" {
+		return "on_behalf_of " + onBehalfOf
+	}
+	return "on_behalf_of " + onBehalfOf + ": " + note
 }

@@ -52,7 +52,7 @@ func alarmServer(t *testing.T) *Server {
 func send(t *testing.T, h http.Handler, method, url, body string) (int, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, url, strings.NewReader(body)))
+	h.ServeHTTP(rec, newTestRequest(method, url, strings.NewReader(body)))
 	return rec.Code, strings.TrimSpace(rec.Body.String())
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +28,11 @@ type Server struct {
 	auth    *Auth
 	handler http.Handler // mux behind auth and the body limit
 
+	policy     Policy
+	actors     map[string]bool
+	listenHost string // the host of the bound address, a name the API answers to
+	streams    streamGate
+
 	tlsCert, tlsKey string
 }
 
@@ -47,30 +53,73 @@ func New(latest *devices.Latest, gather prometheus.Gatherer, log *slog.Logger) *
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{latest: latest, gather: gather, log: log, mux: http.NewServeMux(), started: time.Now()}
-	s.mux.HandleFunc("GET /healthz", s.health)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
-	s.mux.HandleFunc("GET /api/v1/devices", s.listDevices)
-	s.mux.HandleFunc("GET /api/v1/devices/{id}", s.getDevice)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s := &Server{latest: latest, gather: gather, log: log, mux: http.NewServeMux(), started: time.Now(), policy: Policy{MaxStreams: DefaultMaxStreams}}
+	s.Handle("GET /healthz", http.HandlerFunc(s.health))
+	s.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	s.Handle("GET /api/v1/devices", http.HandlerFunc(s.listDevices))
+	s.Handle("GET /api/v1/devices/{id}", http.HandlerFunc(s.getDevice))
+	s.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
-	})
+	}))
 	return s
 }
 
-// Handle adds a route, for other components that serve through the same listener.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// Handle adds a route, for other components that serve through the same listener. The
+// pattern must be in the route table (Routes), which says who may call it; any other panics,
+// as a programming error the first test run shows.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	rt, ok := routeByPattern(pattern)
+	if !ok {
+		panic("api: route " + quote(pattern) + " is not in the route table (api/routes.go): add it there with its role")
+	}
+	if rt.Stream {
+		h = s.stream(h)
+	}
+	if rt.Long {
+		h = long(h)
+	}
+	s.mux.Handle(pattern, h)
+}
 
-// ServeHTTP makes Server an http.Handler.
+// stream admits at most Policy.MaxStreams clients and lifts the server's write timeout for
+// them: the handler sets a deadline per event instead.
+func (s *Server) stream(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.streams.enter(s.policy.MaxStreams) {
+			w.Header().Set("Retry-After", "30")
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams (http.max_streams %d): close another console or raise the limit", s.policy.MaxStreams))
+			return
+		}
+		defer s.streams.leave()
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
+		h.ServeHTTP(w, r)
+	})
+}
+
+// long lets a handler write for up to LongWriteTimeout. net/http/pprof refuses a profile
+// longer than the server's WriteTimeout, which it finds in the context; it is hidden here, the
+// deadline having been extended.
+func long(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(LongWriteTimeout))
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), http.ServerContextKey, struct{}{})))
+	})
+}
+
+// ServeHTTP makes Server an http.Handler: the Host, origin and content-type checks, then the
+// tokens, then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := s.handler
 	if h == nil {
 		h = s.auth.Wrap(s.mux)
 	}
+	if !s.guard(w, r) {
+		return
+	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	}
-	h.ServeHTTP(w, r)
+	h.ServeHTTP(w, s.withActors(r))
 }
 
 // ListenAndServe serves the API on addr until ctx ends; see Serve.
@@ -79,14 +128,25 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return err
 	}
-	return s.ServeListener(ctx, ln, ready)
+	return s.ServeListener(ctx, ln, addr, ready)
 }
 
-// ServeListener serves the API on ln (bound beforehand, so that a taken port fails the start
-// rather than the run) until ctx ends; see Serve.
-func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
+// ServeListener serves the API on ln, bound beforehand to the configured addr (so that a taken
+// port fails the start rather than the run), until ctx ends; see Serve. addr's host is the
+// name requests may give in Host besides loopback.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, addr string, ready func(net.Addr)) error {
 	s.handler = s.auth.Wrap(s.mux)
-	return serveOn(ctx, ln, s, ready, s.tlsCert, s.tlsKey)
+	return serveOn(ctx, ln, s, func(a net.Addr) {
+		if host, _, err := net.SplitHostPort(a.String()); err == nil {
+			s.listenHost = host
+		}
+		if h, _, err := net.SplitHostPort(addr); err == nil && h != "" {
+			s.listenHost = h // the configured name, e.g. gateway.estate.lan
+		}
+		if ready != nil {
+			ready(a)
+		}
+	}, s.tlsCert, s.tlsKey)
 }
 
 // Serve serves h on addr, with timeouts that keep a slow or idle client from holding a
@@ -113,6 +173,7 @@ func serveOn(ctx context.Context, ln net.Listener, h http.Handler, ready func(ne
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      WriteTimeout, // a stream sets its own deadline per event
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}

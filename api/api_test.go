@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,7 +30,7 @@ func testServer(t *testing.T) (*Server, *devices.Latest) {
 func do(t *testing.T, h http.Handler, method, url string, v any) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, url, nil))
+	h.ServeHTTP(rec, newTestRequest(method, url, nil))
 	if ct := rec.Header().Get("Content-Type"); v != nil && ct != "application/json" {
 		t.Fatalf("%s %s: content type %q", method, url, ct)
 	}
@@ -129,8 +130,19 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Errorf("healthz %d %+v", rec.Code, h)
 	}
 	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	s.ServeHTTP(rec, newTestRequest("GET", "/metrics", nil))
 	if rec.Code != 200 {
 		t.Errorf("/metrics: %d", rec.Code)
 	}
+}
+
+// newTestRequest is httptest.NewRequest sent to the API's own loopback address (httptest's
+// default Host, example.com, is refused like any foreign name).
+func newTestRequest(method, target string, body io.Reader) *http.Request {
+	r := httptest.NewRequest(method, target, body)
+	r.Host = "127.0.0.1:8080"
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return r
 }

@@ -45,37 +45,6 @@ func ParseRole(s string) (Role, error) {
 	return RoleOpen, fmt.Errorf("role %q is not one of patrol, engineer, admin", s)
 }
 
-// routeRoles is the one table of who may call what: the minimum role per route pattern
-// (net/http.ServeMux syntax, the most specific pattern wins). A route not matched here needs
-// admin, so a route another component adds is closed until it is listed.
-var routeRoles = []struct {
-	pattern string
-	role    Role
-}{
-	{"GET /healthz", RoleOpen},
-	// The console's page and its assets hold no data: they must load before anyone signs in.
-	{"GET /{$}", RoleOpen},
-	{"GET /ui/", RoleOpen},
-	{"GET /metrics", RoleEngineer}, // RoleOpen with http.metrics_open
-	{"GET /api/v1/", RolePatrol},   // every read of the API
-	{"POST /api/v1/alarms/{id}/ack", RolePatrol},
-	{"POST /api/v1/patrol/alerts/{id}/claim", RolePatrol},
-	{"POST /api/v1/patrol/alerts/{id}/ack", RolePatrol},
-	{"POST /api/v1/patrol/checklist/{item}/done", RolePatrol},
-	// Alarm ids hold slashes (FP-1/fire_zone_alarm/03), so alarm actions are told apart by
-	// their last segment: see alarmActionRoles.
-	{"POST /api/v1/workorders/{id}/{transition}", RoleEngineer},
-	{"POST /api/v1/reload", RoleEngineer},
-	{"POST /api/v1/devices/{id}/points/{point}", RoleEngineer},
-}
-
-// alarmActionRoles is the minimum role of each POST /api/v1/alarms/{id...}/ACTION.
-var alarmActionRoles = map[string]Role{
-	"ack":      RolePatrol,
-	"shelve":   RoleEngineer,
-	"unshelve": RoleEngineer,
-}
-
 // Token is one configured API token, known by its SHA-256 only.
 type Token struct {
 	Name   string
@@ -104,7 +73,7 @@ func HashToken(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Auth checks bearer tokens against routeRoles. With no tokens it lets everything through:
+// Auth checks bearer tokens against the route table (routes). With no tokens it lets everything through:
 // that is the open mode `facilityd demo` uses on loopback.
 type Auth struct {
 	tokens []Token
@@ -118,12 +87,12 @@ func (roleHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
 // NewAuth builds the middleware; metricsOpen serves /metrics without a token.
 func NewAuth(tokens []Token, metricsOpen bool) *Auth {
 	a := &Auth{tokens: tokens, table: http.NewServeMux()}
-	for _, r := range routeRoles {
-		role := r.role
-		if r.pattern == "GET /metrics" && metricsOpen {
+	for _, r := range routes {
+		role := r.Role
+		if r.Pattern == "GET /metrics" && metricsOpen {
 			role = RoleOpen
 		}
-		a.table.Handle(r.pattern, roleHandler(role))
+		a.table.Handle(r.Pattern, roleHandler(role))
 	}
 	return a
 }

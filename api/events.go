@@ -24,6 +24,10 @@ type Hub struct {
 	buffer  int
 	next    uint64
 	closed  bool
+
+	// WriteTimeout bounds the writing of each event (default StreamWriteTimeout): a client
+	// that stops reading fails the write, and its handler returns. Set it before serving.
+	WriteTimeout time.Duration
 }
 
 type sseEvent struct {
@@ -44,7 +48,7 @@ func NewHub(ring, buffer int) *Hub {
 	if buffer < 1 {
 		buffer = 1
 	}
-	return &Hub{clients: map[*sseClient]struct{}{}, ringMax: ring, buffer: buffer}
+	return &Hub{clients: map[*sseClient]struct{}{}, ringMax: ring, buffer: buffer, WriteTimeout: StreamWriteTimeout}
 }
 
 // AlarmConsumer streams the alarm journal's transitions to the clients as "alarm" events. Its
@@ -150,8 +154,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c, replay := h.subscribe(last, resume)
 	defer h.unsubscribe(c)
-	// The server's write deadline does not suit a stream.
-	_ = rc.SetWriteDeadline(time.Time{})
+	// The server's write timeout does not suit a stream: each write gets its own deadline, so
+	// a client that stops reading fails the write and frees this handler.
+	_ = rc.SetWriteDeadline(time.Now().Add(h.WriteTimeout))
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -171,10 +176,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case ev, ok := <-c.ch:
 			if !ok {
-				return
+				return // dropped as too slow, or the hub closed
 			}
+			_ = rc.SetWriteDeadline(time.Now().Add(h.WriteTimeout))
 			writeEvent(w, ev)
 		case <-tick.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(h.WriteTimeout))
 			fmt.Fprint(w, ": ping\n\n")
 		}
 		if err := rc.Flush(); err != nil {

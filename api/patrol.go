@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/facilityd/facilityd/alarms/patrol"
 )
@@ -17,53 +18,47 @@ type Patrol interface {
 	CheckItem(item, by, note string) (patrol.Checklist, error)
 }
 
-// PatrolHandler serves /api/v1/patrol/...; the daemon registers it with
-// Server.Handle("/api/v1/patrol/", PatrolHandler(p)).
-func PatrolHandler(p Patrol) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/patrol/alerts", func(w http.ResponseWriter, r *http.Request) {
+// ServePatrol adds the patrol routes (alerts, claims, the night checklist).
+func (s *Server) ServePatrol(p Patrol) {
+	s.Handle("GET /api/v1/patrol/alerts", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		writeJSON(w, http.StatusOK, map[string]any{"alerts": p.Alerts(patrol.Filter{Zone: q.Get("zone"), State: q.Get("state"), Owner: q.Get("owner")})})
-	})
-	mux.HandleFunc("GET /api/v1/patrol/alerts/{id}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.Handle("GET /api/v1/patrol/alerts/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, ok := p.Alert(r.PathValue("id"))
 		if !ok {
 			writeError(w, http.StatusNotFound, "no patrol alert "+quote(r.PathValue("id"))+"; GET /api/v1/patrol/alerts lists them")
 			return
 		}
 		writeJSON(w, http.StatusOK, a)
-	})
-	mux.HandleFunc("POST /api/v1/patrol/alerts/{id}/claim", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.Handle("POST /api/v1/patrol/alerts/{id}/claim", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body actBody
 		if !readBody(w, r, &body) {
 			return
 		}
 		a, err := p.Claim(r.PathValue("id"), body.By)
 		respond(w, a, err)
-	})
-	mux.HandleFunc("POST /api/v1/patrol/alerts/{id}/ack", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.Handle("POST /api/v1/patrol/alerts/{id}/ack", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body actBody
 		if !readBody(w, r, &body) {
 			return
 		}
 		a, err := p.Ack(r.PathValue("id"), body.By, body.Note)
 		respond(w, a, err)
-	})
-	mux.HandleFunc("GET /api/v1/patrol/checklist", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.Handle("GET /api/v1/patrol/checklist", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"checklists": p.Checklists()})
-	})
-	mux.HandleFunc("POST /api/v1/patrol/checklist/{item}/done", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.Handle("POST /api/v1/patrol/checklist/{item}/done", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body actBody
 		if !readBody(w, r, &body) {
 			return
 		}
 		c, err := p.CheckItem(r.PathValue("item"), body.By, body.Note)
 		respond(w, c, err)
-	})
-	mux.HandleFunc("/api/v1/patrol/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
-	})
-	return mux
+	}))
 }
 
 // actBody is the body of every patrol action: who acts, and an optional note.
@@ -72,7 +67,8 @@ type actBody struct {
 	Note string `json:"note"`
 }
 
-// readBody decodes a small JSON body strictly (unknown fields are errors) and requires "by".
+// readBody decodes a small JSON body strictly (unknown fields are errors) and settles who
+// acts (see actor).
 func readBody(w http.ResponseWriter, r *http.Request, v *actBody) bool {
 	if err := decodeBody(w, r, v); err != nil {
 		if errors.Is(err, errNoBody) {
@@ -82,9 +78,16 @@ func readBody(w http.ResponseWriter, r *http.Request, v *actBody) bool {
 		writeError(w, bodyStatus(err), err.Error())
 		return false
 	}
-	if v.By == "" {
-		writeError(w, http.StatusBadRequest, `body: "by" is required: the id of the guard acting`)
+	who, status, err := actor(r, v.By)
+	if err != nil {
+		writeError(w, status, err.Error())
 		return false
+	}
+	// The guard acts: the token's, or the one an admin acts for (the note keeps the admin).
+	v.By = who.By
+	if who.OnBehalfOf != "" {
+		v.By = who.OnBehalfOf
+		v.Note = strings.TrimSuffix("by "+who.By+" on its behalf; "+v.Note, "; ")
 	}
 	return true
 }

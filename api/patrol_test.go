@@ -40,7 +40,7 @@ func patrolServer(t *testing.T) (*httptest.Server, *patrol.Service) {
 		}
 	}
 	srv := New(devices.NewLatest(nil), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.Handle("/api/v1/patrol/", PatrolHandler(svc))
+	srv.ServePatrol(svc)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return ts, svc
@@ -74,6 +74,9 @@ func TestPatrolAPI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, ts.URL+tt.path, bytes.NewBufferString(tt.body))
+			if tt.method == "POST" {
+				req.Header.Set("Content-Type", "application/json")
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -100,6 +100,9 @@ func (h *woHandlers) raise(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	if !settleActor(w, r, &req.By, &req.Note) {
+		return
+	}
 	o, err := h.wo.Raise(r.Context(), req)
 	if err != nil {
 		woError(w, err)
@@ -111,6 +114,10 @@ func (h *woHandlers) raise(w http.ResponseWriter, r *http.Request) {
 func (h *woHandlers) schedule(w http.ResponseWriter, r *http.Request) {
 	var req workorders.ScheduleRequest
 	if !decode(w, r, &req) {
+		return
+	}
+	var note string
+	if !settleActor(w, r, &req.By, &note) {
 		return
 	}
 	o, err := h.wo.Schedule(r.Context(), req)
@@ -135,6 +142,12 @@ func (h *woHandlers) transition(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
+	who, status, err := actor(r, in.By)
+	if err != nil {
+		writeError(w, status, err.Error())
+		return
+	}
+	in.By, in.OnBehalfOf = who.By, who.OnBehalfOf
 	o, err := h.wo.Transition(r.Context(), r.PathValue("id"), a, in)
 	if err != nil {
 		woError(w, err)
@@ -193,4 +206,17 @@ func woError(w http.ResponseWriter, err error) {
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// settleActor replaces *by with who acts (see actor); an admin acting for someone else has it
+// said in *note. It answers the refusal itself and returns false.
+func settleActor(w http.ResponseWriter, r *http.Request, by, note *string) bool {
+	who, status, err := actor(r, *by)
+	if err != nil {
+		writeError(w, status, err.Error())
+		return false
+	}
+	*by = who.By
+	*note = behalf(who.OnBehalfOf, *note)
+	return true
 }

@@ -41,7 +41,7 @@ func woServer(t *testing.T) (*Server, *workorders.Manager, *time.Time) {
 func sendWO(t *testing.T, h http.Handler, method, url, body string, v any) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, url, strings.NewReader(body)))
+	h.ServeHTTP(rec, newTestRequest(method, url, strings.NewReader(body)))
 	if v != nil {
 		if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, url, err, rec.Body)

@@ -66,6 +66,16 @@ type HTTP struct {
 	// TLSCert and TLSKey (PEM files) serve the API over HTTPS.
 	TLSCert string `mapstructure:"tls_cert" yaml:"tls_cert,omitempty"`
 	TLSKey  string `mapstructure:"tls_key" yaml:"tls_key,omitempty"`
+	// Hosts are the names (Host header, without port) the API answers to besides its listen
+	// address, localhost and loopback literals, e.g. gateway.estate.lan: any other name is
+	// refused, so a web page that rebinds its own name to the gateway reads nothing. Only with
+	// tokens.
+	Hosts []string `mapstructure:"hosts" yaml:"hosts,omitempty"`
+	// Operators are the people who may act (`by`) in open mode besides the patrol guards and
+	// the work-order butlers and supervisors; with tokens, the token's name acts.
+	Operators []string `mapstructure:"operators" yaml:"operators,omitempty"`
+	// MaxStreams bounds the clients of the event stream at once; more get 503.
+	MaxStreams int `mapstructure:"max_streams" yaml:"max_streams"`
 }
 
 // Polling holds the defaults every device inherits unless it sets its own.
@@ -166,7 +176,7 @@ func Default() Config {
 			Timeout:       10 * time.Second,
 			QueueSize:     10000,
 		},
-		HTTP:    HTTP{Addr: "127.0.0.1:8080"},
+		HTTP:    HTTP{Addr: "127.0.0.1:8080", MaxStreams: 64},
 		Polling: Polling{Interval: time.Second, Timeout: 500 * time.Millisecond, OfflineAfter: 3},
 		Modbus:  Modbus{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
 		MQTT:    defaultMQTT(),

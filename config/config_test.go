@@ -89,6 +89,9 @@ func TestSecretsHidden(t *testing.T) {
 	t.Parallel()
 	cfg := Default()
 	cfg.Influx.Token = "s3cret-token"
+	// Chat-robot webhooks carry their token in the URL: the URL is a secret too.
+	cfg.Patrol.Webhook.URL = "https://oapi.example.com/robot/send?access_token=s3cret-robot"
+	cfg.WorkOrders.Webhook.URL = "https://cmms.example.com/hook?key=s3cret-key"
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -48,9 +49,26 @@ type MQTTTLS struct {
 	KeyFile  string `mapstructure:"key_file" yaml:"key_file"`
 }
 
-// MQTTEmbedded is the broker facilityd runs when mqtt.url is empty.
+// MQTTEmbedded is the broker facilityd runs when mqtt.url is empty. The gateway signs in to it
+// with a password drawn at each start; everyone else needs an account here.
 type MQTTEmbedded struct {
 	Addr string `mapstructure:"addr" yaml:"addr"`
+	// Handsets sign in as their guard (a patrol.guards id) and may publish only claims in that
+	// guard's name, on facility/{site}/patrol/{zone}/claims.
+	Handsets []BrokerAccount `mapstructure:"handsets" yaml:"handsets,omitempty"`
+	// Devices are the accounts of devices that publish (the MQTT devices' topics, nothing else).
+	Devices []BrokerAccount `mapstructure:"devices" yaml:"devices,omitempty"`
+	// Anonymous is what a client without credentials may do: "telemetry" (read
+	// facility/{site}/telemetry/#, the default) or "none".
+	Anonymous string `mapstructure:"anonymous" yaml:"anonymous"`
+}
+
+// BrokerAccount is one user of the embedded broker, known by the SHA-256 of its password
+// (facilityd hash-token prints it), like the API's tokens.
+type BrokerAccount struct {
+	// Username: a handset's is its guard's id.
+	Username string `mapstructure:"username" yaml:"username"`
+	SHA256   string `mapstructure:"sha256" yaml:"sha256"`
 }
 
 // MQTTTelemetry tunes the readings published to facility/{site}/telemetry/{device}.
@@ -82,7 +100,7 @@ type DeviceMQTT struct {
 // defaultMQTT is the mqtt section of Default.
 func defaultMQTT() MQTT {
 	return MQTT{
-		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883"},
+		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883", Anonymous: "telemetry"},
 		MaxReconnectInterval: 10 * time.Second,
 		KeepAlive:            30 * time.Second,
 		MaxPayload:           256 << 10,
@@ -137,8 +155,9 @@ func (c *Config) validateMQTT() []error {
 	} else if host, port, err := net.SplitHostPort(m.Embedded.Addr); err != nil || port == "" {
 		add("mqtt.embedded.addr: %q is not host:port (the embedded broker's listener, used when mqtt.url is empty)", m.Embedded.Addr)
 	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		add("mqtt.embedded.addr: %q: the embedded broker accepts every client and listens on loopback only; set mqtt.url to a broker of your own", m.Embedded.Addr)
+		add("mqtt.embedded.addr: %q: the embedded broker listens on loopback only; set mqtt.url to a broker of your own", m.Embedded.Addr)
 	}
+	errs = append(errs, c.validateBrokerAccounts()...)
 	if (m.TLS.CertFile == "") != (m.TLS.KeyFile == "") {
 		add("mqtt.tls.cert_file, mqtt.tls.key_file: give both or neither")
 	}
@@ -238,4 +257,48 @@ func validateDeviceMQTT(d *Device, profile *devices.Profile, add func(key, forma
 			add("mqtt.status_topic", "%q is also point %s's topic in profile %q; give the status its own topic", m.StatusTopic, p.Name, profile.Name)
 		}
 	}
+}
+
+func (c *Config) validateBrokerAccounts() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	e := &c.MQTT.Embedded
+	if c.MQTT.URL != "" {
+		return nil // the accounts are the embedded broker's; a broker of the site's own has its own
+	}
+	switch e.Anonymous {
+	case "telemetry", "none":
+	default:
+		add("mqtt.embedded.anonymous: %q is not telemetry or none", e.Anonymous)
+	}
+	guards := map[string]bool{}
+	for _, g := range c.Patrol.Guards {
+		guards[g.ID] = true
+	}
+	seen := map[string]string{}
+	for _, list := range []struct {
+		key      string
+		accounts []BrokerAccount
+	}{{"mqtt.embedded.handsets", e.Handsets}, {"mqtt.embedded.devices", e.Devices}} {
+		for i, a := range list.accounts {
+			key := fmt.Sprintf("%s[%d]", list.key, i)
+			switch {
+			case a.Username == "":
+				add("%s.username: missing", key)
+			case strings.HasPrefix(a.Username, "facilityd"):
+				add("%s.username: %q: names starting with facilityd are the gateway's own", key, a.Username)
+			case seen[a.Username] != "":
+				add("%s.username: %q is already %s", key, a.Username, seen[a.Username])
+			default:
+				seen[a.Username] = key
+			}
+			if b, err := hex.DecodeString(strings.ToLower(a.SHA256)); err != nil || len(b) != 32 {
+				add("%s (%s).sha256: must be 64 hex digits, the SHA-256 of the password (facilityd hash-token prints it)", key, a.Username)
+			}
+			if list.key == "mqtt.embedded.handsets" && a.Username != "" && !guards[a.Username] {
+				add("%s.username: %q is not a patrol.guards id: a handset signs in as its guard", key, a.Username)
+			}
+		}
+	}
+	return errs
 }

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/webhook"
 )
 
 // Patrol is the night patrol's roster and how alerts reach it (DESIGN.md "Patrol alerts").
@@ -96,7 +99,8 @@ type PatrolTiming struct {
 
 // PatrolWebhook posts every alert as signed JSON. With no URL there is no webhook.
 type PatrolWebhook struct {
-	URL string `mapstructure:"url" yaml:"url"`
+	// URL is a secret: chat-robot URLs carry their access token; it is never printed or logged.
+	URL Secret `mapstructure:"url" yaml:"url"`
 	// Secret keys the HMAC-SHA256 signature in X-Facilityd-Signature.
 	Secret     Secret        `mapstructure:"secret" yaml:"secret"`
 	Timeout    time.Duration `mapstructure:"timeout" yaml:"timeout"`
@@ -179,11 +183,10 @@ func (c *Config) validatePatrol() []error {
 		add("patrol.queue_size: %d must be at least 1", p.QueueSize)
 	}
 	if p.Webhook.URL != "" {
-		if !strings.HasPrefix(p.Webhook.URL, "http://") && !strings.HasPrefix(p.Webhook.URL, "https://") {
-			add("patrol.webhook.url: %q is not an http:// or https:// URL", p.Webhook.URL)
-		}
-		if p.Webhook.Secret == "" {
-			add("patrol.webhook.secret: missing; receivers verify the signature with it (set %s)", EnvName("patrol.webhook.secret"))
+		if err := webhook.Check(p.Webhook.URL.Reveal(), []byte(p.Webhook.Secret.Reveal())); errors.Is(err, webhook.ErrNoSecret) {
+			add("patrol.webhook.secret: missing; %v (set %s)", err, EnvName("patrol.webhook.secret"))
+		} else if err != nil {
+			add("patrol.webhook.url (%s): %v", webhook.Redact(p.Webhook.URL.Reveal()), err)
 		}
 		if p.Webhook.Timeout <= 0 || p.Webhook.Retries < 0 || p.Webhook.BackoffMin <= 0 || p.Webhook.BackoffMax < p.Webhook.BackoffMin {
 			add("patrol.webhook: timeout and backoff_min must be positive, backoff_max not below backoff_min, retries not negative")

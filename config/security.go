@@ -52,6 +52,17 @@ func (c *Config) validateSecurity() []error {
 			hashes[h] = i
 		}
 	}
+	if len(c.HTTP.Hosts) > 0 && len(c.HTTP.Tokens) == 0 {
+		add("http.hosts: names beyond loopback need http.tokens (an open API answers to its listen address, localhost and loopback only)")
+	}
+	for i, h := range c.HTTP.Hosts {
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			add("http.hosts[%d]: %q is not a host name (no port, no scheme)", i, h)
+		}
+	}
+	if c.HTTP.MaxStreams < 0 {
+		add("http.max_streams: %d is negative; at least 1 (default 64)", c.HTTP.MaxStreams)
+	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		add("http.tls_cert, http.tls_key: set both or neither")
 	}
@@ -94,4 +105,29 @@ func Loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Actors lists who may act through the API in open mode (no tokens): the patrol guards, the
+// work-order supervisors and butlers, and http.operators. With tokens the token's name acts
+// instead, so that nobody can sign for someone else.
+func (c *Config) Actors() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(names ...string) {
+		for _, n := range names {
+			if n != "" && !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	for _, g := range c.Patrol.Guards {
+		add(g.ID)
+	}
+	add(c.WorkOrders.Supervisor)
+	for _, z := range c.WorkOrders.Zones {
+		add(z.Butler, z.Supervisor)
+	}
+	add(c.HTTP.Operators...)
+	return out
 }

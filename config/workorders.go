@@ -1,11 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/webhook"
 )
 
 // WorkOrders configures the work-order book: where orders are kept, how alarms map to orders,
@@ -137,10 +140,11 @@ type PMPlan struct {
 	Grace time.Duration `mapstructure:"grace" yaml:"grace,omitempty"`
 }
 
-// WorkOrderWebhook sends order events to an external maintenance system, signed with
-// HMAC-SHA256 of the body under Secret in the X-Facilityd-Signature header.
+// WorkOrderWebhook sends order events to an external maintenance system, signed like every
+// facilityd webhook: HMAC-SHA256 under Secret of "<timestamp>.<body>" (internal/webhook).
 type WorkOrderWebhook struct {
-	URL    string `mapstructure:"url" yaml:"url"`
+	// URL is a secret, never printed or logged: receivers put tokens in it.
+	URL    Secret `mapstructure:"url" yaml:"url"`
 	Secret Secret `mapstructure:"secret" yaml:"secret"`
 }
 
@@ -252,6 +256,13 @@ func (c *Config) validateWorkOrders() []error {
 	}
 	if len(w.OOSExemptKinds) == 0 {
 		w.OOSExemptKinds = []string{"fire_panel"}
+	}
+	if w.Webhook.URL != "" {
+		if err := webhook.Check(w.Webhook.URL.Reveal(), []byte(w.Webhook.Secret.Reveal())); errors.Is(err, webhook.ErrNoSecret) {
+			add("workorders.webhook.secret: missing; %v (set %s)", err, EnvName("workorders.webhook.secret"))
+		} else if err != nil {
+			add("workorders.webhook.url (%s): %v", webhook.Redact(w.Webhook.URL.Reveal()), err)
+		}
 	}
 	switch w.Store.Driver {
 	case "sqlite":

@@ -12,15 +12,17 @@ import (
 )
 
 // Broker is the MQTT broker facilityd embeds when no mqtt.url is configured, so that the demo
-// and a small site need nothing else. It accepts any client: it listens on loopback by
-// default, and a site that exposes MQTT beyond the machine should run a broker of its own.
+// and a small site need nothing else. It admits clients as its Access says: the gateway, the
+// guards' handsets, the devices that publish, and (if allowed) anonymous readers of telemetry.
 type Broker struct {
 	srv  *mochi.Server
 	addr net.Addr
 }
 
-// StartBroker listens on addr (host:port; port 0 picks one) and serves until Close.
-func StartBroker(addr string, log *slog.Logger) (*Broker, error) {
+// StartBroker listens on addr (host:port; port 0 picks one) and serves until Close. access
+// says who may do what; nil admits every client to everything, for tests of the MQTT path
+// alone (facilityd always passes one).
+func StartBroker(addr string, access *Access, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -32,7 +34,11 @@ func StartBroker(addr string, log *slog.Logger) (*Broker, error) {
 	bound := ln.Addr()
 	ln.Close()
 	srv := mochi.New(&mochi.Options{Logger: log, InlineClient: true})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	var hook mochi.Hook = new(auth.AllowHook)
+	if access != nil {
+		hook = newAccessHook(*access)
+	}
+	if err := srv.AddHook(hook, nil); err != nil {
 		return nil, err
 	}
 	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: bound.String()})); err != nil {

@@ -103,7 +103,7 @@ func TestBrokerRestart(t *testing.T) {
 
 // TestEmbeddedBroker runs the same publish and subscribe over the broker facilityd embeds.
 func TestEmbeddedBroker(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", nil)
+	b, err := StartBroker("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // (the embedded one keeps none) still delivers, because the client subscribes again on
 // connect.
 func TestSubscriptionsWithoutBrokerState(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", nil)
+	b, err := StartBroker("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestSubscriptionsWithoutBrokerState(t *testing.T) {
 	waitConnected(t, sub)
 	b.Close()
 	waitFor(t, "the subscriber to see the broker gone", func() bool { return !sub.Connected() })
-	b2, err := StartBroker(addr, nil)
+	b2, err := StartBroker(addr, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

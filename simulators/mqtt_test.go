@@ -16,7 +16,7 @@ import (
 // the MQTT driver reads every point back good and equal to the simulator's own values, and the
 // silent fault stops the messages.
 func TestMQTTPublishing(t *testing.T) {
-	b, err := northbound.StartBroker("127.0.0.1:0", nil)
+	b, err := northbound.StartBroker("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,12 +142,14 @@ type Order struct {
 
 // Change is one entry of an order's history.
 type Change struct {
-	At     time.Time `json:"at"`
-	By     string    `json:"by"`
-	Action string    `json:"action"`
-	From   State     `json:"from,omitempty"`
-	To     State     `json:"to,omitempty"`
-	Note   string    `json:"note,omitempty"`
+	At time.Time `json:"at"`
+	By string    `json:"by"`
+	// OnBehalfOf is who an admin acted for, when By acted for someone else.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	Action     string `json:"action"`
+	From       State  `json:"from,omitempty"`
+	To         State  `json:"to,omitempty"`
+	Note       string `json:"note,omitempty"`
 }
 
 // Overdue reports whether a deadline of the order has passed at now.
@@ -165,9 +167,11 @@ func (o *Order) Overdue(now time.Time) bool {
 
 // Input is what a person sends with an action.
 type Input struct {
-	By        string `json:"by"`
-	Note      string `json:"note,omitempty"`
-	Satisfied *bool  `json:"satisfied,omitempty"`
+	By string `json:"by"`
+	// OnBehalfOf is the person an admin acted for; the API sets it, never the body.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	Note       string `json:"note,omitempty"`
+	Satisfied  *bool  `json:"satisfied,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -272,7 +276,7 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionReopen:
 		o = reopen(o, now, p)
 	}
-	o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: in.Note})
+	o.History = append(o.History, Change{At: now, By: in.By, OnBehalfOf: in.OnBehalfOf, Action: string(a), From: prev, To: o.State, Note: in.Note})
 	return o, nil
 }
 

@@ -1,19 +1,14 @@
 package patrol
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/webhook"
 )
 
 // Publisher is what the patrol needs of the northbound MQTT client.
@@ -117,132 +112,22 @@ func (c *ConsoleChannel) Send(_ context.Context, m Message) error {
 	return nil
 }
 
-// Webhook headers. The signature is hex HMAC-SHA256, keyed by the shared secret, over
-// "<timestamp>.<body>", so that a captured request cannot be replayed with a new timestamp.
-const (
-	HeaderSignature = "X-Facilityd-Signature"
-	HeaderTimestamp = "X-Facilityd-Timestamp"
-)
-
-// Sign returns the value of HeaderSignature for a body sent at unix time ts.
-func Sign(secret []byte, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(strconv.FormatInt(ts, 10)))
-	mac.Write([]byte("."))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// Webhook POSTs every message as JSON, signed, retrying with exponential backoff on network
-// errors, 429 and 5xx; any other 4xx is the receiver's refusal and is not retried.
+// Webhook carries patrol messages, as JSON, to the one webhook sender (internal/webhook):
+// signed over timestamp and body, retried with backoff.
 type Webhook struct {
-	URL        string
-	Secret     []byte
-	Client     *http.Client
-	Timeout    time.Duration // per attempt
-	Retries    int
-	BackoffMin time.Duration
-	BackoffMax time.Duration
-	Now        func() time.Time
-	// Sleep waits between attempts; it returns early with ctx's error. Tests replace it.
-	Sleep func(ctx context.Context, d time.Duration) error
+	Sender *webhook.Sender
 }
 
 // Name is "webhook".
 func (w *Webhook) Name() string { return "webhook" }
 
-// Send posts m, retrying as described on Webhook.
+// Send posts m.
 func (w *Webhook) Send(ctx context.Context, m Message) error {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	var last error
-	for attempt := 0; attempt <= w.Retries; attempt++ {
-		if attempt > 0 {
-			if err := w.sleep(ctx, w.backoff(attempt)); err != nil {
-				return fmt.Errorf("webhook %s: %w (last error: %v)", w.URL, err, last)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		retry, err := w.post(ctx, body)
-		if err == nil {
-			return nil
-		}
-		last = err
-		if !retry {
-			return err
-		}
-	}
-	return fmt.Errorf("webhook %s: gave up after %d attempts: %w", w.URL, w.Retries+1, last)
-}
-
-func (w *Webhook) post(ctx context.Context, body []byte) (retry bool, err error) {
-	timeout := w.Timeout
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		return false, fmt.Errorf("webhook %s: %w", w.URL, err)
-	}
-	now := time.Now
-	if w.Now != nil {
-		now = w.Now
-	}
-	ts := now().Unix()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Sign(w.Secret, ts, body))
-	client := w.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return true, fmt.Errorf("webhook %s: %w", w.URL, err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode < 300:
-		return false, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return true, fmt.Errorf("webhook %s: %s", w.URL, resp.Status)
-	}
-	return false, fmt.Errorf("webhook %s: refused: %s", w.URL, resp.Status)
-}
-
-func (w *Webhook) backoff(attempt int) time.Duration {
-	d := w.BackoffMin
-	if d <= 0 {
-		d = 500 * time.Millisecond
-	}
-	for i := 1; i < attempt; i++ {
-		d *= 2
-		if w.BackoffMax > 0 && d >= w.BackoffMax {
-			return w.BackoffMax
-		}
-	}
-	return d
-}
-
-func (w *Webhook) sleep(ctx context.Context, d time.Duration) error {
-	if w.Sleep != nil {
-		return w.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return w.Sender.Send(ctx, body)
 }
 
 // Dispatcher fans messages out to channels, each behind a bounded queue drained by its own

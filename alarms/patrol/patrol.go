@@ -25,6 +25,7 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/webhook"
 )
 
 // Acker acknowledges alarms in the alarm engine; the engine satisfies it.
@@ -105,8 +106,12 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 			chans = append(chans, &MQTTChannel{Pub: deps.Publisher, Retained: cfg.Patrol.Retained})
 		}
 		if w := cfg.Patrol.Webhook; w.URL != "" {
-			chans = append(chans, &Webhook{URL: w.URL, Secret: []byte(w.Secret.Reveal()), Timeout: w.Timeout,
-				Retries: w.Retries, BackoffMin: w.BackoffMin, BackoffMax: w.BackoffMax, Now: s.now})
+			sender, err := webhook.New(w.URL.Reveal(), []byte(w.Secret.Reveal()))
+			if err != nil {
+				return nil, fmt.Errorf("patrol.webhook: %w", err)
+			}
+			sender.Timeout, sender.Retries, sender.BackoffMin, sender.BackoffMax, sender.Now = w.Timeout, w.Retries, w.BackoffMin, w.BackoffMax, s.now
+			chans = append(chans, &Webhook{Sender: sender})
 		}
 		if deps.Events != nil {
 			chans = append(chans, &ConsoleChannel{Events: deps.Events})

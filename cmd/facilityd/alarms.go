@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,17 +12,9 @@ import (
 	"github.com/facilityd/facilityd/api"
 )
 
-// apiAddrFlag adds --addr, defaulting to FACILITYD_HTTP_ADDR, to an operator sub-command.
-func apiAddrFlag(cmd *cobra.Command, addr *string) {
-	def := os.Getenv("FACILITYD_HTTP_ADDR")
-	if def == "" {
-		def = "127.0.0.1:8080"
-	}
-	cmd.Flags().StringVar(addr, "addr", def, "address of the running facilityd's API (FACILITYD_HTTP_ADDR)")
-}
-
 func alarmsCommand() *cobra.Command {
-	var addr, state, priority, class, device, zone string
+	var c *apiClient
+	var state, priority, class, device, zone string
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "alarms [--state S] [--priority P] [--class C] [--device ID] [--zone Z] [--all]",
@@ -43,11 +31,7 @@ func alarmsCommand() *cobra.Command {
 				q.Set("all", "true")
 			}
 			var list api.AlarmList
-			u := "http://" + addr + "/api/v1/alarms"
-			if len(q) > 0 {
-				u += "?" + q.Encode()
-			}
-			if err := getJSON(&http.Client{Timeout: 10 * time.Second}, u, &list); err != nil {
+			if err := c.get(cmd.Context(), "/api/v1/alarms", q, &list); err != nil {
 				return err
 			}
 			out := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
@@ -83,33 +67,34 @@ func alarmsCommand() *cobra.Command {
 	f.StringVar(&device, "device", "", "device id")
 	f.StringVar(&zone, "zone", "", "zone")
 	f.BoolVar(&all, "all", false, "include alarms in NORM")
-	apiAddrFlag(cmd, &addr)
+	c = apiClientFlags(cmd, false)
 	return cmd
 }
 
 func ackCommand() *cobra.Command {
-	var addr, by, note string
+	var c *apiClient
+	var by, note string
 	cmd := &cobra.Command{
-		Use:   "ack ID --by NAME [--note TEXT]",
+		Use:   "ack ID [--by NAME] [--note TEXT]",
 		Short: "Acknowledge an alarm on a running facilityd",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return alarmAction(cmd, addr, args[0], "ack", api.ActionRequest{By: by, Note: note})
+			return alarmAction(cmd, c, args[0], "ack", api.ActionRequest{By: by, Note: note})
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", "", "who acknowledges (required)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	cmd.Flags().StringVar(&note, "note", "", "note for the journal")
-	_ = cmd.MarkFlagRequired("by")
-	apiAddrFlag(cmd, &addr)
+	c = apiClientFlags(cmd, false)
 	return cmd
 }
 
 func shelveCommand() *cobra.Command {
-	var addr, by, reason string
+	var c *apiClient
+	var by, reason string
 	var d time.Duration
 	var oneShot bool
 	cmd := &cobra.Command{
-		Use:   "shelve ID --by NAME --reason TEXT (--for 2h | --one-shot)",
+		Use:   "shelve ID [--by NAME] --reason TEXT (--for 2h | --one-shot)",
 		Short: "Shelve an alarm on a running facilityd (life-safety alarms refuse)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -117,56 +102,48 @@ func shelveCommand() *cobra.Command {
 			if d > 0 {
 				req.Duration = d.String()
 			}
-			return alarmAction(cmd, addr, args[0], "shelve", req)
+			return alarmAction(cmd, c, args[0], "shelve", req)
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", "", "who shelves (required)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	cmd.Flags().DurationVar(&d, "for", 0, "how long, at most alarms.shelve_max")
 	cmd.Flags().BoolVar(&oneShot, "one-shot", false, "until the alarm clears (at most --for, or alarms.shelve_max)")
-	_ = cmd.MarkFlagRequired("by")
 	_ = cmd.MarkFlagRequired("reason")
-	apiAddrFlag(cmd, &addr)
+	c = apiClientFlags(cmd, false)
 	return cmd
 }
 
 func unshelveCommand() *cobra.Command {
-	var addr, by, reason string
+	var c *apiClient
+	var by, reason string
 	cmd := &cobra.Command{
-		Use:   "unshelve ID --by NAME [--reason TEXT]",
+		Use:   "unshelve ID [--by NAME] [--reason TEXT]",
 		Short: "Lift an alarm's shelf on a running facilityd",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return alarmAction(cmd, addr, args[0], "unshelve", api.ActionRequest{By: by, Reason: reason})
+			return alarmAction(cmd, c, args[0], "unshelve", api.ActionRequest{By: by, Reason: reason})
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", "", "who unshelves (required)")
+	cmd.Flags().StringVar(&by, "by", "", byHelp)
 	cmd.Flags().StringVar(&reason, "reason", "", "why")
-	_ = cmd.MarkFlagRequired("by")
-	apiAddrFlag(cmd, &addr)
+	c = apiClientFlags(cmd, false)
 	return cmd
 }
 
-func alarmAction(cmd *cobra.Command, addr, id, action string, req api.ActionRequest) error {
-	body, _ := json.Marshal(req)
-	u := "http://" + addr + "/api/v1/alarms/" + id + "/" + action
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Post(u, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("is facilityd running? %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("%s %s: %s", action, id, e.Error)
-	}
+// byHelp is --by of every command that acts: the token's name acts when there is one.
+const byHelp = "who acts: required without a token (a patrol guard, a work-order butler or supervisor, or one of http.operators); with FACILITYD_API_TOKEN the token's name acts, and only an admin token may name someone else"
+
+func alarmAction(cmd *cobra.Command, c *apiClient, id, action string, req api.ActionRequest) error {
 	var a struct {
 		ID      string `json:"id"`
 		State   string `json:"state"`
 		Shelved bool   `json:"shelved"`
 		Until   string `json:"shelved_until"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&a)
+	if err := c.post(cmd.Context(), "/api/v1/alarms/"+id+"/"+action, req, &a); err != nil {
+		return fmt.Errorf("%s %s: %w", action, id, err)
+	}
 	msg := fmt.Sprintf("%s: %s", a.ID, a.State)
 	if a.Shelved {
 		msg += ", shelved until " + a.Until

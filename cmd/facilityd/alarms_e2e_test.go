@@ -113,11 +113,11 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 	waitFor(t, "raised entrapment on GET /api/v1/events", 5*time.Second, func() bool { return stream.has(alarms.EventRaised, id) })
 
 	addr := strings.TrimPrefix(d.api, "http://")
-	if _, err := runCLI(t, shelveCommand(), id, "--by", "Chen Hao", "--reason", "noisy", "--for", "1h", "--addr", addr); err == nil ||
-		err.Error() != `shelve L1-1/entrapment: alarm "L1-1/entrapment": not allowed: life-safety alarms cannot be shelved` {
+	if _, err := runCLI(t, shelveCommand(), id, "--by", "tech-chen", "--reason", "noisy", "--for", "1h", "--addr", addr); err == nil ||
+		err.Error() != `shelve L1-1/entrapment: 409 Conflict: alarm "L1-1/entrapment": not allowed: life-safety alarms cannot be shelved` {
 		t.Fatalf("shelving an entrapment: %v", err)
 	}
-	out, err := runCLI(t, ackCommand(), id, "--by", "Chen Hao", "--note", "on my way", "--addr", addr)
+	out, err := runCLI(t, ackCommand(), id, "--by", "tech-chen", "--note", "on my way", "--addr", addr)
 	if err != nil || strings.TrimSpace(out) != "L1-1/entrapment: ACKED" {
 		t.Fatalf("ack: %q %v", out, err)
 	}
@@ -139,7 +139,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 	for _, e := range detail.History {
 		types = append(types, string(e.Type)+" by "+e.By)
 	}
-	if got := strings.Join(types, ", "); got != "raised by system, acked by Chen Hao, cleared by system" {
+	if got := strings.Join(types, ", "); got != "raised by system, acked by tech-chen, cleared by system" {
 		t.Errorf("journal of the entrapment: %s", got)
 	}
 	waitFor(t, "cleared on the event stream", 5*time.Second, func() bool { return stream.has(alarms.EventCleared, id) })

@@ -155,7 +155,7 @@ func (d *daemon) run(ctx context.Context) error {
 	stage("api", func() error {
 		// Event streams end when the API stops, or its shutdown would wait for them.
 		defer context.AfterFunc(sources, d.hub.Close)()
-		return d.srv.ServeListener(sources, d.ln, d.listening)
+		return d.srv.ServeListener(sources, d.ln, d.cfg.HTTP.Addr, d.listening)
 	})
 	stage("sources", func() error {
 		defer d.closeInputs()

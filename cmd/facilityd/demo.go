@@ -51,7 +51,7 @@ func demoCommand() *cobra.Command {
 				return err
 			}
 			estate, err := simulators.New(simulators.SpecsFor(devs), simulators.Options{
-				Logger: log.With("component", "simulators"), MQTTBroker: cfg.MQTT.BrokerURL(),
+				Logger: log.With("component", "simulators"), MQTTBroker: simulatorBrokerURL(cfg),
 			})
 			if err != nil {
 				return err

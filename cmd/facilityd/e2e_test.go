@@ -81,7 +81,7 @@ func demoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 	}
 	simBroker := brokerURL
 	if simBroker == "" {
-		simBroker = "tcp://" + brokerAddr
+		simBroker = "tcp://" + demoDevicesUser + ":" + demoDevicesPassword + "@" + brokerAddr
 	}
 	estate, err := simulators.New(specs, simulators.Options{MQTTBroker: simBroker})
 	if err != nil {

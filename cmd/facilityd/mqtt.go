@@ -31,11 +31,17 @@ type mqttSide struct {
 func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handler, reg prometheus.Registerer, log *slog.Logger) (*mqttSide, error) {
 	m := &mqttSide{}
 	url := cfg.MQTT.URL
+	username, password := cfg.MQTT.Username, cfg.MQTT.Password.Reveal()
 	if url == "" {
-		b, err := northbound.StartBroker(cfg.MQTT.Embedded.Addr, log.With("component", "broker"))
+		access, err := brokerAccess(cfg)
 		if err != nil {
 			return nil, err
 		}
+		b, err := northbound.StartBroker(cfg.MQTT.Embedded.Addr, access, log.With("component", "broker"))
+		if err != nil {
+			return nil, err
+		}
+		username, password = access.Gateway.Username, access.Gateway.Password
 		m.broker = b
 		url = b.URL()
 		log.Info("embedded MQTT broker listening", "url", url)
@@ -48,7 +54,7 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 	metrics := northbound.NewMetrics(reg)
 	m.client, err = northbound.Dial(northbound.ClientOptions{
 		URL: url, ClientID: cfg.MQTT.ClientIDFor(cfg.Site),
-		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password.Reveal(), TLS: tlsCfg,
+		Username: username, Password: password, TLS: tlsCfg,
 		StoreDir: cfg.MQTT.StoreDir, MaxReconnectInterval: cfg.MQTT.MaxReconnectInterval,
 		KeepAlive: cfg.MQTT.KeepAlive, StatusTopic: northbound.GatewayStatusTopic(cfg.Site),
 		Logger: log.With("component", "mqtt"), Metrics: metrics,

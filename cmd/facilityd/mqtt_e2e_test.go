@@ -31,12 +31,17 @@ func TestMQTTEndToEnd(t *testing.T) {
 			sub := testenv.MosquittoTool(t, "mosquitto_sub")
 			pub := testenv.MosquittoTool(t, "mosquitto_pub")
 			var brokerURL, embeddedAddr string
+			// The embedded broker admits device publishers by account only.
+			simBroker := func(u string) string { return u }
+			var pubAuth []string
 			var mosq *testenv.Mosquitto
 			if brokerKind == "mosquitto" {
 				mosq = testenv.NewMosquitto(t)
 				brokerURL = mosq.URL
 			} else {
 				embeddedAddr = freeAddr(t)
+				simBroker = func(u string) string { return strings.Replace(u, "tcp://", "tcp://feeder:feeder-password-01@", 1) }
+				pubAuth = []string{"-u", "feeder", "-P", "feeder-password-01"}
 			}
 			yaml := fmt.Sprintf(`site: t-site
 mqtt: {url: %q, embedded: {addr: %q}, store_dir: %q}
@@ -60,6 +65,8 @@ devices:
 `, brokerURL, embeddedAddr, t.TempDir(), influx.URL, influx.Bucket())
 			if embeddedAddr == "" {
 				yaml = strings.Replace(yaml, `embedded: {addr: ""}, `, "", 1)
+			} else {
+				yaml = strings.Replace(yaml, `embedded: {addr: "`+embeddedAddr+`"}`, `embedded: {addr: "`+embeddedAddr+`", devices: [{username: feeder, sha256: `+api.HashToken("feeder-password-01")+`}]}`, 1)
 			}
 			cfg, err := config.Parse("e2e.yaml", []byte(yaml))
 			if err != nil {
@@ -71,7 +78,7 @@ devices:
 			if err != nil {
 				t.Fatal(err)
 			}
-			estate, err := simulators.New(simulators.SpecsFor(devs[:1]), simulators.Options{MQTTBroker: cfg.MQTT.BrokerURL()})
+			estate, err := simulators.New(simulators.SpecsFor(devs[:1]), simulators.Options{MQTTBroker: simBroker(cfg.MQTT.BrokerURL())})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +98,7 @@ devices:
 			ts := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
 			feed := `{"ts": ` + fmt.Sprint(ts.UnixMilli()) + `, "energy_kwh": 1234.5, "power_kw": 1.5, "dark": true, "schedule": {"on": 1080, "off": 360}, "circuits": [{"command": true, "on": true, "lamp_fail": false}]}`
 			waitFor(t, "mosquitto_pub to reach LC-2", 20*time.Second, func() bool {
-				out, err := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", feed).CombinedOutput()
+				out, err := exec.Command(pub, append([]string{"-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", feed}, pubAuth...)...).CombinedOutput()
 				if err != nil {
 					t.Logf("mosquitto_pub: %v: %s", err, out)
 					return false
@@ -147,7 +154,7 @@ devices:
 			}
 
 			// Broken JSON from outside: counted, the reading bad, the daemon going on.
-			if out, err := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", `{"energy_kwh": `).CombinedOutput(); err != nil {
+			if out, err := exec.Command(pub, append([]string{"-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", `{"energy_kwh": `}, pubAuth...)...).CombinedOutput(); err != nil {
 				t.Fatalf("mosquitto_pub: %v: %s", err, out)
 			}
 			waitFor(t, "the malformed payload to be counted", 10*time.Second, func() bool {
@@ -186,7 +193,7 @@ devices:
 				mosq.Start()
 				waitFor(t, "a payload published after the broker restart to reach LC-2", 30*time.Second, func() bool {
 					after := strings.Replace(feed, "1234.5", "2345.5", 1)
-					if out, err := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", after).CombinedOutput(); err != nil {
+					if out, err := exec.Command(pub, append([]string{"-h", host, "-p", port, "-q", "1", "-t", "t/lighting/LC-2/state", "-m", after}, pubAuth...)...).CombinedOutput(); err != nil {
 						t.Logf("mosquitto_pub: %v: %s", err, out)
 						return false
 					}

@@ -13,6 +13,7 @@ import (
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
 )
 
 func withPatrol(t *testing.T, cfg *config.Config) {
@@ -24,6 +25,8 @@ func withPatrol(t *testing.T, cfg *config.Config) {
 	// 00:00 has always passed: the check runs at the first tick.
 	cfg.Patrol.Lighting.At = "00:00"
 	cfg.Patrol.Lighting.AfterDusk = 0
+	// The demo's handset accounts belong to its roster, replaced here.
+	cfg.MQTT.Embedded.Handsets = nil
 }
 
 // The daemon serves the patrol routes, runs tonight's lighting check against the live cache of
@@ -84,7 +87,9 @@ func TestClaimCommand(t *testing.T) {
 		Message: "Elevator EL-1: passenger trapped"}}); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(api.PatrolHandler(svc))
+	srv := api.New(devices.NewLatest(nil), nil, nil)
+	srv.ServePatrol(svc)
+	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")
 

@@ -334,7 +334,7 @@ func (d *daemon) buildAPI(context.Context) error {
 		return err
 	}
 	if d.patrol != nil {
-		d.srv.Handle("/api/v1/patrol/", api.PatrolHandler(d.patrol))
+		d.srv.ServePatrol(d.patrol)
 	}
 	if d.h.configPath != "" {
 		d.srv.Handle("POST /api/v1/reload", http.HandlerFunc(d.reload.serveHTTP))
@@ -345,6 +345,7 @@ func (d *daemon) buildAPI(context.Context) error {
 		d.h.routes(d.srv)
 	}
 	d.srv.UseAuth(auth)
+	d.srv.UsePolicy(api.Policy{Hosts: cfg.HTTP.Hosts, Actors: cfg.Actors(), MaxStreams: cfg.HTTP.MaxStreams})
 	if cfg.HTTP.TLSCert != "" {
 		d.srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -15,7 +14,8 @@ import (
 )
 
 func setCommand() *cobra.Command {
-	var addr, reason, by string
+	var c *apiClient
+	var reason, by string
 	cmd := &cobra.Command{
 		Use:   "set DEVICE POINT VALUE --reason WHY",
 		Short: "Write a value to a writable point of a device through a running facilityd, and show the read-back",
@@ -31,10 +31,10 @@ func setCommand() *cobra.Command {
 			if !json.Valid(value) {
 				value, _ = json.Marshal(args[2])
 			}
-			client := &http.Client{Timeout: time.Minute}
-			u := "http://" + addr + "/api/v1/devices/" + url.PathEscape(args[0]) + "/points/" + url.PathEscape(args[1])
+			c.timeout = time.Minute // the write waits for its read-back
+			path := "/api/v1/devices/" + url.PathEscape(args[0]) + "/points/" + url.PathEscape(args[1])
 			var rec commands.Record
-			if err := postJSON(client, u, map[string]any{"value": value, "reason": reason, "by": by}, &rec); err != nil {
+			if err := c.post(cmd.Context(), path, map[string]any{"value": value, "reason": reason, "by": by}, &rec); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %v -> %v, read back %v: %s", rec.Device, rec.Point, rec.Old, rec.New, rec.ReadBack, rec.Result)
@@ -48,7 +48,7 @@ func setCommand() *cobra.Command {
 			return nil
 		},
 	}
-	apiAddrFlag(cmd, &addr)
+	c = apiClientFlags(cmd, false)
 	cmd.Flags().StringVar(&reason, "reason", "", "why the value is written (journalled; required)")
 	cmd.Flags().StringVar(&by, "by", "", "who writes (default $USER; with a token, the token's name)")
 	_ = cmd.MarkFlagRequired("reason")

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,18 +15,11 @@ import (
 
 // woCommand is `facilityd wo`: the work-order book of a running facilityd, over its API.
 func woCommand() *cobra.Command {
-	var addr string
 	cmd := &cobra.Command{
 		Use:   "wo",
 		Short: "List, raise and move work orders on a running facilityd",
 	}
-	def := os.Getenv("FACILITYD_HTTP_ADDR")
-	if def == "" {
-		def = "127.0.0.1:8080"
-	}
-	cmd.PersistentFlags().StringVar(&addr, "addr", def, "address of the running facilityd's API (FACILITYD_HTTP_ADDR)")
-	client := &http.Client{Timeout: 10 * time.Second}
-	base := func() string { return "http://" + addr }
+	client := apiClientFlags(cmd, true)
 
 	var f struct {
 		state, zone, team, device, category string
@@ -52,7 +40,7 @@ func woCommand() *cobra.Command {
 				q.Set("overdue", "true")
 			}
 			var out api.OrderList
-			if err := callJSON(client, "GET", base()+"/api/v1/workorders?"+q.Encode(), nil, &out); err != nil {
+			if err := client.get(cmd.Context(), "/api/v1/workorders", q, &out); err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
@@ -77,7 +65,7 @@ func woCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var o workorders.Order
-			if err := callJSON(client, "GET", base()+"/api/v1/workorders/"+url.PathEscape(args[0]), nil, &o); err != nil {
+			if err := client.get(cmd.Context(), "/api/v1/workorders/"+url.PathEscape(args[0]), nil, &o); err != nil {
 				return err
 			}
 			printOrder(cmd.OutOrStdout(), &o)
@@ -92,7 +80,7 @@ func woCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var o workorders.Order
-			if err := callJSON(client, "POST", base()+"/api/v1/workorders", raise, &o); err != nil {
+			if err := client.post(cmd.Context(), "/api/v1/workorders", raise, &o); err != nil {
 				return err
 			}
 			printOrder(cmd.OutOrStdout(), &o)
@@ -100,7 +88,7 @@ func woCommand() *cobra.Command {
 		},
 	}
 	raiseCmd.Flags().StringVar(&raise.Title, "title", "", "what is wrong and where (required)")
-	raiseCmd.Flags().StringVar(&raise.By, "by", "", "who raises it (required)")
+	raiseCmd.Flags().StringVar(&raise.By, "by", "", byHelp)
 	raiseCmd.Flags().StringVar(&raise.Zone, "zone", "", "zone")
 	raiseCmd.Flags().StringVar(&raise.Building, "building", "", "building")
 	raiseCmd.Flags().StringVar(&raise.Device, "device", "", "device id")
@@ -111,12 +99,12 @@ func woCommand() *cobra.Command {
 
 	cmd.AddCommand(list, show, raiseCmd)
 	for _, a := range workorders.Actions {
-		cmd.AddCommand(transitionCommand(client, base, a))
+		cmd.AddCommand(transitionCommand(client, a))
 	}
 	return cmd
 }
 
-func transitionCommand(client *http.Client, base func() string, a workorders.Action) *cobra.Command {
+func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 	var in workorders.Input
 	var satisfied string
 	name := strings.ReplaceAll(string(a), "_", "-")
@@ -137,14 +125,14 @@ func transitionCommand(client *http.Client, base func() string, a workorders.Act
 				return fmt.Errorf("--satisfied %q: say yes or no", satisfied)
 			}
 			var o workorders.Order
-			if err := callJSON(client, "POST", base()+"/api/v1/workorders/"+url.PathEscape(args[0])+"/"+string(a), in, &o); err != nil {
+			if err := client.post(cmd.Context(), "/api/v1/workorders/"+url.PathEscape(args[0])+"/"+string(a), in, &o); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is %s\n", o.ID, o.State)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&in.By, "by", os.Getenv("USER"), "who acts")
+	c.Flags().StringVar(&in.By, "by", "", byHelp)
 	c.Flags().StringVar(&in.Note, "note", "", "note kept in the history")
 	if a == workorders.ActionFollowUp {
 		c.Flags().StringVar(&satisfied, "satisfied", "", "yes or no: is the resident satisfied (no reopens the order)")
@@ -179,36 +167,11 @@ func printOrder(w io.Writer, o *workorders.Order) {
 	fmt.Fprintln(w, "\nHISTORY")
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, h := range o.History {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s→%s\t%s\n", h.At.Local().Format("2006-01-02 15:04"), h.By, h.Action, h.From, h.To, h.Note)
+		by := h.By
+		if h.OnBehalfOf != "" {
+			by += " for " + h.OnBehalfOf
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s→%s\t%s\n", h.At.Local().Format("2006-01-02 15:04"), by, h.Action, h.From, h.To, h.Note)
 	}
 	tw.Flush()
-}
-
-// callJSON sends body (if any) as JSON and decodes the answer into out; an error answer
-// becomes an error carrying the API's message.
-func callJSON(client *http.Client, method, u string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("is facilityd running? %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e struct{ Error string }
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("%s: %s", resp.Status, e.Error)
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
 }

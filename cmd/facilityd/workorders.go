@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/facilityd/facilityd/config"
+	webhookpkg "github.com/facilityd/facilityd/internal/webhook"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -36,7 +37,12 @@ func openWorkOrders(ctx context.Context, cfg *config.Config, log *slog.Logger, l
 	}
 	var webhook *workorders.Webhook
 	if cfg.WorkOrders.Webhook.URL != "" {
-		webhook = workorders.NewWebhook(cfg.WorkOrders.Webhook.URL, cfg.WorkOrders.Webhook.Secret.Reveal(), log.With("component", "workorders-webhook"))
+		sender, err := webhookpkg.New(cfg.WorkOrders.Webhook.URL.Reveal(), []byte(cfg.WorkOrders.Webhook.Secret.Reveal()))
+		if err != nil {
+			st.Close()
+			return nil, nil, nil, fmt.Errorf("workorders.webhook: %w", err)
+		}
+		webhook = workorders.NewWebhook(sender, log.With("component", "workorders-webhook"))
 		links.Sinks = append(links.Sinks, webhook)
 	}
 	m, err = workorders.New(cfg.WorkOrders, cfg.Site, cfg.Devices, st, links)

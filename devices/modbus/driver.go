@@ -123,6 +123,28 @@ type polled struct {
 	// gateway resets it at this unit's request): it waits with backoff, its neighbours do not.
 	retryAt time.Time
 	backoff backoff
+	// badReplyLogged is when a bad reply of this device was last logged; more within
+	// badReplyLogEvery are counted, not logged.
+	badReplyLogged time.Time
+	badReplies     int
+}
+
+// badReplyLogEvery bounds the log of a device that keeps answering the wrong size: once a
+// minute, with how many there were.
+const badReplyLogEvery = time.Minute
+
+// badReply counts a reply whose size does not match the request and logs it, at most once per
+// device per badReplyLogEvery.
+func (e *endpoint) badReply(d *polled, r *request, err error) {
+	d.metrics.badReplies.Inc()
+	d.badReplies++
+	now := time.Now()
+	if !d.badReplyLogged.IsZero() && now.Sub(d.badReplyLogged) < badReplyLogEvery {
+		return
+	}
+	e.log.Warn("Modbus reply does not match the request; redialling", "device", d.dev.ID, "unit", d.dev.Modbus.Unit,
+		"request", r.String(), "err", err, "bad_replies_since_last_logged", d.badReplies)
+	d.badReplyLogged, d.badReplies = now, 0
 }
 
 // endpoint is one TCP address and the devices behind it.
@@ -272,9 +294,17 @@ func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
 		e.frames.setUnit(dev.Modbus.Unit)
 		data, err := e.do(r)
 		if err == nil {
-			e.proven = true
-			e.backoff.reset()
-			return data, nil
+			err = r.checkReply(data)
+			if err == nil {
+				e.proven = true
+				e.backoff.reset()
+				return data, nil
+			}
+			// A reply of the wrong size is not this request's: the stream may be out of
+			// step, so the connection goes and the poll is a communication error.
+			e.disconnect()
+			e.badReply(d, r, err)
+			return nil, err
 		}
 		var exc *mb.ModbusError
 		if errors.As(err, &exc) || e.tcp.keeps() {

@@ -14,6 +14,7 @@ type Metrics struct {
 	duration   *prometheus.HistogramVec
 	connects   *prometheus.CounterVec
 	dialErrors *prometheus.CounterVec
+	badReplies *prometheus.CounterVec
 }
 
 // NewMetrics creates the driver's metrics and registers them with reg (nil: not registered).
@@ -38,26 +39,31 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		dialErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "facilityd_modbus_dial_errors_total", Help: "Failed connection attempts to Modbus endpoints.",
 		}, []string{"endpoint"}),
+		badReplies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "facilityd_modbus_bad_replies_total", Help: "Replies whose register or bit count does not match the request; each is a communication error and a redial.",
+		}, []string{"device"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.polls, m.missed, m.offline, m.duration, m.connects, m.dialErrors)
+		reg.MustRegister(m.polls, m.missed, m.offline, m.duration, m.connects, m.dialErrors, m.badReplies)
 	}
 	return m
 }
 
 type deviceMetrics struct {
 	ok, errors, missed prometheus.Counter
+	badReplies         prometheus.Counter
 	offline            prometheus.Gauge
 	duration           prometheus.Observer
 }
 
 func (m *Metrics) device(d *devices.Device) deviceMetrics {
 	return deviceMetrics{
-		ok:       m.polls.WithLabelValues(d.ID, "ok"),
-		errors:   m.polls.WithLabelValues(d.ID, "error"),
-		missed:   m.missed.WithLabelValues(d.ID),
-		offline:  m.offline.WithLabelValues(d.ID),
-		duration: m.duration.WithLabelValues(string(d.Kind)),
+		ok:         m.polls.WithLabelValues(d.ID, "ok"),
+		errors:     m.polls.WithLabelValues(d.ID, "error"),
+		missed:     m.missed.WithLabelValues(d.ID),
+		badReplies: m.badReplies.WithLabelValues(d.ID),
+		offline:    m.offline.WithLabelValues(d.ID),
+		duration:   m.duration.WithLabelValues(string(d.Kind)),
 	}
 }
 
@@ -66,5 +72,6 @@ func (m *Metrics) device(d *devices.Device) deviceMetrics {
 func (m *Metrics) Forget(id string) {
 	m.polls.DeletePartialMatch(prometheus.Labels{"device": id})
 	m.missed.DeleteLabelValues(id)
+	m.badReplies.DeleteLabelValues(id)
 	m.offline.DeleteLabelValues(id)
 }

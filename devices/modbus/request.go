@@ -1,6 +1,7 @@
 package modbus
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -18,6 +19,30 @@ type request struct {
 
 func (r request) String() string {
 	return fmt.Sprintf("read %s %d-%d", r.table, r.start, int(r.start)+int(r.count)-1)
+}
+
+// ErrReplyLength is a reply that carries more or fewer registers or bits than were asked
+// for: a device or gateway out of step, never data to decode.
+var ErrReplyLength = errors.New("reply length does not match the request")
+
+// checkReply checks that data holds exactly what r asked for: 2 bytes a register; a bit a bit,
+// rounded up to whole bytes (MODBUS Application Protocol v1.1b3, 6.1-6.4).
+func (r request) checkReply(data []byte) error {
+	want := 2 * int(r.count)
+	unit := "registers"
+	got := len(data) / 2
+	if r.table == devices.TableCoil || r.table == devices.TableDiscrete {
+		want = (int(r.count) + 7) / 8
+		unit = "bytes of bits"
+		got = len(data)
+	}
+	if len(data) != want {
+		if unit == "registers" {
+			return fmt.Errorf("%s: %w: %d bytes (%d %s) for %d asked", r, ErrReplyLength, len(data), got, unit, r.count)
+		}
+		return fmt.Errorf("%s: %w: %d %s for %d bits asked (%d bytes)", r, ErrReplyLength, got, unit, r.count, want)
+	}
+	return nil
 }
 
 // plan merges a profile's points into as few requests as the protocol allows. Points of one

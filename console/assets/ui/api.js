@@ -35,6 +35,9 @@ export function whenUnauthorized(f) { onUnauthorized = f; }
 // api calls the JSON API and returns the decoded answer, or throws ApiError with the
 // server's {"error": ...} message.
 export async function api(method, path, body) {
+  // The server takes state-changing requests with a JSON body only (415 otherwise), so that no
+  // cross-site form can pass for the console: send {} when there is nothing to say.
+  if (method !== 'GET' && method !== 'HEAD' && body === undefined) body = {};
   const init = { method, headers: headers(body !== undefined ? { 'Content-Type': 'application/json' } : {}), cache: 'no-store' };
   if (body !== undefined) init.body = JSON.stringify(body);
   let resp;
