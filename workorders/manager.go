@@ -253,7 +253,7 @@ func (m *Manager) HandleAlarm(ctx context.Context, e alarms.Event) (*Order, erro
 	}
 	o := &Order{
 		Site: a.Site, Device: a.Device, Kind: a.Kind, Building: a.Building, Zone: a.Zone,
-		Fault: a.Rule, Category: mp.Category, Priority: alarms.Priority(mp.Priority),
+		Fault: a.Rule, Instance: alarmInstance(a), Category: mp.Category, Priority: alarms.Priority(mp.Priority),
 		Source: SourceAlarm, AlarmID: a.ID, AlarmClass: a.Class, Title: a.Message, CreatedAt: at,
 	}
 	if o.Title == "" {
@@ -267,6 +267,16 @@ func (m *Manager) HandleAlarm(ctx context.Context, e alarms.Event) (*Order, erro
 		o.Team = mp.Team
 	}
 	return m.open(ctx, o, "system")
+}
+
+// alarmInstance is the instance part of an alarm's id (device/rule/instance): the zone or
+// circuit a rule over numbered points fired for, or "" for a rule over the whole device.
+func alarmInstance(a alarms.Alarm) string {
+	inst, ok := strings.CutPrefix(a.ID, a.Device+"/"+a.Rule+"/")
+	if !ok {
+		return ""
+	}
+	return inst
 }
 
 // fill completes an order from the ledger and the zone's responsibility.
@@ -314,7 +324,7 @@ func (m *Manager) fill(o *Order) {
 // open stores a new order (or attaches to the active one), marks rework and tells the team.
 func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error) {
 	if o.Fault != "" {
-		prev, err := m.store.LastDone(ctx, o.Device, o.Fault, o.CreatedAt.Add(-m.cfg.ReworkWindow))
+		prev, err := m.store.LastDone(ctx, FaultKey{Device: o.Device, Fault: o.Fault, Instance: o.Instance}, o.CreatedAt.Add(-m.cfg.ReworkWindow))
 		if err != nil {
 			return nil, err
 		}
@@ -441,10 +451,17 @@ func (m *Manager) CircuitFailed(device, circuit string, at time.Time) {
 	}
 }
 
-// FailedCircuit is the patrol's nightly lighting check reporting a failed circuit: a
-// lighting order, one per device and circuit while it is being handled.
+// LightingRule is the lighting panels' alarm rule for a failed lamp (alarms/rules/lighting.yaml).
+// The night check files a dark circuit under it too, so that one circuit has one order
+// whether the alarm or the patrol found it first.
+const LightingRule = "lamp_failure"
+
+// FailedCircuit is the patrol's nightly lighting check reporting a failed circuit
+// ("circuit_05" or "05"): a lighting order, one per device and circuit while it is being
+// handled, shared with the circuit's lamp_failure alarm.
 func (m *Manager) FailedCircuit(ctx context.Context, device, circuit string, at time.Time) (*Order, error) {
-	o := &Order{Device: device, Kind: string(devices.KindLighting), Fault: "circuit_failed/" + circuit, Category: "lighting",
+	circuit = strings.TrimPrefix(circuit, "circuit_")
+	o := &Order{Device: device, Kind: string(devices.KindLighting), Fault: LightingRule, Instance: circuit, Category: "lighting",
 		Priority: alarms.PriorityLow, Source: SourcePatrol, Title: fmt.Sprintf("Lighting %s circuit %s failed the night check", device, circuit), CreatedAt: at}
 	m.fill(o)
 	return m.open(ctx, o, "patrol")

@@ -597,8 +597,8 @@ func TestNightCheckCircuit(t *testing.T) {
 	go func() { done <- r.m.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	var reporter CircuitReporter = r.m
-	reporter.CircuitFailed("L-1", "C3", t0)
-	reporter.CircuitFailed("L-1", "C3", t0.Add(24*time.Hour))
+	reporter.CircuitFailed("L-1", "circuit_03", t0)
+	reporter.CircuitFailed("L-1", "circuit_03", t0.Add(24*time.Hour))
 	var got []Event
 	for len(got) < 2 {
 		select {
@@ -611,6 +611,64 @@ func TestNightCheckCircuit(t *testing.T) {
 	if got[0].Type != EventCreated || got[1].Type != EventAttached || got[0].Order.Category != "lighting" ||
 		got[0].Order.Team != "south-team" || got[0].Order.Source != SourcePatrol {
 		t.Fatalf("events %s %s, order %+v", got[0].Type, got[1].Type, got[0].Order)
+	}
+}
+
+// lampAlarm is the lamp_failure alarm of one circuit of L-1.
+func lampAlarm(circuit string, at time.Time) alarms.Event {
+	e := raised("L-1", "lighting", "south", "lamp_failure", alarms.ClassEquipment, at)
+	e.Alarm.ID += "/" + circuit
+	return e
+}
+
+// TestFaultInstances: each dark circuit of a panel is an order of its own, whichever of the
+// alarm and the night check finds it first, and a repair of one circuit makes no other
+// circuit's failure rework.
+func TestFaultInstances(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, t0, nil)
+	c5, err := r.m.HandleAlarm(ctx, lampAlarm("05", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c11, _ := r.m.HandleAlarm(ctx, lampAlarm("11", t0))
+	if c5.ID == c11.ID || c5.Instance != "05" || c11.Instance != "11" {
+		t.Fatalf("circuits 05 and 11 share an order: %s (%s) %s (%s)", c5.ID, c5.Instance, c11.ID, c11.Instance)
+	}
+	night, _ := r.m.FailedCircuit(ctx, "L-1", "circuit_05", t0.Add(time.Hour))
+	if night.ID != c5.ID || night.Occurrences != 2 {
+		t.Fatalf("the night check's circuit 05 made %s ×%d, want %s", night.ID, night.Occurrences, c5.ID)
+	}
+	// The night check first, then the alarm: still one order.
+	c7, _ := r.m.FailedCircuit(ctx, "L-1", "circuit_07", t0)
+	if a, _ := r.m.HandleAlarm(ctx, lampAlarm("07", t0.Add(time.Minute))); a.ID != c7.ID {
+		t.Fatalf("the alarm for circuit 07 made %s beside the night check's %s", a.ID, c7.ID)
+	}
+	r.do(t, c5.ID, ActionAccept, Input{})
+	r.do(t, c5.ID, ActionStart, Input{})
+	r.do(t, c5.ID, ActionResolve, Input{})
+	r.clock.Step(48 * time.Hour)
+	c17, _ := r.m.HandleAlarm(ctx, lampAlarm("17", r.clock.Now()))
+	if c17.Rework {
+		t.Fatalf("circuit 17 marked as rework of %s (circuit 05)", c17.ReworkOf)
+	}
+	c5again, _ := r.m.HandleAlarm(ctx, lampAlarm("05", r.clock.Now()))
+	if !c5again.Rework || c5again.ReworkOf != c5.ID {
+		t.Fatalf("circuit 05 failing again: rework %v of %q, want of %s", c5again.Rework, c5again.ReworkOf, c5.ID)
+	}
+	// Fire zones likewise.
+	z3, _ := r.m.HandleAlarm(ctx, func() alarms.Event {
+		e := raised("FP-1", "fire_panel", "north", "fire_zone_fault", alarms.ClassTrouble, t0)
+		e.Alarm.ID += "/03"
+		return e
+	}())
+	z4, _ := r.m.HandleAlarm(ctx, func() alarms.Event {
+		e := raised("FP-1", "fire_panel", "north", "fire_zone_fault", alarms.ClassTrouble, t0)
+		e.Alarm.ID += "/04"
+		return e
+	}())
+	if z3.ID == z4.ID {
+		t.Fatalf("fire zones 03 and 04 share order %s", z3.ID)
 	}
 }
 

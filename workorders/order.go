@@ -79,13 +79,16 @@ const CategoryHousehold = "household_repair"
 
 // Order is one work order.
 type Order struct {
-	ID       string          `json:"id"`
-	Site     string          `json:"site"`
-	Device   string          `json:"device,omitempty"`
-	Kind     string          `json:"kind,omitempty"`
-	Building string          `json:"building,omitempty"`
-	Zone     string          `json:"zone,omitempty"`
-	Fault    string          `json:"fault,omitempty"`
+	ID       string `json:"id"`
+	Site     string `json:"site"`
+	Device   string `json:"device,omitempty"`
+	Kind     string `json:"kind,omitempty"`
+	Building string `json:"building,omitempty"`
+	Zone     string `json:"zone,omitempty"`
+	Fault    string `json:"fault,omitempty"`
+	// Instance is the fault's instance on the device: the zone of a fire panel, the circuit
+	// of a lighting panel. Device, fault and instance identify the fault an order is for.
+	Instance string          `json:"instance,omitempty"`
 	Category string          `json:"category"`
 	Priority alarms.Priority `json:"priority"`
 	Source   Source          `json:"source"`
@@ -104,8 +107,8 @@ type Order struct {
 	State State `json:"state"`
 	// Occurrences counts the alarms attached to the order, the first included.
 	Occurrences int `json:"occurrences"`
-	// Rework marks an order for a fault repaired on the same device within the rework window;
-	// ReworkOf is that earlier order.
+	// Rework marks an order for a fault repaired on the same device and instance within the
+	// rework window; ReworkOf is that earlier order.
 	Rework   bool   `json:"rework"`
 	ReworkOf string `json:"rework_of,omitempty"`
 	Reopens  int    `json:"reopens"`
