@@ -52,7 +52,7 @@ type FollowUpList struct {
 func (h *woHandlers) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := workorders.Filter{State: workorders.State(q.Get("state")), Zone: q.Get("zone"), Team: q.Get("team"),
-		Device: q.Get("device"), Category: q.Get("category"), Plan: q.Get("plan")}
+		Device: q.Get("device"), Category: q.Get("category"), Plan: q.Get("plan"), Location: q.Get("location")}
 	if f.State != "" && !validState(f.State) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q is not one of new, accepted, in_progress, resolved, followed_up, closed, cancelled", f.State))
 		return

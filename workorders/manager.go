@@ -321,16 +321,31 @@ func (m *Manager) fill(o *Order) {
 	o.AcceptBy = m.policy.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, false, m.policy.Calendar)
 }
 
+// markRework marks o as rework of the last order for the same fault (device, fault and
+// instance; or location and category) resolved within the rework window. Preventive jobs
+// recur by design and complaints are not repairs: neither is ever rework.
+func (m *Manager) markRework(ctx context.Context, o *Order) error {
+	k := FaultKey{Device: o.Device, Fault: o.Fault, Instance: o.Instance}
+	if o.Fault == "" {
+		k = FaultKey{Location: o.Location, Category: o.Category}
+	}
+	if o.Source == SourcePreventive || o.Category == CategoryComplaint || (k.Fault == "" && k.Location == "") {
+		return nil
+	}
+	prev, err := m.store.LastDone(ctx, k, o.CreatedAt.Add(-m.cfg.ReworkWindow))
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		o.Rework, o.ReworkOf = true, prev.ID
+	}
+	return nil
+}
+
 // open stores a new order (or attaches to the active one), marks rework and tells the team.
 func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error) {
-	if o.Fault != "" {
-		prev, err := m.store.LastDone(ctx, FaultKey{Device: o.Device, Fault: o.Fault, Instance: o.Instance}, o.CreatedAt.Add(-m.cfg.ReworkWindow))
-		if err != nil {
-			return nil, err
-		}
-		if prev != nil {
-			o.Rework, o.ReworkOf = true, prev.ID
-		}
+	if err := m.markRework(ctx, o); err != nil {
+		return nil, err
 	}
 	note := o.Title
 	if o.Rework {
@@ -370,9 +385,11 @@ func recipients(names ...string) []string {
 
 // RaiseRequest is an order raised by hand, e.g. a resident's report of a household repair.
 type RaiseRequest struct {
-	Device   string          `json:"device,omitempty"`
-	Zone     string          `json:"zone,omitempty"`
-	Building string          `json:"building,omitempty"`
+	Device   string `json:"device,omitempty"`
+	Zone     string `json:"zone,omitempty"`
+	Building string `json:"building,omitempty"`
+	// Location is the home or room ("3-1802"); a repair there again is rework.
+	Location string          `json:"location,omitempty"`
 	Category string          `json:"category,omitempty"`
 	Priority alarms.Priority `json:"priority,omitempty"`
 	Title    string          `json:"title"`
@@ -403,10 +420,17 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 	if r.Priority == "" {
 		r.Priority = alarms.PriorityLow
 	}
-	o := &Order{Device: r.Device, Zone: r.Zone, Building: r.Building, Category: r.Category, Priority: r.Priority,
+	o := &Order{Device: r.Device, Zone: r.Zone, Building: r.Building, Location: strings.TrimSpace(r.Location), Category: r.Category, Priority: r.Priority,
 		Source: SourceManual, Title: r.Title, Reporter: r.Reporter, CreatedAt: m.now()}
 	m.fill(o)
-	o.History = []Change{{At: o.CreatedAt, By: r.By, Action: "create", To: StateNew, Note: r.Note}}
+	if err := m.markRework(ctx, o); err != nil {
+		return nil, err
+	}
+	note := r.Note
+	if o.Rework {
+		note = strings.TrimSpace(note + " (rework of " + o.ReworkOf + ")")
+	}
+	o.History = []Change{{At: o.CreatedAt, By: r.By, Action: "create", To: StateNew, Note: note}}
 	stored, err := m.store.Insert(ctx, o)
 	if err != nil {
 		return nil, err

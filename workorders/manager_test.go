@@ -438,6 +438,62 @@ func TestReworkReopenFollowUp(t *testing.T) {
 	})
 }
 
+// TestHouseholdRework: a second household repair of the same category in the same home within
+// the rework window is rework; another home, another category or a complaint is not; a
+// reopened order counts as rework in the rate.
+func TestHouseholdRework(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai), nil)
+	raise := func(loc, category string) *Order {
+		o, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: loc, Category: category, Title: "repair in " + loc, By: "cs-liu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	first := raise("3-1802", "")
+	r.do(t, first.ID, ActionAccept, Input{})
+	r.do(t, first.ID, ActionStart, Input{})
+	r.do(t, first.ID, ActionResolve, Input{})
+	r.clock.Step(10 * 24 * time.Hour)
+	tests := []struct {
+		name, loc, category string
+		rework              bool
+	}{
+		{"the same home and category", "3-1802", "", true},
+		{"another home", "3-1801", "", false},
+		{"another category", "3-1802", "general", false},
+		{"a complaint is never rework", "3-1802", CategoryComplaint, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := raise(tc.loc, tc.category)
+			if o.Rework != tc.rework || (tc.rework && o.ReworkOf != first.ID) {
+				t.Fatalf("rework %v of %q, want %v", o.Rework, o.ReworkOf, tc.rework)
+			}
+			if tc.rework && !strings.Contains(o.History[0].Note, first.ID) {
+				t.Fatalf("history does not say rework of %s: %q", first.ID, o.History[0].Note)
+			}
+		})
+	}
+	t.Run("after the window it is not", func(t *testing.T) {
+		r.clock.Step(21 * 24 * time.Hour)
+		if o := raise("3-1802", ""); o.Rework {
+			t.Fatalf("31 days on: rework of %s", o.ReworkOf)
+		}
+	})
+	t.Run("a reopened order counts", func(t *testing.T) {
+		o := raise("5-0101", "")
+		r.do(t, o.ID, ActionAccept, Input{})
+		r.do(t, o.ID, ActionStart, Input{})
+		r.do(t, o.ID, ActionResolve, Input{})
+		re := r.do(t, o.ID, ActionReopen, Input{By: "cs-liu", Note: "still dripping"})
+		if !re.Reworked() || re.Rework {
+			t.Fatalf("reopened: reworked %v, rework %v (a reopen is not rework of another order)", re.Reworked(), re.Rework)
+		}
+	})
+}
+
 func ids(list []*Order) []string {
 	var out []string
 	for _, o := range list {

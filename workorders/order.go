@@ -74,8 +74,12 @@ const (
 	SourcePatrol     Source = "patrol"
 )
 
-// Category of a resident's own repair, whose follow-up counts working time.
-const CategoryHousehold = "household_repair"
+// Categories with rules of their own: a resident's own repair, whose follow-up counts
+// working time and whose rework is by location; a resident's complaint, never rework.
+const (
+	CategoryHousehold = "household_repair"
+	CategoryComplaint = "complaint"
+)
 
 // Order is one work order.
 type Order struct {
@@ -98,6 +102,9 @@ type Order struct {
 	Title      string       `json:"title"`
 	// Reporter is the resident or person who raised a manual order, with a way to call back.
 	Reporter string `json:"reporter,omitempty"`
+	// Location is the home or room a raised order is for ("3-1802"): a household repair at
+	// the same location and of the same category within the rework window is rework.
+	Location string `json:"location,omitempty"`
 
 	Team       string `json:"team"`
 	Butler     string `json:"butler,omitempty"`
@@ -107,8 +114,9 @@ type Order struct {
 	State State `json:"state"`
 	// Occurrences counts the alarms attached to the order, the first included.
 	Occurrences int `json:"occurrences"`
-	// Rework marks an order for a fault repaired on the same device and instance within the
-	// rework window; ReworkOf is that earlier order.
+	// Rework marks an order for a fault repaired on the same device and instance (or, for a
+	// household repair, at the same location and of the same category) within the rework
+	// window; ReworkOf is that earlier order. Reopens counts reopenings, each a rework too.
 	Rework   bool   `json:"rework"`
 	ReworkOf string `json:"rework_of,omitempty"`
 	Reopens  int    `json:"reopens"`
@@ -152,6 +160,10 @@ type Change struct {
 	To     State     `json:"to,omitempty"`
 	Note   string    `json:"note,omitempty"`
 }
+
+// Reworked reports whether the order counts towards the rework rate (返修率): raised again
+// within the rework window of a repair, or reopened after it was resolved.
+func (o *Order) Reworked() bool { return o.Rework || o.Reopens > 0 }
 
 // Overdue reports whether a deadline of the order has passed at now.
 func (o *Order) Overdue(now time.Time) bool {

@@ -12,11 +12,14 @@ import (
 	"time"
 )
 
-// Count is one row of a breakdown of the month's orders.
+// Count is one row of a breakdown of the month's orders. Rework counts the repairs (orders
+// other than preventive jobs) raised again or reopened: Rework/Repairs is the row's rework
+// rate (返修率).
 type Count struct {
 	Name     string `json:"name"`
 	Orders   int    `json:"orders"`
 	Resolved int    `json:"resolved"`
+	Repairs  int    `json:"repairs"`
 	Rework   int    `json:"rework"`
 	Breaches int    `json:"breaches"`
 }
@@ -33,6 +36,7 @@ type Report struct {
 	Orders     int     `json:"orders"`
 	ByCategory []Count `json:"by_category"`
 	ByZone     []Count `json:"by_zone"`
+	ByTeam     []Count `json:"by_team"`
 	// Mean times over the orders accepted (created → accepted) and resolved (created →
 	// resolved), preventive jobs excluded.
 	MeanAccept time.Duration `json:"mean_accept"`
@@ -42,7 +46,8 @@ type Report struct {
 	// AcceptOnTime and CompleteOnTime count the orders that met the time-limit table.
 	AcceptOnTime   int `json:"accept_on_time"`
 	CompleteOnTime int `json:"complete_on_time"`
-	// Repairs excludes preventive jobs; Rework counts repairs marked as rework.
+	// Repairs excludes preventive jobs; Rework counts repairs raised again within the rework
+	// window or reopened.
 	Repairs int `json:"repairs"`
 	Rework  int `json:"rework"`
 	// FollowUps counts the follow-up calls made, Satisfied those the resident was happy with.
@@ -69,17 +74,21 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 		return nil, err
 	}
 	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list)}
-	cats, zones := map[string]*Count{}, map[string]*Count{}
+	cats, zones, teams := map[string]*Count{}, map[string]*Count{}, map[string]*Count{}
 	var acceptSum, repairSum time.Duration
 	var acceptN, repairN int
 	for _, o := range list {
 		breach := o.AcceptBreached || o.CompleteBreached
-		for _, c := range []*Count{bump(cats, o.Category), bump(zones, orNone(o.Zone))} {
+		repair := o.Source != SourcePreventive
+		for _, c := range []*Count{bump(cats, o.Category), bump(zones, orNone(o.Zone)), bump(teams, orNone(o.Team))} {
 			c.Orders++
 			if o.State.Done() {
 				c.Resolved++
 			}
-			if o.Rework {
+			if repair {
+				c.Repairs++
+			}
+			if repair && o.Reworked() {
 				c.Rework++
 			}
 			if breach {
@@ -109,7 +118,7 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 			continue
 		}
 		r.Repairs++
-		if o.Rework {
+		if o.Reworked() {
 			r.Rework++
 		}
 		if !o.AcceptedAt.IsZero() {
@@ -135,7 +144,7 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 	if repairN > 0 {
 		r.MeanRepair = (repairSum / time.Duration(repairN)).Round(time.Second)
 	}
-	r.ByCategory, r.ByZone = sorted(cats), sorted(zones)
+	r.ByCategory, r.ByZone, r.ByTeam = sorted(cats), sorted(zones), sorted(teams)
 	return r, nil
 }
 
@@ -210,10 +219,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, sec := range []struct {
 		title string
 		rows  []Count
-	}{{"By category", r.ByCategory}, {"By zone", r.ByZone}} {
-		fmt.Fprintf(&b, "\n## %s\n\n| %s | orders | resolved | rework | breaches |\n| --- | ---: | ---: | ---: | ---: |\n", sec.title, strings.ToLower(strings.TrimPrefix(sec.title, "By ")))
+	}{{"By category", r.ByCategory}, {"By zone", r.ByZone}, {"By team", r.ByTeam}} {
+		fmt.Fprintf(&b, "\n## %s\n\n| %s | orders | resolved | rework | rework rate | breaches |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", sec.title, strings.ToLower(strings.TrimPrefix(sec.title, "By ")))
 		for _, c := range sec.rows {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, c.Breaches)
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, pct(c.Rework, c.Repairs), c.Breaches)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -245,10 +254,11 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	for _, sec := range []struct {
 		name string
 		rows []Count
-	}{{"category", r.ByCategory}, {"zone", r.ByZone}} {
+	}{{"category", r.ByCategory}, {"zone", r.ByZone}, {"team", r.ByTeam}} {
 		for _, c := range sec.rows {
 			add(sec.name, c.Name, "orders", c.Orders)
 			add(sec.name, c.Name, "resolved", c.Resolved)
+			add(sec.name, c.Name, "repairs", c.Repairs)
 			add(sec.name, c.Name, "rework", c.Rework)
 			add(sec.name, c.Name, "breaches", c.Breaches)
 		}

@@ -22,6 +22,7 @@ type Filter struct {
 	Device   string
 	Category string
 	Plan     string
+	Location string
 	// Active keeps only new, accepted and in-progress orders.
 	Active bool
 	// From and To bound the creation time: From <= created_at < To.
@@ -46,9 +47,11 @@ type Notice struct {
 	Override string `json:"override,omitempty"`
 }
 
-// FaultKey is what makes two orders one fault: the same device, fault (rule) and instance.
+// FaultKey is what makes two orders one fault: the same device, fault (rule) and instance;
+// or, when Location is set (a household repair), the same location and category.
 type FaultKey struct {
 	Device, Fault, Instance string
+	Location, Category      string
 }
 
 // Store keeps the order book. SQLStore is the one implementation, on SQLite or PostgreSQL.
@@ -145,6 +148,9 @@ func (s *SQLStore) migrations() []string {
 		`CREATE UNIQUE INDEX workorders_one_active_instance ON workorders (device, fault, instance) WHERE active = 1 AND fault <> ''`,
 		`DROP INDEX workorders_device`,
 		`CREATE INDEX workorders_fault ON workorders (device, fault, instance, resolved_at)`,
+		// Migrations 11-12: the home or room of a household repair, for its rework.
+		`ALTER TABLE workorders ADD COLUMN location TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX workorders_location ON workorders (location, category, resolved_at)`,
 	}
 }
 
@@ -269,14 +275,14 @@ func (s *SQLStore) insert(ctx context.Context, o *Order, dedupe bool) (*Order, e
 	if err != nil {
 		return nil, err
 	}
-	query := `INSERT INTO workorders (device, fault, instance, state, active, zone, team, category, plan, occurrences, version, created_at, resolved_at, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`
+	query := `INSERT INTO workorders (device, fault, instance, location, state, active, zone, team, category, plan, occurrences, version, created_at, resolved_at, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`
 	if dedupe {
 		query += ` ON CONFLICT (device, fault, instance) WHERE active = 1 AND fault <> '' DO NOTHING`
 	}
 	query += ` RETURNING seq`
 	var seq int64
-	err = s.db.QueryRowContext(ctx, s.q(query), c.Device, c.Fault, c.Instance, string(c.State), b2i(c.State.Active()), c.Zone, c.Team,
+	err = s.db.QueryRowContext(ctx, s.q(query), c.Device, c.Fault, c.Instance, c.Location, string(c.State), b2i(c.State.Active()), c.Zone, c.Team,
 		c.Category, c.Plan, c.Occurrences, ms(c.CreatedAt), ms(c.ResolvedAt), string(data)).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errDuplicate
@@ -362,6 +368,7 @@ func (s *SQLStore) List(ctx context.Context, f Filter) ([]*Order, error) {
 	eq("device", f.Device)
 	eq("category", f.Category)
 	eq("plan", f.Plan)
+	eq("location", f.Location)
 	if f.Active {
 		where = append(where, "active = 1")
 	}
@@ -395,9 +402,13 @@ func (s *SQLStore) List(ctx context.Context, f Filter) ([]*Order, error) {
 
 // LastDone implements Store.
 func (s *SQLStore) LastDone(ctx context.Context, k FaultKey, since time.Time) (*Order, error) {
+	where, args := `device = ? AND fault = ? AND instance = ?`, []any{k.Device, k.Fault, k.Instance}
+	if k.Location != "" {
+		where, args = `location = ? AND category = ?`, []any{k.Location, k.Category}
+	}
 	o, err := scanOrder(s.db.QueryRowContext(ctx, s.q(`SELECT `+columns+` FROM workorders
-		WHERE device = ? AND fault = ? AND instance = ? AND resolved_at >= ? AND resolved_at > 0 AND state IN ('resolved', 'followed_up', 'closed')
-		ORDER BY resolved_at DESC LIMIT 1`), k.Device, k.Fault, k.Instance, ms(since)))
+		WHERE `+where+` AND resolved_at >= ? AND resolved_at > 0 AND state IN ('resolved', 'followed_up', 'closed')
+		ORDER BY resolved_at DESC LIMIT 1`), append(args, ms(since))...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

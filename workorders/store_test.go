@@ -202,6 +202,28 @@ func TestStore(t *testing.T) {
 					t.Fatalf("circuit 05's repair not found: %v", last)
 				}
 			})
+			t.Run("last done by location and category", func(t *testing.T) {
+				s, _ := b.open(t)
+				o := sample("", "")
+				o.Location, o.Category = "3-1802", CategoryHousehold
+				o, err := s.Insert(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.State, o.ResolvedAt = StateResolved, t0.Add(time.Hour)
+				if err := s.Update(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+				if last, err := s.LastDone(ctx, FaultKey{Location: "3-1802", Category: CategoryHousehold}, t0); err != nil || last == nil || last.ID != o.ID {
+					t.Fatalf("same home: %v %v", last, err)
+				}
+				if last, _ := s.LastDone(ctx, FaultKey{Location: "3-1802", Category: "general"}, t0); last != nil {
+					t.Fatalf("another category found %s", last.ID)
+				}
+				if list, _ := s.List(ctx, Filter{Location: "3-1802"}); len(list) != 1 {
+					t.Fatalf("filter by location: %d orders", len(list))
+				}
+			})
 			t.Run("notices", func(t *testing.T) {
 				s, _ := b.open(t)
 				n := &Notice{Site: "estate", Order: "WO-1", Plan: "water", Interrupts: "water", Start: t0.Add(48 * time.Hour), PublishedAt: t0}

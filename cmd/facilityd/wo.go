@@ -87,7 +87,7 @@ func woCommand() *cobra.Command {
 
 	var raise workorders.RaiseRequest
 	raiseCmd := &cobra.Command{
-		Use:   "raise --title TEXT --by NAME [--zone Z] [--device ID] [--category C] [--priority P] [--reporter WHO]",
+		Use:   "raise --title TEXT --by NAME [--zone Z] [--device ID] [--category C] [--priority P] [--reporter WHO] [--location HOME]",
 		Short: "Raise a work order by hand, e.g. a resident's household repair",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -108,6 +108,7 @@ func woCommand() *cobra.Command {
 	raiseCmd.Flags().StringVar((*string)(&raise.Priority), "priority", "", "critical, high, medium or low (default low)")
 	raiseCmd.Flags().StringVar(&raise.Reporter, "reporter", "", "the resident and how to call back")
 	raiseCmd.Flags().StringVar(&raise.Note, "note", "", "note")
+	raiseCmd.Flags().StringVar(&raise.Location, "location", "", "the home or room (3-1802); a repair there again is rework")
 
 	cmd.AddCommand(list, show, raiseCmd)
 	for _, a := range workorders.Actions {
