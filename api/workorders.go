@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -20,6 +21,7 @@ type WorkOrders interface {
 	FollowUps(ctx context.Context) (due, overdue []*workorders.Order, err error)
 	Notices(ctx context.Context) ([]workorders.Notice, error)
 	Ledger() []workorders.LedgerEntry
+	Technicians() []config.Technician
 }
 
 // RegisterWorkOrders serves the work-order routes through s.
@@ -34,6 +36,7 @@ func RegisterWorkOrders(s *Server, wo WorkOrders) {
 	s.Handle("GET /api/v1/devices/{id}/orders", http.HandlerFunc(h.deviceOrders))
 	s.Handle("GET /api/v1/notices", http.HandlerFunc(h.notices))
 	s.Handle("GET /api/v1/ledger", http.HandlerFunc(h.ledger))
+	s.Handle("GET /api/v1/technicians", http.HandlerFunc(h.technicians))
 }
 
 type woHandlers struct{ wo WorkOrders }
@@ -52,7 +55,7 @@ type FollowUpList struct {
 func (h *woHandlers) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := workorders.Filter{State: workorders.State(q.Get("state")), Zone: q.Get("zone"), Team: q.Get("team"),
-		Device: q.Get("device"), Category: q.Get("category"), Plan: q.Get("plan"), Location: q.Get("location")}
+		Device: q.Get("device"), Category: q.Get("category"), Plan: q.Get("plan"), Location: q.Get("location"), Assignee: q.Get("assignee")}
 	if f.State != "" && !validState(f.State) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q is not one of new, accepted, in_progress, resolved, followed_up, closed, cancelled", f.State))
 		return
@@ -128,7 +131,7 @@ func (h *woHandlers) transition(w http.ResponseWriter, r *http.Request) {
 		known = known || k == a
 	}
 	if !known {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no transition %q; one of accept, start, resolve, follow_up, close, cancel, reopen", r.PathValue("transition")))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no transition %q; one of %v", r.PathValue("transition"), workorders.Actions))
 		return
 	}
 	var in workorders.Input
@@ -169,6 +172,10 @@ func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {
 
 func (h *woHandlers) ledger(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"devices": h.wo.Ledger()})
+}
+
+func (h *woHandlers) technicians(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"technicians": h.wo.Technicians()})
 }
 
 // decode reads a JSON body with decodeBody, or answers 400 (413 when too large) and returns

@@ -18,6 +18,8 @@ type WorkOrders struct {
 	Limits   []TimeLimit        `mapstructure:"limits" yaml:"limits,omitempty"`
 	Calendar WorkCalendar       `mapstructure:"calendar" yaml:"calendar"`
 	Zones    []ZoneTeam         `mapstructure:"zones" yaml:"zones,omitempty"`
+	// Technicians are the people orders are dispatched to (维修派工, 责任到人).
+	Technicians []Technician `mapstructure:"technicians" yaml:"technicians,omitempty"`
 	// DefaultTeam takes the orders of a zone no entry of zones names.
 	DefaultTeam string `mapstructure:"default_team" yaml:"default_team"`
 	// Supervisor is told of breaches in zones without a supervisor of their own.
@@ -97,6 +99,16 @@ type ZoneTeam struct {
 	Team       string `mapstructure:"team" yaml:"team"`
 	Butler     string `mapstructure:"butler" yaml:"butler,omitempty"`
 	Supervisor string `mapstructure:"supervisor" yaml:"supervisor,omitempty"`
+}
+
+// Technician is one person of a maintenance team: orders of the team are assigned to them, and
+// notifications of their orders reach their handset (MQTT QoS 1 on
+// facility/{site}/handsets/{handset}).
+type Technician struct {
+	ID      string `mapstructure:"id" yaml:"id" json:"id"`
+	Name    string `mapstructure:"name" yaml:"name" json:"name"`
+	Team    string `mapstructure:"team" yaml:"team" json:"team"`
+	Handset string `mapstructure:"handset" yaml:"handset" json:"handset,omitempty"`
 }
 
 // FollowUp sets when the follow-up call (回访) is due after a repair is resolved.
@@ -317,6 +329,19 @@ func (c *Config) validateWorkOrders() []error {
 	for i, z := range w.Zones {
 		if z.Zone == "" || z.Team == "" {
 			add("workorders.zones[%d]: zone and team are both needed", i)
+		}
+	}
+	techs := map[string]bool{}
+	for i, t := range w.Technicians {
+		if t.ID == "" || techs[t.ID] {
+			add("workorders.technicians[%d].id: missing or repeated (%q)", i, t.ID)
+		}
+		techs[t.ID] = true
+		if t.Team == "" {
+			add("workorders.technicians[%d] (%s).team: missing; a technician takes the orders of one team", i, t.ID)
+		}
+		if strings.ContainsAny(t.Handset, "/+#") {
+			add("workorders.technicians[%d] (%s).handset: %q must be one MQTT topic level (no /, + or #)", i, t.ID, t.Handset)
 		}
 	}
 	if w.FollowUp.Repair <= 0 || w.FollowUp.Household <= 0 {

@@ -2,6 +2,7 @@ package workorders
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,12 +28,15 @@ type OutOfService interface {
 // Notification is a message for people: an assignment, a breach, an overdue follow-up, a
 // warranty about to end.
 type Notification struct {
-	Type    string    `json:"type"`
-	Order   string    `json:"order,omitempty"`
-	Device  string    `json:"device,omitempty"`
-	To      []string  `json:"to"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
+	Type   string `json:"type"`
+	Order  string `json:"order,omitempty"`
+	Device string `json:"device,omitempty"`
+	// Assignee is the technician the order is assigned to; the notification also reaches
+	// their handset.
+	Assignee string    `json:"assignee,omitempty"`
+	To       []string  `json:"to"`
+	Message  string    `json:"message"`
+	At       time.Time `json:"at"`
 }
 
 // Notifier delivers notifications (the patrol's channels, SMS, the console).
@@ -136,7 +140,8 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	}
 	m := &Manager{
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
-		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household},
+		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
+			Technicians: map[string]config.Technician{}, Supervisor: cfg.Supervisor},
 		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
 		alarmsQ: make(chan alarms.Event, 1024), jobs: make(chan func(context.Context), 256),
 		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
@@ -147,6 +152,9 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	}
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
+	}
+	for _, t := range cfg.Technicians {
+		m.policy.Technicians[t.ID] = t
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -534,8 +542,12 @@ func (m *Manager) Transition(ctx context.Context, id string, a Action, in Input)
 		m.oos(cur, &next, in.By)
 		m.emit(Event{Type: EventTransition, Order: &next, Change: &ch, At: now})
 		if a == ActionFollowUp && next.State == StateAccepted {
-			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, To: recipients(next.Team, next.Butler, next.Supervisor),
+			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee, next.Team, next.Butler, next.Supervisor),
 				Message: fmt.Sprintf("%s reopened: the resident is not satisfied (%s)", next.ID, in.Note), At: now})
+		}
+		if a == ActionAssign {
+			m.notify(ctx, Notification{Type: "assigned", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee),
+				Message: fmt.Sprintf("%s assigned to you by %s: %s %s (%s, %s): %s", next.ID, in.By, next.Category, next.Priority, zoneName(&next), next.Location+next.Device, next.Title), At: now})
 		}
 		return &next, nil
 	}
@@ -568,12 +580,37 @@ func (m *Manager) emit(e Event) {
 }
 
 func (m *Manager) notify(ctx context.Context, n Notification) {
-	if m.opts.Notifier == nil {
+	if m.opts.Notifier != nil {
+		if err := m.opts.Notifier.Notify(ctx, n); err != nil {
+			m.log.Warn("notify", "type", n.Type, "order", n.Order, "err", err)
+		}
+	}
+	m.toHandset(ctx, n)
+}
+
+// HandsetTopic is where a technician's handset hears of their orders, at QoS 1.
+func HandsetTopic(site, handset string) string {
+	return "facility/" + site + "/handsets/" + handset
+}
+
+// toHandset publishes a notification of an assigned order to the assignee's handset.
+func (m *Manager) toHandset(ctx context.Context, n Notification) {
+	t, ok := m.policy.Technicians[n.Assignee]
+	if !ok || t.Handset == "" || m.opts.Publisher == nil {
 		return
 	}
-	if err := m.opts.Notifier.Notify(ctx, n); err != nil {
-		m.log.Warn("notify", "type", n.Type, "order", n.Order, "err", err)
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return
 	}
+	if err := m.opts.Publisher.Publish(ctx, HandsetTopic(m.site, t.Handset), 1, false, payload); err != nil {
+		m.log.Warn("notify handset", "technician", t.ID, "order", n.Order, "err", err)
+	}
+}
+
+// Technicians lists workorders.technicians in configuration order.
+func (m *Manager) Technicians() []config.Technician {
+	return append([]config.Technician{}, m.cfg.Technicians...)
 }
 
 // FollowUps returns the resolved orders awaiting their follow-up call: due (not yet late)
@@ -639,11 +676,13 @@ func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error
 		return err
 	}
 	m.emit(Event{Type: EventBreach, Order: o, Change: &ch, At: now})
-	to := recipients(o.Supervisor, o.Team)
+	// A missed deadline of the work reaches the technician who has it; an overdue follow-up
+	// call is customer service's.
+	to, assignee := recipients(o.Supervisor, o.Team, o.Assignee), o.Assignee
 	if o.State == StateResolved {
-		to = recipients(o.Supervisor, o.Butler)
+		to, assignee = recipients(o.Supervisor, o.Butler), ""
 	}
-	m.notify(ctx, Notification{Type: "breach", Order: o.ID, Device: o.Device, To: to,
+	m.notify(ctx, Notification{Type: "breach", Order: o.ID, Device: o.Device, Assignee: assignee, To: to,
 		Message: fmt.Sprintf("%s %s (%s, %s, team %s): %s", o.ID, o.Category, o.Priority, zoneName(o), o.Team, what), At: now})
 	return nil
 }

@@ -71,6 +71,7 @@ func (f *fakeNotifier) ofType(typ string) []Notification {
 
 type published struct {
 	Topic   string
+	QoS     byte
 	Payload string
 }
 
@@ -79,11 +80,23 @@ type fakePublisher struct {
 	msgs []published
 }
 
-func (f *fakePublisher) Publish(_ context.Context, topic string, _ byte, _ bool, payload []byte) error {
+func (f *fakePublisher) Publish(_ context.Context, topic string, qos byte, _ bool, payload []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.msgs = append(f.msgs, published{topic, string(payload)})
+	f.msgs = append(f.msgs, published{topic, qos, string(payload)})
 	return nil
+}
+
+func (f *fakePublisher) on(topic string) []published {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []published
+	for _, m := range f.msgs {
+		if m.Topic == topic {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 type rig struct {
@@ -111,6 +124,12 @@ func estate() (config.WorkOrders, []config.Device) {
 		{Zone: "south", Team: "south-team", Butler: "butler-zhao"},
 	}
 	cfg.Plans = []config.PMPlan{}
+	cfg.Technicians = []config.Technician{
+		{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
+		{ID: "tech-wu", Name: "Wu Lei", Team: "north-team", Handset: "h-wu"},
+		{ID: "tech-lin", Name: "Lin Tao", Team: "south-team", Handset: "h-lin"},
+		{ID: "tech-zhou", Name: "Zhou Min", Team: "south-team"},
+	}
 	devs := []config.Device{
 		{ID: "P-1", Kind: "pump", Zone: "north", Building: "B1", Site: "estate"},
 		{ID: "E-1", Kind: "elevator", Zone: "south", Building: "B2", Site: "estate",
@@ -492,6 +511,66 @@ func TestHouseholdRework(t *testing.T) {
 			t.Fatalf("reopened: reworked %v, rework %v (a reopen is not rework of another order)", re.Reworked(), re.Rework)
 		}
 	})
+}
+
+// TestAssign: dispatch to a named technician of the order's team; across teams only the
+// supervisor, with a reason; whoever accepts an unassigned order owns it; the assignee's
+// handset hears of the order and of its breaches.
+func TestAssign(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	o, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, start))
+	refusals := []struct {
+		name string
+		in   Input
+		want string
+	}{
+		{"nobody named", Input{By: "sup-li"}, "say to whom"},
+		{"an unknown technician", Input{By: "sup-li", To: "tech-x"}, `"tech-x" is not in workorders.technicians`},
+		{"another team, not the supervisor", Input{By: "tech-chen", To: "tech-lin", Override: "busy"}, "only the supervisor (sup-li or engineering-supervisor) may assign across teams"},
+		{"another team, no reason", Input{By: "sup-li", To: "tech-lin"}, "give the reason for the override"},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := r.m.Transition(ctx, o.ID, ActionAssign, tc.in)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	a := r.do(t, o.ID, ActionAssign, Input{By: "sup-li", To: "tech-wu"})
+	if a.Assignee != "tech-wu" || a.State != StateNew || !a.AssignedAt.Equal(start) {
+		t.Fatalf("assigned: %s %s %v", a.Assignee, a.State, a.AssignedAt)
+	}
+	msgs := r.pub.on("facility/estate/handsets/h-wu")
+	if len(msgs) != 1 || msgs[0].QoS != 1 || !strings.Contains(msgs[0].Payload, o.ID) {
+		t.Fatalf("handset h-wu got %+v", msgs)
+	}
+	over := r.do(t, o.ID, ActionAssign, Input{By: "sup-li", To: "tech-lin", Override: "north team at the flood in B2"})
+	if over.Assignee != "tech-lin" || !strings.Contains(over.History[len(over.History)-1].Note, "north team at the flood") {
+		t.Fatalf("override: %s %q", over.Assignee, over.History[len(over.History)-1].Note)
+	}
+	// The assignee is told of a missed deadline on their handset.
+	r.clock.Step(20 * time.Minute)
+	r.m.Tick(ctx)
+	if msgs := r.pub.on("facility/estate/handsets/h-lin"); len(msgs) != 2 || !strings.Contains(msgs[1].Payload, "breach") {
+		t.Fatalf("handset h-lin got %+v", msgs)
+	}
+	t.Run("the first to accept owns an unassigned order", func(t *testing.T) {
+		o, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "overcurrent", alarms.ClassEquipment, r.clock.Now()))
+		acc := r.do(t, o.ID, ActionAccept, Input{By: "tech-chen"})
+		if acc.Assignee != "tech-chen" {
+			t.Fatalf("assignee %q", acc.Assignee)
+		}
+		list, err := r.m.List(ctx, Filter{Assignee: "tech-chen"}, false)
+		if err != nil || len(list) != 1 || list[0].ID != o.ID {
+			t.Fatalf("orders of tech-chen: %v %v", ids(list), err)
+		}
+	})
+	if got := r.m.Technicians(); len(got) != 4 || got[0].ID != "tech-chen" || got[0].Team != "north-team" {
+		t.Fatalf("technicians %+v", got)
+	}
 }
 
 func ids(list []*Order) []string {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
 )
 
 // State is where an order stands in its lifecycle.
@@ -58,10 +59,13 @@ const (
 	ActionClose    Action = "close"
 	ActionCancel   Action = "cancel"
 	ActionReopen   Action = "reopen"
+	// ActionAssign dispatches the order to a technician of its team (维修派工); it leaves the
+	// state as it is.
+	ActionAssign Action = "assign"
 )
 
 // Actions lists every action, for messages and the CLI.
-var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen}
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign}
 
 // Source says where an order came from.
 type Source string
@@ -106,10 +110,14 @@ type Order struct {
 	// the same location and of the same category within the rework window is rework.
 	Location string `json:"location,omitempty"`
 
-	Team       string `json:"team"`
-	Butler     string `json:"butler,omitempty"`
-	Supervisor string `json:"supervisor,omitempty"`
-	Contractor string `json:"contractor,omitempty"`
+	Team string `json:"team"`
+	// Assignee is the technician who does the work (责任到人): assigned, or else the person
+	// who accepted the order.
+	Assignee   string    `json:"assignee,omitempty"`
+	AssignedAt time.Time `json:"assigned_at,omitzero"`
+	Butler     string    `json:"butler,omitempty"`
+	Supervisor string    `json:"supervisor,omitempty"`
+	Contractor string    `json:"contractor,omitempty"`
 
 	State State `json:"state"`
 	// Occurrences counts the alarms attached to the order, the first included.
@@ -183,6 +191,10 @@ type Input struct {
 	By        string `json:"by"`
 	Note      string `json:"note,omitempty"`
 	Satisfied *bool  `json:"satisfied,omitempty"`
+	// To is the technician an assign dispatches the order to.
+	To string `json:"to,omitempty"`
+	// Override is the supervisor's reason for assigning a technician of another team.
+	Override string `json:"override,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -219,6 +231,7 @@ var needs = map[Action][]State{
 	ActionClose:    {StateFollowedUp},
 	ActionCancel:   {StateNew, StateAccepted, StateInProgress},
 	ActionReopen:   {StateResolved, StateFollowedUp},
+	ActionAssign:   {StateNew, StateAccepted, StateInProgress},
 }
 
 // Policy computes deadlines: the time-limit table over the working calendar.
@@ -228,6 +241,10 @@ type Policy struct {
 	// FollowUpRepair is wall-clock time; FollowUpHousehold is working time.
 	FollowUpRepair    time.Duration
 	FollowUpHousehold time.Duration
+	// Technicians by id: whom an order may be assigned to.
+	Technicians map[string]config.Technician
+	// Supervisor may assign across teams, as may an order's own supervisor.
+	Supervisor string
 }
 
 // Apply is the lifecycle as a pure function: the order after action a by in at now, or a
@@ -254,11 +271,23 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	if a == ActionFollowUp && in.Satisfied == nil {
 		return o, fmt.Errorf("%w: follow_up of %s: say whether the resident is satisfied (satisfied: true or false)", ErrInvalid, o.ID)
 	}
+	note := in.Note
+	if a == ActionAssign {
+		var err error
+		if note, err = p.checkAssign(o, in); err != nil {
+			return o, err
+		}
+	}
 	o.History = append([]Change(nil), o.History...)
 	prev := o.State
 	switch a {
+	case ActionAssign:
+		o.Assignee, o.AssignedAt = in.To, now
 	case ActionAccept:
 		o.State, o.AcceptedAt = StateAccepted, now
+		if o.Assignee == "" { // 首问责任制: who takes the job owns it
+			o.Assignee, o.AssignedAt = in.By, now
+		}
 		o.AcceptBreached = o.AcceptBreached || now.After(o.AcceptBy)
 		o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, true, p.Calendar)
 	case ActionStart:
@@ -287,8 +316,37 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionReopen:
 		o = reopen(o, now, p)
 	}
-	o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: in.Note})
+	o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: note})
 	return o, nil
+}
+
+// checkAssign refuses an assignment the policy does not allow and returns the history note:
+// the technician must be known and of the order's team, unless the supervisor (the order's
+// or the estate's) overrides with a reason.
+func (p *Policy) checkAssign(o Order, in Input) (string, error) {
+	to := strings.TrimSpace(in.To)
+	if to == "" {
+		return "", fmt.Errorf("%w: assign of %s: say to whom (to: a technician id)", ErrInvalid, o.ID)
+	}
+	t, ok := p.Technicians[to]
+	if !ok {
+		return "", fmt.Errorf("%w: assign of %s: %q is not in workorders.technicians", ErrInvalid, o.ID, to)
+	}
+	note := "to " + to
+	if in.Note != "" {
+		note += ": " + in.Note
+	}
+	if t.Team == o.Team {
+		return note, nil
+	}
+	if in.By != o.Supervisor && in.By != p.Supervisor {
+		return "", fmt.Errorf("%w: assign of %s: %s is of team %s, the order of team %s; only the supervisor (%s) may assign across teams, with a reason (override)",
+			ErrInvalid, o.ID, to, t.Team, o.Team, strings.Join(recipients(o.Supervisor, p.Supervisor), " or "))
+	}
+	if strings.TrimSpace(in.Override) == "" {
+		return "", fmt.Errorf("%w: assign of %s: %s is of team %s, not %s: give the reason for the override (override)", ErrInvalid, o.ID, to, t.Team, o.Team)
+	}
+	return note + " (team " + t.Team + ", override: " + in.Override + ")", nil
 }
 
 func reopen(o Order, now time.Time, p *Policy) Order {

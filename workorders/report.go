@@ -24,6 +24,37 @@ type Count struct {
 	Breaches int    `json:"breaches"`
 }
 
+// Workload is one technician's month: the orders assigned to them, those resolved, the hours
+// spent on site (from each start to its resolution), those resolved within the time-limit
+// table, and the rework among their repairs.
+type Workload struct {
+	Name     string        `json:"name"`
+	Orders   int           `json:"orders"`
+	Resolved int           `json:"resolved"`
+	Hours    time.Duration `json:"hours"`
+	OnTime   int           `json:"on_time"`
+	Repairs  int           `json:"repairs"`
+	Rework   int           `json:"rework"`
+}
+
+// workHours sums the time from each start of the work to the resolution that ended it.
+func workHours(o *Order) time.Duration {
+	var sum time.Duration
+	var from time.Time
+	for _, h := range o.History {
+		switch h.Action {
+		case string(ActionStart):
+			from = h.At
+		case string(ActionResolve):
+			if !from.IsZero() {
+				sum += h.At.Sub(from)
+			}
+			from = time.Time{}
+		}
+	}
+	return sum
+}
+
 // Report is the monthly report customer service and engineering review: orders by category
 // and zone, mean times to accept and repair, deadline compliance, rework rate, follow-up
 // satisfaction and preventive-maintenance compliance.
@@ -37,6 +68,8 @@ type Report struct {
 	ByCategory []Count `json:"by_category"`
 	ByZone     []Count `json:"by_zone"`
 	ByTeam     []Count `json:"by_team"`
+	// ByTechnician is each assignee's workload (维修派工, 责任到人).
+	ByTechnician []Workload `json:"by_technician"`
 	// Mean times over the orders accepted (created → accepted) and resolved (created →
 	// resolved), preventive jobs excluded.
 	MeanAccept time.Duration `json:"mean_accept"`
@@ -75,6 +108,7 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 	}
 	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list)}
 	cats, zones, teams := map[string]*Count{}, map[string]*Count{}, map[string]*Count{}
+	techs := map[string]*Workload{}
 	var acceptSum, repairSum time.Duration
 	var acceptN, repairN int
 	for _, o := range list {
@@ -93,6 +127,27 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 			}
 			if breach {
 				c.Breaches++
+			}
+		}
+		if o.Assignee != "" {
+			w := techs[o.Assignee]
+			if w == nil {
+				w = &Workload{Name: o.Assignee}
+				techs[o.Assignee] = w
+			}
+			w.Orders++
+			w.Hours += workHours(o)
+			if o.State.Done() {
+				w.Resolved++
+				if !o.CompleteBreached {
+					w.OnTime++
+				}
+			}
+			if repair {
+				w.Repairs++
+				if o.Reworked() {
+					w.Rework++
+				}
 			}
 		}
 		for _, h := range o.History {
@@ -145,6 +200,17 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 		r.MeanRepair = (repairSum / time.Duration(repairN)).Round(time.Second)
 	}
 	r.ByCategory, r.ByZone, r.ByTeam = sorted(cats), sorted(zones), sorted(teams)
+	r.ByTechnician = make([]Workload, 0, len(techs))
+	for _, w := range techs {
+		r.ByTechnician = append(r.ByTechnician, *w)
+	}
+	sort.Slice(r.ByTechnician, func(i, j int) bool {
+		a, b := r.ByTechnician[i], r.ByTechnician[j]
+		if a.Orders != b.Orders {
+			return a.Orders > b.Orders
+		}
+		return a.Name < b.Name
+	})
 	return r, nil
 }
 
@@ -187,6 +253,9 @@ func pct(n, of int) string {
 	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
 }
 
+// hours is a duration in hours to one decimal: "2.5".
+func hours(d time.Duration) string { return strconv.FormatFloat(d.Hours(), 'f', 1, 64) }
+
 func dur(d time.Duration) string {
 	if d == 0 {
 		return "-"
@@ -225,6 +294,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, pct(c.Rework, c.Repairs), c.Breaches)
 		}
 	}
+	b.WriteString("\n## By technician\n\n| technician | orders | resolved | hours on the job | completed on time | rework rate |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, w := range r.ByTechnician {
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d (%s) | %s |\n", w.Name, w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -262,6 +335,14 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			add(sec.name, c.Name, "rework", c.Rework)
 			add(sec.name, c.Name, "breaches", c.Breaches)
 		}
+	}
+	for _, w := range r.ByTechnician {
+		add("technician", w.Name, "orders", w.Orders)
+		add("technician", w.Name, "resolved", w.Resolved)
+		add("technician", w.Name, "work_seconds", int64(w.Hours.Seconds()))
+		add("technician", w.Name, "complete_on_time", w.OnTime)
+		add("technician", w.Name, "repairs", w.Repairs)
+		add("technician", w.Name, "rework", w.Rework)
 	}
 	if err := cw.WriteAll(rows); err != nil {
 		return err

@@ -63,8 +63,9 @@ func history(t *testing.T) *rig {
 	// 3. An elevator fault completed late.
 	step(24 * time.Hour)
 	o = alarm("E-1", "elevator", "south", "door_fault")
+	r.do(t, o.ID, ActionAssign, Input{By: "sup-south", To: "tech-lin"})
 	step(5 * time.Minute)
-	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionAccept, Input{By: "tech-lin"})
 	r.do(t, o.ID, ActionStart, Input{})
 	step(5 * time.Hour)
 	r.m.Tick(ctx)

@@ -23,6 +23,7 @@ type Filter struct {
 	Category string
 	Plan     string
 	Location string
+	Assignee string
 	// Active keeps only new, accepted and in-progress orders.
 	Active bool
 	// From and To bound the creation time: From <= created_at < To.
@@ -151,6 +152,8 @@ func (s *SQLStore) migrations() []string {
 		// Migrations 11-12: the home or room of a household repair, for its rework.
 		`ALTER TABLE workorders ADD COLUMN location TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX workorders_location ON workorders (location, category, resolved_at)`,
+		// Migration 13: the technician an order is assigned to.
+		`ALTER TABLE workorders ADD COLUMN assignee TEXT NOT NULL DEFAULT ''`,
 	}
 }
 
@@ -339,9 +342,9 @@ func (s *SQLStore) Update(ctx context.Context, o *Order) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE workorders SET state = ?, active = ?, zone = ?, team = ?, category = ?,
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE workorders SET state = ?, active = ?, zone = ?, team = ?, category = ?, assignee = ?,
 		resolved_at = ?, version = version + 1, data = ? WHERE seq = ? AND version = ?`),
-		string(c.State), b2i(c.State.Active()), c.Zone, c.Team, c.Category, ms(c.ResolvedAt), string(data), seq, c.Version)
+		string(c.State), b2i(c.State.Active()), c.Zone, c.Team, c.Category, c.Assignee, ms(c.ResolvedAt), string(data), seq, c.Version)
 	if err != nil {
 		return err
 	}
@@ -369,6 +372,7 @@ func (s *SQLStore) List(ctx context.Context, f Filter) ([]*Order, error) {
 	eq("category", f.Category)
 	eq("plan", f.Plan)
 	eq("location", f.Location)
+	eq("assignee", f.Assignee)
 	if f.Active {
 		where = append(where, "active = 1")
 	}

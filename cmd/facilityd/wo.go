@@ -150,6 +150,11 @@ func transitionCommand(client *http.Client, base func() string, a workorders.Act
 	if a == workorders.ActionFollowUp {
 		c.Flags().StringVar(&satisfied, "satisfied", "", "yes or no: is the resident satisfied (no reopens the order)")
 	}
+	if a == workorders.ActionAssign {
+		c.Use = name + " ID --by NAME --to TECHNICIAN [--override REASON]"
+		c.Flags().StringVar(&in.To, "to", "", "the technician (workorders.technicians id)")
+		c.Flags().StringVar(&in.Override, "override", "", "the supervisor's reason for a technician of another team")
+	}
 	return c
 }
 
@@ -171,7 +176,7 @@ func printOrder(w io.Writer, o *workorders.Order) {
 	fmt.Fprintf(tw, "state\t%s (%s)\n", o.State, deadline(o))
 	fmt.Fprintf(tw, "category\t%s, %s\n", o.Category, o.Priority)
 	fmt.Fprintf(tw, "where\t%s %s %s\n", o.Device, o.Building, o.Zone)
-	fmt.Fprintf(tw, "team\t%s; butler %s; contractor %s\n", o.Team, o.Butler, o.Contractor)
+	fmt.Fprintf(tw, "team\t%s; assignee %s; butler %s; contractor %s\n", o.Team, o.Assignee, o.Butler, o.Contractor)
 	if o.Rework {
 		fmt.Fprintf(tw, "rework of\t%s\n", o.ReworkOf)
 	}
