@@ -57,6 +57,7 @@ workorders:
 		{"bad mapping priority", "workorders: {mappings: [{kind: pump, category: pump_trip, priority: urgent}]}", "mappings[0].priority"},
 		{"bad warranty date", strings.Replace(woBase, "2027-06-30", "soon", 1), `devices[0] (E-1).asset.warranty_end: "soon"`},
 		{"unknown key", "workorders: {zones: [{zone: a, team: b, buttler: c}]}", "did you mean"},
+		{"arrival after completion", "workorders: {limits: [{category: x, accept: 1m, arrive: 2h, complete: 1h}]}", "workorders.limits[0] (x).arrive: 2h0m0s must be between 0"},
 		{"technician without a team", "workorders: {technicians: [{id: t1, handset: h1}]}", "workorders.technicians[0] (t1).team: missing"},
 		{"technician twice", "workorders: {technicians: [{id: t1, team: a}, {id: t1, team: a}]}", `workorders.technicians[1].id: missing or repeated ("t1")`},
 		{"handset is one topic level", "workorders: {technicians: [{id: t1, team: a, handset: a/b}]}", `handset: "a/b" must be one MQTT topic level`},

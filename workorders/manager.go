@@ -326,7 +326,7 @@ func (m *Manager) fill(o *Order) {
 		o.Priority = alarms.PriorityMedium
 	}
 	o.State = StateNew
-	o.AcceptBy = m.policy.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, false, m.policy.Calendar)
+	m.policy.SetDeadlines(o)
 }
 
 // markRework marks o as rework of the last order for the same fault (device, fault and
@@ -660,6 +660,8 @@ func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error
 	switch {
 	case o.State == StateNew && !o.AcceptBreached && now.After(o.AcceptBy):
 		o.AcceptBreached, what = true, "not accepted by "+m.fmtTime(o.AcceptBy)
+	case o.State.Active() && o.ArrivedAt.IsZero() && !o.ArriveBreached && !o.ArriveBy.IsZero() && now.After(o.ArriveBy):
+		o.ArriveBreached, what = true, "nobody on site by "+m.fmtTime(o.ArriveBy)
 	case (o.State == StateAccepted || o.State == StateInProgress) && !o.CompleteBreached && !o.CompleteBy.IsZero() && now.After(o.CompleteBy):
 		o.CompleteBreached, what = true, "not completed by "+m.fmtTime(o.CompleteBy)
 	case o.State == StateResolved && !o.FollowUpOverdue && !o.FollowUpDue.IsZero() && now.After(o.FollowUpDue):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -344,6 +345,7 @@ func TestDeadlines(t *testing.T) {
 		if !acc.AcceptBreached {
 			t.Fatal("accepting late keeps the breach")
 		}
+		r.do(t, o.ID, ActionArrive, Input{})
 		// Completion: 18 working hours from Monday 13:01 is Wednesday 13:01.
 		if want := time.Date(2026, 3, 11, 13, 1, 0, 0, shanghai); !acc.CompleteBy.Equal(want) {
 			t.Fatalf("complete by %v, want %v", acc.CompleteBy, want)
@@ -359,20 +361,69 @@ func TestDeadlines(t *testing.T) {
 		}
 	})
 
-	t.Run("an entrapment must be accepted within five minutes, night or day", func(t *testing.T) {
+	t.Run("an entrapment: accepted within five minutes, attended within 30 minutes of the alarm, night or day", func(t *testing.T) {
 		ctx := context.Background()
 		night := time.Date(2026, 3, 7, 2, 0, 0, 0, shanghai) // Saturday, 2 a.m.
 		r := newRig(t, night, nil)
 		o, _ := r.m.HandleAlarm(ctx, raised("E-1", "elevator", "south", "entrapment", alarms.ClassLifeSafety, night))
-		if !o.AcceptBy.Equal(night.Add(5*time.Minute)) || o.Priority != alarms.PriorityCritical {
-			t.Fatalf("accept by %v priority %s", o.AcceptBy, o.Priority)
+		if !o.AcceptBy.Equal(night.Add(5*time.Minute)) || o.Priority != alarms.PriorityCritical ||
+			!o.ArriveBy.Equal(night.Add(30*time.Minute)) || !o.CompleteBy.Equal(night.Add(time.Hour)) {
+			t.Fatalf("accept by %v, arrive by %v, complete by %v, priority %s", o.AcceptBy, o.ArriveBy, o.CompleteBy, o.Priority)
 		}
 		r.clock.Step(4 * time.Minute)
 		acc := r.do(t, o.ID, ActionAccept, Input{})
-		if !acc.CompleteBy.Equal(night.Add(34*time.Minute)) || acc.AcceptBreached {
-			t.Fatalf("on site by %v, breached %v", acc.CompleteBy, acc.AcceptBreached)
+		if !acc.ArriveBy.Equal(night.Add(30*time.Minute)) || acc.AcceptBreached {
+			t.Fatalf("acceptance moved the arrival to %v (breached %v); it counts from the alarm", acc.ArriveBy, acc.AcceptBreached)
 		}
 	})
+}
+
+// TestArrival: arrival on site is recorded once; late or missing, it is a breach that
+// escalates; a repair's arrival deadline counts from acceptance; the report gives the share
+// of arrivals on time.
+func TestArrival(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 7, 2, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	ent, _ := r.m.HandleAlarm(ctx, raised("E-1", "elevator", "south", "entrapment", alarms.ClassLifeSafety, start))
+	if _, err := r.m.Transition(ctx, ent.ID, ActionArrive, Input{By: "tech-lin"}); err == nil || !strings.Contains(err.Error(), "arrive needs accepted or in_progress") {
+		t.Fatalf("arrive before accepting: %v", err)
+	}
+	r.clock.Step(3 * time.Minute)
+	r.do(t, ent.ID, ActionAccept, Input{By: "tech-lin"})
+	r.clock.Step(28 * time.Minute) // 31 minutes after the alarm, nobody on site
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := r.notes.ofType("breach")
+	if len(n) != 1 || !strings.Contains(n[0].Message, "nobody on site by 2026-03-07 02:30") || !slices.Contains(n[0].To, "tech-lin") {
+		t.Fatalf("arrival breach %+v", n)
+	}
+	arr := r.do(t, ent.ID, ActionArrive, Input{By: "tech-lin"})
+	if !arr.ArrivedAt.Equal(r.clock.Now()) || !arr.ArriveBreached {
+		t.Fatalf("arrived %v breached %v", arr.ArrivedAt, arr.ArriveBreached)
+	}
+	if _, err := r.m.Transition(ctx, ent.ID, ActionArrive, Input{By: "tech-lin"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("arriving twice: %v", err)
+	}
+	trip, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, r.clock.Now()))
+	if !trip.ArriveBy.IsZero() {
+		t.Fatalf("a pump trip's arrival counts from acceptance, not creation: %v", trip.ArriveBy)
+	}
+	r.clock.Step(10 * time.Minute)
+	acc := r.do(t, trip.ID, ActionAccept, Input{})
+	if !acc.ArriveBy.Equal(r.clock.Now().Add(time.Hour)) {
+		t.Fatalf("pump trip arrive by %v, want an hour after acceptance", acc.ArriveBy)
+	}
+	r.clock.Step(20 * time.Minute)
+	r.do(t, trip.ID, ActionArrive, Input{})
+	rep, err := BuildReport(ctx, r.m.Store(), "estate", "2026-03", shanghai, r.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Arrivals != 2 || rep.ArriveOnTime != 1 {
+		t.Fatalf("arrival compliance %d/%d, want 1/2", rep.ArriveOnTime, rep.Arrivals)
+	}
 }
 
 func TestReworkReopenFollowUp(t *testing.T) {

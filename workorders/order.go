@@ -62,10 +62,12 @@ const (
 	// ActionAssign dispatches the order to a technician of its team (维修派工); it leaves the
 	// state as it is.
 	ActionAssign Action = "assign"
+	// ActionArrive records the technician on site (到达现场); it leaves the state as it is.
+	ActionArrive Action = "arrive"
 )
 
 // Actions lists every action, for messages and the CLI.
-var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign}
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive}
 
 // Source says where an order came from.
 type Source string
@@ -137,17 +139,21 @@ type Order struct {
 
 	CreatedAt    time.Time `json:"created_at"`
 	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	ArrivedAt    time.Time `json:"arrived_at,omitzero"`
 	StartedAt    time.Time `json:"started_at,omitzero"`
 	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
 	FollowedUpAt time.Time `json:"followed_up_at,omitzero"`
 	ClosedAt     time.Time `json:"closed_at,omitzero"`
 
-	// AcceptBy and CompleteBy are the deadlines of the time-limit table; CompleteBy is set on
-	// acceptance. DueBy is a preventive job's last on-time day.
+	// AcceptBy, ArriveBy and CompleteBy are the deadlines of the time-limit table; ArriveBy
+	// and CompleteBy are set on acceptance, or at once for orders whose deadlines count from
+	// the call (life safety). DueBy is a preventive job's last on-time day.
 	AcceptBy         time.Time `json:"accept_by"`
+	ArriveBy         time.Time `json:"arrive_by,omitzero"`
 	CompleteBy       time.Time `json:"complete_by,omitzero"`
 	DueBy            time.Time `json:"due_by,omitzero"`
 	AcceptBreached   bool      `json:"accept_breached"`
+	ArriveBreached   bool      `json:"arrive_breached"`
 	CompleteBreached bool      `json:"complete_breached"`
 	FollowUpDue      time.Time `json:"follow_up_due,omitzero"`
 	// FollowUpOverdue is set once an overdue follow-up has been escalated.
@@ -179,7 +185,7 @@ func (o *Order) Overdue(now time.Time) bool {
 	case StateNew:
 		return now.After(o.AcceptBy)
 	case StateAccepted, StateInProgress:
-		return !o.CompleteBy.IsZero() && now.After(o.CompleteBy)
+		return (!o.CompleteBy.IsZero() && now.After(o.CompleteBy)) || (o.ArrivedAt.IsZero() && !o.ArriveBy.IsZero() && now.After(o.ArriveBy))
 	case StateResolved:
 		return !o.FollowUpDue.IsZero() && now.After(o.FollowUpDue)
 	}
@@ -232,6 +238,7 @@ var needs = map[Action][]State{
 	ActionCancel:   {StateNew, StateAccepted, StateInProgress},
 	ActionReopen:   {StateResolved, StateFollowedUp},
 	ActionAssign:   {StateNew, StateAccepted, StateInProgress},
+	ActionArrive:   {StateAccepted, StateInProgress},
 }
 
 // Policy computes deadlines: the time-limit table over the working calendar.
@@ -289,7 +296,16 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 			o.Assignee, o.AssignedAt = in.By, now
 		}
 		o.AcceptBreached = o.AcceptBreached || now.After(o.AcceptBy)
-		o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, true, p.Calendar)
+		if !p.Limits.FromCall(&o) {
+			o.ArriveBy = p.Limits.Deadline(o.Category, o.Priority, now, StageArrive, p.Calendar)
+			o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, StageComplete, p.Calendar)
+		}
+	case ActionArrive:
+		if !o.ArrivedAt.IsZero() {
+			return o, fmt.Errorf("%w: arrive of %s: already on site since %s", ErrInvalid, o.ID, o.ArrivedAt.Format(time.RFC3339))
+		}
+		o.ArrivedAt = now
+		o.ArriveBreached = o.ArriveBreached || (!o.ArriveBy.IsZero() && now.After(o.ArriveBy))
 	case ActionStart:
 		o.State, o.StartedAt = StateInProgress, now
 	case ActionResolve:
@@ -354,6 +370,17 @@ func reopen(o Order, now time.Time, p *Policy) Order {
 	o.Reopens++
 	o.ResolvedAt, o.StartedAt, o.FollowUpDue = time.Time{}, time.Time{}, time.Time{}
 	o.FollowUpOverdue = false
-	o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, true, p.Calendar)
+	o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, StageComplete, p.Calendar)
 	return o
+}
+
+// SetDeadlines gives a new order the deadlines of the time-limit table: the time to accept
+// from its creation, and for an order whose deadlines count from the call (life safety) the
+// times to arrive and to complete too.
+func (p *Policy) SetDeadlines(o *Order) {
+	o.AcceptBy = p.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, StageAccept, p.Calendar)
+	if p.Limits.FromCall(o) {
+		o.ArriveBy = p.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, StageArrive, p.Calendar)
+		o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, StageComplete, p.Calendar)
+	}
 }

@@ -79,6 +79,10 @@ type Report struct {
 	// AcceptOnTime and CompleteOnTime count the orders that met the time-limit table.
 	AcceptOnTime   int `json:"accept_on_time"`
 	CompleteOnTime int `json:"complete_on_time"`
+	// Arrivals counts the orders with an arrival deadline that someone reached or missed;
+	// ArriveOnTime those where the technician was on site in time (到达现场).
+	Arrivals     int `json:"arrivals"`
+	ArriveOnTime int `json:"arrive_on_time"`
 	// Repairs excludes preventive jobs; Rework counts repairs raised again within the rework
 	// window or reopened.
 	Repairs int `json:"repairs"`
@@ -176,6 +180,12 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 		if o.Reworked() {
 			r.Rework++
 		}
+		if !o.ArriveBy.IsZero() && (!o.ArrivedAt.IsZero() || o.ArriveBreached) {
+			r.Arrivals++
+			if !o.ArriveBreached {
+				r.ArriveOnTime++
+			}
+		}
 		if !o.AcceptedAt.IsZero() {
 			r.Accepted++
 			acceptSum += o.AcceptedAt.Sub(o.CreatedAt)
@@ -270,6 +280,7 @@ func (r *Report) kpis() [][2]string {
 		{"mean time to accept", dur(r.MeanAccept)},
 		{"mean time to repair", dur(r.MeanRepair)},
 		{"accepted on time", fmt.Sprintf("%d/%d (%s)", r.AcceptOnTime, r.Accepted, pct(r.AcceptOnTime, r.Accepted))},
+		{"on site on time", fmt.Sprintf("%d/%d (%s)", r.ArriveOnTime, r.Arrivals, pct(r.ArriveOnTime, r.Arrivals))},
 		{"completed on time", fmt.Sprintf("%d/%d (%s)", r.CompleteOnTime, r.Resolved, pct(r.CompleteOnTime, r.Resolved))},
 		{"rework rate", fmt.Sprintf("%d/%d (%s)", r.Rework, r.Repairs, pct(r.Rework, r.Repairs))},
 		{"follow-up satisfaction", fmt.Sprintf("%d/%d (%s)", r.Satisfied, r.FollowUps, pct(r.Satisfied, r.FollowUps))},
@@ -313,6 +324,8 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	add("summary", r.Month, "mean_repair_seconds", int64(r.MeanRepair.Seconds()))
 	add("summary", r.Month, "accepted", r.Accepted)
 	add("summary", r.Month, "accept_on_time", r.AcceptOnTime)
+	add("summary", r.Month, "arrivals", r.Arrivals)
+	add("summary", r.Month, "arrive_on_time", r.ArriveOnTime)
 	add("summary", r.Month, "resolved", r.Resolved)
 	add("summary", r.Month, "complete_on_time", r.CompleteOnTime)
 	add("summary", r.Month, "repairs", r.Repairs)
@@ -382,6 +395,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	}
 	svgBars(&b, "Compliance", []bar{
 		{"accepted on time", share(r.AcceptOnTime, r.Accepted), pct(r.AcceptOnTime, r.Accepted)},
+		{"on site on time", share(r.ArriveOnTime, r.Arrivals), pct(r.ArriveOnTime, r.Arrivals)},
 		{"completed on time", share(r.CompleteOnTime, r.Resolved), pct(r.CompleteOnTime, r.Resolved)},
 		{"follow-up satisfied", share(r.Satisfied, r.FollowUps), pct(r.Satisfied, r.FollowUps)},
 		{"PM on time", share(r.PMOnTime, r.PMJobs), pct(r.PMOnTime, r.PMJobs)},

@@ -39,6 +39,7 @@ func history(t *testing.T) *rig {
 	o := alarm("P-1", "pump", "north", "pump_trip")
 	step(10 * time.Minute)
 	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionArrive, Input{})
 	r.do(t, o.ID, ActionStart, Input{})
 	step(2 * time.Hour)
 	r.do(t, o.ID, ActionResolve, Input{})
