@@ -22,6 +22,8 @@ type WorkOrders interface {
 	Notices(ctx context.Context) ([]workorders.Notice, error)
 	Ledger() []workorders.LedgerEntry
 	Technicians() []config.Technician
+	SampledFollowUps(ctx context.Context, level string) (due, done []*workorders.Order, err error)
+	FollowUpLevels() []string
 }
 
 // RegisterWorkOrders serves the work-order routes through s.
@@ -46,10 +48,14 @@ type OrderList struct {
 	Orders []*workorders.Order `json:"orders"`
 }
 
-// FollowUpList is GET /api/v1/workorders/followups.
+// FollowUpList is GET /api/v1/workorders/followups: the calls due and overdue; with
+// ?level= a sampled level (quality, management), that level's sample still to call (due) and
+// called (done).
 type FollowUpList struct {
+	Level   string              `json:"level"`
 	Due     []*workorders.Order `json:"due"`
 	Overdue []*workorders.Order `json:"overdue"`
+	Done    []*workorders.Order `json:"done,omitempty"`
 }
 
 func (h *woHandlers) list(w http.ResponseWriter, r *http.Request) {
@@ -147,6 +153,23 @@ func (h *woHandlers) transition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
+	levels := h.wo.FollowUpLevels()
+	level := r.URL.Query().Get("level")
+	if level != "" && level != levels[0] {
+		due, done, err := h.wo.SampledFollowUps(r.Context(), level)
+		if err != nil {
+			woError(w, err)
+			return
+		}
+		if due == nil {
+			due = []*workorders.Order{}
+		}
+		if done == nil {
+			done = []*workorders.Order{}
+		}
+		writeJSON(w, http.StatusOK, FollowUpList{Level: level, Due: due, Overdue: []*workorders.Order{}, Done: done})
+		return
+	}
 	due, overdue, err := h.wo.FollowUps(r.Context())
 	if err != nil {
 		woError(w, err)
@@ -158,7 +181,7 @@ func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
 	if overdue == nil {
 		overdue = []*workorders.Order{}
 	}
-	writeJSON(w, http.StatusOK, FollowUpList{Due: due, Overdue: overdue})
+	writeJSON(w, http.StatusOK, FollowUpList{Level: levels[0], Due: due, Overdue: overdue})
 }
 
 func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {

@@ -135,8 +135,30 @@ func TestWorkOrdersHTTP(t *testing.T) {
 			sendWO(t, srv, "POST", "/api/v1/workorders/"+h.ID+"/"+a, `{"by":"tech"}`, nil)
 		}
 		var f FollowUpList
-		if sendWO(t, srv, "GET", "/api/v1/workorders/followups", "", &f); len(f.Due) != 1 || len(f.Overdue) != 0 {
+		if sendWO(t, srv, "GET", "/api/v1/workorders/followups", "", &f); len(f.Due) != 1 || len(f.Overdue) != 0 || f.Level != "team" {
 			t.Fatalf("follow-ups %+v", f)
+		}
+		// A complaint is in every level's sample.
+		var c workorders.Order
+		sendWO(t, srv, "POST", "/api/v1/workorders", `{"zone":"north","category":"complaint","title":"Rude repairer","by":"cs-liu"}`, &c)
+		for _, a := range []string{"accept", "start", "resolve"} {
+			sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/"+a, `{"by":"tech"}`, nil)
+		}
+		sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/follow_up", `{"by":"cs","satisfied":true}`, nil)
+		var q FollowUpList
+		if rec := sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=management", "", &q); rec.Code != 200 || len(q.Due) != 1 || q.Due[0].ID != c.ID {
+			t.Fatalf("management sample: %d %s", rec.Code, rec.Body)
+		}
+		var called workorders.Order
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/follow_up", `{"by":"gm-zhou","level":"management","satisfied":true}`, &called); rec.Code != 200 || called.State != workorders.StateFollowedUp {
+			t.Fatalf("management call: %d %s", rec.Code, rec.Body)
+		}
+		if sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=management", "", &q); len(q.Due) != 0 || len(q.Done) != 1 {
+			t.Fatalf("after the call: %+v", q)
+		}
+		var e struct{ Error string }
+		if rec := sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=board", "", &e); rec.Code != 400 || !strings.Contains(e.Error, "team quality management") {
+			t.Fatalf("unknown level: %d %q", rec.Code, e.Error)
 		}
 		var sched workorders.Order
 		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/schedule", `{"plan":"tank","device":"P-1","at":"2026-03-05T12:00:00Z","by":"eng"}`, &sched); rec.Code != 201 {

@@ -78,7 +78,10 @@ type TimeLimit struct {
 	Complete time.Duration `mapstructure:"complete" yaml:"complete"`
 	// FromCall counts every deadline from the call (the alarm raised), not from acceptance.
 	// Orders from life-safety alarms always do.
-	FromCall     bool `mapstructure:"from_call" yaml:"from_call,omitempty"`
+	FromCall bool `mapstructure:"from_call" yaml:"from_call,omitempty"`
+	// SameDay makes arrival and completion due by the close of the working day (of the call,
+	// or the next one when the call comes after hours), whatever Arrive and Complete say.
+	SameDay      bool `mapstructure:"same_day" yaml:"same_day,omitempty"`
 	WorkingHours bool `mapstructure:"working_hours" yaml:"working_hours,omitempty"`
 	// Basis cites the rule the limit comes from, shown in the README and the API.
 	Basis string `mapstructure:"basis" yaml:"basis,omitempty"`
@@ -117,12 +120,31 @@ type Technician struct {
 	Handset string `mapstructure:"handset" yaml:"handset" json:"handset,omitempty"`
 }
 
-// FollowUp sets when the follow-up call (回访) is due after a repair is resolved.
+// FollowUp sets when the follow-up call (回访) is due after a repair is resolved, who else
+// calls a sample of the residents back, and the satisfaction the estate aims for.
 type FollowUp struct {
 	// Repair is wall-clock time after resolution for repairs raised from alarms.
 	Repair time.Duration `mapstructure:"repair" yaml:"repair"`
 	// Household is working time after resolution for residents' household repairs.
 	Household time.Duration `mapstructure:"household" yaml:"household"`
+	// Sampling is the levels that call back, the first being the call every order gets
+	// (the team's) and the others sampled checks by quality staff and management. Empty
+	// means DefaultSampling. Complaints are called back at every level.
+	Sampling []SamplingLevel `mapstructure:"sampling" yaml:"sampling,omitempty"`
+	// Target is the satisfaction the estate aims for, 0-1 (the plans: 80%).
+	Target float64 `mapstructure:"target" yaml:"target"`
+}
+
+// SamplingLevel is one level of follow-up calls and the share of orders it calls back.
+type SamplingLevel struct {
+	Level string  `mapstructure:"level" yaml:"level" json:"level"`
+	Share float64 `mapstructure:"share" yaml:"share" json:"share"`
+}
+
+// DefaultSampling is the levels of the estate's plans: the team calls every resident back,
+// quality staff half of them and management 40%.
+func DefaultSampling() []SamplingLevel {
+	return []SamplingLevel{{Level: "team", Share: 1}, {Level: "quality", Share: 0.5}, {Level: "management", Share: 0.4}}
 }
 
 // PMPlan is a preventive-maintenance plan. A calendar plan (Every) raises an order for each
@@ -181,7 +203,7 @@ func DefaultWorkOrders() WorkOrders {
 		Calendar:         WorkCalendar{Timezone: "Asia/Shanghai", Start: "09:00", End: "18:00"},
 		DefaultTeam:      "engineering",
 		Supervisor:       "engineering-supervisor",
-		FollowUp:         FollowUp{Repair: time.Hour, Household: 9 * time.Hour},
+		FollowUp:         FollowUp{Repair: time.Hour, Household: 9 * time.Hour, Target: 0.8},
 		ReworkWindow:     30 * 24 * time.Hour,
 		NoticeLead:       24 * time.Hour,
 		WarrantyReminder: 30 * 24 * time.Hour,
@@ -229,7 +251,7 @@ func DefaultTimeLimits() []TimeLimit {
 		// Residents are promised a repairer at the door within 30 minutes of taking the job.
 		{Category: "household_repair", Accept: 2 * time.Hour, Arrive: 30 * time.Minute, Complete: 27 * time.Hour, WorkingHours: true, Basis: "estate default: on site in 30 min, done in three working days"},
 		// The estate's plans: a complaint gets the department head's visit the same day.
-		{Category: "complaint", Accept: time.Hour, Arrive: 8 * time.Hour, Complete: 8 * time.Hour, WorkingHours: true, FromCall: true, Basis: "estate plans: visited the same working day"},
+		{Category: "complaint", Accept: time.Hour, Arrive: 8 * time.Hour, Complete: 8 * time.Hour, WorkingHours: true, FromCall: true, SameDay: true, Basis: "estate plans: visited the same working day"},
 		{Category: "preventive", Accept: 9 * time.Hour, Complete: 45 * time.Hour, WorkingHours: true, Basis: "estate default: a working week"},
 		{Category: "general", Accept: time.Hour, Arrive: 2 * time.Hour, Complete: 24 * time.Hour, Basis: "estate default"},
 	}
@@ -358,6 +380,25 @@ func (c *Config) validateWorkOrders() []error {
 	}
 	if w.FollowUp.Repair <= 0 || w.FollowUp.Household <= 0 {
 		add("workorders.follow_up.repair, household: must be positive")
+	}
+	if len(w.FollowUp.Sampling) == 0 {
+		w.FollowUp.Sampling = DefaultSampling()
+	}
+	levels := map[string]bool{}
+	for i, l := range w.FollowUp.Sampling {
+		if l.Level == "" || levels[l.Level] {
+			add("workorders.follow_up.sampling[%d].level: missing or repeated (%q)", i, l.Level)
+		}
+		levels[l.Level] = true
+		if l.Share <= 0 || l.Share > 1 {
+			add("workorders.follow_up.sampling[%d] (%s).share: %v must be more than 0 and at most 1 (0.5 is half the orders)", i, l.Level, l.Share)
+		}
+		if i == 0 && l.Share != 1 {
+			add("workorders.follow_up.sampling[0] (%s).share: %v: the first level calls every resident back (1)", l.Level, l.Share)
+		}
+	}
+	if w.FollowUp.Target <= 0 || w.FollowUp.Target > 1 {
+		add("workorders.follow_up.target: %v must be more than 0 and at most 1 (0.8 is 80%%)", w.FollowUp.Target)
 	}
 	if w.ReworkWindow <= 0 {
 		add("workorders.rework_window: %v must be positive", w.ReworkWindow)

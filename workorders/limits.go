@@ -73,6 +73,9 @@ func (l *Limits) Deadline(category string, p alarms.Priority, from time.Time, st
 	if d <= 0 {
 		return time.Time{}
 	}
+	if r.SameDay && stage != StageAccept && cal != nil {
+		return cal.CloseOfDay(from)
+	}
 	if r.WorkingHours && cal != nil {
 		return cal.Add(from, d)
 	}

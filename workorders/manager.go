@@ -138,10 +138,16 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	if len(cfg.Mappings) == 0 {
 		cfg.Mappings = config.DefaultWorkOrderMappings()
 	}
+	if len(cfg.FollowUp.Sampling) == 0 {
+		cfg.FollowUp.Sampling = config.DefaultSampling()
+	}
+	if cfg.FollowUp.Target <= 0 {
+		cfg.FollowUp.Target = 0.8
+	}
 	m := &Manager{
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
-			Technicians: map[string]config.Technician{}, Supervisor: cfg.Supervisor},
+			Technicians: map[string]config.Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling},
 		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
 		alarmsQ: make(chan alarms.Event, 1024), jobs: make(chan func(context.Context), 256),
 		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
@@ -444,7 +450,12 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 		return nil, err
 	}
 	m.emit(Event{Type: EventCreated, Order: stored, At: o.CreatedAt})
-	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler),
+	to := recipients(stored.Team, stored.Butler)
+	if stored.Category == CategoryComplaint {
+		// The department head visits the resident the same day.
+		to = recipients(stored.Supervisor, stored.Team, stored.Butler)
+	}
+	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: to,
 		Message: fmt.Sprintf("%s %s (%s): %s", stored.ID, stored.Category, zoneName(stored), stored.Title), At: o.CreatedAt})
 	return stored, nil
 }
@@ -545,6 +556,10 @@ func (m *Manager) Transition(ctx context.Context, id string, a Action, in Input)
 			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee, next.Team, next.Butler, next.Supervisor),
 				Message: fmt.Sprintf("%s reopened: the resident is not satisfied (%s)", next.ID, in.Note), At: now})
 		}
+		if a == ActionFollowUp && ch.Level != m.policy.FirstLevel() && ch.Satisfied != nil && !*ch.Satisfied {
+			m.notify(ctx, Notification{Type: "sampled_unsatisfied", Order: next.ID, Device: next.Device, To: recipients(next.Supervisor, next.Butler),
+				Message: fmt.Sprintf("%s: the resident told %s they are not satisfied (%s)", next.ID, ch.Level, in.Note), At: now})
+		}
 		if a == ActionAssign {
 			m.notify(ctx, Notification{Type: "assigned", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee),
 				Message: fmt.Sprintf("%s assigned to you by %s: %s %s (%s, %s): %s", next.ID, in.By, next.Category, next.Priority, zoneName(&next), next.Location+next.Device, next.Title), At: now})
@@ -629,6 +644,53 @@ func (m *Manager) FollowUps(ctx context.Context) (due, overdue []*Order, err err
 		}
 	}
 	return due, overdue, nil
+}
+
+// SampledFollowUps lists, for a sampled level (quality, management), the orders of its
+// sample followed up by the first level in the last 30 days: those still to call and those
+// called. ErrInvalid names the levels when level is not one.
+func (m *Manager) SampledFollowUps(ctx context.Context, level string) (due, done []*Order, err error) {
+	if !m.policy.level(level) {
+		return nil, nil, fmt.Errorf("%w: level %q is not one of the follow-up levels %v (workorders.follow_up.sampling)", ErrInvalid, level, m.levels())
+	}
+	since := m.now().Add(-30 * 24 * time.Hour)
+	for _, st := range []State{StateFollowedUp, StateClosed} {
+		list, err := m.store.List(ctx, Filter{State: st})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range list {
+			if o.FollowedUpAt.Before(since) || !m.policy.Sampled(o, level) {
+				continue
+			}
+			called := false
+			for _, h := range o.History {
+				called = called || (h.Action == string(ActionFollowUp) && h.Level == level)
+			}
+			if called {
+				done = append(done, o)
+			} else {
+				due = append(due, o)
+			}
+		}
+	}
+	return due, done, nil
+}
+
+// FollowUpLevels is the follow-up levels in order, the first the call every order gets.
+func (m *Manager) FollowUpLevels() []string { return m.levels() }
+
+func (m *Manager) levels() []string {
+	var out []string
+	for _, l := range m.policy.Sampling {
+		out = append(out, l.Level)
+	}
+	return out
+}
+
+// ReportOptions are the report's settings from this manager's configuration.
+func (m *Manager) ReportOptions() ReportOptions {
+	return ReportOptions{Levels: m.levels(), Target: m.cfg.FollowUp.Target}
 }
 
 // Tick records and escalates breached deadlines and overdue follow-ups, reminds of

@@ -3,6 +3,7 @@ package workorders
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -417,7 +418,7 @@ func TestArrival(t *testing.T) {
 	}
 	r.clock.Step(20 * time.Minute)
 	r.do(t, trip.ID, ActionArrive, Input{})
-	rep, err := BuildReport(ctx, r.m.Store(), "estate", "2026-03", shanghai, r.clock.Now())
+	rep, err := BuildReport(ctx, r.m.Store(), "estate", "2026-03", shanghai, r.clock.Now(), r.m.ReportOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -621,6 +622,133 @@ func TestAssign(t *testing.T) {
 	})
 	if got := r.m.Technicians(); len(got) != 4 || got[0].ID != "tech-chen" || got[0].Team != "north-team" {
 		t.Fatalf("technicians %+v", got)
+	}
+}
+
+// TestComplaint: a complaint is due the same working day, from the call, reaches the
+// department head (the supervisor), and its follow-up call is due the same day too.
+func TestComplaint(t *testing.T) {
+	ctx := context.Background()
+	tue := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, tue, nil)
+	c, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Category: CategoryComplaint, Title: "Nobody came about the leak", By: "cs-liu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closing := time.Date(2026, 3, 3, 18, 0, 0, 0, shanghai)
+	if !c.AcceptBy.Equal(tue.Add(time.Hour)) || !c.ArriveBy.Equal(closing) || !c.CompleteBy.Equal(closing) {
+		t.Fatalf("complaint: accept by %v, arrive by %v, complete by %v; want the visit by %v", c.AcceptBy, c.ArriveBy, c.CompleteBy, closing)
+	}
+	if n := r.notes.ofType("assigned"); len(n) != 1 || n[0].To[0] != "sup-li" {
+		t.Fatalf("the department head is not told: %+v", n)
+	}
+	r.clock.Step(2 * time.Hour)
+	r.do(t, c.ID, ActionAccept, Input{By: "sup-li"})
+	if acc, _ := r.m.Get(ctx, c.ID); !acc.CompleteBy.Equal(closing) {
+		t.Fatalf("acceptance moved the complaint's deadline to %v", acc.CompleteBy)
+	}
+	r.do(t, c.ID, ActionArrive, Input{By: "sup-li"})
+	r.do(t, c.ID, ActionStart, Input{By: "sup-li"})
+	res := r.do(t, c.ID, ActionResolve, Input{By: "sup-li"})
+	if !res.FollowUpDue.Equal(closing) {
+		t.Fatalf("complaint follow-up due %v, want %v", res.FollowUpDue, closing)
+	}
+	r.clock.Set(time.Date(2026, 3, 3, 19, 0, 0, 0, shanghai))
+	late, _ := r.m.Raise(ctx, RaiseRequest{Zone: "north", Category: CategoryComplaint, Title: "Noise from the pump room", By: "cs-liu"})
+	if want := time.Date(2026, 3, 4, 18, 0, 0, 0, shanghai); !late.CompleteBy.Equal(want) {
+		t.Fatalf("a complaint after hours is due %v, want the next working day's close %v", late.CompleteBy, want)
+	}
+}
+
+// TestSampledFollowUps: quality staff and management call back a fixed sample (the same on
+// every call), every complaint included; their calls are recorded at their level without
+// moving the order, once each; the report gives each level's satisfaction against the target.
+func TestSampledFollowUps(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // 200 order events: more than the rig's buffer holds
+		for {
+			select {
+			case <-r.events:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var all []*Order
+	for i := 0; i < 40; i++ {
+		cat := ""
+		if i%10 == 0 {
+			cat = CategoryComplaint
+		}
+		o, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Category: cat, Title: fmt.Sprintf("report %d", i), By: "cs-liu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []Action{ActionAccept, ActionStart, ActionResolve} {
+			r.do(t, o.ID, a, Input{})
+		}
+		all = append(all, r.do(t, o.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes}))
+	}
+	due, done, err := r.m.SampledFollowUps(ctx, "quality")
+	if err != nil || len(done) != 0 {
+		t.Fatalf("quality: %v, %d done", err, len(done))
+	}
+	again, _, _ := r.m.SampledFollowUps(ctx, "quality")
+	if strings.Join(ids(due), ",") != strings.Join(ids(again), ",") {
+		t.Fatalf("the sample changed between two calls:\n%v\n%v", ids(due), ids(again))
+	}
+	// Half of the 36 repairs, give or take what a hash draws, and all 4 complaints.
+	if len(due) < 4+10 || len(due) > 4+26 {
+		t.Fatalf("quality sample of %d orders out of 40", len(due))
+	}
+	inSample := map[string]bool{}
+	for _, o := range due {
+		inSample[o.ID] = true
+	}
+	var outside *Order
+	for _, o := range all {
+		if o.Category == CategoryComplaint && !inSample[o.ID] {
+			t.Fatalf("complaint %s left out of the quality sample", o.ID)
+		}
+		if !inSample[o.ID] && outside == nil {
+			outside = o
+		}
+	}
+	if _, err := r.m.Transition(ctx, outside.ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not in the quality sample") {
+		t.Fatalf("a call outside the sample: %v", err)
+	}
+	if _, err := r.m.Transition(ctx, due[0].ID, ActionFollowUp, Input{By: "qa-sun", Level: "auditors", Satisfied: &yes}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "[team quality management]") {
+		t.Fatalf("an unknown level: %v", err)
+	}
+	if _, _, err := r.m.SampledFollowUps(ctx, "auditors"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("listing an unknown level: %v", err)
+	}
+	q := r.do(t, due[0].ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &no, Note: "the tap drips again"})
+	if q.State != StateFollowedUp || q.History[len(q.History)-1].Level != "quality" {
+		t.Fatalf("a sampled call moved the order to %s or lost its level", q.State)
+	}
+	if n := r.notes.ofType("sampled_unsatisfied"); len(n) != 1 || !strings.Contains(n[0].Message, "drips") {
+		t.Fatalf("an unsatisfied sampled call is not escalated: %+v", n)
+	}
+	r.do(t, due[1].ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes})
+	if _, err := r.m.Transition(ctx, due[1].ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a second quality call: %v", err)
+	}
+	rest, done, _ := r.m.SampledFollowUps(ctx, "quality")
+	if len(done) != 2 || len(rest) != len(due)-2 {
+		t.Fatalf("after two calls: %d done, %d to call", len(done), len(rest))
+	}
+	rep, err := BuildReport(ctx, r.m.Store(), "estate", "2026-03", shanghai, r.clock.Now(), r.m.ReportOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LevelCalls{{"team", 40, 40}, {"quality", 2, 1}, {"management", 0, 0}}
+	if fmt.Sprint(rep.Levels) != fmt.Sprint(want) || rep.FollowUps != 40 || rep.Target != 0.8 {
+		t.Fatalf("levels %v, want %v; first-level calls %d, target %v", rep.Levels, want, rep.FollowUps, rep.Target)
 	}
 }
 

@@ -11,6 +11,7 @@ package workorders
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -173,6 +174,10 @@ type Change struct {
 	From   State     `json:"from,omitempty"`
 	To     State     `json:"to,omitempty"`
 	Note   string    `json:"note,omitempty"`
+	// Level and Satisfied are a follow-up call's: who called (the team, quality staff,
+	// management) and the resident's answer.
+	Level     string `json:"level,omitempty"`
+	Satisfied *bool  `json:"satisfied,omitempty"`
 }
 
 // Reworked reports whether the order counts towards the rework rate (返修率): raised again
@@ -201,6 +206,9 @@ type Input struct {
 	To string `json:"to,omitempty"`
 	// Override is the supervisor's reason for assigning a technician of another team.
 	Override string `json:"override,omitempty"`
+	// Level is who makes a follow-up call: empty or the first sampling level for the call
+	// every order gets, another level (quality, management) for a sampled check.
+	Level string `json:"level,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -252,6 +260,47 @@ type Policy struct {
 	Technicians map[string]config.Technician
 	// Supervisor may assign across teams, as may an order's own supervisor.
 	Supervisor string
+	// Sampling is the follow-up levels, the first the call every order gets.
+	Sampling []config.SamplingLevel
+}
+
+// FirstLevel is the follow-up level whose call every order gets and which moves the order on.
+func (p *Policy) FirstLevel() string {
+	if len(p.Sampling) == 0 {
+		return "team"
+	}
+	return p.Sampling[0].Level
+}
+
+// Sampled reports whether the order is in the level's sample of follow-up calls. The sample
+// is deterministic (a hash of level and order id against the level's share), so every
+// gateway and every reload draws the same one; complaints are in every level's sample.
+func (p *Policy) Sampled(o *Order, level string) bool {
+	if o.Source == SourcePreventive {
+		return false
+	}
+	if o.Category == CategoryComplaint {
+		return true
+	}
+	for _, l := range p.Sampling {
+		if l.Level != level {
+			continue
+		}
+		h := fnv.New32a()
+		h.Write([]byte(level + "/" + o.ID))
+		return float64(h.Sum32()%10000) < l.Share*10000
+	}
+	return level == p.FirstLevel()
+}
+
+// level finds a sampling level by name.
+func (p *Policy) level(name string) bool {
+	for _, l := range p.Sampling {
+		if l.Level == name {
+			return true
+		}
+	}
+	return name == p.FirstLevel()
 }
 
 // Apply is the lifecycle as a pure function: the order after action a by in at now, or a
@@ -264,6 +313,11 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	// Preventive jobs have no resident to call back: a resolved one may close directly.
 	if a == ActionClose && o.Source == SourcePreventive {
 		from = []State{StateResolved, StateFollowedUp}
+	}
+	sampled := a == ActionFollowUp && in.Level != "" && in.Level != p.FirstLevel()
+	if sampled {
+		// A sampled check calls the resident after the first call.
+		from = []State{StateFollowedUp, StateClosed}
 	}
 	allowed := false
 	for _, s := range from {
@@ -279,6 +333,11 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 		return o, fmt.Errorf("%w: follow_up of %s: say whether the resident is satisfied (satisfied: true or false)", ErrInvalid, o.ID)
 	}
 	note := in.Note
+	if sampled {
+		if err := p.checkSampled(o, in.Level); err != nil {
+			return o, err
+		}
+	}
 	if a == ActionAssign {
 		var err error
 		if note, err = p.checkAssign(o, in); err != nil {
@@ -311,13 +370,20 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionResolve:
 		o.State, o.ResolvedAt = StateResolved, now
 		o.CompleteBreached = o.CompleteBreached || now.After(o.CompleteBy)
-		if o.Category == CategoryHousehold {
+		switch o.Category {
+		case CategoryComplaint: // the same working day
+			o.FollowUpDue = p.Calendar.CloseOfDay(now)
+		case CategoryHousehold:
 			o.FollowUpDue = p.Calendar.Add(now, p.FollowUpHousehold)
-		} else {
+		default:
 			o.FollowUpDue = now.Add(p.FollowUpRepair)
 		}
 	case ActionFollowUp:
 		sat := *in.Satisfied
+		if sampled {
+			o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: note, Level: in.Level, Satisfied: &sat})
+			return o, nil
+		}
 		o.Satisfied = &sat
 		o.FollowedUpAt = now
 		if sat {
@@ -332,8 +398,33 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionReopen:
 		o = reopen(o, now, p)
 	}
-	o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: note})
+	ch := Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: note}
+	if a == ActionFollowUp {
+		ch.Level, ch.Satisfied = p.FirstLevel(), o.Satisfied
+	}
+	o.History = append(o.History, ch)
 	return o, nil
+}
+
+// checkSampled refuses a sampled follow-up call at an unknown level, on an order outside the
+// level's sample, or made twice.
+func (p *Policy) checkSampled(o Order, level string) error {
+	if !p.level(level) {
+		names := []string{}
+		for _, l := range p.Sampling {
+			names = append(names, l.Level)
+		}
+		return fmt.Errorf("%w: follow_up of %s: level %q is not one of %v (workorders.follow_up.sampling)", ErrInvalid, o.ID, level, names)
+	}
+	if !p.Sampled(&o, level) {
+		return fmt.Errorf("%w: follow_up of %s: not in the %s sample (GET /api/v1/workorders/followups?level=%s lists it)", ErrInvalid, o.ID, level, level)
+	}
+	for _, h := range o.History {
+		if h.Action == string(ActionFollowUp) && h.Level == level {
+			return fmt.Errorf("%w: follow_up of %s: %s already called back at %s", ErrInvalid, o.ID, level, h.At.Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // checkAssign refuses an assignment the policy does not allow and returns the history note:

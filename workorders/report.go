@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/config"
 )
 
 // Count is one row of a breakdown of the month's orders. Rework counts the repairs (orders
@@ -87,9 +89,13 @@ type Report struct {
 	// window or reopened.
 	Repairs int `json:"repairs"`
 	Rework  int `json:"rework"`
-	// FollowUps counts the follow-up calls made, Satisfied those the resident was happy with.
-	FollowUps int `json:"follow_ups"`
-	Satisfied int `json:"satisfied"`
+	// FollowUps counts the first level's follow-up calls, Satisfied those the resident was
+	// happy with; Levels gives every level's calls (the sampled checks by quality staff and
+	// management too), Target the satisfaction aimed for (0-1).
+	FollowUps int          `json:"follow_ups"`
+	Satisfied int          `json:"satisfied"`
+	Levels    []LevelCalls `json:"levels"`
+	Target    float64      `json:"target"`
 	// Preventive jobs raised in the month: done on time, late, missed (past due and not
 	// done, or cancelled) and still pending.
 	PMJobs    int `json:"pm_jobs"`
@@ -99,8 +105,38 @@ type Report struct {
 	PMPending int `json:"pm_pending"`
 }
 
+// LevelCalls is one follow-up level's calls in the month and the residents satisfied.
+type LevelCalls struct {
+	Level     string `json:"level"`
+	Calls     int    `json:"calls"`
+	Satisfied int    `json:"satisfied"`
+}
+
+// ReportOptions are the site's settings a report needs: the follow-up levels in order (the
+// first is the call every order gets) and the satisfaction target, 0-1.
+type ReportOptions struct {
+	Levels []string
+	Target float64
+}
+
+// ReportOptionsFor takes the report's settings from the configuration, defaults filled in.
+func ReportOptionsFor(cfg config.WorkOrders) ReportOptions {
+	o := ReportOptions{Target: cfg.FollowUp.Target}
+	levels := cfg.FollowUp.Sampling
+	if len(levels) == 0 {
+		levels = config.DefaultSampling()
+	}
+	for _, l := range levels {
+		o.Levels = append(o.Levels, l.Level)
+	}
+	if o.Target <= 0 {
+		o.Target = 0.8
+	}
+	return o
+}
+
 // BuildReport sums up the orders created in month (YYYY-MM, in loc) as they stand at now.
-func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Location, now time.Time) (*Report, error) {
+func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Location, now time.Time, opts ReportOptions) (*Report, error) {
 	from, err := time.ParseInLocation("2006-01", month, loc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: month %q is not YYYY-MM", ErrInvalid, month)
@@ -110,7 +146,14 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list)}
+	if len(opts.Levels) == 0 {
+		opts = ReportOptionsFor(config.WorkOrders{})
+	}
+	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target}
+	levels, levelOrder := map[string]*LevelCalls{}, append([]string(nil), opts.Levels...)
+	for _, l := range opts.Levels {
+		levels[l] = &LevelCalls{Level: l}
+	}
 	cats, zones, teams := map[string]*Count{}, map[string]*Count{}, map[string]*Count{}
 	techs := map[string]*Workload{}
 	var acceptSum, repairSum time.Duration
@@ -155,11 +198,31 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 			}
 		}
 		for _, h := range o.History {
-			if h.Action == string(ActionFollowUp) {
+			if h.Action != string(ActionFollowUp) {
+				continue
+			}
+			level := h.Level
+			if level == "" {
+				level = opts.Levels[0] // recorded before there were levels
+			}
+			sat := h.To == StateFollowedUp
+			if h.Satisfied != nil {
+				sat = *h.Satisfied
+			}
+			if level == opts.Levels[0] {
 				r.FollowUps++
-				if h.To == StateFollowedUp {
+				if sat {
 					r.Satisfied++
 				}
+			}
+			lc := levels[level]
+			if lc == nil { // a level since removed from the configuration
+				lc = &LevelCalls{Level: level}
+				levels[level], levelOrder = lc, append(levelOrder, level)
+			}
+			lc.Calls++
+			if sat {
+				lc.Satisfied++
 			}
 		}
 		if o.Source == SourcePreventive {
@@ -208,6 +271,9 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 	}
 	if repairN > 0 {
 		r.MeanRepair = (repairSum / time.Duration(repairN)).Round(time.Second)
+	}
+	for _, l := range levelOrder {
+		r.Levels = append(r.Levels, *levels[l])
 	}
 	r.ByCategory, r.ByZone, r.ByTeam = sorted(cats), sorted(zones), sorted(teams)
 	r.ByTechnician = make([]Workload, 0, len(techs))
@@ -273,8 +339,28 @@ func dur(d time.Duration) string {
 	return d.String()
 }
 
+// against says whether a satisfaction share meets the target.
+func against(n, of int, target float64) string {
+	switch {
+	case of == 0:
+		return "no calls"
+	case float64(n) >= target*float64(of):
+		return "meets the target"
+	}
+	return "below the target"
+}
+
 // kpis are the headline figures in the order the report lists them.
 func (r *Report) kpis() [][2]string {
+	k := r.headline()
+	for _, l := range r.Levels {
+		k = append(k, [2]string{"satisfaction, " + l.Level + " calls", fmt.Sprintf("%d/%d (%s); target %s: %s", l.Satisfied, l.Calls, pct(l.Satisfied, l.Calls),
+			strconv.FormatFloat(100*r.Target, 'f', 0, 64)+"%", against(l.Satisfied, l.Calls, r.Target))})
+	}
+	return k
+}
+
+func (r *Report) headline() [][2]string {
 	return [][2]string{
 		{"orders", strconv.Itoa(r.Orders)},
 		{"mean time to accept", dur(r.MeanAccept)},
@@ -332,6 +418,11 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	add("summary", r.Month, "rework", r.Rework)
 	add("summary", r.Month, "follow_ups", r.FollowUps)
 	add("summary", r.Month, "satisfied", r.Satisfied)
+	add("summary", r.Month, "satisfaction_target", r.Target)
+	for _, l := range r.Levels {
+		add("follow_up", l.Level, "calls", l.Calls)
+		add("follow_up", l.Level, "satisfied", l.Satisfied)
+	}
 	add("summary", r.Month, "pm_jobs", r.PMJobs)
 	add("summary", r.Month, "pm_on_time", r.PMOnTime)
 	add("summary", r.Month, "pm_late", r.PMLate)

@@ -89,6 +89,16 @@ func history(t *testing.T) *rig {
 	if again, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Title: "Kitchen tap leaks again", By: "cs-liu"}); err != nil || !again.Rework {
 		t.Fatalf("second repair in 3-1802: %+v %v", again, err)
 	}
+	// 4c. A complaint, visited the same day, called back by the team and by quality staff.
+	c, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Category: CategoryComplaint, Title: "Repairer was rude", By: "cs-liu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []Action{ActionAccept, ActionArrive, ActionStart, ActionResolve} {
+		r.do(t, c.ID, a, Input{By: "sup-li"})
+	}
+	r.do(t, c.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes})
+	r.do(t, c.ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes})
 	// 5. Preventive jobs: the fire check of 5 March was missed; the 20 March drill was done
 	// late; the 5 April fire check is raised in March and done on time... in April.
 	r.clock.Set(time.Date(2026, 3, 4, 11, 0, 0, 0, shanghai))
@@ -112,13 +122,14 @@ func history(t *testing.T) *rig {
 
 func TestMonthlyReport(t *testing.T) {
 	r := history(t)
-	rep, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-03", shanghai, time.Date(2026, 4, 2, 0, 0, 0, 0, shanghai))
+	rep, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-03", shanghai, time.Date(2026, 4, 2, 0, 0, 0, 0, shanghai), r.m.ReportOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Rework: the pump trip raised again (and reopened, counted once) and the second repair
 	// in home 3-1802.
-	if rep.Orders != 9 || rep.Rework != 2 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 3 || rep.Satisfied != 2 {
+	if rep.Orders != 10 || rep.Rework != 2 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 4 || rep.Satisfied != 3 ||
+		rep.Levels[1] != (LevelCalls{"quality", 1, 1}) {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, f := range []struct {
@@ -177,7 +188,7 @@ func TestMonthlyReport(t *testing.T) {
 		}
 	})
 	t.Run("a bad month is refused", func(t *testing.T) {
-		if _, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-13", shanghai, time.Now()); err == nil {
+		if _, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-13", shanghai, time.Now(), ReportOptions{}); err == nil {
 			t.Fatal("month 13 accepted")
 		}
 	})

@@ -74,7 +74,7 @@ func reportHandler(cfg *config.Config, orders func() *workorders.Manager) http.H
 			fail(http.StatusInternalServerError, "workorders.calendar.timezone: "+err.Error())
 			return
 		}
-		rep, err := workorders.BuildReport(r.Context(), m.Store(), cfg.Site, month, loc, time.Now())
+		rep, err := workorders.BuildReport(r.Context(), m.Store(), cfg.Site, month, loc, time.Now(), m.ReportOptions())
 		if err != nil {
 			fail(http.StatusInternalServerError, "report "+month+": "+err.Error())
 			return

@@ -42,7 +42,7 @@ func reportCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("workorders.calendar.timezone: %w", err)
 			}
-			rep, err := workorders.BuildReport(cmd.Context(), st, cfg.Site, month, loc, time.Now())
+			rep, err := workorders.BuildReport(cmd.Context(), st, cfg.Site, month, loc, time.Now(), workorders.ReportOptionsFor(cfg.WorkOrders))
 			if err != nil {
 				return err
 			}

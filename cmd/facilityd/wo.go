@@ -149,6 +149,7 @@ func transitionCommand(client *http.Client, base func() string, a workorders.Act
 	c.Flags().StringVar(&in.Note, "note", "", "note kept in the history")
 	if a == workorders.ActionFollowUp {
 		c.Flags().StringVar(&satisfied, "satisfied", "", "yes or no: is the resident satisfied (no reopens the order)")
+		c.Flags().StringVar(&in.Level, "level", "", "who calls: the first level (default), or a sampled level such as quality or management")
 	}
 	if a == workorders.ActionAssign {
 		c.Use = name + " ID --by NAME --to TECHNICIAN [--override REASON]"
