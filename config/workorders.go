@@ -215,7 +215,9 @@ func DefaultWorkOrders() WorkOrders {
 // names are globs, so they hold whatever exact names the rules use.
 func DefaultWorkOrderMappings() []WorkOrderMapping {
 	return []WorkOrderMapping{
-		// Communication loss is a matter for engineering IT, never a device repair.
+		// Communication loss is a matter for engineering IT, never a device repair; a fire
+		// panel's silence is high priority.
+		{Class: "communication", Kind: "fire_panel", Category: "engineering_it", Team: "engineering-it", Priority: "high"},
 		{Class: "communication", Category: "engineering_it", Team: "engineering-it", Priority: "medium"},
 		{Kind: "elevator", Rule: "*entrap*", Category: "elevator_entrapment", Priority: "critical"},
 		{Kind: "elevator", Category: "elevator_fault", Priority: "high"},
