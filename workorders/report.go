@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
 )
 
@@ -61,7 +62,8 @@ func workHours(o *Order) time.Duration {
 // and zone, mean times to accept and repair, deadline compliance, rework rate, follow-up
 // satisfaction and preventive-maintenance compliance.
 type Report struct {
-	Site  string    `json:"site"`
+	Site string `json:"site"`
+	// Month is the period reported: a month (2026-03), a quarter (2026-Q1) or a year (2026).
 	Month string    `json:"month"`
 	From  time.Time `json:"from"`
 	To    time.Time `json:"to"`
@@ -103,6 +105,10 @@ type Report struct {
 	PMLate    int `json:"pm_late"`
 	PMMissed  int `json:"pm_missed"`
 	PMPending int `json:"pm_pending"`
+	// Patrol is the patrol's period, when the site has one; CircuitsFixed counts the dark
+	// circuits (lighting orders on a circuit) resolved among the period's orders.
+	Patrol        *patrol.Summary `json:"patrol,omitempty"`
+	CircuitsFixed int             `json:"circuits_fixed"`
 }
 
 // LevelCalls is one follow-up level's calls in the month and the residents satisfied.
@@ -117,6 +123,9 @@ type LevelCalls struct {
 type ReportOptions struct {
 	Levels []string
 	Target float64
+	// Patrol is the patrol's summary of the same period, when the site has a patrol; the
+	// report then has a patrol section.
+	Patrol *patrol.Summary
 }
 
 // ReportOptionsFor takes the report's settings from the configuration, defaults filled in.
@@ -135,13 +144,32 @@ func ReportOptionsFor(cfg config.WorkOrders) ReportOptions {
 	return o
 }
 
-// BuildReport sums up the orders created in month (YYYY-MM, in loc) as they stand at now.
-func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Location, now time.Time, opts ReportOptions) (*Report, error) {
-	from, err := time.ParseInLocation("2006-01", month, loc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: month %q is not YYYY-MM", ErrInvalid, month)
+// ParsePeriod reads a report period in loc: a month (2026-03), a quarter (2026-Q1) or a year
+// (2026), and returns its bounds [from, to).
+func ParsePeriod(period string, loc *time.Location) (from, to time.Time, err error) {
+	if t, err := time.ParseInLocation("2006-01", period, loc); err == nil {
+		return t, t.AddDate(0, 1, 0), nil
 	}
-	to := from.AddDate(0, 1, 0)
+	if y, q, ok := strings.Cut(period, "-Q"); ok && len(q) == 1 && q[0] >= '1' && q[0] <= '4' {
+		if t, err := time.ParseInLocation("2006", y, loc); err == nil {
+			from := t.AddDate(0, 3*int(q[0]-'1'), 0)
+			return from, from.AddDate(0, 3, 0), nil
+		}
+	}
+	if t, err := time.ParseInLocation("2006", period, loc); err == nil {
+		return t, t.AddDate(1, 0, 0), nil
+	}
+	return time.Time{}, time.Time{}, fmt.Errorf("%w: period %q is not a month (2026-03), a quarter (2026-Q1) or a year (2026)", ErrInvalid, period)
+}
+
+// BuildReport sums up the orders created in period (a month 2026-03, a quarter 2026-Q1 or a
+// year 2026, in loc) as they stand at now.
+func BuildReport(ctx context.Context, st Store, site, period string, loc *time.Location, now time.Time, opts ReportOptions) (*Report, error) {
+	from, to, err := ParsePeriod(period, loc)
+	if err != nil {
+		return nil, err
+	}
+	month := period
 	list, err := st.List(ctx, Filter{From: from, To: to})
 	if err != nil {
 		return nil, err
@@ -149,7 +177,7 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 	if len(opts.Levels) == 0 {
 		opts = ReportOptionsFor(config.WorkOrders{})
 	}
-	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target}
+	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol}
 	levels, levelOrder := map[string]*LevelCalls{}, append([]string(nil), opts.Levels...)
 	for _, l := range opts.Levels {
 		levels[l] = &LevelCalls{Level: l}
@@ -161,6 +189,9 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 	for _, o := range list {
 		breach := o.AcceptBreached || o.CompleteBreached
 		repair := o.Source != SourcePreventive
+		if o.Fault == LightingRule && o.Instance != "" && o.State.Done() {
+			r.CircuitsFixed++
+		}
 		for _, c := range []*Count{bump(cats, o.Category), bump(zones, orNone(o.Zone)), bump(teams, orNone(o.Team))} {
 			c.Orders++
 			if o.State.Done() {
@@ -391,12 +422,43 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, pct(c.Rework, c.Repairs), c.Breaches)
 		}
 	}
+	r.patrolMarkdown(&b)
 	b.WriteString("\n## By technician\n\n| technician | orders | resolved | hours on the job | completed on time | rework rate |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, w := range r.ByTechnician {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d (%s) | %s |\n", w.Name, w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// patrolRows are the patrol section's figures, in the order the report lists them.
+func (r *Report) patrolRows() [][2]string {
+	p := r.Patrol
+	rows := [][2]string{{"alerts", strconv.Itoa(p.Alerts)}}
+	for _, pc := range p.ByPriority {
+		rows = append(rows, [2]string{"alerts, " + string(pc.Priority), fmt.Sprintf("%d (claimed %d, escalated %d)", pc.Alerts, pc.Claimed, pc.Escalated)})
+	}
+	rows = append(rows,
+		[2]string{"claimed", fmt.Sprintf("%d/%d (%s)", p.Claimed, p.Alerts, pct(p.Claimed, p.Alerts))},
+		[2]string{"time to claim, median", dur(p.ClaimP50)},
+		[2]string{"time to claim, 90th percentile", dur(p.ClaimP90)},
+		[2]string{"escalated to the supervisor", strconv.Itoa(p.Escalated)},
+		[2]string{"night lighting checks", strconv.Itoa(p.LightingChecks)},
+		[2]string{"dark circuits found", strconv.Itoa(p.CircuitsFound)},
+		[2]string{"dark circuits ticked off by the patrol", strconv.Itoa(p.CircuitsTicked)},
+		[2]string{"dark circuits fixed (lighting orders resolved)", strconv.Itoa(r.CircuitsFixed)},
+	)
+	return rows
+}
+
+func (r *Report) patrolMarkdown(b *strings.Builder) {
+	if r.Patrol == nil {
+		return
+	}
+	b.WriteString("\n## Patrol\n\n| figure | value |\n| --- | --- |\n")
+	for _, k := range r.patrolRows() {
+		fmt.Fprintf(b, "| %s | %s |\n", k[0], k[1])
+	}
 }
 
 // WriteCSV writes the report as CSV rows of section, name, metric, value: one table a
@@ -439,6 +501,22 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			add(sec.name, c.Name, "rework", c.Rework)
 			add(sec.name, c.Name, "breaches", c.Breaches)
 		}
+	}
+	if p := r.Patrol; p != nil {
+		add("patrol", r.Month, "alerts", p.Alerts)
+		for _, pc := range p.ByPriority {
+			add("patrol", string(pc.Priority), "alerts", pc.Alerts)
+			add("patrol", string(pc.Priority), "claimed", pc.Claimed)
+			add("patrol", string(pc.Priority), "escalated", pc.Escalated)
+		}
+		add("patrol", r.Month, "claimed", p.Claimed)
+		add("patrol", r.Month, "claim_p50_seconds", int64(p.ClaimP50.Seconds()))
+		add("patrol", r.Month, "claim_p90_seconds", int64(p.ClaimP90.Seconds()))
+		add("patrol", r.Month, "escalated", p.Escalated)
+		add("patrol", r.Month, "lighting_checks", p.LightingChecks)
+		add("patrol", r.Month, "circuits_found", p.CircuitsFound)
+		add("patrol", r.Month, "circuits_ticked", p.CircuitsTicked)
+		add("patrol", r.Month, "circuits_fixed", r.CircuitsFixed)
 	}
 	for _, w := range r.ByTechnician {
 		add("technician", w.Name, "orders", w.Orders)
@@ -492,6 +570,20 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		{"PM on time", share(r.PMOnTime, r.PMJobs), pct(r.PMOnTime, r.PMJobs)},
 		{"rework", share(r.Rework, r.Repairs), pct(r.Rework, r.Repairs)},
 	}, 100)
+	if len(r.ByTechnician) > 0 {
+		b.WriteString("<h2>Workload by technician</h2>\n<table>\n<tr><th>technician</th><th>orders</th><th>resolved</th><th>hours on the job</th><th>completed on time</th><th>rework rate</th></tr>\n")
+		for _, w := range r.ByTechnician {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>%d (%s)</td><td>%s</td></tr>\n", html.EscapeString(w.Name), w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
+		}
+		b.WriteString("</table>\n")
+	}
+	if r.Patrol != nil {
+		b.WriteString("<h2>Patrol</h2>\n<table>\n")
+		for _, k := range r.patrolRows() {
+			fmt.Fprintf(&b, "<tr><th>%s</th><td>%s</td></tr>\n", html.EscapeString(k[0]), html.EscapeString(k[1]))
+		}
+		b.WriteString("</table>\n")
+	}
 	b.WriteString("</body>\n</html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
