@@ -66,6 +66,7 @@ var routeRoles = []struct {
 	// their last segment: see alarmActionRoles.
 	{"POST /api/v1/workorders/{id}/{transition}", RoleEngineer},
 	{"POST /api/v1/reload", RoleEngineer},
+	{"POST /api/v1/notices", RoleEngineer}, // an emergency water or power cut
 }
 
 // alarmActionRoles is the minimum role of each POST /api/v1/alarms/{id...}/ACTION.

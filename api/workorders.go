@@ -24,6 +24,7 @@ type WorkOrders interface {
 	Technicians() []config.Technician
 	SampledFollowUps(ctx context.Context, level string) (due, done []*workorders.Order, err error)
 	FollowUpLevels() []string
+	Announce(ctx context.Context, r workorders.NoticeRequest) (*workorders.Notice, error)
 }
 
 // RegisterWorkOrders serves the work-order routes through s.
@@ -37,6 +38,7 @@ func RegisterWorkOrders(s *Server, wo WorkOrders) {
 	s.Handle("POST /api/v1/workorders/{id}/{transition}", http.HandlerFunc(h.transition))
 	s.Handle("GET /api/v1/devices/{id}/orders", http.HandlerFunc(h.deviceOrders))
 	s.Handle("GET /api/v1/notices", http.HandlerFunc(h.notices))
+	s.Handle("POST /api/v1/notices", http.HandlerFunc(h.announce))
 	s.Handle("GET /api/v1/ledger", http.HandlerFunc(h.ledger))
 	s.Handle("GET /api/v1/technicians", http.HandlerFunc(h.technicians))
 }
@@ -191,6 +193,19 @@ func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"notices": list})
+}
+
+func (h *woHandlers) announce(w http.ResponseWriter, r *http.Request) {
+	var req workorders.NoticeRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	n, err := h.wo.Announce(r.Context(), req)
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, n)
 }
 
 func (h *woHandlers) ledger(w http.ResponseWriter, r *http.Request) {

@@ -168,6 +168,17 @@ func TestWorkOrdersHTTP(t *testing.T) {
 		if sendWO(t, srv, "GET", "/api/v1/notices", "", &n); len(n.Notices) != 1 || n.Notices[0].Interrupts != "water" {
 			t.Fatalf("notices %+v", n)
 		}
+		var ne struct{ Error string }
+		if rec := sendWO(t, srv, "POST", "/api/v1/notices", `{"interrupts":"power","by":"eng"}`, &ne); rec.Code != 400 || !strings.Contains(ne.Error, "reason") {
+			t.Fatalf("emergency notice without a reason: %d %q", rec.Code, ne.Error)
+		}
+		var em workorders.Notice
+		if rec := sendWO(t, srv, "POST", "/api/v1/notices", `{"interrupts":"power","reason":"transformer fault","by":"eng","zone":"north"}`, &em); rec.Code != 201 || !em.Emergency {
+			t.Fatalf("emergency notice: %d %+v", rec.Code, em)
+		}
+		if sendWO(t, srv, "GET", "/api/v1/notices", "", &n); len(n.Notices) != 2 || !n.Notices[1].Emergency {
+			t.Fatalf("notices after the emergency %+v", n)
+		}
 		var l struct{ Devices []workorders.LedgerEntry }
 		if sendWO(t, srv, "GET", "/api/v1/ledger", "", &l); len(l.Devices) != 2 || l.Devices[1].Asset.Contractor != "Otis Service" {
 			t.Fatalf("ledger %+v", l)

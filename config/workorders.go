@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,9 +38,12 @@ type WorkOrders struct {
 	// WarrantyReminder is how long before a warranty ends engineering is reminded.
 	WarrantyReminder time.Duration `mapstructure:"warranty_reminder" yaml:"warranty_reminder"`
 	// CheckInterval is how often deadlines, follow-ups and plans are checked.
-	CheckInterval time.Duration    `mapstructure:"check_interval" yaml:"check_interval"`
-	Plans         []PMPlan         `mapstructure:"plans" yaml:"plans,omitempty"`
-	Webhook       WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
+	CheckInterval time.Duration `mapstructure:"check_interval" yaml:"check_interval"`
+	Plans         []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
+	// Ledger adds equipment that is not polled (water tanks, extinguishers) to the equipment
+	// ledger, so that plans can cover it.
+	Ledger  []LedgerAsset    `mapstructure:"ledger" yaml:"ledger,omitempty"`
+	Webhook WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
 }
 
 // WorkOrderStore says where orders are kept: a SQLite file (the default, one gateway) or a
@@ -147,18 +151,40 @@ func DefaultSampling() []SamplingLevel {
 	return []SamplingLevel{{Level: "team", Share: 1}, {Level: "quality", Share: 0.5}, {Level: "management", Share: 0.4}}
 }
 
+// LedgerAsset is equipment of the ledger (设备台帐) that facilityd does not poll.
+type LedgerAsset struct {
+	ID       string            `mapstructure:"id" yaml:"id"`
+	Kind     string            `mapstructure:"kind" yaml:"kind"`
+	Site     string            `mapstructure:"site" yaml:"site,omitempty"`
+	Building string            `mapstructure:"building" yaml:"building,omitempty"`
+	Zone     string            `mapstructure:"zone" yaml:"zone,omitempty"`
+	Tags     map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+	Asset    *Asset            `mapstructure:"asset" yaml:"asset,omitempty"`
+}
+
 // PMPlan is a preventive-maintenance plan. A calendar plan (Every) raises an order for each
 // device on its day; a meter plan (Meter, MeterEvery) raises one each time the device's point
 // has grown by MeterEvery since the last. A plan may have both.
 type PMPlan struct {
 	ID    string `mapstructure:"id" yaml:"id"`
 	Title string `mapstructure:"title" yaml:"title"`
-	// Devices lists device ids; Kind takes every device of a kind.
-	Devices  []string `mapstructure:"devices" yaml:"devices,omitempty"`
-	Kind     string   `mapstructure:"kind" yaml:"kind,omitempty"`
-	Category string   `mapstructure:"category" yaml:"category,omitempty"`
-	// Every is monthly, quarterly, semiannual or yearly.
+	// Devices lists device or ledger asset ids; otherwise the plan takes every device and
+	// ledger asset that has Kind, Profile and all of Tags (those set).
+	Devices  []string          `mapstructure:"devices" yaml:"devices,omitempty"`
+	Kind     string            `mapstructure:"kind" yaml:"kind,omitempty"`
+	Profile  string            `mapstructure:"profile" yaml:"profile,omitempty"`
+	Tags     map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+	Category string            `mapstructure:"category" yaml:"category,omitempty"`
+	// Every is weekly, monthly, quarterly, semiannual, yearly or a number of days ("15d").
 	Every string `mapstructure:"every" yaml:"every,omitempty"`
+	// Weekday is the day of a weekly plan (mon, the default); Start the first day of a plan
+	// every N days (2026-01-01 by default), from which its days are counted.
+	Weekday string `mapstructure:"weekday" yaml:"weekday,omitempty"`
+	Start   string `mapstructure:"start" yaml:"start,omitempty"`
+	// OnHoliday is what happens to a job that falls on a day off the working calendar:
+	// next_workday (the default) moves it to the next working day at the same time; keep
+	// keeps it.
+	OnHoliday string `mapstructure:"on_holiday" yaml:"on_holiday,omitempty"`
 	// Month is the first month (1-12) of a quarterly, semiannual or yearly plan; Day the day
 	// of the month (1-28); At the local time of the job (09:00).
 	Month int    `mapstructure:"month" yaml:"month,omitempty"`
@@ -259,14 +285,27 @@ func DefaultTimeLimits() []TimeLimit {
 	}
 }
 
-// DefaultPlans are the preventive-maintenance plans the estate's plans name.
+// DefaultPlans are the preventive-maintenance plans the estate's plans name. Pumps are told
+// apart by their role tag: the secondary water check is the supply (booster) pumps', the
+// test run the drainage pumps'.
 func DefaultPlans() []PMPlan {
 	return []PMPlan{
+		// TSG T5002-2017: elevators are maintained at least every 15 days.
+		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
 		{ID: "elevator-rescue-drill", Title: "Elevator entrapment rescue drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 7 * 24 * time.Hour},
 		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
-		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
-		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
+		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
+		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Tags: map[string]string{"role": "drainage"}, Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
 	}
+}
+
+// EveryDays reads a plan's "15d" as 15 days; ok is false for the named periods.
+func EveryDays(every string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSuffix(every, "d"))
+	if err != nil || !strings.HasSuffix(every, "d") || n < 1 || n > 366 {
+		return 0, false
+	}
+	return n, true
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
@@ -418,10 +457,16 @@ func (c *Config) validateWorkOrders() []error {
 			add("%s.id: missing or repeated", name)
 		}
 		ids[p.ID] = true
+		_, days := EveryDays(p.Every)
+		monthly := false
 		switch p.Every {
-		case "", "monthly", "quarterly", "semiannual", "yearly":
+		case "", "weekly":
+		case "monthly", "quarterly", "semiannual", "yearly":
+			monthly = true
 		default:
-			add("%s.every: %q is not monthly, quarterly, semiannual or yearly", name, p.Every)
+			if !days {
+				add("%s.every: %q is not weekly, monthly, quarterly, semiannual, yearly or a number of days (15d, 1-366)", name, p.Every)
+			}
 		}
 		if p.Every == "" && p.Meter == "" {
 			add("%s: needs every (a calendar plan) or meter and meter_every (a meter plan)", name)
@@ -429,8 +474,23 @@ func (c *Config) validateWorkOrders() []error {
 		if p.Meter != "" && p.MeterEvery <= 0 {
 			add("%s.meter_every: %v must be positive", name, p.MeterEvery)
 		}
-		if p.Every != "" && (p.Day < 1 || p.Day > 28) {
+		if monthly && (p.Day < 1 || p.Day > 28) {
 			add("%s.day: %d must be 1-28", name, p.Day)
+		}
+		if p.Weekday != "" {
+			if _, ok := Weekday(p.Weekday); !ok || p.Every != "weekly" {
+				add("%s.weekday: %q is a weekday (mon..sun) of a weekly plan only", name, p.Weekday)
+			}
+		}
+		if p.Start != "" {
+			if _, err := time.Parse(time.DateOnly, p.Start); err != nil || !days {
+				add("%s.start: %q is the first date (2026-01-05) of a plan every N days only", name, p.Start)
+			}
+		}
+		switch p.OnHoliday {
+		case "", "keep", "next_workday":
+		default:
+			add("%s.on_holiday: %q is not keep or next_workday", name, p.OnHoliday)
 		}
 		if p.Month < 0 || p.Month > 12 {
 			add("%s.month: %d must be 1-12", name, p.Month)
@@ -446,8 +506,21 @@ func (c *Config) validateWorkOrders() []error {
 		if p.Interrupts != "" && p.Ahead != 0 && p.Ahead < w.NoticeLead {
 			add("%s.ahead: %v is less than workorders.notice_lead %v: residents would be told too late", name, p.Ahead, w.NoticeLead)
 		}
-		if len(p.Devices) == 0 && p.Kind == "" {
-			add("%s: needs devices or kind", name)
+		if len(p.Devices) == 0 && p.Kind == "" && p.Profile == "" && len(p.Tags) == 0 {
+			add("%s: needs devices, or kind, profile or tags", name)
+		}
+	}
+	known := map[string]bool{}
+	for _, d := range c.Devices {
+		known[d.ID] = true
+	}
+	for i, a := range w.Ledger {
+		if a.ID == "" || known[a.ID] {
+			add("workorders.ledger[%d].id: missing, or repeated among the ledger and devices (%q)", i, a.ID)
+		}
+		known[a.ID] = true
+		if a.Kind == "" {
+			add("workorders.ledger[%d] (%s).kind: missing (water_tank, extinguisher...)", i, a.ID)
 		}
 	}
 	for i, d := range c.Devices {

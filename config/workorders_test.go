@@ -22,7 +22,7 @@ func TestWorkOrdersConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := cfg.WorkOrders
-		if w.Store.Driver != "sqlite" || len(w.Limits) != len(DefaultTimeLimits()) || len(w.Plans) != 4 || w.ReworkWindow != 30*24*time.Hour || w.FollowUp.Repair != time.Hour {
+		if w.Store.Driver != "sqlite" || len(w.Limits) != len(DefaultTimeLimits()) || len(w.Plans) != 5 || w.Plans[0].Every != "15d" || w.ReworkWindow != 30*24*time.Hour || w.FollowUp.Repair != time.Hour {
 			t.Fatalf("defaults: %+v", w)
 		}
 		if a := cfg.Devices[0].Asset; a == nil || a.Contractor != "Otis Service" || a.WarrantyEnd != "2027-06-30" {
@@ -52,7 +52,11 @@ workorders:
 		{"unknown driver", "workorders: {store: {driver: mysql}}", `workorders.store.driver: "mysql" is not sqlite or postgres`},
 		{"postgres without dsn", "workorders: {store: {driver: postgres}}", "workorders.store.dsn: missing"},
 		{"short notice", "workorders: {notice_lead: 12h}", "less than the day's notice"},
-		{"bad plan", "workorders: {plans: [{id: x, kind: pump, every: weekly, day: 3}]}", `plans[0] (x).every: "weekly"`},
+		{"bad plan", "workorders: {plans: [{id: x, kind: pump, every: fortnightly, day: 3}]}", `plans[0] (x).every: "fortnightly" is not weekly, monthly, quarterly, semiannual, yearly or a number of days`},
+		{"plan every 0 days", "workorders: {plans: [{id: x, kind: pump, every: 0d}]}", `plans[0] (x).every: "0d"`},
+		{"weekday of a monthly plan", "workorders: {plans: [{id: x, kind: pump, every: monthly, day: 3, weekday: mon}]}", `plans[0] (x).weekday: "mon" is a weekday (mon..sun) of a weekly plan only`},
+		{"bad on_holiday", "workorders: {plans: [{id: x, kind: pump, every: weekly, on_holiday: skip}]}", `plans[0] (x).on_holiday: "skip" is not keep or next_workday`},
+		{"ledger asset without kind", "workorders: {ledger: [{id: T-1}]}", "workorders.ledger[0] (T-1).kind: missing"},
 		{"bad holiday", "workorders: {calendar: {holidays: [1 Oct]}}", `"1 Oct" is not a date`},
 		{"bad mapping priority", "workorders: {mappings: [{kind: pump, category: pump_trip, priority: urgent}]}", "mappings[0].priority"},
 		{"bad warranty date", strings.Replace(woBase, "2027-06-30", "soon", 1), `devices[0] (E-1).asset.warranty_end: "soon"`},

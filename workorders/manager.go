@@ -156,6 +156,13 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 		m.ledger[d.ID] = d
 		m.order = append(m.order, d.ID)
 	}
+	for _, a := range cfg.Ledger {
+		if _, dup := m.ledger[a.ID]; dup {
+			continue
+		}
+		m.ledger[a.ID] = config.Device{ID: a.ID, Kind: a.Kind, Site: a.Site, Building: a.Building, Zone: a.Zone, Tags: a.Tags, Asset: a.Asset}
+		m.order = append(m.order, a.ID)
+	}
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
 	}

@@ -133,7 +133,8 @@ func estate() (config.WorkOrders, []config.Device) {
 		{ID: "tech-zhou", Name: "Zhou Min", Team: "south-team"},
 	}
 	devs := []config.Device{
-		{ID: "P-1", Kind: "pump", Zone: "north", Building: "B1", Site: "estate"},
+		{ID: "P-1", Kind: "pump", Zone: "north", Building: "B1", Site: "estate", Tags: map[string]string{"role": "supply"}},
+		{ID: "P-2", Kind: "pump", Zone: "north", Building: "B1", Site: "estate", Tags: map[string]string{"role": "drainage"}},
 		{ID: "E-1", Kind: "elevator", Zone: "south", Building: "B2", Site: "estate",
 			Asset: &config.Asset{Make: "Otis", Model: "Gen2", Serial: "OT-1", Contractor: "Otis Service", ContractorPhone: "400-1", WarrantyEnd: "2026-04-15"}},
 		{ID: "FP-1", Kind: "fire_panel", Zone: "north", Building: "B1", Site: "estate"},
@@ -839,11 +840,18 @@ func TestMeterPlan(t *testing.T) {
 	}
 }
 
+// TestInterruptionNotice: a plan that cuts residents' water, or power, tells them a day ahead.
 func TestInterruptionNotice(t *testing.T) {
+	for _, cut := range []string{"water", "power"} {
+		t.Run(cut, func(t *testing.T) { testInterruptionNotice(t, cut) })
+	}
+}
+
+func testInterruptionNotice(t *testing.T, cut string) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
 	r := newRig(t, start, func(c *config.WorkOrders) {
-		c.Plans = []config.PMPlan{{ID: "water-tank", Title: "Secondary water tank cleaning", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour}}
+		c.Plans = []config.PMPlan{{ID: "water-tank", Title: "Secondary water tank cleaning", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: cut, Duration: 4 * time.Hour}}
 	})
 	t.Run("a job sooner than a day is refused without an override", func(t *testing.T) {
 		_, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "water-tank", Device: "P-1", At: start.Add(5 * time.Hour), By: "eng-he"})
@@ -874,7 +882,7 @@ func TestInterruptionNotice(t *testing.T) {
 		if err := r.m.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.pub.msgs) != 1 || r.pub.msgs[0].Topic != "facility/estate/notices" || !strings.Contains(r.pub.msgs[0].Payload, `"interrupts":"water"`) {
+		if len(r.pub.msgs) != 1 || r.pub.msgs[0].Topic != "facility/estate/notices" || !strings.Contains(r.pub.msgs[0].Payload, `"interrupts":"`+cut+`"`) {
 			t.Fatalf("published %v", r.pub.msgs)
 		}
 		notices, _ := r.m.Notices(ctx)
@@ -887,6 +895,105 @@ func TestInterruptionNotice(t *testing.T) {
 			t.Fatal("the job was scheduled twice")
 		}
 	})
+}
+
+// TestEmergencyNotice: an unplanned cut is announced at once, marked emergency, with its
+// reason; without a reason it is refused.
+func TestEmergencyNotice(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	for _, bad := range []struct {
+		req  NoticeRequest
+		want string
+	}{
+		{NoticeRequest{Interrupts: "water", By: "eng-he"}, "reason: say why"},
+		{NoticeRequest{Interrupts: "gas", Reason: "leak", By: "eng-he"}, `"gas" is not water or power`},
+		{NoticeRequest{Interrupts: "power", Reason: "cable cut", By: "eng-he", Devices: []string{"X-9"}}, `device "X-9"`},
+		{NoticeRequest{Interrupts: "power", Reason: "cable cut", By: "eng-he", End: start.Add(-time.Hour)}, "is not after start"},
+	} {
+		if _, err := r.m.Announce(ctx, bad.req); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: %v, want %q", bad.req, err, bad.want)
+		}
+	}
+	n, err := r.m.Announce(ctx, NoticeRequest{Interrupts: "water", Reason: "burst main in B1", By: "eng-he", Zone: "north", Devices: []string{"P-1"}, End: start.Add(3 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Emergency || !n.Start.Equal(start) || !n.PublishedAt.Equal(start) || !strings.Contains(n.Title, "burst main in B1") {
+		t.Fatalf("notice %+v", n)
+	}
+	if msgs := r.pub.on("facility/estate/notices"); len(msgs) != 1 || msgs[0].QoS != 1 || !strings.Contains(msgs[0].Payload, `"emergency":true`) {
+		t.Fatalf("published %+v", msgs)
+	}
+	if list, _ := r.m.Notices(ctx); len(list) != 1 || list[0].Reason != "burst main in B1" {
+		t.Fatalf("stored %+v", list)
+	}
+}
+
+// TestPlanTargets: plans take devices by kind, profile and tag, and the ledger's equipment
+// that is not polled; they run weekly or every N days, and their jobs keep to the working
+// calendar.
+func TestPlanTargets(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, shanghai) // a Monday
+	r := newRig(t, start, func(c *config.WorkOrders) {
+		c.Ledger = []config.LedgerAsset{{ID: "TANK-1", Kind: "water_tank", Zone: "north", Tags: map[string]string{"role": "supply"}}}
+		c.Plans = config.DefaultPlans()
+		c.Plans = append(c.Plans,
+			config.PMPlan{ID: "tank-check", Title: "Tank inspection", Kind: "water_tank", Every: "weekly", Weekday: "wed", At: "09:00"},
+			config.PMPlan{ID: "supply-round", Title: "Supply round", Tags: map[string]string{"role": "supply"}, Every: "weekly", Weekday: "sun", At: "09:00"},
+			config.PMPlan{ID: "drill-kept", Title: "Drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", OnHoliday: "keep"})
+	})
+	plan := func(id string) config.PMPlan {
+		p, _ := r.m.plan(id)
+		return p
+	}
+	targets := []struct{ plan, want string }{
+		{"secondary-water-check", "P-1"}, // the booster pump, not the drainage pump
+		{"drainage-pump-test", "P-2"},
+		{"tank-check", "TANK-1"},
+		{"supply-round", "P-1,TANK-1"},
+		{"elevator-maintenance", "E-1"},
+	}
+	for _, tc := range targets {
+		if got := strings.Join(r.m.planDevices(plan(tc.plan)), ","); got != tc.want {
+			t.Errorf("plan %s covers %q, want %q", tc.plan, got, tc.want)
+		}
+	}
+	next := func(id string, after time.Time) time.Time {
+		j, ok := NextOccurrence(plan(id), after, shanghai)
+		if !ok {
+			t.Fatalf("plan %s has no next job", id)
+		}
+		return r.m.onCalendar(plan(id), j)
+	}
+	jobs := []struct {
+		name        string
+		plan        string
+		after, want time.Time
+	}{
+		{"weekly on Wednesday", "tank-check", start, time.Date(2026, 3, 4, 9, 0, 0, 0, shanghai)},
+		{"every 15 days from 1 January", "elevator-maintenance", start, time.Date(2026, 3, 2, 10, 0, 0, 0, shanghai)},
+		{"and 15 days later", "elevator-maintenance", time.Date(2026, 3, 2, 10, 0, 0, 0, shanghai), time.Date(2026, 3, 17, 10, 0, 0, 0, shanghai)},
+		{"a drill due on Sunday 15 March moves to Monday", "elevator-rescue-drill", start, time.Date(2026, 3, 16, 10, 0, 0, 0, shanghai)},
+		{"unless the plan keeps it", "drill-kept", start, time.Date(2026, 3, 15, 10, 0, 0, 0, shanghai)},
+		{"a Sunday round moves to Monday", "supply-round", start, time.Date(2026, 3, 9, 9, 0, 0, 0, shanghai)},
+	}
+	for _, tc := range jobs {
+		if got := next(tc.plan, tc.after); !got.Equal(tc.want) {
+			t.Errorf("%s: %s, want %s", tc.name, got.In(shanghai).Format("Mon 2006-01-02 15:04"), tc.want.Format("Mon 2006-01-02 15:04"))
+		}
+	}
+	// The ledger's tank gets its order through the plans' tick.
+	r.clock.Set(time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai))
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := r.m.List(ctx, Filter{Plan: "tank-check"}, false)
+	if len(list) != 1 || list[0].Device != "TANK-1" || list[0].Team != "north-team" || !list[0].ScheduledAt.Equal(time.Date(2026, 3, 4, 9, 0, 0, 0, shanghai)) {
+		t.Fatalf("tank orders %+v", list)
+	}
 }
 
 func TestWarrantyReminder(t *testing.T) {

@@ -30,12 +30,13 @@ type Filter struct {
 	From, To time.Time
 }
 
-// Notice tells residents of a planned interruption of water or power.
+// Notice tells residents of an interruption of water or power: planned (a preventive job's,
+// published at least notice_lead ahead) or an emergency (an unplanned cut, published at once).
 type Notice struct {
 	ID          int64     `json:"id"`
 	Site        string    `json:"site"`
-	Order       string    `json:"order"`
-	Plan        string    `json:"plan"`
+	Order       string    `json:"order,omitempty"`
+	Plan        string    `json:"plan,omitempty"`
 	Interrupts  string    `json:"interrupts"`
 	Devices     []string  `json:"devices"`
 	Zone        string    `json:"zone,omitempty"`
@@ -46,6 +47,10 @@ type Notice struct {
 	PublishedAt time.Time `json:"published_at"`
 	// Override is the reason given for publishing less than a day before the job.
 	Override string `json:"override,omitempty"`
+	// Emergency marks an unplanned cut; Reason says why, By who issued the notice.
+	Emergency bool   `json:"emergency,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	By        string `json:"by,omitempty"`
 }
 
 // FaultKey is what makes two orders one fault: the same device, fault (rule) and instance;
