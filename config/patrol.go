@@ -29,7 +29,8 @@ type Patrol struct {
 	// would re-alarm every handset that reconnects, even after the all-clear.
 	Retained bool `mapstructure:"retained" yaml:"retained"`
 	// Retention is how long cleared alerts and past checklists are kept: a year by default,
-	// as the duty and patrol records (值班、巡查记录) the estate keeps and reports monthly.
+	// as the duty and patrol records (值班、巡查记录) the estate keeps and reports monthly. The
+	// list of alerts shows cleared ones of the last 30 days only.
 	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
 	// QueueSize bounds each channel's queue; a full queue drops (and counts) the message so a
 	// slow channel never delays the others.
