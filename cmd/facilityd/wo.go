@@ -57,9 +57,9 @@ func woCommand() *cobra.Command {
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			defer w.Flush()
-			fmt.Fprintln(w, "ID\tSTATE\tCATEGORY\tPRIORITY\tZONE\tTEAM\tDEVICE\tDEADLINE\tTITLE")
+			fmt.Fprintln(w, "ID\tSTATE\tCATEGORY\tPRIORITY\tZONE\tTEAM\tASSIGNEE\tDEVICE\tDEADLINE\tTITLE")
 			for _, o := range out.Orders {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.State, o.Category, o.Priority, o.Zone, o.Team, o.Device, deadline(o), o.Title)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.State, o.Category, o.Priority, o.Zone, o.Team, o.Assignee, o.Device, deadline(o), o.Title)
 			}
 			return nil
 		},
@@ -164,6 +164,9 @@ func deadline(o *workorders.Order) string {
 	case workorders.StateNew:
 		return "accept by " + o.AcceptBy.Local().Format("01-02 15:04")
 	case workorders.StateAccepted, workorders.StateInProgress:
+		if o.ArrivedAt.IsZero() && !o.ArriveBy.IsZero() {
+			return "on site by " + o.ArriveBy.Local().Format("01-02 15:04")
+		}
 		return "complete by " + o.CompleteBy.Local().Format("01-02 15:04")
 	case workorders.StateResolved:
 		return "call by " + o.FollowUpDue.Local().Format("01-02 15:04")
