@@ -109,6 +109,10 @@ func TestSilentDeviceRaisesCommunicationLossOnly(t *testing.T) {
 	if a := h.alarm("P-1/comm_loss"); a.Class != ClassCommunication || a.Priority != PriorityMedium {
 		t.Errorf("comm loss is %s %s, want medium communication", a.Priority, a.Class)
 	}
+	// A fire panel's silence hides fires: its profile makes it high.
+	if a := h.alarm("FP-1/comm_loss"); a.Class != ClassCommunication || a.Priority != PriorityHigh || !strings.Contains(a.Message, "fire panel not answering") {
+		t.Errorf("fire panel comm loss is %s %s %q, want high communication", a.Priority, a.Class, a.Message)
+	}
 	h.clk.advance(time.Second)
 	h.set("P-1", "fault", 0, "overload", 0)
 	if got := join(h.rec.take()); got != "cleared P-1/comm_loss !; cleared P-1/pump_trip !" {

@@ -32,7 +32,8 @@ const (
 	KindEnum RuleKind = "enum"
 	// KindCondition is present while its When expression is true.
 	KindCondition RuleKind = "condition"
-	// KindComm is present while the device is offline. Every device has one, named comm_loss.
+	// KindComm is present while the device is offline. Every device has one, named comm_loss;
+	// a profile's rules may redefine it.
 	KindComm RuleKind = "comm"
 )
 
@@ -149,7 +150,14 @@ type binding struct {
 func bind(dev *devices.Device, rs *RuleSet, overrides []Override) ([]*binding, error) {
 	rules := []Rule{{Name: CommLossRule, Kind: KindComm, Priority: PriorityMedium, Class: ClassCommunication, Message: "communication lost"}}
 	if rs != nil {
-		rules = append(rules, rs.Rules...)
+		for _, r := range rs.Rules {
+			if r.Name == CommLossRule {
+				// A profile may say what its silence means (a fire panel's is high priority).
+				rules[0] = r
+				continue
+			}
+			rules = append(rules, r)
+		}
 	}
 	byName := map[string]int{}
 	for i, r := range rules {

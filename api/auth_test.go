@@ -105,6 +105,7 @@ func TestRouteTableRoles(t *testing.T) {
 		{"checklist item", "POST", "/api/v1/patrol/checklist/LP-1-03/done", RolePatrol},
 		{"work order", "POST", "/api/v1/workorders/9/accept", RoleEngineer},
 		{"reload", "POST", "/api/v1/reload", RoleEngineer},
+		{"emergency notice", "POST", "/api/v1/notices", RoleEngineer},
 		{"any GET", "GET", "/api/v1/alarms", RolePatrol},
 		{"unknown DELETE: a 404 for anyone", "DELETE", "/api/v1/devices/P-1", RoleOpen},
 		{"unknown top level", "GET", "/debug/pprof/", RoleAdmin},

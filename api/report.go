@@ -15,7 +15,7 @@ var monthRE = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)
 // ReportHandler serves GET /api/v1/workorders/report?month=YYYY-MM[&format=html]: the monthly
 // report `facilityd report` writes, as JSON (default) or its self-contained HTML page, from the
 // order book of site, with months in loc (workorders.calendar.timezone).
-func ReportHandler(site string, loc *time.Location, store workorders.Store) http.Handler {
+func ReportHandler(site string, loc *time.Location, store workorders.Store, opts workorders.ReportOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(status int, msg string) {
 			w.Header().Set("Content-Type", "application/json")
@@ -30,7 +30,7 @@ func ReportHandler(site string, loc *time.Location, store workorders.Store) http
 			fail(http.StatusBadRequest, "month="+month+": want YYYY-MM, e.g. "+time.Now().Format("2006-01"))
 			return
 		}
-		rep, err := workorders.BuildReport(r.Context(), store, site, month, loc, time.Now())
+		rep, err := workorders.BuildReport(r.Context(), store, site, month, loc, time.Now(), opts)
 		if err != nil {
 			fail(http.StatusInternalServerError, "report "+month+": "+err.Error())
 			return

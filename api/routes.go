@@ -56,6 +56,8 @@ var routes = []Route{
 	{Pattern: "GET /api/v1/workorders/{id}", Role: RolePatrol},
 	{Pattern: "POST /api/v1/workorders/{id}/{transition}", Role: RoleEngineer},
 	{Pattern: "GET /api/v1/notices", Role: RolePatrol},
+	{Pattern: "POST /api/v1/notices", Role: RoleEngineer}, // an emergency water or power cut
+	{Pattern: "GET /api/v1/technicians", Role: RolePatrol},
 	{Pattern: "GET /api/v1/ledger", Role: RolePatrol},
 
 	{Pattern: "POST /api/v1/reload", Role: RoleEngineer},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -20,6 +21,10 @@ type WorkOrders interface {
 	FollowUps(ctx context.Context) (due, overdue []*workorders.Order, err error)
 	Notices(ctx context.Context) ([]workorders.Notice, error)
 	Ledger() []workorders.LedgerEntry
+	Technicians() []config.Technician
+	SampledFollowUps(ctx context.Context, level string) (due, done []*workorders.Order, err error)
+	FollowUpLevels() []string
+	Announce(ctx context.Context, r workorders.NoticeRequest) (*workorders.Notice, error)
 }
 
 // RegisterWorkOrders serves the work-order routes through s.
@@ -33,7 +38,9 @@ func RegisterWorkOrders(s *Server, wo WorkOrders) {
 	s.Handle("POST /api/v1/workorders/{id}/{transition}", http.HandlerFunc(h.transition))
 	s.Handle("GET /api/v1/devices/{id}/orders", http.HandlerFunc(h.deviceOrders))
 	s.Handle("GET /api/v1/notices", http.HandlerFunc(h.notices))
+	s.Handle("POST /api/v1/notices", http.HandlerFunc(h.announce))
 	s.Handle("GET /api/v1/ledger", http.HandlerFunc(h.ledger))
+	s.Handle("GET /api/v1/technicians", http.HandlerFunc(h.technicians))
 }
 
 type woHandlers struct{ wo WorkOrders }
@@ -43,16 +50,20 @@ type OrderList struct {
 	Orders []*workorders.Order `json:"orders"`
 }
 
-// FollowUpList is GET /api/v1/workorders/followups.
+// FollowUpList is GET /api/v1/workorders/followups: the calls due and overdue; with
+// ?level= a sampled level (quality, management), that level's sample still to call (due) and
+// called (done).
 type FollowUpList struct {
+	Level   string              `json:"level"`
 	Due     []*workorders.Order `json:"due"`
 	Overdue []*workorders.Order `json:"overdue"`
+	Done    []*workorders.Order `json:"done,omitempty"`
 }
 
 func (h *woHandlers) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := workorders.Filter{State: workorders.State(q.Get("state")), Zone: q.Get("zone"), Team: q.Get("team"),
-		Device: q.Get("device"), Category: q.Get("category"), Plan: q.Get("plan")}
+		Device: q.Get("device"), Category: q.Get("category"), Plan: q.Get("plan"), Location: q.Get("location"), Assignee: q.Get("assignee")}
 	if f.State != "" && !validState(f.State) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q is not one of new, accepted, in_progress, resolved, followed_up, closed, cancelled", f.State))
 		return
@@ -135,7 +146,7 @@ func (h *woHandlers) transition(w http.ResponseWriter, r *http.Request) {
 		known = known || k == a
 	}
 	if !known {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no transition %q; one of accept, start, resolve, follow_up, close, cancel, reopen", r.PathValue("transition")))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no transition %q; one of %v", r.PathValue("transition"), workorders.Actions))
 		return
 	}
 	var in workorders.Input
@@ -157,6 +168,23 @@ func (h *woHandlers) transition(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
+	levels := h.wo.FollowUpLevels()
+	level := r.URL.Query().Get("level")
+	if level != "" && level != levels[0] {
+		due, done, err := h.wo.SampledFollowUps(r.Context(), level)
+		if err != nil {
+			woError(w, err)
+			return
+		}
+		if due == nil {
+			due = []*workorders.Order{}
+		}
+		if done == nil {
+			done = []*workorders.Order{}
+		}
+		writeJSON(w, http.StatusOK, FollowUpList{Level: level, Due: due, Overdue: []*workorders.Order{}, Done: done})
+		return
+	}
 	due, overdue, err := h.wo.FollowUps(r.Context())
 	if err != nil {
 		woError(w, err)
@@ -168,7 +196,7 @@ func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
 	if overdue == nil {
 		overdue = []*workorders.Order{}
 	}
-	writeJSON(w, http.StatusOK, FollowUpList{Due: due, Overdue: overdue})
+	writeJSON(w, http.StatusOK, FollowUpList{Level: levels[0], Due: due, Overdue: overdue})
 }
 
 func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {
@@ -180,8 +208,25 @@ func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"notices": list})
 }
 
+func (h *woHandlers) announce(w http.ResponseWriter, r *http.Request) {
+	var req workorders.NoticeRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	n, err := h.wo.Announce(r.Context(), req)
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, n)
+}
+
 func (h *woHandlers) ledger(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"devices": h.wo.Ledger()})
+}
+
+func (h *woHandlers) technicians(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"technicians": h.wo.Technicians()})
 }
 
 // decode reads a JSON body with decodeBody, or answers 400 (413 when too large) and returns

@@ -26,6 +26,8 @@ func woServer(t *testing.T) (*Server, *workorders.Manager, *time.Time) {
 	cfg := config.DefaultWorkOrders()
 	cfg.Calendar.Days = []string{"mon", "tue", "wed", "thu", "fri"}
 	cfg.Zones = []config.ZoneTeam{{Zone: "north", Team: "north-team", Butler: "butler-wang"}}
+	cfg.Technicians = []config.Technician{{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
+		{ID: "tech-lin", Name: "Lin Tao", Team: "south-team", Handset: "h-lin"}}
 	cfg.Plans = []config.PMPlan{{ID: "tank", Devices: []string{"P-1"}, Every: "quarterly", Day: 10, Interrupts: "water"}}
 	devs := []config.Device{{ID: "P-1", Kind: "pump", Zone: "north", Site: "s"},
 		{ID: "L-1", Kind: "elevator", Zone: "south", Site: "s", Asset: &config.Asset{Make: "Otis", Contractor: "Otis Service"}}}
@@ -63,6 +65,7 @@ func TestWorkOrdersHTTP(t *testing.T) {
 		t.Fatalf("list: %d %s", rec.Code, rec.Body)
 	}
 	for _, step := range []struct{ action, body string }{
+		{"assign", `{"by":"engineering-supervisor","to":"tech-chen"}`},
 		{"accept", `{"by":"tech-chen"}`},
 		{"start", `{"by":"tech-chen"}`},
 		{"resolve", `{"by":"tech-chen","note":"relay reset"}`},
@@ -76,7 +79,7 @@ func TestWorkOrdersHTTP(t *testing.T) {
 	}
 	var got workorders.Order
 	sendWO(t, srv, "GET", "/api/v1/workorders/"+o.ID, "", &got)
-	if got.State != workorders.StateClosed || len(got.History) != 6 || got.History[3].Note != "relay reset" {
+	if got.State != workorders.StateClosed || len(got.History) != 7 || got.History[4].Note != "relay reset" || got.Assignee != "tech-chen" {
 		t.Fatalf("order %s, history %+v", got.State, got.History)
 	}
 	var dev OrderList
@@ -84,6 +87,17 @@ func TestWorkOrdersHTTP(t *testing.T) {
 		t.Fatalf("maintenance record of P-1: %d orders", len(dev.Orders))
 	}
 
+	open2, _ := m.HandleAlarm(context.Background(), alarms.Event{Type: alarms.EventRaised, At: *now,
+		Alarm: alarms.Alarm{ID: "P-1/overcurrent", Device: "P-1", Kind: "pump", Zone: "north", Rule: "overcurrent", Class: alarms.ClassEquipment}})
+	o2 := open2.ID
+	var techs struct{ Technicians []config.Technician }
+	if sendWO(t, srv, "GET", "/api/v1/technicians", "", &techs); len(techs.Technicians) != 2 || techs.Technicians[1].Team != "south-team" {
+		t.Fatalf("technicians %+v", techs)
+	}
+	var mine OrderList
+	if sendWO(t, srv, "GET", "/api/v1/workorders?assignee=tech-chen", "", &mine); len(mine.Orders) != 1 || mine.Orders[0].ID != o.ID {
+		t.Fatalf("orders of tech-chen: %+v", mine)
+	}
 	tests := []struct {
 		name, method, url, body string
 		code                    int
@@ -97,6 +111,7 @@ func TestWorkOrdersHTTP(t *testing.T) {
 		{"too large", "POST", "/api/v1/workorders", `{"title":"` + strings.Repeat("x", 70000) + `"}`, 413, "larger than"},
 		{"missing title", "POST", "/api/v1/workorders", `{"by":"cs"}`, 400, "title"},
 		{"follow-up needs an answer", "POST", "/api/v1/workorders/" + o.ID + "/follow_up", `{"by":"cs"}`, 409, "follow_up needs resolved"},
+		{"assign across teams without the supervisor", "POST", "/api/v1/workorders/" + o2 + "/assign", `{"by":"tech-chen","to":"tech-lin"}`, 400, "only the supervisor"},
 		{"bad state filter", "GET", "/api/v1/workorders?state=done", "", 400, "not one of"},
 		{"water job without a day's notice", "POST", "/api/v1/workorders/schedule", `{"plan":"tank","device":"P-1","at":"2026-03-03T12:00:00Z","by":"eng"}`, 409, "residents must be told"},
 	}
@@ -120,8 +135,30 @@ func TestWorkOrdersHTTP(t *testing.T) {
 			sendWO(t, srv, "POST", "/api/v1/workorders/"+h.ID+"/"+a, `{"by":"tech"}`, nil)
 		}
 		var f FollowUpList
-		if sendWO(t, srv, "GET", "/api/v1/workorders/followups", "", &f); len(f.Due) != 1 || len(f.Overdue) != 0 {
+		if sendWO(t, srv, "GET", "/api/v1/workorders/followups", "", &f); len(f.Due) != 1 || len(f.Overdue) != 0 || f.Level != "team" {
 			t.Fatalf("follow-ups %+v", f)
+		}
+		// A complaint is in every level's sample.
+		var c workorders.Order
+		sendWO(t, srv, "POST", "/api/v1/workorders", `{"zone":"north","category":"complaint","title":"Rude repairer","by":"cs-liu"}`, &c)
+		for _, a := range []string{"accept", "start", "resolve"} {
+			sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/"+a, `{"by":"tech"}`, nil)
+		}
+		sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/follow_up", `{"by":"cs","satisfied":true}`, nil)
+		var q FollowUpList
+		if rec := sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=management", "", &q); rec.Code != 200 || len(q.Due) != 1 || q.Due[0].ID != c.ID {
+			t.Fatalf("management sample: %d %s", rec.Code, rec.Body)
+		}
+		var called workorders.Order
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/follow_up", `{"by":"gm-zhou","level":"management","satisfied":true}`, &called); rec.Code != 200 || called.State != workorders.StateFollowedUp {
+			t.Fatalf("management call: %d %s", rec.Code, rec.Body)
+		}
+		if sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=management", "", &q); len(q.Due) != 0 || len(q.Done) != 1 {
+			t.Fatalf("after the call: %+v", q)
+		}
+		var e struct{ Error string }
+		if rec := sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=board", "", &e); rec.Code != 400 || !strings.Contains(e.Error, "team quality management") {
+			t.Fatalf("unknown level: %d %q", rec.Code, e.Error)
 		}
 		var sched workorders.Order
 		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/schedule", `{"plan":"tank","device":"P-1","at":"2026-03-05T12:00:00Z","by":"eng"}`, &sched); rec.Code != 201 {
@@ -130,6 +167,17 @@ func TestWorkOrdersHTTP(t *testing.T) {
 		var n struct{ Notices []workorders.Notice }
 		if sendWO(t, srv, "GET", "/api/v1/notices", "", &n); len(n.Notices) != 1 || n.Notices[0].Interrupts != "water" {
 			t.Fatalf("notices %+v", n)
+		}
+		var ne struct{ Error string }
+		if rec := sendWO(t, srv, "POST", "/api/v1/notices", `{"interrupts":"power","by":"eng"}`, &ne); rec.Code != 400 || !strings.Contains(ne.Error, "reason") {
+			t.Fatalf("emergency notice without a reason: %d %q", rec.Code, ne.Error)
+		}
+		var em workorders.Notice
+		if rec := sendWO(t, srv, "POST", "/api/v1/notices", `{"interrupts":"power","reason":"transformer fault","by":"eng","zone":"north"}`, &em); rec.Code != 201 || !em.Emergency {
+			t.Fatalf("emergency notice: %d %+v", rec.Code, em)
+		}
+		if sendWO(t, srv, "GET", "/api/v1/notices", "", &n); len(n.Notices) != 2 || !n.Notices[1].Emergency {
+			t.Fatalf("notices after the emergency %+v", n)
 		}
 		var l struct{ Devices []workorders.LedgerEntry }
 		if sendWO(t, srv, "GET", "/api/v1/ledger", "", &l); len(l.Devices) != 2 || l.Devices[1].Asset.Contractor != "Otis Service" {

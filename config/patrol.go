@@ -31,7 +31,9 @@ type Patrol struct {
 	// Retained publishes alerts as retained MQTT messages. Off by default: a retained alert
 	// would re-alarm every handset that reconnects, even after the all-clear.
 	Retained bool `mapstructure:"retained" yaml:"retained"`
-	// Retention is how long cleared alerts and past checklists are kept.
+	// Retention is how long cleared alerts and past checklists are kept: a year by default,
+	// as the duty and patrol records (值班、巡查记录) the estate keeps and reports monthly. The
+	// list of alerts shows cleared ones of the last 30 days only.
 	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
 	// QueueSize bounds each channel's queue; a full queue drops (and counts) the message so a
 	// slow channel never delays the others.
@@ -124,7 +126,7 @@ type PatrolLight struct {
 func DefaultPatrol() Patrol {
 	return Patrol{
 		Store:     "",
-		Retention: 30 * 24 * time.Hour,
+		Retention: 365 * 24 * time.Hour,
 		QueueSize: 256,
 		Escalation: PatrolEscalation{
 			LifeSafety: PatrolTiming{Resend: 30 * time.Second, Escalate: 60 * time.Second},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ type WorkOrders struct {
 	Limits   []TimeLimit        `mapstructure:"limits" yaml:"limits,omitempty"`
 	Calendar WorkCalendar       `mapstructure:"calendar" yaml:"calendar"`
 	Zones    []ZoneTeam         `mapstructure:"zones" yaml:"zones,omitempty"`
+	// Technicians are the people orders are dispatched to (维修派工, 责任到人).
+	Technicians []Technician `mapstructure:"technicians" yaml:"technicians,omitempty"`
 	// DefaultTeam takes the orders of a zone no entry of zones names.
 	DefaultTeam string `mapstructure:"default_team" yaml:"default_team"`
 	// Supervisor is told of breaches in zones without a supervisor of their own.
@@ -38,9 +41,12 @@ type WorkOrders struct {
 	// WarrantyReminder is how long before a warranty ends engineering is reminded.
 	WarrantyReminder time.Duration `mapstructure:"warranty_reminder" yaml:"warranty_reminder"`
 	// CheckInterval is how often deadlines, follow-ups and plans are checked.
-	CheckInterval time.Duration    `mapstructure:"check_interval" yaml:"check_interval"`
-	Plans         []PMPlan         `mapstructure:"plans" yaml:"plans,omitempty"`
-	Webhook       WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
+	CheckInterval time.Duration `mapstructure:"check_interval" yaml:"check_interval"`
+	Plans         []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
+	// Ledger adds equipment that is not polled (water tanks, extinguishers) to the equipment
+	// ledger, so that plans can cover it.
+	Ledger  []LedgerAsset    `mapstructure:"ledger" yaml:"ledger,omitempty"`
+	Webhook WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
 }
 
 // WorkOrderStore says where orders are kept: a SQLite file (the default, one gateway) or a
@@ -67,14 +73,23 @@ type WorkOrderMapping struct {
 }
 
 // TimeLimit is one row of the maintenance time-limit table: for a category and priority
-// (empty priority: any), the time to accept an order and the time to complete it once
-// accepted. With WorkingHours the times count working hours of the calendar only.
+// (empty priority: any), the time to accept an order, to arrive on site (到达现场) and to
+// complete it, the last two counted from acceptance, or from the call when FromCall is set
+// (life safety). With WorkingHours the times count working hours of the calendar only.
 type TimeLimit struct {
-	Category     string        `mapstructure:"category" yaml:"category"`
-	Priority     string        `mapstructure:"priority" yaml:"priority,omitempty"`
-	Accept       time.Duration `mapstructure:"accept" yaml:"accept"`
-	Complete     time.Duration `mapstructure:"complete" yaml:"complete"`
-	WorkingHours bool          `mapstructure:"working_hours" yaml:"working_hours,omitempty"`
+	Category string        `mapstructure:"category" yaml:"category"`
+	Priority string        `mapstructure:"priority" yaml:"priority,omitempty"`
+	Accept   time.Duration `mapstructure:"accept" yaml:"accept"`
+	// Arrive is the time to be on site; zero sets no arrival deadline (preventive jobs).
+	Arrive   time.Duration `mapstructure:"arrive" yaml:"arrive,omitempty"`
+	Complete time.Duration `mapstructure:"complete" yaml:"complete"`
+	// FromCall counts every deadline from the call (the alarm raised), not from acceptance.
+	// Orders from life-safety alarms always do.
+	FromCall bool `mapstructure:"from_call" yaml:"from_call,omitempty"`
+	// SameDay makes arrival and completion due by the close of the working day (of the call,
+	// or the next one when the call comes after hours), whatever Arrive and Complete say.
+	SameDay      bool `mapstructure:"same_day" yaml:"same_day,omitempty"`
+	WorkingHours bool `mapstructure:"working_hours" yaml:"working_hours,omitempty"`
 	// Basis cites the rule the limit comes from, shown in the README and the API.
 	Basis string `mapstructure:"basis" yaml:"basis,omitempty"`
 }
@@ -102,12 +117,52 @@ type ZoneTeam struct {
 	Supervisor string `mapstructure:"supervisor" yaml:"supervisor,omitempty"`
 }
 
-// FollowUp sets when the follow-up call (回访) is due after a repair is resolved.
+// Technician is one person of a maintenance team: orders of the team are assigned to them, and
+// notifications of their orders reach their handset (MQTT QoS 1 on
+// facility/{site}/handsets/{handset}).
+type Technician struct {
+	ID      string `mapstructure:"id" yaml:"id" json:"id"`
+	Name    string `mapstructure:"name" yaml:"name" json:"name"`
+	Team    string `mapstructure:"team" yaml:"team" json:"team"`
+	Handset string `mapstructure:"handset" yaml:"handset" json:"handset,omitempty"`
+}
+
+// FollowUp sets when the follow-up call (回访) is due after a repair is resolved, who else
+// calls a sample of the residents back, and the satisfaction the estate aims for.
 type FollowUp struct {
 	// Repair is wall-clock time after resolution for repairs raised from alarms.
 	Repair time.Duration `mapstructure:"repair" yaml:"repair"`
 	// Household is working time after resolution for residents' household repairs.
 	Household time.Duration `mapstructure:"household" yaml:"household"`
+	// Sampling is the levels that call back, the first being the call every order gets
+	// (the team's) and the others sampled checks by quality staff and management. Empty
+	// means DefaultSampling. Complaints are called back at every level.
+	Sampling []SamplingLevel `mapstructure:"sampling" yaml:"sampling,omitempty"`
+	// Target is the satisfaction the estate aims for, 0-1 (the plans: 80%).
+	Target float64 `mapstructure:"target" yaml:"target"`
+}
+
+// SamplingLevel is one level of follow-up calls and the share of orders it calls back.
+type SamplingLevel struct {
+	Level string  `mapstructure:"level" yaml:"level" json:"level"`
+	Share float64 `mapstructure:"share" yaml:"share" json:"share"`
+}
+
+// DefaultSampling is the levels of the estate's plans: the team calls every resident back,
+// quality staff half of them and management 40%.
+func DefaultSampling() []SamplingLevel {
+	return []SamplingLevel{{Level: "team", Share: 1}, {Level: "quality", Share: 0.5}, {Level: "management", Share: 0.4}}
+}
+
+// LedgerAsset is equipment of the ledger (设备台帐) that facilityd does not poll.
+type LedgerAsset struct {
+	ID       string            `mapstructure:"id" yaml:"id"`
+	Kind     string            `mapstructure:"kind" yaml:"kind"`
+	Site     string            `mapstructure:"site" yaml:"site,omitempty"`
+	Building string            `mapstructure:"building" yaml:"building,omitempty"`
+	Zone     string            `mapstructure:"zone" yaml:"zone,omitempty"`
+	Tags     map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+	Asset    *Asset            `mapstructure:"asset" yaml:"asset,omitempty"`
 }
 
 // PMPlan is a preventive-maintenance plan. A calendar plan (Every) raises an order for each
@@ -116,12 +171,23 @@ type FollowUp struct {
 type PMPlan struct {
 	ID    string `mapstructure:"id" yaml:"id"`
 	Title string `mapstructure:"title" yaml:"title"`
-	// Devices lists device ids; Kind takes every device of a kind.
-	Devices  []string `mapstructure:"devices" yaml:"devices,omitempty"`
-	Kind     string   `mapstructure:"kind" yaml:"kind,omitempty"`
-	Category string   `mapstructure:"category" yaml:"category,omitempty"`
-	// Every is monthly, quarterly, semiannual or yearly.
+	// Devices lists device or ledger asset ids; otherwise the plan takes every device and
+	// ledger asset that has Kind, Profile and all of Tags (those set).
+	Devices  []string          `mapstructure:"devices" yaml:"devices,omitempty"`
+	Kind     string            `mapstructure:"kind" yaml:"kind,omitempty"`
+	Profile  string            `mapstructure:"profile" yaml:"profile,omitempty"`
+	Tags     map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+	Category string            `mapstructure:"category" yaml:"category,omitempty"`
+	// Every is weekly, monthly, quarterly, semiannual, yearly or a number of days ("15d").
 	Every string `mapstructure:"every" yaml:"every,omitempty"`
+	// Weekday is the day of a weekly plan (mon, the default); Start the first day of a plan
+	// every N days (2026-01-01 by default), from which its days are counted.
+	Weekday string `mapstructure:"weekday" yaml:"weekday,omitempty"`
+	Start   string `mapstructure:"start" yaml:"start,omitempty"`
+	// OnHoliday is what happens to a job that falls on a day off the working calendar:
+	// next_workday (the default) moves it to the next working day at the same time; keep
+	// keeps it.
+	OnHoliday string `mapstructure:"on_holiday" yaml:"on_holiday,omitempty"`
 	// Month is the first month (1-12) of a quarterly, semiannual or yearly plan; Day the day
 	// of the month (1-28); At the local time of the job (09:00).
 	Month int    `mapstructure:"month" yaml:"month,omitempty"`
@@ -167,7 +233,7 @@ func DefaultWorkOrders() WorkOrders {
 		Calendar:         WorkCalendar{Timezone: "Asia/Shanghai", Start: "09:00", End: "18:00"},
 		DefaultTeam:      "engineering",
 		Supervisor:       "engineering-supervisor",
-		FollowUp:         FollowUp{Repair: time.Hour, Household: 9 * time.Hour},
+		FollowUp:         FollowUp{Repair: time.Hour, Household: 9 * time.Hour, Target: 0.8},
 		ReworkWindow:     30 * 24 * time.Hour,
 		NoticeLead:       24 * time.Hour,
 		WarrantyReminder: 30 * 24 * time.Hour,
@@ -179,7 +245,9 @@ func DefaultWorkOrders() WorkOrders {
 // names are globs, so they hold whatever exact names the rules use.
 func DefaultWorkOrderMappings() []WorkOrderMapping {
 	return []WorkOrderMapping{
-		// Communication loss is a matter for engineering IT, never a device repair.
+		// Communication loss is a matter for engineering IT, never a device repair; a fire
+		// panel's silence is high priority.
+		{Class: "communication", Kind: "fire_panel", Category: "engineering_it", Team: "engineering-it", Priority: "high"},
 		{Class: "communication", Category: "engineering_it", Team: "engineering-it", Priority: "medium"},
 		{Kind: "elevator", Rule: "*entrap*", Category: "elevator_entrapment", Priority: "critical"},
 		{Kind: "elevator", Category: "elevator_fault", Priority: "high"},
@@ -199,33 +267,49 @@ func DefaultWorkOrderMappings() []WorkOrderMapping {
 func DefaultTimeLimits() []TimeLimit {
 	return []TimeLimit{
 		// TSG T5002-2017 (电梯维护保养规则): the maintenance unit answers an entrapment
-		// around the clock and in a city reaches the site within 30 minutes; GB/T 18775-2009
-		// sets the same expectation for maintenance contracts. Accepting within 5 minutes is
-		// the estate's own practice.
-		{Category: "elevator_entrapment", Accept: 5 * time.Minute, Complete: 30 * time.Minute, Basis: "TSG T5002-2017: on site within 30 min"},
-		{Category: "elevator_fault", Accept: 15 * time.Minute, Complete: 4 * time.Hour, Basis: "estate default"},
-		{Category: "drainage_flood", Accept: 5 * time.Minute, Complete: time.Hour, Basis: "estate default"},
-		{Category: "pump_trip", Accept: 15 * time.Minute, Complete: 4 * time.Hour, Basis: "estate default"},
+		// around the clock and in a city reaches the site within 30 minutes of the call;
+		// GB/T 18775-2009 sets the same expectation for maintenance contracts. Accepting
+		// within 5 minutes and releasing the passengers within the hour are the estate's own.
+		{Category: "elevator_entrapment", Accept: 5 * time.Minute, Arrive: 30 * time.Minute, Complete: time.Hour, FromCall: true, Basis: "TSG T5002-2017: on site within 30 min of the call"},
+		{Category: "elevator_fault", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 4 * time.Hour, Basis: "estate default"},
+		{Category: "drainage_flood", Accept: 5 * time.Minute, Arrive: 30 * time.Minute, Complete: time.Hour, FromCall: true, Basis: "estate default: water rises by the minute"},
+		{Category: "pump_trip", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 4 * time.Hour, Basis: "estate default"},
 		// GB 25201-2010 (建筑消防设施的维护管理) asks faults of fire systems to be put right
 		// at once; a day is the outside limit the estate accepts.
-		{Category: "fire_system", Accept: 15 * time.Minute, Complete: 24 * time.Hour, Basis: "GB 25201-2010: repair fire-system faults promptly"},
-		{Category: "engineering_it", Accept: time.Hour, Complete: 8 * time.Hour, Basis: "estate default"},
+		{Category: "fire_system", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 24 * time.Hour, Basis: "GB 25201-2010: repair fire-system faults promptly"},
+		{Category: "engineering_it", Accept: time.Hour, Arrive: 4 * time.Hour, Complete: 8 * time.Hour, Basis: "estate default"},
 		// A failed lamp within two working days.
-		{Category: "lighting", Accept: 4 * time.Hour, Complete: 18 * time.Hour, WorkingHours: true, Basis: "estate default: two working days"},
-		{Category: "household_repair", Accept: 2 * time.Hour, Complete: 27 * time.Hour, WorkingHours: true, Basis: "estate default: three working days"},
+		{Category: "lighting", Accept: 4 * time.Hour, Arrive: 9 * time.Hour, Complete: 18 * time.Hour, WorkingHours: true, Basis: "estate default: two working days"},
+		// Residents are promised a repairer at the door within 30 minutes of taking the job.
+		{Category: "household_repair", Accept: 2 * time.Hour, Arrive: 30 * time.Minute, Complete: 27 * time.Hour, WorkingHours: true, Basis: "estate default: on site in 30 min, done in three working days"},
+		// The estate's plans: a complaint gets the department head's visit the same day.
+		{Category: "complaint", Accept: time.Hour, Arrive: 8 * time.Hour, Complete: 8 * time.Hour, WorkingHours: true, FromCall: true, SameDay: true, Basis: "estate plans: visited the same working day"},
 		{Category: "preventive", Accept: 9 * time.Hour, Complete: 45 * time.Hour, WorkingHours: true, Basis: "estate default: a working week"},
-		{Category: "general", Accept: time.Hour, Complete: 24 * time.Hour, Basis: "estate default"},
+		{Category: "general", Accept: time.Hour, Arrive: 2 * time.Hour, Complete: 24 * time.Hour, Basis: "estate default"},
 	}
 }
 
-// DefaultPlans are the preventive-maintenance plans the estate's plans name.
+// DefaultPlans are the preventive-maintenance plans the estate's plans name. Pumps are told
+// apart by their role tag: the secondary water check is the supply (booster) pumps', the
+// test run the drainage pumps'.
 func DefaultPlans() []PMPlan {
 	return []PMPlan{
+		// TSG T5002-2017: elevators are maintained at least every 15 days.
+		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
 		{ID: "elevator-rescue-drill", Title: "Elevator entrapment rescue drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 7 * 24 * time.Hour},
 		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
-		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
-		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
+		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
+		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Tags: map[string]string{"role": "drainage"}, Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
 	}
+}
+
+// EveryDays reads a plan's "15d" as 15 days; ok is false for the named periods.
+func EveryDays(every string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimSuffix(every, "d"))
+	if err != nil || !strings.HasSuffix(every, "d") || n < 1 || n > 366 {
+		return 0, false
+	}
+	return n, true
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
@@ -302,6 +386,9 @@ func (c *Config) validateWorkOrders() []error {
 		if l.Accept <= 0 || l.Complete <= 0 {
 			add("workorders.limits[%d] (%s): accept and complete must be positive", i, l.Category)
 		}
+		if l.Arrive < 0 || (l.Arrive > l.Complete && l.Complete > 0) {
+			add("workorders.limits[%d] (%s).arrive: %v must be between 0 (no arrival deadline) and complete %v", i, l.Category, l.Arrive, l.Complete)
+		}
 	}
 	if _, err := time.LoadLocation(w.Calendar.Timezone); err != nil {
 		add("workorders.calendar.timezone: %v", err)
@@ -327,8 +414,40 @@ func (c *Config) validateWorkOrders() []error {
 			add("workorders.zones[%d]: zone and team are both needed", i)
 		}
 	}
+	techs := map[string]bool{}
+	for i, t := range w.Technicians {
+		if t.ID == "" || techs[t.ID] {
+			add("workorders.technicians[%d].id: missing or repeated (%q)", i, t.ID)
+		}
+		techs[t.ID] = true
+		if t.Team == "" {
+			add("workorders.technicians[%d] (%s).team: missing; a technician takes the orders of one team", i, t.ID)
+		}
+		if strings.ContainsAny(t.Handset, "/+#") {
+			add("workorders.technicians[%d] (%s).handset: %q must be one MQTT topic level (no /, + or #)", i, t.ID, t.Handset)
+		}
+	}
 	if w.FollowUp.Repair <= 0 || w.FollowUp.Household <= 0 {
 		add("workorders.follow_up.repair, household: must be positive")
+	}
+	if len(w.FollowUp.Sampling) == 0 {
+		w.FollowUp.Sampling = DefaultSampling()
+	}
+	levels := map[string]bool{}
+	for i, l := range w.FollowUp.Sampling {
+		if l.Level == "" || levels[l.Level] {
+			add("workorders.follow_up.sampling[%d].level: missing or repeated (%q)", i, l.Level)
+		}
+		levels[l.Level] = true
+		if l.Share <= 0 || l.Share > 1 {
+			add("workorders.follow_up.sampling[%d] (%s).share: %v must be more than 0 and at most 1 (0.5 is half the orders)", i, l.Level, l.Share)
+		}
+		if i == 0 && l.Share != 1 {
+			add("workorders.follow_up.sampling[0] (%s).share: %v: the first level calls every resident back (1)", l.Level, l.Share)
+		}
+	}
+	if w.FollowUp.Target <= 0 || w.FollowUp.Target > 1 {
+		add("workorders.follow_up.target: %v must be more than 0 and at most 1 (0.8 is 80%%)", w.FollowUp.Target)
 	}
 	if w.ReworkWindow <= 0 {
 		add("workorders.rework_window: %v must be positive", w.ReworkWindow)
@@ -346,10 +465,16 @@ func (c *Config) validateWorkOrders() []error {
 			add("%s.id: missing or repeated", name)
 		}
 		ids[p.ID] = true
+		_, days := EveryDays(p.Every)
+		monthly := false
 		switch p.Every {
-		case "", "monthly", "quarterly", "semiannual", "yearly":
+		case "", "weekly":
+		case "monthly", "quarterly", "semiannual", "yearly":
+			monthly = true
 		default:
-			add("%s.every: %q is not monthly, quarterly, semiannual or yearly", name, p.Every)
+			if !days {
+				add("%s.every: %q is not weekly, monthly, quarterly, semiannual, yearly or a number of days (15d, 1-366)", name, p.Every)
+			}
 		}
 		if p.Every == "" && p.Meter == "" {
 			add("%s: needs every (a calendar plan) or meter and meter_every (a meter plan)", name)
@@ -357,8 +482,23 @@ func (c *Config) validateWorkOrders() []error {
 		if p.Meter != "" && p.MeterEvery <= 0 {
 			add("%s.meter_every: %v must be positive", name, p.MeterEvery)
 		}
-		if p.Every != "" && (p.Day < 1 || p.Day > 28) {
+		if monthly && (p.Day < 1 || p.Day > 28) {
 			add("%s.day: %d must be 1-28", name, p.Day)
+		}
+		if p.Weekday != "" {
+			if _, ok := Weekday(p.Weekday); !ok || p.Every != "weekly" {
+				add("%s.weekday: %q is a weekday (mon..sun) of a weekly plan only", name, p.Weekday)
+			}
+		}
+		if p.Start != "" {
+			if _, err := time.Parse(time.DateOnly, p.Start); err != nil || !days {
+				add("%s.start: %q is the first date (2026-01-05) of a plan every N days only", name, p.Start)
+			}
+		}
+		switch p.OnHoliday {
+		case "", "keep", "next_workday":
+		default:
+			add("%s.on_holiday: %q is not keep or next_workday", name, p.OnHoliday)
 		}
 		if p.Month < 0 || p.Month > 12 {
 			add("%s.month: %d must be 1-12", name, p.Month)
@@ -374,8 +514,21 @@ func (c *Config) validateWorkOrders() []error {
 		if p.Interrupts != "" && p.Ahead != 0 && p.Ahead < w.NoticeLead {
 			add("%s.ahead: %v is less than workorders.notice_lead %v: residents would be told too late", name, p.Ahead, w.NoticeLead)
 		}
-		if len(p.Devices) == 0 && p.Kind == "" {
-			add("%s: needs devices or kind", name)
+		if len(p.Devices) == 0 && p.Kind == "" && p.Profile == "" && len(p.Tags) == 0 {
+			add("%s: needs devices, or kind, profile or tags", name)
+		}
+	}
+	known := map[string]bool{}
+	for _, d := range c.Devices {
+		known[d.ID] = true
+	}
+	for i, a := range w.Ledger {
+		if a.ID == "" || known[a.ID] {
+			add("workorders.ledger[%d].id: missing, or repeated among the ledger and devices (%q)", i, a.ID)
+		}
+		known[a.ID] = true
+		if a.Kind == "" {
+			add("workorders.ledger[%d] (%s).kind: missing (water_tank, extinguisher...)", i, a.ID)
 		}
 	}
 	for i, d := range c.Devices {

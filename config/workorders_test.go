@@ -22,7 +22,7 @@ func TestWorkOrdersConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := cfg.WorkOrders
-		if w.Store.Driver != "sqlite" || len(w.Limits) != len(DefaultTimeLimits()) || len(w.Plans) != 4 || w.ReworkWindow != 30*24*time.Hour || w.FollowUp.Repair != time.Hour {
+		if w.Store.Driver != "sqlite" || len(w.Limits) != len(DefaultTimeLimits()) || len(w.Plans) != 5 || w.Plans[0].Every != "15d" || w.ReworkWindow != 30*24*time.Hour || w.FollowUp.Repair != time.Hour {
 			t.Fatalf("defaults: %+v", w)
 		}
 		if a := cfg.Devices[0].Asset; a == nil || a.Contractor != "Otis Service" || a.WarrantyEnd != "2027-06-30" {
@@ -52,11 +52,22 @@ workorders:
 		{"unknown driver", "workorders: {store: {driver: mysql}}", `workorders.store.driver: "mysql" is not sqlite or postgres`},
 		{"postgres without dsn", "workorders: {store: {driver: postgres}}", "workorders.store.dsn: missing"},
 		{"short notice", "workorders: {notice_lead: 12h}", "less than the day's notice"},
-		{"bad plan", "workorders: {plans: [{id: x, kind: pump, every: weekly, day: 3}]}", `plans[0] (x).every: "weekly"`},
+		{"bad plan", "workorders: {plans: [{id: x, kind: pump, every: fortnightly, day: 3}]}", `plans[0] (x).every: "fortnightly" is not weekly, monthly, quarterly, semiannual, yearly or a number of days`},
+		{"plan every 0 days", "workorders: {plans: [{id: x, kind: pump, every: 0d}]}", `plans[0] (x).every: "0d"`},
+		{"weekday of a monthly plan", "workorders: {plans: [{id: x, kind: pump, every: monthly, day: 3, weekday: mon}]}", `plans[0] (x).weekday: "mon" is a weekday (mon..sun) of a weekly plan only`},
+		{"bad on_holiday", "workorders: {plans: [{id: x, kind: pump, every: weekly, on_holiday: skip}]}", `plans[0] (x).on_holiday: "skip" is not keep or next_workday`},
+		{"ledger asset without kind", "workorders: {ledger: [{id: T-1}]}", "workorders.ledger[0] (T-1).kind: missing"},
 		{"bad holiday", "workorders: {calendar: {holidays: [1 Oct]}}", `"1 Oct" is not a date`},
 		{"bad mapping priority", "workorders: {mappings: [{kind: pump, category: pump_trip, priority: urgent}]}", "mappings[0].priority"},
 		{"bad warranty date", strings.Replace(woBase, "2027-06-30", "soon", 1), `devices[0] (E-1).asset.warranty_end: "soon"`},
 		{"unknown key", "workorders: {zones: [{zone: a, team: b, buttler: c}]}", "did you mean"},
+		{"arrival after completion", "workorders: {limits: [{category: x, accept: 1m, arrive: 2h, complete: 1h}]}", "workorders.limits[0] (x).arrive: 2h0m0s must be between 0"},
+		{"sampled share above one", "workorders: {follow_up: {sampling: [{level: team, share: 1}, {level: quality, share: 50}]}}", "sampling[1] (quality).share: 50 must be more than 0 and at most 1"},
+		{"first level samples", "workorders: {follow_up: {sampling: [{level: team, share: 0.5}]}}", "the first level calls every resident back"},
+		{"target in percent", "workorders: {follow_up: {target: 80}}", "workorders.follow_up.target: 80 must be more than 0 and at most 1"},
+		{"technician without a team", "workorders: {technicians: [{id: t1, handset: h1}]}", "workorders.technicians[0] (t1).team: missing"},
+		{"technician twice", "workorders: {technicians: [{id: t1, team: a}, {id: t1, team: a}]}", `workorders.technicians[1].id: missing or repeated ("t1")`},
+		{"handset is one topic level", "workorders: {technicians: [{id: t1, team: a, handset: a/b}]}", `handset: "a/b" must be one MQTT topic level`},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

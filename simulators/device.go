@@ -250,9 +250,17 @@ func (d *device) inject(fault string, params map[string]string) error {
 	}
 	d.faults[key] = ActiveFault{Fault: fault, Params: resolved, Since: since}
 	d.encode()
+	waiting := ""
+	if ar, ok := d.model.(armer); ok && !spec.Protocol {
+		waiting = ar.armed(fault)
+	}
 	d.mu.Unlock()
 
-	d.log.Info("fault injected", "device", d.spec.ID, "fault", fault, "params", resolved)
+	if waiting != "" {
+		d.log.Info("fault armed", "device", d.spec.ID, "fault", fault, "params", resolved, "waiting", waiting)
+	} else {
+		d.log.Info("fault injected", "device", d.spec.ID, "fault", fault, "params", resolved)
+	}
 	if fault == "drop" && d.srv != nil {
 		d.srv.resetConns()
 	}
@@ -303,8 +311,14 @@ func (d *device) activeFaults() []ActiveFault {
 	}
 	sort.Slice(keys, func(i, j int) bool { return faultKeyLess(keys[i], keys[j]) })
 	out := make([]ActiveFault, len(keys))
+	ar, _ := d.model.(armer)
 	for i, k := range keys {
 		out[i] = d.faults[k]
+		if ar != nil {
+			if why := ar.armed(out[i].Fault); why != "" {
+				out[i].Armed, out[i].Waiting = true, why
+			}
+		}
 	}
 	return out
 }

@@ -144,11 +144,14 @@ func faultNames(specs []FaultSpec) []string {
 	return names
 }
 
-// ActiveFault is a fault in force on a device.
+// ActiveFault is a fault in force on a device. Armed is set while the fault cannot show yet,
+// Waiting saying what for ("the pump is stopped: ..."): it shows as soon as it can.
 type ActiveFault struct {
-	Fault  string            `json:"fault"`
-	Params map[string]string `json:"params,omitempty"`
-	Since  time.Time         `json:"since"`
+	Fault   string            `json:"fault"`
+	Params  map[string]string `json:"params,omitempty"`
+	Since   time.Time         `json:"since"`
+	Armed   bool              `json:"armed,omitempty"`
+	Waiting string            `json:"waiting,omitempty"`
 }
 
 // resolveParams checks the query parameters of a fault: no unknown names, required ones

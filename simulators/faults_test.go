@@ -1,7 +1,10 @@
 package simulators
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -307,5 +310,45 @@ func TestClearOfInactiveFaultIsFine(t *testing.T) {
 		if err := e.Clear("lift", f, nil); err != nil {
 			t.Errorf("Clear(%s) with nothing in force: %v", f, err)
 		}
+	}
+}
+
+// TestArmedFault: an overload injected into a stopped drainage pump cannot show yet; the
+// control API says it is armed and what it waits for, and it trips once the level controller
+// starts the pump.
+func TestArmedFault(t *testing.T) {
+	t.Parallel()
+	clock := newClock(evening)
+	e := newTestEstate(t, clock, DeviceSpec{ID: "sump", Kind: devices.KindPump, Role: RoleDrainage})
+	if v, _ := e.Value("sump", "running"); v.Number != 0 {
+		t.Fatal("the sump pump should start stopped, its pit below the start level")
+	}
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/sim/v1/devices/sump/faults/overload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st DeviceStatus
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || len(st.Faults) != 1 || !st.Faults[0].Armed || !strings.Contains(st.Faults[0].Waiting, "trips 5s after its next start") {
+		t.Fatalf("inject answer %+v %v, want the overload armed", st.Faults, err)
+	}
+	expect(t, e, "sump", "armed", map[string]check{"overload": isFalse(), "fault": isFalse(), "running": isFalse()})
+	before, _ := e.Value("sump", "starts")
+	// The pit fills to the start level within minutes; the pump starts and trips.
+	for i := 0; i < 20*60; i++ {
+		clock.Advance(time.Second)
+		if v, _ := e.Value("sump", "overload"); v.Number != 0 {
+			break
+		}
+	}
+	expect(t, e, "sump", "tripped at the start", map[string]check{"overload": isTrue(), "fault": isTrue(), "running": isFalse()})
+	if v, _ := e.Value("sump", "starts"); v.Number != before.Number+1 {
+		t.Fatalf("starts %v → %v, want one start", before.Number, v.Number)
+	}
+	if st, _ := e.Device("sump"); len(st.Faults) != 1 || st.Faults[0].Armed || st.Faults[0].Waiting != "" {
+		t.Fatalf("after the trip: %+v, want the fault shown, no longer armed", st.Faults)
 	}
 }

@@ -35,6 +35,13 @@ type model interface {
 	clear(fault string, params map[string]string) error
 }
 
+// armer is a model whose faults may be unable to show at once (an overload on a stopped
+// pump): armed says, for a fault in force, what it waits for, or "" when it shows. The
+// control API reports an armed fault as such; the model trips it when it can.
+type armer interface {
+	armed(fault string) string
+}
+
 // errReadOnly is checkWrite's answer for a point no client may write.
 var errReadOnly = errors.New("read-only point")
 

@@ -102,7 +102,7 @@ func wait(t *testing.T, what string, cond func() bool) {
 // TestMQTTTopicPerPoint: a simulated device whose profile gives points topics of their own
 // publishes each as a plain value, and the driver reads them equal to the simulator's values.
 func TestMQTTTopicPerPoint(t *testing.T) {
-	b, err := northbound.StartBroker("127.0.0.1:0", nil)
+	b, err := northbound.StartBroker("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -274,6 +274,18 @@ func (p *pump) inject(fault string, params map[string]string) error {
 	return nil
 }
 
+// armed says what an overload or a lost suction waits for on a stopped pump: protection acts
+// only while the motor runs, so the fault trips after the next start.
+func (p *pump) armed(fault string) string {
+	switch {
+	case fault == "overload" && p.overload && !p.overloadTrip && !p.running:
+		return fmt.Sprintf("the pump is stopped: the overload relay trips %gs after its next start", overloadTripAfter)
+	case fault == "dry_run" && p.dryRun && !p.dryTrip && !p.running:
+		return fmt.Sprintf("the pump is stopped: dry-run protection trips %gs after its next start", dryRunTripAfter)
+	}
+	return ""
+}
+
 func (p *pump) clear(fault string, params map[string]string) error {
 	latched := params["latch"] == "1"
 	switch fault {

@@ -93,3 +93,11 @@ func (c *Calendar) Add(t time.Time, d time.Duration) time.Time {
 func (c *Calendar) NextWorkingStart(t time.Time) time.Time {
 	return c.Add(t, 0)
 }
+
+// CloseOfDay is the end of the working day t falls in, or of the next working day when t is
+// after hours or on a day off: "the same working day".
+func (c *Calendar) CloseOfDay(t time.Time) time.Time {
+	start := c.NextWorkingStart(t)
+	y, m, d := start.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, c.loc).Add(time.Duration(c.end) * time.Minute)
+}

@@ -49,16 +49,42 @@ func (l *Limits) Lookup(category string, p alarms.Priority) config.TimeLimit {
 	return config.TimeLimit{Category: category, Accept: time.Hour, Complete: 24 * time.Hour}
 }
 
-// Deadline is from plus the row's time to complete (complete) or to accept, counted in
-// working time when the row says so.
-func (l *Limits) Deadline(category string, p alarms.Priority, from time.Time, complete bool, cal *Calendar) time.Time {
+// Stage names a column of the time-limit table.
+type Stage int
+
+// The table's columns: accept, arrive on site (到达现场), complete.
+const (
+	StageAccept Stage = iota
+	StageArrive
+	StageComplete
+)
+
+// Deadline is from plus the row's time for the stage, counted in working time when the row
+// says so; the zero time when the row sets no time for it (arrival, for preventive jobs).
+func (l *Limits) Deadline(category string, p alarms.Priority, from time.Time, stage Stage, cal *Calendar) time.Time {
 	r := l.Lookup(category, p)
 	d := r.Accept
-	if complete {
+	switch stage {
+	case StageArrive:
+		d = r.Arrive
+	case StageComplete:
 		d = r.Complete
+	}
+	if d <= 0 {
+		return time.Time{}
+	}
+	if r.SameDay && stage != StageAccept && cal != nil {
+		return cal.CloseOfDay(from)
 	}
 	if r.WorkingHours && cal != nil {
 		return cal.Add(from, d)
 	}
 	return from.Add(d)
+}
+
+// FromCall reports whether the order's deadlines all count from the call (the alarm raised,
+// the order created) rather than from acceptance: life safety, where the trapped passenger
+// waits from the moment the alarm sounds.
+func (l *Limits) FromCall(o *Order) bool {
+	return o.AlarmClass == alarms.ClassLifeSafety || l.Lookup(o.Category, o.Priority).FromCall
 }

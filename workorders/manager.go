@@ -2,6 +2,7 @@ package workorders
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,12 +28,15 @@ type OutOfService interface {
 // Notification is a message for people: an assignment, a breach, an overdue follow-up, a
 // warranty about to end.
 type Notification struct {
-	Type    string    `json:"type"`
-	Order   string    `json:"order,omitempty"`
-	Device  string    `json:"device,omitempty"`
-	To      []string  `json:"to"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
+	Type   string `json:"type"`
+	Order  string `json:"order,omitempty"`
+	Device string `json:"device,omitempty"`
+	// Assignee is the technician the order is assigned to; the notification also reaches
+	// their handset.
+	Assignee string    `json:"assignee,omitempty"`
+	To       []string  `json:"to"`
+	Message  string    `json:"message"`
+	At       time.Time `json:"at"`
 }
 
 // Notifier delivers notifications (the patrol's channels, SMS, the console).
@@ -133,9 +137,16 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	if len(cfg.Mappings) == 0 {
 		cfg.Mappings = config.DefaultWorkOrderMappings()
 	}
+	if len(cfg.FollowUp.Sampling) == 0 {
+		cfg.FollowUp.Sampling = config.DefaultSampling()
+	}
+	if cfg.FollowUp.Target <= 0 {
+		cfg.FollowUp.Target = 0.8
+	}
 	m := &Manager{
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
-		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household},
+		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
+			Technicians: map[string]config.Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling},
 		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
 		jobs:   make(chan func(context.Context), 256),
 		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
@@ -144,8 +155,18 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 		m.ledger[d.ID] = d
 		m.order = append(m.order, d.ID)
 	}
+	for _, a := range cfg.Ledger {
+		if _, dup := m.ledger[a.ID]; dup {
+			continue
+		}
+		m.ledger[a.ID] = config.Device{ID: a.ID, Kind: a.Kind, Site: a.Site, Building: a.Building, Zone: a.Zone, Tags: a.Tags, Asset: a.Asset}
+		m.order = append(m.order, a.ID)
+	}
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
+	}
+	for _, t := range cfg.Technicians {
+		m.policy.Technicians[t.ID] = t
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -248,7 +269,7 @@ func (m *Manager) HandleAlarm(ctx context.Context, e alarms.Event) (*Order, erro
 	}
 	o := &Order{
 		Site: a.Site, Device: a.Device, Kind: a.Kind, Building: a.Building, Zone: a.Zone,
-		Fault: a.Rule, Category: mp.Category, Priority: alarms.Priority(mp.Priority),
+		Fault: a.Rule, Instance: alarmInstance(a), Category: mp.Category, Priority: alarms.Priority(mp.Priority),
 		Source: SourceAlarm, AlarmID: a.ID, AlarmClass: a.Class, Title: a.Message, CreatedAt: at,
 	}
 	if o.Title == "" {
@@ -262,6 +283,16 @@ func (m *Manager) HandleAlarm(ctx context.Context, e alarms.Event) (*Order, erro
 		o.Team = mp.Team
 	}
 	return m.open(ctx, o, "system")
+}
+
+// alarmInstance is the instance part of an alarm's id (device/rule/instance): the zone or
+// circuit a rule over numbered points fired for, or "" for a rule over the whole device.
+func alarmInstance(a alarms.Alarm) string {
+	inst, ok := strings.CutPrefix(a.ID, a.Device+"/"+a.Rule+"/")
+	if !ok {
+		return ""
+	}
+	return inst
 }
 
 // fill completes an order from the ledger and the zone's responsibility.
@@ -303,19 +334,34 @@ func (m *Manager) fill(o *Order) {
 		o.Priority = alarms.PriorityMedium
 	}
 	o.State = StateNew
-	o.AcceptBy = m.policy.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, false, m.policy.Calendar)
+	m.policy.SetDeadlines(o)
+}
+
+// markRework marks o as rework of the last order for the same fault (device, fault and
+// instance; or location and category) resolved within the rework window. Preventive jobs
+// recur by design and complaints are not repairs: neither is ever rework.
+func (m *Manager) markRework(ctx context.Context, o *Order) error {
+	k := FaultKey{Device: o.Device, Fault: o.Fault, Instance: o.Instance}
+	if o.Fault == "" {
+		k = FaultKey{Location: o.Location, Category: o.Category}
+	}
+	if o.Source == SourcePreventive || o.Category == CategoryComplaint || (k.Fault == "" && k.Location == "") {
+		return nil
+	}
+	prev, err := m.store.LastDone(ctx, k, o.CreatedAt.Add(-m.cfg.ReworkWindow))
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		o.Rework, o.ReworkOf = true, prev.ID
+	}
+	return nil
 }
 
 // open stores a new order (or attaches to the active one), marks rework and tells the team.
 func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error) {
-	if o.Fault != "" {
-		prev, err := m.store.LastDone(ctx, o.Device, o.Fault, o.CreatedAt.Add(-m.cfg.ReworkWindow))
-		if err != nil {
-			return nil, err
-		}
-		if prev != nil {
-			o.Rework, o.ReworkOf = true, prev.ID
-		}
+	if err := m.markRework(ctx, o); err != nil {
+		return nil, err
 	}
 	note := o.Title
 	if o.Rework {
@@ -355,9 +401,11 @@ func recipients(names ...string) []string {
 
 // RaiseRequest is an order raised by hand, e.g. a resident's report of a household repair.
 type RaiseRequest struct {
-	Device   string          `json:"device,omitempty"`
-	Zone     string          `json:"zone,omitempty"`
-	Building string          `json:"building,omitempty"`
+	Device   string `json:"device,omitempty"`
+	Zone     string `json:"zone,omitempty"`
+	Building string `json:"building,omitempty"`
+	// Location is the home or room ("3-1802"); a repair there again is rework.
+	Location string          `json:"location,omitempty"`
 	Category string          `json:"category,omitempty"`
 	Priority alarms.Priority `json:"priority,omitempty"`
 	Title    string          `json:"title"`
@@ -388,16 +436,28 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 	if r.Priority == "" {
 		r.Priority = alarms.PriorityLow
 	}
-	o := &Order{Device: r.Device, Zone: r.Zone, Building: r.Building, Category: r.Category, Priority: r.Priority,
+	o := &Order{Device: r.Device, Zone: r.Zone, Building: r.Building, Location: strings.TrimSpace(r.Location), Category: r.Category, Priority: r.Priority,
 		Source: SourceManual, Title: r.Title, Reporter: r.Reporter, CreatedAt: m.now()}
 	m.fill(o)
-	o.History = []Change{{At: o.CreatedAt, By: r.By, Action: "create", To: StateNew, Note: r.Note}}
+	if err := m.markRework(ctx, o); err != nil {
+		return nil, err
+	}
+	note := r.Note
+	if o.Rework {
+		note = strings.TrimSpace(note + " (rework of " + o.ReworkOf + ")")
+	}
+	o.History = []Change{{At: o.CreatedAt, By: r.By, Action: "create", To: StateNew, Note: note}}
 	stored, err := m.store.Insert(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	m.emit(Event{Type: EventCreated, Order: stored, At: o.CreatedAt})
-	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler),
+	to := recipients(stored.Team, stored.Butler)
+	if stored.Category == CategoryComplaint {
+		// The department head visits the resident the same day.
+		to = recipients(stored.Supervisor, stored.Team, stored.Butler)
+	}
+	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: to,
 		Message: fmt.Sprintf("%s %s (%s): %s", stored.ID, stored.Category, zoneName(stored), stored.Title), At: o.CreatedAt})
 	return stored, nil
 }
@@ -433,10 +493,17 @@ func (m *Manager) CircuitFailed(device, circuit string, at time.Time) {
 	}
 }
 
-// FailedCircuit is the patrol's nightly lighting check reporting a failed circuit: a
-// lighting order, one per device and circuit while it is being handled.
+// LightingRule is the lighting panels' alarm rule for a failed lamp (alarms/rules/lighting.yaml).
+// The night check files a dark circuit under it too, so that one circuit has one order
+// whether the alarm or the patrol found it first.
+const LightingRule = "lamp_failure"
+
+// FailedCircuit is the patrol's nightly lighting check reporting a failed circuit
+// ("circuit_05" or "05"): a lighting order, one per device and circuit while it is being
+// handled, shared with the circuit's lamp_failure alarm.
 func (m *Manager) FailedCircuit(ctx context.Context, device, circuit string, at time.Time) (*Order, error) {
-	o := &Order{Device: device, Kind: string(devices.KindLighting), Fault: "circuit_failed/" + circuit, Category: "lighting",
+	circuit = strings.TrimPrefix(circuit, "circuit_")
+	o := &Order{Device: device, Kind: string(devices.KindLighting), Fault: LightingRule, Instance: circuit, Category: "lighting",
 		Priority: alarms.PriorityLow, Source: SourcePatrol, Title: fmt.Sprintf("Lighting %s circuit %s failed the night check", device, circuit), CreatedAt: at}
 	m.fill(o)
 	return m.open(ctx, o, "patrol")
@@ -485,8 +552,16 @@ func (m *Manager) Transition(ctx context.Context, id string, a Action, in Input)
 		m.oos(cur, &next, in.By)
 		m.emit(Event{Type: EventTransition, Order: &next, Change: &ch, At: now})
 		if a == ActionFollowUp && next.State == StateAccepted {
-			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, To: recipients(next.Team, next.Butler, next.Supervisor),
+			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee, next.Team, next.Butler, next.Supervisor),
 				Message: fmt.Sprintf("%s reopened: the resident is not satisfied (%s)", next.ID, in.Note), At: now})
+		}
+		if a == ActionFollowUp && ch.Level != m.policy.FirstLevel() && ch.Satisfied != nil && !*ch.Satisfied {
+			m.notify(ctx, Notification{Type: "sampled_unsatisfied", Order: next.ID, Device: next.Device, To: recipients(next.Supervisor, next.Butler),
+				Message: fmt.Sprintf("%s: the resident told %s they are not satisfied (%s)", next.ID, ch.Level, in.Note), At: now})
+		}
+		if a == ActionAssign {
+			m.notify(ctx, Notification{Type: "assigned", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee),
+				Message: fmt.Sprintf("%s assigned to you by %s: %s %s (%s, %s): %s", next.ID, in.By, next.Category, next.Priority, zoneName(&next), next.Location+next.Device, next.Title), At: now})
 		}
 		return &next, nil
 	}
@@ -519,12 +594,37 @@ func (m *Manager) emit(e Event) {
 }
 
 func (m *Manager) notify(ctx context.Context, n Notification) {
-	if m.opts.Notifier == nil {
+	if m.opts.Notifier != nil {
+		if err := m.opts.Notifier.Notify(ctx, n); err != nil {
+			m.log.Warn("notify", "type", n.Type, "order", n.Order, "err", err)
+		}
+	}
+	m.toHandset(ctx, n)
+}
+
+// HandsetTopic is where a technician's handset hears of their orders, at QoS 1.
+func HandsetTopic(site, handset string) string {
+	return "facility/" + site + "/handsets/" + handset
+}
+
+// toHandset publishes a notification of an assigned order to the assignee's handset.
+func (m *Manager) toHandset(ctx context.Context, n Notification) {
+	t, ok := m.policy.Technicians[n.Assignee]
+	if !ok || t.Handset == "" || m.opts.Publisher == nil {
 		return
 	}
-	if err := m.opts.Notifier.Notify(ctx, n); err != nil {
-		m.log.Warn("notify", "type", n.Type, "order", n.Order, "err", err)
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return
 	}
+	if err := m.opts.Publisher.Publish(ctx, HandsetTopic(m.site, t.Handset), 1, false, payload); err != nil {
+		m.log.Warn("notify handset", "technician", t.ID, "order", n.Order, "err", err)
+	}
+}
+
+// Technicians lists workorders.technicians in configuration order.
+func (m *Manager) Technicians() []config.Technician {
+	return append([]config.Technician{}, m.cfg.Technicians...)
 }
 
 // FollowUps returns the resolved orders awaiting their follow-up call: due (not yet late)
@@ -543,6 +643,53 @@ func (m *Manager) FollowUps(ctx context.Context) (due, overdue []*Order, err err
 		}
 	}
 	return due, overdue, nil
+}
+
+// SampledFollowUps lists, for a sampled level (quality, management), the orders of its
+// sample followed up by the first level in the last 30 days: those still to call and those
+// called. ErrInvalid names the levels when level is not one.
+func (m *Manager) SampledFollowUps(ctx context.Context, level string) (due, done []*Order, err error) {
+	if !m.policy.level(level) {
+		return nil, nil, fmt.Errorf("%w: level %q is not one of the follow-up levels %v (workorders.follow_up.sampling)", ErrInvalid, level, m.levels())
+	}
+	since := m.now().Add(-30 * 24 * time.Hour)
+	for _, st := range []State{StateFollowedUp, StateClosed} {
+		list, err := m.store.List(ctx, Filter{State: st})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range list {
+			if o.FollowedUpAt.Before(since) || !m.policy.Sampled(o, level) {
+				continue
+			}
+			called := false
+			for _, h := range o.History {
+				called = called || (h.Action == string(ActionFollowUp) && h.Level == level)
+			}
+			if called {
+				done = append(done, o)
+			} else {
+				due = append(due, o)
+			}
+		}
+	}
+	return due, done, nil
+}
+
+// FollowUpLevels is the follow-up levels in order, the first the call every order gets.
+func (m *Manager) FollowUpLevels() []string { return m.levels() }
+
+func (m *Manager) levels() []string {
+	var out []string
+	for _, l := range m.policy.Sampling {
+		out = append(out, l.Level)
+	}
+	return out
+}
+
+// ReportOptions are the report's settings from this manager's configuration.
+func (m *Manager) ReportOptions() ReportOptions {
+	return ReportOptions{Levels: m.levels(), Target: m.cfg.FollowUp.Target}
 }
 
 // Tick records and escalates breached deadlines and overdue follow-ups, reminds of
@@ -574,6 +721,8 @@ func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error
 	switch {
 	case o.State == StateNew && !o.AcceptBreached && now.After(o.AcceptBy):
 		o.AcceptBreached, what = true, "not accepted by "+m.fmtTime(o.AcceptBy)
+	case o.State.Active() && o.ArrivedAt.IsZero() && !o.ArriveBreached && !o.ArriveBy.IsZero() && now.After(o.ArriveBy):
+		o.ArriveBreached, what = true, "nobody on site by "+m.fmtTime(o.ArriveBy)
 	case (o.State == StateAccepted || o.State == StateInProgress) && !o.CompleteBreached && !o.CompleteBy.IsZero() && now.After(o.CompleteBy):
 		o.CompleteBreached, what = true, "not completed by "+m.fmtTime(o.CompleteBy)
 	case o.State == StateResolved && !o.FollowUpOverdue && !o.FollowUpDue.IsZero() && now.After(o.FollowUpDue):
@@ -590,11 +739,13 @@ func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error
 		return err
 	}
 	m.emit(Event{Type: EventBreach, Order: o, Change: &ch, At: now})
-	to := recipients(o.Supervisor, o.Team)
+	// A missed deadline of the work reaches the technician who has it; an overdue follow-up
+	// call is customer service's.
+	to, assignee := recipients(o.Supervisor, o.Team, o.Assignee), o.Assignee
 	if o.State == StateResolved {
-		to = recipients(o.Supervisor, o.Butler)
+		to, assignee = recipients(o.Supervisor, o.Butler), ""
 	}
-	m.notify(ctx, Notification{Type: "breach", Order: o.ID, Device: o.Device, To: to,
+	m.notify(ctx, Notification{Type: "breach", Order: o.ID, Device: o.Device, Assignee: assignee, To: to,
 		Message: fmt.Sprintf("%s %s (%s, %s, team %s): %s", o.ID, o.Category, o.Priority, zoneName(o), o.Team, what), At: now})
 	return nil
 }

@@ -3,7 +3,9 @@ package workorders
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +73,7 @@ func (f *fakeNotifier) ofType(typ string) []Notification {
 
 type published struct {
 	Topic   string
+	QoS     byte
 	Payload string
 }
 
@@ -79,11 +82,23 @@ type fakePublisher struct {
 	msgs []published
 }
 
-func (f *fakePublisher) Publish(_ context.Context, topic string, _ byte, _ bool, payload []byte) error {
+func (f *fakePublisher) Publish(_ context.Context, topic string, qos byte, _ bool, payload []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.msgs = append(f.msgs, published{topic, string(payload)})
+	f.msgs = append(f.msgs, published{topic, qos, string(payload)})
 	return nil
+}
+
+func (f *fakePublisher) on(topic string) []published {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []published
+	for _, m := range f.msgs {
+		if m.Topic == topic {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 type rig struct {
@@ -111,8 +126,15 @@ func estate() (config.WorkOrders, []config.Device) {
 		{Zone: "south", Team: "south-team", Butler: "butler-zhao"},
 	}
 	cfg.Plans = []config.PMPlan{}
+	cfg.Technicians = []config.Technician{
+		{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
+		{ID: "tech-wu", Name: "Wu Lei", Team: "north-team", Handset: "h-wu"},
+		{ID: "tech-lin", Name: "Lin Tao", Team: "south-team", Handset: "h-lin"},
+		{ID: "tech-zhou", Name: "Zhou Min", Team: "south-team"},
+	}
 	devs := []config.Device{
-		{ID: "P-1", Kind: "pump", Zone: "north", Building: "B1", Site: "estate"},
+		{ID: "P-1", Kind: "pump", Zone: "north", Building: "B1", Site: "estate", Tags: map[string]string{"role": "supply"}},
+		{ID: "P-2", Kind: "pump", Zone: "north", Building: "B1", Site: "estate", Tags: map[string]string{"role": "drainage"}},
 		{ID: "E-1", Kind: "elevator", Zone: "south", Building: "B2", Site: "estate",
 			Asset: &config.Asset{Make: "Otis", Model: "Gen2", Serial: "OT-1", Contractor: "Otis Service", ContractorPhone: "400-1", WarrantyEnd: "2026-04-15"}},
 		{ID: "FP-1", Kind: "fire_panel", Zone: "north", Building: "B1", Site: "estate"},
@@ -325,6 +347,7 @@ func TestDeadlines(t *testing.T) {
 		if !acc.AcceptBreached {
 			t.Fatal("accepting late keeps the breach")
 		}
+		r.do(t, o.ID, ActionArrive, Input{})
 		// Completion: 18 working hours from Monday 13:01 is Wednesday 13:01.
 		if want := time.Date(2026, 3, 11, 13, 1, 0, 0, shanghai); !acc.CompleteBy.Equal(want) {
 			t.Fatalf("complete by %v, want %v", acc.CompleteBy, want)
@@ -340,20 +363,69 @@ func TestDeadlines(t *testing.T) {
 		}
 	})
 
-	t.Run("an entrapment must be accepted within five minutes, night or day", func(t *testing.T) {
+	t.Run("an entrapment: accepted within five minutes, attended within 30 minutes of the alarm, night or day", func(t *testing.T) {
 		ctx := context.Background()
 		night := time.Date(2026, 3, 7, 2, 0, 0, 0, shanghai) // Saturday, 2 a.m.
 		r := newRig(t, night, nil)
 		o, _ := r.m.HandleAlarm(ctx, raised("E-1", "elevator", "south", "entrapment", alarms.ClassLifeSafety, night))
-		if !o.AcceptBy.Equal(night.Add(5*time.Minute)) || o.Priority != alarms.PriorityCritical {
-			t.Fatalf("accept by %v priority %s", o.AcceptBy, o.Priority)
+		if !o.AcceptBy.Equal(night.Add(5*time.Minute)) || o.Priority != alarms.PriorityCritical ||
+			!o.ArriveBy.Equal(night.Add(30*time.Minute)) || !o.CompleteBy.Equal(night.Add(time.Hour)) {
+			t.Fatalf("accept by %v, arrive by %v, complete by %v, priority %s", o.AcceptBy, o.ArriveBy, o.CompleteBy, o.Priority)
 		}
 		r.clock.Step(4 * time.Minute)
 		acc := r.do(t, o.ID, ActionAccept, Input{})
-		if !acc.CompleteBy.Equal(night.Add(34*time.Minute)) || acc.AcceptBreached {
-			t.Fatalf("on site by %v, breached %v", acc.CompleteBy, acc.AcceptBreached)
+		if !acc.ArriveBy.Equal(night.Add(30*time.Minute)) || acc.AcceptBreached {
+			t.Fatalf("acceptance moved the arrival to %v (breached %v); it counts from the alarm", acc.ArriveBy, acc.AcceptBreached)
 		}
 	})
+}
+
+// TestArrival: arrival on site is recorded once; late or missing, it is a breach that
+// escalates; a repair's arrival deadline counts from acceptance; the report gives the share
+// of arrivals on time.
+func TestArrival(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 7, 2, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	ent, _ := r.m.HandleAlarm(ctx, raised("E-1", "elevator", "south", "entrapment", alarms.ClassLifeSafety, start))
+	if _, err := r.m.Transition(ctx, ent.ID, ActionArrive, Input{By: "tech-lin"}); err == nil || !strings.Contains(err.Error(), "arrive needs accepted or in_progress") {
+		t.Fatalf("arrive before accepting: %v", err)
+	}
+	r.clock.Step(3 * time.Minute)
+	r.do(t, ent.ID, ActionAccept, Input{By: "tech-lin"})
+	r.clock.Step(28 * time.Minute) // 31 minutes after the alarm, nobody on site
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := r.notes.ofType("breach")
+	if len(n) != 1 || !strings.Contains(n[0].Message, "nobody on site by 2026-03-07 02:30") || !slices.Contains(n[0].To, "tech-lin") {
+		t.Fatalf("arrival breach %+v", n)
+	}
+	arr := r.do(t, ent.ID, ActionArrive, Input{By: "tech-lin"})
+	if !arr.ArrivedAt.Equal(r.clock.Now()) || !arr.ArriveBreached {
+		t.Fatalf("arrived %v breached %v", arr.ArrivedAt, arr.ArriveBreached)
+	}
+	if _, err := r.m.Transition(ctx, ent.ID, ActionArrive, Input{By: "tech-lin"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("arriving twice: %v", err)
+	}
+	trip, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, r.clock.Now()))
+	if !trip.ArriveBy.IsZero() {
+		t.Fatalf("a pump trip's arrival counts from acceptance, not creation: %v", trip.ArriveBy)
+	}
+	r.clock.Step(10 * time.Minute)
+	acc := r.do(t, trip.ID, ActionAccept, Input{})
+	if !acc.ArriveBy.Equal(r.clock.Now().Add(time.Hour)) {
+		t.Fatalf("pump trip arrive by %v, want an hour after acceptance", acc.ArriveBy)
+	}
+	r.clock.Step(20 * time.Minute)
+	r.do(t, trip.ID, ActionArrive, Input{})
+	rep, err := BuildReport(ctx, r.m.Store(), "estate", "2026-03", shanghai, r.clock.Now(), r.m.ReportOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Arrivals != 2 || rep.ArriveOnTime != 1 {
+		t.Fatalf("arrival compliance %d/%d, want 1/2", rep.ArriveOnTime, rep.Arrivals)
+	}
 }
 
 func TestReworkReopenFollowUp(t *testing.T) {
@@ -436,6 +508,249 @@ func TestReworkReopenFollowUp(t *testing.T) {
 			t.Fatalf("follow-up escalation %+v", n)
 		}
 	})
+}
+
+// TestHouseholdRework: a second household repair of the same category in the same home within
+// the rework window is rework; another home, another category or a complaint is not; a
+// reopened order counts as rework in the rate.
+func TestHouseholdRework(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai), nil)
+	raise := func(loc, category string) *Order {
+		o, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: loc, Category: category, Title: "repair in " + loc, By: "cs-liu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	first := raise("3-1802", "")
+	r.do(t, first.ID, ActionAccept, Input{})
+	r.do(t, first.ID, ActionStart, Input{})
+	r.do(t, first.ID, ActionResolve, Input{})
+	r.clock.Step(10 * 24 * time.Hour)
+	tests := []struct {
+		name, loc, category string
+		rework              bool
+	}{
+		{"the same home and category", "3-1802", "", true},
+		{"another home", "3-1801", "", false},
+		{"another category", "3-1802", "general", false},
+		{"a complaint is never rework", "3-1802", CategoryComplaint, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := raise(tc.loc, tc.category)
+			if o.Rework != tc.rework || (tc.rework && o.ReworkOf != first.ID) {
+				t.Fatalf("rework %v of %q, want %v", o.Rework, o.ReworkOf, tc.rework)
+			}
+			if tc.rework && !strings.Contains(o.History[0].Note, first.ID) {
+				t.Fatalf("history does not say rework of %s: %q", first.ID, o.History[0].Note)
+			}
+		})
+	}
+	t.Run("after the window it is not", func(t *testing.T) {
+		r.clock.Step(21 * 24 * time.Hour)
+		if o := raise("3-1802", ""); o.Rework {
+			t.Fatalf("31 days on: rework of %s", o.ReworkOf)
+		}
+	})
+	t.Run("a reopened order counts", func(t *testing.T) {
+		o := raise("5-0101", "")
+		r.do(t, o.ID, ActionAccept, Input{})
+		r.do(t, o.ID, ActionStart, Input{})
+		r.do(t, o.ID, ActionResolve, Input{})
+		re := r.do(t, o.ID, ActionReopen, Input{By: "cs-liu", Note: "still dripping"})
+		if !re.Reworked() || re.Rework {
+			t.Fatalf("reopened: reworked %v, rework %v (a reopen is not rework of another order)", re.Reworked(), re.Rework)
+		}
+	})
+}
+
+// TestAssign: dispatch to a named technician of the order's team; across teams only the
+// supervisor, with a reason; whoever accepts an unassigned order owns it; the assignee's
+// handset hears of the order and of its breaches.
+func TestAssign(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	o, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, start))
+	refusals := []struct {
+		name string
+		in   Input
+		want string
+	}{
+		{"nobody named", Input{By: "sup-li"}, "say to whom"},
+		{"an unknown technician", Input{By: "sup-li", To: "tech-x"}, `"tech-x" is not in workorders.technicians`},
+		{"another team, not the supervisor", Input{By: "tech-chen", To: "tech-lin", Override: "busy"}, "only the supervisor (sup-li or engineering-supervisor) may assign across teams"},
+		{"another team, no reason", Input{By: "sup-li", To: "tech-lin"}, "give the reason for the override"},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := r.m.Transition(ctx, o.ID, ActionAssign, tc.in)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	a := r.do(t, o.ID, ActionAssign, Input{By: "sup-li", To: "tech-wu"})
+	if a.Assignee != "tech-wu" || a.State != StateNew || !a.AssignedAt.Equal(start) {
+		t.Fatalf("assigned: %s %s %v", a.Assignee, a.State, a.AssignedAt)
+	}
+	msgs := r.pub.on("facility/estate/handsets/h-wu")
+	if len(msgs) != 1 || msgs[0].QoS != 1 || !strings.Contains(msgs[0].Payload, o.ID) {
+		t.Fatalf("handset h-wu got %+v", msgs)
+	}
+	over := r.do(t, o.ID, ActionAssign, Input{By: "sup-li", To: "tech-lin", Override: "north team at the flood in B2"})
+	if over.Assignee != "tech-lin" || !strings.Contains(over.History[len(over.History)-1].Note, "north team at the flood") {
+		t.Fatalf("override: %s %q", over.Assignee, over.History[len(over.History)-1].Note)
+	}
+	// The assignee is told of a missed deadline on their handset.
+	r.clock.Step(20 * time.Minute)
+	r.m.Tick(ctx)
+	if msgs := r.pub.on("facility/estate/handsets/h-lin"); len(msgs) != 2 || !strings.Contains(msgs[1].Payload, "breach") {
+		t.Fatalf("handset h-lin got %+v", msgs)
+	}
+	t.Run("the first to accept owns an unassigned order", func(t *testing.T) {
+		o, _ := r.m.HandleAlarm(ctx, raised("P-1", "pump", "north", "overcurrent", alarms.ClassEquipment, r.clock.Now()))
+		acc := r.do(t, o.ID, ActionAccept, Input{By: "tech-chen"})
+		if acc.Assignee != "tech-chen" {
+			t.Fatalf("assignee %q", acc.Assignee)
+		}
+		list, err := r.m.List(ctx, Filter{Assignee: "tech-chen"}, false)
+		if err != nil || len(list) != 1 || list[0].ID != o.ID {
+			t.Fatalf("orders of tech-chen: %v %v", ids(list), err)
+		}
+	})
+	if got := r.m.Technicians(); len(got) != 4 || got[0].ID != "tech-chen" || got[0].Team != "north-team" {
+		t.Fatalf("technicians %+v", got)
+	}
+}
+
+// TestComplaint: a complaint is due the same working day, from the call, reaches the
+// department head (the supervisor), and its follow-up call is due the same day too.
+func TestComplaint(t *testing.T) {
+	ctx := context.Background()
+	tue := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, tue, nil)
+	c, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Category: CategoryComplaint, Title: "Nobody came about the leak", By: "cs-liu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closing := time.Date(2026, 3, 3, 18, 0, 0, 0, shanghai)
+	if !c.AcceptBy.Equal(tue.Add(time.Hour)) || !c.ArriveBy.Equal(closing) || !c.CompleteBy.Equal(closing) {
+		t.Fatalf("complaint: accept by %v, arrive by %v, complete by %v; want the visit by %v", c.AcceptBy, c.ArriveBy, c.CompleteBy, closing)
+	}
+	if n := r.notes.ofType("assigned"); len(n) != 1 || n[0].To[0] != "sup-li" {
+		t.Fatalf("the department head is not told: %+v", n)
+	}
+	r.clock.Step(2 * time.Hour)
+	r.do(t, c.ID, ActionAccept, Input{By: "sup-li"})
+	if acc, _ := r.m.Get(ctx, c.ID); !acc.CompleteBy.Equal(closing) {
+		t.Fatalf("acceptance moved the complaint's deadline to %v", acc.CompleteBy)
+	}
+	r.do(t, c.ID, ActionArrive, Input{By: "sup-li"})
+	r.do(t, c.ID, ActionStart, Input{By: "sup-li"})
+	res := r.do(t, c.ID, ActionResolve, Input{By: "sup-li"})
+	if !res.FollowUpDue.Equal(closing) {
+		t.Fatalf("complaint follow-up due %v, want %v", res.FollowUpDue, closing)
+	}
+	r.clock.Set(time.Date(2026, 3, 3, 19, 0, 0, 0, shanghai))
+	late, _ := r.m.Raise(ctx, RaiseRequest{Zone: "north", Category: CategoryComplaint, Title: "Noise from the pump room", By: "cs-liu"})
+	if want := time.Date(2026, 3, 4, 18, 0, 0, 0, shanghai); !late.CompleteBy.Equal(want) {
+		t.Fatalf("a complaint after hours is due %v, want the next working day's close %v", late.CompleteBy, want)
+	}
+}
+
+// TestSampledFollowUps: quality staff and management call back a fixed sample (the same on
+// every call), every complaint included; their calls are recorded at their level without
+// moving the order, once each; the report gives each level's satisfaction against the target.
+func TestSampledFollowUps(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // 200 order events: more than the rig's buffer holds
+		for {
+			select {
+			case <-r.events:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var all []*Order
+	for i := 0; i < 40; i++ {
+		cat := ""
+		if i%10 == 0 {
+			cat = CategoryComplaint
+		}
+		o, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Category: cat, Title: fmt.Sprintf("report %d", i), By: "cs-liu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []Action{ActionAccept, ActionStart, ActionResolve} {
+			r.do(t, o.ID, a, Input{})
+		}
+		all = append(all, r.do(t, o.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes}))
+	}
+	due, done, err := r.m.SampledFollowUps(ctx, "quality")
+	if err != nil || len(done) != 0 {
+		t.Fatalf("quality: %v, %d done", err, len(done))
+	}
+	again, _, _ := r.m.SampledFollowUps(ctx, "quality")
+	if strings.Join(ids(due), ",") != strings.Join(ids(again), ",") {
+		t.Fatalf("the sample changed between two calls:\n%v\n%v", ids(due), ids(again))
+	}
+	// Half of the 36 repairs, give or take what a hash draws, and all 4 complaints.
+	if len(due) < 4+10 || len(due) > 4+26 {
+		t.Fatalf("quality sample of %d orders out of 40", len(due))
+	}
+	inSample := map[string]bool{}
+	for _, o := range due {
+		inSample[o.ID] = true
+	}
+	var outside *Order
+	for _, o := range all {
+		if o.Category == CategoryComplaint && !inSample[o.ID] {
+			t.Fatalf("complaint %s left out of the quality sample", o.ID)
+		}
+		if !inSample[o.ID] && outside == nil {
+			outside = o
+		}
+	}
+	if _, err := r.m.Transition(ctx, outside.ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not in the quality sample") {
+		t.Fatalf("a call outside the sample: %v", err)
+	}
+	if _, err := r.m.Transition(ctx, due[0].ID, ActionFollowUp, Input{By: "qa-sun", Level: "auditors", Satisfied: &yes}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "[team quality management]") {
+		t.Fatalf("an unknown level: %v", err)
+	}
+	if _, _, err := r.m.SampledFollowUps(ctx, "auditors"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("listing an unknown level: %v", err)
+	}
+	q := r.do(t, due[0].ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &no, Note: "the tap drips again"})
+	if q.State != StateFollowedUp || q.History[len(q.History)-1].Level != "quality" {
+		t.Fatalf("a sampled call moved the order to %s or lost its level", q.State)
+	}
+	if n := r.notes.ofType("sampled_unsatisfied"); len(n) != 1 || !strings.Contains(n[0].Message, "drips") {
+		t.Fatalf("an unsatisfied sampled call is not escalated: %+v", n)
+	}
+	r.do(t, due[1].ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes})
+	if _, err := r.m.Transition(ctx, due[1].ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a second quality call: %v", err)
+	}
+	rest, done, _ := r.m.SampledFollowUps(ctx, "quality")
+	if len(done) != 2 || len(rest) != len(due)-2 {
+		t.Fatalf("after two calls: %d done, %d to call", len(done), len(rest))
+	}
+	rep, err := BuildReport(ctx, r.m.Store(), "estate", "2026-03", shanghai, r.clock.Now(), r.m.ReportOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LevelCalls{{"team", 40, 40}, {"quality", 2, 1}, {"management", 0, 0}}
+	if fmt.Sprint(rep.Levels) != fmt.Sprint(want) || rep.FollowUps != 40 || rep.Target != 0.8 {
+		t.Fatalf("levels %v, want %v; first-level calls %d, target %v", rep.Levels, want, rep.FollowUps, rep.Target)
+	}
 }
 
 func ids(list []*Order) []string {
@@ -525,11 +840,18 @@ func TestMeterPlan(t *testing.T) {
 	}
 }
 
+// TestInterruptionNotice: a plan that cuts residents' water, or power, tells them a day ahead.
 func TestInterruptionNotice(t *testing.T) {
+	for _, cut := range []string{"water", "power"} {
+		t.Run(cut, func(t *testing.T) { testInterruptionNotice(t, cut) })
+	}
+}
+
+func testInterruptionNotice(t *testing.T, cut string) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
 	r := newRig(t, start, func(c *config.WorkOrders) {
-		c.Plans = []config.PMPlan{{ID: "water-tank", Title: "Secondary water tank cleaning", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour}}
+		c.Plans = []config.PMPlan{{ID: "water-tank", Title: "Secondary water tank cleaning", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: cut, Duration: 4 * time.Hour}}
 	})
 	t.Run("a job sooner than a day is refused without an override", func(t *testing.T) {
 		_, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "water-tank", Device: "P-1", At: start.Add(5 * time.Hour), By: "eng-he"})
@@ -560,7 +882,7 @@ func TestInterruptionNotice(t *testing.T) {
 		if err := r.m.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.pub.msgs) != 1 || r.pub.msgs[0].Topic != "facility/estate/notices" || !strings.Contains(r.pub.msgs[0].Payload, `"interrupts":"water"`) {
+		if len(r.pub.msgs) != 1 || r.pub.msgs[0].Topic != "facility/estate/notices" || !strings.Contains(r.pub.msgs[0].Payload, `"interrupts":"`+cut+`"`) {
 			t.Fatalf("published %v", r.pub.msgs)
 		}
 		notices, _ := r.m.Notices(ctx)
@@ -573,6 +895,105 @@ func TestInterruptionNotice(t *testing.T) {
 			t.Fatal("the job was scheduled twice")
 		}
 	})
+}
+
+// TestEmergencyNotice: an unplanned cut is announced at once, marked emergency, with its
+// reason; without a reason it is refused.
+func TestEmergencyNotice(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	for _, bad := range []struct {
+		req  NoticeRequest
+		want string
+	}{
+		{NoticeRequest{Interrupts: "water", By: "eng-he"}, "reason: say why"},
+		{NoticeRequest{Interrupts: "gas", Reason: "leak", By: "eng-he"}, `"gas" is not water or power`},
+		{NoticeRequest{Interrupts: "power", Reason: "cable cut", By: "eng-he", Devices: []string{"X-9"}}, `device "X-9"`},
+		{NoticeRequest{Interrupts: "power", Reason: "cable cut", By: "eng-he", End: start.Add(-time.Hour)}, "is not after start"},
+	} {
+		if _, err := r.m.Announce(ctx, bad.req); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: %v, want %q", bad.req, err, bad.want)
+		}
+	}
+	n, err := r.m.Announce(ctx, NoticeRequest{Interrupts: "water", Reason: "burst main in B1", By: "eng-he", Zone: "north", Devices: []string{"P-1"}, End: start.Add(3 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Emergency || !n.Start.Equal(start) || !n.PublishedAt.Equal(start) || !strings.Contains(n.Title, "burst main in B1") {
+		t.Fatalf("notice %+v", n)
+	}
+	if msgs := r.pub.on("facility/estate/notices"); len(msgs) != 1 || msgs[0].QoS != 1 || !strings.Contains(msgs[0].Payload, `"emergency":true`) {
+		t.Fatalf("published %+v", msgs)
+	}
+	if list, _ := r.m.Notices(ctx); len(list) != 1 || list[0].Reason != "burst main in B1" {
+		t.Fatalf("stored %+v", list)
+	}
+}
+
+// TestPlanTargets: plans take devices by kind, profile and tag, and the ledger's equipment
+// that is not polled; they run weekly or every N days, and their jobs keep to the working
+// calendar.
+func TestPlanTargets(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 2, 8, 0, 0, 0, shanghai) // a Monday
+	r := newRig(t, start, func(c *config.WorkOrders) {
+		c.Ledger = []config.LedgerAsset{{ID: "TANK-1", Kind: "water_tank", Zone: "north", Tags: map[string]string{"role": "supply"}}}
+		c.Plans = config.DefaultPlans()
+		c.Plans = append(c.Plans,
+			config.PMPlan{ID: "tank-check", Title: "Tank inspection", Kind: "water_tank", Every: "weekly", Weekday: "wed", At: "09:00"},
+			config.PMPlan{ID: "supply-round", Title: "Supply round", Tags: map[string]string{"role": "supply"}, Every: "weekly", Weekday: "sun", At: "09:00"},
+			config.PMPlan{ID: "drill-kept", Title: "Drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", OnHoliday: "keep"})
+	})
+	plan := func(id string) config.PMPlan {
+		p, _ := r.m.plan(id)
+		return p
+	}
+	targets := []struct{ plan, want string }{
+		{"secondary-water-check", "P-1"}, // the booster pump, not the drainage pump
+		{"drainage-pump-test", "P-2"},
+		{"tank-check", "TANK-1"},
+		{"supply-round", "P-1,TANK-1"},
+		{"elevator-maintenance", "E-1"},
+	}
+	for _, tc := range targets {
+		if got := strings.Join(r.m.planDevices(plan(tc.plan)), ","); got != tc.want {
+			t.Errorf("plan %s covers %q, want %q", tc.plan, got, tc.want)
+		}
+	}
+	next := func(id string, after time.Time) time.Time {
+		j, ok := NextOccurrence(plan(id), after, shanghai)
+		if !ok {
+			t.Fatalf("plan %s has no next job", id)
+		}
+		return r.m.onCalendar(plan(id), j)
+	}
+	jobs := []struct {
+		name        string
+		plan        string
+		after, want time.Time
+	}{
+		{"weekly on Wednesday", "tank-check", start, time.Date(2026, 3, 4, 9, 0, 0, 0, shanghai)},
+		{"every 15 days from 1 January", "elevator-maintenance", start, time.Date(2026, 3, 2, 10, 0, 0, 0, shanghai)},
+		{"and 15 days later", "elevator-maintenance", time.Date(2026, 3, 2, 10, 0, 0, 0, shanghai), time.Date(2026, 3, 17, 10, 0, 0, 0, shanghai)},
+		{"a drill due on Sunday 15 March moves to Monday", "elevator-rescue-drill", start, time.Date(2026, 3, 16, 10, 0, 0, 0, shanghai)},
+		{"unless the plan keeps it", "drill-kept", start, time.Date(2026, 3, 15, 10, 0, 0, 0, shanghai)},
+		{"a Sunday round moves to Monday", "supply-round", start, time.Date(2026, 3, 9, 9, 0, 0, 0, shanghai)},
+	}
+	for _, tc := range jobs {
+		if got := next(tc.plan, tc.after); !got.Equal(tc.want) {
+			t.Errorf("%s: %s, want %s", tc.name, got.In(shanghai).Format("Mon 2006-01-02 15:04"), tc.want.Format("Mon 2006-01-02 15:04"))
+		}
+	}
+	// The ledger's tank gets its order through the plans' tick.
+	r.clock.Set(time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai))
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := r.m.List(ctx, Filter{Plan: "tank-check"}, false)
+	if len(list) != 1 || list[0].Device != "TANK-1" || list[0].Team != "north-team" || !list[0].ScheduledAt.Equal(time.Date(2026, 3, 4, 9, 0, 0, 0, shanghai)) {
+		t.Fatalf("tank orders %+v", list)
+	}
 }
 
 func TestWarrantyReminder(t *testing.T) {
@@ -597,8 +1018,8 @@ func TestNightCheckCircuit(t *testing.T) {
 	go func() { done <- r.m.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	var reporter CircuitReporter = r.m
-	reporter.CircuitFailed("L-1", "C3", t0)
-	reporter.CircuitFailed("L-1", "C3", t0.Add(24*time.Hour))
+	reporter.CircuitFailed("L-1", "circuit_03", t0)
+	reporter.CircuitFailed("L-1", "circuit_03", t0.Add(24*time.Hour))
 	var got []Event
 	for len(got) < 2 {
 		select {
@@ -611,6 +1032,64 @@ func TestNightCheckCircuit(t *testing.T) {
 	if got[0].Type != EventCreated || got[1].Type != EventAttached || got[0].Order.Category != "lighting" ||
 		got[0].Order.Team != "south-team" || got[0].Order.Source != SourcePatrol {
 		t.Fatalf("events %s %s, order %+v", got[0].Type, got[1].Type, got[0].Order)
+	}
+}
+
+// lampAlarm is the lamp_failure alarm of one circuit of L-1.
+func lampAlarm(circuit string, at time.Time) alarms.Event {
+	e := raised("L-1", "lighting", "south", "lamp_failure", alarms.ClassEquipment, at)
+	e.Alarm.ID += "/" + circuit
+	return e
+}
+
+// TestFaultInstances: each dark circuit of a panel is an order of its own, whichever of the
+// alarm and the night check finds it first, and a repair of one circuit makes no other
+// circuit's failure rework.
+func TestFaultInstances(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, t0, nil)
+	c5, err := r.m.HandleAlarm(ctx, lampAlarm("05", t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c11, _ := r.m.HandleAlarm(ctx, lampAlarm("11", t0))
+	if c5.ID == c11.ID || c5.Instance != "05" || c11.Instance != "11" {
+		t.Fatalf("circuits 05 and 11 share an order: %s (%s) %s (%s)", c5.ID, c5.Instance, c11.ID, c11.Instance)
+	}
+	night, _ := r.m.FailedCircuit(ctx, "L-1", "circuit_05", t0.Add(time.Hour))
+	if night.ID != c5.ID || night.Occurrences != 2 {
+		t.Fatalf("the night check's circuit 05 made %s ×%d, want %s", night.ID, night.Occurrences, c5.ID)
+	}
+	// The night check first, then the alarm: still one order.
+	c7, _ := r.m.FailedCircuit(ctx, "L-1", "circuit_07", t0)
+	if a, _ := r.m.HandleAlarm(ctx, lampAlarm("07", t0.Add(time.Minute))); a.ID != c7.ID {
+		t.Fatalf("the alarm for circuit 07 made %s beside the night check's %s", a.ID, c7.ID)
+	}
+	r.do(t, c5.ID, ActionAccept, Input{})
+	r.do(t, c5.ID, ActionStart, Input{})
+	r.do(t, c5.ID, ActionResolve, Input{})
+	r.clock.Step(48 * time.Hour)
+	c17, _ := r.m.HandleAlarm(ctx, lampAlarm("17", r.clock.Now()))
+	if c17.Rework {
+		t.Fatalf("circuit 17 marked as rework of %s (circuit 05)", c17.ReworkOf)
+	}
+	c5again, _ := r.m.HandleAlarm(ctx, lampAlarm("05", r.clock.Now()))
+	if !c5again.Rework || c5again.ReworkOf != c5.ID {
+		t.Fatalf("circuit 05 failing again: rework %v of %q, want of %s", c5again.Rework, c5again.ReworkOf, c5.ID)
+	}
+	// Fire zones likewise.
+	z3, _ := r.m.HandleAlarm(ctx, func() alarms.Event {
+		e := raised("FP-1", "fire_panel", "north", "fire_zone_fault", alarms.ClassTrouble, t0)
+		e.Alarm.ID += "/03"
+		return e
+	}())
+	z4, _ := r.m.HandleAlarm(ctx, func() alarms.Event {
+		e := raised("FP-1", "fire_panel", "north", "fire_zone_fault", alarms.ClassTrouble, t0)
+		e.Alarm.ID += "/04"
+		return e
+	}())
+	if z3.ID == z4.ID {
+		t.Fatalf("fire zones 03 and 04 share order %s", z3.ID)
 	}
 }
 

@@ -11,10 +11,12 @@ package workorders
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/config"
 )
 
 // State is where an order stands in its lifecycle.
@@ -58,10 +60,15 @@ const (
 	ActionClose    Action = "close"
 	ActionCancel   Action = "cancel"
 	ActionReopen   Action = "reopen"
+	// ActionAssign dispatches the order to a technician of its team (维修派工); it leaves the
+	// state as it is.
+	ActionAssign Action = "assign"
+	// ActionArrive records the technician on site (到达现场); it leaves the state as it is.
+	ActionArrive Action = "arrive"
 )
 
 // Actions lists every action, for messages and the CLI.
-var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen}
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive}
 
 // Source says where an order came from.
 type Source string
@@ -74,18 +81,25 @@ const (
 	SourcePatrol     Source = "patrol"
 )
 
-// Category of a resident's own repair, whose follow-up counts working time.
-const CategoryHousehold = "household_repair"
+// Categories with rules of their own: a resident's own repair, whose follow-up counts
+// working time and whose rework is by location; a resident's complaint, never rework.
+const (
+	CategoryHousehold = "household_repair"
+	CategoryComplaint = "complaint"
+)
 
 // Order is one work order.
 type Order struct {
-	ID       string          `json:"id"`
-	Site     string          `json:"site"`
-	Device   string          `json:"device,omitempty"`
-	Kind     string          `json:"kind,omitempty"`
-	Building string          `json:"building,omitempty"`
-	Zone     string          `json:"zone,omitempty"`
-	Fault    string          `json:"fault,omitempty"`
+	ID       string `json:"id"`
+	Site     string `json:"site"`
+	Device   string `json:"device,omitempty"`
+	Kind     string `json:"kind,omitempty"`
+	Building string `json:"building,omitempty"`
+	Zone     string `json:"zone,omitempty"`
+	Fault    string `json:"fault,omitempty"`
+	// Instance is the fault's instance on the device: the zone of a fire panel, the circuit
+	// of a lighting panel. Device, fault and instance identify the fault an order is for.
+	Instance string          `json:"instance,omitempty"`
 	Category string          `json:"category"`
 	Priority alarms.Priority `json:"priority"`
 	Source   Source          `json:"source"`
@@ -95,17 +109,25 @@ type Order struct {
 	Title      string       `json:"title"`
 	// Reporter is the resident or person who raised a manual order, with a way to call back.
 	Reporter string `json:"reporter,omitempty"`
+	// Location is the home or room a raised order is for ("3-1802"): a household repair at
+	// the same location and of the same category within the rework window is rework.
+	Location string `json:"location,omitempty"`
 
-	Team       string `json:"team"`
-	Butler     string `json:"butler,omitempty"`
-	Supervisor string `json:"supervisor,omitempty"`
-	Contractor string `json:"contractor,omitempty"`
+	Team string `json:"team"`
+	// Assignee is the technician who does the work (责任到人): assigned, or else the person
+	// who accepted the order.
+	Assignee   string    `json:"assignee,omitempty"`
+	AssignedAt time.Time `json:"assigned_at,omitzero"`
+	Butler     string    `json:"butler,omitempty"`
+	Supervisor string    `json:"supervisor,omitempty"`
+	Contractor string    `json:"contractor,omitempty"`
 
 	State State `json:"state"`
 	// Occurrences counts the alarms attached to the order, the first included.
 	Occurrences int `json:"occurrences"`
-	// Rework marks an order for a fault repaired on the same device within the rework window;
-	// ReworkOf is that earlier order.
+	// Rework marks an order for a fault repaired on the same device and instance (or, for a
+	// household repair, at the same location and of the same category) within the rework
+	// window; ReworkOf is that earlier order. Reopens counts reopenings, each a rework too.
 	Rework   bool   `json:"rework"`
 	ReworkOf string `json:"rework_of,omitempty"`
 	Reopens  int    `json:"reopens"`
@@ -118,17 +140,21 @@ type Order struct {
 
 	CreatedAt    time.Time `json:"created_at"`
 	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	ArrivedAt    time.Time `json:"arrived_at,omitzero"`
 	StartedAt    time.Time `json:"started_at,omitzero"`
 	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
 	FollowedUpAt time.Time `json:"followed_up_at,omitzero"`
 	ClosedAt     time.Time `json:"closed_at,omitzero"`
 
-	// AcceptBy and CompleteBy are the deadlines of the time-limit table; CompleteBy is set on
-	// acceptance. DueBy is a preventive job's last on-time day.
+	// AcceptBy, ArriveBy and CompleteBy are the deadlines of the time-limit table; ArriveBy
+	// and CompleteBy are set on acceptance, or at once for orders whose deadlines count from
+	// the call (life safety). DueBy is a preventive job's last on-time day.
 	AcceptBy         time.Time `json:"accept_by"`
+	ArriveBy         time.Time `json:"arrive_by,omitzero"`
 	CompleteBy       time.Time `json:"complete_by,omitzero"`
 	DueBy            time.Time `json:"due_by,omitzero"`
 	AcceptBreached   bool      `json:"accept_breached"`
+	ArriveBreached   bool      `json:"arrive_breached"`
 	CompleteBreached bool      `json:"complete_breached"`
 	FollowUpDue      time.Time `json:"follow_up_due,omitzero"`
 	// FollowUpOverdue is set once an overdue follow-up has been escalated.
@@ -150,7 +176,15 @@ type Change struct {
 	From       State  `json:"from,omitempty"`
 	To         State  `json:"to,omitempty"`
 	Note       string `json:"note,omitempty"`
+	// Level and Satisfied are a follow-up call's: who called (the team, quality staff,
+	// management) and the resident's answer.
+	Level     string `json:"level,omitempty"`
+	Satisfied *bool  `json:"satisfied,omitempty"`
 }
+
+// Reworked reports whether the order counts towards the rework rate (返修率): raised again
+// within the rework window of a repair, or reopened after it was resolved.
+func (o *Order) Reworked() bool { return o.Rework || o.Reopens > 0 }
 
 // Overdue reports whether a deadline of the order has passed at now.
 func (o *Order) Overdue(now time.Time) bool {
@@ -158,7 +192,7 @@ func (o *Order) Overdue(now time.Time) bool {
 	case StateNew:
 		return now.After(o.AcceptBy)
 	case StateAccepted, StateInProgress:
-		return !o.CompleteBy.IsZero() && now.After(o.CompleteBy)
+		return (!o.CompleteBy.IsZero() && now.After(o.CompleteBy)) || (o.ArrivedAt.IsZero() && !o.ArriveBy.IsZero() && now.After(o.ArriveBy))
 	case StateResolved:
 		return !o.FollowUpDue.IsZero() && now.After(o.FollowUpDue)
 	}
@@ -172,6 +206,13 @@ type Input struct {
 	OnBehalfOf string `json:"on_behalf_of,omitempty"`
 	Note       string `json:"note,omitempty"`
 	Satisfied  *bool  `json:"satisfied,omitempty"`
+	// To is the technician an assign dispatches the order to.
+	To string `json:"to,omitempty"`
+	// Override is the supervisor's reason for assigning a technician of another team.
+	Override string `json:"override,omitempty"`
+	// Level is who makes a follow-up call: empty or the first sampling level for the call
+	// every order gets, another level (quality, management) for a sampled check.
+	Level string `json:"level,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -208,6 +249,8 @@ var needs = map[Action][]State{
 	ActionClose:    {StateFollowedUp},
 	ActionCancel:   {StateNew, StateAccepted, StateInProgress},
 	ActionReopen:   {StateResolved, StateFollowedUp},
+	ActionAssign:   {StateNew, StateAccepted, StateInProgress},
+	ActionArrive:   {StateAccepted, StateInProgress},
 }
 
 // Policy computes deadlines: the time-limit table over the working calendar.
@@ -217,6 +260,51 @@ type Policy struct {
 	// FollowUpRepair is wall-clock time; FollowUpHousehold is working time.
 	FollowUpRepair    time.Duration
 	FollowUpHousehold time.Duration
+	// Technicians by id: whom an order may be assigned to.
+	Technicians map[string]config.Technician
+	// Supervisor may assign across teams, as may an order's own supervisor.
+	Supervisor string
+	// Sampling is the follow-up levels, the first the call every order gets.
+	Sampling []config.SamplingLevel
+}
+
+// FirstLevel is the follow-up level whose call every order gets and which moves the order on.
+func (p *Policy) FirstLevel() string {
+	if len(p.Sampling) == 0 {
+		return "team"
+	}
+	return p.Sampling[0].Level
+}
+
+// Sampled reports whether the order is in the level's sample of follow-up calls. The sample
+// is deterministic (a hash of level and order id against the level's share), so every
+// gateway and every reload draws the same one; complaints are in every level's sample.
+func (p *Policy) Sampled(o *Order, level string) bool {
+	if o.Source == SourcePreventive {
+		return false
+	}
+	if o.Category == CategoryComplaint {
+		return true
+	}
+	for _, l := range p.Sampling {
+		if l.Level != level {
+			continue
+		}
+		h := fnv.New32a()
+		h.Write([]byte(level + "/" + o.ID))
+		return float64(h.Sum32()%10000) < l.Share*10000
+	}
+	return level == p.FirstLevel()
+}
+
+// level finds a sampling level by name.
+func (p *Policy) level(name string) bool {
+	for _, l := range p.Sampling {
+		if l.Level == name {
+			return true
+		}
+	}
+	return name == p.FirstLevel()
 }
 
 // Apply is the lifecycle as a pure function: the order after action a by in at now, or a
@@ -229,6 +317,11 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	// Preventive jobs have no resident to call back: a resolved one may close directly.
 	if a == ActionClose && o.Source == SourcePreventive {
 		from = []State{StateResolved, StateFollowedUp}
+	}
+	sampled := a == ActionFollowUp && in.Level != "" && in.Level != p.FirstLevel()
+	if sampled {
+		// A sampled check calls the resident after the first call.
+		from = []State{StateFollowedUp, StateClosed}
 	}
 	allowed := false
 	for _, s := range from {
@@ -243,25 +336,58 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	if a == ActionFollowUp && in.Satisfied == nil {
 		return o, fmt.Errorf("%w: follow_up of %s: say whether the resident is satisfied (satisfied: true or false)", ErrInvalid, o.ID)
 	}
+	note := in.Note
+	if sampled {
+		if err := p.checkSampled(o, in.Level); err != nil {
+			return o, err
+		}
+	}
+	if a == ActionAssign {
+		var err error
+		if note, err = p.checkAssign(o, in); err != nil {
+			return o, err
+		}
+	}
 	o.History = append([]Change(nil), o.History...)
 	prev := o.State
 	switch a {
+	case ActionAssign:
+		o.Assignee, o.AssignedAt = in.To, now
 	case ActionAccept:
 		o.State, o.AcceptedAt = StateAccepted, now
+		if o.Assignee == "" { // 首问责任制: who takes the job owns it
+			o.Assignee, o.AssignedAt = in.By, now
+		}
 		o.AcceptBreached = o.AcceptBreached || now.After(o.AcceptBy)
-		o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, true, p.Calendar)
+		if !p.Limits.FromCall(&o) {
+			o.ArriveBy = p.Limits.Deadline(o.Category, o.Priority, now, StageArrive, p.Calendar)
+			o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, StageComplete, p.Calendar)
+		}
+	case ActionArrive:
+		if !o.ArrivedAt.IsZero() {
+			return o, fmt.Errorf("%w: arrive of %s: already on site since %s", ErrInvalid, o.ID, o.ArrivedAt.Format(time.RFC3339))
+		}
+		o.ArrivedAt = now
+		o.ArriveBreached = o.ArriveBreached || (!o.ArriveBy.IsZero() && now.After(o.ArriveBy))
 	case ActionStart:
 		o.State, o.StartedAt = StateInProgress, now
 	case ActionResolve:
 		o.State, o.ResolvedAt = StateResolved, now
 		o.CompleteBreached = o.CompleteBreached || now.After(o.CompleteBy)
-		if o.Category == CategoryHousehold {
+		switch o.Category {
+		case CategoryComplaint: // the same working day
+			o.FollowUpDue = p.Calendar.CloseOfDay(now)
+		case CategoryHousehold:
 			o.FollowUpDue = p.Calendar.Add(now, p.FollowUpHousehold)
-		} else {
+		default:
 			o.FollowUpDue = now.Add(p.FollowUpRepair)
 		}
 	case ActionFollowUp:
 		sat := *in.Satisfied
+		if sampled {
+			o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: note, Level: in.Level, Satisfied: &sat})
+			return o, nil
+		}
 		o.Satisfied = &sat
 		o.FollowedUpAt = now
 		if sat {
@@ -276,8 +402,62 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionReopen:
 		o = reopen(o, now, p)
 	}
-	o.History = append(o.History, Change{At: now, By: in.By, OnBehalfOf: in.OnBehalfOf, Action: string(a), From: prev, To: o.State, Note: in.Note})
+	ch := Change{At: now, By: in.By, OnBehalfOf: in.OnBehalfOf, Action: string(a), From: prev, To: o.State, Note: note}
+	if a == ActionFollowUp {
+		ch.Level, ch.Satisfied = p.FirstLevel(), o.Satisfied
+	}
+	o.History = append(o.History, ch)
 	return o, nil
+}
+
+// checkSampled refuses a sampled follow-up call at an unknown level, on an order outside the
+// level's sample, or made twice.
+func (p *Policy) checkSampled(o Order, level string) error {
+	if !p.level(level) {
+		names := []string{}
+		for _, l := range p.Sampling {
+			names = append(names, l.Level)
+		}
+		return fmt.Errorf("%w: follow_up of %s: level %q is not one of %v (workorders.follow_up.sampling)", ErrInvalid, o.ID, level, names)
+	}
+	if !p.Sampled(&o, level) {
+		return fmt.Errorf("%w: follow_up of %s: not in the %s sample (GET /api/v1/workorders/followups?level=%s lists it)", ErrInvalid, o.ID, level, level)
+	}
+	for _, h := range o.History {
+		if h.Action == string(ActionFollowUp) && h.Level == level {
+			return fmt.Errorf("%w: follow_up of %s: %s already called back at %s", ErrInvalid, o.ID, level, h.At.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// checkAssign refuses an assignment the policy does not allow and returns the history note:
+// the technician must be known and of the order's team, unless the supervisor (the order's
+// or the estate's) overrides with a reason.
+func (p *Policy) checkAssign(o Order, in Input) (string, error) {
+	to := strings.TrimSpace(in.To)
+	if to == "" {
+		return "", fmt.Errorf("%w: assign of %s: say to whom (to: a technician id)", ErrInvalid, o.ID)
+	}
+	t, ok := p.Technicians[to]
+	if !ok {
+		return "", fmt.Errorf("%w: assign of %s: %q is not in workorders.technicians", ErrInvalid, o.ID, to)
+	}
+	note := "to " + to
+	if in.Note != "" {
+		note += ": " + in.Note
+	}
+	if t.Team == o.Team {
+		return note, nil
+	}
+	if in.By != o.Supervisor && in.By != p.Supervisor {
+		return "", fmt.Errorf("%w: assign of %s: %s is of team %s, the order of team %s; only the supervisor (%s) may assign across teams, with a reason (override)",
+			ErrInvalid, o.ID, to, t.Team, o.Team, strings.Join(recipients(o.Supervisor, p.Supervisor), " or "))
+	}
+	if strings.TrimSpace(in.Override) == "" {
+		return "", fmt.Errorf("%w: assign of %s: %s is of team %s, not %s: give the reason for the override (override)", ErrInvalid, o.ID, to, t.Team, o.Team)
+	}
+	return note + " (team " + t.Team + ", override: " + in.Override + ")", nil
 }
 
 func reopen(o Order, now time.Time, p *Policy) Order {
@@ -285,6 +465,17 @@ func reopen(o Order, now time.Time, p *Policy) Order {
 	o.Reopens++
 	o.ResolvedAt, o.StartedAt, o.FollowUpDue = time.Time{}, time.Time{}, time.Time{}
 	o.FollowUpOverdue = false
-	o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, true, p.Calendar)
+	o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, now, StageComplete, p.Calendar)
 	return o
+}
+
+// SetDeadlines gives a new order the deadlines of the time-limit table: the time to accept
+// from its creation, and for an order whose deadlines count from the call (life safety) the
+// times to arrive and to complete too.
+func (p *Policy) SetDeadlines(o *Order) {
+	o.AcceptBy = p.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, StageAccept, p.Calendar)
+	if p.Limits.FromCall(o) {
+		o.ArriveBy = p.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, StageArrive, p.Calendar)
+		o.CompleteBy = p.Limits.Deadline(o.Category, o.Priority, o.CreatedAt, StageComplete, p.Calendar)
+	}
 }

@@ -49,7 +49,7 @@ func TestApply(t *testing.T) {
 		{name: "reopen a closed order", from: StateClosed, action: ActionReopen, wantErr: "order WO-1 is closed; reopen needs resolved or followed_up"},
 		{name: "follow-up without an answer", from: StateResolved, action: ActionFollowUp, wantErr: "invalid: follow_up of WO-1: say whether the resident is satisfied (satisfied: true or false)"},
 		{name: "nobody acting", from: StateNew, action: ActionAccept, in: Input{By: " "}, wantErr: "invalid: accept of WO-1: say who acts (by)"},
-		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen])`},
+		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive])`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

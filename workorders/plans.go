@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,21 +17,56 @@ import (
 // months between occurrences of a calendar plan.
 var everyMonths = map[string]int{"monthly": 1, "quarterly": 3, "semiannual": 6, "yearly": 12}
 
-// NextOccurrence is the first job time of a calendar plan strictly after t, in loc.
+// NextOccurrence is the first job time of a calendar plan strictly after t, in loc: weekly
+// on its weekday, every N days counted from its start date, or monthly to yearly on its day.
+// It does not move jobs off days off; Manager.onCalendar does.
 func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time, bool) {
-	step, ok := everyMonths[p.Every]
-	if !ok {
-		return time.Time{}, false
-	}
 	at := minutes(p.At)
 	if at < 0 {
 		at = 9 * 60
+	}
+	t = t.In(loc)
+	day := func(y int, m time.Month, d int) time.Time {
+		return time.Date(y, m, d, 0, 0, 0, 0, loc).Add(time.Duration(at) * time.Minute)
+	}
+	if n, ok := config.EveryDays(p.Every); ok || p.Every == "weekly" {
+		first := day(2026, 1, 1)
+		if p.Start != "" {
+			if s, err := time.ParseInLocation(time.DateOnly, p.Start, loc); err == nil {
+				first = day(s.Year(), s.Month(), s.Day())
+			}
+		}
+		if p.Every == "weekly" {
+			n = 7
+			wd, ok := config.Weekday(p.Weekday)
+			if !ok {
+				wd = time.Monday
+			}
+			first = first.AddDate(0, 0, (int(wd)-int(first.Weekday())+7)%7)
+		}
+		// Whole days from the first job, stepped by calendar days so that the time of day holds
+		// across daylight-saving changes.
+		days := int(t.Sub(first).Hours()/24) - n
+		if days < 0 {
+			days = 0
+		}
+		k := days / n
+		for i := 0; i < 1000; i++ {
+			job := first.AddDate(0, 0, (k+i)*n)
+			if job.After(t) {
+				return job, true
+			}
+		}
+		return time.Time{}, false
+	}
+	step, ok := everyMonths[p.Every]
+	if !ok {
+		return time.Time{}, false
 	}
 	first := p.Month
 	if first == 0 {
 		first = 1
 	}
-	t = t.In(loc)
 	y := t.Year()
 	for i := 0; i < 40; i++ { // scans a little over three years, far more than a year's step needs
 		m := time.Month(1 + i)
@@ -39,7 +75,7 @@ func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time
 		if (int(mm)-first+120)%step != 0 {
 			continue
 		}
-		job := time.Date(yy, mm, p.Day, 0, 0, 0, 0, loc).Add(time.Duration(at) * time.Minute)
+		job := day(yy, mm, p.Day)
 		if job.After(t) {
 			return job, true
 		}
@@ -47,18 +83,52 @@ func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time
 	return time.Time{}, false
 }
 
-// planDevices lists the devices a plan covers.
+// onCalendar moves a job that falls on a day off to the next working day at the same time,
+// unless the plan says keep.
+func (m *Manager) onCalendar(p config.PMPlan, job time.Time) time.Time {
+	if p.OnHoliday == "keep" {
+		return job
+	}
+	cal := m.policy.Calendar
+	for i := 0; i < 60 && !cal.Working(job); i++ {
+		job = job.AddDate(0, 0, 1)
+	}
+	return job
+}
+
+// planDevices lists the devices and ledger assets a plan covers, in ledger order.
 func (m *Manager) planDevices(p config.PMPlan) []string {
 	if len(p.Devices) > 0 {
 		return p.Devices
 	}
 	var out []string
 	for _, id := range m.order {
-		if m.ledger[id].Kind == p.Kind {
+		if m.coversID(p, id) {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// coversID reports whether a plan covers a device or ledger asset: named in its devices, or
+// of its kind and profile with all its tags.
+func (m *Manager) coversID(p config.PMPlan, id string) bool {
+	if len(p.Devices) > 0 {
+		return slices.Contains(p.Devices, id)
+	}
+	d, ok := m.ledger[id]
+	if !ok || (p.Kind == "" && p.Profile == "" && len(p.Tags) == 0) {
+		return false
+	}
+	if (p.Kind != "" && d.Kind != p.Kind) || (p.Profile != "" && d.Profile != p.Profile) {
+		return false
+	}
+	for k, v := range p.Tags {
+		if d.Tags[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Manager) plan(id string) (config.PMPlan, bool) {
@@ -137,6 +207,9 @@ func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 				}
 			}
 			next, ok := NextOccurrence(p, last, loc)
+			if ok {
+				next = m.onCalendar(p, next)
+			}
 			if !ok || now.Before(next.Add(-m.ahead(p))) {
 				m.mu.Lock()
 				m.sched[key] = last
@@ -253,7 +326,7 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 
 func (m *Manager) publishNotice(ctx context.Context, n *Notice) error {
 	if err := m.store.AddNotice(ctx, n); err != nil {
-		return fmt.Errorf("notice for %s: %w", n.Order, err)
+		return fmt.Errorf("notice %q: %w", n.Title, err)
 	}
 	m.emit(Event{Type: EventNotice, Notice: n, At: n.PublishedAt})
 	if m.opts.Publisher != nil {
@@ -312,15 +385,10 @@ func (m *Manager) Observe(s *devices.Snapshot) {
 }
 
 func (m *Manager) covers(p config.PMPlan, d *devices.Device) bool {
-	if len(p.Devices) > 0 {
-		for _, id := range p.Devices {
-			if id == d.ID {
-				return true
-			}
-		}
-		return false
+	if _, known := m.ledger[d.ID]; !known && len(p.Devices) == 0 {
+		return string(d.Kind) == p.Kind && p.Profile == "" && len(p.Tags) == 0
 	}
-	return string(d.Kind) == p.Kind
+	return m.coversID(p, d.ID)
 }
 
 func pointValue(s *devices.Snapshot, name string) (float64, bool) {
@@ -330,4 +398,59 @@ func pointValue(s *devices.Snapshot, name string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// NoticeRequest is an unplanned (emergency) cut of water or power to announce at once.
+type NoticeRequest struct {
+	Interrupts string   `json:"interrupts"`
+	Reason     string   `json:"reason"`
+	By         string   `json:"by"`
+	Zone       string   `json:"zone,omitempty"`
+	Building   string   `json:"building,omitempty"`
+	Devices    []string `json:"devices,omitempty"`
+	// Start is when the supply goes (now when left out); End when it is expected back (left
+	// out: until further notice).
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	Title string    `json:"title,omitempty"`
+}
+
+// Announce publishes an emergency notice of an unplanned water or power cut at once: stored,
+// on MQTT facility/{site}/notices and to the sinks, marked emergency with its reason.
+func (m *Manager) Announce(ctx context.Context, r NoticeRequest) (*Notice, error) {
+	if r.Interrupts != "water" && r.Interrupts != "power" {
+		return nil, fmt.Errorf("%w: interrupts: %q is not water or power", ErrInvalid, r.Interrupts)
+	}
+	if strings.TrimSpace(r.Reason) == "" {
+		return nil, fmt.Errorf("%w: reason: say why the %s is cut (residents are told)", ErrInvalid, r.Interrupts)
+	}
+	if strings.TrimSpace(r.By) == "" {
+		return nil, fmt.Errorf("%w: by: say who issues the notice", ErrInvalid)
+	}
+	for _, d := range r.Devices {
+		if _, ok := m.ledger[d]; !ok {
+			return nil, fmt.Errorf("%w: device %q is not in the configuration", ErrInvalid, d)
+		}
+	}
+	now := m.now()
+	if r.Start.IsZero() {
+		r.Start = now
+	}
+	if !r.End.IsZero() && !r.End.After(r.Start) {
+		return nil, fmt.Errorf("%w: end %s is not after start %s", ErrInvalid, m.fmtTime(r.End), m.fmtTime(r.Start))
+	}
+	until := "until further notice"
+	if !r.End.IsZero() {
+		until = "until " + m.fmtTime(r.End)
+	}
+	title := r.Title
+	if title == "" {
+		title = fmt.Sprintf("Emergency %s cut from %s %s: %s", r.Interrupts, m.fmtTime(r.Start), until, r.Reason)
+	}
+	n := &Notice{Site: m.site, Interrupts: r.Interrupts, Devices: append([]string{}, r.Devices...), Zone: r.Zone, Building: r.Building,
+		Title: title, Start: r.Start, End: r.End, PublishedAt: now, Emergency: true, Reason: r.Reason, By: r.By}
+	if err := m.publishNotice(ctx, n); err != nil {
+		return nil, err
+	}
+	return n, nil
 }

@@ -10,22 +10,60 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/alarms/patrol"
+	"github.com/facilityd/facilityd/config"
 )
 
-// Count is one row of a breakdown of the month's orders.
+// Count is one row of a breakdown of the month's orders. Rework counts the repairs (orders
+// other than preventive jobs) raised again or reopened: Rework/Repairs is the row's rework
+// rate (返修率).
 type Count struct {
 	Name     string `json:"name"`
 	Orders   int    `json:"orders"`
 	Resolved int    `json:"resolved"`
+	Repairs  int    `json:"repairs"`
 	Rework   int    `json:"rework"`
 	Breaches int    `json:"breaches"`
+}
+
+// Workload is one technician's month: the orders assigned to them, those resolved, the hours
+// spent on site (from each start to its resolution), those resolved within the time-limit
+// table, and the rework among their repairs.
+type Workload struct {
+	Name     string        `json:"name"`
+	Orders   int           `json:"orders"`
+	Resolved int           `json:"resolved"`
+	Hours    time.Duration `json:"hours"`
+	OnTime   int           `json:"on_time"`
+	Repairs  int           `json:"repairs"`
+	Rework   int           `json:"rework"`
+}
+
+// workHours sums the time from each start of the work to the resolution that ended it.
+func workHours(o *Order) time.Duration {
+	var sum time.Duration
+	var from time.Time
+	for _, h := range o.History {
+		switch h.Action {
+		case string(ActionStart):
+			from = h.At
+		case string(ActionResolve):
+			if !from.IsZero() {
+				sum += h.At.Sub(from)
+			}
+			from = time.Time{}
+		}
+	}
+	return sum
 }
 
 // Report is the monthly report customer service and engineering review: orders by category
 // and zone, mean times to accept and repair, deadline compliance, rework rate, follow-up
 // satisfaction and preventive-maintenance compliance.
 type Report struct {
-	Site  string    `json:"site"`
+	Site string `json:"site"`
+	// Month is the period reported: a month (2026-03), a quarter (2026-Q1) or a year (2026).
 	Month string    `json:"month"`
 	From  time.Time `json:"from"`
 	To    time.Time `json:"to"`
@@ -33,6 +71,9 @@ type Report struct {
 	Orders     int     `json:"orders"`
 	ByCategory []Count `json:"by_category"`
 	ByZone     []Count `json:"by_zone"`
+	ByTeam     []Count `json:"by_team"`
+	// ByTechnician is each assignee's workload (维修派工, 责任到人).
+	ByTechnician []Workload `json:"by_technician"`
 	// Mean times over the orders accepted (created → accepted) and resolved (created →
 	// resolved), preventive jobs excluded.
 	MeanAccept time.Duration `json:"mean_accept"`
@@ -42,12 +83,21 @@ type Report struct {
 	// AcceptOnTime and CompleteOnTime count the orders that met the time-limit table.
 	AcceptOnTime   int `json:"accept_on_time"`
 	CompleteOnTime int `json:"complete_on_time"`
-	// Repairs excludes preventive jobs; Rework counts repairs marked as rework.
+	// Arrivals counts the orders with an arrival deadline that someone reached or missed;
+	// ArriveOnTime those where the technician was on site in time (到达现场).
+	Arrivals     int `json:"arrivals"`
+	ArriveOnTime int `json:"arrive_on_time"`
+	// Repairs excludes preventive jobs; Rework counts repairs raised again within the rework
+	// window or reopened.
 	Repairs int `json:"repairs"`
 	Rework  int `json:"rework"`
-	// FollowUps counts the follow-up calls made, Satisfied those the resident was happy with.
-	FollowUps int `json:"follow_ups"`
-	Satisfied int `json:"satisfied"`
+	// FollowUps counts the first level's follow-up calls, Satisfied those the resident was
+	// happy with; Levels gives every level's calls (the sampled checks by quality staff and
+	// management too), Target the satisfaction aimed for (0-1).
+	FollowUps int          `json:"follow_ups"`
+	Satisfied int          `json:"satisfied"`
+	Levels    []LevelCalls `json:"levels"`
+	Target    float64      `json:"target"`
 	// Preventive jobs raised in the month: done on time, late, missed (past due and not
 	// done, or cancelled) and still pending.
 	PMJobs    int `json:"pm_jobs"`
@@ -55,43 +105,155 @@ type Report struct {
 	PMLate    int `json:"pm_late"`
 	PMMissed  int `json:"pm_missed"`
 	PMPending int `json:"pm_pending"`
+	// Patrol is the patrol's period, when the site has one; CircuitsFixed counts the dark
+	// circuits (lighting orders on a circuit) resolved among the period's orders.
+	Patrol        *patrol.Summary `json:"patrol,omitempty"`
+	CircuitsFixed int             `json:"circuits_fixed"`
 }
 
-// BuildReport sums up the orders created in month (YYYY-MM, in loc) as they stand at now.
-func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Location, now time.Time) (*Report, error) {
-	from, err := time.ParseInLocation("2006-01", month, loc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: month %q is not YYYY-MM", ErrInvalid, month)
+// LevelCalls is one follow-up level's calls in the month and the residents satisfied.
+type LevelCalls struct {
+	Level     string `json:"level"`
+	Calls     int    `json:"calls"`
+	Satisfied int    `json:"satisfied"`
+}
+
+// ReportOptions are the site's settings a report needs: the follow-up levels in order (the
+// first is the call every order gets) and the satisfaction target, 0-1.
+type ReportOptions struct {
+	Levels []string
+	Target float64
+	// Patrol is the patrol's summary of the same period, when the site has a patrol; the
+	// report then has a patrol section.
+	Patrol *patrol.Summary
+}
+
+// ReportOptionsFor takes the report's settings from the configuration, defaults filled in.
+func ReportOptionsFor(cfg config.WorkOrders) ReportOptions {
+	o := ReportOptions{Target: cfg.FollowUp.Target}
+	levels := cfg.FollowUp.Sampling
+	if len(levels) == 0 {
+		levels = config.DefaultSampling()
 	}
-	to := from.AddDate(0, 1, 0)
+	for _, l := range levels {
+		o.Levels = append(o.Levels, l.Level)
+	}
+	if o.Target <= 0 {
+		o.Target = 0.8
+	}
+	return o
+}
+
+// ParsePeriod reads a report period in loc: a month (2026-03), a quarter (2026-Q1) or a year
+// (2026), and returns its bounds [from, to).
+func ParsePeriod(period string, loc *time.Location) (from, to time.Time, err error) {
+	if t, err := time.ParseInLocation("2006-01", period, loc); err == nil {
+		return t, t.AddDate(0, 1, 0), nil
+	}
+	if y, q, ok := strings.Cut(period, "-Q"); ok && len(q) == 1 && q[0] >= '1' && q[0] <= '4' {
+		if t, err := time.ParseInLocation("2006", y, loc); err == nil {
+			from := t.AddDate(0, 3*int(q[0]-'1'), 0)
+			return from, from.AddDate(0, 3, 0), nil
+		}
+	}
+	if t, err := time.ParseInLocation("2006", period, loc); err == nil {
+		return t, t.AddDate(1, 0, 0), nil
+	}
+	return time.Time{}, time.Time{}, fmt.Errorf("%w: period %q is not a month (2026-03), a quarter (2026-Q1) or a year (2026)", ErrInvalid, period)
+}
+
+// BuildReport sums up the orders created in period (a month 2026-03, a quarter 2026-Q1 or a
+// year 2026, in loc) as they stand at now.
+func BuildReport(ctx context.Context, st Store, site, period string, loc *time.Location, now time.Time, opts ReportOptions) (*Report, error) {
+	from, to, err := ParsePeriod(period, loc)
+	if err != nil {
+		return nil, err
+	}
+	month := period
 	list, err := st.List(ctx, Filter{From: from, To: to})
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list)}
-	cats, zones := map[string]*Count{}, map[string]*Count{}
+	if len(opts.Levels) == 0 {
+		opts = ReportOptionsFor(config.WorkOrders{})
+	}
+	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol}
+	levels, levelOrder := map[string]*LevelCalls{}, append([]string(nil), opts.Levels...)
+	for _, l := range opts.Levels {
+		levels[l] = &LevelCalls{Level: l}
+	}
+	cats, zones, teams := map[string]*Count{}, map[string]*Count{}, map[string]*Count{}
+	techs := map[string]*Workload{}
 	var acceptSum, repairSum time.Duration
 	var acceptN, repairN int
 	for _, o := range list {
 		breach := o.AcceptBreached || o.CompleteBreached
-		for _, c := range []*Count{bump(cats, o.Category), bump(zones, orNone(o.Zone))} {
+		repair := o.Source != SourcePreventive
+		if o.Fault == LightingRule && o.Instance != "" && o.State.Done() {
+			r.CircuitsFixed++
+		}
+		for _, c := range []*Count{bump(cats, o.Category), bump(zones, orNone(o.Zone)), bump(teams, orNone(o.Team))} {
 			c.Orders++
 			if o.State.Done() {
 				c.Resolved++
 			}
-			if o.Rework {
+			if repair {
+				c.Repairs++
+			}
+			if repair && o.Reworked() {
 				c.Rework++
 			}
 			if breach {
 				c.Breaches++
 			}
 		}
+		if o.Assignee != "" {
+			w := techs[o.Assignee]
+			if w == nil {
+				w = &Workload{Name: o.Assignee}
+				techs[o.Assignee] = w
+			}
+			w.Orders++
+			w.Hours += workHours(o)
+			if o.State.Done() {
+				w.Resolved++
+				if !o.CompleteBreached {
+					w.OnTime++
+				}
+			}
+			if repair {
+				w.Repairs++
+				if o.Reworked() {
+					w.Rework++
+				}
+			}
+		}
 		for _, h := range o.History {
-			if h.Action == string(ActionFollowUp) {
+			if h.Action != string(ActionFollowUp) {
+				continue
+			}
+			level := h.Level
+			if level == "" {
+				level = opts.Levels[0] // recorded before there were levels
+			}
+			sat := h.To == StateFollowedUp
+			if h.Satisfied != nil {
+				sat = *h.Satisfied
+			}
+			if level == opts.Levels[0] {
 				r.FollowUps++
-				if h.To == StateFollowedUp {
+				if sat {
 					r.Satisfied++
 				}
+			}
+			lc := levels[level]
+			if lc == nil { // a level since removed from the configuration
+				lc = &LevelCalls{Level: level}
+				levels[level], levelOrder = lc, append(levelOrder, level)
+			}
+			lc.Calls++
+			if sat {
+				lc.Satisfied++
 			}
 		}
 		if o.Source == SourcePreventive {
@@ -109,8 +271,14 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 			continue
 		}
 		r.Repairs++
-		if o.Rework {
+		if o.Reworked() {
 			r.Rework++
+		}
+		if !o.ArriveBy.IsZero() && (!o.ArrivedAt.IsZero() || o.ArriveBreached) {
+			r.Arrivals++
+			if !o.ArriveBreached {
+				r.ArriveOnTime++
+			}
 		}
 		if !o.AcceptedAt.IsZero() {
 			r.Accepted++
@@ -135,7 +303,21 @@ func BuildReport(ctx context.Context, st Store, site, month string, loc *time.Lo
 	if repairN > 0 {
 		r.MeanRepair = (repairSum / time.Duration(repairN)).Round(time.Second)
 	}
-	r.ByCategory, r.ByZone = sorted(cats), sorted(zones)
+	for _, l := range levelOrder {
+		r.Levels = append(r.Levels, *levels[l])
+	}
+	r.ByCategory, r.ByZone, r.ByTeam = sorted(cats), sorted(zones), sorted(teams)
+	r.ByTechnician = make([]Workload, 0, len(techs))
+	for _, w := range techs {
+		r.ByTechnician = append(r.ByTechnician, *w)
+	}
+	sort.Slice(r.ByTechnician, func(i, j int) bool {
+		a, b := r.ByTechnician[i], r.ByTechnician[j]
+		if a.Orders != b.Orders {
+			return a.Orders > b.Orders
+		}
+		return a.Name < b.Name
+	})
 	return r, nil
 }
 
@@ -178,6 +360,9 @@ func pct(n, of int) string {
 	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
 }
 
+// hours is a duration in hours to one decimal: "2.5".
+func hours(d time.Duration) string { return strconv.FormatFloat(d.Hours(), 'f', 1, 64) }
+
 func dur(d time.Duration) string {
 	if d == 0 {
 		return "-"
@@ -185,13 +370,34 @@ func dur(d time.Duration) string {
 	return d.String()
 }
 
+// against says whether a satisfaction share meets the target.
+func against(n, of int, target float64) string {
+	switch {
+	case of == 0:
+		return "no calls"
+	case float64(n) >= target*float64(of):
+		return "meets the target"
+	}
+	return "below the target"
+}
+
 // kpis are the headline figures in the order the report lists them.
 func (r *Report) kpis() [][2]string {
+	k := r.headline()
+	for _, l := range r.Levels {
+		k = append(k, [2]string{"satisfaction, " + l.Level + " calls", fmt.Sprintf("%d/%d (%s); target %s: %s", l.Satisfied, l.Calls, pct(l.Satisfied, l.Calls),
+			strconv.FormatFloat(100*r.Target, 'f', 0, 64)+"%", against(l.Satisfied, l.Calls, r.Target))})
+	}
+	return k
+}
+
+func (r *Report) headline() [][2]string {
 	return [][2]string{
 		{"orders", strconv.Itoa(r.Orders)},
 		{"mean time to accept", dur(r.MeanAccept)},
 		{"mean time to repair", dur(r.MeanRepair)},
 		{"accepted on time", fmt.Sprintf("%d/%d (%s)", r.AcceptOnTime, r.Accepted, pct(r.AcceptOnTime, r.Accepted))},
+		{"on site on time", fmt.Sprintf("%d/%d (%s)", r.ArriveOnTime, r.Arrivals, pct(r.ArriveOnTime, r.Arrivals))},
 		{"completed on time", fmt.Sprintf("%d/%d (%s)", r.CompleteOnTime, r.Resolved, pct(r.CompleteOnTime, r.Resolved))},
 		{"rework rate", fmt.Sprintf("%d/%d (%s)", r.Rework, r.Repairs, pct(r.Rework, r.Repairs))},
 		{"follow-up satisfaction", fmt.Sprintf("%d/%d (%s)", r.Satisfied, r.FollowUps, pct(r.Satisfied, r.FollowUps))},
@@ -210,14 +416,49 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, sec := range []struct {
 		title string
 		rows  []Count
-	}{{"By category", r.ByCategory}, {"By zone", r.ByZone}} {
-		fmt.Fprintf(&b, "\n## %s\n\n| %s | orders | resolved | rework | breaches |\n| --- | ---: | ---: | ---: | ---: |\n", sec.title, strings.ToLower(strings.TrimPrefix(sec.title, "By ")))
+	}{{"By category", r.ByCategory}, {"By zone", r.ByZone}, {"By team", r.ByTeam}} {
+		fmt.Fprintf(&b, "\n## %s\n\n| %s | orders | resolved | rework | rework rate | breaches |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", sec.title, strings.ToLower(strings.TrimPrefix(sec.title, "By ")))
 		for _, c := range sec.rows {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, c.Breaches)
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, pct(c.Rework, c.Repairs), c.Breaches)
 		}
+	}
+	r.patrolMarkdown(&b)
+	b.WriteString("\n## By technician\n\n| technician | orders | resolved | hours on the job | completed on time | rework rate |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, w := range r.ByTechnician {
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d (%s) | %s |\n", w.Name, w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// patrolRows are the patrol section's figures, in the order the report lists them.
+func (r *Report) patrolRows() [][2]string {
+	p := r.Patrol
+	rows := [][2]string{{"alerts", strconv.Itoa(p.Alerts)}}
+	for _, pc := range p.ByPriority {
+		rows = append(rows, [2]string{"alerts, " + string(pc.Priority), fmt.Sprintf("%d (claimed %d, escalated %d)", pc.Alerts, pc.Claimed, pc.Escalated)})
+	}
+	rows = append(rows,
+		[2]string{"claimed", fmt.Sprintf("%d/%d (%s)", p.Claimed, p.Alerts, pct(p.Claimed, p.Alerts))},
+		[2]string{"time to claim, median", dur(p.ClaimP50)},
+		[2]string{"time to claim, 90th percentile", dur(p.ClaimP90)},
+		[2]string{"escalated to the supervisor", strconv.Itoa(p.Escalated)},
+		[2]string{"night lighting checks", strconv.Itoa(p.LightingChecks)},
+		[2]string{"dark circuits found", strconv.Itoa(p.CircuitsFound)},
+		[2]string{"dark circuits ticked off by the patrol", strconv.Itoa(p.CircuitsTicked)},
+		[2]string{"dark circuits fixed (lighting orders resolved)", strconv.Itoa(r.CircuitsFixed)},
+	)
+	return rows
+}
+
+func (r *Report) patrolMarkdown(b *strings.Builder) {
+	if r.Patrol == nil {
+		return
+	}
+	b.WriteString("\n## Patrol\n\n| figure | value |\n| --- | --- |\n")
+	for _, k := range r.patrolRows() {
+		fmt.Fprintf(b, "| %s | %s |\n", k[0], k[1])
+	}
 }
 
 // WriteCSV writes the report as CSV rows of section, name, metric, value: one table a
@@ -231,12 +472,19 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	add("summary", r.Month, "mean_repair_seconds", int64(r.MeanRepair.Seconds()))
 	add("summary", r.Month, "accepted", r.Accepted)
 	add("summary", r.Month, "accept_on_time", r.AcceptOnTime)
+	add("summary", r.Month, "arrivals", r.Arrivals)
+	add("summary", r.Month, "arrive_on_time", r.ArriveOnTime)
 	add("summary", r.Month, "resolved", r.Resolved)
 	add("summary", r.Month, "complete_on_time", r.CompleteOnTime)
 	add("summary", r.Month, "repairs", r.Repairs)
 	add("summary", r.Month, "rework", r.Rework)
 	add("summary", r.Month, "follow_ups", r.FollowUps)
 	add("summary", r.Month, "satisfied", r.Satisfied)
+	add("summary", r.Month, "satisfaction_target", r.Target)
+	for _, l := range r.Levels {
+		add("follow_up", l.Level, "calls", l.Calls)
+		add("follow_up", l.Level, "satisfied", l.Satisfied)
+	}
 	add("summary", r.Month, "pm_jobs", r.PMJobs)
 	add("summary", r.Month, "pm_on_time", r.PMOnTime)
 	add("summary", r.Month, "pm_late", r.PMLate)
@@ -245,13 +493,38 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	for _, sec := range []struct {
 		name string
 		rows []Count
-	}{{"category", r.ByCategory}, {"zone", r.ByZone}} {
+	}{{"category", r.ByCategory}, {"zone", r.ByZone}, {"team", r.ByTeam}} {
 		for _, c := range sec.rows {
 			add(sec.name, c.Name, "orders", c.Orders)
 			add(sec.name, c.Name, "resolved", c.Resolved)
+			add(sec.name, c.Name, "repairs", c.Repairs)
 			add(sec.name, c.Name, "rework", c.Rework)
 			add(sec.name, c.Name, "breaches", c.Breaches)
 		}
+	}
+	if p := r.Patrol; p != nil {
+		add("patrol", r.Month, "alerts", p.Alerts)
+		for _, pc := range p.ByPriority {
+			add("patrol", string(pc.Priority), "alerts", pc.Alerts)
+			add("patrol", string(pc.Priority), "claimed", pc.Claimed)
+			add("patrol", string(pc.Priority), "escalated", pc.Escalated)
+		}
+		add("patrol", r.Month, "claimed", p.Claimed)
+		add("patrol", r.Month, "claim_p50_seconds", int64(p.ClaimP50.Seconds()))
+		add("patrol", r.Month, "claim_p90_seconds", int64(p.ClaimP90.Seconds()))
+		add("patrol", r.Month, "escalated", p.Escalated)
+		add("patrol", r.Month, "lighting_checks", p.LightingChecks)
+		add("patrol", r.Month, "circuits_found", p.CircuitsFound)
+		add("patrol", r.Month, "circuits_ticked", p.CircuitsTicked)
+		add("patrol", r.Month, "circuits_fixed", r.CircuitsFixed)
+	}
+	for _, w := range r.ByTechnician {
+		add("technician", w.Name, "orders", w.Orders)
+		add("technician", w.Name, "resolved", w.Resolved)
+		add("technician", w.Name, "work_seconds", int64(w.Hours.Seconds()))
+		add("technician", w.Name, "complete_on_time", w.OnTime)
+		add("technician", w.Name, "repairs", w.Repairs)
+		add("technician", w.Name, "rework", w.Rework)
 	}
 	if err := cw.WriteAll(rows); err != nil {
 		return err
@@ -291,11 +564,26 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	}
 	svgBars(&b, "Compliance", []bar{
 		{"accepted on time", share(r.AcceptOnTime, r.Accepted), pct(r.AcceptOnTime, r.Accepted)},
+		{"on site on time", share(r.ArriveOnTime, r.Arrivals), pct(r.ArriveOnTime, r.Arrivals)},
 		{"completed on time", share(r.CompleteOnTime, r.Resolved), pct(r.CompleteOnTime, r.Resolved)},
 		{"follow-up satisfied", share(r.Satisfied, r.FollowUps), pct(r.Satisfied, r.FollowUps)},
 		{"PM on time", share(r.PMOnTime, r.PMJobs), pct(r.PMOnTime, r.PMJobs)},
 		{"rework", share(r.Rework, r.Repairs), pct(r.Rework, r.Repairs)},
 	}, 100)
+	if len(r.ByTechnician) > 0 {
+		b.WriteString("<h2>Workload by technician</h2>\n<table>\n<tr><th>technician</th><th>orders</th><th>resolved</th><th>hours on the job</th><th>completed on time</th><th>rework rate</th></tr>\n")
+		for _, w := range r.ByTechnician {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>%d (%s)</td><td>%s</td></tr>\n", html.EscapeString(w.Name), w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
+		}
+		b.WriteString("</table>\n")
+	}
+	if r.Patrol != nil {
+		b.WriteString("<h2>Patrol</h2>\n<table>\n")
+		for _, k := range r.patrolRows() {
+			fmt.Fprintf(&b, "<tr><th>%s</th><td>%s</td></tr>\n", html.EscapeString(k[0]), html.EscapeString(k[1]))
+		}
+		b.WriteString("</table>\n")
+	}
 	b.WriteString("</body>\n</html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
 )
 
@@ -39,6 +41,7 @@ func history(t *testing.T) *rig {
 	o := alarm("P-1", "pump", "north", "pump_trip")
 	step(10 * time.Minute)
 	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionArrive, Input{})
 	r.do(t, o.ID, ActionStart, Input{})
 	step(2 * time.Hour)
 	r.do(t, o.ID, ActionResolve, Input{})
@@ -63,8 +66,9 @@ func history(t *testing.T) *rig {
 	// 3. An elevator fault completed late.
 	step(24 * time.Hour)
 	o = alarm("E-1", "elevator", "south", "door_fault")
+	r.do(t, o.ID, ActionAssign, Input{By: "sup-south", To: "tech-lin"})
 	step(5 * time.Minute)
-	r.do(t, o.ID, ActionAccept, Input{})
+	r.do(t, o.ID, ActionAccept, Input{By: "tech-lin"})
 	r.do(t, o.ID, ActionStart, Input{})
 	step(5 * time.Hour)
 	r.m.Tick(ctx)
@@ -75,6 +79,36 @@ func history(t *testing.T) *rig {
 	}
 	o = alarm("L-1", "lighting", "south", "lamp_failed")
 	r.do(t, o.ID, ActionCancel, Input{Note: "lamp replaced on patrol"})
+	// 4b. A tap repaired in home 3-1802, then reported again there: rework of the household.
+	h, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Title: "Kitchen tap leaks", By: "cs-liu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.do(t, h.ID, ActionAccept, Input{})
+	r.do(t, h.ID, ActionStart, Input{})
+	r.do(t, h.ID, ActionResolve, Input{})
+	step(24 * time.Hour)
+	if again, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Title: "Kitchen tap leaks again", By: "cs-liu"}); err != nil || !again.Rework {
+		t.Fatalf("second repair in 3-1802: %+v %v", again, err)
+	}
+	// 4b'. The night check finds circuit 05 dark; it is fixed.
+	dark, err := r.m.FailedCircuit(ctx, "L-1", "circuit_05", r.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []Action{ActionAccept, ActionStart, ActionResolve} {
+		r.do(t, dark.ID, a, Input{By: "tech-lin"})
+	}
+	// 4c. A complaint, visited the same day, called back by the team and by quality staff.
+	c, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Category: CategoryComplaint, Title: "Repairer was rude", By: "cs-liu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []Action{ActionAccept, ActionArrive, ActionStart, ActionResolve} {
+		r.do(t, c.ID, a, Input{By: "sup-li"})
+	}
+	r.do(t, c.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes})
+	r.do(t, c.ID, ActionFollowUp, Input{By: "qa-sun", Level: "quality", Satisfied: &yes})
 	// 5. Preventive jobs: the fire check of 5 March was missed; the 20 March drill was done
 	// late; the 5 April fire check is raised in March and done on time... in April.
 	r.clock.Set(time.Date(2026, 3, 4, 11, 0, 0, 0, shanghai))
@@ -98,11 +132,21 @@ func history(t *testing.T) *rig {
 
 func TestMonthlyReport(t *testing.T) {
 	r := history(t)
-	rep, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-03", shanghai, time.Date(2026, 4, 2, 0, 0, 0, 0, shanghai))
+	opts := r.m.ReportOptions()
+	opts.Patrol = &patrol.Summary{Alerts: 12, Claimed: 10, Escalated: 1, ClaimP50: 95 * time.Second, ClaimP90: 4 * time.Minute,
+		ByPriority:     []patrol.PriorityCount{{Priority: alarms.PriorityCritical, Alerts: 2, Claimed: 1, Escalated: 1}, {Priority: alarms.PriorityHigh, Alerts: 10, Claimed: 9}},
+		LightingChecks: 31, CircuitsFound: 3, CircuitsTicked: 2}
+	rep, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-03", shanghai, time.Date(2026, 4, 2, 0, 0, 0, 0, shanghai), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Orders != 7 || rep.Rework != 1 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 3 || rep.Satisfied != 2 {
+	// Rework: the pump trip raised again (and reopened, counted once) and the second repair
+	// in home 3-1802.
+	if rep.CircuitsFixed != 1 {
+		t.Fatalf("dark circuits fixed: %d, want 1", rep.CircuitsFixed)
+	}
+	if rep.Orders != 11 || rep.Rework != 2 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 4 || rep.Satisfied != 3 ||
+		rep.Levels[1] != (LevelCalls{"quality", 1, 1}) {
 		t.Fatalf("report %+v", rep)
 	}
 	for _, f := range []struct {
@@ -160,8 +204,27 @@ func TestMonthlyReport(t *testing.T) {
 			t.Fatal("categories missing from the page")
 		}
 	})
+	t.Run("quarters and years", func(t *testing.T) {
+		q, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-Q1", shanghai, time.Date(2026, 4, 2, 0, 0, 0, 0, shanghai), ReportOptions{})
+		if err != nil || q.Orders != rep.Orders || !q.To.Equal(time.Date(2026, 4, 1, 0, 0, 0, 0, shanghai)) {
+			t.Fatalf("first quarter: %v orders (March has %d), to %v, %v", q.Orders, rep.Orders, q.To, err)
+		}
+		y, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026", shanghai, time.Date(2027, 1, 2, 0, 0, 0, 0, shanghai), ReportOptions{})
+		if err != nil || y.Orders != rep.Orders+1 { // the April order too
+			t.Fatalf("the year: %v orders, want %d; %v", y.Orders, rep.Orders+1, err)
+		}
+		q2, _ := BuildReport(context.Background(), r.m.Store(), "estate", "2026-Q2", shanghai, time.Date(2026, 7, 2, 0, 0, 0, 0, shanghai), ReportOptions{})
+		if q2.Orders != 1 {
+			t.Fatalf("second quarter: %d orders, want the April one", q2.Orders)
+		}
+		for _, bad := range []string{"2026-Q5", "2026-13", "26", "2026-Q"} {
+			if _, err := BuildReport(context.Background(), r.m.Store(), "estate", bad, shanghai, time.Now(), ReportOptions{}); !errors.Is(err, ErrInvalid) {
+				t.Errorf("period %q: %v", bad, err)
+			}
+		}
+	})
 	t.Run("a bad month is refused", func(t *testing.T) {
-		if _, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-13", shanghai, time.Now()); err == nil {
+		if _, err := BuildReport(context.Background(), r.m.Store(), "estate", "2026-13", shanghai, time.Now(), ReportOptions{}); err == nil {
 			t.Fatal("month 13 accepted")
 		}
 	})

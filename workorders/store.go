@@ -22,18 +22,21 @@ type Filter struct {
 	Device   string
 	Category string
 	Plan     string
+	Location string
+	Assignee string
 	// Active keeps only new, accepted and in-progress orders.
 	Active bool
 	// From and To bound the creation time: From <= created_at < To.
 	From, To time.Time
 }
 
-// Notice tells residents of a planned interruption of water or power.
+// Notice tells residents of an interruption of water or power: planned (a preventive job's,
+// published at least notice_lead ahead) or an emergency (an unplanned cut, published at once).
 type Notice struct {
 	ID          int64     `json:"id"`
 	Site        string    `json:"site"`
-	Order       string    `json:"order"`
-	Plan        string    `json:"plan"`
+	Order       string    `json:"order,omitempty"`
+	Plan        string    `json:"plan,omitempty"`
 	Interrupts  string    `json:"interrupts"`
 	Devices     []string  `json:"devices"`
 	Zone        string    `json:"zone,omitempty"`
@@ -44,11 +47,23 @@ type Notice struct {
 	PublishedAt time.Time `json:"published_at"`
 	// Override is the reason given for publishing less than a day before the job.
 	Override string `json:"override,omitempty"`
+	// Emergency marks an unplanned cut; Reason says why, By who issued the notice.
+	Emergency bool   `json:"emergency,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	By        string `json:"by,omitempty"`
+}
+
+// FaultKey is what makes two orders one fault: the same device, fault (rule) and instance;
+// or, when Location is set (a household repair), the same location and category.
+type FaultKey struct {
+	Device, Fault, Instance string
+	Location, Category      string
 }
 
 // Store keeps the order book. SQLStore is the one implementation, on SQLite or PostgreSQL.
 type Store interface {
-	// Open stores a new order, unless an active order for the same device and fault exists:
+	// Open stores a new order, unless an active order for the same device, fault and
+	// instance exists:
 	// then that order's occurrence count goes up and it is returned with created false. Two
 	// gateways racing on one fault never both create.
 	Open(ctx context.Context, o *Order) (stored *Order, created bool, err error)
@@ -58,9 +73,9 @@ type Store interface {
 	// Update stores o if nobody changed it since o.Version was read, else ErrConflict.
 	Update(ctx context.Context, o *Order) error
 	List(ctx context.Context, f Filter) ([]*Order, error)
-	// LastDone is the most recently resolved order for device and fault resolved at or after
-	// since, or nil.
-	LastDone(ctx context.Context, device, fault string, since time.Time) (*Order, error)
+	// LastDone is the most recently resolved order for the fault resolved at or after since,
+	// or nil.
+	LastDone(ctx context.Context, k FaultKey, since time.Time) (*Order, error)
 	AddNotice(ctx context.Context, n *Notice) error
 	Notices(ctx context.Context, since time.Time) ([]Notice, error)
 	Close() error
@@ -132,6 +147,18 @@ func (s *SQLStore) migrations() []string {
 			id ` + serial + `,
 			published_at BIGINT NOT NULL,
 			data TEXT NOT NULL)`,
+		// Migrations 6-10: a fault's instance (fire zone, lighting circuit) is part of its identity:
+		// two dark circuits of one panel are two orders.
+		`ALTER TABLE workorders ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
+		`DROP INDEX workorders_one_active`,
+		`CREATE UNIQUE INDEX workorders_one_active_instance ON workorders (device, fault, instance) WHERE active = 1 AND fault <> ''`,
+		`DROP INDEX workorders_device`,
+		`CREATE INDEX workorders_fault ON workorders (device, fault, instance, resolved_at)`,
+		// Migrations 11-12: the home or room of a household repair, for its rework.
+		`ALTER TABLE workorders ADD COLUMN location TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX workorders_location ON workorders (location, category, resolved_at)`,
+		// Migration 13: the technician an order is assigned to.
+		`ALTER TABLE workorders ADD COLUMN assignee TEXT NOT NULL DEFAULT ''`,
 	}
 }
 
@@ -218,7 +245,7 @@ func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
 		// Attach to the active order if there is one...
 		var seq int64
 		err := s.db.QueryRowContext(ctx, s.q(`UPDATE workorders SET occurrences = occurrences + 1, version = version + 1
-			WHERE device = ? AND fault = ? AND active = 1 RETURNING seq`), o.Device, o.Fault).Scan(&seq)
+			WHERE device = ? AND fault = ? AND instance = ? AND active = 1 RETURNING seq`), o.Device, o.Fault, o.Instance).Scan(&seq)
 		if err == nil {
 			got, err := s.get(ctx, seq)
 			return got, false, err
@@ -256,14 +283,14 @@ func (s *SQLStore) insert(ctx context.Context, o *Order, dedupe bool) (*Order, e
 	if err != nil {
 		return nil, err
 	}
-	query := `INSERT INTO workorders (device, fault, state, active, zone, team, category, plan, occurrences, version, created_at, resolved_at, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`
+	query := `INSERT INTO workorders (device, fault, instance, location, state, active, zone, team, category, plan, occurrences, version, created_at, resolved_at, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`
 	if dedupe {
-		query += ` ON CONFLICT (device, fault) WHERE active = 1 AND fault <> '' DO NOTHING`
+		query += ` ON CONFLICT (device, fault, instance) WHERE active = 1 AND fault <> '' DO NOTHING`
 	}
 	query += ` RETURNING seq`
 	var seq int64
-	err = s.db.QueryRowContext(ctx, s.q(query), c.Device, c.Fault, string(c.State), b2i(c.State.Active()), c.Zone, c.Team,
+	err = s.db.QueryRowContext(ctx, s.q(query), c.Device, c.Fault, c.Instance, c.Location, string(c.State), b2i(c.State.Active()), c.Zone, c.Team,
 		c.Category, c.Plan, c.Occurrences, ms(c.CreatedAt), ms(c.ResolvedAt), string(data)).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errDuplicate
@@ -320,9 +347,9 @@ func (s *SQLStore) Update(ctx context.Context, o *Order) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE workorders SET state = ?, active = ?, zone = ?, team = ?, category = ?,
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE workorders SET state = ?, active = ?, zone = ?, team = ?, category = ?, assignee = ?,
 		resolved_at = ?, version = version + 1, data = ? WHERE seq = ? AND version = ?`),
-		string(c.State), b2i(c.State.Active()), c.Zone, c.Team, c.Category, ms(c.ResolvedAt), string(data), seq, c.Version)
+		string(c.State), b2i(c.State.Active()), c.Zone, c.Team, c.Category, c.Assignee, ms(c.ResolvedAt), string(data), seq, c.Version)
 	if err != nil {
 		return err
 	}
@@ -349,6 +376,8 @@ func (s *SQLStore) List(ctx context.Context, f Filter) ([]*Order, error) {
 	eq("device", f.Device)
 	eq("category", f.Category)
 	eq("plan", f.Plan)
+	eq("location", f.Location)
+	eq("assignee", f.Assignee)
 	if f.Active {
 		where = append(where, "active = 1")
 	}
@@ -381,10 +410,14 @@ func (s *SQLStore) List(ctx context.Context, f Filter) ([]*Order, error) {
 }
 
 // LastDone implements Store.
-func (s *SQLStore) LastDone(ctx context.Context, device, fault string, since time.Time) (*Order, error) {
+func (s *SQLStore) LastDone(ctx context.Context, k FaultKey, since time.Time) (*Order, error) {
+	where, args := `device = ? AND fault = ? AND instance = ?`, []any{k.Device, k.Fault, k.Instance}
+	if k.Location != "" {
+		where, args = `location = ? AND category = ?`, []any{k.Location, k.Category}
+	}
 	o, err := scanOrder(s.db.QueryRowContext(ctx, s.q(`SELECT `+columns+` FROM workorders
-		WHERE device = ? AND fault = ? AND resolved_at >= ? AND resolved_at > 0 AND state IN ('resolved', 'followed_up', 'closed')
-		ORDER BY resolved_at DESC LIMIT 1`), device, fault, ms(since)))
+		WHERE `+where+` AND resolved_at >= ? AND resolved_at > 0 AND state IN ('resolved', 'followed_up', 'closed')
+		ORDER BY resolved_at DESC LIMIT 1`), append(args, ms(since))...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

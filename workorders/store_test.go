@@ -77,6 +77,43 @@ func sample(device, fault string) *Order {
 		History: []Change{{At: t0, By: "system", Action: "create", To: StateNew}}}
 }
 
+// TestStoreUpgrade opens an order book written by the first schema: its orders stay, and
+// an active order keeps its fault (with no instance).
+func TestStoreUpgrade(t *testing.T) {
+	for name, src := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "old.db") },
+		"postgres": freshPostgres,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := src(t)
+			driver, dbDriver := name, name
+			if name == "postgres" {
+				dbDriver = "pgx"
+			}
+			db, err := sql.Open(dbDriver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := &SQLStore{db: db, postgres: name == "postgres"}
+			stmts := append([]string{`CREATE TABLE workorder_schema (version INTEGER NOT NULL)`, `INSERT INTO workorder_schema (version) VALUES (5)`}, old.migrations()[:5]...)
+			stmts = append(stmts, `INSERT INTO workorders (device, fault, state, active, category, created_at, data)
+				VALUES ('P-1', 'pump_trip', 'new', 1, 'pump_trip', 1, '{"title":"old trip","state":"new"}')`)
+			for _, q := range stmts {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatalf("old schema: %s: %v", q, err)
+				}
+			}
+			db.Close()
+			s := mustOpen(t, driver, dsn)
+			again, created, err := s.Open(ctx, sample("P-1", "pump_trip"))
+			if err != nil || created || again.Title != "old trip" || again.Occurrences != 2 {
+				t.Fatalf("the old active order must take the new occurrence: %+v created %v %v", again, created, err)
+			}
+		})
+	}
+}
+
 // TestStore is one suite run on both backends, so a site moving to PostgreSQL keeps the
 // behaviour it tested on SQLite.
 func TestStore(t *testing.T) {
@@ -128,12 +165,63 @@ func TestStore(t *testing.T) {
 				if err != nil || !created || n.ID == o.ID {
 					t.Fatalf("after close a new order is due: %v %v", n, err)
 				}
-				last, err := s.LastDone(ctx, "P-2", "trip", t0)
+				last, err := s.LastDone(ctx, FaultKey{Device: "P-2", Fault: "trip"}, t0)
 				if err != nil || last == nil || last.ID != o.ID {
 					t.Fatalf("last done: %v %v", last, err)
 				}
-				if last, _ := s.LastDone(ctx, "P-2", "trip", t0.Add(2*time.Hour)); last != nil {
+				if last, _ := s.LastDone(ctx, FaultKey{Device: "P-2", Fault: "trip"}, t0.Add(2*time.Hour)); last != nil {
 					t.Fatalf("outside the window: %v", last.ID)
+				}
+			})
+			t.Run("instances of one fault are orders of their own", func(t *testing.T) {
+				s, _ := b.open(t)
+				c5, c11 := sample("L-2", "lamp_failure"), sample("L-2", "lamp_failure")
+				c5.Instance, c11.Instance = "05", "11"
+				a, _, err := s.Open(ctx, c5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, created, err := s.Open(ctx, c11)
+				if err != nil || !created || c.ID == a.ID {
+					t.Fatalf("circuit 11 beside circuit 05: created %v id %s (05 is %s) %v", created, c.ID, a.ID, err)
+				}
+				again := sample("L-2", "lamp_failure")
+				again.Instance = "05"
+				if got, created, _ := s.Open(ctx, again); created || got.ID != a.ID {
+					t.Fatalf("circuit 05 again must attach to %s, got %s", a.ID, got.ID)
+				}
+				a, _ = s.Get(ctx, a.ID)
+				a.State, a.ResolvedAt = StateResolved, t0.Add(time.Hour)
+				if err := s.Update(ctx, a); err != nil {
+					t.Fatal(err)
+				}
+				if last, _ := s.LastDone(ctx, FaultKey{Device: "L-2", Fault: "lamp_failure", Instance: "17"}, t0); last != nil {
+					t.Fatalf("circuit 17 found %s, the repair of circuit 05", last.ID)
+				}
+				if last, _ := s.LastDone(ctx, FaultKey{Device: "L-2", Fault: "lamp_failure", Instance: "05"}, t0); last == nil || last.ID != a.ID {
+					t.Fatalf("circuit 05's repair not found: %v", last)
+				}
+			})
+			t.Run("last done by location and category", func(t *testing.T) {
+				s, _ := b.open(t)
+				o := sample("", "")
+				o.Location, o.Category = "3-1802", CategoryHousehold
+				o, err := s.Insert(ctx, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.State, o.ResolvedAt = StateResolved, t0.Add(time.Hour)
+				if err := s.Update(ctx, o); err != nil {
+					t.Fatal(err)
+				}
+				if last, err := s.LastDone(ctx, FaultKey{Location: "3-1802", Category: CategoryHousehold}, t0); err != nil || last == nil || last.ID != o.ID {
+					t.Fatalf("same home: %v %v", last, err)
+				}
+				if last, _ := s.LastDone(ctx, FaultKey{Location: "3-1802", Category: "general"}, t0); last != nil {
+					t.Fatalf("another category found %s", last.ID)
+				}
+				if list, _ := s.List(ctx, Filter{Location: "3-1802"}); len(list) != 1 {
+					t.Fatalf("filter by location: %d orders", len(list))
 				}
 			})
 			t.Run("notices", func(t *testing.T) {

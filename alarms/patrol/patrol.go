@@ -74,8 +74,11 @@ type Service struct {
 	alerts     map[string]*Alert
 	byAlarm    map[string][]string // alarm id → alert ids not yet cleared
 	checklists map[string]*Checklist
-	lastCheck  string    // local date of the last lighting check
-	lastPrune  time.Time // when forgotten alerts were last removed
+	// archived are cleared alerts out of view (older than ViewWindow) but still kept in the
+	// store for the records, by id with the time they cleared.
+	archived  map[string]time.Time
+	lastCheck string    // local date of the last lighting check
+	lastPrune time.Time // when forgotten alerts were last removed
 }
 
 // New builds the patrol from a validated configuration and opens its store
@@ -92,7 +95,7 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	s := &Service{
 		site: cfg.Site, cfg: cfg.Patrol, roster: roster, store: store, deps: deps, now: deps.Now,
 		log: deps.Log, metrics: NewMetrics(deps.Registerer),
-		alerts: map[string]*Alert{}, byAlarm: map[string][]string{}, checklists: map[string]*Checklist{},
+		alerts: map[string]*Alert{}, byAlarm: map[string][]string{}, checklists: map[string]*Checklist{}, archived: map[string]time.Time{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -428,14 +431,30 @@ func (s *Service) Tick() {
 	s.lightingCheck(now)
 }
 
-// prune forgets cleared alerts and checklists older than the retention. Called with mu held.
+// ViewWindow is how long a cleared alert stays in the list of alerts (the API, the console);
+// older ones stay in the store, for the records and the report, until the retention ends.
+const ViewWindow = 30 * 24 * time.Hour
+
+// prune takes cleared alerts older than the view window out of view, and forgets alerts and
+// checklists older than the retention, in the store too. Called with mu held.
 func (s *Service) prune(now time.Time) {
 	s.lastPrune = now
+	for id, a := range s.alerts {
+		if a.State == StateCleared && a.ClearedAt.Before(now.Add(-ViewWindow)) {
+			s.archived[id] = a.ClearedAt
+			delete(s.alerts, id)
+		}
+	}
 	if s.cfg.Retention <= 0 {
 		return
 	}
 	before := now.Add(-s.cfg.Retention)
 	var alertIDs, checklistIDs []string
+	for id, cleared := range s.archived {
+		if cleared.Before(before) {
+			alertIDs = append(alertIDs, id)
+		}
+	}
 	for id, a := range s.alerts {
 		if a.State == StateCleared && a.ClearedAt.Before(before) {
 			alertIDs = append(alertIDs, id)
@@ -455,6 +474,7 @@ func (s *Service) prune(now time.Time) {
 	}
 	for _, id := range alertIDs {
 		delete(s.alerts, id)
+		delete(s.archived, id)
 	}
 	for _, id := range checklistIDs {
 		delete(s.checklists, id)

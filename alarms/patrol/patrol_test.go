@@ -192,8 +192,22 @@ func TestUnclaimedCriticalResentThenEscalated(t *testing.T) {
 	r.s.Tick()
 	r.ch.none(t, r.s)
 
-	// Cleared alerts are forgotten after the retention (30 days by default), in the store too.
+	// Cleared alerts are duty records: a month later they are out of the list but still in
+	// the store for the report...
 	r.clock.Step(31 * 24 * time.Hour)
+	r.s.Tick()
+	if n := len(r.s.Alerts(Filter{})); n != 0 {
+		t.Fatalf("%d alerts listed a month on, want none in view", n)
+	}
+	if list, _ := r.s.store.Alerts(); len(list) != 1 {
+		t.Fatalf("%d alerts in the store a month on, want the one kept for the records", len(list))
+	}
+	sum, err := r.s.store.Summary(night.Add(-time.Hour), night.Add(24*time.Hour))
+	if err != nil || sum.Alerts != 1 || sum.Escalated != 1 || sum.Claimed != 0 {
+		t.Fatalf("patrol summary %+v %v", sum, err)
+	}
+	// ...and forgotten after the retention (a year by default), in the store too.
+	r.clock.Step(335 * 24 * time.Hour)
 	r.s.Tick()
 	if n := len(r.s.Alerts(Filter{})); n != 0 {
 		t.Fatalf("%d alerts kept past the retention", n)

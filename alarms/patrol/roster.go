@@ -41,12 +41,16 @@ type Roster struct {
 }
 
 // DefaultRules route alarms when the configuration names none; the first match wins.
-// Communication loss is engineering's business, on the console; life safety and critical
-// reach the zone's group and the supervisor at once; high the zone's group; medium and low
-// reach the group by day and wait for the console at night.
+// Communication loss is engineering's business, on the console, unless its priority is high
+// or critical (a fire panel that stops answering): then the zone's group hears of it on every
+// shift, as of any high alarm. Life safety and critical reach the zone's group and the
+// supervisor at once; high the zone's group; medium and low reach the group by day and wait
+// for the console at night.
 func DefaultRules() []config.PatrolRule {
 	all := []string{"mqtt", "webhook", "console"}
 	return []config.PatrolRule{
+		{Class: "communication", Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: all},
+		{Class: "communication", Priority: "high", Notify: []string{"group"}, Channels: all},
 		{Class: "communication", Notify: []string{"engineering"}, Channels: []string{"console"}},
 		{Class: "life_safety", Notify: []string{"group", "supervisor"}, Channels: all},
 		{Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: all},

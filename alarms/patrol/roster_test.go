@@ -68,7 +68,10 @@ func TestRouteDefaults(t *testing.T) {
 		{"medium by day: group on the handset", alarms.PriorityMedium, alarms.ClassEquipment, "north", at(27, 10, 0), []string{"g4"}, []string{"mqtt", "console"}, 15 * time.Minute},
 		{"low at 17:59: day", alarms.PriorityLow, alarms.ClassTrouble, "north", at(26, 17, 59), []string{"g4"}, []string{"mqtt", "console"}, 0},
 		{"low at 18:00: night, console only", alarms.PriorityLow, alarms.ClassTrouble, "north", at(26, 18, 0), nil, console, 0},
-		{"communication loss, even critical: engineering on the console", alarms.PriorityCritical, alarms.ClassCommunication, "north", at(26, 23, 0), nil, console, 0},
+		{"communication loss: engineering on the console", alarms.PriorityMedium, alarms.ClassCommunication, "north", at(26, 23, 0), nil, console, 0},
+		{"a silent fire panel (high) at night: the zone's group", alarms.PriorityHigh, alarms.ClassCommunication, "north", at(26, 23, 0), []string{"g1", "g2"}, all, 5 * time.Minute},
+		{"a silent fire panel (high) by day: the zone's group", alarms.PriorityHigh, alarms.ClassCommunication, "north", at(27, 10, 0), []string{"g4"}, all, 5 * time.Minute},
+		{"critical communication loss: group and supervisor", alarms.PriorityCritical, alarms.ClassCommunication, "north", at(26, 23, 0), []string{"g1", "g2", "sup-n"}, all, 60 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

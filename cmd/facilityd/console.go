@@ -18,7 +18,7 @@ const consoleHistoryBudget = 32 << 20
 
 // serveConsole adds the web console, the history route its charts read, the session route its
 // sign-in reads and the monthly report its work-order board shows, to the API.
-func serveConsole(srv *api.Server, latest *devices.Latest, history *devices.History, cfg *config.Config, orders workorders.Store) error {
+func serveConsole(srv *api.Server, latest *devices.Latest, history *devices.History, cfg *config.Config, orders *workorders.Manager) error {
 	loc, err := time.LoadLocation(cfg.WorkOrders.Calendar.Timezone)
 	if err != nil {
 		return fmt.Errorf("workorders.calendar.timezone: %w", err)
@@ -29,7 +29,7 @@ func serveConsole(srv *api.Server, latest *devices.Latest, history *devices.Hist
 	}
 	srv.Handle("GET /api/v1/devices/{id}/history", api.HistoryHandler(latest, history, influx))
 	srv.Handle("GET /api/v1/session", srv.SessionHandler())
-	srv.Handle("GET /api/v1/workorders/report", api.ReportHandler(cfg.Site, loc, orders))
+	srv.Handle("GET /api/v1/workorders/report", api.ReportHandler(cfg.Site, loc, orders.Store(), orders.ReportOptions()))
 	console.Register(srv)
 	return nil
 }

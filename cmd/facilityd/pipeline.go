@@ -330,7 +330,7 @@ func (d *daemon) buildAPI(context.Context) error {
 	}
 	d.srv.ServeAlarms(d.engine)
 	d.srv.ServeEvents(d.hub)
-	if err := serveConsole(d.srv, d.latest, d.history, cfg, d.orders.Store()); err != nil {
+	if err := serveConsole(d.srv, d.latest, d.history, cfg, d.orders); err != nil {
 		return err
 	}
 	if d.patrol != nil {

@@ -9,17 +9,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/workorders"
 )
 
-// reportCommand is `facilityd report`: the monthly work-order report, read straight from the
-// order book (no daemon needed), as Markdown, CSV and an HTML page with charts.
+// reportCommand is `facilityd report`: the monthly (or quarterly, or yearly) work-order
+// report, read straight from the order book and the patrol's records (no daemon needed), as
+// Markdown, CSV and an HTML page with charts.
 func reportCommand() *cobra.Command {
 	var path, month, out string
 	cmd := &cobra.Command{
-		Use:   "report --month YYYY-MM [--out DIR] [--config FILE]",
-		Short: "Write the monthly work-order report (Markdown, CSV, HTML)",
+		Use:   "report --month YYYY-MM|YYYY-Qn|YYYY [--out DIR] [--config FILE]",
+		Short: "Write the monthly (quarterly, yearly) work-order and patrol report (Markdown, CSV, HTML)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path)
@@ -48,7 +50,11 @@ func reportCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("workorders.calendar.timezone: %w", err)
 			}
-			rep, err := workorders.BuildReport(cmd.Context(), st, cfg.Site, month, loc, time.Now())
+			opts := workorders.ReportOptionsFor(cfg.WorkOrders)
+			if opts.Patrol, err = patrolSummary(cfg, month, loc); err != nil {
+				return err
+			}
+			rep, err := workorders.BuildReport(cmd.Context(), st, cfg.Site, month, loc, time.Now(), opts)
 			if err != nil {
 				return err
 			}
@@ -74,7 +80,32 @@ func reportCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file (for the order store)")
-	cmd.Flags().StringVar(&month, "month", "", "month to report, YYYY-MM (default: last month)")
+	cmd.Flags().StringVar(&month, "month", "", "period to report: a month YYYY-MM, a quarter YYYY-Qn or a year YYYY (default: last month)")
 	cmd.Flags().StringVar(&out, "out", ".", "folder to write the report into")
 	return cmd
+}
+
+// patrolSummary reads the patrol's records of the period, or nil when the site has no patrol
+// or its store does not exist yet.
+func patrolSummary(cfg *config.Config, period string, loc *time.Location) (*patrol.Summary, error) {
+	if !cfg.Patrol.Enabled() {
+		return nil, nil
+	}
+	if _, err := os.Stat(cfg.Patrol.Store); err != nil {
+		return nil, nil
+	}
+	from, to, err := workorders.ParsePeriod(period, loc)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := patrol.OpenStore(cfg.Patrol.Store)
+	if err != nil {
+		return nil, err
+	}
+	defer ps.Close()
+	sum, err := ps.Summary(from, to)
+	if err != nil {
+		return nil, fmt.Errorf("patrol.store %s: %w", cfg.Patrol.Store, err)
+	}
+	return &sum, nil
 }

@@ -45,9 +45,9 @@ func woCommand() *cobra.Command {
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
 			defer w.Flush()
-			fmt.Fprintln(w, "ID\tSTATE\tCATEGORY\tPRIORITY\tZONE\tTEAM\tDEVICE\tDEADLINE\tTITLE")
+			fmt.Fprintln(w, "ID\tSTATE\tCATEGORY\tPRIORITY\tZONE\tTEAM\tASSIGNEE\tDEVICE\tDEADLINE\tTITLE")
 			for _, o := range out.Orders {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.State, o.Category, o.Priority, o.Zone, o.Team, o.Device, deadline(o), o.Title)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.State, o.Category, o.Priority, o.Zone, o.Team, o.Assignee, o.Device, deadline(o), o.Title)
 			}
 			return nil
 		},
@@ -75,7 +75,7 @@ func woCommand() *cobra.Command {
 
 	var raise workorders.RaiseRequest
 	raiseCmd := &cobra.Command{
-		Use:   "raise --title TEXT --by NAME [--zone Z] [--device ID] [--category C] [--priority P] [--reporter WHO]",
+		Use:   "raise --title TEXT --by NAME [--zone Z] [--device ID] [--category C] [--priority P] [--reporter WHO] [--location HOME]",
 		Short: "Raise a work order by hand, e.g. a resident's household repair",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -96,6 +96,7 @@ func woCommand() *cobra.Command {
 	raiseCmd.Flags().StringVar((*string)(&raise.Priority), "priority", "", "critical, high, medium or low (default low)")
 	raiseCmd.Flags().StringVar(&raise.Reporter, "reporter", "", "the resident and how to call back")
 	raiseCmd.Flags().StringVar(&raise.Note, "note", "", "note")
+	raiseCmd.Flags().StringVar(&raise.Location, "location", "", "the home or room (3-1802); a repair there again is rework")
 
 	cmd.AddCommand(list, show, raiseCmd)
 	for _, a := range workorders.Actions {
@@ -136,6 +137,12 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 	c.Flags().StringVar(&in.Note, "note", "", "note kept in the history")
 	if a == workorders.ActionFollowUp {
 		c.Flags().StringVar(&satisfied, "satisfied", "", "yes or no: is the resident satisfied (no reopens the order)")
+		c.Flags().StringVar(&in.Level, "level", "", "who calls: the first level (default), or a sampled level such as quality or management")
+	}
+	if a == workorders.ActionAssign {
+		c.Use = name + " ID --by NAME --to TECHNICIAN [--override REASON]"
+		c.Flags().StringVar(&in.To, "to", "", "the technician (workorders.technicians id)")
+		c.Flags().StringVar(&in.Override, "override", "", "the supervisor's reason for a technician of another team")
 	}
 	return c
 }
@@ -145,6 +152,9 @@ func deadline(o *workorders.Order) string {
 	case workorders.StateNew:
 		return "accept by " + o.AcceptBy.Local().Format("01-02 15:04")
 	case workorders.StateAccepted, workorders.StateInProgress:
+		if o.ArrivedAt.IsZero() && !o.ArriveBy.IsZero() {
+			return "on site by " + o.ArriveBy.Local().Format("01-02 15:04")
+		}
 		return "complete by " + o.CompleteBy.Local().Format("01-02 15:04")
 	case workorders.StateResolved:
 		return "call by " + o.FollowUpDue.Local().Format("01-02 15:04")
@@ -158,7 +168,7 @@ func printOrder(w io.Writer, o *workorders.Order) {
 	fmt.Fprintf(tw, "state\t%s (%s)\n", o.State, deadline(o))
 	fmt.Fprintf(tw, "category\t%s, %s\n", o.Category, o.Priority)
 	fmt.Fprintf(tw, "where\t%s %s %s\n", o.Device, o.Building, o.Zone)
-	fmt.Fprintf(tw, "team\t%s; butler %s; contractor %s\n", o.Team, o.Butler, o.Contractor)
+	fmt.Fprintf(tw, "team\t%s; assignee %s; butler %s; contractor %s\n", o.Team, o.Assignee, o.Butler, o.Contractor)
 	if o.Rework {
 		fmt.Fprintf(tw, "rework of\t%s\n", o.ReworkOf)
 	}

@@ -9,9 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
@@ -30,6 +33,7 @@ func TestWorkOrderCLI(t *testing.T) {
 	store := filepath.Join(dir, "wo.db")
 	os.WriteFile(cfgPath, demo, 0o644)
 	t.Setenv(config.EnvName("workorders.store.path"), store)
+	t.Setenv(config.EnvName("patrol.store"), filepath.Join(dir, "patrol.db"))
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +63,17 @@ func TestWorkOrderCLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "WO-1") || !strings.Contains(out, "household_repair") {
 		t.Fatalf("raise: %v\n%s", err, out)
 	}
-	if out, err = run("wo", "accept", "WO-1", "--addr", addr, "--by", "tech-chen"); err != nil || out != "WO-1 is accepted\n" {
+	if _, err = run("wo", "assign", "WO-1", "--addr", addr, "--by", "engineering-supervisor", "--to", "tech-south-1"); err == nil || !strings.Contains(err.Error(), "give the reason for the override") {
+		t.Fatalf("assign across teams without a reason: %v", err)
+	}
+	if _, err = run("wo", "assign", "WO-1", "--addr", addr, "--by", "engineering-supervisor", "--to", "tech-north-2"); err != nil {
+		t.Fatalf("assign: %v", err)
+	}
+	if out, err = run("wo", "accept", "WO-1", "--addr", addr, "--by", "tech-north-2"); err != nil || out != "WO-1 is accepted\n" {
 		t.Fatalf("accept: %v %q", err, out)
+	}
+	if _, err = run("wo", "arrive", "WO-1", "--addr", addr, "--by", "tech-north-2"); err != nil || mustGet(t, m, "WO-1").ArrivedAt.IsZero() {
+		t.Fatalf("arrive: %v", err)
 	}
 	if _, err = run("wo", "resolve", "WO-1", "--addr", addr, "--by", "tech-chen"); err == nil || !strings.Contains(err.Error(), "409 Conflict: order WO-1 is accepted; resolve needs in_progress") {
 		t.Fatalf("resolve before start: %v", err)
@@ -79,15 +92,33 @@ func TestWorkOrderCLI(t *testing.T) {
 	if out, err = run("wo", "show", "WO-1", "--addr", addr); err != nil || !strings.Contains(out, "still drips") {
 		t.Fatalf("show: %v\n%s", err, out)
 	}
-	month := mustGet(t, m, "WO-1").CreatedAt.In(m.Policy().Calendar.Location()).Format("2006-01")
+	created := mustGet(t, m, "WO-1").CreatedAt
+	month := created.In(m.Policy().Calendar.Location()).Format("2006-01")
+	// The patrol's records of the month go into the report's patrol section.
+	ps, err := patrol.OpenStore(cfg.Patrol.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.Commit(0, patrol.Alert{ID: "A1", Seq: 1, Priority: alarms.PriorityHigh, CreatedAt: created, SentAt: created, ClaimedAt: created.Add(90 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	ps.Close()
 	if out, err = run("report", "--config", cfgPath, "--month", month, "--out", filepath.Join(dir, "out")); err != nil || !strings.Contains(out, "1 orders") {
 		t.Fatalf("report: %v\n%s", err, out)
 	}
 	for _, ext := range []string{".md", ".csv", ".html"} {
 		b, err := os.ReadFile(filepath.Join(dir, "out", "workorders-"+month+ext))
-		if err != nil || !strings.Contains(string(b), "household_repair") {
+		if err != nil || !strings.Contains(string(b), "household_repair") || !strings.Contains(string(b), "tech-north-2") {
 			t.Fatalf("report%s: %v", ext, err)
 		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "out", "workorders-"+month+".md"))
+	if !strings.Contains(string(md), "| time to claim, median | 1m30s |") {
+		t.Fatalf("no patrol section in the report:\n%s", md)
+	}
+	year := month[:4]
+	if out, err = run("report", "--config", cfgPath, "--month", year, "--out", filepath.Join(dir, "out")); err != nil || !strings.Contains(out, "1 orders in "+year) {
+		t.Fatalf("yearly report: %v\n%s", err, out)
 	}
 }
 

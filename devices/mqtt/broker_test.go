@@ -54,7 +54,7 @@ func TestDeviceShapesOverBroker(t *testing.T) {
 				mosq = testenv.NewMosquitto(t)
 				url = mosq.URL
 			} else {
-				b, err := northbound.StartBroker("127.0.0.1:0", slog.New(slog.DiscardHandler))
+				b, err := northbound.StartBroker("127.0.0.1:0", nil, slog.New(slog.DiscardHandler))
 				if err != nil {
 					t.Fatal(err)
 				}
