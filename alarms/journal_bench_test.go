@@ -55,4 +55,3 @@ func BenchmarkJournalAppend(b *testing.B) {
 		}
 	})
 }
-

@@ -200,8 +200,16 @@ points:
 		{"flow beyond half a percent", snap(6, 3.06, 101, 1, 2), true},
 		{"a boolean changes", snap(7, 3.06, 101, 0, 2), true},
 		{"an enum changes", snap(8, 3.06, 101, 0, 0), true},
-		{"a quality changes", func() *devices.Snapshot { s := snap(9, 3.06, 101, 0, 0); s.Values[1].Quality = devices.QualityBad; return s }(), true},
-		{"the quality holds", func() *devices.Snapshot { s := snap(10, 3.06, 55, 0, 0); s.Values[1].Quality = devices.QualityBad; return s }(), false},
+		{"a quality changes", func() *devices.Snapshot {
+			s := snap(9, 3.06, 101, 0, 0)
+			s.Values[1].Quality = devices.QualityBad
+			return s
+		}(), true},
+		{"the quality holds", func() *devices.Snapshot {
+			s := snap(10, 3.06, 55, 0, 0)
+			s.Values[1].Quality = devices.QualityBad
+			return s
+		}(), false},
 		{"back good", snap(11, 3.06, 101, 0, 0), true},
 		{"the device goes offline", func() *devices.Snapshot { s := snap(12, 3.06, 101, 0, 0); s.Comm = devices.CommOffline; return s }(), true},
 		{"online again", snap(13, 3.06, 101, 0, 0), true},

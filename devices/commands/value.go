@@ -112,7 +112,6 @@ func checkNumber(pt *devices.Point, n float64) (devices.Value, error) {
 	return devices.Value{Number: n}, nil
 }
 
-
 // takes says in words what a point accepts, for error messages and the console.
 func takes(pt *devices.Point) string {
 	switch {
