@@ -79,6 +79,34 @@ func (c *Config) DeliveryWarnings() []string {
 	return w
 }
 
+// PrivateDirs lists, by the key that sets each, the folders that hold facilityd's state once
+// ResolveState has run: the state directory, the MQTT session store, the spool, and the
+// folders of the SQLite journals and stores. Each must be facilityd's alone (PrivateDir).
+func (c *Config) PrivateDirs() [][2]string {
+	dirs := [][2]string{{"state_dir", c.StateDir}, {"mqtt.store_dir", c.MQTT.StoreDir}}
+	if c.SpoolOn() {
+		dirs = append(dirs, [2]string{"spool.dir", c.Spool.Dir})
+	}
+	files := [][2]string{{"alarms.journal", c.Alarms.Journal}, {"patrol.store", c.Patrol.Store}, {"commands.store", c.Commands.Store}}
+	if c.WorkOrders.Store.Driver == "sqlite" {
+		files = append(files, [2]string{"workorders.store.path", c.WorkOrders.Store.Path})
+	}
+	for _, f := range files {
+		if f[1] != "" {
+			dirs = append(dirs, [2]string{f[0], filepath.Dir(f[1])})
+		}
+	}
+	seen := map[string]bool{}
+	out := dirs[:0]
+	for _, d := range dirs {
+		if clean := filepath.Clean(d[1]); !seen[clean] {
+			seen[clean] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // PrivateDir creates dir (mode 0700) if missing and refuses one that another user owns or
 // that others may write: a state folder somebody else controls could feed facilityd planted
 // files (an MQTT message published with the gateway's credentials, a forged journal).

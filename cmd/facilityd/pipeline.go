@@ -76,8 +76,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, h hooks) (
 	if err := cfg.ResolveState(); err != nil {
 		return nil, err
 	}
-	for _, dir := range []struct{ key, path string }{{"state_dir", cfg.StateDir}, {"mqtt.store_dir", cfg.MQTT.StoreDir}} {
-		if err := config.PrivateDir(dir.path, dir.key); err != nil {
+	for _, dir := range cfg.PrivateDirs() {
+		if err := config.PrivateDir(dir[1], dir[0]); err != nil {
 			return nil, err
 		}
 	}
