@@ -108,7 +108,7 @@ func Loopback(addr string) bool {
 }
 
 // Actors lists who may act through the API in open mode (no tokens): the patrol guards, the
-// work-order supervisors and butlers, and http.operators. With tokens the token's name acts
+// work-order supervisors, butlers and technicians, and http.operators. With tokens the token's name acts
 // instead, so that nobody can sign for someone else.
 func (c *Config) Actors() []string {
 	seen := map[string]bool{}
@@ -127,6 +127,9 @@ func (c *Config) Actors() []string {
 	add(c.WorkOrders.Supervisor)
 	for _, z := range c.WorkOrders.Zones {
 		add(z.Butler, z.Supervisor)
+	}
+	for _, t := range c.WorkOrders.Technicians {
+		add(t.ID)
 	}
 	add(c.HTTP.Operators...)
 	return out
