@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -198,6 +199,18 @@ func (s *Service) Write(ctx context.Context, req Request) (Record, error) {
 		sink(rec)
 	}
 	return rec, nil
+}
+
+// Switch writes on or off to a bool point for a part of facilityd that switches the plant
+// itself (the night lighting check, alarms/patrol.Switcher): the same checks, journal and
+// sinks as a write through the API. It returns the write's result; an error means it was
+// refused before anything went out.
+func (s *Service) Switch(ctx context.Context, device, point string, on bool, by, reason string) (string, error) {
+	rec, err := s.Write(ctx, Request{Device: device, Point: point, Value: json.RawMessage(strconv.FormatBool(on)), By: by, Reason: reason})
+	if err != nil {
+		return "", err
+	}
+	return string(rec.Result), nil
 }
 
 // run sends the write and waits for its read-back, filling in the record's outcome.
