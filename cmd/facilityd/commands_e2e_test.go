@@ -135,3 +135,36 @@ func TestWriteToThePlant(t *testing.T) {
 		t.Errorf("after facilityd set, circuit_05_command = %v", got)
 	}
 }
+
+// TestMQTTWriteToThePlant: a write to the MQTT lighting controller LC-1 is published on its
+// command topic, taken by the controller, and confirmed by the payload it publishes next.
+func TestMQTTWriteToThePlant(t *testing.T) {
+	cfg, estate := demoEstate(t, nil)
+	d := startDaemon(t, cfg)
+	waitFor(t, "LC-1 read over MQTT", 10*time.Second, func() bool {
+		var dd api.DeviceDetail
+		get(t, d.api+"/api/v1/devices/LC-1", &dd)
+		return dd.Comm.String() == "online" && len(dd.Readings) > 0 && dd.Readings[0].Value != nil
+	})
+	before, _ := pointValue(t, d.api, "LC-1", "circuit_03_command").(bool)
+
+	var rec commands.Record
+	url := d.api + "/api/v1/devices/LC-1/points/circuit_03_command"
+	if st := post(t, url, map[string]any{"value": !before, "reason": "car park level 2 dark", "by": "eng-zhang"}, &rec); st != http.StatusOK {
+		t.Fatalf("write: %d %+v", st, rec)
+	}
+	if rec.Result != commands.ResultConfirmed || rec.ReadBack != !before || rec.Old != before {
+		t.Errorf("record %+v: want confirmed, read back %v, old %v", rec, !before, before)
+	}
+	if v, _ := estate.Value("LC-1", "circuit_03_command"); (v.Number != 0) != !before {
+		t.Errorf("the controller's circuit 3 command is %v, want %v", v.Number, !before)
+	}
+	if got := pointValue(t, d.api, "LC-1", "circuit_03_command"); got != !before {
+		t.Errorf("the next read shows circuit_03_command = %v, want %v", got, !before)
+	}
+	var journal struct{ Commands []commands.Record }
+	get(t, d.api+"/api/v1/commands?device=LC-1", &journal)
+	if len(journal.Commands) != 1 || journal.Commands[0].Result != commands.ResultConfirmed || journal.Commands[0].Reason != "car park level 2 dark" {
+		t.Errorf("journal of LC-1: %+v", journal.Commands)
+	}
+}
