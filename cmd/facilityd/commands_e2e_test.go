@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices/commands"
 )
 
@@ -166,5 +167,58 @@ func TestMQTTWriteToThePlant(t *testing.T) {
 	get(t, d.api+"/api/v1/commands?device=LC-1", &journal)
 	if len(journal.Commands) != 1 || journal.Commands[0].Result != commands.ResultConfirmed || journal.Commands[0].Reason != "car park level 2 dark" {
 		t.Errorf("journal of LC-1: %+v", journal.Commands)
+	}
+}
+
+// TestWriteWithRoleTokens: where tokens are configured, a patrol token may not write (403
+// naming the role needed), and an engineer's write is journalled in the token's name, whatever
+// the body's "by" says.
+func TestWriteWithRoleTokens(t *testing.T) {
+	cfg, _ := modbusEstate(t, nil)
+	cfg.HTTP.Tokens = []config.Token{
+		{Name: "g1", Role: "patrol", SHA256: api.HashToken("guard-token-0001")},
+		{Name: "eng-wu", Role: "engineer", SHA256: api.HashToken("engineer-token-01")},
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+	write := func(token string, body map[string]any, out any) int {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, d.api+"/api/v1/devices/LP-1/points/circuit_06_command", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s: %v", resp.Status, err)
+		}
+		return resp.StatusCode
+	}
+	var refused struct{ Error string }
+	if st := write("guard-token-0001", map[string]any{"value": true, "reason": "dark path", "by": "g1"}, &refused); st != http.StatusForbidden || !strings.Contains(refused.Error, "needs role engineer") {
+		t.Errorf("patrol token: %d %q, want 403 saying the write needs role engineer", st, refused.Error)
+	}
+	var rec commands.Record
+	if st := write("engineer-token-01", map[string]any{"value": true, "reason": "dark path", "by": "admin"}, &rec); st != http.StatusOK || rec.By != "eng-wu" {
+		t.Errorf("engineer token: %d, by %q; want 200 by eng-wu (the token's name, not the body's)", st, rec.By)
+	}
+	req, _ := http.NewRequest(http.MethodGet, d.api+"/api/v1/commands?device=LP-1", nil)
+	req.Header.Set("Authorization", "Bearer engineer-token-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var journal struct{ Commands []commands.Record }
+	if err := json.NewDecoder(resp.Body).Decode(&journal); err != nil {
+		t.Fatal(err)
+	}
+	if len(journal.Commands) != 1 || journal.Commands[0].By != "eng-wu" || journal.Commands[0].Point != "circuit_06_command" {
+		t.Errorf("journal: %+v, want one write by eng-wu (the patrol's refused write not journalled)", journal.Commands)
 	}
 }
