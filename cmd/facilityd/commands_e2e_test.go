@@ -60,6 +60,8 @@ func TestWriteToThePlant(t *testing.T) {
 	})
 	before, _ := pointValue(t, d.api, "LP-1", "circuit_03_command").(bool)
 
+	checkWritable(t, d.api)
+
 	var rec commands.Record
 	url := d.api + "/api/v1/devices/LP-1/points/circuit_03_command"
 	if st := post(t, url, map[string]any{"value": !before, "reason": "night round", "by": "eng-zhang"}, &rec); st != http.StatusOK {
@@ -220,5 +222,26 @@ func TestWriteWithRoleTokens(t *testing.T) {
 	}
 	if len(journal.Commands) != 1 || journal.Commands[0].By != "eng-wu" || journal.Commands[0].Point != "circuit_06_command" {
 		t.Errorf("journal: %+v, want one write by eng-wu (the patrol's refused write not journalled)", journal.Commands)
+	}
+}
+
+// checkWritable: the device page learns what it may offer controls for: LP-1's circuit
+// commands (switches) and schedule (numbers within a day), not its read-only points; nothing
+// of a fire panel.
+func checkWritable(t *testing.T, base string) {
+	t.Helper()
+	var lp, fp api.DeviceDetail
+	get(t, base+"/api/v1/devices/LP-1", &lp)
+	get(t, base+"/api/v1/devices/FP-1", &fp)
+	writable := map[string]commands.Writable{}
+	for _, w := range lp.Writable {
+		writable[w.Point] = w
+	}
+	if c3, on := writable["circuit_03_command"], writable["on_time"]; len(writable) != 26 || c3.Type != "bool" ||
+		on.Type != "number" || !on.Integer || on.Min == nil || *on.Min != 0 || on.Max == nil || *on.Max != 1439 {
+		t.Errorf("LP-1 writable: %+v; want 24 circuit switches and on/off times 0-1439", lp.Writable)
+	}
+	if len(fp.Writable) != 0 {
+		t.Errorf("FP-1 offers writes: %+v", fp.Writable)
 	}
 }
