@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/commands"
 )
 
 // Server serves the API.
@@ -27,6 +28,8 @@ type Server struct {
 	started time.Time
 	auth    *Auth
 	handler http.Handler // mux behind auth and the body limit
+	// commands, once registered, says which points of a device may be written.
+	commands Commands
 
 	policy     Policy
 	actors     map[string]bool
@@ -232,10 +235,12 @@ type DeviceSummary struct {
 	Tags      map[string]string `json:"tags,omitempty"`
 }
 
-// DeviceDetail is GET /api/v1/devices/{id}: the summary and the latest readings.
+// DeviceDetail is GET /api/v1/devices/{id}: the summary, the latest readings, and the points a
+// write may go to (whatever the caller's role: the console hides controls by role itself).
 type DeviceDetail struct {
 	DeviceSummary
-	Readings []devices.Reading `json:"readings"`
+	Readings []devices.Reading   `json:"readings"`
+	Writable []commands.Writable `json:"writable,omitempty"`
 }
 
 func summary(st *devices.State) DeviceSummary {
@@ -289,7 +294,11 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request) {
 	if readings == nil {
 		readings = []devices.Reading{}
 	}
-	writeJSON(w, http.StatusOK, DeviceDetail{DeviceSummary: summary(&st), Readings: readings})
+	detail := DeviceDetail{DeviceSummary: summary(&st), Readings: readings}
+	if s.commands != nil {
+		detail.Writable = s.commands.Writable(id)
+	}
+	writeJSON(w, http.StatusOK, detail)
 }
 
 func quote(s string) string {

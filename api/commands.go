@@ -14,6 +14,8 @@ import (
 type Commands interface {
 	Write(ctx context.Context, req commands.Request) (commands.Record, error)
 	List(ctx context.Context, device string, limit int) ([]commands.Record, error)
+	// Writable lists a device's points a write may go to, for GET /api/v1/devices/{id}.
+	Writable(device string) []commands.Writable
 }
 
 // WriteRequest is the body of POST /api/v1/devices/{id}/points/{point}. By is taken from the
@@ -32,7 +34,11 @@ type WriteRequest struct {
 // A write that went out answers 200 with its record whatever its result (confirmed,
 // mismatch, unconfirmed), except failed, which answers 502 with the record: the plant, not
 // the request, is at fault.
+//
+// GET /api/v1/devices/{id} then lists the device's writable points ("writable"), so that a
+// client offers controls for those only.
 func RegisterCommands(s *Server, c Commands) {
+	s.commands = c
 	s.Handle("POST /api/v1/devices/{id}/points/{point}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body WriteRequest
 		if err := decodeBody(w, r, &body); err != nil {

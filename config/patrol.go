@@ -120,6 +120,11 @@ type PatrolLight struct {
 	// Shift is the shift whose groups get the checklist, even when the check runs before it
 	// starts (dusk comes before 18:00 in winter).
 	Shift string `mapstructure:"shift" yaml:"shift"`
+	// SwitchOn closes the loop: at the check's time, the circuits scheduled for the night
+	// whose command is off are switched on (writes by "system", journalled as any other)
+	// before the check runs, so a circuit left off by hand or not yet on at an early dusk
+	// is lit, and only the ones that stay dark go to the patrol.
+	SwitchOn bool `mapstructure:"switch_on" yaml:"switch_on"`
 }
 
 // DefaultPatrol is the patrol section's defaults, used by Default.
@@ -204,6 +209,9 @@ func (c *Config) validatePatrol() []error {
 	}
 	if p.Lighting.AfterDusk < 0 {
 		add("patrol.lighting.after_dusk: %v must not be negative", p.Lighting.AfterDusk)
+	}
+	if p.Lighting.SwitchOn && p.Lighting.At == "" && p.Lighting.AfterDusk == 0 {
+		add("patrol.lighting.switch_on: the circuits are switched on when the check runs; set patrol.lighting.after_dusk (or at)")
 	}
 	if !p.Enabled() {
 		return errs

@@ -68,7 +68,7 @@ func TestRoutes(t *testing.T) {
 func TestNothingExternal(t *testing.T) {
 	h := console.Handler()
 	for _, name := range []string{"index.html", "ui/app.js", "ui/api.js", "ui/dom.js", "ui/chart.js", "ui/common.js",
-		"ui/overview.js", "ui/device.js", "ui/alarms.js", "ui/patrol.js", "ui/orders.js", "ui/style.css"} {
+		"ui/overview.js", "ui/device.js", "ui/write.js", "ui/alarms.js", "ui/patrol.js", "ui/orders.js", "ui/style.css"} {
 		path := "/" + name
 		if name == "index.html" {
 			path = "/"

@@ -29,6 +29,9 @@ type MQTTSpec struct {
 	StatusTopic string
 	// Interval between payloads; 0 means 1s.
 	Interval time.Duration
+	// CommandTopic takes writes, {"point": NAME, "value": VALUE}, as facilityd publishes them;
+	// empty means the profile's command_topic under Topic (none without one).
+	CommandTopic string
 }
 
 // publisher is one device's MQTT client. Faults act on it as on a Modbus conversation:
@@ -77,6 +80,10 @@ func (p *publisher) newClient() paho.Client {
 				// reconnect while the old connection may still be writing it
 				// (eclipse/paho.mqtt.golang#703, a data race).
 				c.Publish(spec.StatusTopic, 0, true, []byte("online"))
+			}
+			// Subscribed on every connection: a clean session forgets subscriptions.
+			if topic := p.commandTopic(); topic != "" {
+				c.Subscribe(topic, 1, p.onCommand)
 			}
 		})
 	if spec.StatusTopic != "" {

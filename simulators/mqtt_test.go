@@ -2,6 +2,8 @@ package simulators_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +151,71 @@ func TestMQTTTopicPerPoint(t *testing.T) {
 			}
 		}
 		return true
+	})
+}
+
+// TestMQTTCommands: a simulated MQTT lighting controller takes writes on its profile's
+// command topic (t/LC-1/set) as facilityd publishes them, refuses what its model refuses, and
+// publishes its new state at once.
+func TestMQTTCommands(t *testing.T) {
+	b, err := northbound.StartBroker("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	prof, _ := devices.Builtin("lighting_mqtt")
+	// An hour between payloads: the state that shows the write is the one published on it.
+	estate, err := simulators.New([]simulators.DeviceSpec{{ID: "LC-1", Profile: prof,
+		MQTT: &simulators.MQTTSpec{Topic: "t/LC-1", Interval: time.Hour}}}, simulators.Options{MQTTBroker: b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := estate.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer estate.Close()
+	client, err := northbound.Dial(northbound.ClientOptions{URL: b.URL(), ClientID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var mu sync.Mutex
+	var payloads []string
+	if err := client.Subscribe("t/LC-1", 1, func(_ string, p []byte) {
+		mu.Lock()
+		payloads = append(payloads, string(p))
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	before, _ := estate.Value("LC-1", "circuit_03_command")
+	onTime, _ := estate.Value("LC-1", "on_time")
+	want := before.Number == 0
+	ctx := context.Background()
+	// The controller subscribes once connected: until then commands are lost, so they are
+	// sent again until one lands. An on_time past midnight goes first each time, refused.
+	wait(t, "circuit 3 switched by a command on t/LC-1/set", func() bool {
+		for _, body := range []string{`{"point": "on_time", "value": 1500}`, fmt.Sprintf(`{"point": "circuit_03_command", "value": %v}`, want)} {
+			if err := client.Publish(ctx, "t/LC-1/set", 1, false, []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, _ := estate.Value("LC-1", "circuit_03_command")
+		return (v.Number != 0) == want
+	})
+	if v, _ := estate.Value("LC-1", "on_time"); v.Number != onTime.Number {
+		t.Errorf("on_time %v after a command of 1500, want it refused (still %v)", v.Number, onTime.Number)
+	}
+	wait(t, "the new state published at once", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range payloads {
+			var doc struct{ Circuits []struct{ Command bool } }
+			if json.Unmarshal([]byte(p), &doc) == nil && len(doc.Circuits) > 2 && doc.Circuits[2].Command == want {
+				return true
+			}
+		}
+		return false
 	})
 }

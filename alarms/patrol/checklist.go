@@ -1,26 +1,46 @@
 package patrol
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/devices"
 )
 
 const lastCheckKey = "lighting.last_check"
 
-// lightingCheck runs the night lighting check once per local date, when its time has come:
-// the failed circuits of each site go into one checklist, out to the night's patrol, and to
-// the LightingFault hook one by one.
-func (s *Service) lightingCheck(now time.Time) {
-	if s.deps.Latest == nil || (s.cfg.Lighting.At == "" && s.cfg.Lighting.AfterDusk == 0) {
+// lightingCheck runs the night lighting check once per local date, when its time has come
+// and the lighting panels have been heard from: with patrol.lighting.switch_on, the circuits
+// scheduled for the night that are off are switched on first; then the failed circuits of
+// each site go into one checklist, out to the night's patrol, and to the LightingFault hook
+// one by one. The writes are made without holding the service's lock: alerts go on while
+// the panels answer.
+func (s *Service) lightingCheck(ctx context.Context, now time.Time) {
+	date, due := s.lightingDue(now)
+	if !due || !s.panelsHeard(now) {
 		return
 	}
-	loc := s.roster.Location()
-	local := now.In(loc)
+	if s.cfg.Lighting.SwitchOn && s.deps.Switcher != nil {
+		s.switchOn(ctx, now, date)
+		if ctx.Err() != nil {
+			return // shutting down: the check runs after the restart, with what was switched
+		}
+	}
+	s.runCheck(now, date)
+}
+
+// lightingDue says whether tonight's check is due at now and not yet done, and its date.
+func (s *Service) lightingDue(now time.Time) (string, bool) {
+	if s.deps.Latest == nil || (s.cfg.Lighting.At == "" && s.cfg.Lighting.AfterDusk == 0) {
+		return "", false
+	}
+	local := now.In(s.roster.Location())
 	at, ok := checkTime(local, s.cfg.Lighting.At, s.cfg.Lighting.AfterDusk, s.cfg.Latitude, s.cfg.Longitude)
 	if !ok || now.Before(at) {
-		return
+		return "", false
 	}
 	date := local.Format(time.DateOnly)
 	s.mu.Lock()
@@ -29,10 +49,36 @@ func (s *Service) lightingCheck(now time.Time) {
 		last, err := s.store.Meta(lastCheckKey)
 		if err != nil {
 			s.log.Error("patrol.store: lighting check", "err", err)
-			return
+			return "", false
 		}
 		s.lastCheck = last
 	}
+	return date, s.lastCheck != date
+}
+
+// panelsHeard holds the check back until every lighting panel has answered or failed a poll
+// (or published), for at most panelsGrace after the service started: a daemon started after
+// dusk would otherwise check an empty cache, find nothing, and skip the night.
+func (s *Service) panelsHeard(now time.Time) bool {
+	if now.Sub(s.started) >= panelsGrace {
+		return true
+	}
+	for _, st := range s.deps.Latest.List() {
+		if st.Device != nil && st.Device.Kind == devices.KindLighting && st.Polls == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// panelsGrace bounds how long the lighting check waits for panels never heard from.
+const panelsGrace = time.Minute
+
+// runCheck makes tonight's checklists from the live cache and sends them.
+func (s *Service) runCheck(now time.Time, date string) {
+	loc := s.roster.Location()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.lastCheck == date {
 		return
 	}

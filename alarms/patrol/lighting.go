@@ -83,30 +83,14 @@ func CheckLighting(states []devices.State, now time.Time, loc *time.Location) []
 		if d == nil || d.Kind != devices.KindLighting || d.Profile == nil || st.Values == nil {
 			continue
 		}
-		vals := map[string]devices.Value{}
-		for i, p := range d.Profile.Points {
-			if i < len(st.Values) && st.Values[i].Quality == devices.QualityGood {
-				vals[p.Name] = st.Values[i]
-			}
-		}
+		vals := goodValues(&st)
 		scheduled := false
 		if on, ok := vals["on_time"]; ok {
 			if off, ok := vals["off_time"]; ok {
 				scheduled = inWindow(int(on.Number), int(off.Number), minute)
 			}
 		}
-		circuits := map[int]bool{}
-		for _, p := range d.Profile.Points {
-			if n, ok := circuitNumber(p.Name); ok {
-				circuits[n] = true
-			}
-		}
-		nums := make([]int, 0, len(circuits))
-		for n := range circuits {
-			nums = append(nums, n)
-		}
-		sort.Ints(nums)
-		for _, n := range nums {
+		for _, n := range circuitNumbers(d.Profile) {
 			prefix := fmt.Sprintf("circuit_%02d_", n)
 			should := scheduled
 			if cmd, ok := vals[prefix+"command"]; ok {
@@ -141,6 +125,20 @@ func CheckLighting(states []devices.State, now time.Time, loc *time.Location) []
 		return a.Circuit < b.Circuit
 	})
 	return out
+}
+
+// circuitNumbers are the circuits a lighting profile has points of, in order.
+func circuitNumbers(p *devices.Profile) []int {
+	seen := map[int]bool{}
+	var nums []int
+	for _, pt := range p.Points {
+		if n, ok := circuitNumber(pt.Name); ok && !seen[n] {
+			seen[n] = true
+			nums = append(nums, n)
+		}
+	}
+	sort.Ints(nums)
+	return nums
 }
 
 // circuitNumber reads NN from circuit_NN_<anything>.

@@ -49,8 +49,11 @@ type Deps struct {
 	// LightingFault is called for every failed circuit the night check finds, e.g. by the
 	// work-order module. It must not block.
 	LightingFault func(LightingFault)
-	Registerer    prometheus.Registerer
-	Log           *slog.Logger
+	// Switcher switches dark circuits on before the lighting check (patrol.lighting.switch_on);
+	// nil leaves them as they are.
+	Switcher   Switcher
+	Registerer prometheus.Registerer
+	Log        *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Channels replaces the channels built from the configuration, for tests.
@@ -79,6 +82,7 @@ type Service struct {
 	archived  map[string]time.Time
 	lastCheck string    // local date of the last lighting check
 	lastPrune time.Time // when forgotten alerts were last removed
+	started   time.Time // by the service's clock, for the lighting check's grace
 }
 
 // New builds the patrol from a validated configuration and opens its store
@@ -100,6 +104,7 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.started = s.now()
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -181,15 +186,29 @@ func (s *Service) Run(ctx context.Context) error {
 		defer close(done)
 		_ = s.dispatch.Run(ctx)
 	}()
+	// The lighting check ticks on its own: switching circuits on waits for the panels'
+	// read-back, and the alerts' timers must not wait for it.
+	lighting := make(chan struct{})
+	go func() {
+		defer close(lighting)
+		every(ctx, func() { s.lightingCheck(ctx, s.now()) })
+	}()
+	every(ctx, func() { s.tickAlerts(s.now()) })
+	<-lighting
+	<-done
+	return nil
+}
+
+// every calls f once a second until ctx ends.
+func every(ctx context.Context, f func()) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			<-done
-			return nil
+			return
 		case <-tick.C:
-			s.Tick()
+			f()
 		}
 	}
 }
@@ -393,9 +412,16 @@ func (s *Service) message(a *Alert, n Notice, now time.Time) Message {
 	return m
 }
 
-// Tick runs the timers of every unclaimed alert and, when due, the night lighting check.
+// Tick runs the timers of every unclaimed alert and, when due, the night lighting check
+// (switching circuits on first where configured, and waiting for their read-back).
 func (s *Service) Tick() {
 	now := s.now()
+	s.tickAlerts(now)
+	s.lightingCheck(context.Background(), now)
+}
+
+// tickAlerts runs the timers of every unclaimed alert: re-sends and escalations.
+func (s *Service) tickAlerts(now time.Time) {
 	s.mu.Lock()
 	var changed []Alert
 	var out []Message
@@ -428,7 +454,6 @@ func (s *Service) Tick() {
 	for _, m := range out {
 		s.dispatch.Enqueue(m)
 	}
-	s.lightingCheck(now)
 }
 
 // ViewWindow is how long a cleared alert stays in the list of alerts (the API, the console);

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices/commands"
 )
 
@@ -58,6 +59,8 @@ func TestWriteToThePlant(t *testing.T) {
 		return dd.Comm.String() == "online" && len(dd.Readings) > 0 && dd.Readings[0].Value != nil
 	})
 	before, _ := pointValue(t, d.api, "LP-1", "circuit_03_command").(bool)
+
+	checkWritable(t, d.api)
 
 	var rec commands.Record
 	url := d.api + "/api/v1/devices/LP-1/points/circuit_03_command"
@@ -133,5 +136,112 @@ func TestWriteToThePlant(t *testing.T) {
 	}
 	if got := pointValue(t, d.api, "LP-1", "circuit_05_command"); got != true {
 		t.Errorf("after facilityd set, circuit_05_command = %v", got)
+	}
+}
+
+// TestMQTTWriteToThePlant: a write to the MQTT lighting controller LC-1 is published on its
+// command topic, taken by the controller, and confirmed by the payload it publishes next.
+func TestMQTTWriteToThePlant(t *testing.T) {
+	cfg, estate := demoEstate(t, nil)
+	d := startDaemon(t, cfg)
+	waitFor(t, "LC-1 read over MQTT", 10*time.Second, func() bool {
+		var dd api.DeviceDetail
+		get(t, d.api+"/api/v1/devices/LC-1", &dd)
+		return dd.Comm.String() == "online" && len(dd.Readings) > 0 && dd.Readings[0].Value != nil
+	})
+	before, _ := pointValue(t, d.api, "LC-1", "circuit_03_command").(bool)
+
+	var rec commands.Record
+	url := d.api + "/api/v1/devices/LC-1/points/circuit_03_command"
+	if st := post(t, url, map[string]any{"value": !before, "reason": "car park level 2 dark", "by": "eng-zhang"}, &rec); st != http.StatusOK {
+		t.Fatalf("write: %d %+v", st, rec)
+	}
+	if rec.Result != commands.ResultConfirmed || rec.ReadBack != !before || rec.Old != before {
+		t.Errorf("record %+v: want confirmed, read back %v, old %v", rec, !before, before)
+	}
+	if v, _ := estate.Value("LC-1", "circuit_03_command"); (v.Number != 0) != !before {
+		t.Errorf("the controller's circuit 3 command is %v, want %v", v.Number, !before)
+	}
+	if got := pointValue(t, d.api, "LC-1", "circuit_03_command"); got != !before {
+		t.Errorf("the next read shows circuit_03_command = %v, want %v", got, !before)
+	}
+	var journal struct{ Commands []commands.Record }
+	get(t, d.api+"/api/v1/commands?device=LC-1", &journal)
+	if len(journal.Commands) != 1 || journal.Commands[0].Result != commands.ResultConfirmed || journal.Commands[0].Reason != "car park level 2 dark" {
+		t.Errorf("journal of LC-1: %+v", journal.Commands)
+	}
+}
+
+// TestWriteWithRoleTokens: where tokens are configured, a patrol token may not write (403
+// naming the role needed), and an engineer's write is journalled in the token's name, whatever
+// the body's "by" says.
+func TestWriteWithRoleTokens(t *testing.T) {
+	cfg, _ := modbusEstate(t, nil)
+	cfg.HTTP.Tokens = []config.Token{
+		{Name: "g1", Role: "patrol", SHA256: api.HashToken("guard-token-0001")},
+		{Name: "eng-wu", Role: "engineer", SHA256: api.HashToken("engineer-token-01")},
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+	write := func(token string, body map[string]any, out any) int {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, d.api+"/api/v1/devices/LP-1/points/circuit_06_command", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s: %v", resp.Status, err)
+		}
+		return resp.StatusCode
+	}
+	var refused struct{ Error string }
+	if st := write("guard-token-0001", map[string]any{"value": true, "reason": "dark path", "by": "g1"}, &refused); st != http.StatusForbidden || !strings.Contains(refused.Error, "needs role engineer") {
+		t.Errorf("patrol token: %d %q, want 403 saying the write needs role engineer", st, refused.Error)
+	}
+	var rec commands.Record
+	if st := write("engineer-token-01", map[string]any{"value": true, "reason": "dark path", "by": "admin"}, &rec); st != http.StatusOK || rec.By != "eng-wu" {
+		t.Errorf("engineer token: %d, by %q; want 200 by eng-wu (the token's name, not the body's)", st, rec.By)
+	}
+	req, _ := http.NewRequest(http.MethodGet, d.api+"/api/v1/commands?device=LP-1", nil)
+	req.Header.Set("Authorization", "Bearer engineer-token-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var journal struct{ Commands []commands.Record }
+	if err := json.NewDecoder(resp.Body).Decode(&journal); err != nil {
+		t.Fatal(err)
+	}
+	if len(journal.Commands) != 1 || journal.Commands[0].By != "eng-wu" || journal.Commands[0].Point != "circuit_06_command" {
+		t.Errorf("journal: %+v, want one write by eng-wu (the patrol's refused write not journalled)", journal.Commands)
+	}
+}
+
+// checkWritable: the device page learns what it may offer controls for: LP-1's circuit
+// commands (switches) and schedule (numbers within a day), not its read-only points; nothing
+// of a fire panel.
+func checkWritable(t *testing.T, base string) {
+	t.Helper()
+	var lp, fp api.DeviceDetail
+	get(t, base+"/api/v1/devices/LP-1", &lp)
+	get(t, base+"/api/v1/devices/FP-1", &fp)
+	writable := map[string]commands.Writable{}
+	for _, w := range lp.Writable {
+		writable[w.Point] = w
+	}
+	if c3, on := writable["circuit_03_command"], writable["on_time"]; len(writable) != 26 || c3.Type != "bool" ||
+		on.Type != "number" || !on.Integer || on.Min == nil || *on.Min != 0 || on.Max == nil || *on.Max != 1439 {
+		t.Errorf("LP-1 writable: %+v; want 24 circuit switches and on/off times 0-1439", lp.Writable)
+	}
+	if len(fp.Writable) != 0 {
+		t.Errorf("FP-1 offers writes: %+v", fp.Writable)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/commands"
 	"github.com/facilityd/facilityd/internal/testenv"
 )
 
@@ -95,6 +96,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("P-2 pressure shown with unit %q, want bar", unit)
 	}
 	b.Screenshot("device-P-2")
+	consoleWrite(t, b, d.api)
 
 	// The patrol view on a 360-pixel phone: no horizontal scrolling.
 	b.Viewport(360, 740, true)
@@ -223,6 +225,15 @@ func TestConsoleSignInWithTokens(t *testing.T) {
 	}
 	b.Screenshot("alarms-patrol-token")
 
+	// A patrol token sees LP-1's values but no switch: writes need role engineer.
+	b.Navigate(d.api + "/#/device/LP-1")
+	b.WaitFor("LP-1's values for the guard", `return !!document.querySelector('#readings tr[data-point="circuit_03_command"]')`)
+	var controls int
+	b.Exec(&controls, `return document.querySelectorAll('#readings td.control, #readings button.switch').length`)
+	if controls != 0 {
+		t.Errorf("a patrol token is offered %d write controls on LP-1's page", controls)
+	}
+
 	// Without a token the API answers nothing but the sign-in.
 	resp, err := http.Get(d.api + "/api/v1/alarms")
 	if err != nil {
@@ -241,5 +252,79 @@ func TestConsoleSignInWithTokens(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s without a token: %s; the console must load to sign in", path, resp.Status)
 		}
+	}
+}
+
+// consoleWrite switches LP-1's circuit 3 on from its device page, as an engineer would: the
+// switch beside the point, a confirmation naming the device and the point, a reason; the
+// result (confirmed) and the read-back show on the page. A fire panel's page offers no
+// controls, and the page reads well on a 360-pixel phone.
+func consoleWrite(t *testing.T, b *testenv.Browser, base string) {
+	t.Helper()
+	const c3 = `#readings tr[data-point="circuit_03_command"]`
+	if on, _ := pointValue(t, base, "LP-1", "circuit_03_command").(bool); on { // lit by its schedule: off first
+		var rec commands.Record
+		if st := post(t, base+"/api/v1/devices/LP-1/points/circuit_03_command", map[string]any{"value": false, "reason": "test", "by": "test"}, &rec); st != http.StatusOK {
+			t.Fatalf("switch circuit 3 off first: %d %+v", st, rec)
+		}
+	}
+	b.Navigate(base + "/#/device/LP-1")
+	b.WaitFor("LP-1's circuit 3 switch, off", `const s = document.querySelector('`+c3+` button.switch'); return s && s.getAttribute('aria-checked') === 'false'`)
+	var read struct{ Switches, Sets int }
+	b.Exec(&read, `return {Switches: document.querySelectorAll('#readings button.switch').length, Sets: document.querySelectorAll('#readings button.set').length}`)
+	if read.Switches != 24 || read.Sets != 2 {
+		t.Errorf("LP-1 offers %d switches and %d Set buttons, want 24 (circuit commands) and 2 (on and off time)", read.Switches, read.Sets)
+	}
+	b.Click(c3 + ` button.switch`)
+	b.WaitFor("the confirmation", `const d = document.getElementById('write'); return d && d.open`)
+	var ask string
+	b.Exec(&ask, `return document.getElementById('write').textContent`)
+	for _, want := range []string{"Switch circuit 03 command on?", "LP-1", "circuit_03_command"} {
+		if !strings.Contains(ask, want) {
+			t.Errorf("the confirmation %q does not say %q", ask, want)
+		}
+	}
+	// No reason, no write: the dialog says why.
+	b.Click(`#write button[type="submit"]`)
+	b.WaitFor("a reason asked for", `return document.getElementById('write').open && /reason/i.test(document.querySelector('#write .note').textContent + document.getElementById('write-reason').validationMessage)`)
+	b.Type("#write-reason", "night round: north path dark")
+	b.Screenshot("device-LP-1-confirm")
+	b.Click(`#write button[type="submit"]`)
+	b.WaitFor("the write confirmed in the dialog", `const r = document.querySelector('#write .result'); return r && r.dataset.result === 'confirmed'`)
+	b.Screenshot("device-LP-1-confirmed")
+	b.Click(`#write .actions button`) // Close
+	b.WaitFor("the read-back beside the point: switch on, value on, result kept",
+		`const row = document.querySelector('`+c3+`'); return !document.getElementById('write').open && row.querySelector('button.switch').getAttribute('aria-checked') === 'true' && row.querySelector('td.value').textContent.trim() === 'on' && row.querySelector('.result').dataset.result === 'confirmed'`)
+	var by string
+	b.Exec(&by, `return document.querySelector('`+c3+` .result').textContent`)
+	if !strings.Contains(by, "console") {
+		t.Errorf("the result beside the point %q does not say who wrote (console, in an open console without a name)", by)
+	}
+	if v := pointValue(t, base, "LP-1", "circuit_03_command"); v != true {
+		t.Errorf("after the console's write the API reads circuit_03_command = %v", v)
+	}
+	b.Screenshot("device-LP-1")
+
+	b.Viewport(360, 740, true)
+	b.Navigate(base + "/#/device/LP-1")
+	b.WaitFor("LP-1 on a phone", `return !!document.querySelector('`+c3+` button.switch')`)
+	b.Exec(nil, `document.querySelector('`+c3+`').scrollIntoView({block: 'center'})`)
+	b.Screenshot("device-LP-1-360")
+	b.Click(`#readings tr[data-point="on_time"] button.set`)
+	b.WaitFor("the Set dialog with a number field within the day", `const v = document.getElementById('write-value'); return document.getElementById('write').open && v && v.min === '0' && v.max === '1439'`)
+	var width struct{ Scroll, Inner, Dialog int }
+	b.Exec(&width, `return {Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth, Dialog: Math.round(document.getElementById('write').getBoundingClientRect().right)}`)
+	if width.Scroll > 360 || width.Dialog > 360 {
+		t.Errorf("LP-1's page at 360 px: scrollWidth %d, dialog's right edge %d", width.Scroll, width.Dialog)
+	}
+	b.Screenshot("device-LP-1-360-set")
+	b.Click(`#write .actions button`) // Cancel
+	b.Viewport(1280, 900, false)
+
+	b.Navigate(base + "/#/device/FP-1")
+	b.WaitFor("FP-1's live values", `return document.querySelectorAll('#readings tbody tr').length > 0`)
+	b.Exec(&read, `return {Switches: document.querySelectorAll('#readings button.switch').length, Sets: document.querySelectorAll('#readings button.set, #readings td.control').length}`)
+	if read.Switches+read.Sets != 0 {
+		t.Errorf("the fire panel's page offers controls: %+v", read)
 	}
 }

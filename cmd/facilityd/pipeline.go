@@ -104,7 +104,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, h hooks) (
 		}
 	}()
 	for _, step := range []func(context.Context) error{
-		d.buildTelemetry, d.buildMQTT, d.buildAlarms, d.buildOrders, d.buildPatrol, d.buildConsumers, d.buildSources, d.buildCommands, d.buildAPI,
+		d.buildTelemetry, d.buildMQTT, d.buildAlarms, d.buildOrders, d.buildCommands, d.buildPatrol, d.buildConsumers, d.buildSources, d.buildAPI,
 	} {
 		if err := step(ctx); err != nil {
 			return d, err
@@ -268,6 +268,8 @@ func (d *daemon) buildPatrol(context.Context) error {
 	svc, err := patrol.New(d.cfg, patrol.Deps{
 		Latest: d.latest, Acker: d.engine, Events: d.hub, Publisher: d.mq.client, Subscriber: d.mq.client,
 		Registerer: d.reg, Log: d.log.With("component", "patrol"),
+		// With patrol.lighting.switch_on, dark circuits are switched on at dusk as writes by "system".
+		Switcher: d.commands,
 		// A circuit the night check finds dark or failed becomes a work order.
 		LightingFault: func(f patrol.LightingFault) {
 			d.orders.CircuitFailed(f.Device, fmt.Sprintf("circuit_%02d", f.Circuit), f.At)

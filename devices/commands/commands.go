@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,6 +171,50 @@ func (s *Service) Target(device, point string) (*devices.Device, *devices.Point,
 	return dev, pt, idx, nil
 }
 
+// Writable is a point of a device that may be written, as a client draws its control: a
+// switch for a bool, a number field for a number (within Min and Max, in steps of 1 when
+// Integer). Enums and strings are written through the API only.
+type Writable struct {
+	Point   string   `json:"point"`
+	Type    string   `json:"type"` // "bool" or "number"
+	Min     *float64 `json:"min,omitempty"`
+	Max     *float64 `json:"max,omitempty"`
+	Integer bool     `json:"integer,omitempty"`
+	Unit    string   `json:"unit,omitempty"`
+}
+
+// Writable lists the points of device a write may go to (none for an unknown device or a
+// kind in DenyKinds), so that a console offers controls for these and no others.
+func (s *Service) Writable(device string) []Writable {
+	st, ok := s.cfg.Latest.Get(device)
+	if !ok || st.Device.Profile == nil {
+		return nil
+	}
+	var out []Writable
+	for i := range st.Device.Profile.Points {
+		pt := &st.Device.Profile.Points[i]
+		if _, _, _, err := s.Target(device, pt.Name); err != nil {
+			if errors.Is(err, ErrDenied) {
+				return nil
+			}
+			continue
+		}
+		w := Writable{Point: pt.Name, Min: pt.Min, Max: pt.Max, Unit: pt.Unit}
+		switch {
+		case pt.IsBool():
+			w.Type = "bool"
+		case pt.Type == devices.TypeString || pt.Type == devices.TypeEnum:
+			continue
+		default:
+			w.Type = "number"
+			float := pt.Type == devices.TypeFloat32 || pt.Type == devices.TypeFloat64
+			w.Integer = !float && pt.Scale == 1 && pt.Offset == 0
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
 // Write performs one write and returns its record. An error means the request was refused
 // before anything went out; a write that went out and failed is a record with result failed.
 func (s *Service) Write(ctx context.Context, req Request) (Record, error) {
@@ -204,6 +249,18 @@ func (s *Service) Write(ctx context.Context, req Request) (Record, error) {
 		sink(rec)
 	}
 	return rec, nil
+}
+
+// Switch writes on or off to a bool point for a part of facilityd that switches the plant
+// itself (the night lighting check, alarms/patrol.Switcher): the same checks, journal and
+// sinks as a write through the API. It returns the write's result; an error means it was
+// refused before anything went out.
+func (s *Service) Switch(ctx context.Context, device, point string, on bool, by, reason string) (string, error) {
+	rec, err := s.Write(ctx, Request{Device: device, Point: point, Value: json.RawMessage(strconv.FormatBool(on)), By: by, Reason: reason})
+	if err != nil {
+		return "", err
+	}
+	return string(rec.Result), nil
 }
 
 // run sends the write and waits for its read-back, filling in the record's outcome.

@@ -13,11 +13,13 @@ export function setToken(t) { t ? sessionStorage.setItem(TOKEN, t) : sessionStor
 export function myName() { return localStorage.getItem(NAME) || ''; }
 export function setMyName(n) { n ? localStorage.setItem(NAME, n.trim()) : localStorage.removeItem(NAME); }
 
-// ApiError carries the server's own message and status, so pages show exactly what it said.
+// ApiError carries the server's own message and status, so pages show exactly what it said,
+// and the decoded answer (a failed write answers 502 with its record).
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data) {
     super(message);
     this.status = status;
+    this.data = data;
   }
 }
 
@@ -52,7 +54,7 @@ export async function api(method, path, body) {
   if (!resp.ok) {
     const msg = (data && data.error) || text || resp.statusText;
     if (resp.status === 401) onUnauthorized(msg);
-    throw new ApiError(resp.status, msg);
+    throw new ApiError(resp.status, msg, data);
   }
   return data;
 }
@@ -94,7 +96,7 @@ export async function loadSession() {
 // can says whether the signed-in role may do something, so pages hide what it may not. The
 // server decides in the end; a refusal is shown as it comes.
 export function can(action) {
-  const need = { ack: 'patrol', claim: 'patrol', shelve: 'engineer', order: 'engineer' }[action] || 'admin';
+  const need = { ack: 'patrol', claim: 'patrol', shelve: 'engineer', order: 'engineer', write: 'engineer' }[action] || 'admin';
   if (session.open) return true;
   return ROLES.indexOf(session.role) >= ROLES.indexOf(need);
 }

@@ -1,8 +1,12 @@
 // device.js: one device for engineering: its communication status, every point's live value
 // with unit, enum label and quality, and a chart of one point over the last hours (from
-// InfluxDB when facilityd writes to one, else from its in-memory last hour).
+// InfluxDB when facilityd writes to one, else from its in-memory last hour). Beside each point
+// the server lists as writable, roles that may write (engineer, admin; everyone in an open
+// console) get a switch or a Set button; the write is confirmed in a dialog that names the
+// device and the point and asks why, and its result stays beside the point.
 import { h, replace, ago, clock, fmtValue, label } from './dom.js';
-import { api, ApiError } from './api.js';
+import { api, ApiError, can } from './api.js';
+import { writeDialog, resultLine } from './write.js';
 import { lineChart } from './chart.js';
 import { badge, deviceName } from './common.js';
 
@@ -17,6 +21,9 @@ export function mount(root, [id]) {
   let span = sessionStorage.getItem('facilityd.span') || '1h';
   let lastChart = 0;
   let points = [];
+  let writable = new Map(); // point → {type, min, max, integer, unit}
+  const results = {}; // point → the record of the last write from this page
+  const dialog = writeDialog(root, (rec) => { results[rec.point] = rec; refresh(); });
 
   async function refresh() {
     let d;
@@ -31,6 +38,7 @@ export function mount(root, [id]) {
     }
     drawHead(d);
     points = d.readings || [];
+    writable = new Map(d.kind === 'fire_panel' || !can('write') ? [] : (d.writable || []).map((w) => [w.point, w]));
     if (!point) {
       const firstNumber = points.find((r) => typeof r.value === 'number' && !r.label) || points.find((r) => typeof r.value !== 'string');
       point = firstNumber ? firstNumber.point : '';
@@ -52,11 +60,13 @@ export function mount(root, [id]) {
   }
 
   function drawTable(d) {
+    const controls = writable.size > 0;
     const rows = points.map((r) => {
       const chartable = typeof r.value !== 'string' || r.quality !== 'good';
       return h('tr', { class: (r.point === point ? 'selected ' : '') + 'q-' + r.quality, dataset: { point: r.point } },
         h('th', {}, label(r.point)),
         h('td', { class: 'value' }, fmtValue(r.value), r.unit ? h('span', { class: 'unit' }, ' ' + r.unit) : null),
+        controls ? h('td', { class: 'control' }, control(d, r)) : null,
         h('td', {}, r.label || ''),
         h('td', {}, badge(r.quality, 'q-' + r.quality)),
         h('td', { class: 'muted' }, clock(r.time)),
@@ -64,9 +74,25 @@ export function mount(root, [id]) {
     });
     replace(table, h('h2', {}, 'Live values'),
       rows.length ? h('div', { class: 'scroll' }, h('table', { class: 'readings' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'point'), h('th', {}, 'value'), h('th', {}, 'label'), h('th', {}, 'quality'), h('th', {}, 'time'), h('th', {}))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'point'), h('th', {}, 'value'), controls ? h('th', {}, 'set') : null, h('th', {}, 'label'), h('th', {}, 'quality'), h('th', {}, 'time'), h('th', {}))),
         h('tbody', {}, rows)))
         : h('p', { class: 'muted' }, 'No values yet: the device has not answered a poll.'));
+  }
+
+  // control is a writable point's switch (bool) or Set button (number), and the result of
+  // the last write to it from this page.
+  function control(d, r) {
+    const w = writable.get(r.point);
+    if (!w) return null;
+    const device = { id: d.id, name: deviceName(d) };
+    const last = results[r.point] ? resultLine(results[r.point]) : null;
+    if (w.type === 'bool') {
+      const on = r.value === true;
+      return [h('button', { type: 'button', class: 'switch' + (on ? ' on' : ''), role: 'switch', 'aria-checked': on ? 'true' : 'false',
+        'aria-label': 'switch ' + label(r.point) + (on ? ' off' : ' on'),
+        onclick: () => dialog.open(device, w, r, !on) }, h('span', { class: 'knob' })), last];
+    }
+    return [h('button', { type: 'button', class: 'small set', onclick: () => dialog.open(device, w, r) }, 'Set…'), last];
   }
 
   async function drawChart() {
