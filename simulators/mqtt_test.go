@@ -158,7 +158,7 @@ func TestMQTTTopicPerPoint(t *testing.T) {
 // command topic (t/LC-1/set) as facilityd publishes them, refuses what its model refuses, and
 // publishes its new state at once.
 func TestMQTTCommands(t *testing.T) {
-	b, err := northbound.StartBroker("127.0.0.1:0", nil)
+	b, err := northbound.StartBroker("127.0.0.1:0", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
