@@ -68,13 +68,9 @@ func (c *apiClient) client() (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if c.caFile != "" {
-		pem, err := os.ReadFile(c.caFile)
+		roots, err := caPool(c.caFile, "--ca-file")
 		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
-		}
-		roots := x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", c.caFile)
+			return nil, err
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
@@ -84,6 +80,19 @@ func (c *apiClient) client() (*http.Client, error) {
 	}
 	c.http = &http.Client{Timeout: timeout, Transport: tr}
 	return c.http, nil
+}
+
+// caPool reads the PEM certificates of path, named by the flag or key that gave it.
+func caPool(path, key string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s %s: no PEM certificate in it", key, path)
+	}
+	return pool, nil
 }
 
 // get decodes GET path?query into out.
