@@ -30,6 +30,8 @@ type Access struct {
 	// DeviceTopics are the topic filters of the configured MQTT devices (and their status
 	// topics).
 	DeviceTopics []string
+	// CommandTopics are where facilityd writes to MQTT devices: device accounts may read them.
+	CommandTopics []string
 	// AnonymousTelemetry lets a client without credentials read facility/{site}/telemetry/#
 	// and the gateway's status.
 	AnonymousTelemetry bool
@@ -152,6 +154,11 @@ func (h *accessHook) OnACLCheck(cl *mochi.Client, filter string, write bool) boo
 		return reaches(filter, root+"patrol") || telemetry
 	case kindDevice:
 		if !write {
+			for _, t := range h.a.CommandTopics {
+				if topicMatches(t, filter) {
+					return true
+				}
+			}
 			return telemetry
 		}
 		for _, t := range h.a.DeviceTopics {

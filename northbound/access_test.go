@@ -14,6 +14,7 @@ func TestAccessRules(t *testing.T) {
 		Handsets:           []Account{{Username: "g-a", SHA256: sha256.Sum256([]byte("pa"))}},
 		Devices:            []Account{{Username: "dev", SHA256: sha256.Sum256([]byte("pd"))}},
 		DeviceTopics:       []string{"t/lighting/+/state", "t/meters/#"},
+		CommandTopics:      []string{"t/lighting/LC-1/set"},
 		AnonymousTelemetry: true,
 	})
 	client := func(user string) *mochi.Client {
@@ -42,6 +43,10 @@ func TestAccessRules(t *testing.T) {
 		{"device publishes below a # topic", "dev", "t/meters/a/b", true, true},
 		{"device publishes no claim", "dev", "facility/s/patrol/north/claims", true, false},
 		{"device forges no telemetry", "dev", "facility/s/telemetry/P-1", true, false},
+		{"device reads its command topic", "dev", "t/lighting/LC-1/set", false, true},
+		{"device reads no command topic by wildcard", "dev", "t/lighting/+/set", false, false},
+		{"device writes no command", "dev", "t/lighting/LC-1/set", true, false},
+		{"anonymous reads no command", "", "t/lighting/LC-1/set", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,13 +6,15 @@ import (
 	"strings"
 
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/commands"
 	"github.com/facilityd/facilityd/northbound"
 )
 
 // brokerAccess is who may do what on the embedded broker, from mqtt.embedded: the gateway
 // (a password drawn now), the guards' handsets, the devices that publish (on the topics of
 // the configured MQTT devices) and anonymous readers of telemetry if allowed.
-func brokerAccess(cfg *config.Config) (*northbound.Access, error) {
+func brokerAccess(cfg *config.Config, devs []*devices.Device) (*northbound.Access, error) {
 	e := cfg.MQTT.Embedded
 	a := &northbound.Access{Site: cfg.Site, Gateway: northbound.NewGatewayCredentials(), AnonymousTelemetry: e.Anonymous != "none"}
 	for i, h := range e.Handsets {
@@ -29,13 +31,23 @@ func brokerAccess(cfg *config.Config) (*northbound.Access, error) {
 		}
 		a.Devices = append(a.Devices, acc)
 	}
-	for _, d := range cfg.Devices {
+	for _, d := range devs {
 		if d.MQTT == nil {
 			continue
 		}
+		// A device publishes its payload, its status and its points' own topics, and reads
+		// the command topic facilityd writes to it on.
 		a.DeviceTopics = append(a.DeviceTopics, d.MQTT.Topic)
 		if d.MQTT.StatusTopic != "" {
 			a.DeviceTopics = append(a.DeviceTopics, d.MQTT.StatusTopic)
+		}
+		for i := range d.Profile.Points {
+			if pt := &d.Profile.Points[i]; pt.Topic != "" {
+				a.DeviceTopics = append(a.DeviceTopics, pt.TopicUnder(d.MQTT.Topic))
+			}
+		}
+		if t, err := commands.CommandTopic(d); err == nil {
+			a.CommandTopics = append(a.CommandTopics, t)
 		}
 	}
 	return a, nil

@@ -31,7 +31,7 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 	url := cfg.MQTT.URL
 	username, password := cfg.MQTT.Username, cfg.MQTT.Password.Reveal()
 	if url == "" {
-		access, err := brokerAccess(cfg)
+		access, err := brokerAccess(cfg, devs)
 		if err != nil {
 			return nil, err
 		}
