@@ -36,14 +36,18 @@ func Glossary() ([]Term, error) {
 // of every catalogue (Go, the alarm rules, the console's) call it.
 func Misses(terms []Term, en, zh string) []string {
 	var out []string
+	words := placeholders.ReplaceAllString(en, "")
 	for _, t := range terms {
-		if strings.Contains(zh, t.Zh) || !mentions(en, t.En) || mentionsAny(en, t.Unless) {
+		if strings.Contains(zh, t.Zh) || !mentions(words, t.En) || mentionsAny(en, t.Unless) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%s (for %q)", t.Zh, strings.Join(t.En, "/")))
 	}
 	return out
 }
+
+// placeholders are left out of the English: "{zone}" is an argument, not the word.
+var placeholders = regexp.MustCompile(`\{[a-z_]+\}`)
 
 func mentions(text string, phrases []string) bool {
 	for _, p := range phrases {

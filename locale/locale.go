@@ -113,8 +113,8 @@ func format(v any) string {
 // documents do and as English readers read without ambiguity.
 const TimeLayout = "2006-01-02 15:04"
 
-// Duration writes d for people, rounded to the minute (seconds under one): "1 h 5 min" or
-// "1 小时 5 分钟".
+// Duration writes d for people: seconds under a minute, minutes and seconds under an hour,
+// then hours and minutes: "1 min 35 s", "1 h 5 min"; "1 分钟 35 秒", "1 小时 5 分钟".
 func (l Locale) Duration(d time.Duration) string {
 	if d < 0 {
 		d = -d
@@ -122,12 +122,17 @@ func (l Locale) Duration(d time.Duration) string {
 	if d < time.Minute {
 		return l.T("unit.seconds", "n", int(d.Round(time.Second)/time.Second))
 	}
+	if d < time.Hour {
+		d = d.Round(time.Second)
+		m, s := int(d/time.Minute), int(d%time.Minute/time.Second)
+		if s == 0 {
+			return l.T("unit.minutes", "n", m)
+		}
+		return l.T("unit.minutes_seconds", "m", m, "s", s)
+	}
 	d = d.Round(time.Minute)
 	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case h == 0:
-		return l.T("unit.minutes", "n", m)
-	case m == 0:
+	if m == 0 {
 		return l.T("unit.hours", "n", h)
 	}
 	return l.T("unit.hours_minutes", "h", h, "m", m)

@@ -113,6 +113,7 @@ func TestDuration(t *testing.T) {
 		{65 * time.Minute, "1 h 5 min", "1 小时 5 分钟"},
 		{2 * time.Hour, "2 h", "2 小时"},
 		{30 * time.Second, "30 s", "30 秒"},
+		{95 * time.Second, "1 min 35 s", "1 分钟 35 秒"},
 	} {
 		if got := EN.Duration(tc.d); got != tc.en {
 			t.Errorf("en %v = %q, want %q", tc.d, got, tc.en)
