@@ -123,3 +123,22 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestTableAlignsChinese: a Chinese header must not push the columns under it out of line on
+// a terminal, where 优先级 takes six columns.
+func TestTableAlignsChinese(t *testing.T) {
+	var b strings.Builder
+	tw := NewTable(&b)
+	tw.Write([]byte("编号\t优先级\t内容\nP-1/pump_trip\tcritical\t水泵跳闸\n"))
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	col := func(l, cell string) int { return Width(l[:strings.Index(l, cell)]) }
+	if a, c := col(lines[0], "优先级"), col(lines[1], "critical"); a != c {
+		t.Errorf("second column at %d in the header, %d below:\n%s", a, c, b.String())
+	}
+	if a, c := col(lines[0], "内容"), col(lines[1], "水泵跳闸"); a != c {
+		t.Errorf("third column at %d in the header, %d below:\n%s", a, c, b.String())
+	}
+}
