@@ -11,8 +11,8 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/locale"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // months between occurrences of a calendar plan.
