@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // Config is the engine's configuration; zero fields take the defaults of DefaultConfig.
@@ -31,6 +32,8 @@ type Config struct {
 	Rules map[string]*RuleSet
 	// Overrides change rules per device id.
 	Overrides map[string][]Override
+	// Locale is the language of alarm messages; empty is English.
+	Locale locale.Locale
 }
 
 // DefaultConfig is the engine's configuration when nothing is set.
@@ -123,6 +126,9 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 		bs, err := bind(d, cfg.Rules[profileName(d)], cfg.Overrides[d.ID])
 		if err != nil {
 			return nil, err
+		}
+		for _, b := range bs {
+			b.lang = cfg.Locale
 		}
 		e.byDevice[d.ID] = bs
 		if len(bs) > 0 {
@@ -448,7 +454,7 @@ func (e *Engine) emit(batch []Event, now time.Time) {
 		summaries = append(summaries, Event{
 			Type: EventFlood, At: now, By: "system", Reason: reason, Notify: notify, Flood: list,
 			Alarm: Alarm{ID: "flood/" + site, Site: site, Rule: "flood", Priority: list[0].Priority,
-				Message: fmt.Sprintf("Alarm flood at site %s: %d new alarms", site, len(list)), State: StateUnacknowledged, Active: true, UpdatedAt: now},
+				Message: e.cfg.Locale.T("alarm.flood", "site", site, "n", len(list)), State: StateUnacknowledged, Active: true, UpdatedAt: now},
 		})
 		for _, a := range list {
 			if a.Priority.Rank() < summaries[len(summaries)-1].Alarm.Priority.Rank() {

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // RuleKind says how a rule decides that its condition is present.
@@ -68,8 +69,8 @@ type Rule struct {
 	// Suppress lists daily windows, in the site's time zone, when the rule is suppressed by
 	// design (DSUPR).
 	Suppress []Window `yaml:"suppress,omitempty"`
-	// Message says what happened; {n}, {value} and {label} are filled in.
-	Message string `yaml:"message"`
+	// Message says what happened, per language; {n}, {value} and {label} are filled in.
+	Message Text `yaml:"message"`
 }
 
 // Window is a daily time window "HH:MM" to "HH:MM" in the site's time zone; it may wrap
@@ -143,12 +144,13 @@ type binding struct {
 	cond     *vm.Program
 	condVars []int
 	windows  [][2]int // minutes after midnight
+	lang     locale.Locale
 }
 
 // bind compiles a device's rules, applying its overrides. Every error names the device and
 // rule, and the unknown point when there is one.
 func bind(dev *devices.Device, rs *RuleSet, overrides []Override) ([]*binding, error) {
-	rules := []Rule{{Name: CommLossRule, Kind: KindComm, Priority: PriorityMedium, Class: ClassCommunication, Message: "communication lost"}}
+	rules := []Rule{{Name: CommLossRule, Kind: KindComm, Priority: PriorityMedium, Class: ClassCommunication}}
 	if rs != nil {
 		for _, r := range rs.Rules {
 			if r.Name == CommLossRule {
@@ -505,21 +507,18 @@ func (b *binding) suppressed(t time.Time, loc *time.Location) bool {
 	return false
 }
 
-// message is what a guard reads: the device, where it is, and what happened.
+// message is what a guard reads, in the site's language: the device, where it is, and what
+// happened, as one sentence in that language's order.
 func (b *binding) message(rd reading) string {
-	d := b.dev
+	d, l := b.dev, b.lang
 	name := d.Tags["name"]
 	if name == "" {
-		name = kindTitle(d.Kind) + " " + d.ID
+		name = l.T(kindKey(d.Kind)) + " " + d.ID
 	}
-	parts := []string{name}
-	if loc := d.Tags["location"]; loc != "" {
-		parts = append(parts, loc)
+	msg := b.rule.Message.In(l)
+	if msg == "" && b.rule.Kind == KindComm {
+		msg = l.T("alarm.comm_loss")
 	}
-	if d.Building != "" {
-		parts = append(parts, "building "+d.Building)
-	}
-	msg := b.rule.Message
 	if msg == "" {
 		msg = b.rule.Name
 	}
@@ -539,27 +538,37 @@ func (b *binding) message(rd reading) string {
 		msg = noLabel.ReplaceAllString(msg, "")
 	}
 	msg = strings.NewReplacer("{n}", b.instance, "{value}", val, "{label}", rd.label).Replace(msg)
-	return strings.Join(parts, ", ") + ": " + msg
+	loc := d.Tags["location"]
+	key := "alarm.text.name"
+	switch {
+	case loc != "" && d.Building != "":
+		key = "alarm.text.full"
+	case loc != "":
+		key = "alarm.text.location"
+	case d.Building != "":
+		key = "alarm.text.building"
+	}
+	return l.T(key, "name", name, "location", loc, "building", d.Building, "what", msg)
 }
 
 // noValue and noLabel find the parenthesised parts of a message that say a value or label,
 // left out while there is none (an alarm that has never been active): "pit level high",
 // not "pit level high ( m)".
 var (
-	noValue = regexp.MustCompile(`\s*\([^()]*\{value\}[^()]*\)`)
-	noLabel = regexp.MustCompile(`\s*\([^()]*\{label\}[^()]*\)`)
+	noValue = regexp.MustCompile(`\s*[(（][^()（）]*\{value\}[^()（）]*[)）]`)
+	noLabel = regexp.MustCompile(`\s*[(（][^()（）]*\{label\}[^()（）]*[)）]`)
 )
 
-func kindTitle(k devices.Kind) string {
+func kindKey(k devices.Kind) string {
 	switch k {
 	case devices.KindPump:
-		return "Pump"
+		return "device.kind.pump"
 	case devices.KindElevator:
-		return "Elevator"
+		return "device.kind.elevator"
 	case devices.KindFirePanel:
-		return "Fire panel"
+		return "device.kind.fire_panel"
 	case devices.KindLighting:
-		return "Lighting panel"
+		return "device.kind.lighting"
 	}
-	return "Device"
+	return "device.kind.other"
 }

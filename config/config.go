@@ -6,6 +6,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/facilityd/facilityd/locale"
 )
 
 // Config is the whole of facilityd's configuration.
@@ -16,7 +18,11 @@ type Config struct {
 	// StateDir holds the spool, the alarm journal, the patrol store, the SQLite order book and
 	// the MQTT session store, each overridable by its own key (state.go). Unset: run uses
 	// /var/lib/facilityd when writable, else ./state beside the configuration; the demo .demo/.
-	StateDir string   `mapstructure:"state_dir" yaml:"state_dir"`
+	StateDir string `mapstructure:"state_dir" yaml:"state_dir"`
+	// Locale is the language of everything facilityd writes for people (alarm messages,
+	// handset alerts, work orders, the monthly report, CLI headers, the console's default):
+	// en or zh-CN. Identifiers (ids, states, JSON keys, metrics, topics) never change.
+	Locale   string   `mapstructure:"locale" yaml:"locale"`
 	Influx   Influx   `mapstructure:"influx" yaml:"influx"`
 	HTTP     HTTP     `mapstructure:"http" yaml:"http"`
 	Polling  Polling  `mapstructure:"polling" yaml:"polling"`
@@ -168,7 +174,8 @@ type SerialLine struct {
 // Default is the configuration every file starts from: the one place defaults are set.
 func Default() Config {
 	return Config{
-		Site: "estate",
+		Site:   "estate",
+		Locale: string(locale.EN),
 		Influx: Influx{
 			Bucket:        "facility/autogen",
 			BatchSize:     5000,
@@ -211,3 +218,12 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Reveal returns the secret itself, for the one place that must send it.
 func (s Secret) Reveal() string { return string(s) }
+
+// Lang is the site's locale; Validate has checked it, so a bad value reads as English.
+func (c *Config) Lang() locale.Locale {
+	l, err := locale.Parse(c.Locale)
+	if err != nil {
+		return locale.EN
+	}
+	return l
+}

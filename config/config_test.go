@@ -173,3 +173,31 @@ func TestMQTTDeviceTimes(t *testing.T) {
 		t.Errorf("mqtt.max_clock_skew %v, want 90s from the environment", cfg.MQTT.MaxClockSkew)
 	}
 }
+
+func TestLocale(t *testing.T) {
+	for _, tc := range []struct{ name, env, want, err string }{
+		{"default english", "", "en", ""},
+		{"chinese from the environment", "zh-CN", "zh-CN", ""},
+		{"posix spelling", "zh_CN", "zh-CN", ""},
+		{"unsupported", "fr", "", `locale: "fr" is not a supported locale: use en or zh-CN (set FACILITYD_LOCALE)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("FACILITYD_LOCALE", tc.env)
+			}
+			cfg, err := Load("../examples/demo.yaml")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Locale != tc.want || string(cfg.Lang()) != tc.want {
+				t.Errorf("locale %q (Lang %q), want %q", cfg.Locale, cfg.Lang(), tc.want)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/locale"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-]*$`)
@@ -25,6 +26,11 @@ func (c *Config) Validate() error {
 
 	if !idPattern.MatchString(c.Site) {
 		add("site: %q must be letters, digits, '-', '_' or '.', starting with a letter or digit", c.Site)
+	}
+	if l, err := locale.Parse(c.Locale); err != nil {
+		add("locale: %v (set %s)", err, EnvName("locale"))
+	} else {
+		c.Locale = string(l)
 	}
 	if c.Influx.URL != "" {
 		if u, err := url.Parse(c.Influx.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

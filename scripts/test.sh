@@ -32,6 +32,8 @@ ensure_tools() {
 	# The console's browser test drives Debian's chromium through chromedriver.
 	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 	[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+	# A Chinese font, so the console's zh-CN run measures (and shows) real glyphs.
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 	((${#missing[@]} == 0)) && return 0
 	local sudo=()
 	if ((EUID != 0)); then

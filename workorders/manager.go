@@ -15,6 +15,7 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // OutOfService is what work orders need from the alarm engine: while an order is in
@@ -95,6 +96,9 @@ type Options struct {
 	Publisher Publisher
 	Sinks     []Sink
 	Logger    *slog.Logger
+	// Locale is the language of titles, notifications and notices to residents; empty is
+	// English.
+	Locale locale.Locale
 }
 
 // Manager is the work-order service: it consumes alarm events and snapshots, applies the
@@ -273,10 +277,10 @@ func (m *Manager) HandleAlarm(ctx context.Context, e alarms.Event) (*Order, erro
 		Source: SourceAlarm, AlarmID: a.ID, AlarmClass: a.Class, Title: a.Message, CreatedAt: at,
 	}
 	if o.Title == "" {
-		o.Title = fmt.Sprintf("%s %s: %s", a.Kind, a.Device, a.Rule)
+		o.Title = m.t("order.title.alarm", "kind", a.Kind, "device", a.Device, "rule", a.Rule)
 	}
-	if a.Class == alarms.ClassCommunication {
-		o.Title = "Communication lost: " + o.Title
+	if a.Class == alarms.ClassCommunication && !strings.Contains(o.Title, m.t("alarm.comm_loss")) {
+		o.Title = m.t("order.title.comm_loss", "title", o.Title)
 	}
 	m.fill(o)
 	if mp.Team != "" {
@@ -365,7 +369,7 @@ func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error)
 	}
 	note := o.Title
 	if o.Rework {
-		note += " (rework of " + o.ReworkOf + ")"
+		note = m.t("order.note.rework", "title", o.Title, "of", o.ReworkOf)
 	}
 	o.History = []Change{{At: o.CreatedAt, By: by, Action: "create", To: StateNew, Note: note}}
 	stored, created, err := m.store.Open(ctx, o)
@@ -378,15 +382,27 @@ func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error)
 	}
 	m.emit(Event{Type: EventCreated, Order: stored, At: o.CreatedAt})
 	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler, stored.Contractor),
-		Message: fmt.Sprintf("%s %s (%s, %s): %s; accept by %s", stored.ID, stored.Category, stored.Priority, zoneName(stored), stored.Title, stored.AcceptBy.In(m.policy.Calendar.Location()).Format("2006-01-02 15:04")), At: o.CreatedAt})
+		Message: m.t("order.notify.new", "id", stored.ID, "category", m.category(stored.Category), "priority", m.t("priority."+string(stored.Priority)),
+			"zone", m.zoneName(stored), "title", stored.Title, "by", m.fmtTime(stored.AcceptBy)), At: o.CreatedAt})
 	return stored, nil
 }
 
-func zoneName(o *Order) string {
+func (m *Manager) zoneName(o *Order) string {
 	if o.Zone == "" {
-		return "no zone"
+		return m.t("order.no_zone")
 	}
-	return "zone " + o.Zone
+	return m.t("order.zone", "zone", o.Zone)
+}
+
+// t is the message of key in the site's language.
+func (m *Manager) t(key string, args ...any) string { return m.opts.Locale.T(key, args...) }
+
+// category names a category in the site's language; one the catalogue lacks as configured.
+func (m *Manager) category(c string) string {
+	if m.opts.Locale.Has("category." + c) {
+		return m.t("category." + c)
+	}
+	return c
 }
 
 func recipients(names ...string) []string {
@@ -458,7 +474,7 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 		to = recipients(stored.Supervisor, stored.Team, stored.Butler)
 	}
 	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: to,
-		Message: fmt.Sprintf("%s %s (%s): %s", stored.ID, stored.Category, zoneName(stored), stored.Title), At: o.CreatedAt})
+		Message: m.t("order.notify.request", "id", stored.ID, "category", m.category(stored.Category), "zone", m.zoneName(stored), "title", stored.Title), At: o.CreatedAt})
 	return stored, nil
 }
 
@@ -504,7 +520,7 @@ const LightingRule = "lamp_failure"
 func (m *Manager) FailedCircuit(ctx context.Context, device, circuit string, at time.Time) (*Order, error) {
 	circuit = strings.TrimPrefix(circuit, "circuit_")
 	o := &Order{Device: device, Kind: string(devices.KindLighting), Fault: LightingRule, Instance: circuit, Category: "lighting",
-		Priority: alarms.PriorityLow, Source: SourcePatrol, Title: fmt.Sprintf("Lighting %s circuit %s failed the night check", device, circuit), CreatedAt: at}
+		Priority: alarms.PriorityLow, Source: SourcePatrol, Title: m.t("order.title.circuit", "device", device, "circuit", circuit), CreatedAt: at}
 	m.fill(o)
 	return m.open(ctx, o, "patrol")
 }
@@ -553,15 +569,16 @@ func (m *Manager) Transition(ctx context.Context, id string, a Action, in Input)
 		m.emit(Event{Type: EventTransition, Order: &next, Change: &ch, At: now})
 		if a == ActionFollowUp && next.State == StateAccepted {
 			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee, next.Team, next.Butler, next.Supervisor),
-				Message: fmt.Sprintf("%s reopened: the resident is not satisfied (%s)", next.ID, in.Note), At: now})
+				Message: m.t("order.notify.reopened", "id", next.ID, "note", in.Note), At: now})
 		}
 		if a == ActionFollowUp && ch.Level != m.policy.FirstLevel() && ch.Satisfied != nil && !*ch.Satisfied {
 			m.notify(ctx, Notification{Type: "sampled_unsatisfied", Order: next.ID, Device: next.Device, To: recipients(next.Supervisor, next.Butler),
-				Message: fmt.Sprintf("%s: the resident told %s they are not satisfied (%s)", next.ID, ch.Level, in.Note), At: now})
+				Message: m.t("order.notify.sampled_unsatisfied", "id", next.ID, "level", m.level(ch.Level), "note", in.Note), At: now})
 		}
 		if a == ActionAssign {
 			m.notify(ctx, Notification{Type: "assigned", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee),
-				Message: fmt.Sprintf("%s assigned to you by %s: %s %s (%s, %s): %s", next.ID, in.By, next.Category, next.Priority, zoneName(&next), next.Location+next.Device, next.Title), At: now})
+				Message: m.t("order.notify.assigned", "id", next.ID, "by", in.By, "category", m.category(next.Category), "priority", m.t("priority."+string(next.Priority)),
+					"zone", m.zoneName(&next), "where", next.Location+next.Device, "title", next.Title), At: now})
 		}
 		return &next, nil
 	}
@@ -689,7 +706,7 @@ func (m *Manager) levels() []string {
 
 // ReportOptions are the report's settings from this manager's configuration.
 func (m *Manager) ReportOptions() ReportOptions {
-	return ReportOptions{Levels: m.levels(), Target: m.cfg.FollowUp.Target}
+	return ReportOptions{Levels: m.levels(), Target: m.cfg.FollowUp.Target, Locale: m.opts.Locale}
 }
 
 // Tick records and escalates breached deadlines and overdue follow-ups, reminds of
@@ -720,13 +737,13 @@ func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error
 	var what string
 	switch {
 	case o.State == StateNew && !o.AcceptBreached && now.After(o.AcceptBy):
-		o.AcceptBreached, what = true, "not accepted by "+m.fmtTime(o.AcceptBy)
+		o.AcceptBreached, what = true, m.t("order.breach.accept", "by", m.fmtTime(o.AcceptBy))
 	case o.State.Active() && o.ArrivedAt.IsZero() && !o.ArriveBreached && !o.ArriveBy.IsZero() && now.After(o.ArriveBy):
-		o.ArriveBreached, what = true, "nobody on site by "+m.fmtTime(o.ArriveBy)
+		o.ArriveBreached, what = true, m.t("order.breach.arrive", "by", m.fmtTime(o.ArriveBy))
 	case (o.State == StateAccepted || o.State == StateInProgress) && !o.CompleteBreached && !o.CompleteBy.IsZero() && now.After(o.CompleteBy):
-		o.CompleteBreached, what = true, "not completed by "+m.fmtTime(o.CompleteBy)
+		o.CompleteBreached, what = true, m.t("order.breach.complete", "by", m.fmtTime(o.CompleteBy))
 	case o.State == StateResolved && !o.FollowUpOverdue && !o.FollowUpDue.IsZero() && now.After(o.FollowUpDue):
-		o.FollowUpOverdue, what = true, "follow-up call not made by "+m.fmtTime(o.FollowUpDue)
+		o.FollowUpOverdue, what = true, m.t("order.breach.follow_up", "by", m.fmtTime(o.FollowUpDue))
 	default:
 		return nil
 	}
@@ -746,7 +763,8 @@ func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error
 		to, assignee = recipients(o.Supervisor, o.Butler), ""
 	}
 	m.notify(ctx, Notification{Type: "breach", Order: o.ID, Device: o.Device, Assignee: assignee, To: to,
-		Message: fmt.Sprintf("%s %s (%s, %s, team %s): %s", o.ID, o.Category, o.Priority, zoneName(o), o.Team, what), At: now})
+		Message: m.t("order.notify.breach", "id", o.ID, "category", m.category(o.Category), "priority", m.t("priority."+string(o.Priority)),
+			"zone", m.zoneName(o), "team", o.Team, "what", what), At: now})
 	return nil
 }
 
@@ -771,7 +789,7 @@ func (m *Manager) warranties(ctx context.Context, now time.Time) {
 		m.mu.Unlock()
 		if !done {
 			m.notify(ctx, Notification{Type: "warranty", Device: id, To: recipients(m.cfg.Supervisor, d.Asset.Contractor),
-				Message: fmt.Sprintf("warranty of %s (%s %s, serial %s) ends %s", id, d.Asset.Make, d.Asset.Model, d.Asset.Serial, d.Asset.WarrantyEnd), At: now})
+				Message: m.t("order.notify.warranty", "device", id, "make", d.Asset.Make, "model", d.Asset.Model, "serial", d.Asset.Serial, "end", d.Asset.WarrantyEnd), At: now})
 		}
 	}
 }
@@ -798,4 +816,12 @@ func (m *Manager) Ledger() []LedgerEntry {
 // Notices lists the notices published in the last 30 days.
 func (m *Manager) Notices(ctx context.Context) ([]Notice, error) {
 	return m.store.Notices(ctx, m.now().Add(-30*24*time.Hour))
+}
+
+// level names a follow-up sampling level in the site's language.
+func (m *Manager) level(l string) string {
+	if m.opts.Locale.Has("report.level." + l) {
+		return m.t("report.level." + l)
+	}
+	return l
 }

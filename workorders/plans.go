@@ -12,6 +12,7 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // months between occurrences of a calendar plan.
@@ -295,10 +296,13 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 	if title == "" {
 		title = p.ID
 	}
+	if key := "plan." + p.ID; locale.EN.Has(key) && locale.EN.T(key) == p.Title {
+		title = m.t(key) // a default plan keeps its default title: in the site's language
+	}
 	o := &Order{Device: r.Device, Fault: "pm/" + p.ID, Category: category, Priority: alarms.PriorityLow, Source: SourcePreventive,
-		Plan: p.ID, ScheduledAt: r.At, DueBy: r.At.Add(grace), MeterValue: r.Meter, Title: fmt.Sprintf("%s: %s", title, r.Device), CreatedAt: now}
+		Plan: p.ID, ScheduledAt: r.At, DueBy: r.At.Add(grace), MeterValue: r.Meter, Title: m.t("order.title.planned", "title", title, "device", r.Device), CreatedAt: now}
 	m.fill(o)
-	o.History = []Change{{At: now, By: r.By, Action: "create", To: StateNew, Note: "planned for " + m.fmtTime(r.At)}}
+	o.History = []Change{{At: now, By: r.By, Action: "create", To: StateNew, Note: m.t("order.note.planned", "at", m.fmtTime(r.At))}}
 	stored, created, err := m.store.Open(ctx, o)
 	if err != nil {
 		return nil, err
@@ -308,7 +312,7 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 	}
 	m.emit(Event{Type: EventCreated, Order: stored, At: now})
 	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team),
-		Message: fmt.Sprintf("%s planned: %s at %s", stored.ID, stored.Title, m.fmtTime(r.At)), At: now})
+		Message: m.t("order.notify.planned", "id", stored.ID, "title", stored.Title, "at", m.fmtTime(r.At)), At: now})
 	if p.Interrupts != "" {
 		dur := p.Duration
 		if dur <= 0 {
@@ -316,7 +320,7 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 		}
 		n := &Notice{Site: stored.Site, Order: stored.ID, Plan: p.ID, Interrupts: p.Interrupts, Devices: []string{r.Device},
 			Zone: stored.Zone, Building: stored.Building, Start: r.At, End: r.At.Add(dur), PublishedAt: now, Override: r.Override,
-			Title: fmt.Sprintf("Planned %s interruption, %s to %s: %s", p.Interrupts, m.fmtTime(r.At), m.fmtTime(r.At.Add(dur)), title)}
+			Title: m.t("notice.planned."+p.Interrupts, "start", m.fmtTime(r.At), "end", m.fmtTime(r.At.Add(dur)), "title", title)}
 		if err := m.publishNotice(ctx, n); err != nil {
 			return stored, err
 		}
@@ -439,13 +443,11 @@ func (m *Manager) Announce(ctx context.Context, r NoticeRequest) (*Notice, error
 	if !r.End.IsZero() && !r.End.After(r.Start) {
 		return nil, fmt.Errorf("%w: end %s is not after start %s", ErrInvalid, m.fmtTime(r.End), m.fmtTime(r.Start))
 	}
-	until := "until further notice"
-	if !r.End.IsZero() {
-		until = "until " + m.fmtTime(r.End)
-	}
 	title := r.Title
-	if title == "" {
-		title = fmt.Sprintf("Emergency %s cut from %s %s: %s", r.Interrupts, m.fmtTime(r.Start), until, r.Reason)
+	if title == "" && r.End.IsZero() {
+		title = m.t("notice.emergency_open."+r.Interrupts, "start", m.fmtTime(r.Start), "reason", r.Reason)
+	} else if title == "" {
+		title = m.t("notice.emergency."+r.Interrupts, "start", m.fmtTime(r.Start), "end", m.fmtTime(r.End), "reason", r.Reason)
 	}
 	n := &Notice{Site: m.site, Interrupts: r.Interrupts, Devices: append([]string{}, r.Devices...), Zone: r.Zone, Building: r.Building,
 		Title: title, Start: r.Start, End: r.End, PublishedAt: now, Emergency: true, Reason: r.Reason, By: r.By}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // Count is one row of a breakdown of the month's orders. Rework counts the repairs (orders
@@ -64,7 +65,8 @@ func workHours(o *Order) time.Duration {
 type Report struct {
 	Site string `json:"site"`
 	// Month is the period reported: a month (2026-03), a quarter (2026-Q1) or a year (2026).
-	Month string    `json:"month"`
+	Month string `json:"month"`
+	lang  locale.Locale
 	From  time.Time `json:"from"`
 	To    time.Time `json:"to"`
 
@@ -126,6 +128,9 @@ type ReportOptions struct {
 	// Patrol is the patrol's summary of the same period, when the site has a patrol; the
 	// report then has a patrol section.
 	Patrol *patrol.Summary
+	// Locale is the language the report is written in (headings, labels, CSV headers);
+	// names from the order book and the CSV's section and metric identifiers stay as they are.
+	Locale locale.Locale
 }
 
 // ReportOptionsFor takes the report's settings from the configuration, defaults filled in.
@@ -177,7 +182,7 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 	if len(opts.Levels) == 0 {
 		opts = ReportOptionsFor(config.WorkOrders{})
 	}
-	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol}
+	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol, lang: opts.Locale}
 	levels, levelOrder := map[string]*LevelCalls{}, append([]string(nil), opts.Levels...)
 	for _, l := range opts.Levels {
 		levels[l] = &LevelCalls{Level: l}
@@ -363,67 +368,79 @@ func pct(n, of int) string {
 // hours is a duration in hours to one decimal: "2.5".
 func hours(d time.Duration) string { return strconv.FormatFloat(d.Hours(), 'f', 1, 64) }
 
-func dur(d time.Duration) string {
+// dur is a duration as Go writes it in English (1h30m0s) and in words in Chinese (1 小时 30 分钟).
+func (r *Report) dur(d time.Duration) string {
 	if d == 0 {
 		return "-"
+	}
+	if r.lang.Chinese() {
+		return r.lang.Duration(d)
 	}
 	return d.String()
 }
 
 // against says whether a satisfaction share meets the target.
-func against(n, of int, target float64) string {
+func (r *Report) against(n, of int, target float64) string {
 	switch {
 	case of == 0:
-		return "no calls"
+		return r.lang.T("report.no_calls")
 	case float64(n) >= target*float64(of):
-		return "meets the target"
+		return r.lang.T("report.meets_target")
 	}
-	return "below the target"
+	return r.lang.T("report.below_target")
 }
+
+// share is "n/of (pct)".
+func share(n, of int) string { return fmt.Sprintf("%d/%d (%s)", n, of, pct(n, of)) }
 
 // kpis are the headline figures in the order the report lists them.
 func (r *Report) kpis() [][2]string {
 	k := r.headline()
 	for _, l := range r.Levels {
-		k = append(k, [2]string{"satisfaction, " + l.Level + " calls", fmt.Sprintf("%d/%d (%s); target %s: %s", l.Satisfied, l.Calls, pct(l.Satisfied, l.Calls),
-			strconv.FormatFloat(100*r.Target, 'f', 0, 64)+"%", against(l.Satisfied, l.Calls, r.Target))})
+		k = append(k, [2]string{r.lang.T("report.kpi.level_satisfaction", "level", r.named("report.level.", l.Level)),
+			r.lang.T("report.kpi.level_value", "share", share(l.Satisfied, l.Calls),
+				"target", strconv.FormatFloat(100*r.Target, 'f', 0, 64)+"%", "verdict", r.against(l.Satisfied, l.Calls, r.Target))})
 	}
 	return k
 }
 
 func (r *Report) headline() [][2]string {
+	t := r.lang.T
 	return [][2]string{
-		{"orders", strconv.Itoa(r.Orders)},
-		{"mean time to accept", dur(r.MeanAccept)},
-		{"mean time to repair", dur(r.MeanRepair)},
-		{"accepted on time", fmt.Sprintf("%d/%d (%s)", r.AcceptOnTime, r.Accepted, pct(r.AcceptOnTime, r.Accepted))},
-		{"on site on time", fmt.Sprintf("%d/%d (%s)", r.ArriveOnTime, r.Arrivals, pct(r.ArriveOnTime, r.Arrivals))},
-		{"completed on time", fmt.Sprintf("%d/%d (%s)", r.CompleteOnTime, r.Resolved, pct(r.CompleteOnTime, r.Resolved))},
-		{"rework rate", fmt.Sprintf("%d/%d (%s)", r.Rework, r.Repairs, pct(r.Rework, r.Repairs))},
-		{"follow-up satisfaction", fmt.Sprintf("%d/%d (%s)", r.Satisfied, r.FollowUps, pct(r.Satisfied, r.FollowUps))},
-		{"preventive maintenance on time", fmt.Sprintf("%d/%d (%s); late %d, missed %d, pending %d", r.PMOnTime, r.PMJobs, pct(r.PMOnTime, r.PMJobs), r.PMLate, r.PMMissed, r.PMPending)},
+		{t("report.kpi.orders"), strconv.Itoa(r.Orders)},
+		{t("report.kpi.mean_accept"), r.dur(r.MeanAccept)},
+		{t("report.kpi.mean_repair"), r.dur(r.MeanRepair)},
+		{t("report.kpi.accept_on_time"), share(r.AcceptOnTime, r.Accepted)},
+		{t("report.kpi.arrive_on_time"), share(r.ArriveOnTime, r.Arrivals)},
+		{t("report.kpi.complete_on_time"), share(r.CompleteOnTime, r.Resolved)},
+		{t("report.kpi.rework_rate"), share(r.Rework, r.Repairs)},
+		{t("report.kpi.satisfaction"), share(r.Satisfied, r.FollowUps)},
+		{t("report.kpi.pm_on_time"), t("report.kpi.pm_value", "share", share(r.PMOnTime, r.PMJobs), "late", r.PMLate, "missed", r.PMMissed, "pending", r.PMPending)},
 	}
 }
 
 // WriteMarkdown writes the report as Markdown.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Work orders, %s, %s\n\n", r.Site, r.Month)
-	b.WriteString("| figure | value |\n| --- | --- |\n")
+	t := r.lang.T
+	fmt.Fprintf(&b, "# %s\n\n", t("report.title", "site", r.Site, "month", r.Month))
+	fmt.Fprintf(&b, "| %s | %s |\n| --- | --- |\n", t("report.col.figure"), t("report.col.value"))
 	for _, k := range r.kpis() {
 		fmt.Fprintf(&b, "| %s | %s |\n", k[0], k[1])
 	}
 	for _, sec := range []struct {
-		title string
-		rows  []Count
-	}{{"By category", r.ByCategory}, {"By zone", r.ByZone}, {"By team", r.ByTeam}} {
-		fmt.Fprintf(&b, "\n## %s\n\n| %s | orders | resolved | rework | rework rate | breaches |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", sec.title, strings.ToLower(strings.TrimPrefix(sec.title, "By ")))
+		key  string
+		rows []Count
+	}{{"category", r.ByCategory}, {"zone", r.ByZone}, {"team", r.ByTeam}} {
+		fmt.Fprintf(&b, "\n## %s\n\n| %s | %s | %s | %s | %s | %s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
+			t("report.by."+sec.key), t("report.col."+sec.key), t("report.col.orders"), t("report.col.resolved"),
+			t("report.col.rework"), t("report.col.rework_rate"), t("report.col.breaches"))
 		for _, c := range sec.rows {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %d |\n", c.Name, c.Orders, c.Resolved, c.Rework, pct(c.Rework, c.Repairs), c.Breaches)
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %d |\n", r.rowName(sec.key, c.Name), c.Orders, c.Resolved, c.Rework, pct(c.Rework, c.Repairs), c.Breaches)
 		}
 	}
 	r.patrolMarkdown(&b)
-	b.WriteString("\n## By technician\n\n| technician | orders | resolved | hours on the job | completed on time | rework rate |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "\n## %s\n\n| %s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", t("report.by.technician"), strings.Join(r.technicianColumns(), " | "))
 	for _, w := range r.ByTechnician {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d (%s) | %s |\n", w.Name, w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
 	}
@@ -433,20 +450,21 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 // patrolRows are the patrol section's figures, in the order the report lists them.
 func (r *Report) patrolRows() [][2]string {
-	p := r.Patrol
-	rows := [][2]string{{"alerts", strconv.Itoa(p.Alerts)}}
+	p, t := r.Patrol, r.lang.T
+	rows := [][2]string{{t("report.patrol.alerts"), strconv.Itoa(p.Alerts)}}
 	for _, pc := range p.ByPriority {
-		rows = append(rows, [2]string{"alerts, " + string(pc.Priority), fmt.Sprintf("%d (claimed %d, escalated %d)", pc.Alerts, pc.Claimed, pc.Escalated)})
+		rows = append(rows, [2]string{t("report.patrol.alerts_priority", "priority", t("priority."+string(pc.Priority))),
+			t("report.patrol.alerts_priority_value", "n", pc.Alerts, "claimed", pc.Claimed, "escalated", pc.Escalated)})
 	}
 	rows = append(rows,
-		[2]string{"claimed", fmt.Sprintf("%d/%d (%s)", p.Claimed, p.Alerts, pct(p.Claimed, p.Alerts))},
-		[2]string{"time to claim, median", dur(p.ClaimP50)},
-		[2]string{"time to claim, 90th percentile", dur(p.ClaimP90)},
-		[2]string{"escalated to the supervisor", strconv.Itoa(p.Escalated)},
-		[2]string{"night lighting checks", strconv.Itoa(p.LightingChecks)},
-		[2]string{"dark circuits found", strconv.Itoa(p.CircuitsFound)},
-		[2]string{"dark circuits ticked off by the patrol", strconv.Itoa(p.CircuitsTicked)},
-		[2]string{"dark circuits fixed (lighting orders resolved)", strconv.Itoa(r.CircuitsFixed)},
+		[2]string{t("report.patrol.claimed"), share(p.Claimed, p.Alerts)},
+		[2]string{t("report.patrol.claim_p50"), r.dur(p.ClaimP50)},
+		[2]string{t("report.patrol.claim_p90"), r.dur(p.ClaimP90)},
+		[2]string{t("report.patrol.escalated"), strconv.Itoa(p.Escalated)},
+		[2]string{t("report.patrol.lighting_checks"), strconv.Itoa(p.LightingChecks)},
+		[2]string{t("report.patrol.circuits_found"), strconv.Itoa(p.CircuitsFound)},
+		[2]string{t("report.patrol.circuits_ticked"), strconv.Itoa(p.CircuitsTicked)},
+		[2]string{t("report.patrol.circuits_fixed"), strconv.Itoa(r.CircuitsFixed)},
 	)
 	return rows
 }
@@ -455,7 +473,8 @@ func (r *Report) patrolMarkdown(b *strings.Builder) {
 	if r.Patrol == nil {
 		return
 	}
-	b.WriteString("\n## Patrol\n\n| figure | value |\n| --- | --- |\n")
+	t := r.lang.T
+	fmt.Fprintf(b, "\n## %s\n\n| %s | %s |\n| --- | --- |\n", t("report.patrol"), t("report.col.figure"), t("report.col.value"))
 	for _, k := range r.patrolRows() {
 		fmt.Fprintf(b, "| %s | %s |\n", k[0], k[1])
 	}
@@ -465,7 +484,8 @@ func (r *Report) patrolMarkdown(b *strings.Builder) {
 // spreadsheet can pivot.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	rows := [][]string{{"section", "name", "metric", "value"}}
+	t := r.lang.T
+	rows := [][]string{{t("report.csv.section"), t("report.csv.name"), t("report.csv.metric"), t("report.csv.value")}}
 	add := func(sec, name, metric string, v any) { rows = append(rows, []string{sec, name, metric, fmt.Sprint(v)}) }
 	add("summary", r.Month, "orders", r.Orders)
 	add("summary", r.Month, "mean_accept_seconds", int64(r.MeanAccept.Seconds()))
@@ -536,8 +556,9 @@ func (r *Report) WriteCSV(w io.Writer) error {
 // external scripts, styles or fonts, so it opens offline and prints.
 func (r *Report) WriteHTML(w io.Writer) error {
 	var b strings.Builder
-	title := html.EscapeString(fmt.Sprintf("Work orders, %s, %s", r.Site, r.Month))
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n", title)
+	t := r.lang.T
+	title := html.EscapeString(t("report.title", "site", r.Site, "month", r.Month))
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n", r.lang, title)
 	b.WriteString("<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}svg{display:block;margin:1em 0}</style>\n</head>\n<body>\n")
 	fmt.Fprintf(&b, "<h1>%s</h1>\n<table>\n", title)
 	for _, k := range r.kpis() {
@@ -547,38 +568,39 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	for _, sec := range []struct {
 		title string
 		rows  []Count
-	}{{"Orders by category", r.ByCategory}, {"Orders by zone", r.ByZone}} {
+		key   string
+	}{{t("report.chart.category"), r.ByCategory, "category"}, {t("report.chart.zone"), r.ByZone, "zone"}} {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n", sec.title)
 		var bars []bar
 		for _, c := range sec.rows {
-			bars = append(bars, bar{c.Name, float64(c.Orders), strconv.Itoa(c.Orders)})
+			bars = append(bars, bar{r.rowName(sec.key, c.Name), float64(c.Orders), strconv.Itoa(c.Orders)})
 		}
 		svgBars(&b, sec.title, bars, 0)
 	}
-	b.WriteString("<h2>Compliance</h2>\n")
-	share := func(n, of int) float64 {
+	fmt.Fprintf(&b, "<h2>%s</h2>\n", t("report.chart.compliance"))
+	ratio := func(n, of int) float64 {
 		if of == 0 {
 			return 0
 		}
 		return 100 * float64(n) / float64(of)
 	}
-	svgBars(&b, "Compliance", []bar{
-		{"accepted on time", share(r.AcceptOnTime, r.Accepted), pct(r.AcceptOnTime, r.Accepted)},
-		{"on site on time", share(r.ArriveOnTime, r.Arrivals), pct(r.ArriveOnTime, r.Arrivals)},
-		{"completed on time", share(r.CompleteOnTime, r.Resolved), pct(r.CompleteOnTime, r.Resolved)},
-		{"follow-up satisfied", share(r.Satisfied, r.FollowUps), pct(r.Satisfied, r.FollowUps)},
-		{"PM on time", share(r.PMOnTime, r.PMJobs), pct(r.PMOnTime, r.PMJobs)},
-		{"rework", share(r.Rework, r.Repairs), pct(r.Rework, r.Repairs)},
+	svgBars(&b, t("report.chart.compliance"), []bar{
+		{t("report.bar.accept_on_time"), ratio(r.AcceptOnTime, r.Accepted), pct(r.AcceptOnTime, r.Accepted)},
+		{t("report.bar.arrive_on_time"), ratio(r.ArriveOnTime, r.Arrivals), pct(r.ArriveOnTime, r.Arrivals)},
+		{t("report.bar.complete_on_time"), ratio(r.CompleteOnTime, r.Resolved), pct(r.CompleteOnTime, r.Resolved)},
+		{t("report.bar.satisfied"), ratio(r.Satisfied, r.FollowUps), pct(r.Satisfied, r.FollowUps)},
+		{t("report.bar.pm_on_time"), ratio(r.PMOnTime, r.PMJobs), pct(r.PMOnTime, r.PMJobs)},
+		{t("report.bar.rework"), ratio(r.Rework, r.Repairs), pct(r.Rework, r.Repairs)},
 	}, 100)
 	if len(r.ByTechnician) > 0 {
-		b.WriteString("<h2>Workload by technician</h2>\n<table>\n<tr><th>technician</th><th>orders</th><th>resolved</th><th>hours on the job</th><th>completed on time</th><th>rework rate</th></tr>\n")
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n<tr><th>%s</th></tr>\n", t("report.chart.workload"), strings.Join(r.technicianColumns(), "</th><th>"))
 		for _, w := range r.ByTechnician {
 			fmt.Fprintf(&b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>%d (%s)</td><td>%s</td></tr>\n", html.EscapeString(w.Name), w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
 		}
 		b.WriteString("</table>\n")
 	}
 	if r.Patrol != nil {
-		b.WriteString("<h2>Patrol</h2>\n<table>\n")
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n", t("report.patrol"))
 		for _, k := range r.patrolRows() {
 			fmt.Fprintf(&b, "<tr><th>%s</th><td>%s</td></tr>\n", html.EscapeString(k[0]), html.EscapeString(k[1]))
 		}
@@ -618,4 +640,30 @@ func svgBars(b *strings.Builder, title string, bars []bar, max float64) {
 		fmt.Fprintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"13\">%s</text>\n", labelW+wid+6, y+15, html.EscapeString(x.text))
 	}
 	b.WriteString("</svg>\n")
+}
+
+// technicianColumns are the headings of the workload table.
+func (r *Report) technicianColumns() []string {
+	var out []string
+	for _, k := range []string{"technician", "orders", "resolved", "hours", "complete_on_time", "rework_rate"} {
+		out = append(out, r.lang.T("report.col."+k))
+	}
+	return out
+}
+
+// named is the catalogue's name for an identifier the configuration may extend (a sampling
+// level, a category): the identifier itself when the catalogue has none.
+func (r *Report) named(prefix, id string) string {
+	if r.lang.Has(prefix + id) {
+		return r.lang.T(prefix + id)
+	}
+	return id
+}
+
+// rowName names a breakdown's row: categories in words, zones and teams as configured.
+func (r *Report) rowName(section, name string) string {
+	if section == "category" {
+		return r.named("category.", name)
+	}
+	return name
 }

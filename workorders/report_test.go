@@ -15,6 +15,7 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/locale"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -149,12 +150,20 @@ func TestMonthlyReport(t *testing.T) {
 		rep.Levels[1] != (LevelCalls{"quality", 1, 1}) {
 		t.Fatalf("report %+v", rep)
 	}
+	// The same figures in Chinese: a golden report per language. Names the site configured
+	// (zones, teams, technicians) stay as configured.
+	zh := *rep
+	zh.lang = locale.ZhCN
 	for _, f := range []struct {
 		file  string
 		write func(*bytes.Buffer) error
 	}{
 		{"report.md.golden", func(b *bytes.Buffer) error { return rep.WriteMarkdown(b) }},
 		{"report.csv.golden", func(b *bytes.Buffer) error { return rep.WriteCSV(b) }},
+		{"report.html.golden", func(b *bytes.Buffer) error { return rep.WriteHTML(b) }},
+		{"report.zh-CN.md.golden", func(b *bytes.Buffer) error { return zh.WriteMarkdown(b) }},
+		{"report.zh-CN.csv.golden", func(b *bytes.Buffer) error { return zh.WriteCSV(b) }},
+		{"report.zh-CN.html.golden", func(b *bytes.Buffer) error { return zh.WriteHTML(b) }},
 	} {
 		t.Run(f.file, func(t *testing.T) {
 			var b bytes.Buffer

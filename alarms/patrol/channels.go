@@ -30,12 +30,15 @@ type Channel interface {
 
 // Message is the payload every channel sends: JSON on MQTT, the webhook and the console.
 type Message struct {
-	Type     Action     `json:"type"`
-	Alert    string     `json:"alert"`
-	Kind     string     `json:"kind"`
-	Alarm    string     `json:"alarm"`
-	Alarms   []string   `json:"alarms,omitempty"`
-	Message  string     `json:"message"`
+	Type    Action   `json:"type"`
+	Alert   string   `json:"alert"`
+	Kind    string   `json:"kind"`
+	Alarm   string   `json:"alarm"`
+	Alarms  []string `json:"alarms,omitempty"`
+	Message string   `json:"message"`
+	// Text is what the handset shows and reads out, in the site's language: one sentence
+	// saying what this notice is (a reminder, an escalation, the all-clear) and the message.
+	Text     string     `json:"text"`
 	Priority string     `json:"priority"`
 	Class    string     `json:"class"`
 	Site     string     `json:"site"`

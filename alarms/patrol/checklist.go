@@ -129,7 +129,8 @@ func (s *Service) checklistMessage(c *Checklist, now time.Time) Message {
 	m := Message{Type: "checklist", Alert: c.ID, Kind: "lighting", Site: c.Site, Priority: "low",
 		Class: "equipment", State: StateOpen, At: now, To: []Guard{}, Checklist: c,
 		channels: []string{"mqtt", "webhook", "console"},
-		Message:  fmt.Sprintf("Night lighting check %s: %d circuits to look at", c.Date, len(c.Items))}
+		Message:  s.lang.T("patrol.checklist", "date", c.Date, "n", len(c.Items))}
+	m.Text = m.Message
 	shift := s.checklistShift(now)
 	var told []string
 	for _, it := range c.Items {

@@ -26,6 +26,7 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/webhook"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // Acker acknowledges alarms in the alarm engine; the engine satisfies it.
@@ -64,6 +65,7 @@ type Deps struct {
 // and the lighting checklists, and sends messages through the dispatcher.
 type Service struct {
 	site     string
+	lang     locale.Locale
 	cfg      config.Patrol
 	roster   *Roster
 	store    *Store
@@ -97,7 +99,7 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		site: cfg.Site, cfg: cfg.Patrol, roster: roster, store: store, deps: deps, now: deps.Now,
+		site: cfg.Site, lang: cfg.Lang(), cfg: cfg.Patrol, roster: roster, store: store, deps: deps, now: deps.Now,
 		log: deps.Log, metrics: NewMetrics(deps.Registerer),
 		alerts: map[string]*Alert{}, byAlarm: map[string][]string{}, checklists: map[string]*Checklist{}, archived: map[string]time.Time{},
 	}
@@ -342,7 +344,6 @@ func (s *Service) newAlert(e alarms.Event, list []alarms.Alarm, now time.Time) A
 	route := s.roster.Route(lead, now)
 	if e.Type == alarms.EventFlood {
 		a.Kind, a.AlarmID, a.Zone = KindFlood, "", ""
-		var parts []string
 		for _, al := range list {
 			a.Zones = appendNew(a.Zones, al.Zone)
 			r := s.roster.Route(al, now)
@@ -352,7 +353,6 @@ func (s *Service) newAlert(e alarms.Event, list []alarms.Alarm, now time.Time) A
 			for _, c := range r.Channels {
 				route.Channels = appendNew(route.Channels, c)
 			}
-			parts = append(parts, al.ID)
 		}
 		sort.Strings(a.Zones)
 		if len(a.Zones) == 1 {
@@ -360,10 +360,7 @@ func (s *Service) newAlert(e alarms.Event, list []alarms.Alarm, now time.Time) A
 		}
 		// A flood always reaches the supervisor: too much at once for one group.
 		route.Guards = appendNew(route.Guards, route.Supervisor)
-		a.Message = fmt.Sprintf("Alarm flood at %s: %d alarms (%s)", a.Site, len(list), strings.Join(parts, ", "))
-		if e.Alarm.Message != "" {
-			a.Message = e.Alarm.Message + ": " + strings.Join(parts, ", ")
-		}
+		a.Message = floodText(s.lang, a.Site, e.Alarm.Message, list)
 	}
 	a.Shift, a.Recipients, a.Supervisor, a.Fallback = route.Shift, route.Guards, route.Supervisor, route.Fallback
 	a.Channels = route.Channels
@@ -402,6 +399,7 @@ func (s *Service) message(a *Alert, n Notice, now time.Time) Message {
 		t := a.ClaimedAt
 		m.Claimed = &t
 	}
+	m.Text = s.handsetText(&m, a)
 	for _, id := range n.To {
 		if g, ok := s.roster.Guard(id); ok {
 			m.To = append(m.To, g)
@@ -618,6 +616,7 @@ func (s *Service) refuse(r HandsetRequest, err error) {
 	now := s.now()
 	m := s.message(&a, Notice{Action: ActionRefused, To: []string{r.Guard}}, now)
 	m.Message = err.Error()
+	m.Text = s.refusedText(&a, err)
 	m.channels = []string{"mqtt"}
 	s.dispatch.Enqueue(m)
 }

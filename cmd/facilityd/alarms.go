@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/facilityd/facilityd/locale"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,9 +34,9 @@ func alarmsCommand() *cobra.Command {
 			if err := c.get(cmd.Context(), "/api/v1/alarms", q, &list); err != nil {
 				return err
 			}
-			out := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			out := locale.NewTable(cmd.OutOrStdout())
 			defer out.Flush()
-			fmt.Fprintln(out, "ID\tPRIORITY\tCLASS\tSTATE\tFLAGS\tSINCE\tMESSAGE")
+			fmt.Fprintln(out, header("alarms"))
 			for _, a := range list.Alarms {
 				var flags []string
 				if a.Shelved {

@@ -19,6 +19,7 @@ func alarmsConfig(cfg *config.Config) (alarms.Config, error) {
 		FloodLimit: cfg.Alarms.FloodLimit, FloodWindow: cfg.Alarms.FloodWindow,
 		ChatterCount: cfg.Alarms.ChatterCount, ChatterWindow: cfg.Alarms.ChatterWindow,
 		ShelveMax: cfg.Alarms.ShelveMax, Overrides: map[string][]alarms.Override{},
+		Locale: cfg.Lang(),
 	}
 	for _, d := range cfg.Devices {
 		for _, o := range d.Alarms {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/facilityd/facilityd/locale"
 	"net/url"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +17,7 @@ func devicesCommand() *cobra.Command {
 		Short: "List devices and their status, or one device's readings, from a running facilityd",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			out := locale.NewTable(cmd.OutOrStdout())
 			defer out.Flush()
 			if len(args) == 1 {
 				var d api.DeviceDetail
@@ -25,7 +25,7 @@ func devicesCommand() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(out, "%s\t%s\t%s %s\tcomm %s\n\n", d.ID, d.Kind, d.Building, d.Zone, d.Comm)
-				fmt.Fprintln(out, "POINT\tVALUE\tUNIT\tQUALITY")
+				fmt.Fprintln(out, header("readings"))
 				for _, r := range d.Readings {
 					v := fmt.Sprint(r.Value)
 					if r.Label != "" {
@@ -42,7 +42,7 @@ func devicesCommand() *cobra.Command {
 			if err := c.get(cmd.Context(), "/api/v1/devices", nil, &list); err != nil {
 				return err
 			}
-			fmt.Fprintln(out, "ID\tKIND\tBUILDING\tZONE\tCOMM\tPOLLS\tFAILURES\tLAST ERROR")
+			fmt.Fprintln(out, header("devices"))
 			for _, d := range list.Devices {
 				fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", d.ID, d.Kind, d.Building, d.Zone, d.Comm, d.Polls, d.Failures, d.LastError)
 			}

@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/facilityd/facilityd/locale"
 	"net/url"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,9 +30,9 @@ func patrolCommand() *cobra.Command {
 			if err := c.get(cmd.Context(), "/api/v1/patrol/alerts", q, &list); err != nil {
 				return err
 			}
-			out := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			out := locale.NewTable(cmd.OutOrStdout())
 			defer out.Flush()
-			fmt.Fprintln(out, "ID\tPRIORITY\tSTATE\tZONE\tOWNER\tRAISED\tMESSAGE")
+			fmt.Fprintln(out, header("patrol"))
 			for _, a := range list.Alerts {
 				owner := a.Owner
 				if owner == "" {

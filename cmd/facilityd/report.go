@@ -51,6 +51,7 @@ func reportCommand() *cobra.Command {
 				return fmt.Errorf("workorders.calendar.timezone: %w", err)
 			}
 			opts := workorders.ReportOptionsFor(cfg.WorkOrders)
+			opts.Locale = cfg.Lang()
 			if opts.Patrol, err = patrolSummary(cfg, month, loc); err != nil {
 				return err
 			}

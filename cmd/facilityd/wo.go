@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
+	"github.com/facilityd/facilityd/locale"
 	"io"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -43,9 +43,9 @@ func woCommand() *cobra.Command {
 			if err := client.get(cmd.Context(), "/api/v1/workorders", q, &out); err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			w := locale.NewTable(cmd.OutOrStdout())
 			defer w.Flush()
-			fmt.Fprintln(w, "ID\tSTATE\tCATEGORY\tPRIORITY\tZONE\tTEAM\tASSIGNEE\tDEVICE\tDEADLINE\tTITLE")
+			fmt.Fprintln(w, header("workorders"))
 			for _, o := range out.Orders {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.State, o.Category, o.Priority, o.Zone, o.Team, o.Assignee, o.Device, deadline(o), o.Title)
 			}
@@ -163,19 +163,20 @@ func deadline(o *workorders.Order) string {
 }
 
 func printOrder(w io.Writer, o *workorders.Order) {
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	tw := locale.NewTable(w)
 	fmt.Fprintf(tw, "%s\t%s\n", o.ID, o.Title)
-	fmt.Fprintf(tw, "state\t%s (%s)\n", o.State, deadline(o))
-	fmt.Fprintf(tw, "category\t%s, %s\n", o.Category, o.Priority)
-	fmt.Fprintf(tw, "where\t%s %s %s\n", o.Device, o.Building, o.Zone)
-	fmt.Fprintf(tw, "team\t%s; assignee %s; butler %s; contractor %s\n", o.Team, o.Assignee, o.Butler, o.Contractor)
+	l := cliLang()
+	fmt.Fprintf(tw, "%s\t%s (%s)\n", l.T("cli.order.state"), o.State, deadline(o))
+	fmt.Fprintf(tw, "%s\t%s, %s\n", l.T("cli.order.category"), o.Category, o.Priority)
+	fmt.Fprintf(tw, "%s\t%s %s %s\n", l.T("cli.order.where"), o.Device, o.Building, o.Zone)
+	fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.order.team"), l.T("cli.order.people", "team", o.Team, "assignee", o.Assignee, "butler", o.Butler, "contractor", o.Contractor))
 	if o.Rework {
-		fmt.Fprintf(tw, "rework of\t%s\n", o.ReworkOf)
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.order.rework_of"), o.ReworkOf)
 	}
-	fmt.Fprintf(tw, "occurrences\t%d\n", o.Occurrences)
+	fmt.Fprintf(tw, "%s\t%d\n", l.T("cli.order.occurrences"), o.Occurrences)
 	tw.Flush()
-	fmt.Fprintln(w, "\nHISTORY")
-	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "\n"+header("history"))
+	tw = locale.NewTable(w)
 	for _, h := range o.History {
 		by := h.By
 		if h.OnBehalfOf != "" {

@@ -28,7 +28,7 @@ func openWorkOrders(ctx context.Context, cfg *config.Config, log *slog.Logger, l
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w (workorders.store)", err)
 	}
-	links.Logger = log
+	links.Logger, links.Locale = log, cfg.Lang()
 	if links.Notifier == nil {
 		links.Notifier = workorders.NotifierFunc(func(_ context.Context, n workorders.Notification) error {
 			log.Info("work-order notification", "type", n.Type, "order", n.Order, "to", n.To, "message", n.Message)

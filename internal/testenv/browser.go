@@ -38,6 +38,14 @@ const elementKey = "element-6066-11e4-a52e-4f735466cecf"
 // them on a developer's machine and fails in CI. Screenshots go to Artifacts(t).
 func NewBrowser(t testing.TB) *Browser {
 	t.Helper()
+	return NewBrowserIn(t, "")
+}
+
+// NewBrowserIn is NewBrowser with the browser's language set to lang (a BCP 47 tag such as
+// zh-CN), as a user's own browser would send it: navigator.language and Accept-Language.
+// Empty keeps Chromium's default.
+func NewBrowserIn(t testing.TB, lang string) *Browser {
+	t.Helper()
 	driver := need(t, "FACILITYD_TEST_CHROMEDRIVER", "chromedriver")
 	chromium := need(t, "FACILITYD_TEST_CHROMIUM", "chromium")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -75,15 +83,18 @@ func NewBrowser(t testing.TB) *Browser {
 		time.Sleep(50 * time.Millisecond)
 	}
 	profile := t.TempDir()
+	args := []string{"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+		"--disable-sync", "--user-data-dir=" + profile, "--window-size=1280,900",
+		"--autoplay-policy=no-user-gesture-required"}
+	opts := map[string]any{"binary": chromium, "args": args}
+	if lang != "" {
+		opts["args"] = append(args, "--lang="+lang, "--accept-lang="+lang)
+		opts["prefs"] = map[string]any{"intl.accept_languages": lang}
+	}
 	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
-		"browserName": "chrome",
-		"goog:chromeOptions": map[string]any{
-			"binary": chromium,
-			"args": []string{"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-				"--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-				"--disable-sync", "--user-data-dir=" + profile, "--window-size=1280,900",
-				"--autoplay-policy=no-user-gesture-required"},
-		},
+		"browserName":        "chrome",
+		"goog:chromeOptions": opts,
 	}}}
 	var sess struct {
 		Value struct {

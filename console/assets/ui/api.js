@@ -3,6 +3,8 @@
 // site makes, so no form elsewhere can act as the signed-in user (no cookie, nothing to forge),
 // and the token is gone when the tab closes.
 
+import { t } from './i18n.js';
+
 const TOKEN = 'facilityd.token';
 const NAME = 'facilityd.name';
 
@@ -46,7 +48,7 @@ export async function api(method, path, body) {
   try {
     resp = await fetch(path, init);
   } catch (e) {
-    throw new ApiError(0, 'facilityd does not answer (' + e.message + ')');
+    throw new ApiError(0, t('app.no_answer', { error: e.message }));
   }
   const text = await resp.text();
   let data = null;
@@ -122,7 +124,7 @@ export function stream(onEvent, onState) {
         const h = headers({ Accept: 'text/event-stream' });
         if (lastId) h['Last-Event-ID'] = lastId;
         const resp = await fetch('/api/v1/events', { headers: h, signal: ctrl.signal, cache: 'no-store' });
-        if (resp.status === 401) { onUnauthorized('token refused by the event stream'); return; }
+        if (resp.status === 401) { onUnauthorized(t('live.token_refused')); return; }
         if (resp.status === 404) { onState('unavailable'); await sleep(60000); continue; }
         if (!resp.ok || !resp.body) throw new Error(resp.statusText);
         onState('live');

@@ -1,6 +1,7 @@
 // app.js: the console's shell: sign-in, the open-console banner, navigation between pages
 // (#/, #/device/ID, #/alarms, #/patrol, #/orders), and live updates from the event stream.
 import { h, replace } from './dom.js';
+import { t, lang, LANGS, setLang, translate } from './i18n.js';
 import { api, ApiError, loadSession, session, setToken, token, whenUnauthorized, stream, myName, setMyName } from './api.js';
 import * as overview from './overview.js';
 import * as device from './device.js';
@@ -13,6 +14,11 @@ const banner = document.getElementById('banner');
 const liveEl = document.getElementById('live');
 const userEl = document.getElementById('user');
 const signoutBtn = document.getElementById('signout');
+const langBtn = document.getElementById('lang');
+
+// The page's shell in the chosen language, and the switch to the other one (remembered).
+translate(document);
+langBtn.addEventListener('click', () => setLang(LANGS.find((l) => l !== lang)));
 
 const routes = [
   { re: /^#?\/?$/, name: 'overview', page: overview, every: 3000 },
@@ -75,20 +81,21 @@ function onEvent(ev) {
 function onStreamState(st) {
   streamState = st;
   liveEl.className = 'live ' + (st === 'live' ? 'on' : 'off');
-  liveEl.textContent = st === 'live' ? 'live' : st === 'unavailable' ? 'auto-refresh' : 'reconnecting…';
-  liveEl.title = st === 'live' ? 'following the event stream' : st === 'unavailable'
-    ? 'this facilityd has no event stream: pages refresh every few seconds' : 'reconnecting to the event stream';
+  const key = st === 'live' ? 'on' : st === 'unavailable' ? 'unavailable' : 'connecting';
+  liveEl.dataset.state = st;
+  liveEl.textContent = t('live.' + key);
+  liveEl.title = t('live.' + key + '_title');
   schedule();
 }
 
 function showBanner() {
   if (!session.open) { banner.hidden = true; return; }
-  const input = h('input', { id: 'myname', type: 'text', placeholder: 'your guard id', value: myName(), maxlength: 40, 'aria-label': 'your name' });
+  const input = h('input', { id: 'myname', type: 'text', placeholder: t('banner.name_placeholder'), value: myName(), maxlength: 40, 'aria-label': t('banner.name_label') });
   input.addEventListener('change', () => setMyName(input.value));
   replace(banner,
-    h('strong', {}, 'Open console: no role tokens.'),
-    h('span', { class: 'banner-more' }, ' Nothing is configured in http.tokens (facilityd demo on loopback): anyone who reaches this address can act. Claims and acknowledgements are made in the name you give here, a guard id of the patrol roster.'),
-    ' ', h('label', {}, 'Acting as ', input));
+    h('strong', {}, t('banner.title')),
+    h('span', { class: 'banner-more' }, t('banner.more')),
+    ' ', h('label', {}, t('banner.acting_as'), input));
   banner.className = 'open';
   banner.hidden = false;
 }
@@ -98,7 +105,7 @@ function showUser() {
     userEl.textContent = '';
     signoutBtn.hidden = true;
   } else {
-    userEl.textContent = session.name + ' · ' + session.role;
+    userEl.textContent = t('user', { name: session.name, role: session.role });
     signoutBtn.hidden = false;
   }
 }
@@ -110,13 +117,13 @@ function signIn(message) {
   setToken('');
   banner.hidden = true;
   document.body.dataset.view = 'signin';
-  const tok = h('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-label': 'token' });
+  const tok = h('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-label': t('signin.token') });
   const err = h('p', { class: 'error', id: 'signin-error', role: 'alert' }, message || '');
   const form = h('form', { class: 'signin', id: 'signin' },
-    h('h1', {}, 'Sign in'),
-    h('p', {}, 'Enter the token your supervisor gave you (patrol, engineer or admin). It stays in this tab only and is forgotten when the tab closes.'),
-    h('label', {}, 'Token', tok),
-    h('button', { type: 'submit', class: 'primary big' }, 'Sign in'),
+    h('h1', {}, t('signin.title')),
+    h('p', {}, t('signin.help')),
+    h('label', {}, t('signin.token'), tok),
+    h('button', { type: 'submit', class: 'primary big' }, t('signin.button')),
     err);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -126,7 +133,7 @@ function signIn(message) {
       start();
     } catch (ex) {
       setToken('');
-      err.textContent = ex.status === 401 ? 'That token is not known here: ' + ex.message : ex.message;
+      err.textContent = ex.status === 401 ? t('signin.unknown', { error: ex.message }) : ex.message;
     }
   });
   replace(view, form);
@@ -151,7 +158,7 @@ whenUnauthorized((msg) => {
   if (stopStream) { stopStream(); stopStream = null; }
   userEl.textContent = '';
   signoutBtn.hidden = true;
-  signIn(token() ? 'Your token was refused: ' + msg : '');
+  signIn(token() ? t('signin.refused', { error: msg }) : '');
 });
 
 signoutBtn.addEventListener('click', () => {
@@ -169,7 +176,7 @@ window.addEventListener('hashchange', () => { if (session.known && !signingIn) r
     await loadSession();
     start();
   } catch (e) {
-    if (e.status !== 401) replace(view, h('p', { class: 'error' }, 'Cannot reach facilityd: ' + e.message));
+    if (e.status !== 401) replace(view, h('p', { class: 'error' }, t('app.unreachable', { error: e.message })));
   }
 })();
 

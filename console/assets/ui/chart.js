@@ -2,6 +2,8 @@
 // device was offline or a value was bad) break the line; booleans and enum codes are drawn as
 // steps, since they jump rather than glide.
 
+import { t } from './i18n.js';
+
 const NS = 'http://www.w3.org/2000/svg';
 
 function s(tag, attrs, text) {
@@ -24,7 +26,7 @@ function niceTicks(lo, hi, n) {
 
 function timeLabel(ms, spanMs) {
   const d = new Date(ms);
-  if (spanMs > 36 * 3600e3) return (d.getMonth() + 1) + '/' + d.getDate() + ' ' + String(d.getHours()).padStart(2, '0') + 'h';
+  if (spanMs > 36 * 3600e3) return String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0') + ' ' + String(d.getHours()).padStart(2, '0') + ':00';
   return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
 }
 
@@ -32,10 +34,10 @@ function timeLabel(ms, spanMs) {
 // opts: {kind: 'number'|'bool'|'enum', unit, labels: {code: label}, title}.
 export function lineChart(values, opts = {}) {
   const W = 640, H = 220, L = 56, R = 12, T = 14, B = 26;
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': opts.title || 'chart' });
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': opts.title || t('chart.title') });
   const pts = values.filter((v) => v[1] !== null && v[1] !== undefined && isFinite(v[1]));
   if (!values.length) {
-    svg.appendChild(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'chart-empty' }, 'no values yet'));
+    svg.appendChild(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'chart-empty' }, t('chart.empty')));
     return svg;
   }
   const t0 = values[0][0], t1 = Math.max(values[values.length - 1][0], t0 + 1000);
@@ -51,7 +53,7 @@ export function lineChart(values, opts = {}) {
   for (const v of nt.ticks) {
     grid.appendChild(s('line', { x1: L, x2: W - R, y1: y(v), y2: y(v) }));
     let text = String(v);
-    if (opts.kind === 'bool') text = v ? 'on' : 'off';
+    if (opts.kind === 'bool') text = t(v ? 'value.on' : 'value.off');
     else if (opts.kind === 'enum' && opts.labels && opts.labels[v] !== undefined) text = opts.labels[v];
     const lab = s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, text.length > 9 ? text.slice(0, 8) + '…' : text);
     grid.appendChild(lab);
@@ -85,7 +87,7 @@ export function lineChart(values, opts = {}) {
 // barChart draws labelled bars ([[label, number], ...]) horizontally and returns the <svg>.
 export function barChart(rows, opts = {}) {
   const W = 480, row = 24, L = 130, R = 40, H = Math.max(rows.length, 1) * row + 8;
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart bars', role: 'img', 'aria-label': opts.title || 'bar chart' });
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart bars', role: 'img', 'aria-label': opts.title || t('chart.title') });
   const maxV = Math.max(1, ...rows.map((r) => r[1]));
   rows.forEach(([lab, v], i) => {
     const y = 4 + i * row;

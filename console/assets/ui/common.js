@@ -1,6 +1,6 @@
 // common.js: what several pages share: the order of priorities and comm states, and how to
 // read the deadline of a work order.
-import { h } from './dom.js';
+import { h, label } from './dom.js';
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'];
 export const COMMS = ['online', 'retrying', 'offline', 'unknown'];
@@ -12,7 +12,7 @@ export function rank(p) {
 }
 
 export function badge(text, cls) {
-  return h('span', { class: 'badge ' + (cls || text) }, String(text).replace(/_/g, ' '));
+  return h('span', { class: 'badge ' + (cls || text) }, label(text));
 }
 
 // alarmActive: an alarm still needs people (not back to normal and acknowledged).

@@ -1,5 +1,6 @@
 // orders.js: the work-order board: open orders by state with their deadlines counting down,
 // the transitions each state allows, the follow-up calls due (回访), and the month's report.
+import { t } from './i18n.js';
 import { h, replace, ago, countdown, label } from './dom.js';
 import { api, list, optional, can, actor, token } from './api.js';
 import { ORDER_STATES, badge, deadline, urgency } from './common.js';
@@ -20,7 +21,7 @@ export function mount(root) {
   const follow = h('section', { class: 'card wide', id: 'followups' });
   const board = h('section', { class: 'board', id: 'board' });
   const report = h('section', { class: 'card wide', id: 'report' });
-  root.append(h('h1', {}, 'Work orders'), follow, board, report);
+  root.append(h('h1', {}, t('orders.title')), follow, board, report);
   const notes = new Map();
   let orders = [];
   let tick = 0;
@@ -29,7 +30,7 @@ export function mount(root) {
   async function refresh() {
     const data = await optional('GET', '/api/v1/workorders');
     if (data === null) {
-      replace(board, h('p', { class: 'muted' }, 'This facilityd does not serve work orders yet.'));
+      replace(board, h('p', { class: 'muted' }, t('orders.not_served')));
       follow.hidden = report.hidden = true;
       return;
     }
@@ -42,11 +43,11 @@ export function mount(root) {
   function draw() {
     const due = orders.filter((o) => o.state === 'resolved')
       .sort((a, b) => new Date(deadline(a) || 0) - new Date(deadline(b) || 0));
-    replace(follow, h('h2', {}, 'Follow-up calls due (', due.length, ')'),
+    replace(follow, h('h2', {}, t('orders.followups', { n: due.length })),
       due.length ? h('ul', { class: 'plain' }, due.map((o) => h('li', { class: urgency(o) },
-        h('b', {}, o.id), ' ', o.title || label(o.category), ' · ', o.device || '', o.zone ? ' · zone ' + o.zone : '',
+        h('b', {}, o.id), ' ', o.title || label(o.category), ' · ', o.device || '', o.zone ? ' · ' + t('orders.zone', { zone: o.zone }) : '',
         deadline(o) ? [' · ', h('span', { class: 'due ' + urgency(o) }, countdown(deadline(o)))] : null)))
-        : h('p', { class: 'muted' }, 'No follow-up call is due.'));
+        : h('p', { class: 'muted' }, t('orders.no_followups')));
     replace(board, ORDER_STATES.filter((s) => s !== 'cancelled').map((s) => {
       let of = orders.filter((o) => o.state === s)
         .sort((a, b) => new Date(deadline(a) || 8.64e15) - new Date(deadline(b) || 8.64e15));
@@ -60,26 +61,26 @@ export function mount(root) {
   function card(o) {
     const d = deadline(o);
     const note = notes.get(o.id);
-    const buttons = can('order') ? (NEXT[o.state] || []).map((t) => t === 'follow_up'
-      ? [h('button', { type: 'button', class: 'primary', onclick: () => move(o, t, { satisfied: true }) }, 'Satisfied'),
-        h('button', { type: 'button', onclick: () => move(o, t, { satisfied: false }) }, 'Not satisfied')]
-      : h('button', { type: 'button', class: t === 'cancel' ? '' : 'primary', dataset: { transition: t }, onclick: () => move(o, t, {}) }, label(t))) : [];
+    const buttons = can('order') ? (NEXT[o.state] || []).map((tr) => tr === 'follow_up'
+      ? [h('button', { type: 'button', class: 'primary', onclick: () => move(o, tr, { satisfied: true }) }, t('orders.satisfied')),
+        h('button', { type: 'button', onclick: () => move(o, tr, { satisfied: false }) }, t('orders.not_satisfied'))]
+      : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr))) : [];
     return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id, device: o.device || '' } },
-      h('div', { class: 'line1' }, h('b', {}, o.id), o.priority ? badge(o.priority) : null, o.rework ? badge('rework', 'flag') : null),
+      h('div', { class: 'line1' }, h('b', {}, o.id), o.priority ? badge(o.priority) : null, o.rework ? badge(t('flag.rework'), 'flag') : null),
       h('p', { class: 'msg' }, o.title || o.summary || label(o.category)),
-      h('p', { class: 'meta' }, [o.device, o.zone ? 'zone ' + o.zone : '', o.team ? 'team ' + o.team : '', o.assignee].filter(Boolean).join(' · ')),
+      h('p', { class: 'meta' }, [o.device, o.zone ? t('orders.zone', { zone: o.zone }) : '', o.team ? t('orders.team', { team: o.team }) : '', o.assignee].filter(Boolean).join(' · ')),
       d ? h('p', { class: 'due ' + urgency(o) }, countdown(d)) : null,
-      h('p', { class: 'meta muted' }, 'updated ', ago(o.updated_at || o.created_at)),
+      h('p', { class: 'meta muted' }, t('orders.updated', { ago: ago(o.updated_at || o.created_at) })),
       buttons.length ? h('div', { class: 'actions' }, buttons) : null,
       note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
   }
 
-  async function move(o, t, extra) {
+  async function move(o, tr, extra) {
     try {
-      await api('POST', `/api/v1/workorders/${encodeURIComponent(o.id)}/${t}`, { by: actor(), note: '', ...extra });
-      notes.set(o.id, { text: label(t) + ': done.' });
+      await api('POST', `/api/v1/workorders/${encodeURIComponent(o.id)}/${tr}`, { by: actor(), note: '', ...extra });
+      notes.set(o.id, { text: t('orders.done', { action: label(tr) }) });
     } catch (e) {
-      notes.set(o.id, { text: 'Refused: ' + e.message, error: true });
+      notes.set(o.id, { text: t('orders.refused', { error: e.message }), error: true });
     }
     await refresh().catch(() => draw());
   }
@@ -102,11 +103,11 @@ export function mount(root) {
       for (const o of inMonth) m.set(o[key] || '—', (m.get(o[key] || '—') || 0) + 1);
       return [...m.entries()].sort((a, b) => b[1] - a[1]);
     };
-    replace(report, h('h2', {}, 'Report for ', month),
-      h('p', {}, inMonth.length, ' orders opened this month; ', inMonth.filter((o) => o.rework).length, ' rework.'),
+    replace(report, h('h2', {}, t('orders.report_for', { month })),
+      h('p', {}, t('orders.month_summary', { n: inMonth.length, rework: inMonth.filter((o) => o.rework).length })),
       h('div', { class: 'grid' },
-        h('div', {}, h('h3', {}, 'By category'), barChart(count('category').map(([k, v]) => [label(k), v]), { title: 'orders by category' })),
-        h('div', {}, h('h3', {}, 'By zone'), barChart(count('zone'), { title: 'orders by zone' }))));
+        h('div', {}, h('h3', {}, t('orders.by_category')), barChart(count('category').map(([k, v]) => [label(k), v]), { title: t('orders.chart_category') })),
+        h('div', {}, h('h3', {}, t('orders.by_zone')), barChart(count('zone'), { title: t('orders.chart_zone') }))));
   }
 
   function drawServed(r) {
@@ -114,19 +115,19 @@ export function mount(root) {
     const dur = (ns) => {
       if (!ns) return '—';
       const m = Math.round(ns / 6e10);
-      return m < 60 ? m + ' min' : Math.floor(m / 60) + ' h ' + (m % 60) + ' min';
+      return m < 60 ? t('span.min', { m }) : t('span.h_min', { h: Math.floor(m / 60), m: m % 60 });
     };
     const kpis = [
-      ['orders', r.orders],
-      ['mean time to accept', dur(r.mean_accept)],
-      ['mean time to repair', dur(r.mean_repair)],
-      ['accepted on time', pct(r.accept_on_time, r.accepted)],
-      ['completed on time', pct(r.complete_on_time, r.resolved)],
-      ['rework rate', pct(r.rework, r.repairs)],
-      ['follow-ups satisfied', pct(r.satisfied, r.follow_ups)],
-      ['preventive jobs on time', pct(r.pm_on_time, r.pm_jobs)],
+      [t('kpi.orders'), r.orders],
+      [t('kpi.mean_accept'), dur(r.mean_accept)],
+      [t('kpi.mean_repair'), dur(r.mean_repair)],
+      [t('kpi.accept_on_time'), pct(r.accept_on_time, r.accepted)],
+      [t('kpi.complete_on_time'), pct(r.complete_on_time, r.resolved)],
+      [t('kpi.rework_rate'), pct(r.rework, r.repairs)],
+      [t('kpi.satisfied'), pct(r.satisfied, r.follow_ups)],
+      [t('kpi.pm_on_time'), pct(r.pm_on_time, r.pm_jobs)],
     ];
-    const download = h('button', { type: 'button', id: 'report-html' }, 'Download the report (HTML)');
+    const download = h('button', { type: 'button', id: 'report-html' }, t('orders.download'));
     download.addEventListener('click', async () => {
       try {
         const resp = await fetch('/api/v1/workorders/report?format=html&month=' + r.month, { headers: token() ? { Authorization: 'Bearer ' + token() } : {} });
@@ -138,15 +139,15 @@ export function mount(root) {
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10000);
       } catch (e) {
-        download.textContent = 'Report not available: ' + e.message;
+        download.textContent = t('orders.report_unavailable', { error: e.message });
       }
     });
     const rows = (list) => (list || []).map((c) => [label(c.name), c.orders]);
-    replace(report, h('div', { class: 'chart-head' }, h('h2', {}, 'Report for ', r.month), download),
+    replace(report, h('div', { class: 'chart-head' }, h('h2', {}, t('orders.report_for', { month: r.month })), download),
       h('div', { class: 'tiles' }, kpis.map(([k, v]) => h('div', { class: 'tile' }, h('b', {}, v), k))),
       h('div', { class: 'grid' },
-        h('div', {}, h('h3', {}, 'By category'), barChart(rows(r.by_category), { title: 'orders by category' })),
-        h('div', {}, h('h3', {}, 'By zone'), barChart(rows(r.by_zone), { title: 'orders by zone' }))));
+        h('div', {}, h('h3', {}, t('orders.by_category')), barChart(rows(r.by_category), { title: t('orders.chart_category') })),
+        h('div', {}, h('h3', {}, t('orders.by_zone')), barChart(rows(r.by_zone), { title: t('orders.chart_zone') }))));
   }
 
   return { refresh };

@@ -1,6 +1,7 @@
 // overview.js: the estate at a glance for engineering: buildings and zones with every device
 // and its communication status, devices by kind and status, active alarms by priority, and
 // the work orders near or past their deadline.
+import { t } from './i18n.js';
 import { h, replace, countdown, label } from './dom.js';
 import { api, list, optional } from './api.js';
 import { PRIORITIES, COMMS, KINDS, alarmActive, badge, orderOpen, urgency, deadline, deviceName } from './common.js';
@@ -12,7 +13,7 @@ export function mount(root) {
   const ordersBox = h('section', { class: 'card', id: 'order-summary' });
   const estate = h('section', { class: 'card wide', id: 'estate' });
   kinds.classList.add('wide');
-  root.append(h('h1', {}, 'Estate overview'), tiles, h('div', { class: 'grid' }, alarmsBox, ordersBox), kinds, estate);
+  root.append(h('h1', {}, t('overview.title')), tiles, h('div', { class: 'grid' }, alarmsBox, ordersBox), kinds, estate);
 
   async function refresh() {
     const [devs, al, wo] = await Promise.all([
@@ -31,8 +32,8 @@ export function mount(root) {
     const by = Object.fromEntries(COMMS.map((c) => [c, 0]));
     for (const d of devs) by[d.comm] = (by[d.comm] || 0) + 1;
     replace(tiles,
-      h('div', { class: 'tile' }, h('b', {}, devs.length), 'devices'),
-      COMMS.map((c) => h('div', { class: 'tile comm-' + c, dataset: { comm: c } }, h('b', {}, by[c] || 0), c)));
+      h('div', { class: 'tile' }, h('b', {}, devs.length), t('overview.devices')),
+      COMMS.map((c) => h('div', { class: 'tile comm-' + c, dataset: { comm: c } }, h('b', {}, by[c] || 0), label(c))));
   }
 
   function drawKinds(devs) {
@@ -47,55 +48,55 @@ export function mount(root) {
           return h('td', { class: n && c !== 'online' ? 'comm-' + c : '' }, n || '·');
         }));
     });
-    replace(kinds, h('h2', {}, 'Devices by kind'),
+    replace(kinds, h('h2', {}, t('overview.by_kind')),
       h('table', { class: 'kinds' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'kind'), h('th', {}, 'all'), COMMS.map((c) => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, h('th', {}, t('overview.kind')), h('th', {}, t('overview.all')), COMMS.map((c) => h('th', {}, label(c))))),
         h('tbody', {}, rows)));
   }
 
   function drawAlarms(data) {
     if (data === null) {
-      replace(alarmsBox, h('h2', {}, 'Active alarms'), h('p', { class: 'muted' }, 'This facilityd does not serve alarms yet.'));
+      replace(alarmsBox, h('h2', {}, t('overview.active_alarms')), h('p', { class: 'muted' }, t('overview.no_alarms_served')));
       return;
     }
     const active = list(data, 'alarms').filter(alarmActive);
-    replace(alarmsBox, h('h2', {}, h('a', { href: '#/alarms' }, 'Active alarms')),
+    replace(alarmsBox, h('h2', {}, h('a', { href: '#/alarms' }, t('overview.active_alarms'))),
       h('div', { class: 'prio-row' }, PRIORITIES.map((p) => {
         const n = active.filter((a) => a.priority === p).length;
-        return h('a', { href: '#/alarms', class: 'prio-count ' + (n ? p : 'none'), dataset: { priority: p } }, h('b', {}, n), p);
+        return h('a', { href: '#/alarms', class: 'prio-count ' + (n ? p : 'none'), dataset: { priority: p } }, h('b', {}, n), label(p));
       })),
-      active.length ? null : h('p', { class: 'muted' }, 'No active alarms.'));
+      active.length ? null : h('p', { class: 'muted' }, t('overview.no_active')));
   }
 
   function drawOrders(data) {
     if (data === null) {
-      replace(ordersBox, h('h2', {}, 'Work orders due'), h('p', { class: 'muted' }, 'This facilityd does not serve work orders yet.'));
+      replace(ordersBox, h('h2', {}, t('overview.orders_due')), h('p', { class: 'muted' }, t('overview.no_orders_served')));
       return;
     }
     const due = list(data, 'orders').filter((o) => orderOpen(o) && urgency(o))
       .sort((a, b) => new Date(deadline(a)) - new Date(deadline(b)));
-    replace(ordersBox, h('h2', {}, h('a', { href: '#/orders' }, 'Work orders due')),
+    replace(ordersBox, h('h2', {}, h('a', { href: '#/orders' }, t('overview.orders_due'))),
       due.length ? h('ul', { class: 'plain' }, due.slice(0, 8).map((o) => h('li', { class: urgency(o) },
         h('b', {}, o.id), ' ', o.title || label(o.category) || '', ' · ', o.device || '', ' · ',
         h('span', { class: 'due ' + urgency(o) }, countdown(deadline(o))))))
-        : h('p', { class: 'muted' }, 'No open order is near its deadline.'));
+        : h('p', { class: 'muted' }, t('overview.none_due')));
   }
 
   function drawEstate(devs) {
     const buildings = new Map();
     for (const d of devs) {
-      const b = d.building || '(no building)';
+      const b = d.building || '';
       if (!buildings.has(b)) buildings.set(b, new Map());
       const zones = buildings.get(b);
-      const z = d.zone || '(no zone)';
+      const z = d.zone || '';
       if (!zones.has(z)) zones.set(z, []);
       zones.get(z).push(d);
     }
-    replace(estate, h('h2', {}, 'Buildings and zones'),
+    replace(estate, h('h2', {}, t('overview.estate')),
       [...buildings.entries()].sort().map(([b, zones]) => h('div', { class: 'building' },
-        h('h3', {}, 'Building ' + b),
+        h('h3', {}, b ? t('overview.building', { building: b }) : t('overview.no_building')),
         [...zones.entries()].sort().map(([z, ds]) => h('div', { class: 'zone' },
-          h('h4', {}, 'Zone ' + z),
+          h('h4', {}, z ? t('overview.zone', { zone: z }) : t('overview.no_zone')),
           h('div', { class: 'chips' }, ds.map((d) => h('a', {
             class: 'chip comm-' + d.comm, href: '#/device/' + encodeURIComponent(d.id),
             dataset: { kind: d.kind, device: d.id }, title: d.last_error || d.comm,

@@ -2,6 +2,7 @@
 // most urgent and newest first, who owns each, one big button to claim (the first guard to
 // claim owns it), and a beep for a new critical alert once the guard has touched the page
 // (browsers allow sound only after a user gesture).
+import { t } from './i18n.js';
 import { h, replace, ago, label } from './dom.js';
 import { api, list, optional, can, actor, session, myName } from './api.js';
 import { rank, badge } from './common.js';
@@ -44,14 +45,14 @@ function cleared(a) { return a.state === 'cleared'; }
 
 export function mount(root) {
   let zone = localStorage.getItem('facilityd.zone') || '';
-  const zoneSel = h('select', { id: 'zone', 'aria-label': 'my zone' });
+  const zoneSel = h('select', { id: 'zone', 'aria-label': t('patrol.my_zone_label') });
   zoneSel.addEventListener('change', () => { zone = zoneSel.value; localStorage.setItem('facilityd.zone', zone); draw(); });
-  const sound = h('button', { type: 'button', id: 'sound', class: audio ? 'on' : '', title: 'a new critical alert beeps; browsers allow sound only after a first tap' }, audio ? 'Sound on' : 'Tap for sound');
-  sound.addEventListener('click', () => { unlockAudio(); beep(); sound.textContent = 'Sound on'; sound.className = 'on'; });
+  const sound = h('button', { type: 'button', id: 'sound', class: audio ? 'on' : '', title: t('patrol.sound_title') }, t(audio ? 'patrol.sound_on' : 'patrol.sound_tap'));
+  sound.addEventListener('click', () => { unlockAudio(); beep(); sound.textContent = t('patrol.sound_on'); sound.className = 'on'; });
   const box = h('section', { id: 'alerts' });
   const lights = h('section', { id: 'lighting', class: 'card', hidden: true });
-  root.append(h('div', { class: 'patrol-bar' }, h('label', {}, 'My zone ', zoneSel), sound), box, lights);
-  const gesture = () => { unlockAudio(); sound.textContent = 'Sound on'; sound.className = 'on'; };
+  root.append(h('div', { class: 'patrol-bar' }, h('label', {}, t('patrol.my_zone'), zoneSel), sound), box, lights);
+  const gesture = () => { unlockAudio(); sound.textContent = t('patrol.sound_on'); sound.className = 'on'; };
   document.addEventListener('pointerdown', gesture, { once: true });
 
   const seen = new Set();
@@ -81,7 +82,7 @@ export function mount(root) {
     zones.sort();
     if (zones.join() !== zonesKnown) {
       zonesKnown = zones.join();
-      replace(zoneSel, h('option', { value: '' }, 'all zones'), zones.map((z) => h('option', { value: z, selected: z === zone }, z)));
+      replace(zoneSel, h('option', { value: '' }, t('patrol.all_zones')), zones.map((z) => h('option', { value: z, selected: z === zone }, z)));
     }
     // A new critical alert nobody owns beeps once.
     let fresh = false;
@@ -109,7 +110,7 @@ export function mount(root) {
   function draw() {
     if (pressed) { redraw = true; return; }
     if (source === 'none') {
-      replace(box, h('p', { class: 'muted' }, 'This facilityd does not serve alarms or patrol alerts yet.'));
+      replace(box, h('p', { class: 'muted' }, t('patrol.not_served')));
       return;
     }
     const shown = alerts.filter(mine).sort((x, y) =>
@@ -118,9 +119,9 @@ export function mount(root) {
     const live = shown.filter((a) => !cleared(a));
     const done = shown.filter(cleared).slice(0, 10);
     replace(box,
-      live.length ? null : h('p', { class: 'allclear', id: 'all-clear' }, zone ? 'No alerts in zone ' + zone + '.' : 'No alerts.'),
+      live.length ? null : h('p', { class: 'allclear', id: 'all-clear' }, zone ? t('patrol.no_alerts_zone', { zone }) : t('patrol.no_alerts')),
       live.map(card),
-      done.length ? [h('h2', { class: 'muted' }, 'Cleared'), done.map(card)] : null);
+      done.length ? [h('h2', { class: 'muted' }, t('patrol.cleared')), done.map(card)] : null);
     drawLights();
   }
 
@@ -131,13 +132,13 @@ export function mount(root) {
     const items = c ? (c.items || []).filter((it) => !zone || it.zone === zone) : [];
     lights.hidden = !c;
     if (!c) return;
-    replace(lights, h('h2', {}, 'Lighting check ', c.date, ' ', h('span', { class: 'muted' }, items.filter((i) => !i.done).length, ' to look at')),
+    replace(lights, h('h2', {}, t('patrol.lighting', { date: c.date }), h('span', { class: 'muted' }, t('patrol.to_look_at', { n: items.filter((i) => !i.done).length }))),
       items.length ? h('ul', { class: 'plain checklist' }, items.map((it) => h('li', { class: it.done ? 'done' : '', dataset: { item: it.id } },
-        h('div', {}, h('b', {}, it.device, ' circuit ', it.circuit), ' ', label(it.fault), it.zone ? ' · zone ' + it.zone : ''),
-        it.done ? h('div', { class: 'muted' }, 'checked by ', it.done_by, ' ', ago(it.done_at), it.note ? ': ' + it.note : '')
-          : can('claim') ? h('button', { type: 'button', class: 'primary', onclick: () => tick(it) }, 'Checked') : null,
+        h('div', {}, h('b', {}, t('patrol.circuit', { device: it.device, circuit: it.circuit })), ' ', label(it.fault), it.zone ? ' · ' + t('patrol.zone', { zone: it.zone }) : ''),
+        it.done ? h('div', { class: 'muted' }, t('patrol.checked_by', { by: it.done_by, ago: ago(it.done_at) }), it.note ? ': ' + it.note : '')
+          : can('claim') ? h('button', { type: 'button', class: 'primary', onclick: () => tick(it) }, t('patrol.checked')) : null,
         notes.has(it.id) ? h('p', { class: 'error note' }, notes.get(it.id).text) : null)))
-        : h('p', { class: 'ok' }, 'Every circuit expected on is on.'));
+        : h('p', { class: 'ok' }, t('patrol.all_lit')));
   }
 
   async function tick(it) {
@@ -155,17 +156,17 @@ export function mount(root) {
     const unowned = !a.owner;
     let action = null;
     if (!cleared(a) && unowned && source === 'patrol' && can('claim')) {
-      action = h('button', { type: 'button', class: 'claim', dataset: { action: 'claim' }, onclick: () => claim(a) }, 'Claim');
+      action = h('button', { type: 'button', class: 'claim', dataset: { action: 'claim' }, onclick: () => claim(a) }, t('patrol.claim'));
     } else if (!cleared(a) && !a.acked_by && can('ack') && (source === 'alarms' || a.owner === actor())) {
-      action = h('button', { type: 'button', class: 'claim ack', dataset: { action: 'ack' }, onclick: () => ack(a) }, 'Acknowledge');
+      action = h('button', { type: 'button', class: 'claim ack', dataset: { action: 'ack' }, onclick: () => ack(a) }, t('patrol.ack'));
     }
-    const where = [a.zone ? 'zone ' + a.zone : '', ...(a.alarms || []).slice(0, 1).map((x) => x.building ? 'building ' + x.building : '')].filter(Boolean).join(' · ');
+    const where = [a.zone ? t('patrol.zone', { zone: a.zone }) : '', ...(a.alarms || []).slice(0, 1).map((x) => x.building ? t('patrol.building', { building: x.building }) : '')].filter(Boolean).join(' · ');
     return h('article', { class: 'alert ' + a.priority + (cleared(a) ? ' cleared' : ''), dataset: { alert: a.id, alarm: a.alarm || '' } },
-      h('div', { class: 'line1' }, badge(a.priority), a.state ? badge(label(a.state), 'state-' + a.state) : null, h('span', { class: 'muted' }, ago(a.created_at))),
+      h('div', { class: 'line1' }, badge(a.priority), a.state ? badge(a.state, 'state-' + a.state) : null, h('span', { class: 'muted' }, ago(a.created_at))),
       h('p', { class: 'msg' }, a.message || a.alarm || a.id),
       h('p', { class: 'meta' }, where, a.class ? ' · ' + label(a.class) : ''),
-      h('p', { class: 'owner' }, a.owner ? ['Owner: ', h('b', {}, a.owner), a.claimed_at ? ' · ' + ago(a.claimed_at) : '']
-        : cleared(a) ? h('span', { class: 'muted' }, 'Cleared before anyone claimed it') : h('span', { class: 'unowned' }, 'Nobody has claimed this yet')),
+      h('p', { class: 'owner' }, a.owner ? [t('patrol.owner'), h('b', {}, a.owner), a.claimed_at ? ' · ' + ago(a.claimed_at) : '']
+        : cleared(a) ? h('span', { class: 'muted' }, t('patrol.cleared_unclaimed')) : h('span', { class: 'unowned' }, t('patrol.unclaimed'))),
       action,
       note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
   }
@@ -173,7 +174,7 @@ export function mount(root) {
   async function claim(a) {
     unlockAudio();
     if (session.open && !myName()) {
-      notes.set(a.id, { text: 'Type your guard id in “Acting as” at the top first: the claim is made in that name.', error: true });
+      notes.set(a.id, { text: t('patrol.name_first'), error: true });
       draw();
       const f = document.getElementById('myname');
       if (f) f.focus();
@@ -181,7 +182,7 @@ export function mount(root) {
     }
     try {
       await api('POST', `/api/v1/patrol/alerts/${encodeURIComponent(a.id)}/claim`, { by: actor() });
-      notes.set(a.id, { text: 'You own this alert.' });
+      notes.set(a.id, { text: t('patrol.owned') });
     } catch (e) {
       notes.set(a.id, { text: e.message, error: true });
     }
@@ -195,7 +196,7 @@ export function mount(root) {
       } else {
         await api('POST', `/api/v1/alarms/${encodeURIComponent(a.alarm)}/ack`, { by: actor() });
       }
-      notes.set(a.id, { text: 'Acknowledged.' });
+      notes.set(a.id, { text: t('patrol.acked') });
     } catch (e) {
       notes.set(a.id, { text: e.message, error: true });
     }
