@@ -332,7 +332,7 @@ func consoleWrite(t *testing.T, b *testenv.Browser, base string) {
 	}
 	// No reason, no write: the dialog says why.
 	b.Click(`#write button[type="submit"]`)
-	b.WaitFor("a reason asked for", `return document.getElementById('write').open && /reason/i.test(document.querySelector('#write .note').textContent + document.getElementById('write-reason').validationMessage)`)
+	b.WaitFor("a reason asked for", `return document.getElementById('write').open && /reason|原因/i.test(document.querySelector('#write .note').textContent + document.getElementById('write-reason').validationMessage)`)
 	b.Type("#write-reason", "night round: north path dark")
 	b.Screenshot("device-LP-1-confirm")
 	b.Click(`#write button[type="submit"]`)
@@ -340,7 +340,7 @@ func consoleWrite(t *testing.T, b *testenv.Browser, base string) {
 	b.Screenshot("device-LP-1-confirmed")
 	b.Click(`#write .actions button`) // Close
 	b.WaitFor("the read-back beside the point: switch on, value on, result kept",
-		`const row = document.querySelector('`+c3+`'); return !document.getElementById('write').open && row.querySelector('button.switch').getAttribute('aria-checked') === 'true' && row.querySelector('td.value').textContent.trim() === 'on' && row.querySelector('.result').dataset.result === 'confirmed'`)
+		`const row = document.querySelector('`+c3+`'); return !document.getElementById('write').open && row.querySelector('button.switch').getAttribute('aria-checked') === 'true' && /^(on|开)$/.test(row.querySelector('td.value').textContent.trim()) && row.querySelector('.result').dataset.result === 'confirmed'`)
 	var by string
 	b.Exec(&by, `return document.querySelector('`+c3+` .result').textContent`)
 	if !strings.Contains(by, "console") {

@@ -8,6 +8,7 @@ import { h, replace, ago, clock, fmtValue, label } from './dom.js';
 import { api, ApiError, can } from './api.js';
 import { writeDialog, resultLine } from './write.js';
 import { lineChart } from './chart.js';
+import { t } from './i18n.js';
 import { badge, deviceName } from './common.js';
 
 const SPANS = ['15m', '1h', '6h', '24h'];
@@ -16,7 +17,7 @@ export function mount(root, [id]) {
   const head = h('section', { class: 'card wide', id: 'device-head' });
   const chartBox = h('section', { class: 'card wide', id: 'chart' });
   const table = h('section', { class: 'card wide', id: 'readings' });
-  root.append(h('p', {}, h('a', { href: '#/' }, '← Overview')), head, chartBox, table);
+  root.append(h('p', {}, h('a', { href: '#/' }, t('device.back'))), head, chartBox, table);
   let point = sessionStorage.getItem('facilityd.chart.' + id) || '';
   let span = sessionStorage.getItem('facilityd.span') || '1h';
   let lastChart = 0;
@@ -51,12 +52,12 @@ export function mount(root, [id]) {
     replace(head,
       h('h1', {}, d.id, ' ', h('small', {}, deviceName(d))),
       h('dl', { class: 'facts' },
-        h('dt', {}, 'kind'), h('dd', {}, label(d.kind), ' (profile ', d.profile, ')'),
-        h('dt', {}, 'where'), h('dd', {}, 'building ', d.building || '—', ', zone ', d.zone || '—', d.tags && d.tags.location ? ' · ' + d.tags.location : ''),
-        h('dt', {}, 'communication'), h('dd', { id: 'comm' }, badge(d.comm, 'comm-' + d.comm), ' last poll ', ago(d.last_poll), d.last_ok ? ', last good ' + ago(d.last_ok) : ''),
-        h('dt', {}, 'polls'), h('dd', {}, d.polls, ' (', d.failures, ' failed)'),
-        d.address ? [h('dt', {}, 'address'), h('dd', {}, d.address, ' unit ', d.unit)] : null,
-        d.last_error ? [h('dt', {}, 'last error'), h('dd', { class: 'error' }, d.last_error)] : null));
+        h('dt', {}, t('device.kind')), h('dd', {}, t('device.kind_value', { kind: label(d.kind), profile: d.profile })),
+        h('dt', {}, t('device.where')), h('dd', {}, t('device.where_value', { building: d.building || '—', zone: d.zone || '—' }), d.tags && d.tags.location ? ' · ' + d.tags.location : ''),
+        h('dt', {}, t('device.comm')), h('dd', { id: 'comm' }, badge(d.comm, 'comm-' + d.comm), ' ', t('device.last_poll', { ago: ago(d.last_poll) }), d.last_ok ? ', ' + t('device.last_good', { ago: ago(d.last_ok) }) : ''),
+        h('dt', {}, t('device.polls')), h('dd', {}, t('device.polls_value', { polls: d.polls, failures: d.failures })),
+        d.address ? [h('dt', {}, t('device.address')), h('dd', {}, t('device.address_value', { address: d.address, unit: d.unit }))] : null,
+        d.last_error ? [h('dt', {}, t('device.last_error')), h('dd', { class: 'error' }, d.last_error)] : null));
   }
 
   function drawTable(d) {
@@ -70,13 +71,14 @@ export function mount(root, [id]) {
         h('td', {}, r.label || ''),
         h('td', {}, badge(r.quality, 'q-' + r.quality)),
         h('td', { class: 'muted' }, clock(r.time)),
-        h('td', {}, chartable ? h('button', { type: 'button', class: 'small', onclick: () => { point = r.point; sessionStorage.setItem('facilityd.chart.' + id, point); drawTable(d); drawChart(); } }, 'chart') : null));
+        h('td', {}, chartable ? h('button', { type: 'button', class: 'small', onclick: () => { point = r.point; sessionStorage.setItem('facilityd.chart.' + id, point); drawTable(d); drawChart(); } }, t('device.chart')) : null));
     });
-    replace(table, h('h2', {}, 'Live values'),
+    replace(table, h('h2', {}, t('device.live_values')),
       rows.length ? h('div', { class: 'scroll' }, h('table', { class: 'readings' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'point'), h('th', {}, 'value'), controls ? h('th', {}, 'set') : null, h('th', {}, 'label'), h('th', {}, 'quality'), h('th', {}, 'time'), h('th', {}))),
+        h('thead', {}, h('tr', {}, h('th', {}, t('device.col_point')), h('th', {}, t('device.col_value')), controls ? h('th', {}, t('device.col_set')) : null,
+          h('th', {}, t('device.col_label')), h('th', {}, t('device.col_quality')), h('th', {}, t('device.col_time')), h('th', {}))),
         h('tbody', {}, rows)))
-        : h('p', { class: 'muted' }, 'No values yet: the device has not answered a poll.'));
+        : h('p', { class: 'muted' }, t('device.no_values')));
   }
 
   // control is a writable point's switch (bool) or Set button (number), and the result of
@@ -89,16 +91,16 @@ export function mount(root, [id]) {
     if (w.type === 'bool') {
       const on = r.value === true;
       return [h('button', { type: 'button', class: 'switch' + (on ? ' on' : ''), role: 'switch', 'aria-checked': on ? 'true' : 'false',
-        'aria-label': 'switch ' + label(r.point) + (on ? ' off' : ' on'),
+        'aria-label': t(on ? 'device.switch_off' : 'device.switch_on', { point: label(r.point) }),
         onclick: () => dialog.open(device, w, r, !on) }, h('span', { class: 'knob' })), last];
     }
-    return [h('button', { type: 'button', class: 'small set', onclick: () => dialog.open(device, w, r) }, 'Set…'), last];
+    return [h('button', { type: 'button', class: 'small set', onclick: () => dialog.open(device, w, r) }, t('device.set_button')), last];
   }
 
   async function drawChart() {
     lastChart = Date.now();
-    if (!point) { replace(chartBox, h('p', { class: 'muted' }, 'Nothing to chart.')); return; }
-    const pick = h('select', { id: 'span', 'aria-label': 'span' }, SPANS.map((s) => h('option', { value: s, selected: s === span }, 'last ' + s)));
+    if (!point) { replace(chartBox, h('p', { class: 'muted' }, t('device.nothing_to_chart'))); return; }
+    const pick = h('select', { id: 'span', 'aria-label': t('device.span') }, SPANS.map((s) => h('option', { value: s, selected: s === span }, t('device.last_span', { span: s }))));
     pick.addEventListener('change', () => { span = pick.value; sessionStorage.setItem('facilityd.span', span); drawChart(); });
     let hist;
     try {
@@ -110,7 +112,7 @@ export function mount(root, [id]) {
     replace(chartBox,
       h('div', { class: 'chart-head' }, h('h2', {}, label(point), hist.unit ? ' (' + hist.unit + ')' : ''), pick),
       lineChart(hist.values, { kind: hist.kind, unit: hist.unit, labels: hist.labels, title: point }),
-      h('p', { class: 'muted small', id: 'chart-source' }, hist.source === 'influx' ? 'From InfluxDB, ' + hist.values.length + ' points.' : (hist.note || 'From the live cache.')));
+      h('p', { class: 'muted small', id: 'chart-source' }, hist.source === 'influx' ? t('device.from_influx', { n: hist.values.length }) : (hist.note || t('device.from_cache'))));
   }
 
   return { refresh };

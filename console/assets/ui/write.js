@@ -5,14 +5,15 @@
 import { h, replace, clock, fmtValue, label } from './dom.js';
 import { api, ApiError, actor } from './api.js';
 import { badge } from './common.js';
+import { t } from './i18n.js';
 
 // resultLine is one write's result, as shown beside its point and in the dialog: the result,
 // what the device read back or why it failed, who wrote and when.
 export function resultLine(rec) {
   let said;
-  if (rec.result === 'confirmed' || (rec.result === 'mismatch' && !rec.error)) said = 'reads back ' + fmtValue(rec.read_back);
-  else if (rec.error) said = rec.error + (rec.exception ? ' (Modbus exception ' + rec.exception + ')' : '');
-  else said = rec.result === 'failed' ? 'the device did not take the write' : rec.result === 'unconfirmed' ? 'written; no read-back in time' : '';
+  if (rec.result === 'confirmed' || (rec.result === 'mismatch' && !rec.error)) said = t('write.reads_back', { value: fmtValue(rec.read_back) });
+  else if (rec.error) said = rec.exception ? t('write.exception', { error: rec.error, code: rec.exception }) : rec.error;
+  else said = rec.result === 'failed' ? t('write.not_taken') : rec.result === 'unconfirmed' ? t('write.no_readback') : '';
   return h('div', { class: 'result result-' + rec.result, dataset: { result: rec.result } },
     badge(rec.result, 'result-' + rec.result), ' ', said,
     h('span', { class: 'muted small' }, ' · ', rec.by, ', ', clock(rec.done || rec.time)));
@@ -25,23 +26,24 @@ export function writeDialog(root, onDone) {
   root.append(dlg);
 
   function open(device, w, r, target) {
-    const what = w.type === 'bool' ? (target ? 'on' : 'off') : '';
-    const title = w.type === 'bool' ? `Switch ${label(r.point)} ${what}?` : `Set ${label(r.point)}`;
-    const range = [w.min, w.max].every((x) => x !== undefined && x !== null) ? `${w.min}–${w.max}` :
-      w.min !== undefined && w.min !== null ? `at least ${w.min}` : w.max !== undefined && w.max !== null ? `at most ${w.max}` : '';
+    const pt = { point: label(r.point) };
+    const title = w.type !== 'bool' ? t('write.title_set', pt) : t(target ? 'write.title_switch_on' : 'write.title_switch_off', pt);
+    const has = (x) => x !== undefined && x !== null;
+    const range = has(w.min) && has(w.max) ? t('write.range_both', { min: w.min, max: w.max }) :
+      has(w.min) ? t('write.range_min', { min: w.min }) : has(w.max) ? t('write.range_max', { max: w.max }) : '';
     const value = w.type === 'bool' ? null : h('input', {
       id: 'write-value', name: 'value', type: 'number', required: true, inputmode: w.integer ? 'numeric' : 'decimal',
       min: w.min, max: w.max, step: w.integer ? 1 : 'any', value: typeof r.value === 'number' ? r.value : '' });
-    const reason = h('input', { id: 'write-reason', name: 'reason', required: true, autocomplete: 'off', placeholder: 'e.g. night round: path dark' });
+    const reason = h('input', { id: 'write-reason', name: 'reason', required: true, autocomplete: 'off', placeholder: t('write.reason_placeholder') });
     const note = h('p', { class: 'note', role: 'status', 'aria-live': 'polite' });
-    const go = h('button', { type: 'submit', class: 'primary' }, w.type === 'bool' ? `Switch ${what}` : 'Set');
-    const cancel = h('button', { type: 'button', onclick: () => dlg.close() }, 'Cancel');
+    const go = h('button', { type: 'submit', class: 'primary' }, w.type !== 'bool' ? t('write.go_set') : t(target ? 'write.go_on' : 'write.go_off'));
+    const cancel = h('button', { type: 'button', onclick: () => dlg.close() }, t('write.cancel'));
     const form = h('form', { method: 'dialog', novalidate: true },
       h('h2', { id: 'write-title' }, title),
-      h('p', { class: 'target' }, 'Device ', h('b', {}, device.id), device.name ? ' (' + device.name + ')' : '',
-        ', point ', h('b', {}, r.point), ': now ', fmtValue(r.value), r.unit ? ' ' + r.unit : '', '.'),
-      value ? h('label', {}, 'New value' + (range ? ' (' + range + (w.unit ? ' ' + w.unit : '') + ')' : ''), value) : null,
-      h('label', {}, 'Reason (kept in the journal with your name)', reason),
+      h('p', { class: 'target' }, t('write.target', { device: device.id + (device.name ? ' (' + device.name + ')' : ''),
+        point: r.point, value: fmtValue(r.value) + (r.unit ? ' ' + r.unit : '') })),
+      value ? h('label', {}, range ? t('write.new_value_range', { range: range + (w.unit ? ' ' + w.unit : '') }) : t('write.new_value'), value) : null,
+      h('label', {}, t('write.reason'), reason),
       note,
       h('div', { class: 'actions' }, cancel, go));
     for (const input of [reason, value]) {
@@ -49,14 +51,14 @@ export function writeDialog(root, onDone) {
     }
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      if (!reason.value.trim()) { note.className = 'note error'; note.textContent = 'Say why: the journal keeps the reason.'; reason.focus(); return; }
+      if (!reason.value.trim()) { note.className = 'note error'; note.textContent = t('write.say_why'); reason.focus(); return; }
       let v = target;
       if (value) {
-        if (!value.checkValidity() || value.value === '') { note.className = 'note error'; note.textContent = 'Give a value' + (range ? ' ' + range : '') + '.'; value.focus(); return; }
+        if (!value.checkValidity() || value.value === '') { note.className = 'note error'; note.textContent = t('write.give_value', { range }); value.focus(); return; }
         v = Number(value.value);
       }
       go.disabled = true; cancel.disabled = true;
-      note.className = 'note'; note.textContent = 'Writing… waiting for the device to read it back.';
+      note.className = 'note'; note.textContent = t('write.writing');
       try {
         const rec = await api('POST', `/api/v1/devices/${encodeURIComponent(device.id)}/points/${encodeURIComponent(r.point)}`,
           { value: v, reason: reason.value.trim(), by: actor() });
@@ -74,7 +76,7 @@ export function writeDialog(root, onDone) {
       replace(note, resultLine(rec));
       note.className = 'note';
       go.remove();
-      cancel.disabled = false; cancel.textContent = 'Close';
+      cancel.disabled = false; cancel.textContent = t('write.close');
       cancel.focus();
       onDone(rec);
     }
