@@ -32,7 +32,8 @@ type child struct {
 	cmd      *exec.Cmd
 	base     string // its API, http://host:port
 	log      string // its log file
-	exited   chan error
+	exited   chan struct{} // closed once the process has exited; err is then its status
+	err      error
 	stopOnce sync.Once
 }
 
@@ -48,14 +49,17 @@ func startChild(ctx context.Context, binary, dir, config, httpAddr string) (*chi
 		return nil, err
 	}
 	defer logFile.Close() // the child has its own descriptor
-	c := &child{base: "http://" + httpAddr, log: logFile.Name(), exited: make(chan error, 1)}
+	c := &child{base: "http://" + httpAddr, log: logFile.Name(), exited: make(chan struct{})}
 	c.cmd = exec.Command(binary, "run", "--config", cfgPath)
 	c.cmd.Dir, c.cmd.Stdout, c.cmd.Stderr, c.cmd.Env = dir, logFile, logFile, cleanEnv()
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
 	}
-	go func() { c.exited <- c.cmd.Wait() }()
-	if err := waitHealthy(ctx, c.base, c.exited); err != nil {
+	go func() {
+		c.err = c.cmd.Wait()
+		close(c.exited)
+	}()
+	if err := waitHealthy(ctx, c.base, c.exited, &c.err); err != nil {
 		c.stop()
 		return nil, c.withLog(err)
 	}

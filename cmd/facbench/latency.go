@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/simulators"
 )
@@ -61,14 +61,13 @@ func measureLatency(ctx context.Context, o options, n int, log *slog.Logger) (La
 		return Latency{}, err
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "site: bench\ninflux: {url: %q, bucket: %q}\nhttp: {addr: %q}\n", o.influxURL, o.influxDB+"/autogen", httpAddr)
+	fmt.Fprintf(&cfg, "site: bench\nstate_dir: %q\ninflux: {url: %q, bucket: %q}\nhttp: {addr: %q}\n", dir, o.influxURL, o.influxDB+"/autogen", httpAddr)
 	fmt.Fprintf(&cfg, "polling: {interval: %s, timeout: %s, offline_after: 3}\nlog: {level: warn}\n", o.interval, o.timeout)
-	fmt.Fprintf(&cfg, "mqtt: {embedded: {addr: %q}, store_dir: %q}\n", brokerAddr, filepath.Join(dir, "mqtt"))
+	// The handset signs in to the embedded broker as guard g1, as a guard's handset does.
+	fmt.Fprintf(&cfg, "mqtt: {embedded: {addr: %q, handsets: [{username: g1, sha256: %q}]}}\n", brokerAddr, api.HashToken(handsetPassword))
 	// The bench raises hundreds of alarms: no flood summary may stand in for them.
-	fmt.Fprintf(&cfg, "alarms: {state_dir: %q, flood_limit: 1000000}\n", dir)
-	fmt.Fprintf(&cfg, "workorders: {store: {path: %q}}\n", filepath.Join(dir, "workorders.db"))
+	fmt.Fprintf(&cfg, "alarms: {flood_limit: 1000000}\n")
 	fmt.Fprintf(&cfg, `patrol:
-  store: %q
   timezone: UTC
   shifts:
     - {name: night, start: "18:00", end: "08:00", supervisor: sup}
@@ -78,7 +77,7 @@ func measureLatency(ctx context.Context, o options, n int, log *slog.Logger) (La
     - {name: n, shift: night, zones: ["*"], guards: [g1]}
     - {name: d, shift: day, zones: ["*"], guards: [g1]}
 devices:
-`, filepath.Join(dir, "patrol.db"))
+`)
 	for _, s := range specs {
 		fmt.Fprintf(&cfg, "  - {id: %s, profile: elevator, building: B1, zone: z1, modbus: {address: %q, unit: 1}}\n", s.ID, estate.Addr(s.ID))
 	}
@@ -96,6 +95,7 @@ devices:
 	var mu sync.Mutex
 	arrivals := map[string][]arrival{}
 	client := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + brokerAddr).SetClientID("facbench-handset").
+		SetUsername("g1").SetPassword(handsetPassword).
 		SetOnConnectHandler(func(c paho.Client) {
 			c.Subscribe("facility/bench/patrol/#", 1, func(_ paho.Client, m paho.Message) {
 				at := time.Now()
@@ -167,3 +167,6 @@ devices:
 	log.Info("fault to patrol alert", "injections", n, "p50_ms", res.P50MS, "p99_ms", res.P99MS, "missed", res.Missed)
 	return res, nil
 }
+
+// handsetPassword is the bench handset's password on the embedded broker (loopback only).
+const handsetPassword = "bench-handset-on-loopback"

@@ -178,12 +178,12 @@ func cleanEnv() []string {
 	return env
 }
 
-func waitHealthy(ctx context.Context, base string, exited <-chan error) error {
+func waitHealthy(ctx context.Context, base string, exited <-chan struct{}, status *error) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("facilityd exited at start: %v", err)
+		case <-exited:
+			return fmt.Errorf("facilityd exited at start: %v", *status)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
