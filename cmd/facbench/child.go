@@ -30,8 +30,8 @@ func startEstate(specs []simulators.DeviceSpec) (*simulators.Estate, error) {
 // its alone.
 type child struct {
 	cmd      *exec.Cmd
-	base     string // its API, http://host:port
-	log      string // its log file
+	base     string        // its API, http://host:port
+	log      string        // its log file
 	exited   chan struct{} // closed once the process has exited; err is then its status
 	err      error
 	stopOnce sync.Once
