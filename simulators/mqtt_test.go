@@ -22,24 +22,9 @@ func TestMQTTPublishing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() }) // after the simulator and the client
 	prof, _ := devices.Builtin("lighting_mqtt")
-	estate, err := simulators.New([]simulators.DeviceSpec{{ID: "LC-1", Profile: prof,
-		MQTT: &simulators.MQTTSpec{Topic: "t/LC-1", StatusTopic: "t/LC-1/status", Interval: 50 * time.Millisecond}}},
-		simulators.Options{MQTTBroker: b.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := estate.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer estate.Close()
-
-	client, err := northbound.Dial(northbound.ClientOptions{URL: b.URL(), ClientID: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	estate, client := lightingOn(t, b, simulators.MQTTSpec{Topic: "t/LC-1", StatusTopic: "t/LC-1/status", Interval: 50 * time.Millisecond})
 	var mu sync.Mutex
 	var snaps []*devices.Snapshot
 	dev := &devices.Device{ID: "LC-1", Kind: devices.KindLighting, Profile: prof, Interval: time.Second,
@@ -162,23 +147,9 @@ func TestMQTTCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	prof, _ := devices.Builtin("lighting_mqtt")
+	t.Cleanup(func() { b.Close() }) // after the simulator and the client
 	// An hour between payloads: the state that shows the write is the one published on it.
-	estate, err := simulators.New([]simulators.DeviceSpec{{ID: "LC-1", Profile: prof,
-		MQTT: &simulators.MQTTSpec{Topic: "t/LC-1", Interval: time.Hour}}}, simulators.Options{MQTTBroker: b.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := estate.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer estate.Close()
-	client, err := northbound.Dial(northbound.ClientOptions{URL: b.URL(), ClientID: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	estate, client := lightingOn(t, b, simulators.MQTTSpec{Topic: "t/LC-1", Interval: time.Hour})
 	var mu sync.Mutex
 	var payloads []string
 	if err := client.Subscribe("t/LC-1", 1, func(_ string, p []byte) {
@@ -218,4 +189,25 @@ func TestMQTTCommands(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// lightingOn serves the simulated controller LC-1 (profile lighting_mqtt) publishing to broker
+// b as spec says, and connects a client to b; both stop when the test ends.
+func lightingOn(t *testing.T, b *northbound.Broker, spec simulators.MQTTSpec) (*simulators.Estate, *northbound.Client) {
+	t.Helper()
+	prof, _ := devices.Builtin("lighting_mqtt")
+	estate, err := simulators.New([]simulators.DeviceSpec{{ID: "LC-1", Profile: prof, MQTT: &spec}}, simulators.Options{MQTTBroker: b.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := estate.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { estate.Close() })
+	client, err := northbound.Dial(northbound.ClientOptions{URL: b.URL(), ClientID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	return estate, client
 }
