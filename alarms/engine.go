@@ -59,9 +59,9 @@ type Engine struct {
 
 	inMu     sync.RWMutex // guards inClosed against Enqueue
 	inClosed bool
-	// lastIn is the last snapshot Enqueue handed over, by device with rules (the map is
-	// fixed at New).
-	lastIn map[string]*atomic.Pointer[devices.Snapshot]
+	// inputs is what Enqueue compares a snapshot with, by device with rules (the map is fixed
+	// at New).
+	inputs map[string]*input
 
 	mu       sync.Mutex
 	byDevice map[string][]*binding
@@ -118,7 +118,7 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 		cfg: cfg, journal: journal, clock: clock, sinks: sinks,
 		byDevice: map[string][]*binding{}, byID: map[string]*binding{}, state: map[string]*status{},
 		oos: map[string]bool{}, floods: map[string]*flood{},
-		queue: make(chan *devices.Snapshot, queueSize), lastIn: map[string]*atomic.Pointer[devices.Snapshot]{},
+		inputs: map[string]*input{},
 	}
 	known := map[string]bool{}
 	for _, d := range devs {
@@ -132,13 +132,14 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 		}
 		e.byDevice[d.ID] = bs
 		if len(bs) > 0 {
-			e.lastIn[d.ID] = &atomic.Pointer[devices.Snapshot]{}
+			e.inputs[d.ID] = &input{reads: reads(bs)}
 		}
 		for _, b := range bs {
 			e.byID[b.id] = b
 			e.state[b.id] = &status{Alarm: b.blank()}
 		}
 	}
+	e.queue = make(chan *devices.Snapshot, max(queueSize, 2*len(e.inputs)))
 	for id := range cfg.Overrides {
 		if !known[id] {
 			return nil, fmt.Errorf("alarms: overrides for device %q, which is not configured", id)
@@ -240,23 +241,54 @@ func (e *Engine) sortedIDs() []string {
 	return ids
 }
 
-// queueSize bounds the snapshots waiting for Run: a few polls of a few hundred devices.
+// queueSize bounds the snapshots waiting for Run: a few polls of a few hundred devices, or two
+// of every device with rules, whichever is more, so that a burst of polls that all change
+// (slots put a tenth of the fleet in each) fits.
 const queueSize = 1024
+
+// input is what a device's rules read, and the last snapshot of it handed to Run.
+type input struct {
+	last atomic.Pointer[devices.Snapshot]
+	// reads are the profile indexes of the points any rule of the device reads, in order;
+	// a change elsewhere cannot change an alarm.
+	reads []int
+}
+
+// reads is the union of the points the bindings read: their points and the variables of their
+// when and condition expressions.
+func reads(bs []*binding) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, b := range bs {
+		for _, set := range [][]int{b.idx, b.whenVars, b.condVars} {
+			for _, i := range set {
+				if !seen[i] {
+					seen[i] = true
+					out = append(out, i)
+				}
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
+}
 
 // Enqueue hands a snapshot to Run without waiting; when the queue is full the snapshot is
 // dropped and counted (Dropped), and the next poll of the device brings the alarm up to date.
-// After CloseInput it drops and counts too. A snapshot of a device without rules, or that
-// reads exactly as the last one handed over, is not handed over: evaluating it would change
-// nothing (Tick runs the timers), and a poll that changed nothing should cost nothing here.
+// After CloseInput it drops and counts too. A snapshot of a device without rules, or whose
+// points that rules read (and comm and errors) read exactly as the last one handed over, is
+// not handed over: evaluating it would change nothing (Tick runs the timers), and a poll that
+// changed nothing an alarm depends on should cost nothing here.
 func (e *Engine) Enqueue(s *devices.Snapshot) {
 	if s == nil || s.Device == nil {
 		return
 	}
-	last := e.lastIn[s.Device.ID]
-	if last == nil {
+	in := e.inputs[s.Device.ID]
+	if in == nil {
 		return
 	}
-	if prev := last.Load(); prev != nil && sameReading(prev, s) {
+	last := &in.last
+	if prev := last.Load(); prev != nil && sameReading(prev, s, in.reads) {
 		return
 	}
 	e.inMu.RLock()
@@ -274,13 +306,17 @@ func (e *Engine) Enqueue(s *devices.Snapshot) {
 	}
 }
 
-// sameReading reports whether two snapshots of a device read the same: comm, and every value
-// and its quality.
-func sameReading(a, b *devices.Snapshot) bool {
-	if a.Comm != b.Comm || len(a.Values) != len(b.Values) || a.Device.Profile != b.Device.Profile {
+// sameReading reports whether two snapshots of a device read the same for its rules: comm,
+// success, and the value and quality of every point in reads.
+func sameReading(a, b *devices.Snapshot, reads []int) bool {
+	if a.Comm != b.Comm || a.OK() != b.OK() || len(a.Values) != len(b.Values) || (a.Values == nil) != (b.Values == nil) ||
+		a.Device.Profile != b.Device.Profile {
 		return false
 	}
-	for i := range a.Values {
+	for _, i := range reads {
+		if i >= len(a.Values) {
+			return false
+		}
 		x, y := a.Values[i], b.Values[i]
 		if x.Quality != y.Quality || x.Text != y.Text || x.Number != y.Number {
 			return false

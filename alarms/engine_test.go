@@ -427,15 +427,16 @@ func TestEnqueueFeedsRun(t *testing.T) {
 
 	full := newHarness(t, builtinConfig(), estate(t)...)
 	for i := 0; i < queueSize+5; i++ {
-		full.eng.Enqueue(snapshot(full.dev("L1-1"), full.clk.now(), map[string]float64{"floor": float64(i)}))
+		full.eng.Enqueue(snapshot(full.dev("L1-1"), full.clk.now(), map[string]float64{"fault_code": float64(100 + i)}))
 	}
 	if full.eng.Dropped() != 5 {
 		t.Fatalf("dropped %d snapshots, want 5 past a full queue", full.eng.Dropped())
 	}
 }
 
-// TestEnqueuePassesOverUnchangedPolls: a poll that reads as the last one handed over is not
-// queued (the timers run from Tick), a changed one is, and so is the one after a drop.
+// TestEnqueuePassesOverUnchangedPolls: a poll whose points that rules read are as in the last
+// one handed over is not queued (the timers run from Tick), whatever else changed; a change to
+// one of them is, and so is the device going silent.
 func TestEnqueuePassesOverUnchangedPolls(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, builtinConfig(), estate(t)...)
@@ -446,10 +447,14 @@ func TestEnqueuePassesOverUnchangedPolls(t *testing.T) {
 		t.Fatalf("%d snapshots queued, want 1: the second read the same", n)
 	}
 	h.eng.Enqueue(snapshot(lift, h.clk.now(), map[string]float64{"floor": 4}))
+	if n := len(h.eng.queue); n != 1 {
+		t.Fatalf("%d snapshots queued, want 1: no rule of a lift reads its floor", n)
+	}
+	h.eng.Enqueue(snapshot(lift, h.clk.now(), map[string]float64{"floor": 4, "fault_code": 7}))
 	off := silent(lift, h.clk.now())
 	h.eng.Enqueue(off)
 	if n := len(h.eng.queue); n != 3 {
-		t.Fatalf("%d snapshots queued, want 3: a new floor and the device going silent are changes", n)
+		t.Fatalf("%d snapshots queued, want 3: a new fault code and the device going silent are changes", n)
 	}
 	// An entrapment after an unchanged poll is evaluated at once.
 	h.eng.Enqueue(snapshot(lift, h.clk.now(), map[string]float64{"floor": 4, "fault_code": 21}))

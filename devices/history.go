@@ -2,7 +2,6 @@ package devices
 
 import (
 	"math"
-	"strings"
 	"sync"
 	"time"
 )
@@ -19,34 +18,56 @@ type Sample struct {
 const sampleBytes = 16
 
 // History keeps the recent numeric values of every device point in bounded rings, so the
-// console can chart the last hour without InfluxDB. Each point's ring holds at most Window's
-// worth of samples and its capacity is chosen so that all rings together stay under the
-// memory budget: with many points the ring keeps one sample every Step instead of every poll.
-// String points are not kept. Safe for concurrent use.
+// console can chart the last hour without InfluxDB. Each device's ring holds at most Window's
+// worth of samples of all its numeric points and its capacity is chosen so that all rings
+// together stay under the memory budget: with many points the ring keeps one sample every
+// Step instead of every poll. String points are not kept. Safe for concurrent use.
 type History struct {
 	window time.Duration
 	budget int
 
-	mu     sync.RWMutex
-	points map[string]*ring // device "\x00" point
-	step   map[string]time.Duration
-	// last is when each device was last recorded (ms): a snapshot within its step is passed
-	// over whole, before any per-point work.
-	last map[string]int64
+	mu      sync.RWMutex
+	devices map[string]*deviceRing
+	step    map[string]time.Duration
 }
 
-type ring struct {
-	buf  []Sample
-	next int // where the next sample goes
-	full bool
-	last int64 // time of the newest sample, ms
+// deviceRing is one device's samples: a row per recorded poll, holding its time and the value
+// of every numeric point of the profile it was laid out for. One ring a device, not one a
+// point, keeps the cost of a fleet's rings in their samples (at 100,000 points a ring a point
+// took more memory in maps and headers than in samples).
+type deviceRing struct {
+	profile *Profile
+	cols    []int // the profile's index of each column's point
+	times   []int64
+	values  []float64 // len(times) rows of len(cols)
+	next    int       // the row the next sample goes in
+	full    bool
+}
+
+func newDeviceRing(p *Profile, capacity int) *deviceRing {
+	r := &deviceRing{profile: p, times: make([]int64, capacity)}
+	for i := range p.Points {
+		if p.Points[i].Type != TypeString {
+			r.cols = append(r.cols, i)
+		}
+	}
+	r.values = make([]float64, capacity*len(r.cols))
+	return r
+}
+
+// newest is the time of the latest row, and whether there is one.
+func (r *deviceRing) newest() (int64, bool) {
+	if !r.full && r.next == 0 {
+		return 0, false
+	}
+	return r.times[(r.next+len(r.times)-1)%len(r.times)], true
 }
 
 // NewHistory sizes the rings for devs: every numeric point gets capacity for window at the
 // device's poll interval, reduced (by keeping fewer samples, never a shorter window) until
 // the total fits budgetBytes. Rings are allocated on their first sample.
 func NewHistory(devs []*Device, window time.Duration, budgetBytes int) *History {
-	h := &History{window: window, budget: budgetBytes, points: map[string]*ring{}, step: map[string]time.Duration{}, last: map[string]int64{}}
+	h := &History{window: window, budget: budgetBytes, devices: map[string]*deviceRing{}, step: map[string]time.Duration{}}
 	h.size(devs)
 	return h
 }
@@ -55,25 +76,45 @@ func NewHistory(devs []*Device, window time.Duration, budgetBytes int) *History 
 const HistoryCapacity = 3600
 
 // SetDevices resizes the rings for a new device set (a configuration reload): a device that
-// remains keeps its samples when its ring keeps its size, a new one starts empty, and one no
-// longer configured is forgotten.
+// remains keeps its samples when its ring keeps its size and its profile, a new one starts
+// empty, and one no longer configured is forgotten.
 func (h *History) SetDevices(devs []*Device) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := h.step
 	h.step = map[string]time.Duration{}
 	h.size(devs)
-	for key := range h.points {
-		id, _, _ := strings.Cut(key, "\x00")
-		if step, ok := h.step[id]; !ok || step != old[id] {
-			delete(h.points, key)
+	profiles := make(map[string]*Profile, len(devs))
+	for _, d := range devs {
+		profiles[d.ID] = d.Profile
+	}
+	for id, r := range h.devices {
+		if step, ok := h.step[id]; !ok || step != old[id] || !sameColumns(r, profiles[id]) {
+			delete(h.devices, id)
 		}
 	}
-	for id := range h.last {
-		if step, ok := h.step[id]; !ok || step != old[id] {
-			delete(h.last, id)
-		}
+}
+
+// sameColumns reports whether a ring laid out for its profile fits p: the same numeric points
+// in the same order.
+func sameColumns(r *deviceRing, p *Profile) bool {
+	if p == nil {
+		return false
 	}
+	if p == r.profile {
+		return true
+	}
+	i := 0
+	for j := range p.Points {
+		if p.Points[j].Type == TypeString {
+			continue
+		}
+		if i >= len(r.cols) || r.profile.Points[r.cols[i]].Name != p.Points[j].Name {
+			return false
+		}
+		i++
+	}
+	return i == len(r.cols)
 }
 
 func (h *History) size(devs []*Device) {
@@ -145,37 +186,30 @@ func (h *History) Record(s *Snapshot) {
 	if !ok {
 		return // no longer configured
 	}
-	if last, seen := h.last[d.ID]; seen && ms-last < step.Milliseconds() {
+	r := h.devices[d.ID]
+	switch {
+	case r == nil || !sameColumns(r, d.Profile):
+		r = newDeviceRing(d.Profile, int(h.window/step))
+		h.devices[d.ID] = r
+	case r.profile != d.Profile:
+		// A reloaded profile with the same numeric points: its own indexes from now on.
+		r.profile, r.cols = d.Profile, newDeviceRing(d.Profile, 0).cols
+	}
+	if last, seen := r.newest(); seen && ms-last < step.Milliseconds() {
 		return
 	}
-	h.last[d.ID] = ms
-	capacity := int(h.window / step)
-	for i := range d.Profile.Points {
-		p := &d.Profile.Points[i]
-		if p.Type == TypeString {
-			continue
-		}
-		key := d.ID + "\x00" + p.Name
-		r := h.points[key]
-		if r == nil {
-			r = &ring{buf: make([]Sample, capacity)}
-			h.points[key] = r
-		}
-		if r.full || r.next > 0 {
-			if ms-r.last < step.Milliseconds() {
-				continue
-			}
-		}
+	row := r.values[r.next*len(r.cols) : (r.next+1)*len(r.cols)]
+	for c, pi := range r.cols {
 		v := math.NaN()
-		if s.Values != nil && i < len(s.Values) && s.Values[i].Quality == QualityGood {
-			v = s.Values[i].Number
+		if pi < len(s.Values) && s.Values[pi].Quality == QualityGood {
+			v = s.Values[pi].Number
 		}
-		r.buf[r.next] = Sample{Time: ms, Value: v}
-		r.last = ms
-		r.next++
-		if r.next == len(r.buf) {
-			r.next, r.full = 0, true
-		}
+		row[c] = v
+	}
+	r.times[r.next] = ms
+	r.next++
+	if r.next == len(r.times) {
+		r.next, r.full = 0, true
 	}
 }
 
@@ -184,23 +218,30 @@ func (h *History) Record(s *Snapshot) {
 func (h *History) Since(device, point string, since time.Time) (out []Sample, ok bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	r := h.points[device+"\x00"+point]
+	r := h.devices[device]
 	if r == nil {
 		_, known := h.step[device]
 		return nil, known
 	}
+	col := -1
+	for c, pi := range r.cols {
+		if r.profile.Points[pi].Name == point {
+			col = c
+		}
+	}
+	if col < 0 {
+		return nil, true
+	}
 	cut := since.UnixMilli()
-	n := r.next
-	start := 0
+	n, start := r.next, 0
 	if r.full {
-		n = len(r.buf)
-		start = r.next
+		n, start = len(r.times), r.next
 	}
 	out = make([]Sample, 0, n)
 	for i := range n {
-		s := r.buf[(start+i)%len(r.buf)]
-		if s.Time > cut {
-			out = append(out, s)
+		row := (start + i) % len(r.times)
+		if t := r.times[row]; t > cut {
+			out = append(out, Sample{Time: t, Value: r.values[row*len(r.cols)+col]})
 		}
 	}
 	return out, true

@@ -1,7 +1,10 @@
 package devices
 
 import (
+	"fmt"
 	"math"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -135,5 +138,92 @@ func TestHistoryReload(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHistoryFleetStaysInBudget: the rings of a large fleet take no more memory than the
+// budget says, headers and maps included (a ring a point once took three times its samples).
+func TestHistoryFleetStaysInBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: wide\nkind: generic\npoints:\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "  - {name: r%02d, table: input, address: %d, type: uint16}\n", i, i)
+	}
+	p, err := ParseProfile("wide", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs := make([]*Device, 2000)
+	for i := range devs {
+		devs[i] = &Device{ID: fmt.Sprintf("dev-%05d", i), Profile: p, Interval: time.Second}
+	}
+	const budget = 4 << 20
+	values := make([]Value, 50)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	h := NewHistory(devs, time.Hour, budget)
+	t0 := time.Unix(1_700_000_000, 0)
+	for step := range 3 {
+		for _, d := range devs {
+			h.Record(&Snapshot{Device: d, Time: t0.Add(time.Duration(step) * time.Hour), Values: values, Comm: CommOnline})
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if used := int64(after.HeapAlloc) - int64(before.HeapAlloc); used > budget {
+		t.Errorf("rings of 2,000 devices x 50 points take %d bytes, over the budget of %d", used, budget)
+	}
+	if got, ok := h.Since("dev-01999", "r49", t0.Add(-time.Second)); !ok || len(got) != 2 {
+		t.Errorf("last point of the last device: %d samples (known %v), want the 2 the budget allows", len(got), ok)
+	}
+	runtime.KeepAlive(h)
+}
+
+// TestHistoryReloadedProfile: a device whose profile a reload changed starts a new ring when its
+// numeric points changed, and keeps its samples, read by the new layout, when only a string
+// point moved.
+func TestHistoryReloadedProfile(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	d := &Device{ID: "D-1", Profile: testProfile(t), Interval: time.Second}
+	h := NewHistory([]*Device{d}, time.Hour, 1<<20)
+	h.Record(snap(d, t0, 1, true))
+
+	moved, err := ParseProfile("test", []byte(`
+name: t
+kind: generic
+points:
+  - {name: model,    table: holding, address: 0, type: string, length: 4}
+  - {name: pressure, table: input, address: 0, type: float32, unit: bar}
+  - {name: running,  table: coil,  address: 0, type: bool}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2 := &Device{ID: "D-1", Profile: moved, Interval: time.Second}
+	h.SetDevices([]*Device{d2})
+	h.Record(&Snapshot{Device: d2, Time: t0.Add(time.Second), Comm: CommOnline, Values: []Value{{Text: "X"}, {Number: 2}, {Number: 0}}})
+	got, _ := h.Since("D-1", "pressure", t0.Add(-time.Second))
+	if len(got) != 2 || got[0].Value != 1 || got[1].Value != 2 {
+		t.Errorf("pressure after the string point moved: %v, want 1 then 2", got)
+	}
+
+	renamed, err := ParseProfile("test", []byte(`
+name: t
+kind: generic
+points:
+  - {name: head, table: input, address: 0, type: float32, unit: m}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d3 := &Device{ID: "D-1", Profile: renamed, Interval: time.Second}
+	h.SetDevices([]*Device{d3})
+	h.Record(&Snapshot{Device: d3, Time: t0.Add(2 * time.Second), Comm: CommOnline, Values: []Value{{Number: 7}}})
+	if got, ok := h.Since("D-1", "pressure", t0.Add(-time.Second)); !ok || len(got) != 0 {
+		t.Errorf("a point the new profile no longer has: %v (known %v), want none", got, ok)
+	}
+	if got, _ := h.Since("D-1", "head", t0.Add(-time.Second)); len(got) != 1 || got[0].Value != 7 {
+		t.Errorf("the new profile's point: %v, want 7", got)
 	}
 }

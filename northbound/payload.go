@@ -41,7 +41,7 @@ func AppendPayload(dst []byte, s *devices.Snapshot) []byte {
 			case pt.Type == devices.TypeEnum:
 				return strconv.AppendInt(dst, int64(v.Number), 10)
 			}
-			return strconv.AppendFloat(dst, v.Number, 'g', -1, 64)
+			return devices.AppendNumber(dst, v.Number)
 		})
 	// labels and bad appear only when they have members: cut them back out when empty.
 	mark := len(dst)

@@ -284,9 +284,15 @@ func (t *Telemetry) Run(ctx context.Context) error {
 			// from the last one.
 			buf = AppendPayload(make([]byte, 0, cap(buf)), s)
 			body := buf
-			pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
-			err := t.pub.Publish(pctx, TelemetryTopic(s.Device.Site, s.Device.ID), t.opts.QoS, false, body)
-			cancel()
+			var err error
+			if _, local := t.pub.(*Broker); local {
+				// The embedded broker publishes in the call and never waits on the network.
+				err = t.pub.Publish(ctx, TelemetryTopic(s.Device.Site, s.Device.ID), t.opts.QoS, false, body)
+			} else {
+				pctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
+				err = t.pub.Publish(pctx, TelemetryTopic(s.Device.Site, s.Device.ID), t.opts.QoS, false, body)
+				cancel()
+			}
 			if err != nil && time.Since(lastErr) > time.Minute {
 				t.log.Warn("telemetry not published (logged once a minute)", "device", s.Device.ID, "err", err)
 				lastErr = time.Now()

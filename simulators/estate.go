@@ -37,6 +37,10 @@ type DeviceSpec struct {
 	// MQTT, if set, makes the device publish its points as JSON over MQTT. It then serves
 	// Modbus too only if Address is set.
 	MQTT *MQTTSpec
+	// Steady is, for a generic device, how many of its last points hold still (a plant's
+	// setpoints, counters between pulses, status words); the others move once a second. Zero:
+	// every point moves.
+	Steady int
 }
 
 // Options tune an Estate. The zero value is usable: real time, local time zone, no logging.
@@ -236,7 +240,7 @@ func resolveSpec(spec DeviceSpec, opts *Options, now time.Time) (DeviceSpec, mod
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), h.Sum64()))
 	switch spec.Kind {
 	case devices.KindGeneric:
-		return spec, newGeneric(spec.Profile, now), nil
+		return spec, newGeneric(spec.Profile, spec.Steady, now), nil
 	case devices.KindPump:
 		return spec, newPump(spec.Role, rng, opts.Location, now), nil
 	case devices.KindElevator:

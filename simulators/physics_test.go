@@ -259,4 +259,22 @@ points:
 	if v, _ := e.Value("M", "on"); v.Number != 1 {
 		t.Errorf("bool at an odd second + index = %v, want true", v.Number)
 	}
+
+	// With the last two points steady, a moves and b and on hold their values at time zero.
+	steady, err := New([]DeviceSpec{{ID: "S", Kind: devices.KindGeneric, Profile: p, Steady: 2}}, Options{Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		want float64
+	}{{"a", GenericValue(0, at)}, {"b", GenericValue(1, time.Unix(0, 0))}, {"on", 0}} {
+		if v, _ := steady.Value("S", tc.name); v.Number != tc.want {
+			t.Errorf("with two steady points, %s = %v, want %v", tc.name, v.Number, tc.want)
+		}
+	}
+	at = at.Add(time.Second)
+	if v, _ := steady.Value("S", "b"); v.Number != GenericValue(1, time.Unix(0, 0)) {
+		t.Errorf("a steady point moved to %v a second later", v.Number)
+	}
 }

@@ -125,7 +125,7 @@ func appendValue(dst []byte, p *devices.Point, v *devices.Value) ([]byte, bool) 
 	}
 	// An unsuffixed number is a float in line protocol, so 12 is the float 12; large and small
 	// magnitudes come out in exponent form (1e+21), which InfluxDB parses as a float too.
-	return strconv.AppendFloat(dst, v.Number, 'g', -1, 64), true
+	return devices.AppendNumber(dst, v.Number), true
 }
 
 // appendTag appends ",key=value" unless value is empty: InfluxDB refuses empty tag values.

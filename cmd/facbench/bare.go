@@ -22,16 +22,16 @@ import (
 )
 
 // The bare poller is facbench run as `facbench bare`: one goroutine per device polling it with
-// facilityd's own Modbus transport and framing (modbus.BarePoll), replies thrown away. Its CPU
+// facilityd's own Modbus transport, framing and schedule (modbus.BarePoll), replies thrown away. Its CPU
 // per point is the floor facilityd's is compared with: the ratio is what everything facilityd
 // does with a reading (decoding, the live cache, the alarm engine, the console's rings,
 // northbound MQTT, the InfluxDB writer) costs on top of polling.
 
-// runBare polls the devices listed in the file (address and unit a line) until SIGTERM, then
-// prints the polls that answered.
+// runBare polls the devices listed in the file (id, address and unit a line) until SIGTERM,
+// then prints the polls that answered.
 func runBare(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("facbench bare", flag.ContinueOnError)
-	file := fs.String("devices-file", "", "address unit, a line")
+	file := fs.String("devices-file", "", "id address unit, a line")
 	registers := fs.Int("registers", 50, "input registers read per poll")
 	interval := fs.Duration("interval", time.Second, "poll interval")
 	timeout := fs.Duration("timeout", 500*time.Millisecond, "request timeout")
@@ -45,17 +45,22 @@ func runBare(ctx context.Context, args []string, stdout io.Writer) error {
 	defer f.Close()
 	var total atomic.Int64
 	var wg sync.WaitGroup
+	start := time.Now()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		addr, unitText, _ := strings.Cut(sc.Text(), " ")
-		unit, err := strconv.Atoi(unitText)
+		fields := strings.Fields(sc.Text())
+		if len(fields) != 3 {
+			return fmt.Errorf("devices file: %q: want id, address and unit", sc.Text())
+		}
+		id, addr := fields[0], fields[1]
+		unit, err := strconv.Atoi(fields[2])
 		if err != nil {
 			return fmt.Errorf("devices file: %q: %w", sc.Text(), err)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			total.Add(int64(modbus.BarePoll(ctx, addr, byte(unit), uint16(*registers), *interval, *timeout)))
+			total.Add(int64(modbus.BarePoll(ctx, start, id, addr, byte(unit), uint16(*registers), *interval, *timeout)))
 		}()
 	}
 	if err := sc.Err(); err != nil {

@@ -33,7 +33,9 @@ type options struct {
 	facilityd   string
 	influxURL   string
 	influxDB    string
+	sink        string
 	registers   int
+	changing    int
 	bare        bool
 	interval    time.Duration
 	timeout     time.Duration
@@ -68,10 +70,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.facilityd, "facilityd", "bin/facilityd", "facilityd binary to measure")
 	fs.StringVar(&o.influxURL, "influx-url", os.Getenv("FACILITYD_INFLUX_URL"), "InfluxDB to write to (required)")
 	fs.StringVar(&o.influxDB, "influx-db", "bench", "InfluxDB database (created if missing)")
+	fs.StringVar(&o.sink, "sink", "discard", "where facilityd writes in the load runs: discard (an endpoint that reads and throws writes away, so no InfluxDB shares the cores) or influx (the real one)")
 	fs.StringVar(&devicesFlag, "devices", "2000", "number of simulated devices")
 	fs.StringVar(&sweep, "sweep", "", "comma-separated device counts to run one after the other (overrides --devices)")
 	fs.IntVar(&o.registers, "registers", 50, "registers (uint16 points) per device")
 	fs.StringVar(&matrix, "matrix", "500x30,2000x50,5000x20", "comma-separated DEVICESxREGISTERS workloads (--devices or --sweep, with --registers, replace it)")
+	fs.IntVar(&o.changing, "changing", 100, "percent of each device's registers that change every poll; the rest hold still, as a plant's setpoints and status words do")
 	fs.BoolVar(&o.bare, "bare", true, "measure the bare poller against the same devices after facilityd, for the ratio")
 	fs.DurationVar(&o.interval, "interval", time.Second, "poll interval")
 	fs.DurationVar(&o.timeout, "timeout", 500*time.Millisecond, "request timeout")
@@ -87,6 +91,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.influxURL == "" {
 		return errors.New("--influx-url is required (make bench starts an InfluxDB and passes it)")
+	}
+	if o.sink != "discard" && o.sink != "influx" {
+		return fmt.Errorf("--sink %q: discard or influx", o.sink)
+	}
+	if o.changing < 0 || o.changing > 100 {
+		return fmt.Errorf("--changing %d: a percentage, 0 to 100", o.changing)
 	}
 	if o.registers < 1 || o.registers > 125 {
 		return fmt.Errorf("--registers %d: 1 to 125 (one read request per device)", o.registers)
@@ -114,10 +124,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	report := Report{Machine: machine(), Started: time.Now().UTC()}
+	report := Report{Machine: machine(), Started: time.Now().UTC(), Sink: o.sink}
+	loadURL := o.influxURL
+	if o.sink == "discard" {
+		sink, err := startDiscardSink()
+		if err != nil {
+			return err
+		}
+		defer sink.Close()
+		loadURL = sink.url
+	}
 	for _, w := range workloads {
 		o := o
 		o.registers = w.registers
+		o.influxURL = loadURL
 		log.Info("running", "devices", w.devices, "registers", o.registers, "interval", o.interval, "warmup", o.warmup, "duration", o.duration)
 		r, err := measure(ctx, o, w.devices, log)
 		if err != nil {
@@ -156,15 +176,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 type Report struct {
 	Machine Machine   `json:"machine"`
 	Started time.Time `json:"started"`
-	Runs    []Run     `json:"runs"`
-	Latency *Latency  `json:"fault_to_patrol_alert,omitempty"`
-	Replay  *Replay   `json:"spool_replay,omitempty"`
+	// Sink is where facilityd wrote in the load runs: discard or influx.
+	Sink    string   `json:"sink"`
+	Runs    []Run    `json:"runs"`
+	Latency *Latency `json:"fault_to_patrol_alert,omitempty"`
+	Replay  *Replay  `json:"spool_replay,omitempty"`
 }
 
 // Run is one measured workload.
 type Run struct {
 	Devices        int     `json:"devices"`
 	Registers      int     `json:"registers"`
+	Changing       int     `json:"registers_changing_per_poll"`
 	IntervalS      float64 `json:"interval_s"`
 	PerEndpoint    int     `json:"per_endpoint"`
 	DurationS      float64 `json:"duration_s"`
@@ -221,14 +244,15 @@ func parseWorkloads(devicesFlag, sweep, matrix string, registers int) ([]workloa
 func printTable(w io.Writer, r Report) {
 	fmt.Fprintf(w, "machine: %s, %d cores, %s, %s\n\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Memory, r.Machine.Go)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "devices\tregisters\tinterval\tpoints/s\ttarget\tpolls ok\texpected\tmissed\terrors\tCPU % (1 core)\tCPU ns/point\tbare ns/point\tratio\tpeak RSS MB\twritten/s\tdropped\t")
+	fmt.Fprintln(tw, "devices\tregisters\tchanging\tinterval\tpoints/s\ttarget\tpolls ok\texpected\tmissed\terrors\tCPU % (1 core)\tCPU ns/point\tbare ns/point\tratio\tpeak RSS MB\twritten/s\tdropped\t")
 	for _, x := range r.Runs {
-		fmt.Fprintf(tw, "%d\t%d\t%gs\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.0f\t%.2f\t%.1f\t%.0f\t%.0f\t\n",
-			x.Devices, x.Registers, x.IntervalS, x.PointsPS, x.TargetPointsPS, x.PollsOK, x.ExpectedPolls,
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%gs\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.0f\t%.2f\t%.1f\t%.0f\t%.0f\t\n",
+			x.Devices, x.Registers, x.Changing, x.IntervalS, x.PointsPS, x.TargetPointsPS, x.PollsOK, x.ExpectedPolls,
 			x.MissedPolls, x.PollErrors, x.CPUPercent, x.CPUNsPerPoint, x.BareNsPerPoint, x.Ratio, x.PeakRSSMB, x.WrittenPS, x.Dropped)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nratio: facilityd's CPU per point over the bare poller's (the same transport and requests, replies thrown away), measured one after the other against the same simulators")
+	fmt.Fprintf(w, "\nwrites went to: %s\n", map[string]string{"discard": "an endpoint that reads and discards them (--sink discard)", "influx": "the real InfluxDB (--sink influx)"}[r.Sink])
+	fmt.Fprintln(w, "ratio: facilityd's CPU per point over the bare poller's (the same transport, requests and schedule, replies thrown away), measured one after the other against the same simulators")
 	if rp := r.Replay; rp != nil {
 		fmt.Fprintf(w, "\nspool replay into InfluxDB: %d points (%d lines) in %.2f s = %.0f points/s (target >= %.0f); %d counted in InfluxDB\n",
 			rp.Points, rp.Lines, rp.Seconds, rp.PointsPS, rp.TargetPS, rp.InfluxCount)

