@@ -246,9 +246,9 @@ func (e *Engine) sortedIDs() []string {
 // (slots put a tenth of the fleet in each) fits.
 const queueSize = 1024
 
-// input is what a device's rules read, and the last snapshot of it handed to Run.
+// input is what a device's rules read, and what they read in the last snapshot handed to Run.
 type input struct {
-	last atomic.Pointer[devices.Snapshot]
+	last atomic.Pointer[handed]
 	// reads are the profile indexes of the points any rule of the device reads, in order;
 	// a change elsewhere cannot change an alarm.
 	reads []int
@@ -288,7 +288,7 @@ func (e *Engine) Enqueue(s *devices.Snapshot) {
 		return
 	}
 	last := &in.last
-	if prev := last.Load(); prev != nil && sameReading(prev, s, in.reads) {
+	if prev := last.Load(); prev != nil && prev.same(s, in.reads) {
 		return
 	}
 	e.inMu.RLock()
@@ -299,25 +299,43 @@ func (e *Engine) Enqueue(s *devices.Snapshot) {
 	}
 	select {
 	case e.queue <- s:
-		last.Store(s)
+		last.Store(handedOver(s, in.reads))
 	default:
 		e.dropped.Add(1)
 		last.Store(nil) // the next snapshot goes through, whatever it reads
 	}
 }
 
-// sameReading reports whether two snapshots of a device read the same for its rules: comm,
-// success, and the value and quality of every point in reads.
-func sameReading(a, b *devices.Snapshot, reads []int) bool {
-	if a.Comm != b.Comm || a.OK() != b.OK() || len(a.Values) != len(b.Values) || (a.Values == nil) != (b.Values == nil) ||
-		a.Device.Profile != b.Device.Profile {
+// handed is what the rules of a device read in the snapshot last handed to Run: only that is
+// kept, not the snapshot, so that a device whose values all move holds no poll of its own here.
+type handed struct {
+	comm      devices.Comm
+	ok        bool
+	hasValues bool
+	n         int // len(Values)
+	profile   *devices.Profile
+	values    []devices.Value // at reads
+}
+
+func handedOver(s *devices.Snapshot, reads []int) *handed {
+	h := &handed{comm: s.Comm, ok: s.OK(), hasValues: s.Values != nil, n: len(s.Values), profile: s.Device.Profile}
+	for _, i := range reads {
+		if i < len(s.Values) {
+			h.values = append(h.values, s.Values[i])
+		}
+	}
+	return h
+}
+
+// same reports whether s reads as h for the device's rules: comm, success, and the value and
+// quality of every point in reads.
+func (h *handed) same(s *devices.Snapshot, reads []int) bool {
+	if h.comm != s.Comm || h.ok != s.OK() || h.n != len(s.Values) || h.hasValues != (s.Values != nil) ||
+		h.profile != s.Device.Profile || len(h.values) != len(reads) {
 		return false
 	}
-	for _, i := range reads {
-		if i >= len(a.Values) {
-			return false
-		}
-		x, y := a.Values[i], b.Values[i]
+	for k, i := range reads {
+		x, y := h.values[k], s.Values[i]
 		if x.Quality != y.Quality || x.Text != y.Text || x.Number != y.Number {
 			return false
 		}

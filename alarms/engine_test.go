@@ -451,10 +451,14 @@ func TestEnqueuePassesOverUnchangedPolls(t *testing.T) {
 		t.Fatalf("%d snapshots queued, want 1: no rule of a lift reads its floor", n)
 	}
 	h.eng.Enqueue(snapshot(lift, h.clk.now(), map[string]float64{"floor": 4, "fault_code": 7}))
+	// The same values with an exception on some request: the rules see an invalid poll.
+	exc := snapshot(lift, h.clk.now(), map[string]float64{"floor": 4, "fault_code": 7})
+	exc.Err = errors.New("illegal data address")
+	h.eng.Enqueue(exc)
 	off := silent(lift, h.clk.now())
 	h.eng.Enqueue(off)
-	if n := len(h.eng.queue); n != 3 {
-		t.Fatalf("%d snapshots queued, want 3: a new fault code and the device going silent are changes", n)
+	if n := len(h.eng.queue); n != 4 {
+		t.Fatalf("%d snapshots queued, want 4: a new fault code, a poll with an exception and the device going silent are changes", n)
 	}
 	// An entrapment after an unchanged poll is evaluated at once.
 	h.eng.Enqueue(snapshot(lift, h.clk.now(), map[string]float64{"floor": 4, "fault_code": 21}))
