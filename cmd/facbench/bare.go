@@ -72,22 +72,23 @@ func runBare(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // measureBare runs the bare poller against the same devices for the same time as facilityd was
-// measured, and returns its CPU per point and how many polls answered of those expected.
-func measureBare(ctx context.Context, o options, dir string, lines []string, log *slog.Logger) (nsPerPoint, okShare float64, err error) {
+// measured, and returns its CPU per point, how many polls answered of those expected, and its
+// CPU as a percentage of one core.
+func measureBare(ctx context.Context, o options, dir string, lines []string, log *slog.Logger) (nsPerPoint, okShare, cpuPercent float64, err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	list := filepath.Join(dir, "bare-devices")
 	if err := os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	var out strings.Builder
 	cmd := exec.Command(self, "bare", "--devices-file", list, "--registers", strconv.Itoa(o.registers),
 		"--interval", o.interval.String(), "--timeout", o.timeout.String())
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	stopped := false
 	defer func() {
@@ -98,27 +99,27 @@ func measureBare(ctx context.Context, o options, dir string, lines []string, log
 	}()
 	warm := min(o.warmup, 5*time.Second)
 	if err := sleep(ctx, warm); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	t0, cpu0 := time.Now(), cpuSeconds(cmd.Process.Pid)
 	if err := sleep(ctx, o.duration); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	dt, cpu := time.Since(t0).Seconds(), cpuSeconds(cmd.Process.Pid)-cpu0
-	total := time.Since(t0).Seconds() + warm.Seconds()
+	total := dt + warm.Seconds()
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	err = cmd.Wait()
 	stopped = true
 	if err != nil {
-		return 0, 0, fmt.Errorf("bare poller: %w", err)
+		return 0, 0, 0, fmt.Errorf("bare poller: %w", err)
 	}
 	polls, err := strconv.ParseFloat(strings.TrimSpace(out.String()), 64)
 	if err != nil {
-		return 0, 0, errors.New("bare poller: no poll count in its output")
+		return 0, 0, 0, errors.New("bare poller: no poll count in its output")
 	}
 	expected := float64(len(lines)) * total / o.interval.Seconds()
 	okShare = polls / expected
 	points := float64(len(lines)) * dt / o.interval.Seconds() * float64(o.registers) * min(okShare, 1)
 	log.Info("bare poller measured", "devices", len(lines), "cpu_percent", fmt.Sprintf("%.1f", 100*cpu/dt), "polls_answered", fmt.Sprintf("%.1f%%", 100*okShare))
-	return cpu * 1e9 / points, okShare, nil
+	return cpu * 1e9 / points, okShare, 100 * cpu / dt, nil
 }

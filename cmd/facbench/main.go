@@ -41,6 +41,7 @@ type options struct {
 	timeout     time.Duration
 	perEndpoint int
 	warmup      time.Duration
+	rounds      int
 	duration    time.Duration
 	jsonPath    string
 	profile     string
@@ -80,8 +81,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&o.interval, "interval", time.Second, "poll interval")
 	fs.DurationVar(&o.timeout, "timeout", 500*time.Millisecond, "request timeout")
 	fs.IntVar(&o.perEndpoint, "per-endpoint", 1, "devices behind each TCP endpoint (1: a port each; more: gateways with units 1..n)")
-	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "time to settle before measuring")
-	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measuring time")
+	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "time to settle before measuring, in each round")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measuring time of each round")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds per workload, each a fresh facilityd and a fresh bare poller; the cheapest is reported (this machine has spells in which every process costs two or three times the CPU)")
 	fs.StringVar(&o.profile, "cpuprofile", "", "take a CPU profile of facilityd while measuring, into PREFIX-DEVICES.pprof")
 	fs.IntVar(&o.replay, "replay", 40000, "lines to spool and replay into InfluxDB (0: skip)")
 	fs.IntVar(&o.latency, "latency", 200, "fault-to-patrol-alert injections to time (0: skip)")
@@ -94,6 +96,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if o.sink != "discard" && o.sink != "influx" {
 		return fmt.Errorf("--sink %q: discard or influx", o.sink)
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("--rounds %d: at least 1", o.rounds)
 	}
 	if o.changing < 0 || o.changing > 100 {
 		return fmt.Errorf("--changing %d: a percentage, 0 to 100", o.changing)
@@ -197,12 +202,16 @@ type Run struct {
 	PollErrors     float64 `json:"poll_errors"`
 	ExpectedPolls  float64 `json:"expected_polls"`
 	MissedPolls    float64 `json:"missed_polls"`
-	CPUPercent     float64 `json:"cpu_percent_of_one_core"`
-	CPUNsPerPoint  float64 `json:"cpu_ns_per_point"`
-	PeakRSSMB      float64 `json:"peak_rss_mb"`
-	WrittenPS      float64 `json:"points_written_per_s"`
-	WriteErrors    float64 `json:"write_errors"`
-	Dropped        float64 `json:"dropped"`
+	// CPUPercent and the figures beside it are of the cheapest round (per point); CPURounds
+	// and BareRounds are every round's CPU, facilityd's and the bare poller's.
+	CPUPercent    float64   `json:"cpu_percent_of_one_core"`
+	CPURounds     []float64 `json:"cpu_percent_rounds"`
+	BareRounds    []float64 `json:"bare_cpu_percent_rounds,omitempty"`
+	CPUNsPerPoint float64   `json:"cpu_ns_per_point"`
+	PeakRSSMB     float64   `json:"peak_rss_mb"`
+	WrittenPS     float64   `json:"points_written_per_s"`
+	WriteErrors   float64   `json:"write_errors"`
+	Dropped       float64   `json:"dropped"`
 	// BareNsPerPoint is the bare poller's CPU per point against the same devices (0: not
 	// measured); Ratio is facilityd's CPU per point over it.
 	BareNsPerPoint float64 `json:"bare_cpu_ns_per_point,omitempty"`
@@ -241,17 +250,33 @@ func parseWorkloads(devicesFlag, sweep, matrix string, registers int) ([]workloa
 	return out, nil
 }
 
+// rounds formats each round's CPU percentage, facilityd's then the bare poller's.
+func rounds(cpu, bare []float64) string {
+	var b strings.Builder
+	for i, c := range cpu {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.1f", c)
+		if i < len(bare) {
+			fmt.Fprintf(&b, "/%.1f", bare[i])
+		}
+	}
+	return b.String()
+}
+
 func printTable(w io.Writer, r Report) {
 	fmt.Fprintf(w, "machine: %s, %d cores, %s, %s\n\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Memory, r.Machine.Go)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "devices\tregisters\tchanging\tinterval\tpoints/s\ttarget\tpolls ok\texpected\tmissed\terrors\tCPU % (1 core)\tCPU ns/point\tbare ns/point\tratio\tpeak RSS MB\twritten/s\tdropped\t")
+	fmt.Fprintln(tw, "devices\tregisters\tchanging\tinterval\tpoints/s\ttarget\tpolls ok\texpected\tmissed\terrors\tCPU % (1 core)\trounds\tCPU ns/point\tbare ns/point\tratio\tpeak RSS MB\twritten/s\tdropped\t")
 	for _, x := range r.Runs {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%gs\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.0f\t%.2f\t%.1f\t%.0f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%gs\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%s\t%.0f\t%.0f\t%.2f\t%.1f\t%.0f\t%.0f\t\n",
 			x.Devices, x.Registers, x.Changing, x.IntervalS, x.PointsPS, x.TargetPointsPS, x.PollsOK, x.ExpectedPolls,
-			x.MissedPolls, x.PollErrors, x.CPUPercent, x.CPUNsPerPoint, x.BareNsPerPoint, x.Ratio, x.PeakRSSMB, x.WrittenPS, x.Dropped)
+			x.MissedPolls, x.PollErrors, x.CPUPercent, rounds(x.CPURounds, x.BareRounds), x.CPUNsPerPoint, x.BareNsPerPoint, x.Ratio, x.PeakRSSMB, x.WrittenPS, x.Dropped)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nwrites went to: %s\n", map[string]string{"discard": "an endpoint that reads and discards them (--sink discard)", "influx": "the real InfluxDB (--sink influx)"}[r.Sink])
+	fmt.Fprintf(w, "CPU: the cheapest of %d rounds, each a fresh facilityd (then a fresh bare poller) measured for the whole duration; rounds: every round's CPU %%, facilityd / bare\n", len(r.Runs[0].CPURounds))
 	fmt.Fprintln(w, "ratio: facilityd's CPU per point over the bare poller's (the same transport, requests and schedule, replies thrown away), measured one after the other against the same simulators")
 	if rp := r.Replay; rp != nil {
 		fmt.Fprintf(w, "\nspool replay into InfluxDB: %d points (%d lines) in %.2f s = %.0f points/s (target >= %.0f); %d counted in InfluxDB\n",
