@@ -376,6 +376,9 @@ func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error)
 	if err != nil {
 		return nil, err
 	}
+	if stored == nil {
+		return nil, nil // this alarm raise was applied before: delivered again after a crash
+	}
 	if !created {
 		m.emit(Event{Type: EventAttached, Order: stored, At: o.CreatedAt})
 		return stored, nil

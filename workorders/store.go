@@ -65,7 +65,9 @@ type Store interface {
 	// Open stores a new order, unless an active order for the same device, fault and
 	// instance exists:
 	// then that order's occurrence count goes up and it is returned with created false. Two
-	// gateways racing on one fault never both create.
+	// gateways racing on one fault never both create. An order from an alarm raise (Source
+	// alarm) is applied once per raise (AlarmID and CreatedAt): the same raise again returns
+	// nil, false and changes nothing.
 	Open(ctx context.Context, o *Order) (stored *Order, created bool, err error)
 	// Insert stores an order that is never merged with another (a resident's report).
 	Insert(ctx context.Context, o *Order) (*Order, error)
@@ -159,6 +161,13 @@ func (s *SQLStore) migrations() []string {
 		`CREATE INDEX workorders_location ON workorders (location, category, resolved_at)`,
 		// Migration 13: the technician an order is assigned to.
 		`ALTER TABLE workorders ADD COLUMN assignee TEXT NOT NULL DEFAULT ''`,
+		// Migration 14: the alarm raises already applied, so that one delivered again (facilityd
+		// stopped after the order was stored and before the journal recorded it) is not a
+		// second occurrence.
+		`CREATE TABLE workorder_alarm_events (
+			alarm_id TEXT NOT NULL,
+			raised_at BIGINT NOT NULL,
+			PRIMARY KEY (alarm_id, raised_at))`,
 	}
 }
 
@@ -235,19 +244,44 @@ func seqOf(id string) (int64, bool) {
 	return n, err == nil && strings.HasPrefix(id, "WO-")
 }
 
+// querier is a database or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // Open implements Store.
 func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
 	if o.Fault == "" {
 		n, err := s.Insert(ctx, o)
 		return n, err == nil, err
 	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback()
+	if o.Source == SourceAlarm && o.AlarmID != "" {
+		// The raise is recorded in the same transaction as its order or occurrence.
+		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO workorder_alarm_events (alarm_id, raised_at) VALUES (?, ?) ON CONFLICT DO NOTHING`),
+			o.AlarmID, ms(o.CreatedAt))
+		if err != nil {
+			return nil, false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return nil, false, err // applied before
+		}
+	}
 	for attempt := 0; attempt < 3; attempt++ {
 		// Attach to the active order if there is one...
 		var seq int64
-		err := s.db.QueryRowContext(ctx, s.q(`UPDATE workorders SET occurrences = occurrences + 1, version = version + 1
+		err := tx.QueryRowContext(ctx, s.q(`UPDATE workorders SET occurrences = occurrences + 1, version = version + 1
 			WHERE device = ? AND fault = ? AND instance = ? AND active = 1 RETURNING seq`), o.Device, o.Fault, o.Instance).Scan(&seq)
 		if err == nil {
-			got, err := s.get(ctx, seq)
+			got, err := s.get(ctx, tx, seq)
+			if err == nil {
+				err = tx.Commit()
+			}
 			return got, false, err
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -255,9 +289,9 @@ func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
 		}
 		// ...else insert; the unique index turns a lost race into a conflict, and the next
 		// round attaches to the winner's order.
-		n, err := s.insert(ctx, o, true)
+		n, err := s.insert(ctx, tx, o, true)
 		if err == nil {
-			return n, true, nil
+			return n, true, tx.Commit()
 		}
 		if !errors.Is(err, errDuplicate) {
 			return nil, false, err
@@ -270,10 +304,10 @@ var errDuplicate = errors.New("duplicate active order")
 
 // Insert implements Store.
 func (s *SQLStore) Insert(ctx context.Context, o *Order) (*Order, error) {
-	return s.insert(ctx, o, false)
+	return s.insert(ctx, s.db, o, false)
 }
 
-func (s *SQLStore) insert(ctx context.Context, o *Order, dedupe bool) (*Order, error) {
+func (s *SQLStore) insert(ctx context.Context, db querier, o *Order, dedupe bool) (*Order, error) {
 	c := *o
 	c.ID, c.Version = "", 1
 	if c.Occurrences == 0 {
@@ -290,7 +324,7 @@ func (s *SQLStore) insert(ctx context.Context, o *Order, dedupe bool) (*Order, e
 	}
 	query += ` RETURNING seq`
 	var seq int64
-	err = s.db.QueryRowContext(ctx, s.q(query), c.Device, c.Fault, c.Instance, c.Location, string(c.State), b2i(c.State.Active()), c.Zone, c.Team,
+	err = db.QueryRowContext(ctx, s.q(query), c.Device, c.Fault, c.Instance, c.Location, string(c.State), b2i(c.State.Active()), c.Zone, c.Team,
 		c.Category, c.Plan, c.Occurrences, ms(c.CreatedAt), ms(c.ResolvedAt), string(data)).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errDuplicate
@@ -308,7 +342,7 @@ func (s *SQLStore) Get(ctx context.Context, id string) (*Order, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (ids look like WO-12)", ErrNotFound, id)
 	}
-	o, err := s.get(ctx, seq)
+	o, err := s.get(ctx, s.db, seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -332,8 +366,8 @@ func scanOrder(sc interface{ Scan(...any) error }) (*Order, error) {
 	return &o, nil
 }
 
-func (s *SQLStore) get(ctx context.Context, seq int64) (*Order, error) {
-	return scanOrder(s.db.QueryRowContext(ctx, s.q(`SELECT `+columns+` FROM workorders WHERE seq = ?`), seq))
+func (s *SQLStore) get(ctx context.Context, db querier, seq int64) (*Order, error) {
+	return scanOrder(db.QueryRowContext(ctx, s.q(`SELECT `+columns+` FROM workorders WHERE seq = ?`), seq))
 }
 
 // Update implements Store.

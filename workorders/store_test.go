@@ -120,6 +120,35 @@ func TestStore(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
+			// facilityd stopped after storing an alarm's order and before the journal recorded
+			// it: the raise comes again at the next start and must not count twice.
+			t.Run("an alarm raise is applied once", func(t *testing.T) {
+				s, other := b.open(t)
+				raise := func(at time.Time) *Order {
+					o := sample("P-9", "pump_trip")
+					o.Source, o.AlarmID, o.CreatedAt = SourceAlarm, "P-9/pump_trip", at
+					return o
+				}
+				first, created, err := s.Open(ctx, raise(t0))
+				if err != nil || !created {
+					t.Fatalf("first raise: %v created %v", err, created)
+				}
+				for _, st := range []Store{s, other} {
+					if again, created, err := st.Open(ctx, raise(t0)); err != nil || created || again != nil {
+						t.Fatalf("the same raise again: %+v created %v err %v, want nothing applied", again, created, err)
+					}
+				}
+				if later, created, err := s.Open(ctx, raise(t0.Add(time.Minute))); err != nil || created || later.Occurrences != 2 {
+					t.Fatalf("a later raise of the same fault: %+v created %v err %v, want a second occurrence", later, created, err)
+				}
+				if again, _, err := other.Open(ctx, raise(t0.Add(time.Minute))); err != nil || again != nil {
+					t.Fatalf("the later raise again: %+v %v, want nothing applied", again, err)
+				}
+				got, err := s.Get(ctx, first.ID)
+				if err != nil || got.Occurrences != 2 {
+					t.Fatalf("order after four deliveries of two raises: %+v %v, want 2 occurrences", got, err)
+				}
+			})
 			t.Run("open, attach, get, update, list", func(t *testing.T) {
 				s, _ := b.open(t)
 				o, created, err := s.Open(ctx, sample("P-1", "pump_trip"))

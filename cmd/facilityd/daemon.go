@@ -46,7 +46,7 @@ func runCommand() *cobra.Command {
 				cfg.StateDir, why = config.DefaultStateDir(path)
 			}
 			log.Info("state directory", "dir", cfg.StateDir, "why", why)
-			return runDaemon(cmd.Context(), cfg, log, hooks{configPath: path, afterJournal: killAfterJournal()})
+			return runDaemon(cmd.Context(), cfg, log, hooks{configPath: path, afterJournal: killAfterJournal(), afterHandled: killAfterHandled()})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
@@ -72,6 +72,26 @@ func killAfterJournal() func(alarms.Event) {
 	}
 }
 
+// killAfterHandledEnv names a consumer and an alarm id ("workorders L1-1/entrapment"); when
+// set, facilityd kills itself (SIGKILL) right after that consumer has applied that alarm's
+// raise and before the journal records that it has: the delivery tests use it to check that
+// the raise, delivered again after the restart, is not applied twice.
+const killAfterHandledEnv = "FACILITYD_TEST_KILL_AFTER_HANDLED"
+
+func killAfterHandled() func(string, alarms.Event) {
+	consumer, id, _ := strings.Cut(os.Getenv(killAfterHandledEnv), " ")
+	if id == "" {
+		return nil
+	}
+	return func(name string, e alarms.Event) {
+		if name == consumer && e.Type == alarms.EventRaised && e.Alarm.ID == id {
+			fmt.Fprintf(os.Stderr, "%s: killed after %s handled seq %d (%s)\n", killAfterHandledEnv, name, e.Seq, id)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+	}
+}
+
 // hooks let the demo and the tests reach into a running daemon.
 type hooks struct {
 	// routes adds routes to the API before it serves.
@@ -92,6 +112,8 @@ type hooks struct {
 	workorders workorders.Options
 	// afterJournal runs after each alarm journal commit, before any consumer sees it.
 	afterJournal func(alarms.Event)
+	// afterHandled runs after a named consumer applied an event, before its cursor moves.
+	afterHandled func(consumer string, e alarms.Event)
 }
 
 // runDaemon builds the pipeline of DESIGN.md's data flow (pipeline.go) and runs it until ctx

@@ -187,6 +187,51 @@ func TestChildKilledBetweenJournalAndConsumers(t *testing.T) {
 	}
 }
 
+// TestChildKilledAfterAnOrderIsStored: facilityd is killed (SIGKILL) right after the work
+// orders stored an entrapment's order and before the journal recorded that they had. The raise
+// is delivered again at the restart: the order must still be one order of one occurrence, and
+// stay so after one more restart; the patrol alert is delivered once.
+func TestChildKilledAfterAnOrderIsStored(t *testing.T) {
+	broker := testenv.NewMosquitto(t)
+	cfg, estate := demoEstateOn(t, nil, broker.URL)
+	addr := freeAddr(t)
+	cfg.HTTP.Addr = addr
+	path := filepath.Join(t.TempDir(), "facilityd.yaml")
+	writeConfig(t, path, cfg)
+
+	const id = "L1-1/entrapment"
+	c := startChild(t, path, addr, killAfterHandledEnv+"=workorders "+id)
+	time.Sleep(time.Second)
+	if err := estate.Inject("L1-1", "entrapment", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.wait(t); err == nil || !strings.Contains(c.log.String(), "killed after workorders handled") {
+		t.Fatalf("facilityd was not killed by the hook (exit %v)\n%s", err, c.log)
+	}
+	for run := 1; run <= 2; run++ {
+		c := startChild(t, path, addr)
+		waitFor(t, "the entrapment's alert and order", 20*time.Second, func() bool {
+			return len(alertsFor(t, c.api, id)) > 0 && len(ordersFor(t, c.api, "L1-1")) > 0
+		})
+		time.Sleep(time.Second) // time for a duplicate to show
+		orders := ordersFor(t, c.api, "L1-1")
+		if len(orders) != 1 || orders[0].Occurrences != 1 {
+			var occ []int
+			for _, o := range orders {
+				occ = append(occ, o.Occurrences)
+			}
+			t.Errorf("run %d: %d work orders for L1-1 with occurrences %v, want one order of one occurrence", run, len(orders), occ)
+		}
+		if n := len(alertsFor(t, c.api, id)); n != 1 {
+			t.Errorf("run %d: %d patrol alerts for the entrapment, want 1", run, n)
+		}
+		c.signal(t, syscall.SIGTERM)
+		if err := c.wait(t); err != nil {
+			t.Fatalf("run %d: clean stop: %v\n%s", run, err, c.log)
+		}
+	}
+}
+
 func alertsFor(t *testing.T, api, alarmID string) []patrol.Alert {
 	t.Helper()
 	var list struct{ Alerts []patrol.Alert }

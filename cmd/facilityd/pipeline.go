@@ -294,8 +294,18 @@ func (d *daemon) buildConsumers(context.Context) error {
 		d.consumers = append(d.consumers, d.writer.AlarmConsumer())
 	}
 	var names []string
-	for _, c := range d.consumers {
+	for i, c := range d.consumers {
 		names = append(names, c.Name)
+		if after := d.h.afterHandled; after != nil && c.Name != "" {
+			handle := c.Handle
+			d.consumers[i].Handle = func(ctx context.Context, e alarms.Event) error {
+				err := handle(ctx, e)
+				if err == nil {
+					after(c.Name, e)
+				}
+				return err
+			}
+		}
 	}
 	return d.journal.Register(names...)
 }
