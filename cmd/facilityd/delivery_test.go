@@ -15,7 +15,9 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/alarms/patrol"
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/testenv"
+	"github.com/facilityd/facilityd/simulators"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -128,12 +130,7 @@ func influxCount(t *testing.T, influx *testenv.Influxd, from, to time.Time) map[
 // alert, the work order and the MQTT message on facility/{site}/alarms/L1-1 each appear
 // exactly once, and the same hold after one more restart.
 func TestChildKilledBetweenJournalAndConsumers(t *testing.T) {
-	broker := testenv.NewMosquitto(t)
-	cfg, estate := demoEstateOn(t, nil, broker.URL)
-	addr := freeAddr(t)
-	cfg.HTTP.Addr = addr
-	path := filepath.Join(t.TempDir(), "facilityd.yaml")
-	writeConfig(t, path, cfg)
+	broker, cfg, estate, path, addr := killTestEstate(t)
 	topic := "facility/" + cfg.Site + "/alarms/L1-1"
 	host, _, _ := strings.Cut(broker.Addr, ":")
 	sub := exec.Command(testenv.MosquittoTool(t, "mosquitto_sub"), "-h", host, "-p", broker.Port, "-t", topic, "-q", "1", "-v")
@@ -145,14 +142,7 @@ func TestChildKilledBetweenJournalAndConsumers(t *testing.T) {
 	t.Cleanup(func() { sub.Process.Kill(); sub.Wait() })
 
 	const id = "L1-1/entrapment"
-	c := startChild(t, path, addr, killAfterJournalEnv+"="+id)
-	time.Sleep(time.Second)
-	if err := estate.Inject("L1-1", "entrapment", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.wait(t); err == nil || !strings.Contains(c.log.String(), "killed after journalling") {
-		t.Fatalf("facilityd was not killed by the hook (exit %v)", err)
-	}
+	killedAtEntrapment(t, estate, path, addr, killAfterJournalEnv+"="+id, "killed after journalling")
 	if strings.Contains(subOut.String(), `"raised"`) {
 		t.Fatalf("the raise reached MQTT before the kill: the hook ran too late\n%s", subOut.String())
 	}
@@ -192,22 +182,9 @@ func TestChildKilledBetweenJournalAndConsumers(t *testing.T) {
 // is delivered again at the restart: the order must still be one order of one occurrence, and
 // stay so after one more restart; the patrol alert is delivered once.
 func TestChildKilledAfterAnOrderIsStored(t *testing.T) {
-	broker := testenv.NewMosquitto(t)
-	cfg, estate := demoEstateOn(t, nil, broker.URL)
-	addr := freeAddr(t)
-	cfg.HTTP.Addr = addr
-	path := filepath.Join(t.TempDir(), "facilityd.yaml")
-	writeConfig(t, path, cfg)
-
+	_, _, estate, path, addr := killTestEstate(t)
 	const id = "L1-1/entrapment"
-	c := startChild(t, path, addr, killAfterHandledEnv+"=workorders "+id)
-	time.Sleep(time.Second)
-	if err := estate.Inject("L1-1", "entrapment", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.wait(t); err == nil || !strings.Contains(c.log.String(), "killed after workorders handled") {
-		t.Fatalf("facilityd was not killed by the hook (exit %v)\n%s", err, c.log)
-	}
+	killedAtEntrapment(t, estate, path, addr, killAfterHandledEnv+"=workorders "+id, "killed after workorders handled")
 	for run := 1; run <= 2; run++ {
 		c := startChild(t, path, addr)
 		waitFor(t, "the entrapment's alert and order", 20*time.Second, func() bool {
@@ -229,6 +206,33 @@ func TestChildKilledAfterAnOrderIsStored(t *testing.T) {
 		if err := c.wait(t); err != nil {
 			t.Fatalf("run %d: clean stop: %v\n%s", run, err, c.log)
 		}
+	}
+}
+
+// killTestEstate is the demo estate on a mosquitto of its own, its configuration written to
+// path with the API on addr, for the tests that kill facilityd at a point of delivery.
+func killTestEstate(t *testing.T) (broker *testenv.Mosquitto, cfg *config.Config, estate *simulators.Estate, path, addr string) {
+	t.Helper()
+	broker = testenv.NewMosquitto(t)
+	cfg, estate = demoEstateOn(t, nil, broker.URL)
+	addr = freeAddr(t)
+	cfg.HTTP.Addr = addr
+	path = filepath.Join(t.TempDir(), "facilityd.yaml")
+	writeConfig(t, path, cfg)
+	return broker, cfg, estate, path, addr
+}
+
+// killedAtEntrapment runs facilityd with the kill hook env set, traps a passenger in L1-1 and
+// waits until the hook has killed it (its log says mark).
+func killedAtEntrapment(t *testing.T, estate *simulators.Estate, path, addr, env, mark string) {
+	t.Helper()
+	c := startChild(t, path, addr, env)
+	time.Sleep(time.Second)
+	if err := estate.Inject("L1-1", "entrapment", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.wait(t); err == nil || !strings.Contains(c.log.String(), mark) {
+		t.Fatalf("facilityd was not killed by the hook (exit %v)\n%s", err, c.log)
 	}
 }
 
