@@ -16,6 +16,8 @@ type Patrol interface {
 	Ack(id, by, note string) (patrol.Alert, error)
 	Checklists() []patrol.Checklist
 	CheckItem(item, by, note string) (patrol.Checklist, error)
+	LinkAlert(token string) (patrol.Alert, patrol.Guard, error)
+	ClaimLink(token string) (patrol.Alert, error)
 }
 
 // ServePatrol adds the patrol routes (alerts, claims, the night checklist).
@@ -46,6 +48,24 @@ func (s *Server) ServePatrol(p Patrol) {
 			return
 		}
 		a, err := p.Ack(r.PathValue("id"), body.By, body.Note)
+		respond(w, a, err)
+	}))
+	s.Handle("GET /api/v1/patrol/links/{token}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, g, err := p.LinkAlert(r.PathValue("token"))
+		if err != nil {
+			respond(w, nil, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"alert": a, "guard": g})
+	}))
+	s.Handle("POST /api/v1/patrol/links/{token}/claim", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The body says nothing: who claims is the token's guard.
+		var body struct{}
+		if err := decodeBody(w, r, &body); err != nil && !errors.Is(err, errNoBody) {
+			writeError(w, bodyStatus(err), err.Error())
+			return
+		}
+		a, err := p.ClaimLink(r.PathValue("token"))
 		respond(w, a, err)
 	}))
 	s.Handle("GET /api/v1/patrol/checklist", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +123,8 @@ func respond(w http.ResponseWriter, v any, err error) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, patrol.ErrUnknownGuard):
 		writeError(w, http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, patrol.ErrNotYourZone), errors.Is(err, patrol.ErrBadLink):
+		writeError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, patrol.ErrClosed):
 		writeError(w, http.StatusConflict, err.Error())
 	default:

@@ -45,6 +45,9 @@ var routes = []Route{
 	{Pattern: "GET /api/v1/patrol/alerts/{id}", Role: RolePatrol},
 	{Pattern: "POST /api/v1/patrol/alerts/{id}/claim", Role: RolePatrol},
 	{Pattern: "POST /api/v1/patrol/alerts/{id}/ack", Role: RolePatrol},
+	// A claim link's token is its own credential: one alert, one guard, while the alert is open.
+	{Pattern: "GET /api/v1/patrol/links/{token}", Role: RoleOpen},
+	{Pattern: "POST /api/v1/patrol/links/{token}/claim", Role: RoleOpen},
 	{Pattern: "GET /api/v1/patrol/checklist", Role: RolePatrol},
 	{Pattern: "POST /api/v1/patrol/checklist/{item}/done", Role: RolePatrol},
 

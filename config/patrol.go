@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +40,10 @@ type Patrol struct {
 	// slow channel never delays the others.
 	QueueSize int           `mapstructure:"queue_size" yaml:"queue_size"`
 	Webhook   PatrolWebhook `mapstructure:"webhook" yaml:"webhook"`
-	Lighting  PatrolLight   `mapstructure:"lighting" yaml:"lighting"`
+	// Phones are the channels that reach the phones people carry: work-group robots, SMS and
+	// a voice call through a modem (README "Phones").
+	Phones   PatrolPhones `mapstructure:"phones" yaml:"phones"`
+	Lighting PatrolLight  `mapstructure:"lighting" yaml:"lighting"`
 }
 
 // PatrolShift is one shift of the day, e.g. night 18:00–08:00 (it may cross midnight).
@@ -58,6 +62,14 @@ type PatrolGuard struct {
 	ID      string `mapstructure:"id" yaml:"id"`
 	Name    string `mapstructure:"name" yaml:"name"`
 	Handset string `mapstructure:"handset" yaml:"handset"`
+	// Mobile is the phone number SMS and calls reach, and that an SMS reply is matched by
+	// (+86 13800000000, or a number as the modem dials it).
+	Mobile string `mapstructure:"mobile" yaml:"mobile"`
+	// WeComUser, DingTalkUser and FeishuUser are the guard's user ids in each app, for an
+	// @-mention where the mobile number is not enough (DingTalk and WeCom take the mobile).
+	WeComUser    string `mapstructure:"wecom_user" yaml:"wecom_user"`
+	DingTalkUser string `mapstructure:"dingtalk_user" yaml:"dingtalk_user"`
+	FeishuUser   string `mapstructure:"feishu_user" yaml:"feishu_user"`
 }
 
 // PatrolGroup is the guards who patrol some zones during one shift.
@@ -97,6 +109,96 @@ type PatrolEscalation struct {
 type PatrolTiming struct {
 	Resend   time.Duration `mapstructure:"resend" yaml:"resend"`
 	Escalate time.Duration `mapstructure:"escalate" yaml:"escalate"`
+	// Ladder is who is reached, how, and when, while the alert stays unclaimed, after the
+	// rule's own recipients and channels at once. Empty means the ladder built from Escalate
+	// (README "Escalation ladder"): the supervisor at Escalate, the fallback at twice that,
+	// with SMS and, for life safety and critical alerts, a call.
+	Ladder []PatrolRung `mapstructure:"ladder" yaml:"ladder"`
+}
+
+// PatrolRung is one step of an escalation ladder.
+type PatrolRung struct {
+	// After is counted from the first send.
+	After time.Duration `mapstructure:"after" yaml:"after"`
+	// Notify is who: "supervisor", "fallback", "group", or a guard id.
+	Notify []string `mapstructure:"notify" yaml:"notify"`
+	// Channels is how: any of the rule channels (mqtt, webhook, console, wecom, dingtalk,
+	// feishu, sms, call).
+	Channels []string `mapstructure:"channels" yaml:"channels"`
+}
+
+// PatrolPhones are the channels to the phones guards carry. Each is off until configured.
+type PatrolPhones struct {
+	WeCom    PatrolRobot `mapstructure:"wecom" yaml:"wecom"`
+	DingTalk PatrolRobot `mapstructure:"dingtalk" yaml:"dingtalk"`
+	Feishu   PatrolRobot `mapstructure:"feishu" yaml:"feishu"`
+	SMS      PatrolSMS   `mapstructure:"sms" yaml:"sms"`
+	// Call rings through the SMS modem (sms.modem); Ring is how long it rings before
+	// hanging up. Off unless Enabled.
+	Call PatrolCall `mapstructure:"call" yaml:"call"`
+	// RatePerMinute is what each robot accepts: the vendors document 20 messages a minute a
+	// robot. Past it, and whenever Burst or more messages wait, one summary goes instead.
+	RatePerMinute int `mapstructure:"rate_per_minute" yaml:"rate_per_minute"`
+	Burst         int `mapstructure:"burst" yaml:"burst"`
+	// Retries is how often a failed message is tried again (with backoff from 2 s to 1 min)
+	// before it is given up and counted; the ladder goes on regardless.
+	Retries int `mapstructure:"retries" yaml:"retries"`
+	// SelfTest is the local time ("HH:MM") of the daily self-test of every phone channel
+	// (报警通道自检); a failure is an alarm of the gateway device. Empty turns it off.
+	SelfTest string `mapstructure:"self_test" yaml:"self_test"`
+	// SelfTestTo is the guard whose phone gets the daily SMS of the self-test; empty checks
+	// the modem (SIM, network, signal) without sending.
+	SelfTestTo string `mapstructure:"self_test_to" yaml:"self_test_to"`
+	// LinkBase is the console's address as the guards' phones reach it
+	// (http://gateway.estate:8080); every message carries a link there that claims the alert
+	// in the guard's name. Empty: no link.
+	LinkBase string `mapstructure:"link_base" yaml:"link_base"`
+}
+
+// PatrolRobot is one work-group robot. With no URL it is off.
+type PatrolRobot struct {
+	// URL is the robot's webhook address; it carries the robot's key, so it is a secret.
+	URL Secret `mapstructure:"url" yaml:"url"`
+	// Secret signs DingTalk and Feishu requests (the robot's 加签 secret).
+	Secret Secret `mapstructure:"secret" yaml:"secret"`
+	// MsgType is text (default) or markdown.
+	MsgType string        `mapstructure:"msgtype" yaml:"msgtype"`
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
+}
+
+// PatrolSMS sends SMS through a modem on a serial line, or an HTTP SMS gateway.
+type PatrolSMS struct {
+	Modem   PatrolModem      `mapstructure:"modem" yaml:"modem"`
+	Gateway PatrolSMSGateway `mapstructure:"gateway" yaml:"gateway"`
+}
+
+// Enabled reports whether SMS is configured.
+func (s *PatrolSMS) Enabled() bool { return s.Modem.Port != "" || s.Gateway.URL != "" }
+
+// PatrolModem is a GSM/4G modem speaking AT commands (3GPP TS 27.005) on a serial port.
+type PatrolModem struct {
+	Port string `mapstructure:"port" yaml:"port"`
+	Baud int    `mapstructure:"baud" yaml:"baud"`
+	PIN  Secret `mapstructure:"pin" yaml:"pin"`
+	// StatusReports asks the network for delivery reports.
+	StatusReports bool `mapstructure:"status_reports" yaml:"status_reports"`
+}
+
+// PatrolSMSGateway posts each SMS to an HTTP gateway: Body is a Go template with .To and
+// .Text (JSON-escaped by the json function: {"to": {{json .To}}, "text": {{json .Text}}}).
+type PatrolSMSGateway struct {
+	URL         Secret            `mapstructure:"url" yaml:"url"`
+	Method      string            `mapstructure:"method" yaml:"method"`
+	ContentType string            `mapstructure:"content_type" yaml:"content_type"`
+	Headers     map[string]Secret `mapstructure:"headers" yaml:"headers"`
+	Body        string            `mapstructure:"body" yaml:"body"`
+	Timeout     time.Duration     `mapstructure:"timeout" yaml:"timeout"`
+}
+
+// PatrolCall is the voice call through the SMS modem.
+type PatrolCall struct {
+	Enabled bool          `mapstructure:"enabled" yaml:"enabled"`
+	Ring    time.Duration `mapstructure:"ring" yaml:"ring"`
 }
 
 // PatrolWebhook posts every alert as signed JSON. With no URL there is no webhook.
@@ -142,6 +244,16 @@ func DefaultPatrol() Patrol {
 		},
 		Lighting: PatrolLight{Shift: "night"},
 		Webhook:  PatrolWebhook{Timeout: 5 * time.Second, Retries: 5, BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
+		Phones: PatrolPhones{
+			// The robots' documented limit; a burst of 5 or more becomes one summary, which
+			// a guard reads faster than five messages (ours).
+			RatePerMinute: 20, Burst: 5, Retries: 5, SelfTest: "09:00",
+			Call: PatrolCall{Ring: 30 * time.Second},
+			SMS: PatrolSMS{
+				Modem:   PatrolModem{Baud: 115200},
+				Gateway: PatrolSMSGateway{Method: "POST", ContentType: "application/json", Timeout: 10 * time.Second},
+			},
+		},
 	}
 }
 
@@ -164,7 +276,7 @@ func FormatClock(m int) string { return fmt.Sprintf("%02d:%02d", m/60%24, m%60) 
 
 var (
 	patrolNotify   = map[string]bool{"group": true, "supervisor": true, "engineering": true}
-	patrolChannels = map[string]bool{"mqtt": true, "webhook": true, "console": true}
+	patrolChannels = map[string]bool{"mqtt": true, "webhook": true, "console": true, "wecom": true, "dingtalk": true, "feishu": true, "sms": true, "call": true}
 	patrolPrio     = map[string]bool{"": true, "critical": true, "high": true, "medium": true, "low": true}
 	patrolClass    = map[string]bool{"": true, "life_safety": true, "equipment": true, "supervisory": true, "trouble": true, "communication": true}
 )
@@ -226,8 +338,11 @@ func (c *Config) validatePatrol() []error {
 			add("patrol.guards[%d].id: %q is listed twice", i, g.ID)
 		}
 		guards[g.ID] = true
-		if g.Handset == "" {
-			add("patrol.guards[%d] (%s).handset: missing; alerts reach a guard through it", i, g.ID)
+		if g.Handset == "" && g.Mobile == "" {
+			add("patrol.guards[%d] (%s): neither handset nor mobile; alerts reach a guard through one of them", i, g.ID)
+		}
+		if g.Mobile != "" && !mobilePattern.MatchString(g.Mobile) {
+			add("patrol.guards[%d] (%s).mobile: %q is not a phone number (digits, an optional leading +)", i, g.ID, g.Mobile)
 		}
 	}
 	knownGuard := func(key, id string) {
@@ -327,13 +442,100 @@ func (c *Config) validatePatrol() []error {
 			}
 		}
 		if len(r.Channels) == 0 {
-			add("%s.channels: none; name at least one of mqtt, webhook, console", key)
+			add("%s.channels: none; name at least one of %s", key, channelNames)
 		}
 		for _, ch := range r.Channels {
 			if !patrolChannels[ch] {
-				add("%s.channels: %q is not one of mqtt, webhook, console", key, ch)
+				add("%s.channels: %q is not one of %s", key, ch, channelNames)
 			}
 		}
+	}
+	errs = append(errs, c.validateLadders(guards)...)
+	return append(errs, c.validatePhones(guards)...)
+}
+
+const channelNames = "mqtt, webhook, console, wecom, dingtalk, feishu, sms, call"
+
+// validateLadders checks every escalation ladder: rungs in order of time, people and
+// channels that exist.
+func (c *Config) validateLadders(guards map[string]bool) []error {
+	var errs []error
+	e := &c.Patrol.Escalation
+	for _, t := range []struct {
+		key    string
+		timing PatrolTiming
+	}{{"life_safety", e.LifeSafety}, {"critical", e.Critical}, {"high", e.High}, {"medium", e.Medium}, {"low", e.Low}} {
+		var last time.Duration
+		for i, r := range t.timing.Ladder {
+			key := fmt.Sprintf("patrol.escalation.%s.ladder[%d]", t.key, i)
+			if r.After <= 0 || r.After < last {
+				errs = append(errs, fmt.Errorf("%s.after: %v must be positive and not before the rung above it (%v)", key, r.After, last))
+			}
+			last = r.After
+			if len(r.Notify) == 0 || len(r.Channels) == 0 {
+				errs = append(errs, fmt.Errorf("%s: a rung needs notify (supervisor, fallback, group or a guard id) and channels", key))
+			}
+			for _, n := range r.Notify {
+				if n != "supervisor" && n != "fallback" && n != "group" && !guards[n] {
+					errs = append(errs, fmt.Errorf("%s.notify: %q is not supervisor, fallback, group or a guard of patrol.guards", key, n))
+				}
+			}
+			for _, ch := range r.Channels {
+				if !patrolChannels[ch] {
+					errs = append(errs, fmt.Errorf("%s.channels: %q is not one of %s", key, ch, channelNames))
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// validatePhones checks the phone channels: robots with an https (or loopback) URL and the
+// secret their vendor signs with, one SMS path, a call only through a modem.
+func (c *Config) validatePhones(guards map[string]bool) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	p := &c.Patrol.Phones
+	for _, r := range []struct {
+		key   string
+		robot PatrolRobot
+	}{{"wecom", p.WeCom}, {"dingtalk", p.DingTalk}, {"feishu", p.Feishu}} {
+		if r.robot.URL == "" {
+			continue
+		}
+		key := "patrol.phones." + r.key
+		if err := webhook.Check(r.robot.URL.Reveal(), []byte("x")); err != nil {
+			add("%s.url (%s): %v", key, webhook.Redact(r.robot.URL.Reveal()), err)
+		}
+		if r.robot.MsgType != "" && r.robot.MsgType != "text" && r.robot.MsgType != "markdown" {
+			add("%s.msgtype: %q is not text or markdown", key, r.robot.MsgType)
+		}
+	}
+	if p.SMS.Modem.Port != "" && p.SMS.Gateway.URL != "" {
+		add("patrol.phones.sms: set modem.port or gateway.url, not both")
+	}
+	if p.SMS.Gateway.URL != "" && p.SMS.Gateway.Body == "" {
+		add("patrol.phones.sms.gateway.body: missing; a template such as {\"to\": {{json .To}}, \"text\": {{json .Text}}}")
+	}
+	if p.Call.Enabled && p.SMS.Modem.Port == "" {
+		add("patrol.phones.call: a call goes through the modem; set patrol.phones.sms.modem.port")
+	}
+	if p.Call.Enabled && p.Call.Ring < 5*time.Second {
+		add("patrol.phones.call.ring: %v is too short for anyone to answer; at least 5s", p.Call.Ring)
+	}
+	if p.RatePerMinute < 1 || p.Burst < 2 || p.Retries < 0 {
+		add("patrol.phones: rate_per_minute must be at least 1, burst at least 2, retries not negative")
+	}
+	if p.SelfTest != "" {
+		if _, err := ParseClock(p.SelfTest); err != nil {
+			add("patrol.phones.self_test: %v", err)
+		}
+	}
+	if p.SelfTestTo != "" && !guards[p.SelfTestTo] {
+		add("patrol.phones.self_test_to: unknown guard %q (not in patrol.guards)", p.SelfTestTo)
+	}
+	if p.LinkBase != "" && !strings.HasPrefix(p.LinkBase, "http://") && !strings.HasPrefix(p.LinkBase, "https://") {
+		add("patrol.phones.link_base: %q must start with http:// or https://", p.LinkBase)
 	}
 	return errs
 }
@@ -369,6 +571,8 @@ func shiftCoverage(cover *[24 * 60][]string) []error {
 	}
 	return errs
 }
+
+var mobilePattern = regexp.MustCompile(`^\+?[0-9]{3,20}$`)
 
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))

@@ -52,6 +52,12 @@ type Alert struct {
 	// ResendEvery and EscalateAfter are the alert's timers, fixed when it was raised.
 	ResendEvery   time.Duration `json:"resend_every"`
 	EscalateAfter time.Duration `json:"escalate_after"`
+	// Ladder is who is reached next while nobody claims, fixed when the alert was raised;
+	// NextRung is the first rung not yet climbed and Reached who the climbed rungs reached.
+	// An alert stored before ladders existed has none and escalates by EscalateAfter.
+	Ladder   []Rung   `json:"ladder,omitempty"`
+	NextRung int      `json:"next_rung,omitempty"`
+	Reached  []string `json:"reached,omitempty"`
 
 	Owner       string    `json:"owner,omitempty"`
 	ClaimedAt   time.Time `json:"claimed_at,omitzero"`
@@ -97,7 +103,24 @@ const (
 type Notice struct {
 	Action Action
 	To     []string
+	// Reach are the people a rung of the ladder calls on, when they are fewer than To:
+	// the channels that reach one person at a time (SMS, a call) reach only them.
+	Reach []string
+	// Channels, when set, carry this notice instead of the alert's own channels.
+	Channels []string
 }
+
+// Rung is one step of an alert's escalation ladder, resolved to people when it was raised.
+type Rung struct {
+	After    time.Duration `json:"after"`
+	To       []string      `json:"to"`
+	Channels []string      `json:"channels"`
+}
+
+// personal are the channels that reach one person at a time and cost each time: a resend
+// does not use them (the ladder does), and what they carry for an alert nobody needs any
+// more is not sent.
+var personal = map[string]bool{"sms": true, "call": true}
 
 // Errors callers test for.
 var (
@@ -105,6 +128,10 @@ var (
 	ErrUnknownGuard = errors.New("unknown guard")
 	ErrClosed       = errors.New("alert is cleared")
 	ErrNoItem       = errors.New("no checklist item")
+	// ErrNotYourZone refuses a claim by a guard whose groups do not patrol the alert's zone.
+	ErrNotYourZone = errors.New("not your zone")
+	// ErrBadLink is a claim link that is not one facilityd signed, or for an alert that closed.
+	ErrBadLink = errors.New("the claim link is not valid")
 )
 
 // ClaimedError refuses a second claim: the alert has an owner already.
@@ -125,6 +152,9 @@ func Due(a Alert, now time.Time) (Alert, []Notice) {
 	if !a.Unclaimed() || a.Held != "" {
 		return a, nil
 	}
+	if len(a.Ladder) > 0 {
+		return climb(a, now)
+	}
 	var out []Notice
 	switch {
 	case a.State == StateOpen && a.EscalateAfter > 0 && !now.Before(a.TimersFrom.Add(a.EscalateAfter)) && a.Supervisor != "":
@@ -143,8 +173,57 @@ func Due(a Alert, now time.Time) (Alert, []Notice) {
 	return a, out
 }
 
+// climb moves an unclaimed alert up its ladder: the next rung once its time has come (one
+// rung a call, so each is its own notice), and a re-send to everyone told on the channels that
+// are not personal once ResendEvery has passed since the last message on those channels.
+func climb(a Alert, now time.Time) (Alert, []Notice) {
+	var out []Notice
+	if a.NextRung < len(a.Ladder) && !now.Before(a.TimersFrom.Add(a.Ladder[a.NextRung].After)) {
+		r := a.Ladder[a.NextRung]
+		a.NextRung++
+		if a.State == StateOpen {
+			a.State, a.EscalatedAt = StateEscalated, now
+		}
+		for _, id := range r.To {
+			a.Reached = appendNew(a.Reached, id)
+		}
+		out = append(out, Notice{Action: ActionEscalate, To: a.told(), Reach: slices.Clone(r.To), Channels: slices.Clone(r.Channels)})
+		if len(impersonal(r.Channels)) > 0 {
+			a.SentAt = now
+		}
+	}
+	if a.ResendEvery > 0 && !now.Before(a.SentAt.Add(a.ResendEvery)) {
+		out = append(out, Notice{Action: ActionResend, To: a.told(), Channels: impersonal(a.Channels)})
+		a.SentAt = now
+	}
+	if len(out) == 0 {
+		return a, nil
+	}
+	a.UpdatedAt = now
+	a.Sends += len(out)
+	return a, out
+}
+
+// impersonal are the channels of list that are not personal.
+func impersonal(list []string) []string {
+	out := []string{}
+	for _, c := range list {
+		if !personal[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // told is everyone the alert has reached so far.
 func (a *Alert) told() []string {
+	if len(a.Ladder) > 0 {
+		to := slices.Clone(a.Recipients)
+		for _, id := range a.Reached {
+			to = appendNew(to, id)
+		}
+		return to
+	}
 	to := slices.Clone(a.Recipients)
 	if !a.EscalatedAt.IsZero() {
 		to = appendNew(to, a.Supervisor)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/facilityd/facilityd/internal/webhook"
@@ -52,6 +53,10 @@ type Message struct {
 	At       time.Time  `json:"at"`
 	// Checklist is set on the night lighting check's message.
 	Checklist *Checklist `json:"checklist,omitempty"`
+	// Reach are the people an escalation calls on (the rung's), when they are fewer than To.
+	Reach []Guard `json:"reach,omitempty"`
+	// Summary lists the messages a summary stands for (type "summary").
+	Summary []string `json:"summary,omitempty"`
 	// channels are the channels that carry this message.
 	channels []string
 }
@@ -133,65 +138,325 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	return w.Sender.Send(ctx, body)
 }
 
-// Dispatcher fans messages out to channels, each behind a bounded queue drained by its own
-// goroutine: a full queue drops the message and counts it, so neither a slow channel nor the
-// alarm engine ever waits.
+// PerGuard is a channel that reaches one person at a time (SMS, a call): the outbox keeps
+// one message a guard, so a failure for one number is retried for that number alone and
+// nobody gets the same message twice.
+type PerGuard interface{ PerGuard() bool }
+
+// Limited is a channel with a rate limit (the robots): a message a minute at most, and a
+// summary instead of a burst.
+type Limited interface{ Limit() (perMinute, burst int) }
+
+// Retryable tells the dispatcher whether a failed send is worth another try; errors of
+// channels that do not say are retried.
+type Retryable interface{ Retry(err error) (retry bool, wait time.Duration) }
+
+// Dispatcher delivers messages from the store's outbox, one goroutine a channel so that a
+// slow or failing channel never delays the others. A message enters the outbox in the same
+// transaction as the alert change that sends it (Service), and leaves it once sent, given up
+// after its retries, merged into a summary, or found needless (a call for an alert someone
+// has claimed since): so each message is sent at least once, and a restart sends again only
+// what was being sent at the moment of the crash.
 type Dispatcher struct {
-	queues  map[string]chan Message
+	store   *Store
 	chans   []Channel
+	byName  map[string]Channel
+	wake    map[string]chan struct{}
 	metrics *Metrics
 	log     *slog.Logger
-	once    sync.Once
+	opts    DispatchOptions
+	running atomic.Bool
 }
 
-// NewDispatcher gives each channel a queue of size messages.
-func NewDispatcher(chans []Channel, size int, m *Metrics, log *slog.Logger) *Dispatcher {
-	d := &Dispatcher{queues: map[string]chan Message{}, chans: chans, metrics: m, log: log}
+// DispatchOptions are the dispatcher's clock and policies.
+type DispatchOptions struct {
+	Now func() time.Time
+	// Retries is how often a failed message is tried again before it is given up.
+	Retries int
+	// Needed reports whether a personal message (alert, resend, escalation on SMS or a call)
+	// is still worth sending: false once the alert is claimed, acknowledged or cleared.
+	Needed func(m Message) bool
+	// Summary merges messages that a robot's rate limit (or a burst) would otherwise hold.
+	Summary func(list []Message) Message
+	// Poll is how often each channel looks for messages due to retry (1 s by default).
+	Poll time.Duration
+	// Health hears of a channel that gave a message up (err) and of its next success (nil).
+	Health func(channel string, err error)
+}
+
+// NewDispatcher delivers for chans from store's outbox.
+func NewDispatcher(store *Store, chans []Channel, m *Metrics, log *slog.Logger, o DispatchOptions) *Dispatcher {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	d := &Dispatcher{store: store, chans: chans, byName: map[string]Channel{}, wake: map[string]chan struct{}{}, metrics: m, log: log, opts: o}
 	for _, c := range chans {
-		d.queues[c.Name()] = make(chan Message, size)
+		d.byName[c.Name()] = c
+		d.wake[c.Name()] = make(chan struct{}, 1)
 	}
 	return d
 }
 
-// Enqueue offers m to each of its channels that is configured; it never blocks.
-func (d *Dispatcher) Enqueue(m Message) {
-	for _, name := range m.channels {
-		q, ok := d.queues[name]
-		if !ok {
-			continue
+// Outgoing expands messages into the outbox rows of the channels configured: one a message,
+// or one a guard on a PerGuard channel (reaching, for an escalation, only the rung's people).
+func (d *Dispatcher) Outgoing(msgs []Message) []Outgoing {
+	var out []Outgoing
+	for _, m := range msgs {
+		for _, name := range m.channels {
+			c, ok := d.byName[name]
+			if !ok {
+				continue
+			}
+			if p, ok := c.(PerGuard); !ok || !p.PerGuard() {
+				out = append(out, Outgoing{Channel: name, Message: m})
+				continue
+			}
+			to := m.To
+			if len(m.Reach) > 0 {
+				to = m.Reach
+			}
+			for _, g := range to {
+				one := m
+				one.To = []Guard{g}
+				out = append(out, Outgoing{Channel: name, Guard: g.ID, Message: one})
+			}
 		}
+	}
+	return out
+}
+
+// Wake tells the channels of out that they have messages.
+func (d *Dispatcher) Wake(out []Outgoing) {
+	for _, o := range out {
 		select {
-		case q <- m:
+		case d.wake[o.Channel] <- struct{}{}:
 		default:
-			d.metrics.sent.WithLabelValues(name, "dropped").Inc()
-			d.log.Warn("patrol channel queue full: message dropped", "channel", name, "alert", m.Alert, "type", m.Type)
 		}
 	}
 }
 
-// Run drains every channel's queue until ctx ends.
+// Enqueue puts m into the outbox on its own (for messages no alert change carries, such as
+// the answer to a refused claim) and wakes its channels.
+func (d *Dispatcher) Enqueue(m Message) {
+	out := d.Outgoing([]Message{m})
+	if len(out) == 0 {
+		return
+	}
+	if err := d.store.CommitWith(0, nil, out); err != nil {
+		d.log.Error("patrol outbox: message not stored", "alert", m.Alert, "type", m.Type, "err", err)
+		return
+	}
+	d.Wake(out)
+}
+
+// Run delivers every channel's messages until ctx ends. Only the first Run delivers; another
+// waits for its ctx, so no message is sent twice by two workers.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.running.Swap(true) {
+		<-ctx.Done()
+		return nil
+	}
+	defer d.running.Store(false)
 	var wg sync.WaitGroup
 	for _, c := range d.chans {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			q := d.queues[c.Name()]
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case m := <-q:
-					if err := c.Send(ctx, m); err != nil {
-						d.metrics.sent.WithLabelValues(c.Name(), "error").Inc()
-						d.log.Warn("patrol alert not delivered", "channel", c.Name(), "alert", m.Alert, "type", m.Type, "err", err)
-						continue
-					}
-					d.metrics.sent.WithLabelValues(c.Name(), "ok").Inc()
-				}
-			}
+			d.deliver(ctx, c)
 		}()
 	}
 	wg.Wait()
 	return nil
 }
+
+// deliver sends c's due messages whenever woken, and every Poll for retries.
+func (d *Dispatcher) deliver(ctx context.Context, c Channel) {
+	tick := time.NewTicker(d.opts.Poll)
+	defer tick.Stop()
+	var lim *limiter
+	if l, ok := c.(Limited); ok {
+		per, burst := l.Limit()
+		lim = &limiter{perMinute: per, burst: burst}
+	}
+	for {
+		for d.round(ctx, c, lim) && ctx.Err() == nil {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake[c.Name()]:
+		case <-tick.C:
+		}
+	}
+}
+
+// round sends what is due on c now; it reports whether it sent something (so more may be due).
+func (d *Dispatcher) round(ctx context.Context, c Channel, lim *limiter) bool {
+	now := d.opts.Now()
+	due, err := d.store.Pending(c.Name(), now, 100)
+	if err != nil {
+		d.log.Error("patrol outbox: not read", "channel", c.Name(), "err", err)
+		return false
+	}
+	due = d.skipNeedless(c, due, now)
+	if len(due) == 0 {
+		return false
+	}
+	if lim != nil {
+		budget := lim.budget(now)
+		if budget == 0 {
+			return false
+		}
+		if len(due) > 1 && (len(due) >= lim.burst || len(due) > budget) {
+			return d.sendSummary(ctx, c, lim, due, now)
+		}
+	}
+	for _, o := range due {
+		if ctx.Err() != nil {
+			return false
+		}
+		if !d.send(ctx, c, lim, o, now) {
+			return false
+		}
+	}
+	return true
+}
+
+// skipNeedless marks personal messages for alerts nobody needs any more as skipped, and
+// returns the rest.
+func (d *Dispatcher) skipNeedless(c Channel, due []Outgoing, now time.Time) []Outgoing {
+	if d.opts.Needed == nil || !personal[c.Name()] {
+		return due
+	}
+	keep := due[:0]
+	for _, o := range due {
+		if d.opts.Needed(o.Message) {
+			keep = append(keep, o)
+			continue
+		}
+		if err := d.store.Done(OutboxSkipped, "alert "+string(o.Message.State)+" since", now, o.ID); err != nil {
+			d.log.Error("patrol outbox: not updated", "channel", c.Name(), "err", err)
+		}
+		d.metrics.sent.WithLabelValues(c.Name(), "skipped").Inc()
+	}
+	return keep
+}
+
+// send sends one message and records the outcome; false means stop this round (the channel
+// is failing or rate-limited).
+func (d *Dispatcher) send(ctx context.Context, c Channel, lim *limiter, o Outgoing, now time.Time) bool {
+	err := c.Send(ctx, o.Message)
+	if err == nil {
+		lim.take(now)
+		d.healthy(c.Name(), nil)
+		d.metrics.sent.WithLabelValues(c.Name(), "ok").Inc()
+		if err := d.store.Done(OutboxSent, "", d.opts.Now(), o.ID); err != nil {
+			d.log.Error("patrol outbox: sent message not recorded (it may be sent again)", "channel", c.Name(), "err", err)
+		}
+		return true
+	}
+	if ctx.Err() != nil {
+		return false // stopping: the message stays pending for the next start
+	}
+	d.failed(c, lim, []Outgoing{o}, err, now)
+	return false
+}
+
+// sendSummary sends one summary for due and marks them merged.
+func (d *Dispatcher) sendSummary(ctx context.Context, c Channel, lim *limiter, due []Outgoing, now time.Time) bool {
+	list := make([]Message, len(due))
+	ids := make([]int64, len(due))
+	for i, o := range due {
+		list[i], ids[i] = o.Message, o.ID
+	}
+	sum := d.opts.Summary(list)
+	if err := c.Send(ctx, sum); err != nil {
+		if ctx.Err() == nil {
+			d.failed(c, lim, due, err, now)
+		}
+		return false
+	}
+	lim.take(now)
+	d.metrics.sent.WithLabelValues(c.Name(), "ok").Inc()
+	d.metrics.sent.WithLabelValues(c.Name(), "merged").Add(float64(len(due)))
+	d.log.Info("patrol messages merged into one summary", "channel", c.Name(), "messages", len(due))
+	if err := d.store.Done(OutboxMerged, "summary", d.opts.Now(), ids...); err != nil {
+		d.log.Error("patrol outbox: summary not recorded (it may be sent again)", "channel", c.Name(), "err", err)
+	}
+	return true
+}
+
+// failed counts a failure and schedules the retries, or gives the messages up after the
+// last: the ladder goes on without them.
+func (d *Dispatcher) failed(c Channel, lim *limiter, list []Outgoing, err error, now time.Time) {
+	retry, wait := true, time.Duration(0)
+	if r, ok := c.(Retryable); ok {
+		retry, wait = r.Retry(err)
+	}
+	if wait > 0 && lim != nil {
+		lim.block(now.Add(wait)) // rate-limited: nothing on this channel until then
+	}
+	for _, o := range list {
+		o.Attempts++
+		if !retry || o.Attempts > d.opts.Retries {
+			d.metrics.sent.WithLabelValues(c.Name(), "failed").Inc()
+			d.log.Error("patrol message given up", "channel", c.Name(), "alert", o.Message.Alert, "type", o.Message.Type, "to", o.Guard, "attempts", o.Attempts, "err", err)
+			if err := d.store.Done(OutboxFailed, err.Error(), now, o.ID); err != nil {
+				d.log.Error("patrol outbox: not updated", "channel", c.Name(), "err", err)
+			}
+			d.healthy(c.Name(), err)
+			continue
+		}
+		d.metrics.sent.WithLabelValues(c.Name(), "error").Inc()
+		d.log.Warn("patrol message not delivered: will retry", "channel", c.Name(), "alert", o.Message.Alert, "type", o.Message.Type, "to", o.Guard, "attempt", o.Attempts, "err", err)
+		if err := d.store.Retry(o.ID, o.Attempts, now.Add(max(wait, backoff(o.Attempts))), err.Error()); err != nil {
+			d.log.Error("patrol outbox: not updated", "channel", c.Name(), "err", err)
+		}
+	}
+}
+
+func (d *Dispatcher) healthy(channel string, err error) {
+	if d.opts.Health != nil {
+		d.opts.Health(channel, err)
+	}
+}
+
+// backoff is the wait before try n+1: 2 s doubling to a minute (ours: a guard's alert is
+// worth trying often, a robot that is down for minutes is not worth hammering).
+func backoff(n int) time.Duration {
+	d := 2 * time.Second << min(n-1, 5)
+	return min(d, time.Minute)
+}
+
+// limiter keeps a robot within its messages a minute: a sliding window of the sends.
+type limiter struct {
+	perMinute, burst int
+	sent             []time.Time
+	until            time.Time
+}
+
+// budget is how many messages may go now.
+func (l *limiter) budget(now time.Time) int {
+	if now.Before(l.until) {
+		return 0
+	}
+	keep := l.sent[:0]
+	for _, t := range l.sent {
+		if now.Sub(t) < time.Minute {
+			keep = append(keep, t)
+		}
+	}
+	l.sent = keep
+	return max(l.perMinute-len(l.sent), 0)
+}
+
+func (l *limiter) take(now time.Time) {
+	if l != nil {
+		l.sent = append(l.sent, now)
+	}
+}
+
+func (l *limiter) block(until time.Time) { l.until = until }

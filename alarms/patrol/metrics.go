@@ -8,6 +8,7 @@ type Metrics struct {
 	sent        *prometheus.CounterVec
 	escalations prometheus.Counter
 	claims      *prometheus.CounterVec
+	selfTests   *prometheus.CounterVec
 }
 
 // NewMetrics registers the patrol's metrics with reg (nil: not registered).
@@ -15,7 +16,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "facilityd_patrol_messages_total",
-			Help: "Patrol messages by channel and result (ok, error, dropped).",
+			Help: "Patrol messages by channel and result (ok; error: will retry; failed: given up; merged into a summary; skipped: the alert was claimed before it went).",
 		}, []string{"channel", "result"}),
 		escalations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "facilityd_patrol_escalations_total",
@@ -25,9 +26,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "facilityd_patrol_claims_total",
 			Help: "Claims by result (ok, refused, invalid).",
 		}, []string{"result"}),
+		selfTests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "facilityd_patrol_self_tests_total",
+			Help: "Daily self-tests of the phone channels by channel and result (ok, failed).",
+		}, []string{"channel", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.escalations, m.claims)
+		reg.MustRegister(m.sent, m.escalations, m.claims, m.selfTests)
 	}
 	return m
 }

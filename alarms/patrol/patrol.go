@@ -59,6 +59,9 @@ type Deps struct {
 	Now func() time.Time
 	// Channels replaces the channels built from the configuration, for tests.
 	Channels []Channel
+	// ChannelHealth hears each phone channel's self-test result (nil: passed) and each
+	// message a channel gave up, e.g. the gateway device, whose alarm it becomes.
+	ChannelHealth func(channel string, err error)
 }
 
 // Service is the patrol: it follows the alarm journal (Consumer), keeps the alerts
@@ -74,6 +77,9 @@ type Service struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	dispatch *Dispatcher
+	chans    []Channel
+	links    *linkSigner
+	tests    selfTests
 
 	mu         sync.Mutex
 	alerts     map[string]*Alert
@@ -127,7 +133,22 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 			chans = append(chans, &ConsoleChannel{Events: deps.Events})
 		}
 	}
-	s.dispatch = NewDispatcher(chans, max(cfg.Patrol.QueueSize, 1), s.metrics, s.log)
+	if deps.Channels == nil {
+		phones, err := s.phoneChannels(cfg)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		chans = append(chans, phones...)
+	}
+	s.chans = chans
+	if s.links, err = linkKey(store); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("patrol.store: %w", err)
+	}
+	s.dispatch = NewDispatcher(store, chans, s.metrics, s.log, DispatchOptions{
+		Now: s.now, Retries: cfg.Patrol.Phones.Retries, Needed: s.needed, Summary: s.summary, Health: deps.ChannelHealth,
+	})
 	if err := s.load(); err != nil {
 		store.Close()
 		return nil, err
@@ -188,6 +209,15 @@ func (s *Service) Run(ctx context.Context) error {
 		defer close(done)
 		_ = s.dispatch.Run(ctx)
 	}()
+	for _, c := range s.chans {
+		if sc, ok := c.(*smsChannel); ok {
+			if l, ok := sc.sms.(*modemLink); ok {
+				modemDone := make(chan struct{})
+				go func() { defer close(modemDone); l.run(ctx) }()
+				defer func() { <-modemDone }()
+			}
+		}
+	}
 	// The lighting check ticks on its own: switching circuits on waits for the panels'
 	// read-back, and the alerts' timers must not wait for it.
 	lighting := make(chan struct{})
@@ -195,7 +225,11 @@ func (s *Service) Run(ctx context.Context) error {
 		defer close(lighting)
 		every(ctx, func() { s.lightingCheck(ctx, s.now()) })
 	}()
-	every(ctx, func() { s.tickAlerts(s.now()) })
+	every(ctx, func() {
+		now := s.now()
+		s.tickAlerts(now)
+		s.selfTest(ctx, now)
+	})
 	<-lighting
 	<-done
 	return nil
@@ -309,15 +343,14 @@ func (s *Service) Handle(e alarms.Event) error {
 			}
 		}
 	}
-	if err := s.store.Commit(e.Seq, changed...); err != nil {
+	rows := s.dispatch.Outgoing(out)
+	if err := s.store.CommitWith(e.Seq, changed, rows); err != nil {
 		return fmt.Errorf("patrol.store: %w", err)
 	}
 	for i := range changed {
 		s.put(changed[i])
 	}
-	for _, m := range out {
-		s.dispatch.Enqueue(m)
-	}
+	s.dispatch.Wake(rows)
 	return nil
 }
 
@@ -365,6 +398,7 @@ func (s *Service) newAlert(e alarms.Event, list []alarms.Alarm, now time.Time) A
 	a.Shift, a.Recipients, a.Supervisor, a.Fallback = route.Shift, route.Guards, route.Supervisor, route.Fallback
 	a.Channels = route.Channels
 	a.ResendEvery, a.EscalateAfter = route.Timing.Resend, route.Timing.Escalate
+	a.Ladder = route.Ladder
 	return a
 }
 
@@ -390,6 +424,9 @@ func (s *Service) message(a *Alert, n Notice, now time.Time) Message {
 		Priority: string(a.Priority), Class: string(a.Class), Site: a.Site, Zone: a.Zone, Zones: a.Zones,
 		Owner: a.Owner, State: a.State, Sends: a.Sends, At: now, To: []Guard{}, channels: a.Channels,
 	}
+	if n.Channels != nil {
+		m.channels = n.Channels
+	}
 	if a.Kind == KindFlood {
 		for _, al := range a.Alarms {
 			m.Alarms = append(m.Alarms, al.ID)
@@ -401,13 +438,20 @@ func (s *Service) message(a *Alert, n Notice, now time.Time) Message {
 	}
 	m.Text = s.handsetText(&m, a)
 	for _, id := range n.To {
-		if g, ok := s.roster.Guard(id); ok {
-			m.To = append(m.To, g)
-		} else {
-			m.To = append(m.To, Guard{ID: id})
-		}
+		m.To = append(m.To, s.guard(id))
+	}
+	for _, id := range n.Reach {
+		m.Reach = append(m.Reach, s.guard(id))
 	}
 	return m
+}
+
+// guard is the roster's guard id, or a guard of that id alone if the roster lost it.
+func (s *Service) guard(id string) Guard {
+	if g, ok := s.roster.Guard(id); ok {
+		return g
+	}
+	return Guard{ID: id}
 }
 
 // Tick runs the timers of every unclaimed alert and, when due, the night lighting check
@@ -437,9 +481,14 @@ func (s *Service) tickAlerts(now time.Time) {
 			out = append(out, s.message(&a, n, now))
 		}
 	}
+	var rows []Outgoing
 	if len(changed) > 0 {
-		if err := s.store.Commit(0, changed...); err != nil {
+		rows = s.dispatch.Outgoing(out)
+		if err := s.store.CommitWith(0, changed, rows); err != nil {
+			// Nothing was saved: the timers fire again at the next tick.
 			s.log.Error("patrol.store: timers not saved", "err", err)
+			s.mu.Unlock()
+			return
 		}
 		for i := range changed {
 			s.put(changed[i])
@@ -449,9 +498,7 @@ func (s *Service) tickAlerts(now time.Time) {
 		s.prune(now)
 	}
 	s.mu.Unlock()
-	for _, m := range out {
-		s.dispatch.Enqueue(m)
-	}
+	s.dispatch.Wake(rows)
 }
 
 // ViewWindow is how long a cleared alert stays in the list of alerts (the API, the console);
@@ -491,6 +538,9 @@ func (s *Service) prune(now time.Time) {
 	if len(alertIDs)+len(checklistIDs) == 0 {
 		return
 	}
+	if err := s.store.PruneOutbox(before); err != nil {
+		s.log.Error("patrol.store: old outbox messages not removed", "err", err)
+	}
 	if err := s.store.Delete(alertIDs, checklistIDs); err != nil {
 		s.log.Error("patrol.store: old alerts not removed", "err", err)
 		return
@@ -507,7 +557,31 @@ func (s *Service) prune(now time.Time) {
 // Claim makes guard the owner of alert id and tells everyone it reached. A second guard's
 // claim is refused with a *ClaimedError naming the owner and when they claimed.
 func (s *Service) Claim(id, guard string) (Alert, error) {
-	return s.act(id, guard, func(a Alert, now time.Time) (Alert, *Notice, error) { return Claim(a, guard, now) })
+	return s.act(id, guard, func(a Alert, now time.Time) (Alert, *Notice, error) {
+		if !s.mayAnswer(a, guard) {
+			s.metrics.claims.WithLabelValues("refused").Inc()
+			return a, nil, fmt.Errorf("%w: %s does not patrol zone %s of alert %s (patrol.groups)", ErrNotYourZone, guard, a.Zone, a.ID)
+		}
+		return Claim(a, guard, now)
+	})
+}
+
+// mayAnswer reports whether guard may own alert a: someone it reached, or a guard whose
+// groups patrol one of its zones (a site-wide alert, any guard).
+func (s *Service) mayAnswer(a Alert, guard string) bool {
+	if slices.Contains(a.told(), guard) || guard == a.Supervisor || guard == a.Fallback {
+		return true
+	}
+	zones := a.Zones
+	if len(zones) == 0 {
+		zones = []string{a.Zone}
+	}
+	for _, z := range zones {
+		if z == "" || s.roster.Covers(guard, z) {
+			return true
+		}
+	}
+	return false
 }
 
 // Ack acknowledges alert id's alarms in the engine, as by, and tells everyone it reached.
@@ -550,14 +624,15 @@ func (s *Service) act(id, guard string, f func(Alert, time.Time) (Alert, *Notice
 	if n == nil {
 		return a, nil
 	}
-	if err := s.store.Commit(0, a); err != nil {
+	rows := s.dispatch.Outgoing([]Message{s.message(&a, *n, now)})
+	if err := s.store.CommitWith(0, []Alert{a}, rows); err != nil {
 		return *p, fmt.Errorf("patrol.store: %w", err)
 	}
 	s.put(a)
 	if n.Action == ActionClaim {
 		s.metrics.claims.WithLabelValues("ok").Inc()
 	}
-	s.dispatch.Enqueue(s.message(&a, *n, now))
+	s.dispatch.Wake(rows)
 	return a, nil
 }
 

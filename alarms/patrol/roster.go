@@ -14,6 +14,9 @@ type Guard struct {
 	ID      string `json:"id"`
 	Name    string `json:"name,omitempty"`
 	Handset string `json:"handset,omitempty"`
+	// Mobile reaches the guard by SMS and call. It stays out of payloads: a zone's topic is
+	// read by every handset of the zone.
+	Mobile string `json:"-"`
 }
 
 type shift struct {
@@ -44,16 +47,18 @@ type Roster struct {
 // Communication loss is engineering's business, on the console, unless its priority is high
 // or critical (a fire panel that stops answering): then the zone's group hears of it on every
 // shift, as of any high alarm. Life safety and critical reach the zone's group and the
-// supervisor at once; high the zone's group; medium and low reach the group by day and wait
-// for the console at night.
+// supervisor at once, on the work-group robots and by SMS too; high the zone's group on the
+// handsets and robots; medium and low reach the group by day and wait for the console at
+// night. Channels a site has not configured are left out when the alert is sent.
 func DefaultRules() []config.PatrolRule {
-	all := []string{"mqtt", "webhook", "console"}
+	all := []string{"mqtt", "webhook", "console", "wecom", "dingtalk", "feishu"}
+	urgent := append(slices.Clone(all), "sms")
 	return []config.PatrolRule{
-		{Class: "communication", Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: all},
+		{Class: "communication", Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: urgent},
 		{Class: "communication", Priority: "high", Notify: []string{"group"}, Channels: all},
 		{Class: "communication", Notify: []string{"engineering"}, Channels: []string{"console"}},
-		{Class: "life_safety", Notify: []string{"group", "supervisor"}, Channels: all},
-		{Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: all},
+		{Class: "life_safety", Notify: []string{"group", "supervisor"}, Channels: urgent},
+		{Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: urgent},
 		{Priority: "high", Notify: []string{"group"}, Channels: all},
 		{Priority: "medium", Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
 		{Priority: "low", Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
@@ -76,7 +81,7 @@ func NewRoster(c config.Patrol) (*Roster, error) {
 		r.rules = DefaultRules()
 	}
 	for _, g := range c.Guards {
-		r.guards[g.ID] = Guard{ID: g.ID, Name: g.Name, Handset: g.Handset}
+		r.guards[g.ID] = Guard{ID: g.ID, Name: g.Name, Handset: g.Handset, Mobile: g.Mobile}
 	}
 	for _, s := range c.Shifts {
 		start, err := config.ParseClock(s.Start)
@@ -99,6 +104,32 @@ func (r *Roster) Location() *time.Location { return r.loc }
 func (r *Roster) Guard(id string) (Guard, bool) {
 	g, ok := r.guards[id]
 	return g, ok
+}
+
+// GuardByMobile finds the guard a phone number belongs to (an SMS reply's sender).
+func (r *Roster) GuardByMobile(number string) (Guard, bool) {
+	for _, g := range r.guards {
+		if g.Mobile != "" && sameNumber(g.Mobile, number) {
+			return g, true
+		}
+	}
+	return Guard{}, false
+}
+
+// Covers reports whether guard may answer for zone: a supervisor or fallback of any shift,
+// or a member of a group (of any shift) that patrols the zone or every zone ("*").
+func (r *Roster) Covers(guard, zone string) bool {
+	for _, s := range r.shifts {
+		if s.supervisor == guard || s.fallback == guard {
+			return true
+		}
+	}
+	for _, g := range r.groups {
+		if slices.Contains(g.Guards, guard) && (slices.Contains(g.Zones, zone) || slices.Contains(g.Zones, "*")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Roster) shiftAt(t time.Time) shift {
@@ -144,9 +175,11 @@ type Route struct {
 	Guards     []string
 	Supervisor string
 	Fallback   string
-	// Channels carry the alert: mqtt, webhook, console.
+	// Channels carry the alert: mqtt, webhook, console, the robots, sms.
 	Channels []string
 	Timing   config.PatrolTiming
+	// Ladder is who is reached, how and when, while nobody claims.
+	Ladder []Rung
 }
 
 // Route decides who is told of an alarm raised at t, and how: the first matching rule wins.
@@ -179,11 +212,55 @@ func (r *Roster) Route(a alarms.Alarm, t time.Time) Route {
 			out.Timing = config.PatrolTiming{}
 			out.Supervisor, out.Fallback = "", ""
 		}
+		out.Ladder = r.ladder(a, s, out)
 		return out
 	}
 	out.Timing = config.PatrolTiming{}
 	out.Supervisor, out.Fallback = "", ""
 	return out
+}
+
+// ladder resolves the escalation ladder of an alarm routed as out: the configured rungs, or
+// the one built from Escalate. The built one reaches the supervisor at Escalate on the
+// rule's channels and by SMS, and the fallback at twice Escalate the same way; a life-safety
+// or critical alarm also calls the supervisor half an Escalate after the SMS (time to read
+// it first; ours) and calls the fallback with the SMS. Rungs that reach nobody are left out.
+func (r *Roster) ladder(a alarms.Alarm, s shift, out Route) []Rung {
+	t := out.Timing
+	rungs := t.Ladder
+	if len(rungs) == 0 && t.Escalate > 0 {
+		urgent := a.Class == alarms.ClassLifeSafety || a.Priority == alarms.PriorityCritical
+		apps := appendNew(slices.Clone(out.Channels), "sms")
+		rungs = []config.PatrolRung{{After: t.Escalate, Notify: []string{"supervisor"}, Channels: apps}}
+		last := apps
+		if urgent {
+			rungs = append(rungs, config.PatrolRung{After: t.Escalate + t.Escalate/2, Notify: []string{"supervisor"}, Channels: []string{"call"}})
+			last = appendNew(slices.Clone(apps), "call")
+		}
+		rungs = append(rungs, config.PatrolRung{After: 2 * t.Escalate, Notify: []string{"fallback"}, Channels: last})
+	}
+	var ladder []Rung
+	for _, rung := range rungs {
+		var to []string
+		for _, n := range rung.Notify {
+			switch n {
+			case "supervisor":
+				to = appendNew(to, s.supervisor)
+			case "fallback":
+				to = appendNew(to, s.fallback)
+			case "group":
+				for _, g := range r.GroupGuards(s.name, a.Zone) {
+					to = appendNew(to, g)
+				}
+			default:
+				to = appendNew(to, n)
+			}
+		}
+		if len(to) > 0 {
+			ladder = append(ladder, Rung{After: rung.After, To: to, Channels: slices.Clone(rung.Channels)})
+		}
+	}
+	return ladder
 }
 
 // Timing is the re-send and escalation times of an alarm: life safety's whatever the

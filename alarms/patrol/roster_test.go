@@ -45,7 +45,8 @@ func TestRouteDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := []string{"mqtt", "webhook", "console"}
+	all := []string{"mqtt", "webhook", "console", "wecom", "dingtalk", "feishu"}
+	urgent := append(slices.Clone(all), "sms")
 	console := []string{"console"}
 	tests := []struct {
 		name         string
@@ -57,11 +58,11 @@ func TestRouteDefaults(t *testing.T) {
 		wantChannels []string
 		wantEscalate time.Duration
 	}{
-		{"fire at night: group and supervisor at once", alarms.PriorityCritical, alarms.ClassLifeSafety, "north", at(26, 23, 0), []string{"g1", "g2", "sup-n"}, all, 60 * time.Second},
-		{"fire just before 08:00: still the night shift", alarms.PriorityCritical, alarms.ClassLifeSafety, "north", at(27, 7, 59), []string{"g1", "g2", "sup-n"}, all, 60 * time.Second},
-		{"fire at 08:00: the day shift", alarms.PriorityCritical, alarms.ClassLifeSafety, "north", at(27, 8, 0), []string{"g4", "sup-d"}, all, 60 * time.Second},
-		{"life safety of high priority still escalates at 60 s", alarms.PriorityHigh, alarms.ClassLifeSafety, "south", at(27, 2, 0), []string{"g3", "sup-n"}, all, 60 * time.Second},
-		{"critical equipment (flooded pit)", alarms.PriorityCritical, alarms.ClassEquipment, "south", at(27, 2, 0), []string{"g3", "sup-n"}, all, 60 * time.Second},
+		{"fire at night: group and supervisor at once", alarms.PriorityCritical, alarms.ClassLifeSafety, "north", at(26, 23, 0), []string{"g1", "g2", "sup-n"}, urgent, 60 * time.Second},
+		{"fire just before 08:00: still the night shift", alarms.PriorityCritical, alarms.ClassLifeSafety, "north", at(27, 7, 59), []string{"g1", "g2", "sup-n"}, urgent, 60 * time.Second},
+		{"fire at 08:00: the day shift", alarms.PriorityCritical, alarms.ClassLifeSafety, "north", at(27, 8, 0), []string{"g4", "sup-d"}, urgent, 60 * time.Second},
+		{"life safety of high priority still escalates at 60 s", alarms.PriorityHigh, alarms.ClassLifeSafety, "south", at(27, 2, 0), []string{"g3", "sup-n"}, urgent, 60 * time.Second},
+		{"critical equipment (flooded pit)", alarms.PriorityCritical, alarms.ClassEquipment, "south", at(27, 2, 0), []string{"g3", "sup-n"}, urgent, 60 * time.Second},
 		{"high at night: the zone's group only", alarms.PriorityHigh, alarms.ClassEquipment, "south", at(27, 2, 0), []string{"g3"}, all, 5 * time.Minute},
 		{"high by day", alarms.PriorityHigh, alarms.ClassEquipment, "south", at(27, 12, 0), []string{"g4"}, all, 5 * time.Minute},
 		{"medium at night: console only", alarms.PriorityMedium, alarms.ClassEquipment, "north", at(26, 23, 0), nil, console, 0},
@@ -71,7 +72,7 @@ func TestRouteDefaults(t *testing.T) {
 		{"communication loss: engineering on the console", alarms.PriorityMedium, alarms.ClassCommunication, "north", at(26, 23, 0), nil, console, 0},
 		{"a silent fire panel (high) at night: the zone's group", alarms.PriorityHigh, alarms.ClassCommunication, "north", at(26, 23, 0), []string{"g1", "g2"}, all, 5 * time.Minute},
 		{"a silent fire panel (high) by day: the zone's group", alarms.PriorityHigh, alarms.ClassCommunication, "north", at(27, 10, 0), []string{"g4"}, all, 5 * time.Minute},
-		{"critical communication loss: group and supervisor", alarms.PriorityCritical, alarms.ClassCommunication, "north", at(26, 23, 0), []string{"g1", "g2", "sup-n"}, all, 60 * time.Second},
+		{"critical communication loss: group and supervisor", alarms.PriorityCritical, alarms.ClassCommunication, "north", at(26, 23, 0), []string{"g1", "g2", "sup-n"}, urgent, 60 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
