@@ -149,7 +149,9 @@ type Limited interface{ Limit() (perMinute, burst int) }
 
 // Retryable tells the dispatcher whether a failed send is worth another try; errors of
 // channels that do not say are retried.
-type Retryable interface{ Retry(err error) (retry bool, wait time.Duration) }
+type Retryable interface {
+	Retry(err error) (retry bool, wait time.Duration)
+}
 
 // Dispatcher delivers messages from the store's outbox, one goroutine a channel so that a
 // slow or failing channel never delays the others. A message enters the outbox in the same
