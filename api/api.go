@@ -37,7 +37,13 @@ type Server struct {
 	streams    streamGate
 
 	tlsCert, tlsKey string
+
+	brokerAccepting func() bool // the embedded broker's, if any
 }
+
+// UseBroker reports the embedded broker in /healthz: a broker that no longer accepts
+// connections leaves handsets without alerts, so the daemon is not healthy.
+func (s *Server) UseBroker(accepting func() bool) { s.brokerAccepting = accepting }
 
 // MaxBodyBytes bounds a request body: the API takes small JSON commands only.
 const MaxBodyBytes = 1 << 20
@@ -206,6 +212,9 @@ type healthResponse struct {
 	Status  string         `json:"status"`
 	Uptime  string         `json:"uptime"`
 	Devices map[string]int `json:"devices"`
+	// Broker is the embedded broker's state: "accepting" or "not accepting" (absent with
+	// mqtt.url).
+	Broker string `json:"broker,omitempty"`
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +222,14 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	for _, st := range s.latest.List() {
 		counts[st.Comm.String()]++
 	}
-	writeJSON(w, http.StatusOK, healthResponse{Status: "ok", Uptime: time.Since(s.started).Round(time.Second).String(), Devices: counts})
+	resp, code := healthResponse{Status: "ok", Uptime: time.Since(s.started).Round(time.Second).String(), Devices: counts}, http.StatusOK
+	if s.brokerAccepting != nil {
+		resp.Broker = "accepting"
+		if !s.brokerAccepting() {
+			resp.Broker, resp.Status, code = "not accepting", "degraded", http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, code, resp)
 }
 
 // DeviceSummary is one device in GET /api/v1/devices.

@@ -56,11 +56,30 @@ type MQTTEmbedded struct {
 	// Handsets sign in as their guard (a patrol.guards id) and may publish only claims in that
 	// guard's name, on facility/{site}/patrol/{zone}/claims.
 	Handsets []BrokerAccount `mapstructure:"handsets" yaml:"handsets,omitempty"`
-	// Devices are the accounts of devices that publish (the MQTT devices' topics, nothing else).
-	Devices []BrokerAccount `mapstructure:"devices" yaml:"devices,omitempty"`
+	// Devices are the accounts of devices that publish: each on its devices' topics only.
+	Devices []BrokerDeviceAccount `mapstructure:"devices" yaml:"devices,omitempty"`
+	// Integrators read alarms, notices, work-order notifications and telemetry, and publish
+	// nothing (a BMS, a control room's dashboard).
+	Integrators []BrokerAccount `mapstructure:"integrators" yaml:"integrators,omitempty"`
 	// Anonymous is what a client without credentials may do: "telemetry" (read
 	// facility/{site}/telemetry/#, the default) or "none".
 	Anonymous string `mapstructure:"anonymous" yaml:"anonymous"`
+	// MaxClients bounds the connections open at once, signed in or not (default 500).
+	MaxClients int `mapstructure:"max_clients" yaml:"max_clients"`
+	// MaxPacketSize is the largest packet a signed-in client may send, in bytes (default
+	// 270336: mqtt.max_payload's default with room for topic and header).
+	MaxPacketSize int `mapstructure:"max_packet_size" yaml:"max_packet_size"`
+	// ConnectTimeout is how long a new connection has to send its CONNECT (default 10s).
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout" yaml:"connect_timeout"`
+}
+
+// BrokerDeviceAccount is the account of one or more devices that publish.
+type BrokerDeviceAccount struct {
+	Username string `mapstructure:"username" yaml:"username"`
+	SHA256   string `mapstructure:"sha256" yaml:"sha256"`
+	// Devices are the ids of the configuration's MQTT devices the account publishes for;
+	// empty: every MQTT device.
+	Devices []string `mapstructure:"devices" yaml:"devices,omitempty,flow"`
 }
 
 // BrokerAccount is one user of the embedded broker, known by the SHA-256 of its password
@@ -100,7 +119,7 @@ type DeviceMQTT struct {
 // defaultMQTT is the mqtt section of Default.
 func defaultMQTT() MQTT {
 	return MQTT{
-		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883", Anonymous: "telemetry"},
+		Embedded:             MQTTEmbedded{Addr: "127.0.0.1:1883", Anonymous: "telemetry", MaxClients: 500, MaxPacketSize: 264 << 10, ConnectTimeout: 10 * time.Second},
 		MaxReconnectInterval: 10 * time.Second,
 		KeepAlive:            30 * time.Second,
 		MaxPayload:           256 << 10,
@@ -259,6 +278,24 @@ func validateDeviceMQTT(d *Device, profile *devices.Profile, add func(key, forma
 	}
 }
 
+// validateBrokerLimits checks the embedded broker's limits.
+func (c *Config) validateBrokerLimits() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	e := &c.MQTT.Embedded
+	if e.MaxClients < 1 {
+		add("mqtt.embedded.max_clients: %d must be at least 1 (connections open at once, the gateway's own included)", e.MaxClients)
+	}
+	// MQTT 3.1.1 §2.2.3: a remaining length is at most 268435455 bytes.
+	if e.MaxPacketSize < c.MQTT.MaxPayload || e.MaxPacketSize > 268435455 {
+		add("mqtt.embedded.max_packet_size: %d must be from mqtt.max_payload (%d) to 268435455 bytes, so that a device's largest payload fits", e.MaxPacketSize, c.MQTT.MaxPayload)
+	}
+	if e.ConnectTimeout < time.Second {
+		add("mqtt.embedded.connect_timeout: %v must be at least 1s (the time a new connection has to send its CONNECT)", e.ConnectTimeout)
+	}
+	return errs
+}
+
 func (c *Config) validateBrokerAccounts() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -271,15 +308,31 @@ func (c *Config) validateBrokerAccounts() []error {
 	default:
 		add("mqtt.embedded.anonymous: %q is not telemetry or none", e.Anonymous)
 	}
+	errs = append(errs, c.validateBrokerLimits()...)
 	guards := map[string]bool{}
 	for _, g := range c.Patrol.Guards {
 		guards[g.ID] = true
+	}
+	mqttDevices := map[string]bool{}
+	for i := range c.Devices {
+		if c.Devices[i].MQTT != nil {
+			mqttDevices[c.Devices[i].ID] = true
+		}
+	}
+	devAccounts := make([]BrokerAccount, len(e.Devices))
+	for i, d := range e.Devices {
+		devAccounts[i] = BrokerAccount{Username: d.Username, SHA256: d.SHA256}
+		for j, id := range d.Devices {
+			if !mqttDevices[id] {
+				add("mqtt.embedded.devices[%d].devices[%d]: %q is not the id of an MQTT device of this configuration", i, j, id)
+			}
+		}
 	}
 	seen := map[string]string{}
 	for _, list := range []struct {
 		key      string
 		accounts []BrokerAccount
-	}{{"mqtt.embedded.handsets", e.Handsets}, {"mqtt.embedded.devices", e.Devices}} {
+	}{{"mqtt.embedded.handsets", e.Handsets}, {"mqtt.embedded.devices", devAccounts}, {"mqtt.embedded.integrators", e.Integrators}} {
 		for i, a := range list.accounts {
 			key := fmt.Sprintf("%s[%d]", list.key, i)
 			switch {

@@ -119,6 +119,7 @@ type hooks struct {
 // runDaemon builds the pipeline of DESIGN.md's data flow (pipeline.go) and runs it until ctx
 // ends or a stage fails. cfg.StateDir must be set (run and demo choose one).
 func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hooks) error {
+	raiseFileLimit(log)
 	d, err := build(ctx, cfg, log, h)
 	if err != nil {
 		return err

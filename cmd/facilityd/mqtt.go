@@ -35,7 +35,11 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 		if err != nil {
 			return nil, err
 		}
-		b, err := northbound.StartBroker(cfg.MQTT.Embedded.Addr, access, log.With("component", "broker"))
+		e := cfg.MQTT.Embedded
+		b, err := northbound.ServeBroker(northbound.BrokerOptions{
+			Addr: e.Addr, Access: access, Logger: log.With("component", "broker"), Registerer: reg,
+			Limits: northbound.BrokerLimits{MaxClients: e.MaxClients, MaxPacketSize: e.MaxPacketSize, ConnectTimeout: e.ConnectTimeout},
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -194,6 +194,9 @@ func (d *daemon) buildMQTT(context.Context) error {
 	}
 	d.mq = mq
 	d.closers = append(d.closers, mq.close)
+	if mq.broker != nil {
+		d.health.WatchBroker(mq.broker.Accepting)
+	}
 	return nil
 }
 
@@ -336,6 +339,9 @@ func (d *daemon) buildAPI(context.Context) error {
 		return err
 	}
 	d.srv = api.New(d.latest, d.reg, d.log.With("component", "api"))
+	if d.mq != nil && d.mq.broker != nil {
+		d.srv.UseBroker(d.mq.broker.Accepting)
+	}
 	if cfg.HTTP.Pprof {
 		d.srv.Handle("/debug/pprof/", http.DefaultServeMux)
 		d.log.Info("Go profiler served at /debug/pprof/ (http.pprof)")

@@ -23,6 +23,7 @@ kind: generic
 description: facilityd's own health
 points:
   - {name: spool_dropped, path: spool_dropped, type: bool, description: "the spool dropped readings unwritten in the last 10 minutes"}
+  - {name: broker_not_accepting, path: broker_not_accepting, type: bool, description: "the embedded MQTT broker cannot accept connections (out of file descriptors)"}
 `))
 	if err != nil {
 		panic(err) // a constant: fails every test if broken
@@ -47,7 +48,12 @@ type Health struct {
 	lastDrop atomic.Int64 // unix nanoseconds of the last drop, 0 for none
 	kick     chan struct{}
 	now      func() time.Time
+	broker   atomic.Pointer[func() bool] // the embedded broker's Accepting, if any
 }
+
+// WatchBroker reports the embedded broker's state from accepting at every report, so that a
+// broker that stops accepting (handsets no longer reached) is an alarm of the gateway.
+func (g *Health) WatchBroker(accepting func() bool) { g.broker.Store(&accepting) }
 
 // NewHealth reports on dev to handle; now is the clock (nil: time.Now).
 func NewHealth(dev *devices.Device, handle devices.Handler, now func() time.Time) *Health {
@@ -72,7 +78,11 @@ func (g *Health) Report(now time.Time) {
 	if last := g.lastDrop.Load(); last != 0 && now.Sub(time.Unix(0, last)) < DropHold {
 		dropped = 1
 	}
-	g.handle(&devices.Snapshot{Device: g.dev, Time: now, Comm: devices.CommOnline, Values: []devices.Value{{Number: dropped}}})
+	notAccepting := 0.0
+	if f := g.broker.Load(); f != nil && !(*f)() {
+		notAccepting = 1
+	}
+	g.handle(&devices.Snapshot{Device: g.dev, Time: now, Comm: devices.CommOnline, Values: []devices.Value{{Number: dropped}, {Number: notAccepting}}})
 }
 
 // Run reports until ctx ends.
