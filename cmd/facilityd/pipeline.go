@@ -277,6 +277,8 @@ func (d *daemon) buildPatrol(context.Context) error {
 		LightingFault: func(f patrol.LightingFault) {
 			d.orders.CircuitFailed(f.Device, fmt.Sprintf("circuit_%02d", f.Circuit), f.At)
 		},
+		// A phone channel that fails its self-test, or gives a message up, is the gateway's alarm.
+		ChannelHealth: d.health.ChannelHealth,
 	})
 	if err != nil {
 		return fmt.Errorf("patrol: %w", err)

@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,7 @@ description: facilityd's own health
 points:
   - {name: spool_dropped, path: spool_dropped, type: bool, description: "the spool dropped readings unwritten in the last 10 minutes"}
   - {name: broker_not_accepting, path: broker_not_accepting, type: bool, description: "the embedded MQTT broker cannot accept connections (out of file descriptors)"}
+  - {name: alarm_channel_failed, path: alarm_channel_failed, type: bool, description: "a channel to the guards' phones failed its self-test or gave a message up"}
 `))
 	if err != nil {
 		panic(err) // a constant: fails every test if broken
@@ -49,6 +51,44 @@ type Health struct {
 	kick     chan struct{}
 	now      func() time.Time
 	broker   atomic.Pointer[func() bool] // the embedded broker's Accepting, if any
+
+	mu       sync.Mutex
+	channels map[string]error // alarm channels that failed, by name
+}
+
+// ChannelHealth records an alarm channel's self-test or delivery result (nil: it works), so
+// that a channel to the guards' phones that fails (a dead SIM, a robot whose key was revoked)
+// is an alarm of the gateway, found in the morning's self-test rather than during a fire.
+func (g *Health) ChannelHealth(channel string, err error) {
+	g.mu.Lock()
+	_, was := g.channels[channel]
+	if err != nil {
+		if g.channels == nil {
+			g.channels = map[string]error{}
+		}
+		g.channels[channel] = err
+	} else {
+		delete(g.channels, channel)
+	}
+	changed := was != (err != nil)
+	g.mu.Unlock()
+	if changed {
+		select {
+		case g.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// FailedChannels lists the alarm channels failing now, with why.
+func (g *Health) FailedChannels() map[string]string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]string{}
+	for name, err := range g.channels {
+		out[name] = err.Error()
+	}
+	return out
 }
 
 // WatchBroker reports the embedded broker's state from accepting at every report, so that a
@@ -82,7 +122,13 @@ func (g *Health) Report(now time.Time) {
 	if f := g.broker.Load(); f != nil && !(*f)() {
 		notAccepting = 1
 	}
-	g.handle(&devices.Snapshot{Device: g.dev, Time: now, Comm: devices.CommOnline, Values: []devices.Value{{Number: dropped}, {Number: notAccepting}}})
+	channelFailed := 0.0
+	g.mu.Lock()
+	if len(g.channels) > 0 {
+		channelFailed = 1
+	}
+	g.mu.Unlock()
+	g.handle(&devices.Snapshot{Device: g.dev, Time: now, Comm: devices.CommOnline, Values: []devices.Value{{Number: dropped}, {Number: notAccepting}, {Number: channelFailed}}})
 }
 
 // Run reports until ctx ends.
