@@ -8,6 +8,7 @@ import * as device from './device.js';
 import * as alarms from './alarms.js';
 import * as patrol from './patrol.js';
 import * as orders from './orders.js';
+import * as claim from './claim.js';
 
 const view = document.getElementById('view');
 const banner = document.getElementById('banner');
@@ -25,6 +26,7 @@ const routes = [
   { re: /^#\/device\/(.+)$/, name: 'overview', page: device, every: 2000 },
   { re: /^#\/alarms$/, name: 'alarms', page: alarms, every: 5000 },
   { re: /^#\/patrol$/, name: 'patrol', page: patrol, every: 5000 },
+  { re: /^#\/patrol\/[^?]+$/, name: 'patrol', page: patrol, every: 5000 },
   { re: /^#\/orders$/, name: 'orders', page: orders, every: 10000 },
 ];
 
@@ -172,6 +174,13 @@ signoutBtn.addEventListener('click', () => {
 window.addEventListener('hashchange', () => { if (session.known && !signingIn) route(); });
 
 (async function boot() {
+  // A claim link from an SMS needs no sign-in: its token is the credential.
+  const link = claim.match(location.hash);
+  if (link) {
+    document.body.dataset.view = 'claim';
+    await claim.show(view, link[1]);
+    return;
+  }
   try {
     await loadSession();
     start();
