@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -18,6 +19,7 @@ type Patrol interface {
 	CheckItem(item, by, note string) (patrol.Checklist, error)
 	LinkAlert(token string) (patrol.Alert, patrol.Guard, error)
 	ClaimLink(token string) (patrol.Alert, error)
+	RunSelfTests(ctx context.Context) map[string]error
 }
 
 // ServePatrol adds the patrol routes (alerts, claims, the night checklist).
@@ -67,6 +69,19 @@ func (s *Server) ServePatrol(p Patrol) {
 		}
 		a, err := p.ClaimLink(r.PathValue("token"))
 		respond(w, a, err)
+	}))
+	// The daily self-test of the phone channels, now: after changing a SIM or a robot's key.
+	s.Handle("POST /api/v1/patrol/self-test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{}
+		if err := decodeBody(w, r, &body); err != nil && !errors.Is(err, errNoBody) {
+			writeError(w, bodyStatus(err), err.Error())
+			return
+		}
+		out := map[string]string{}
+		for name, err := range p.RunSelfTests(r.Context()) {
+			out[name] = err.Error()
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"failed": out})
 	}))
 	s.Handle("GET /api/v1/patrol/checklist", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"checklists": p.Checklists()})

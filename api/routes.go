@@ -48,6 +48,7 @@ var routes = []Route{
 	// A claim link's token is its own credential: one alert, one guard, while the alert is open.
 	{Pattern: "GET /api/v1/patrol/links/{token}", Role: RoleOpen},
 	{Pattern: "POST /api/v1/patrol/links/{token}/claim", Role: RoleOpen},
+	{Pattern: "POST /api/v1/patrol/self-test", Role: RoleEngineer},
 	{Pattern: "GET /api/v1/patrol/checklist", Role: RolePatrol},
 	{Pattern: "POST /api/v1/patrol/checklist/{item}/done", Role: RolePatrol},
 
