@@ -241,7 +241,9 @@ func (h *accessHook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.
 	h.metrics.publishesRefused.Inc()
 	h.log.warn("publish "+cl.ID, "MQTT publish refused, connection closed", "client", cl.ID, "username", name,
 		"topic", pk.TopicName, "bytes", len(pk.Payload), "retain", pk.FixedHeader.Retain, "why", why)
-	return pk, packets.ErrNotAuthorized
+	// mochi ignores any other error of this hook; a rejected packet ends the client's read
+	// loop, and with it the connection.
+	return pk, packets.ErrRejectPacket
 }
 
 // OnACLCheck allows reads and writes by kind (filter is a topic, or a subscription filter).
