@@ -273,7 +273,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// decodeObject decodes a JSON object body, keeping numbers as json.Number.
+// decodeObject decodes a JSON object body (numbers become float64, as encoding/json does).
 func decodeObject(body []byte) (map[string]any, bool) {
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil || m == nil {

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -117,8 +116,6 @@ func feishuSigned(secret string, m map[string]any, now time.Time) bool {
 		ts = v
 	case float64:
 		ts = strconv.FormatFloat(v, 'f', -1, 64)
-	case json.Number:
-		ts = v.String()
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {

@@ -101,6 +101,9 @@ func DingTalkSign(secret string, ts time.Time) string {
 
 // Send posts m once, signed at the time of sending when a secret is configured.
 func (d *DingTalk) Send(ctx context.Context, m Message) error {
+	if m.Text == "" {
+		return fmt.Errorf("%s robot %s: %w", d.kind, d.endpoint, ErrEmptyMessage)
+	}
 	body, err := marshal(DingTalkBody(m, d.msgType))
 	if err != nil {
 		return fmt.Errorf("dingtalk robot %s: encode: %w", d.endpoint, err)

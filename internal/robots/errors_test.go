@@ -307,3 +307,17 @@ func TestSecretsHiddenInLogs(t *testing.T) {
 		t.Errorf("String() shows the hook token: %s", f)
 	}
 }
+
+func TestEmptyMessageNotPosted(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{robots.KindWeCom, robots.KindDingTalk, robots.KindFeishu} {
+		k := newKit(t, kind)
+		err := k.robot.Send(context.Background(), robots.Message{Markdown: "**x**", AtAll: true})
+		if !errors.Is(err, robots.ErrEmptyMessage) {
+			t.Errorf("%s: error %v, want ErrEmptyMessage", kind, err)
+		}
+		if n := len(k.fake.Messages()) + len(k.fake.Refusals()); n != 0 {
+			t.Errorf("%s: %d requests reached the robot", kind, n)
+		}
+	}
+}

@@ -96,6 +96,9 @@ func FeishuSign(secret string, ts time.Time) string {
 
 // Send posts m once, signed at the time of sending when a secret is configured.
 func (f *Feishu) Send(ctx context.Context, m Message) error {
+	if m.Text == "" {
+		return fmt.Errorf("%s robot %s: %w", f.kind, f.endpoint, ErrEmptyMessage)
+	}
 	var ts time.Time
 	if f.secret != "" {
 		ts = f.now()

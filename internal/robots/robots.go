@@ -49,6 +49,17 @@ type Robot interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// ErrEmptyMessage refuses a Message with no Text before it is posted: every vendor refuses
+// empty content, and an alert with nothing to say is a bug upstream, not a delivery failure.
+var ErrEmptyMessage = errors.New("robot message has no text")
+
+// The three robots are Robots.
+var (
+	_ Robot = (*WeCom)(nil)
+	_ Robot = (*DingTalk)(nil)
+	_ Robot = (*Feishu)(nil)
+)
+
 // ErrConfig marks a configuration a robot cannot be built from; the message names the field.
 var ErrConfig = errors.New("robot configuration")
 

@@ -67,6 +67,9 @@ func (w *WeCom) String() string { return w.endpoint }
 
 // Send posts m once. See WeComBody for the shape.
 func (w *WeCom) Send(ctx context.Context, m Message) error {
+	if m.Text == "" {
+		return fmt.Errorf("%s robot %s: %w", w.kind, w.endpoint, ErrEmptyMessage)
+	}
 	body, err := marshal(WeComBody(m, w.msgType))
 	if err != nil {
 		return fmt.Errorf("wecom robot %s: encode: %w", w.endpoint, err)
