@@ -104,7 +104,7 @@ func (d *DingTalk) Send(ctx context.Context, m Message) error {
 	if m.Text == "" {
 		return fmt.Errorf("%s robot %s: %w", d.kind, d.endpoint, ErrEmptyMessage)
 	}
-	body, err := marshal(DingTalkBody(m, d.msgType))
+	body, err := DingTalkBody(m, d.msgType)
 	if err != nil {
 		return fmt.Errorf("dingtalk robot %s: encode: %w", d.endpoint, err)
 	}
@@ -147,7 +147,11 @@ type dingTalkBody struct {
 // DingTalkBody is the JSON body Send posts for m. DingTalk rings a mentioned person only if
 // "@mobile" or "@userId" also appears in the content (the at block alone is not enough, and
 // in markdown it is required), so those go on the content's last line, kept through Fit.
-func DingTalkBody(m Message, msgType string) any {
+func DingTalkBody(m Message, msgType string) ([]byte, error) {
+	return marshal(dingTalkPayload(m, msgType))
+}
+
+func dingTalkPayload(m Message, msgType string) any {
 	var at *dingTalkAt
 	var tags []string
 	if len(m.Mobiles) > 0 || len(m.UserIDs) > 0 || m.AtAll {

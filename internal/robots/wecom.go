@@ -70,7 +70,7 @@ func (w *WeCom) Send(ctx context.Context, m Message) error {
 	if m.Text == "" {
 		return fmt.Errorf("%s robot %s: %w", w.kind, w.endpoint, ErrEmptyMessage)
 	}
-	body, err := marshal(WeComBody(m, w.msgType))
+	body, err := WeComBody(m, w.msgType)
 	if err != nil {
 		return fmt.Errorf("wecom robot %s: encode: %w", w.endpoint, err)
 	}
@@ -97,12 +97,16 @@ type weComBody struct {
 	Markdown *weComMarkdown `json:"markdown,omitempty"`
 }
 
-// WeComBody is the JSON body Send posts for m, exported for the patrol's previews.
+// WeComBody is the JSON body Send posts for m, exported for the patrol's previews and self-tests.
 //
 // Markdown messages cannot @ by mobile or @all (the vendor's markdown has only <@userid>), so
 // a markdown robot sends plain text whenever m needs those: the ring matters more than bold
 // type. Mentions in text go in mentioned_list / mentioned_mobile_list, "@all" in the former.
-func WeComBody(m Message, msgType string) any {
+func WeComBody(m Message, msgType string) ([]byte, error) {
+	return marshal(weComPayload(m, msgType))
+}
+
+func weComPayload(m Message, msgType string) any {
 	if msgType == "markdown" && m.Markdown != "" && len(m.Mobiles) == 0 && !m.AtAll {
 		tags := make([]string, len(m.UserIDs))
 		for i, id := range m.UserIDs {
