@@ -86,7 +86,7 @@ func (c *robotChannel) Retry(err error) (bool, time.Duration) {
 	var ae *robots.APIError
 	if errors.As(err, &ae) {
 		if ae.RateLimited {
-			return true, time.Minute
+			return true, max(ae.RetryAfter, time.Minute)
 		}
 		return ae.Retry, 0
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/robotfake"
 )
 
 // phone is a fake phone channel: a robot (Limited) or a personal one (PerGuard), which can
@@ -449,5 +450,63 @@ func TestParseReply(t *testing.T) {
 		if got := sameNumber(tt.a, tt.b); got != tt.same {
 			t.Errorf("sameNumber(%q, %q) = %v", tt.a, tt.b, got)
 		}
+	}
+}
+
+// The robots built from patrol.phones reach the vendors' APIs (local fakes that check the
+// body, the signature and the rate limit as the vendors do): the alert's first line, the
+// guards mentioned by mobile, @all for life safety; a rate-limited robot is tried again a
+// minute later, and the message still arrives once.
+func TestRobotsFromConfiguration(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: night}
+	wecom, ding, feishu := robotfake.NewWeCom(t), robotfake.NewDingTalk(t, "SECdemo"), robotfake.NewFeishu(t, "feishu-secret")
+	for _, f := range []*robotfake.Server{wecom, ding, feishu} {
+		f.SetNow(clk.Now)
+	}
+	cfg := phoneConfig(t)
+	cfg.Patrol.Phones.WeCom.URL = config.Secret(wecom.URL())
+	cfg.Patrol.Phones.DingTalk.URL, cfg.Patrol.Phones.DingTalk.Secret = config.Secret(ding.URL()), "SECdemo"
+	cfg.Patrol.Phones.Feishu.URL, cfg.Patrol.Phones.Feishu.Secret = config.Secret(feishu.URL()), "feishu-secret"
+	s, err := New(cfg, Deps{Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.dispatch.opts.Poll = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.dispatch.Run(ctx) }()
+	defer func() { cancel(); <-done; s.Close() }()
+
+	wecom.FailNext(1, 45009) // "api freq out of limit"
+	e := raised("L1-1/entrapment", "north", alarms.PriorityCritical, alarms.ClassLifeSafety)
+	if err := s.Handle(e); err != nil {
+		t.Fatal(err)
+	}
+	id := "A" + itoa(e.Seq)
+	for _, f := range []*robotfake.Server{ding, feishu} {
+		got := f.WaitFor(t, 1, 5*time.Second)[0]
+		if !strings.HasPrefix(got.Text, "[critical] L1-1/entrapment in north") || !strings.Contains(got.Text, id) {
+			t.Errorf("%s got %q", f.Kind(), got.Text)
+		}
+		if !got.AtAll {
+			t.Errorf("%s: a life-safety alert should @all", f.Kind())
+		}
+	}
+	if m := ding.Messages()[0]; !slices.Contains(m.Mentions, "+8613800000000") {
+		t.Errorf("dingtalk mentions %v, want g1's mobile", m.Mentions)
+	}
+	// WeCom refused it with its rate-limit code: nothing more until a minute has passed.
+	time.Sleep(100 * time.Millisecond)
+	if n := len(wecom.Messages()); n != 0 {
+		t.Fatalf("wecom got %d messages while rate-limited", n)
+	}
+	clk.Step(61 * time.Second)
+	if got := wecom.WaitFor(t, 1, 5*time.Second); len(got) != 1 || !strings.Contains(got[0].Text, id) {
+		t.Fatalf("wecom after the limit: %+v", got)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(wecom.Messages()); n != 1 {
+		t.Errorf("wecom got the alert %d times", n)
 	}
 }
