@@ -105,7 +105,7 @@ func TestRoundTrip(t *testing.T) {
 // TestEncodeDeliverRoundTrip: the simulator's SMS-DELIVER encoder against Decode, with both
 // kinds of concatenation reference and an alphanumeric sender.
 func TestEncodeDeliverRoundTrip(t *testing.T) {
-	at := time.Date(2025, 6, 1, 23, 59, 30, 0, time.FixedZone("", -(5*3600 + 45*60)))
+	at := time.Date(2025, 6, 1, 23, 59, 30, 0, time.FixedZone("", -(5*3600+45*60)))
 	tests := []struct {
 		name, from, text string
 		opts             sms.DeliverOptions
