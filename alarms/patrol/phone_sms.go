@@ -129,6 +129,8 @@ type modemLink struct {
 	cfg modem.Config
 	log *slog.Logger
 	s   *Service
+	// open opens the modem: modem.Open on the serial port, or a stream in tests.
+	open func(modem.Config, *slog.Logger) (*modem.Modem, error)
 
 	mu sync.Mutex
 	m  *modem.Modem
@@ -192,7 +194,11 @@ func (l *modemLink) run(ctx context.Context) {
 }
 
 func (l *modemLink) session(ctx context.Context) error {
-	m, err := modem.Open(l.cfg, l.log)
+	open := l.open
+	if open == nil {
+		open = modem.Open
+	}
+	m, err := open(l.cfg, l.log)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/modem"
 	"github.com/facilityd/facilityd/internal/robotfake"
+	"github.com/facilityd/facilityd/simulators"
 )
 
 // phone is a fake phone channel: a robot (Limited) or a personal one (PerGuard), which can
@@ -508,5 +511,98 @@ func TestRobotsFromConfiguration(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(wecom.Messages()); n != 1 {
 		t.Errorf("wecom got the alert %d times", n)
+	}
+}
+
+// SMS and calls through the AT-command driver and a simulated modem on the other end of the
+// line: the alert texted to each guard (Chinese text, several parts), a guard's reply claims
+// it, and a call rings the supervisor; with the SIM gone the self-test fails.
+func TestModemEndToEnd(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: night}
+	cfg := phoneConfig(t)
+	cfg.Locale = "zh-CN"
+	cfg.Patrol.Phones.SMS.Modem.Port = "/dev/null" // replaced by the pipe below
+	cfg.Patrol.Phones.Call = config.PatrolCall{Enabled: true, Ring: 5 * time.Second}
+	sim := simulators.NewModem("alarm-dialer")
+	s, err := New(cfg, Deps{Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, c := range s.chans {
+		if sc, ok := c.(*smsChannel); ok {
+			sc.sms.(*modemLink).open = func(mc modem.Config, log *slog.Logger) (*modem.Modem, error) {
+				ours, theirs := net.Pipe()
+				go sim.Serve(ctx, theirs) //nolint:errcheck // ends with the pipe
+				return modem.New(ours, mc, log)
+			}
+		}
+	}
+	s.dispatch.opts.Poll = 10 * time.Millisecond
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.Run(ctx) }()
+	defer func() { cancel(); <-done; s.Close() }()
+
+	e := raised("L1-1/entrapment", "north", alarms.PriorityCritical, alarms.ClassLifeSafety)
+	e.Alarm.Message = "1 号楼电梯 L1-1 困人，请立即前往救援并安抚乘客，同时通知维保单位到场处理，保持对讲畅通，确认轿厢位置后再行开门"
+	if err := s.Handle(e); err != nil {
+		t.Fatal(err)
+	}
+	id := "A" + itoa(e.Seq)
+	waitUntil(t, "the alert texted to g1, g2 and the supervisor", func() bool { return len(sim.Sent()) >= 3 })
+	var g1 simulators.SentSMS
+	for _, m := range sim.Sent() {
+		if m.To == "+8613800000000" {
+			g1 = m
+		}
+	}
+	if !strings.HasPrefix(g1.Text, "【紧急】") || !strings.Contains(g1.Text, "回复 1 "+id+" 认领") || !strings.Contains(g1.Text, "?claim=") || g1.Parts < 2 {
+		t.Errorf("g1's SMS (%d parts):\n%s", g1.Parts, g1.Text)
+	}
+	// g1 answers "1": the modem hands the SMS over, and the claim is g1's.
+	if err := sim.Deliver("+8613800000000", "1"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "g1's claim", func() bool { a, _ := s.Alert(id); return a.Owner == "g1" })
+	waitUntil(t, "the claim texted to everyone told", func() bool { return len(sim.Sent()) >= 6 })
+	// Nothing climbs: no SMS to the chief, no call, however long nobody acknowledges.
+	for range 5 {
+		clk.Step(time.Minute)
+		s.Tick()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if calls := sim.Calls(); len(calls) != 0 {
+		t.Errorf("calls after the claim: %+v", calls)
+	}
+
+	// A second alert nobody claims: the supervisor's SMS at 60 s and a call at 90 s.
+	e2 := raised("FP-1/fire_zone_alarm/03", "south", alarms.PriorityCritical, alarms.ClassLifeSafety)
+	if err := s.Handle(e2); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(90 * time.Second)
+	s.Tick()
+	s.Tick()
+	waitUntil(t, "a call to the supervisor", func() bool { return len(sim.Calls()) == 1 })
+	if c := sim.Calls()[0]; c.To != "+8613800000004" {
+		t.Errorf("called %s, want the night supervisor", c.To)
+	}
+	// The SIM is gone: the self-test says so.
+	sim.SetSIM(false)
+	failed := s.RunSelfTests(context.Background())
+	if failed["sms"] == nil || failed["call"] == nil {
+		t.Errorf("self-test with no SIM: %v", failed)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s in 10 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
