@@ -163,7 +163,11 @@ func (s *Service) place(m Message) string {
 func (s *Service) summary(list []Message) Message {
 	sum := Message{Type: ActionSummary, Site: s.site, At: s.now(), To: []Guard{}}
 	for _, m := range list {
-		sum.Summary = append(sum.Summary, firstLine(m.Text))
+		line := firstLine(m.Text)
+		if m.Alert != "" {
+			line = m.Alert + " " + line
+		}
+		sum.Summary = append(sum.Summary, line)
 		for _, g := range m.To {
 			if !containsGuard(sum.To, g.ID) {
 				sum.To = append(sum.To, g)
