@@ -181,7 +181,7 @@ func (d *daemon) buildTelemetry(context.Context) error {
 	}
 	d.writer = w
 	d.closers = append(d.closers, w.Close)
-	d.log.Info("writing telemetry to InfluxDB", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
+	d.log.Info("writing telemetry to InfluxDB", "url", telemetry.RedactURL(cfg.Influx.URL), "bucket", cfg.Influx.Bucket)
 	return nil
 }
 
