@@ -107,6 +107,7 @@ func (c *Config) Validate() error {
 	for i := range c.Devices {
 		errs = append(errs, c.validateDevice(i, profiles, seen, units)...)
 	}
+	errs = append(errs, c.validateMQTTOverlap(profiles)...)
 	errs = append(errs, c.validatePatrol()...)
 	errs = append(errs, c.validateAlarms()...)
 	errs = append(errs, c.validateWorkOrders()...)
