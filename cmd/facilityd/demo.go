@@ -70,7 +70,7 @@ func demoCommand() *cobra.Command {
 			// failing (a port in use) stops the other and the demo exits with the error.
 			g, ctx := errgroup.WithContext(cmd.Context())
 			g.Go(func() error {
-				err := api.Serve(ctx, cfg.Demo.SimAddr, estate.Handler(), func(a net.Addr) {
+				err := api.Serve(ctx, cfg.Demo.SimAddr, simulators.Guard(estate.Handler(), cfg.Demo.SimAddr), func(a net.Addr) {
 					log.Info("simulator control API listening", "url", "http://"+a.String()+"/sim/v1/devices")
 				})
 				if err != nil {
@@ -124,9 +124,9 @@ facilityd demo: %d simulated devices at site %s
   InfluxDB   %s
   MQTT       %s
              mosquitto_sub -h %s -p %s -t 'facility/#' -v
-  Try a fault:  curl -X POST '%s/sim/v1/devices/P-2/faults/pit_high'
-                curl -X POST '%s/sim/v1/devices/L1-1/faults/entrapment'
-                curl -X POST '%s/sim/v1/devices/FP-1/faults/zone_alarm?zone=3'
+  Try a fault:  curl -X POST -H 'Content-Type: application/json' '%s/sim/v1/devices/P-2/faults/pit_high'
+                curl -X POST -H 'Content-Type: application/json' '%s/sim/v1/devices/L1-1/faults/entrapment'
+                curl -X POST -H 'Content-Type: application/json' '%s/sim/v1/devices/FP-1/faults/zone_alarm?zone=3'
   Ctrl-C stops everything and flushes what was read.
 
 `, len(cfg.Devices), cfg.Site, apiAccess(cfg), api, api, api, api, api, sim, influx, broker, mqttHost, mqttPort, sim, sim, sim)
