@@ -617,3 +617,22 @@ func BenchmarkSpoolAppend(b *testing.B) {
 		}
 	})
 }
+
+// FuzzResync: whatever bytes a segment holds, the scan's resync never panics, and the offset
+// it returns starts a record that decodes whole.
+func FuzzResync(f *testing.F) {
+	good := AppendRecord(nil, Record{Points: 1, Oldest: time.Unix(1, 0), Lines: []byte("pump,device=P-1 pressure=4.1 1")})
+	two := AppendRecord(bytes.Clone(good), Record{Points: 2, Lines: []byte("a b=1 1\na b=2 2")})
+	f.Add(good)
+	f.Add(append([]byte{0, 0, 0, 1, 9}, two...))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, ok := resync(b, 0)
+		if !ok {
+			return
+		}
+		if _, _, err := ReadRecord(b[p:]); err != nil {
+			t.Fatalf("resync chose offset %d, where ReadRecord fails: %v", p, err)
+		}
+	})
+}
