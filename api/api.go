@@ -90,16 +90,23 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 }
 
-// stream admits at most Policy.MaxStreams clients and lifts the server's write timeout for
+// stream admits at most Policy.MaxStreams clients, and at most streamShare of them per token
+// (per remote address in open mode), and lifts the server's write timeout for
 // them: the handler sets a deadline per event instead.
 func (s *Server) stream(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.streams.enter(s.policy.MaxStreams) {
+		who := streamHolder(r)
+		switch s.streams.enter(who, s.policy.MaxStreams) {
+		case streamsFull:
 			w.Header().Set("Retry-After", "30")
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams (http.max_streams %d): close another console or raise the limit", s.policy.MaxStreams))
 			return
+		case streamsShareFull:
+			w.Header().Set("Retry-After", "30")
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams for %s (%d of http.max_streams %d): close another of its consoles", who, streamShare(s.policy.MaxStreams), s.policy.MaxStreams))
+			return
 		}
-		defer s.streams.leave()
+		defer s.streams.leave(who)
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 		h.ServeHTTP(w, r)
 	})

@@ -18,8 +18,8 @@ type Commands interface {
 	Writable(device string) []commands.Writable
 }
 
-// WriteRequest is the body of POST /api/v1/devices/{id}/points/{point}. By is taken from the
-// caller's token where tokens are configured.
+// WriteRequest is the body of POST /api/v1/devices/{id}/points/{point}. By is settled as for
+// every action (see actor): the caller's token where tokens are configured, else a known name.
 type WriteRequest struct {
 	Value  json.RawMessage `json:"value"`
 	Reason string          `json:"reason"`
@@ -45,8 +45,10 @@ func RegisterCommands(s *Server, c Commands) {
 			writeError(w, bodyStatus(err), err.Error())
 			return
 		}
-		if name := Caller(r.Context()); name != "" {
-			body.By = name
+		// Who writes to the plant is settled as for every other action: the token's name, or
+		// in open mode a name the configuration knows.
+		if !settleActor(w, r, &body.By, &body.Reason) {
+			return
 		}
 		rec, err := c.Write(r.Context(), commands.Request{
 			Device: r.PathValue("id"), Point: r.PathValue("point"), Value: body.Value, Reason: body.Reason, By: body.By,

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -169,16 +168,3 @@ func actor(r *http.Request, named string) (Actor, int, error) {
 	}
 	return Actor{By: named}, 0, nil
 }
-
-// streamGate counts the stream clients; it refuses one more than its limit.
-type streamGate struct{ n atomic.Int64 }
-
-func (g *streamGate) enter(limit int) bool {
-	if g.n.Add(1) > int64(limit) {
-		g.n.Add(-1)
-		return false
-	}
-	return true
-}
-
-func (g *streamGate) leave() { g.n.Add(-1) }

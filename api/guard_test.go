@@ -114,7 +114,7 @@ func TestStalledStreamFreesItsHandler(t *testing.T) {
 	}
 	// Stop reading; publish until the socket buffers fill and the handler gives up.
 	big := strings.Repeat("x", 64<<10)
-	for s.streams.n.Load() > 0 {
+	for s.streams.open() > 0 {
 		hub.Publish("alarm", big)
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -213,6 +213,11 @@ func (h *woHandlers) announce(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	// A notice goes out to residents under a name: the token's, as for every other action
+	// (an admin naming someone keeps both, the other in the reason).
+	if !settleActor(w, r, &req.By, &req.Reason) {
+		return
+	}
 	n, err := h.wo.Announce(r.Context(), req)
 	if err != nil {
 		woError(w, err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +58,7 @@ func parse(name string, data []byte, baseDir string) (*Config, error) {
 		dateToStringHook,
 	)
 	if err := v.Unmarshal(&cfg, viper.DecodeHook(hook)); err != nil {
-		return nil, &Problems{Source: name, Errs: []error{cleanDecodeError(err)}}
+		return nil, &Problems{Source: name, Errs: decodeProblems(err)}
 	}
 	if baseDir != "" && cfg.Profiles.Dir != "" && !filepath.IsAbs(cfg.Profiles.Dir) {
 		cfg.Profiles.Dir = filepath.Join(baseDir, cfg.Profiles.Dir)
@@ -212,8 +213,42 @@ func walkKeys(n *yaml.Node, t reflect.Type, path, device string, errs *[]error) 
 	default:
 		if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
 			*errs = append(*errs, fmt.Errorf("%s: %s: want a single value, got a %s", where(n.Line), display(path), kindName(n.Kind)))
+		} else if want := scalarMismatch(n, t); want != "" {
+			*errs = append(*errs, fmt.Errorf("%s: %s: %q is not %s", where(n.Line), display(path), n.Value, want))
 		}
 	}
+}
+
+// scalarMismatch says what a scalar should have been when the decoder would refuse it for a
+// field of type t ("" when it decodes), so that every such mistake is reported with its line in
+// one run rather than one per run. It accepts what the decoder's weak typing accepts: a quoted
+// "3" for a number, "true" or 1 for a bool.
+func scalarMismatch(n *yaml.Node, t reflect.Type) string {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" || n.Value == "" {
+		return ""
+	}
+	var err error
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		_, err = strconv.ParseInt(n.Value, 0, t.Bits())
+		if err != nil {
+			return "a whole number"
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		_, err = strconv.ParseUint(n.Value, 0, t.Bits())
+		if err != nil {
+			return "a whole number, 0 or more"
+		}
+	case reflect.Float32, reflect.Float64:
+		if _, err = strconv.ParseFloat(n.Value, t.Bits()); err != nil {
+			return "a number"
+		}
+	case reflect.Bool:
+		if _, err = strconv.ParseBool(n.Value); err != nil {
+			return "true or false"
+		}
+	}
+	return ""
 }
 
 func idOf(n *yaml.Node) string {
@@ -286,10 +321,23 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-// cleanDecodeError turns mapstructure's wording into one line per problem.
-func cleanDecodeError(err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s):\n\n")
-	msg = strings.ReplaceAll(msg, "\n", "; ")
-	return errors.New(msg)
+// decodeProblems turns mapstructure's error, which joins every field it could not decode
+// (errors.Join under a "decoding failed" wrapper), into one problem per field, so all of them
+// are reported at once.
+func decodeProblems(err error) []error {
+	const wrapper = "decoding failed due to the following error(s):"
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, inner := range j.Unwrap() {
+			out = append(out, decodeProblems(inner)...)
+		}
+		return out
+	}
+	if de, ok := err.(*mapstructure.DecodeError); ok {
+		return []error{fmt.Errorf("%s: %w", de.Name(), de.Unwrap())}
+	}
+	if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), wrapper) {
+		return decodeProblems(inner)
+	}
+	return []error{errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))}
 }

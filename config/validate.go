@@ -57,6 +57,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Demo.SimAddr); err != nil {
 		add("demo.sim_addr: %q is not host:port (%v)", c.Demo.SimAddr, err)
+	} else if !Loopback(c.Demo.SimAddr) {
+		// The control API has no tokens and injects faults that raise real alarms.
+		add("demo.sim_addr: %q is not a loopback address; the simulators' control API takes no token, so serve it on 127.0.0.1, [::1] or localhost", c.Demo.SimAddr)
 	}
 	if c.Polling.Interval <= 0 {
 		add("polling.interval: %v must be positive", c.Polling.Interval)
@@ -107,6 +110,7 @@ func (c *Config) Validate() error {
 	for i := range c.Devices {
 		errs = append(errs, c.validateDevice(i, profiles, seen, units)...)
 	}
+	errs = append(errs, c.validateMQTTOverlap(profiles)...)
 	errs = append(errs, c.validatePatrol()...)
 	errs = append(errs, c.validateAlarms()...)
 	errs = append(errs, c.validateWorkOrders()...)

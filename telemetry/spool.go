@@ -124,8 +124,24 @@ type SpoolConfig struct {
 	// cut as corrupt at open), so it can raise an alarm. It runs on the writer's goroutine and
 	// must not block.
 	OnDrop func(points, bytes int)
+	// OnFault, if set, is told of every loss that is not for space: a batch the spool cannot
+	// write (permissions, disk full, an I/O error), and corrupt or torn records skipped at open,
+	// so the gateway raises an alarm that names the cause rather than "spool full". It runs on
+	// the caller's goroutine and must not block.
+	OnFault func(SpoolFault)
 	// Now is the clock for the replay lag; nil is time.Now.
 	Now func() time.Time
+}
+
+// SpoolFault is a loss of readings the spool reports through OnFault.
+type SpoolFault struct {
+	// Dir is the spool folder (spool.dir).
+	Dir string
+	// Err is why an append failed; nil for Corrupt.
+	Err error
+	// Corrupt is set for records skipped or cut at open; Bytes says how many bytes.
+	Corrupt bool
+	Bytes   int
 }
 
 func (c SpoolConfig) withDefaults() SpoolConfig {
@@ -390,7 +406,11 @@ func (s *Spool) remove(id uint64) error {
 	return nil
 }
 
-// scan reads one segment, truncating it at its first torn or corrupt record.
+// scan reads one segment. A record that fails its length or CRC check is skipped up to the
+// next offset where a whole record with a good CRC starts (records are framed by length and
+// CRC-32C, so a flipped bit costs its record, not the rest of the segment); the skipped bytes
+// are counted and logged with their offset. Bytes after the last good record (a tail torn by a
+// crash) are cut from the file.
 func (s *Spool) scan(id uint64) (*segment, error) {
 	name := s.path(segName(id))
 	b, err := s.fs.ReadFile(name)
@@ -398,29 +418,36 @@ func (s *Spool) scan(id uint64) (*segment, error) {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	seg := &segment{id: id}
-	off := 0
-	for {
+	off, end := 0, 0 // end: just past the last good record
+	for off < len(b) {
 		r, n, err := ReadRecord(b[off:])
-		if errors.Is(err, io.EOF) {
-			break
-		}
 		if err != nil {
-			cut := len(b) - off
-			s.m.corruptBytes.Add(float64(cut))
-			s.log.Warn("spool: cut a torn or corrupt segment tail; the records after it in this segment are lost",
-				"segment", name, "offset", off, "bytes_cut", cut, "reason", err.Error())
-			if s.cfg.OnDrop != nil {
-				s.cfg.OnDrop(0, cut)
+			next, ok := resync(b, off+1)
+			if !ok {
+				break // the rest holds no whole record: a torn tail, cut below
 			}
-			if err := s.fs.Truncate(name, int64(off)); err != nil {
-				return nil, fmt.Errorf("spool: cut %s at %d: %w", name, off, err)
-			}
-			break
+			s.m.corruptBytes.Add(float64(next - off))
+			s.log.Warn("spool: skipped a corrupt record; replay goes on from the next good one",
+				"segment", name, "offset", off, "bytes_skipped", next-off, "reason", err.Error())
+			s.fault(SpoolFault{Corrupt: true, Bytes: next - off})
+			off = next
+			continue
 		}
 		seg.recs = append(seg.recs, recInfo{off: int64(off), points: r.Points, oldest: r.Oldest.UnixNano()})
 		seg.points += r.Points
 		off += n
+		end = off
 	}
+	if cut := len(b) - end; cut > 0 {
+		s.m.corruptBytes.Add(float64(cut))
+		s.log.Warn("spool: cut a torn or corrupt segment tail",
+			"segment", name, "offset", end, "bytes_cut", cut)
+		s.fault(SpoolFault{Corrupt: true, Bytes: cut})
+		if err := s.fs.Truncate(name, int64(end)); err != nil {
+			return nil, fmt.Errorf("spool: cut %s at %d: %w", name, end, err)
+		}
+	}
+	off = end
 	seg.size = int64(off)
 	if seg.size > 0 {
 		// After kill -9 the file may hold what the kernel has not written yet (an append the
@@ -431,6 +458,17 @@ func (s *Spool) scan(id uint64) (*segment, error) {
 		}
 	}
 	return seg, nil
+}
+
+// resync finds the first offset from 'from' on where a whole record with a good CRC starts. A
+// false match needs a plausible length and a matching CRC-32C by chance (1 in 2^32 per offset).
+func resync(b []byte, from int) (int, bool) {
+	for p := from; p+recordHeader+payloadHeader <= len(b); p++ {
+		if _, _, err := ReadRecord(b[p:]); err == nil {
+			return p, true
+		}
+	}
+	return 0, false
 }
 
 func (s *Spool) syncFile(name string) error {
@@ -520,28 +558,41 @@ func (s *Spool) Append(r Record) error {
 	}
 	if s.active == nil || s.full(int64(len(rec))) {
 		if err := s.rotate(); err != nil {
-			s.m.appendFailures.Inc()
-			return err
+			return s.appendFailed(err)
 		}
 	}
 	if err := s.makeRoom(int64(len(rec))); err != nil {
-		s.m.appendFailures.Inc()
-		return err
+		return s.appendFailed(err)
 	}
 	act := s.segs[len(s.segs)-1]
 	if err := s.write(act, rec); err != nil {
-		s.m.appendFailures.Inc()
 		s.abandon(act)
 		if rerr := s.rotate(); rerr != nil {
 			s.log.Warn("spool: cannot start a new segment after a failed append; the next append tries again", "error", rerr.Error())
 		}
-		return err
+		return s.appendFailed(err)
 	}
 	act.recs = append(act.recs, recInfo{off: act.size, points: r.Points, oldest: r.Oldest.UnixNano()})
 	act.size += int64(len(rec))
 	act.points += r.Points
 	s.m.appended.Add(float64(r.Points))
 	return nil
+}
+
+// appendFailed counts a batch the spool could not write and reports it through OnFault: its
+// readings are lost, for a reason (permissions, disk full, I/O) an operator must fix in the
+// spool folder.
+func (s *Spool) appendFailed(err error) error {
+	s.m.appendFailures.Inc()
+	s.fault(SpoolFault{Err: err})
+	return fmt.Errorf("spool.dir %s: %w", s.cfg.Dir, err)
+}
+
+func (s *Spool) fault(f SpoolFault) {
+	if s.cfg.OnFault != nil {
+		f.Dir = s.cfg.Dir
+		s.cfg.OnFault(f)
+	}
 }
 
 // full reports whether n more bytes would take the segment appended to past SegmentBytes (a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -28,8 +29,14 @@ func rec(i int) Record {
 
 func openSpool(t *testing.T, cfg SpoolConfig) (*Spool, *prometheus.Registry) {
 	t.Helper()
+	return openSpoolLog(t, cfg, nil)
+}
+
+// openSpoolLog is openSpool logging to log.
+func openSpoolLog(t *testing.T, cfg SpoolConfig, log *slog.Logger) (*Spool, *prometheus.Registry) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := OpenSpool(cfg, reg, nil)
+	s, err := OpenSpool(cfg, reg, log)
 	if err != nil {
 		t.Fatalf("OpenSpool: %v", err)
 	}
@@ -115,6 +122,9 @@ func TestSpoolReplaysInOrderAndNeverTwiceAfterRestart(t *testing.T) {
 	}
 }
 
+// TestSpoolTornTailAndFlippedByte: a flipped byte costs its record only (the scan resyncs on
+// the next record whose length and CRC hold, logged with the offset), a torn tail is cut, both
+// are counted and reported as corruption, not as the spool being full.
 func TestSpoolTornTailAndFlippedByte(t *testing.T) {
 	dir := t.TempDir()
 	cfg := SpoolConfig{Dir: dir, SegmentBytes: 250, MaxBytes: 1 << 20}
@@ -151,25 +161,39 @@ func TestSpoolTornTailAndFlippedByte(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var dropped []int
+	var dropped, faults []int
 	var mu sync.Mutex
 	cfg.OnDrop = func(points, bytes int) { mu.Lock(); dropped = append(dropped, bytes); mu.Unlock() }
-	s2, reg := openSpool(t, cfg)
+	cfg.OnFault = func(f SpoolFault) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !f.Corrupt || f.Dir != dir {
+			t.Errorf("fault %+v, want a corrupt one in %s", f, dir)
+		}
+		faults = append(faults, f.Bytes)
+	}
+	var logs logBuffer
+	s2, reg := openSpoolLog(t, cfg, newTextLogger(&logs))
 	got := drain(t, s2)
 	var want []int
-	want = append(want, seq(0, perSeg)...)             // segment 1 whole
-	want = append(want, perSeg)                        // segment 2: the record before the flipped one
-	want = append(want, seq(2*perSeg, 30-lastRecs)...) // the segments in between
+	want = append(want, seq(0, perSeg+1)...)           // segment 1 whole, and segment 2's first record
+	want = append(want, seq(perSeg+2, 30-lastRecs)...) // past the flipped record: the rest of segment 2 and the segments in between
 	want = append(want, seq(30-lastRecs, 29)...)       // the torn one minus its last record
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("replayed %v\nwant     %v", got, want)
 	}
-	wantCut := (perSeg-1)*recSize + (recSize - recSize/2)
+	wantCut := recSize + (recSize - recSize/2)
 	if corrupt := metric(t, reg, "facilityd_spool_corrupt_bytes_total"); corrupt != float64(wantCut) {
 		t.Errorf("corrupt bytes = %v, want %d", corrupt, wantCut)
 	}
-	if len(dropped) != 2 {
-		t.Errorf("OnDrop calls = %v, want one per cut segment", dropped)
+	if len(dropped) != 0 {
+		t.Errorf("OnDrop calls = %v: corruption is not the spool being full", dropped)
+	}
+	if fmt.Sprint(faults) != fmt.Sprint([]int{recSize, recSize - recSize/2}) {
+		t.Errorf("OnFault bytes = %v, want the flipped record's %d and the torn tail's %d", faults, recSize, recSize-recSize/2)
+	}
+	if l := logs.lines("skipped a corrupt record"); len(l) != 1 || !strings.Contains(l[0], fmt.Sprintf("offset=%d", recSize)) {
+		t.Errorf("skip not logged with its offset %d: %q", recSize, l)
 	}
 }
 
@@ -453,7 +477,8 @@ func TestSpoolSecondOutageAfterReplaySurvivesKill(t *testing.T) {
 	}
 }
 
-// TestSpoolAppendFailure: a write or fsync that fails loses only its own batch, counted; the
+// TestSpoolAppendFailure: a write or fsync that fails loses only its own batch, counted and
+// reported through OnFault with the folder; the
 // segment is cut back to what the spool counts, the next batch goes to a new segment, and a
 // restart replays the batches around the failed one and not the failed one.
 func TestSpoolAppendFailure(t *testing.T) {
@@ -485,7 +510,9 @@ func TestSpoolAppendFailure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fsys := newMemFS(rand.New(rand.NewPCG(1, 1)))
-			cfg := SpoolConfig{Dir: "/spool", SegmentBytes: 4096, MaxBytes: 1 << 20}
+			var faults []SpoolFault
+			cfg := SpoolConfig{Dir: "/spool", SegmentBytes: 4096, MaxBytes: 1 << 20,
+				OnFault: func(f SpoolFault) { faults = append(faults, f) }}
 			reg := prometheus.NewRegistry()
 			s, err := openSpoolFS(cfg, fsys, reg, nil)
 			if err != nil {
@@ -507,8 +534,14 @@ func TestSpoolAppendFailure(t *testing.T) {
 			}
 			if err := s.Append(rec(3)); err == nil {
 				t.Fatal("Append returned nil through a failed write or fsync")
+			} else if !strings.Contains(err.Error(), "spool.dir /spool") {
+				t.Errorf("error %q does not name the spool folder", err)
 			}
 			fsys.fault = nil
+			// The gateway raises its spool_write_failed alarm from this.
+			if len(faults) != 1 || faults[0].Err == nil || faults[0].Corrupt || faults[0].Dir != "/spool" {
+				t.Errorf("faults reported %+v, want one write failure in /spool", faults)
+			}
 			if m := metric(t, reg, "facilityd_spool_append_failures_total"); m != 1 {
 				t.Errorf("facilityd_spool_append_failures_total = %v, want 1", m)
 			}
@@ -581,6 +614,25 @@ func BenchmarkSpoolAppend(b *testing.B) {
 			if err := s.Commit(); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// FuzzResync: whatever bytes a segment holds, the scan's resync never panics, and the offset
+// it returns starts a record that decodes whole.
+func FuzzResync(f *testing.F) {
+	good := AppendRecord(nil, Record{Points: 1, Oldest: time.Unix(1, 0), Lines: []byte("pump,device=P-1 pressure=4.1 1")})
+	two := AppendRecord(bytes.Clone(good), Record{Points: 2, Lines: []byte("a b=1 1\na b=2 2")})
+	f.Add(good)
+	f.Add(append([]byte{0, 0, 0, 1, 9}, two...))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, ok := resync(b, 0)
+		if !ok {
+			return
+		}
+		if _, _, err := ReadRecord(b[p:]); err != nil {
+			t.Fatalf("resync chose offset %d, where ReadRecord fails: %v", p, err)
 		}
 	})
 }

@@ -81,9 +81,10 @@ func (c Config) validate() error {
 	if c.URL == "" {
 		errs = append(errs, errors.New("influx.url: missing (e.g. http://127.0.0.1:8086)"))
 	} else if u, err := url.Parse(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("influx.url: %w", err))
+		// url.Error repeats the URL, password and all: name the key, not the value.
+		errs = append(errs, errors.New("influx.url: not a URL (e.g. http://127.0.0.1:8086)"))
 	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("influx.url: %q is not an http:// or https:// URL with a host", c.URL))
+		errs = append(errs, fmt.Errorf("influx.url: %q is not an http:// or https:// URL with a host", RedactURL(c.URL)))
 	}
 	if c.Bucket == "" {
 		errs = append(errs, errors.New(`influx.bucket: missing (InfluxDB 1.8: "database" or "database/retention-policy")`))
@@ -106,6 +107,7 @@ func (c Config) validate() error {
 // String prints the config with the token hidden, so it can be logged or shown in errors.
 func (c Config) String() string {
 	c.Token = hidden(c.Token)
+	c.URL = RedactURL(c.URL)
 	type plain Config // no String method: no recursion
 	return fmt.Sprintf("%+v", plain(c))
 }
@@ -113,7 +115,7 @@ func (c Config) String() string {
 // LogValue logs the config with the token hidden.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("url", c.URL),
+		slog.String("url", RedactURL(c.URL)),
 		slog.String("bucket", c.Bucket),
 		slog.String("org", c.Org),
 		slog.String("token", hidden(c.Token)),

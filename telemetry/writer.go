@@ -116,6 +116,10 @@ func newWriter(cfg Config, reg prometheus.Registerer, log *slog.Logger, doer inf
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cfg, err := cfg.splitCredentials()
+	if err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

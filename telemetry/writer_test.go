@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -623,5 +624,72 @@ func TestLogThrottle(t *testing.T) {
 	th.flush(at(200))
 	if n := len(buf.lines("a failed")); n != 3 {
 		t.Errorf("flush with nothing held back logged again: %d lines", n)
+	}
+}
+
+// TestInfluxURLPasswordIsNeverLogged: a password in influx.url (http://user:pass@host) is sent as
+// the connection's credentials, and neither the start-up config nor a failed write's log line
+// shows it.
+func TestInfluxURLPasswordIsNeverLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var auth []string
+		var mu sync.Mutex
+		influx := &fakeInflux{respond: func(n int, req *http.Request) (*http.Response, error) {
+			mu.Lock()
+			auth = append(auth, req.Header.Get("Authorization"))
+			mu.Unlock()
+			if req.URL.User != nil {
+				t.Errorf("request URL carries userinfo: %s", req.URL.Redacted())
+			}
+			if n == 0 {
+				return reply(http.StatusServiceUnavailable, "busy"), nil
+			}
+			return reply(http.StatusNoContent, ""), nil
+		}}
+		cfg := Config{URL: "http://writer:pa55word@influx.invalid:8086", FlushInterval: time.Second}
+		h := startWriter(t, influx, cfg)
+		h.log.Write([]byte(fmt.Sprintf("%s\n", cfg)))
+		slog.New(slog.NewTextHandler(h.log, nil)).Info("start", "influx", cfg)
+		h.w.Enqueue(snap("P-1", 0))
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		h.stop(t)
+		if l := h.log.lines("pa55word"); len(l) != 0 {
+			t.Errorf("password logged: %q", l)
+		}
+		if l := h.log.lines("write failed"); len(l) == 0 || !strings.Contains(l[0], "influx.invalid") {
+			t.Errorf("failed write not logged with its host: %q", l)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(auth) < 2 || auth[0] != "Token writer:pa55word" {
+			t.Errorf("Authorization = %q, want the URL's credentials as the 1.8 token", auth)
+		}
+	})
+}
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{name: "user and password", in: "http://u:secret@h:8086/x", want: "http://xxxxx@h:8086/x"},
+		{name: "user only", in: "https://secret@h", want: "https://xxxxx@h"},
+		{name: "none", in: "http://h:8086", want: "http://h:8086"},
+		{name: "empty", in: "", want: ""},
+		{name: "unparsable", in: "http://u:secret@h:bad port", want: "<unparsable URL>"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RedactURL(tc.in); got != tc.want {
+				t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestInfluxURLAndTokenBothCredentials(t *testing.T) {
+	t.Parallel()
+	_, err := NewWriter(Config{URL: "http://u:p@h:8086", Bucket: "b", Token: "t"}, nil, nil)
+	if !errors.Is(err, errCredentialsTwice) {
+		t.Errorf("NewWriter = %v, want the both-credentials error", err)
 	}
 }

@@ -485,8 +485,12 @@ func (r *Report) patrolMarkdown(b *strings.Builder) {
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	t := r.lang.T
-	rows := [][]string{{t("report.csv.section"), t("report.csv.name"), t("report.csv.metric"), t("report.csv.value")}}
-	add := func(sec, name, metric string, v any) { rows = append(rows, []string{sec, name, metric, fmt.Sprint(v)}) }
+	rows := [][]string{{csvText(t("report.csv.section")), csvText(t("report.csv.name")), csvText(t("report.csv.metric")), csvText(t("report.csv.value"))}}
+	// The value is always a number (fmt.Sprint of an int), written as is; the other cells are
+	// text, some of it typed by people, and neutralised.
+	add := func(sec, name, metric string, v any) {
+		rows = append(rows, []string{csvText(sec), csvText(name), csvText(metric), fmt.Sprint(v)})
+	}
 	add("summary", r.Month, "orders", r.Orders)
 	add("summary", r.Month, "mean_accept_seconds", int64(r.MeanAccept.Seconds()))
 	add("summary", r.Month, "mean_repair_seconds", int64(r.MeanRepair.Seconds()))

@@ -9,7 +9,17 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/telemetry"
 )
+
+// printable is cfg as check-config --print shows it: secrets are hidden by their types, and the
+// userinfo of a URL (http://user:password@host) is redacted, since a password may sit there.
+func printable(cfg *config.Config) *config.Config {
+	c := *cfg
+	c.Influx.URL = telemetry.RedactURL(c.Influx.URL)
+	c.MQTT.URL = telemetry.RedactURL(c.MQTT.URL)
+	return &c
+}
 
 func checkConfigCommand() *cobra.Command {
 	var print bool
@@ -40,7 +50,7 @@ func checkConfigCommand() *cobra.Command {
 				fmt.Fprintf(out, "warning: %s\n", w)
 			}
 			if print {
-				b, err := yaml.Marshal(cfg)
+				b, err := yaml.Marshal(printable(cfg))
 				if err != nil {
 					return err
 				}

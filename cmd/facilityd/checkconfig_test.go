@@ -41,3 +41,25 @@ func TestCheckConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckConfigPrintHidesURLPassword: `check-config --print` never shows a password written
+// into influx.url or mqtt.url.
+func TestCheckConfigPrintHidesURLPassword(t *testing.T) {
+	t.Setenv("FACILITYD_INFLUX_URL", "http://writer:pa55word@influx.example:8086")
+	t.Setenv("FACILITYD_MQTT_URL", "tcp://bridge:mqtt-s3cret@broker.example:1883")
+	var out bytes.Buffer
+	cmd := rootCommand()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"check-config", "--print", "../../examples/demo.yaml"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"pa55word", "mqtt-s3cret"} {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("--print shows the password %q:\n%s", secret, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "http://xxxxx@influx.example:8086") {
+		t.Errorf("--print does not show the redacted influx.url:\n%s", out.String())
+	}
+}

@@ -52,6 +52,7 @@ func pointValue(t *testing.T, base, device, point string) any {
 // refuses are each answered as the README says.
 func TestWriteToThePlant(t *testing.T) {
 	cfg, estate := modbusEstate(t, nil)
+	cfg.HTTP.Operators = append(cfg.HTTP.Operators, "eng-zhang", "eng-li", "eng-wu") // open mode: known names act
 	d := startDaemon(t, cfg)
 	waitFor(t, "LP-1 read", 10*time.Second, func() bool {
 		var dd api.DeviceDetail
@@ -143,6 +144,7 @@ func TestWriteToThePlant(t *testing.T) {
 // command topic, taken by the controller, and confirmed by the payload it publishes next.
 func TestMQTTWriteToThePlant(t *testing.T) {
 	cfg, estate := demoEstate(t, nil)
+	cfg.HTTP.Operators = append(cfg.HTTP.Operators, "eng-zhang")
 	d := startDaemon(t, cfg)
 	waitFor(t, "LC-1 read over MQTT", 10*time.Second, func() bool {
 		var dd api.DeviceDetail
@@ -173,8 +175,8 @@ func TestMQTTWriteToThePlant(t *testing.T) {
 }
 
 // TestWriteWithRoleTokens: where tokens are configured, a patrol token may not write (403
-// naming the role needed), and an engineer's write is journalled in the token's name, whatever
-// the body's "by" says.
+// naming the role needed), an engineer's write is journalled in the token's name, and a body
+// naming someone else is refused.
 func TestWriteWithRoleTokens(t *testing.T) {
 	cfg, _ := modbusEstate(t, nil)
 	cfg.HTTP.Tokens = []config.Token{
@@ -205,9 +207,12 @@ func TestWriteWithRoleTokens(t *testing.T) {
 	if st := write("guard-token-0001", map[string]any{"value": true, "reason": "dark path", "by": "g1"}, &refused); st != http.StatusForbidden || !strings.Contains(refused.Error, "needs role engineer") {
 		t.Errorf("patrol token: %d %q, want 403 saying the write needs role engineer", st, refused.Error)
 	}
+	if st := write("engineer-token-01", map[string]any{"value": true, "reason": "dark path", "by": "admin"}, &refused); st != http.StatusForbidden || !strings.Contains(refused.Error, `may not name "admin"`) {
+		t.Errorf("engineer token naming someone else: %d %q, want 403", st, refused.Error)
+	}
 	var rec commands.Record
-	if st := write("engineer-token-01", map[string]any{"value": true, "reason": "dark path", "by": "admin"}, &rec); st != http.StatusOK || rec.By != "eng-wu" {
-		t.Errorf("engineer token: %d, by %q; want 200 by eng-wu (the token's name, not the body's)", st, rec.By)
+	if st := write("engineer-token-01", map[string]any{"value": true, "reason": "dark path"}, &rec); st != http.StatusOK || rec.By != "eng-wu" {
+		t.Errorf("engineer token: %d, by %q; want 200 by eng-wu (the token's name)", st, rec.By)
 	}
 	req, _ := http.NewRequest(http.MethodGet, d.api+"/api/v1/commands?device=LP-1", nil)
 	req.Header.Set("Authorization", "Bearer engineer-token-01")

@@ -310,7 +310,7 @@ func consoleWrite(t *testing.T, b *testenv.Browser, base string) {
 	const c3 = `#readings tr[data-point="circuit_03_command"]`
 	if on, _ := pointValue(t, base, "LP-1", "circuit_03_command").(bool); on { // lit by its schedule: off first
 		var rec commands.Record
-		if st := post(t, base+"/api/v1/devices/LP-1/points/circuit_03_command", map[string]any{"value": false, "reason": "test", "by": "test"}, &rec); st != http.StatusOK {
+		if st := post(t, base+"/api/v1/devices/LP-1/points/circuit_03_command", map[string]any{"value": false, "reason": "test", "by": "g1"}, &rec); st != http.StatusOK {
 			t.Fatalf("switch circuit 3 off first: %d %+v", st, rec)
 		}
 	}

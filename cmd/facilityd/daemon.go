@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,45 +50,6 @@ func runCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
 	return cmd
-}
-
-// killAfterJournalEnv names an alarm id; when set, facilityd kills itself (SIGKILL) right
-// after journalling that alarm's raise and before any consumer sees it. The delivery tests
-// use it to check that the alarm still reaches every consumer after the restart.
-const killAfterJournalEnv = "FACILITYD_TEST_KILL_AFTER_JOURNAL"
-
-func killAfterJournal() func(alarms.Event) {
-	id := os.Getenv(killAfterJournalEnv)
-	if id == "" {
-		return nil
-	}
-	return func(e alarms.Event) {
-		if e.Type == alarms.EventRaised && e.Alarm.ID == id {
-			fmt.Fprintf(os.Stderr, "%s: killed after journalling seq %d (%s)\n", killAfterJournalEnv, e.Seq, id)
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // the signal is on its way; nothing else may run
-		}
-	}
-}
-
-// killAfterHandledEnv names a consumer and an alarm id ("workorders L1-1/entrapment"); when
-// set, facilityd kills itself (SIGKILL) right after that consumer has applied that alarm's
-// raise and before the journal records that it has: the delivery tests use it to check that
-// the raise, delivered again after the restart, is not applied twice.
-const killAfterHandledEnv = "FACILITYD_TEST_KILL_AFTER_HANDLED"
-
-func killAfterHandled() func(string, alarms.Event) {
-	consumer, id, _ := strings.Cut(os.Getenv(killAfterHandledEnv), " ")
-	if id == "" {
-		return nil
-	}
-	return func(name string, e alarms.Event) {
-		if name == consumer && e.Type == alarms.EventRaised && e.Alarm.ID == id {
-			fmt.Fprintf(os.Stderr, "%s: killed after %s handled seq %d (%s)\n", killAfterHandledEnv, name, e.Seq, id)
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {}
-		}
-	}
 }
 
 // hooks let the demo and the tests reach into a running daemon.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/examples"
 	"github.com/facilityd/facilityd/simulators"
+	"github.com/facilityd/facilityd/telemetry"
 )
 
 func demoCommand() *cobra.Command {
@@ -68,7 +70,7 @@ func demoCommand() *cobra.Command {
 			// failing (a port in use) stops the other and the demo exits with the error.
 			g, ctx := errgroup.WithContext(cmd.Context())
 			g.Go(func() error {
-				err := api.Serve(ctx, cfg.Demo.SimAddr, estate.Handler(), func(a net.Addr) {
+				err := api.Serve(ctx, cfg.Demo.SimAddr, simulators.Guard(estate.Handler(), cfg.Demo.SimAddr), func(a net.Addr) {
 					log.Info("simulator control API listening", "url", "http://"+a.String()+"/sim/v1/devices")
 				})
 				if err != nil {
@@ -77,7 +79,7 @@ func demoCommand() *cobra.Command {
 				return nil
 			})
 			g.Go(func() error {
-				err := runDaemon(ctx, cfg, log, hooks{listening: func(net.Addr) { printBanner(cfg) }})
+				err := runDaemon(ctx, cfg, log, hooks{listening: func(net.Addr) { printBanner(os.Stderr, cfg) }})
 				if err == nil && cmd.Context().Err() == nil {
 					err = errors.New("facilityd stopped") // the simulators' API failed; its error wins
 				}
@@ -90,13 +92,21 @@ func demoCommand() *cobra.Command {
 	return cmd
 }
 
-func printBanner(cfg *config.Config) {
+// apiAccess is the banner's line on who may use the API: open only when no token is configured.
+func apiAccess(cfg *config.Config) string {
+	if n := len(cfg.HTTP.Tokens); n > 0 {
+		return fmt.Sprintf("The API needs a role token (%d in http.tokens; send Authorization: Bearer TOKEN) and listens on loopback only.", n)
+	}
+	return "The API runs OPEN (no role tokens) and listens on loopback only."
+}
+
+func printBanner(w io.Writer, cfg *config.Config) {
 	api, sim := "http://"+cfg.HTTP.Addr, "http://"+cfg.Demo.SimAddr
 	influx := "not configured: readings stay in the live cache (make demo starts one)"
 	if cfg.Influx.URL != "" {
-		influx = cfg.Influx.URL + ", bucket " + cfg.Influx.Bucket
+		influx = telemetry.RedactURL(cfg.Influx.URL) + ", bucket " + cfg.Influx.Bucket
 	}
-	broker := cfg.MQTT.BrokerURL()
+	broker := telemetry.RedactURL(cfg.MQTT.BrokerURL())
 	if cfg.MQTT.URL == "" {
 		broker += " (embedded)"
 	}
@@ -104,9 +114,9 @@ func printBanner(cfg *config.Config) {
 	if u, err := url.Parse(cfg.MQTT.BrokerURL()); err == nil && u.Port() != "" {
 		mqttHost, mqttPort = u.Hostname(), u.Port()
 	}
-	fmt.Fprintf(os.Stderr, `
+	fmt.Fprintf(w, `
 facilityd demo: %d simulated devices at site %s
-  The API runs OPEN (no role tokens) and listens on loopback only.
+  %s
   Console    %s/          (patrol view on a phone: %s/#/patrol)
   API        %s/api/v1/devices   %s/api/v1/devices/P-2
   Metrics    %s/metrics
@@ -114,10 +124,10 @@ facilityd demo: %d simulated devices at site %s
   InfluxDB   %s
   MQTT       %s
              mosquitto_sub -h %s -p %s -t 'facility/#' -v
-  Try a fault:  curl -X POST '%s/sim/v1/devices/P-2/faults/pit_high'
-                curl -X POST '%s/sim/v1/devices/L1-1/faults/entrapment'
-                curl -X POST '%s/sim/v1/devices/FP-1/faults/zone_alarm?zone=3'
+  Try a fault:  curl -X POST -H 'Content-Type: application/json' '%s/sim/v1/devices/P-2/faults/pit_high'
+                curl -X POST -H 'Content-Type: application/json' '%s/sim/v1/devices/L1-1/faults/entrapment'
+                curl -X POST -H 'Content-Type: application/json' '%s/sim/v1/devices/FP-1/faults/zone_alarm?zone=3'
   Ctrl-C stops everything and flushes what was read.
 
-`, len(cfg.Devices), cfg.Site, api, api, api, api, api, sim, influx, broker, mqttHost, mqttPort, sim, sim, sim)
+`, len(cfg.Devices), cfg.Site, apiAccess(cfg), api, api, api, api, api, sim, influx, broker, mqttHost, mqttPort, sim, sim, sim)
 }

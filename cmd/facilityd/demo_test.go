@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/examples"
 )
 
 // TestDemoExitsWhenItsPortIsTaken: `facilityd demo` with its API port in use stops at once with
@@ -45,5 +49,38 @@ func TestDemoExitsWhenItsPortIsTaken(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "http.addr "+ln.Addr().String()) || !strings.Contains(out.String(), "address already in use") {
 		t.Errorf("the error does not name the address in use:\n%s", out.String())
+	}
+}
+
+// TestDemoBannerSaysWhetherTheAPIIsOpen: the demo's banner tells the truth about tokens (it said
+// "OPEN" with tokens configured) and never shows a password from influx.url.
+func TestDemoBannerSaysWhetherTheAPIIsOpen(t *testing.T) {
+	tests := []struct {
+		name     string
+		tokens   []config.Token
+		want     string
+		wantNone string
+	}{
+		{name: "no tokens", want: "The API runs OPEN", wantNone: "role token ("},
+		{name: "tokens", tokens: []config.Token{{Name: "chen", Role: "engineer", SHA256: strings.Repeat("a", 64)}},
+			want: "The API needs a role token (1 in http.tokens", wantNone: "OPEN"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse("demo.yaml", examples.Demo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.HTTP.Tokens = tc.tokens
+			cfg.Influx.URL, cfg.Influx.Bucket = "http://writer:pa55word@127.0.0.1:8086", "facility"
+			var out bytes.Buffer
+			printBanner(&out, cfg)
+			if !strings.Contains(out.String(), tc.want) || strings.Contains(out.String(), tc.wantNone) {
+				t.Errorf("banner does not say %q (or says %q):\n%s", tc.want, tc.wantNone, out.String())
+			}
+			if strings.Contains(out.String(), "pa55word") {
+				t.Errorf("banner shows the InfluxDB password:\n%s", out.String())
+			}
+		})
 	}
 }

@@ -160,6 +160,11 @@ func (d *daemon) buildTelemetry(context.Context) error {
 					d.h.onSpoolDrop(points, bytes)
 				}
 			},
+			// A write that fails (permissions, disk full, I/O) or corrupt records at start:
+			// the gateway's spool_write_failed alarm names the cause.
+			OnFault: func(f telemetry.SpoolFault) {
+				d.health.SpoolFaulted(gateway.SpoolCauseOf(f.Err, f.Corrupt))
+			},
 		}, d.reg, d.log.With("component", "spool"))
 		if err != nil {
 			return fmt.Errorf("spool.dir %s: %w", cfg.Spool.Dir, err)
@@ -181,7 +186,7 @@ func (d *daemon) buildTelemetry(context.Context) error {
 	}
 	d.writer = w
 	d.closers = append(d.closers, w.Close)
-	d.log.Info("writing telemetry to InfluxDB", "url", cfg.Influx.URL, "bucket", cfg.Influx.Bucket)
+	d.log.Info("writing telemetry to InfluxDB", "url", telemetry.RedactURL(cfg.Influx.URL), "bucket", cfg.Influx.Bucket)
 	return nil
 }
 

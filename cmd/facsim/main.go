@@ -214,7 +214,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if ctlLn != nil {
-		srv := &http.Server{Handler: estate.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: simulators.Guard(estate.Handler(), ctlLn.Addr().String()), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(ctlLn); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("control API: %w", err)

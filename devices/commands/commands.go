@@ -263,9 +263,13 @@ func (s *Service) Switch(ctx context.Context, device, point string, on bool, by,
 	return string(rec.Result), nil
 }
 
-// run sends the write and waits for its read-back, filling in the record's outcome.
+// run sends the write and waits for its read-back, filling in the record's outcome. Once the
+// write is journalled pending it is handed to the poller (or the MQTT session), which sends it
+// whether or not the caller still waits: its outcome is the plant's, bounded by Timeout, not the
+// caller's context. An HTTP client that hangs up then only stops waiting, and the journal says
+// what the plant did rather than "context canceled".
 func (s *Service) run(ctx context.Context, dev *devices.Device, pt *devices.Point, idx int, v devices.Value, rec *Record) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
 	defer cancel()
 	// Listen before sending: a read-back may arrive before Write returns.
 	seen := make(chan *devices.Snapshot, 16)

@@ -26,6 +26,7 @@ points:
   - {name: spool_dropped, path: spool_dropped, type: bool, description: "the spool dropped readings unwritten in the last 10 minutes"}
   - {name: broker_not_accepting, path: broker_not_accepting, type: bool, description: "the embedded MQTT broker cannot accept connections (out of file descriptors)"}
   - {name: alarm_channel_failed, path: alarm_channel_failed, type: bool, description: "a channel to the guards' phones failed its self-test or gave a message up"}
+  - {name: spool_write_failed, path: spool_write_failed, type: enum, enum: {0: ok, 1: permission denied, 2: disk full, 3: I/O error, 4: corrupt records skipped at start}, description: "why the spool lost readings other than for space in the last 10 minutes (spool.dir)"}
 `))
 	if err != nil {
 		panic(err) // a constant: fails every test if broken
@@ -48,6 +49,8 @@ type Health struct {
 	dev      *devices.Device
 	handle   devices.Handler
 	lastDrop atomic.Int64 // unix nanoseconds of the last drop, 0 for none
+	lastFail atomic.Int64 // unix nanoseconds of the last spool fault, 0 for none
+	cause    atomic.Int32 // its SpoolCause
 	kick     chan struct{}
 	now      func() time.Time
 	broker   atomic.Pointer[func() bool] // the embedded broker's Accepting, if any
@@ -112,11 +115,26 @@ func (g *Health) SpoolDropped(points, bytes int) {
 	}
 }
 
+// SpoolFaulted is the spool's OnFault: readings were lost for cause (not for space). It never
+// blocks; the fault stays reported for DropHold.
+func (g *Health) SpoolFaulted(cause SpoolCause) {
+	g.cause.Store(int32(cause))
+	g.lastFail.Store(g.now().UnixNano())
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
 // Report hands one snapshot of the gateway's state at now to the handler.
 func (g *Health) Report(now time.Time) {
-	dropped := 0.0
-	if last := g.lastDrop.Load(); last != 0 && now.Sub(time.Unix(0, last)) < DropHold {
+	held := func(last int64) bool { return last != 0 && now.Sub(time.Unix(0, last)) < DropHold }
+	dropped, failed := 0.0, 0.0
+	if held(g.lastDrop.Load()) {
 		dropped = 1
+	}
+	if held(g.lastFail.Load()) {
+		failed = float64(g.cause.Load())
 	}
 	notAccepting := 0.0
 	if f := g.broker.Load(); f != nil && !(*f)() {
@@ -128,7 +146,8 @@ func (g *Health) Report(now time.Time) {
 		channelFailed = 1
 	}
 	g.mu.Unlock()
-	g.handle(&devices.Snapshot{Device: g.dev, Time: now, Comm: devices.CommOnline, Values: []devices.Value{{Number: dropped}, {Number: notAccepting}, {Number: channelFailed}}})
+	// In the order of the profile's points.
+	g.handle(&devices.Snapshot{Device: g.dev, Time: now, Comm: devices.CommOnline, Values: []devices.Value{{Number: dropped}, {Number: notAccepting}, {Number: channelFailed}, {Number: failed}}})
 }
 
 // Run reports until ctx ends.
