@@ -92,6 +92,13 @@ func TestSecretsHidden(t *testing.T) {
 	// Chat-robot webhooks carry their token in the URL: the URL is a secret too.
 	cfg.Patrol.Webhook.URL = "https://oapi.example.com/robot/send?access_token=s3cret-robot"
 	cfg.WorkOrders.Webhook.URL = "https://cmms.example.com/hook?key=s3cret-key"
+	ph := &cfg.Patrol.Phones
+	ph.WeCom.URL = "https://qyapi.example/cgi-bin/webhook/send?key=s3cret-wecom"
+	ph.DingTalk.URL, ph.DingTalk.Secret = "https://oapi.example/robot/send?access_token=s3cret-ding", "SECs3cret"
+	ph.Feishu.URL, ph.Feishu.Secret = "https://open.example/open-apis/bot/v2/hook/s3cret-hook", "s3cret-feishu"
+	ph.SMS.Modem.PIN = "s3cret-pin"
+	ph.SMS.Gateway.URL = "https://sms.example/send?apikey=s3cret-sms"
+	ph.SMS.Gateway.Headers = map[string]Secret{"Authorization": "Bearer s3cret-bearer"}
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
