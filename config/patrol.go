@@ -36,8 +36,8 @@ type Patrol struct {
 	// as the duty and patrol records (值班、巡查记录) the estate keeps and reports monthly. The
 	// list of alerts shows cleared ones of the last 30 days only.
 	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
-	// QueueSize bounds each channel's queue; a full queue drops (and counts) the message so a
-	// slow channel never delays the others.
+	// QueueSize is kept so that older files still load; it bounds nothing any more: messages
+	// wait in the patrol store's outbox, each channel drained by its own worker.
 	QueueSize int           `mapstructure:"queue_size" yaml:"queue_size"`
 	Webhook   PatrolWebhook `mapstructure:"webhook" yaml:"webhook"`
 	// Phones are the channels that reach the phones people carry: work-group robots, SMS and

@@ -68,7 +68,30 @@ func (c *smsChannel) Send(ctx context.Context, m Message) error {
 		c.s.log.Warn("patrol SMS not sent: the guard has no mobile (patrol.guards[].mobile)", "guard", g.ID, "alert", m.Alert)
 		return nil
 	}
-	return c.sms.SendSMS(ctx, g.Mobile, c.s.phoneText(m, g.ID))
+	return c.sms.SendSMS(ctx, g.Mobile, fitSMS(c.s.phoneText(m, g.ID)))
+}
+
+// smsMaxRunes keeps a text within the modem's eight parts whatever its alphabet: eight UCS-2
+// parts hold 8 × 67 = 536 characters (3GPP TS 23.040, 9.2.3.24.1), less room for emoji.
+const smsMaxRunes = 500
+
+// fitSMS cuts the first line's detail (the alarm's own message) so that the text fits, keeping
+// the lines after it (what to do, the link) whole: they are what the guard acts on.
+func fitSMS(text string) string {
+	r := []rune(text)
+	if len(r) <= smsMaxRunes {
+		return text
+	}
+	first, rest, _ := strings.Cut(text, "\n")
+	keep := smsMaxRunes - len([]rune(rest)) - 2
+	fr := []rune(first)
+	if keep < 20 {
+		return string(r[:smsMaxRunes-1]) + "…"
+	}
+	if len(fr) > keep {
+		first = string(fr[:keep]) + "…"
+	}
+	return first + "\n" + rest
 }
 
 // SelfTest checks the SIM, the network and the signal, and texts the self-test guard if

@@ -77,7 +77,7 @@ func (c *robotChannel) Limit() (int, int) { return c.perMinute, c.burst }
 
 // Send posts m to the group, mentioning the guards it is for (everyone, for life safety).
 func (c *robotChannel) Send(ctx context.Context, m Message) error {
-	return c.robot.Send(ctx, c.s.robotMessage(m))
+	return c.robot.Send(ctx, c.s.robotMessage(m, c.name))
 }
 
 // Retry: a rate-limited robot is tried again after a minute, a refused one (bad key or
@@ -98,9 +98,9 @@ func (c *robotChannel) SelfTest(ctx context.Context) error {
 	return c.robot.Send(ctx, robots.Message{Text: c.s.lang.T("phone.selftest", "channel", c.s.lang.T("channel."+c.name), "at", c.s.now().In(c.s.roster.loc))})
 }
 
-// robotMessage is m as a robot posts it: the phone text, and the guards it is for mentioned
-// by mobile or user id.
-func (s *Service) robotMessage(m Message) robots.Message {
+// robotMessage is m as a robot of kind posts it: the phone text, and the guards it is for
+// mentioned by their user id in that app where the roster has one, else by mobile.
+func (s *Service) robotMessage(m Message, kind string) robots.Message {
 	out := robots.Message{Text: s.phoneText(m, "")}
 	people := m.To
 	if len(m.Reach) > 0 {
@@ -108,7 +108,9 @@ func (s *Service) robotMessage(m Message) robots.Message {
 	}
 	for _, g := range people {
 		g = s.guard(g.ID)
-		if g.Mobile != "" {
+		if id := g.AppUser[kind]; id != "" {
+			out.UserIDs = append(out.UserIDs, id)
+		} else if g.Mobile != "" {
 			out.Mobiles = append(out.Mobiles, g.Mobile)
 		}
 	}

@@ -2,10 +2,13 @@ package patrol
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -604,5 +607,92 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("no %s in 10 s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A long alert still goes by SMS: the alarm's text is cut, what to do and the link stay whole.
+func TestFitSMS(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("电梯困人", 200) + "\n" + "回复 1 A17 认领。\nhttp://gw/#/patrol/A17?claim=abc.def"
+	got := fitSMS(long)
+	if n := len([]rune(got)); n > smsMaxRunes {
+		t.Errorf("%d characters, want at most %d", n, smsMaxRunes)
+	}
+	if !strings.HasSuffix(got, "回复 1 A17 认领。\nhttp://gw/#/patrol/A17?claim=abc.def") || !strings.HasPrefix(got, "电梯困人") {
+		t.Errorf("cut the wrong part:\n%s", got)
+	}
+	if short := "1\n2"; fitSMS(short) != short {
+		t.Errorf("a short text changed")
+	}
+}
+
+// A guard with a user id in the app is mentioned by it; one without, by mobile.
+func TestRobotMentions(t *testing.T) {
+	t.Parallel()
+	robot, sms, call := newPhones()
+	cfg := phoneConfig(t)
+	cfg.Patrol.Guards[0].DingTalkUser = "manager4711"
+	r := newPhoneRig(t, cfg, night, robot, sms, call)
+	m := Message{Type: ActionAlert, Class: "equipment", To: []Guard{{ID: "g1"}, {ID: "g2"}}}
+	got := r.s.robotMessage(m, "dingtalk")
+	if !slices.Equal(got.UserIDs, []string{"manager4711"}) || !slices.Equal(got.Mobiles, []string{"+8613800000001"}) || got.AtAll {
+		t.Errorf("dingtalk mentions %+v", got)
+	}
+	if got := r.s.robotMessage(m, "wecom"); len(got.UserIDs) != 0 || len(got.Mobiles) != 2 {
+		t.Errorf("wecom mentions %+v", got)
+	}
+}
+
+// An HTTP SMS gateway gets one request per SMS from the configured template, its text
+// JSON-escaped (quotes, new lines, Chinese), with its header; a refusal fails the send.
+func TestSMSGateway(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var bodies []map[string]string
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]string
+		err := json.NewDecoder(r.Body).Decode(&b)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || r.Header.Get("Authorization") != "Bearer k" || r.Header.Get("Content-Type") != "application/json" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		bodies = append(bodies, b)
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	cfg := phoneConfig(t)
+	g := &cfg.Patrol.Phones.SMS.Gateway
+	g.URL = config.Secret(srv.URL + "/send")
+	g.Body = `{"to": {{json .To}}, "text": {{json .Text}}}`
+	g.Headers = map[string]config.Secret{"Authorization": "Bearer k"}
+	s, err := New(cfg, Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var ch *smsChannel
+	for _, c := range s.chans {
+		if sc, ok := c.(*smsChannel); ok {
+			ch = sc
+		}
+	}
+	if ch == nil {
+		t.Fatal("no sms channel built from patrol.phones.sms.gateway")
+	}
+	text := "【紧急】1 号楼 \"L1-1\" 困人\n回复 1 A17 认领"
+	if err := ch.sms.SendSMS(context.Background(), "+8613800000001", text); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(bodies) != 1 || bodies[0]["to"] != "+8613800000001" || bodies[0]["text"] != text {
+		t.Errorf("gateway got %v", bodies)
+	}
+	status = http.StatusTooManyRequests
+	mu.Unlock()
+	if err := ch.sms.SendSMS(context.Background(), "+8613800000001", "x"); err == nil || !strings.Contains(err.Error(), "429") || strings.Contains(err.Error(), "send?") {
+		t.Errorf("a refused SMS: %v", err)
 	}
 }

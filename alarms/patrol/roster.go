@@ -17,6 +17,9 @@ type Guard struct {
 	// Mobile reaches the guard by SMS and call. It stays out of payloads: a zone's topic is
 	// read by every handset of the zone.
 	Mobile string `json:"-"`
+	// AppUser is the guard's user id in each work-group app (wecom, dingtalk, feishu), for an
+	// @-mention where the app knows the guard by id rather than by mobile.
+	AppUser map[string]string `json:"-"`
 }
 
 type shift struct {
@@ -81,7 +84,8 @@ func NewRoster(c config.Patrol) (*Roster, error) {
 		r.rules = DefaultRules()
 	}
 	for _, g := range c.Guards {
-		r.guards[g.ID] = Guard{ID: g.ID, Name: g.Name, Handset: g.Handset, Mobile: g.Mobile}
+		r.guards[g.ID] = Guard{ID: g.ID, Name: g.Name, Handset: g.Handset, Mobile: g.Mobile,
+			AppUser: map[string]string{"wecom": g.WeComUser, "dingtalk": g.DingTalkUser, "feishu": g.FeishuUser}}
 	}
 	for _, s := range c.Shifts {
 		start, err := config.ParseClock(s.Start)
