@@ -558,7 +558,8 @@ func (s *Service) prune(now time.Time) {
 // claim is refused with a *ClaimedError naming the owner and when they claimed.
 func (s *Service) Claim(id, guard string) (Alert, error) {
 	return s.act(id, guard, func(a Alert, now time.Time) (Alert, *Notice, error) {
-		if !s.mayAnswer(a, guard) {
+		// A claimed alert answers every other guard with its owner, whatever their zone.
+		if a.Owner == "" && !s.mayAnswer(a, guard) {
 			s.metrics.claims.WithLabelValues("refused").Inc()
 			return a, nil, fmt.Errorf("%w: %s does not patrol zone %s of alert %s (patrol.groups)", ErrNotYourZone, guard, a.Zone, a.ID)
 		}
