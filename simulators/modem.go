@@ -68,8 +68,7 @@ type Modem struct {
 	calls    []SentCall
 	call     *SentCall // in progress
 	swallow  []string
-	out      io.Writer
-	wmu      sync.Mutex
+	out      *outbox
 	now      func() time.Time
 }
 
@@ -157,27 +156,27 @@ func (m *Modem) urc(s string) {
 	}
 }
 
-func (m *Modem) write(w io.Writer, s string) {
-	m.wmu.Lock()
-	defer m.wmu.Unlock()
-	io.WriteString(w, s)
-}
+func (m *Modem) write(w io.Writer, s string) { io.WriteString(w, s) }
 
 // Serve answers AT commands on rw until ctx ends or rw fails. A Read in flight when ctx ends
-// returns when the caller closes rw.
+// returns when the caller closes rw. What the modem sends is queued, so a cue (Deliver) never
+// waits for the far end to read, as on a serial line.
 func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
+	ob := newOutbox()
 	m.mu.Lock()
-	m.out = rw
+	m.out = ob
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
-		if m.out == rw {
+		if m.out == ob {
 			m.out = nil
 		}
 		m.mu.Unlock()
+		ob.close()
 	}()
+	go ob.drain(rw)
 	done := make(chan error, 1)
-	go func() { done <- m.readCommands(rw) }()
+	go func() { done <- m.readCommands(rw, ob) }()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -189,10 +188,55 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}
 }
 
+// outbox queues what the modem sends to one connection, in order, without bound.
+type outbox struct {
+	mu     sync.Mutex
+	buf    []byte
+	ready  chan struct{}
+	closed chan struct{}
+}
+
+func newOutbox() *outbox {
+	return &outbox{ready: make(chan struct{}, 1), closed: make(chan struct{})}
+}
+
+func (o *outbox) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	o.buf = append(o.buf, b...)
+	o.mu.Unlock()
+	select {
+	case o.ready <- struct{}{}:
+	default:
+	}
+	return len(b), nil
+}
+
+func (o *outbox) close() { close(o.closed) }
+
+// drain writes the queue to w until the connection is closed or fails.
+func (o *outbox) drain(w io.Writer) {
+	for {
+		select {
+		case <-o.ready:
+		case <-o.closed:
+			return
+		}
+		o.mu.Lock()
+		b := o.buf
+		o.buf = nil
+		o.mu.Unlock()
+		if len(b) > 0 {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+		}
+	}
+}
+
 // readCommands reads command lines ended by CR (V.250 5.2.1), echoing while echo is on, and
 // after AT+CMGS the PDU ended by Ctrl-Z (or dropped by ESC).
-func (m *Modem) readCommands(rw io.ReadWriter) error {
-	r := bufio.NewReader(rw)
+func (m *Modem) readCommands(in io.Reader, rw io.Writer) error {
+	r := bufio.NewReader(in)
 	var line []byte
 	var pduLen = -1 // waiting for a PDU of this TPDU length
 	for {
