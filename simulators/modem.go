@@ -261,7 +261,7 @@ func (m *Modem) readCommands(in io.Reader, rw io.Writer) error {
 			pduLen = m.command(rw, strings.TrimSpace(string(line)))
 			line = line[:0]
 		case c == '\n':
-		default:
+		case len(line) < 4096: // longer is noise, not a command or a PDU
 			line = append(line, c)
 		}
 	}
@@ -271,8 +271,11 @@ func (m *Modem) readCommands(in io.Reader, rw io.Writer) error {
 func (m *Modem) command(w io.Writer, cmd string) int {
 	// V.250, 5.2.1: what comes before the "AT" prefix (an ESC that abandoned a message, line
 	// noise) is not part of the command.
-	if i := strings.Index(strings.ToUpper(cmd), "AT"); i > 0 {
-		cmd = cmd[i:]
+	for i := 0; i+2 <= len(cmd); i++ {
+		if strings.EqualFold(cmd[i:i+2], "AT") {
+			cmd = cmd[i:]
+			break
+		}
 	}
 	if cmd == "" {
 		return -1

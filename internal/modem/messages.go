@@ -178,11 +178,13 @@ func (m *Modem) decoded(ctx context.Context, pdu string) {
 		}
 	case *sms.StatusReport:
 		rep := Report{Ref: v.Ref, To: v.Recipient, Delivered: v.Delivered(), Status: v.Status, At: v.Discharge}
-		if !v.Pending() {
-			select {
-			case m.reports <- rep:
-			case <-ctx.Done():
-			}
+		if v.Pending() { // TP-ST 0x20-0x3F: the service centre is still trying
+			m.log.Info("delivery still being attempted", "ref", v.Ref, "to", v.Recipient, "status", v.Status)
+			return
+		}
+		select {
+		case m.reports <- rep:
+		case <-ctx.Done():
 		}
 	}
 }
