@@ -68,6 +68,8 @@ type Modem struct {
 	calls    []SentCall
 	call     *SentCall // in progress
 	swallow  []string
+	lag      []string
+	held     string // a lagged answer, sent before the next command's
 	out      *outbox
 	now      func() time.Time
 }
@@ -99,6 +101,15 @@ func (m *Modem) AnswerCalls(a CallAnswer) { m.mu.Lock(); m.answer = a; m.mu.Unlo
 func (m *Modem) Swallow(prefix string) {
 	m.mu.Lock()
 	m.swallow = append(m.swallow, prefix)
+	m.mu.Unlock()
+}
+
+// Lag makes the modem hold back its answer to the next command starting with prefix and
+// send it only when the command after it arrives, as a module busy with the network does:
+// the late answer then comes while the driver waits for another command's.
+func (m *Modem) Lag(prefix string) {
+	m.mu.Lock()
+	m.lag = append(m.lag, prefix)
 	m.mu.Unlock()
 }
 
@@ -282,14 +293,16 @@ func (m *Modem) command(w io.Writer, cmd string) int {
 	}
 	up := strings.ToUpper(cmd)
 	m.mu.Lock()
-	for i, p := range m.swallow {
-		if strings.HasPrefix(up, p) {
-			m.swallow = append(m.swallow[:i], m.swallow[i+1:]...)
-			m.mu.Unlock()
-			return -1
-		}
-	}
+	held := m.held
+	m.held = ""
 	m.mu.Unlock()
+	if held != "" {
+		m.write(w, held) // the late answer to the command before, ahead of this one's
+	}
+	swallowed, lagged := m.takeFault(up)
+	if swallowed {
+		return -1
+	}
 	if n, ok := strings.CutPrefix(up, "AT+CMGS="); ok {
 		return m.openPrompt(w, n)
 	}
@@ -299,9 +312,35 @@ func (m *Modem) command(w io.Writer, cmd string) int {
 		b.WriteString("\r\n" + l + "\r\n")
 	}
 	b.WriteString("\r\n" + final + "\r\n")
-	m.write(w, b.String())
+	if lagged {
+		m.mu.Lock()
+		m.held = b.String()
+		m.mu.Unlock()
+	} else {
+		m.write(w, b.String())
+	}
 	m.afterCommand(up)
 	return -1
+}
+
+// takeFault says whether the command is to be swallowed (Swallow) or answered late (Lag),
+// using up the cue.
+func (m *Modem) takeFault(up string) (swallowed, lagged bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, p := range m.swallow {
+		if strings.HasPrefix(up, p) {
+			m.swallow = append(m.swallow[:i], m.swallow[i+1:]...)
+			return true, false
+		}
+	}
+	for i, p := range m.lag {
+		if strings.HasPrefix(up, p) {
+			m.lag = append(m.lag[:i], m.lag[i+1:]...)
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // afterCommand sends what a command sets off: BUSY or NO CARRIER after a refused call's OK.

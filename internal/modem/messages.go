@@ -32,7 +32,7 @@ func (m *Modem) Send(ctx context.Context, to, text string) ([]int, error) {
 // sendPDU is AT+CMGS in PDU mode (3GPP TS 27.005, 3.5.1): the TPDU's length, the "> "
 // prompt, then the PDU in hex ended by Ctrl-Z; the answer is +CMGS: <mr>.
 func (m *Modem) sendPDU(ctx context.Context, p sms.PDU) (int, error) {
-	if err := m.acquire(ctx); err != nil {
+	if err := m.acquireSynced(ctx); err != nil {
 		return 0, err
 	}
 	defer m.release()

@@ -332,3 +332,33 @@ func TestUnsolicitedDuringCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestLateAnswerAfterTimeout: the modem answers a timed-out command only when the next one
+// arrives; that late answer is not taken for the next command's, whose own answer is read.
+func TestLateAnswerAfterTimeout(t *testing.T) {
+	m, sim, err := rig(t, modem.Config{CommandTimeout: 200 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Lag("AT+CSQ")
+	if _, err := m.Check(ctxT(t)); !errors.Is(err, modem.ErrTimeout) {
+		t.Fatalf("Check with a lagging modem: %v, want ErrTimeout", err)
+	}
+	// The late +CSQ and OK come right after the next command goes out.
+	st, err := m.Check(ctxT(t))
+	if err != nil || st.SIM != "READY" || st.RSSI != 21 || st.Registration != modem.Home {
+		t.Fatalf("Check after the late answer: %+v, %v", st, err)
+	}
+	sim.Lag("AT+CPIN?")
+	if _, err := m.Check(ctxT(t)); !errors.Is(err, modem.ErrTimeout) {
+		t.Fatalf("Check with a lagging SIM: %v, want ErrTimeout", err)
+	}
+	// The late +CPIN and OK come while the message waits to go: it still goes, once.
+	refs, err := m.Send(ctxT(t), "+8613800138000", "second")
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("Send after the late answer: %v, %v", refs, err)
+	}
+	if s := sim.Sent(); len(s) != 1 || s[0].Text != "second" {
+		t.Errorf("sent %+v, want only the second", s)
+	}
+}
