@@ -157,6 +157,20 @@ func (m *Modem) Deliver(from, text string) error {
 	return nil
 }
 
+// DeliverPDU stores a PDU as the network handed it (hex, SMSC part first), announced like
+// Deliver's: for tests of what real networks send, malformed PDUs included.
+func (m *Modem) DeliverPDU(pdu string) {
+	m.mu.Lock()
+	idx := m.next
+	m.store[idx] = strings.ToUpper(pdu)
+	m.next++
+	mt := m.mt
+	m.mu.Unlock()
+	if mt == 1 {
+		m.urc(fmt.Sprintf("+CMTI: \"SM\",%d", idx))
+	}
+}
+
 // urc writes an unsolicited result code to the connection being served, if any.
 func (m *Modem) urc(s string) {
 	m.mu.Lock()
