@@ -68,8 +68,9 @@ type Modem struct {
 	calls    []SentCall
 	call     *SentCall // in progress
 	swallow  []string
-	out      io.Writer
-	wmu      sync.Mutex
+	lag      []string
+	held     string // a lagged answer, sent before the next command's
+	out      *outbox
 	now      func() time.Time
 }
 
@@ -100,6 +101,15 @@ func (m *Modem) AnswerCalls(a CallAnswer) { m.mu.Lock(); m.answer = a; m.mu.Unlo
 func (m *Modem) Swallow(prefix string) {
 	m.mu.Lock()
 	m.swallow = append(m.swallow, prefix)
+	m.mu.Unlock()
+}
+
+// Lag makes the modem hold back its answer to the next command starting with prefix and
+// send it only when the command after it arrives, as a module busy with the network does:
+// the late answer then comes while the driver waits for another command's.
+func (m *Modem) Lag(prefix string) {
+	m.mu.Lock()
+	m.lag = append(m.lag, prefix)
 	m.mu.Unlock()
 }
 
@@ -147,6 +157,20 @@ func (m *Modem) Deliver(from, text string) error {
 	return nil
 }
 
+// DeliverPDU stores a PDU as the network handed it (hex, SMSC part first), announced like
+// Deliver's: for tests of what real networks send, malformed PDUs included.
+func (m *Modem) DeliverPDU(pdu string) {
+	m.mu.Lock()
+	idx := m.next
+	m.store[idx] = strings.ToUpper(pdu)
+	m.next++
+	mt := m.mt
+	m.mu.Unlock()
+	if mt == 1 {
+		m.urc(fmt.Sprintf("+CMTI: \"SM\",%d", idx))
+	}
+}
+
 // urc writes an unsolicited result code to the connection being served, if any.
 func (m *Modem) urc(s string) {
 	m.mu.Lock()
@@ -157,27 +181,27 @@ func (m *Modem) urc(s string) {
 	}
 }
 
-func (m *Modem) write(w io.Writer, s string) {
-	m.wmu.Lock()
-	defer m.wmu.Unlock()
-	io.WriteString(w, s)
-}
+func (m *Modem) write(w io.Writer, s string) { io.WriteString(w, s) }
 
 // Serve answers AT commands on rw until ctx ends or rw fails. A Read in flight when ctx ends
-// returns when the caller closes rw.
+// returns when the caller closes rw. What the modem sends is queued, so a cue (Deliver) never
+// waits for the far end to read, as on a serial line.
 func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
+	ob := newOutbox()
 	m.mu.Lock()
-	m.out = rw
+	m.out = ob
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()
-		if m.out == rw {
+		if m.out == ob {
 			m.out = nil
 		}
 		m.mu.Unlock()
+		ob.close()
 	}()
+	go ob.drain(rw)
 	done := make(chan error, 1)
-	go func() { done <- m.readCommands(rw) }()
+	go func() { done <- m.readCommands(rw, ob) }()
 	select {
 	case <-ctx.Done():
 		return nil
@@ -189,10 +213,55 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}
 }
 
+// outbox queues what the modem sends to one connection, in order, without bound.
+type outbox struct {
+	mu     sync.Mutex
+	buf    []byte
+	ready  chan struct{}
+	closed chan struct{}
+}
+
+func newOutbox() *outbox {
+	return &outbox{ready: make(chan struct{}, 1), closed: make(chan struct{})}
+}
+
+func (o *outbox) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	o.buf = append(o.buf, b...)
+	o.mu.Unlock()
+	select {
+	case o.ready <- struct{}{}:
+	default:
+	}
+	return len(b), nil
+}
+
+func (o *outbox) close() { close(o.closed) }
+
+// drain writes the queue to w until the connection is closed or fails.
+func (o *outbox) drain(w io.Writer) {
+	for {
+		select {
+		case <-o.ready:
+		case <-o.closed:
+			return
+		}
+		o.mu.Lock()
+		b := o.buf
+		o.buf = nil
+		o.mu.Unlock()
+		if len(b) > 0 {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+		}
+	}
+}
+
 // readCommands reads command lines ended by CR (V.250 5.2.1), echoing while echo is on, and
 // after AT+CMGS the PDU ended by Ctrl-Z (or dropped by ESC).
-func (m *Modem) readCommands(rw io.ReadWriter) error {
-	r := bufio.NewReader(rw)
+func (m *Modem) readCommands(in io.Reader, rw io.Writer) error {
+	r := bufio.NewReader(in)
 	var line []byte
 	var pduLen = -1 // waiting for a PDU of this TPDU length
 	for {
@@ -217,7 +286,7 @@ func (m *Modem) readCommands(rw io.ReadWriter) error {
 			pduLen = m.command(rw, strings.TrimSpace(string(line)))
 			line = line[:0]
 		case c == '\n':
-		default:
+		case len(line) < 4096: // longer is noise, not a command or a PDU
 			line = append(line, c)
 		}
 	}
@@ -227,22 +296,27 @@ func (m *Modem) readCommands(rw io.ReadWriter) error {
 func (m *Modem) command(w io.Writer, cmd string) int {
 	// V.250, 5.2.1: what comes before the "AT" prefix (an ESC that abandoned a message, line
 	// noise) is not part of the command.
-	if i := strings.Index(strings.ToUpper(cmd), "AT"); i > 0 {
-		cmd = cmd[i:]
+	for i := 0; i+2 <= len(cmd); i++ {
+		if strings.EqualFold(cmd[i:i+2], "AT") {
+			cmd = cmd[i:]
+			break
+		}
 	}
 	if cmd == "" {
 		return -1
 	}
 	up := strings.ToUpper(cmd)
 	m.mu.Lock()
-	for i, p := range m.swallow {
-		if strings.HasPrefix(up, p) {
-			m.swallow = append(m.swallow[:i], m.swallow[i+1:]...)
-			m.mu.Unlock()
-			return -1
-		}
-	}
+	held := m.held
+	m.held = ""
 	m.mu.Unlock()
+	if held != "" {
+		m.write(w, held) // the late answer to the command before, ahead of this one's
+	}
+	swallowed, lagged := m.takeFault(up)
+	if swallowed {
+		return -1
+	}
 	if n, ok := strings.CutPrefix(up, "AT+CMGS="); ok {
 		return m.openPrompt(w, n)
 	}
@@ -252,9 +326,35 @@ func (m *Modem) command(w io.Writer, cmd string) int {
 		b.WriteString("\r\n" + l + "\r\n")
 	}
 	b.WriteString("\r\n" + final + "\r\n")
-	m.write(w, b.String())
+	if lagged {
+		m.mu.Lock()
+		m.held = b.String()
+		m.mu.Unlock()
+	} else {
+		m.write(w, b.String())
+	}
 	m.afterCommand(up)
 	return -1
+}
+
+// takeFault says whether the command is to be swallowed (Swallow) or answered late (Lag),
+// using up the cue.
+func (m *Modem) takeFault(up string) (swallowed, lagged bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, p := range m.swallow {
+		if strings.HasPrefix(up, p) {
+			m.swallow = append(m.swallow[:i], m.swallow[i+1:]...)
+			return true, false
+		}
+	}
+	for i, p := range m.lag {
+		if strings.HasPrefix(up, p) {
+			m.lag = append(m.lag[:i], m.lag[i+1:]...)
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // afterCommand sends what a command sets off: BUSY or NO CARRIER after a refused call's OK.

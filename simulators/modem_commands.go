@@ -23,6 +23,8 @@ func (m *Modem) answerCommand(cmd, up string) ([]string, string) {
 	case up == "ATE0" || up == "ATE1" || up == "ATE":
 		m.echo = up == "ATE1"
 		return nil, "OK"
+	case up == "AT+CMEE?":
+		return []string{fmt.Sprintf("+CMEE: %d", m.cmee)}, "OK"
 	case strings.HasPrefix(up, "AT+CMEE="):
 		n, err := strconv.Atoi(up[len("AT+CMEE="):])
 		if err != nil || n < 0 || n > 2 {

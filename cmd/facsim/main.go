@@ -160,6 +160,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "facilityd configuration: simulate every Modbus device it names, at its address and unit (the fleet flags are then ignored)")
 	var serial peers
 	fs.Var(&serial, "serial-peer", "ID=PATH: serve device ID in RTU framing on serial port PATH, the other end of the line facilityd polls (repeat for more units or lines)")
+	var modems modemPeers
+	fs.Var(&modems, "modem-peer", "ID=PATH: simulate GSM modem ID answering AT commands on serial port PATH, the other end of facilityd's modem line (repeat for more)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -213,8 +215,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := serial.serve(gctx, g, estate, sims, log); err != nil {
 		return err
 	}
+	if err := modems.serve(gctx, g, log); err != nil {
+		return err
+	}
 	if ctlLn != nil {
-		srv := &http.Server{Handler: simulators.Guard(estate.Handler(), ctlLn.Addr().String()), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: simulators.Guard(modems.handler(estate.Handler()), ctlLn.Addr().String()), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(ctlLn); !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("control API: %w", err)

@@ -38,10 +38,63 @@ func (m *Modem) acquire(ctx context.Context) error {
 
 func (m *Modem) release() { <-m.sem }
 
+// acquireSynced is acquire, then resync if a command was abandoned: its answer may still be
+// on its way and must not be taken for the next command's.
+func (m *Modem) acquireSynced(ctx context.Context) error {
+	if err := m.acquire(ctx); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	stale := m.stale
+	m.mu.Unlock()
+	if stale {
+		m.resync(ctx)
+	}
+	return nil
+}
+
+// resyncCmd asks for something only its own answer carries (+CMEE: <n>, TS 27.007, 9.1).
+const resyncCmd = "AT+CMEE?"
+
+// resync sends AT+CMEE? and waits for the final result that follows its own +CMEE: line;
+// dispatch drops finals without one: late answers to abandoned commands. A modem that does
+// not answer within CommandTimeout is taken as quiet.
+func (m *Modem) resync(ctx context.Context) {
+	p := m.start(resyncCmd, false)
+	if err := m.write([]byte(resyncCmd + "\r")); err != nil {
+		m.abandon(p)
+		return
+	}
+	t := time.NewTimer(m.cfg.CommandTimeout)
+	defer t.Stop()
+	select {
+	case <-p.final:
+		m.mu.Lock()
+		m.stale = false
+		m.mu.Unlock()
+	case <-t.C:
+		m.log.Warn("modem silent while resynchronising after a timeout")
+		m.abandonQuiet(p)
+	case <-ctx.Done():
+		m.abandon(p)
+	case <-m.closed:
+	}
+}
+
+// abandonQuiet stops waiting for p without marking the line stale: nothing is in flight.
+func (m *Modem) abandonQuiet(p *pending) {
+	m.mu.Lock()
+	if m.cur == p {
+		m.cur = nil
+	}
+	m.stale = false
+	m.mu.Unlock()
+}
+
 // exec runs one command and waits for its final result within timeout (or ctx). A refusal is
 // an *Error; OK, CONNECT and the call results of ATD are not errors.
 func (m *Modem) exec(ctx context.Context, cmd string, timeout time.Duration) (response, error) {
-	if err := m.acquire(ctx); err != nil {
+	if err := m.acquireSynced(ctx); err != nil {
 		return response{}, err
 	}
 	defer m.release()
@@ -55,7 +108,7 @@ func (m *Modem) exec(ctx context.Context, cmd string, timeout time.Duration) (re
 
 // start makes p the command in flight.
 func (m *Modem) start(cmd string, prompt bool) *pending {
-	p := &pending{cmd: cmd, final: make(chan line, 1), dial: len(cmd) > 3 && cmd[:3] == "ATD"}
+	p := &pending{cmd: cmd, final: make(chan line, 1), dial: len(cmd) > 3 && cmd[:3] == "ATD", resync: cmd == resyncCmd}
 	if prompt {
 		p.prompt = make(chan struct{}, 1)
 	}
@@ -65,11 +118,12 @@ func (m *Modem) start(cmd string, prompt bool) *pending {
 	return p
 }
 
-// abandon stops waiting for p; a late answer is then logged and dropped.
+// abandon stops waiting for p; its answer may still come, so the next command resyncs first.
 func (m *Modem) abandon(p *pending) {
 	m.mu.Lock()
 	if m.cur == p {
 		m.cur = nil
+		m.stale = true
 	}
 	m.mu.Unlock()
 }
@@ -83,7 +137,7 @@ func (m *Modem) write(b []byte) error {
 			return ErrClosed
 		default:
 		}
-		return fmt.Errorf("modem %s: writing: %w", m.cfg.Port, err)
+		return fmt.Errorf("modem %s: writing: %w", m.name, err)
 	}
 	return nil
 }

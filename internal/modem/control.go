@@ -16,14 +16,14 @@ import (
 func (m *Modem) Init(ctx context.Context) error {
 	for _, cmd := range []string{"ATE0", "AT+CMEE=1"} {
 		if _, err := m.exec(ctx, cmd, m.cfg.CommandTimeout); err != nil {
-			return fmt.Errorf("modem %s: init: %w", m.cfg.Port, err)
+			return fmt.Errorf("modem %s: init: %w", m.name, err)
 		}
 	}
 	if err := m.unlock(ctx); err != nil {
 		return err
 	}
 	if _, err := m.exec(ctx, "AT+CMGF=0", m.cfg.CommandTimeout); err != nil {
-		return fmt.Errorf("modem %s: PDU mode: %w", m.cfg.Port, err)
+		return fmt.Errorf("modem %s: PDU mode: %w", m.name, err)
 	}
 	if err := m.notifications(ctx); err != nil {
 		return err
@@ -35,21 +35,21 @@ func (m *Modem) Init(ctx context.Context) error {
 func (m *Modem) unlock(ctx context.Context) error {
 	state, err := m.simState(ctx)
 	if err != nil {
-		return fmt.Errorf("modem %s: SIM: %w", m.cfg.Port, err)
+		return fmt.Errorf("modem %s: SIM: %w", m.name, err)
 	}
 	switch state {
 	case "READY":
 		return nil
 	case "SIM PIN":
 		if m.cfg.PIN == "" {
-			return fmt.Errorf("modem %s: the SIM asks for its PIN; set the modem's pin in the configuration: %w", m.cfg.Port, ErrSIMLocked)
+			return fmt.Errorf("modem %s: the SIM asks for its PIN; set the modem's pin in the configuration: %w", m.name, ErrSIMLocked)
 		}
 		if _, err := m.exec(ctx, `AT+CPIN="`+m.cfg.PIN+`"`, m.cfg.CommandTimeout); err != nil {
-			return fmt.Errorf("modem %s: the SIM refused the configured PIN (check it before the SIM locks): %w", m.cfg.Port, err)
+			return fmt.Errorf("modem %s: the SIM refused the configured PIN (check it before the SIM locks): %w", m.name, err)
 		}
 		return nil
 	}
-	return fmt.Errorf("modem %s: the SIM asks for %q, which facilityd cannot give; unlock the SIM in a phone: %w", m.cfg.Port, state, ErrSIMLocked)
+	return fmt.Errorf("modem %s: the SIM asks for %q, which facilityd cannot give; unlock the SIM in a phone: %w", m.name, state, ErrSIMLocked)
 }
 
 // simState is +CPIN: READY, SIM PIN, SIM PUK... (TS 27.007, 8.3).
@@ -80,7 +80,7 @@ func (m *Modem) notifications(ctx context.Context) error {
 			break
 		}
 	}
-	return fmt.Errorf("modem %s: new-message indications: %w", m.cfg.Port, err)
+	return fmt.Errorf("modem %s: new-message indications: %w", m.name, err)
 }
 
 // queueStored lists every stored message (AT+CMGL=4, TS 27.005, 3.4.2) for the handler to
@@ -88,7 +88,7 @@ func (m *Modem) notifications(ctx context.Context) error {
 func (m *Modem) queueStored(ctx context.Context) error {
 	r, err := m.exec(ctx, "AT+CMGL=4", m.cfg.CommandTimeout)
 	if err != nil {
-		return fmt.Errorf("modem %s: listing stored messages: %w", m.cfg.Port, err)
+		return fmt.Errorf("modem %s: listing stored messages: %w", m.name, err)
 	}
 	for i, l := range r.lines {
 		if l.prefix != "+CMGL" || i+1 >= len(r.lines) {
@@ -130,16 +130,16 @@ func (m *Modem) Check(ctx context.Context) (Status, error) {
 	var st Status
 	sim, err := m.simState(ctx)
 	if err != nil {
-		return st, fmt.Errorf("modem %s: SIM: %w", m.cfg.Port, err)
+		return st, fmt.Errorf("modem %s: SIM: %w", m.name, err)
 	}
 	st.SIM = sim
 	if sim != "READY" {
-		return st, fmt.Errorf("modem %s: SIM says %q: %w", m.cfg.Port, sim, ErrSIMLocked)
+		return st, fmt.Errorf("modem %s: SIM says %q: %w", m.name, sim, ErrSIMLocked)
 	}
 	st.RSSI, st.DBm = 99, 0
 	r, err := m.exec(ctx, "AT+CSQ", m.cfg.CommandTimeout)
 	if err != nil {
-		return st, fmt.Errorf("modem %s: signal: %w", m.cfg.Port, err)
+		return st, fmt.Errorf("modem %s: signal: %w", m.name, err)
 	}
 	for _, l := range r.with("+CSQ") {
 		if v := l.param(0); v >= 0 {
@@ -154,9 +154,9 @@ func (m *Modem) Check(ctx context.Context) (Status, error) {
 		return st, nil
 	}
 	if st.RSSI == 99 {
-		return st, fmt.Errorf("modem %s: no signal (+CSQ 99) and %s; check the antenna: %w", m.cfg.Port, st.Registration, ErrNoSignal)
+		return st, fmt.Errorf("modem %s: no signal (+CSQ 99) and %s; check the antenna: %w", m.name, st.Registration, ErrNoSignal)
 	}
-	return st, fmt.Errorf("modem %s: %s on the network (signal %d dBm); check the SIM's subscription: %w", m.cfg.Port, st.Registration, st.DBm, ErrNotRegistered)
+	return st, fmt.Errorf("modem %s: %s on the network (signal %d dBm); check the SIM's subscription: %w", m.name, st.Registration, st.DBm, ErrNotRegistered)
 }
 
 // registration asks +CREG (circuit switched) and, unless that says registered, +CEREG (LTE).

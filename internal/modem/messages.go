@@ -32,7 +32,7 @@ func (m *Modem) Send(ctx context.Context, to, text string) ([]int, error) {
 // sendPDU is AT+CMGS in PDU mode (3GPP TS 27.005, 3.5.1): the TPDU's length, the "> "
 // prompt, then the PDU in hex ended by Ctrl-Z; the answer is +CMGS: <mr>.
 func (m *Modem) sendPDU(ctx context.Context, p sms.PDU) (int, error) {
-	if err := m.acquire(ctx); err != nil {
+	if err := m.acquireSynced(ctx); err != nil {
 		return 0, err
 	}
 	defer m.release()
@@ -178,11 +178,13 @@ func (m *Modem) decoded(ctx context.Context, pdu string) {
 		}
 	case *sms.StatusReport:
 		rep := Report{Ref: v.Ref, To: v.Recipient, Delivered: v.Delivered(), Status: v.Status, At: v.Discharge}
-		if !v.Pending() {
-			select {
-			case m.reports <- rep:
-			case <-ctx.Done():
-			}
+		if v.Pending() { // TP-ST 0x20-0x3F: the service centre is still trying
+			m.log.Info("delivery still being attempted", "ref", v.Ref, "to", v.Recipient, "status", v.Status)
+			return
+		}
+		select {
+		case m.reports <- rep:
+		case <-ctx.Done():
 		}
 	}
 }

@@ -8,6 +8,7 @@
 package modem
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -77,15 +78,18 @@ type Report struct {
 
 // Modem is one modem on one line. Start Run before any other method; it reads the line.
 type Modem struct {
-	cfg Config
-	log *slog.Logger
-	rw  io.ReadWriteCloser
+	cfg  Config
+	name string // the port, for messages
+	log  *slog.Logger
+	rw   io.ReadWriteCloser
 
-	sem  chan struct{} // one command at a time
-	wmu  sync.Mutex    // writes
-	mu   sync.Mutex    // cur, urcPDU
-	cur  *pending
-	urcQ queue
+	sem chan struct{} // one command at a time
+	wmu sync.Mutex    // writes
+	mu  sync.Mutex    // cur, urcPDU
+	cur *pending
+	// stale says a command was abandoned and its answer may yet come (see resync).
+	stale bool
+	urcQ  queue
 
 	callEv   chan line
 	callMu   sync.Mutex
@@ -107,6 +111,7 @@ type pending struct {
 	final  chan line // the final result code
 	prompt chan struct{}
 	dial   bool // ATD: BUSY, NO CARRIER, CONNECT... are its final results
+	resync bool // AT+CMEE? after a timeout: only a final after +CMEE: is its own
 }
 
 // New drives a modem over any stream: a serial port (see Open), a pipe to the simulator.
@@ -119,7 +124,7 @@ func New(rw io.ReadWriteCloser, cfg Config, log *slog.Logger) (*Modem, error) {
 	}
 	cfg = cfg.withDefaults()
 	m := &Modem{
-		cfg: cfg, log: log.With("modem", cfg.Port), rw: rw,
+		cfg: cfg, name: cmp.Or(cfg.Port, "(stream)"), log: log.With("modem", cmp.Or(cfg.Port, "(stream)")), rw: rw,
 		sem:      make(chan struct{}, 1),
 		callEv:   make(chan line, 8),
 		received: make(chan Incoming, 64),
@@ -171,7 +176,7 @@ func (m *Modem) Run(ctx context.Context) error {
 			return nil
 		default:
 		}
-		return fmt.Errorf("modem %s: reading the line: %w", m.cfg.Port, err)
+		return fmt.Errorf("modem %s: reading the line: %w", m.name, err)
 	}
 }
 
@@ -251,10 +256,23 @@ func (m *Modem) dispatch(s string) {
 		// the modem's echo, before ATE0 takes effect
 	case l.kind == lineInfo:
 		cur.lines = append(cur.lines, l)
+	case cur.resync && !hasPrefix(cur.lines, "+CMEE"):
+		// a late final of an abandoned command, not the resync's own (see resync)
+		m.log.Debug("dropped a late answer to an abandoned command", "final", s)
+		cur.lines = nil
 	default:
 		m.cur = nil
 		cur.final <- l
 	}
+}
+
+func hasPrefix(lines []line, prefix string) bool {
+	for _, l := range lines {
+		if l.prefix == prefix {
+			return true
+		}
+	}
+	return false
 }
 
 // nextRef is a fresh concatenation reference for a long message.

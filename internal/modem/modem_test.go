@@ -332,3 +332,59 @@ func TestUnsolicitedDuringCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestLateAnswerAfterTimeout: the modem answers a timed-out command only when the next one
+// arrives; that late answer is not taken for the next command's, whose own answer is read.
+func TestLateAnswerAfterTimeout(t *testing.T) {
+	m, sim, err := rig(t, modem.Config{CommandTimeout: 200 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Lag("AT+CSQ")
+	if _, err := m.Check(ctxT(t)); !errors.Is(err, modem.ErrTimeout) {
+		t.Fatalf("Check with a lagging modem: %v, want ErrTimeout", err)
+	}
+	// The late +CSQ and OK come right after the next command goes out.
+	st, err := m.Check(ctxT(t))
+	if err != nil || st.SIM != "READY" || st.RSSI != 21 || st.Registration != modem.Home {
+		t.Fatalf("Check after the late answer: %+v, %v", st, err)
+	}
+	sim.Lag("AT+CPIN?")
+	if _, err := m.Check(ctxT(t)); !errors.Is(err, modem.ErrTimeout) {
+		t.Fatalf("Check with a lagging SIM: %v, want ErrTimeout", err)
+	}
+	// The late +CPIN and OK come while the message waits to go: it still goes, once.
+	refs, err := m.Send(ctxT(t), "+8613800138000", "second")
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("Send after the late answer: %v, %v", refs, err)
+	}
+	if s := sim.Sent(); len(s) != 1 || s[0].Text != "second" {
+		t.Errorf("sent %+v, want only the second", s)
+	}
+}
+
+// TestReceiveOddPDUs: what the network sends that is not a whole, valid message: a PDU that
+// does not decode is dropped (and deleted) without holding up the next message; a long
+// message whose last part never comes is passed on after PartsTimeout, marked partial.
+func TestReceiveOddPDUs(t *testing.T) {
+	m, sim, err := rig(t, modem.Config{PartsTimeout: 100 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.DeliverPDU("0004") // cut short after the first octet
+	// Part 1 of 2 (8-bit reference 0x33), "1 A17" in GSM 7-bit, assembled field by field:
+	// 00 no SMSC | 44 DELIVER + UDHI | 0D 91 683108108300F0 | 00 | 00 | SCTS +08:00 |
+	// UDL 0C = 7 header septets + 5 | 050003330201 then the septets after one fill bit,
+	// 62A060EC06 (packed by internal/sms/testdata/reference.py's pack()).
+	sim.DeliverPDU("00440D91683108108300F00000521060100000230C050003330201" + "62A060EC06")
+	in := receive(t, m)
+	if !in.Partial || in.From != "+8613800138000" || in.Text != "1 A17" {
+		t.Errorf("received %+v, want the partial \"1 A17\"", in)
+	}
+	if err := sim.Deliver("+8613800138000", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if in := receive(t, m); in.Text != "2" || in.Partial {
+		t.Errorf("received %+v after the odd PDUs", in)
+	}
+}
