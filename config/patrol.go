@@ -282,8 +282,24 @@ var (
 )
 
 // validatePatrol checks the roster: shifts that cover the day exactly once, known guards,
-// and a group for every zone with devices in every shift.
+// and a group for every zone with devices in every shift; then the ladders and the phones.
 func (c *Config) validatePatrol() []error {
+	errs := c.validatePatrolSettings()
+	if !c.Patrol.Enabled() {
+		return errs
+	}
+	guards, gerrs := c.validateGuards()
+	shifts, serrs := c.validateShifts(guards)
+	errs = append(append(errs, gerrs...), serrs...)
+	errs = append(errs, c.validateGroups(guards, shifts)...)
+	errs = append(errs, c.validateRules(shifts)...)
+	errs = append(errs, c.validateLadders(guards)...)
+	return append(errs, c.validatePhones(guards)...)
+}
+
+// validatePatrolSettings checks what holds with or without a roster: the place, the
+// retention, the webhook and the lighting check.
+func (c *Config) validatePatrolSettings() []error {
 	p := &c.Patrol
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -325,12 +341,15 @@ func (c *Config) validatePatrol() []error {
 	if p.Lighting.SwitchOn && p.Lighting.At == "" && p.Lighting.AfterDusk == 0 {
 		add("patrol.lighting.switch_on: the circuits are switched on when the check runs; set patrol.lighting.after_dusk (or at)")
 	}
-	if !p.Enabled() {
-		return errs
-	}
+	return errs
+}
 
+// validateGuards checks each guard and returns the set of guard ids.
+func (c *Config) validateGuards() (map[string]bool, []error) {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	guards := map[string]bool{}
-	for i, g := range p.Guards {
+	for i, g := range c.Patrol.Guards {
 		switch {
 		case !idPattern.MatchString(g.ID):
 			add("patrol.guards[%d].id: %q must be letters, digits, '-', '_' or '.'", i, g.ID)
@@ -345,17 +364,26 @@ func (c *Config) validatePatrol() []error {
 			add("patrol.guards[%d] (%s).mobile: %q is not a phone number (digits, an optional leading +)", i, g.ID, g.Mobile)
 		}
 	}
-	knownGuard := func(key, id string) {
-		if id != "" && !guards[id] {
-			add("%s: unknown guard %q (not in patrol.guards)", key, id)
-		}
-	}
+	return guards, errs
+}
 
-	// Every minute of the day belongs to exactly one shift.
+// unknownGuard names a guard id that patrol.guards does not list.
+func unknownGuard(guards map[string]bool, key, id string) error {
+	if id != "" && !guards[id] {
+		return fmt.Errorf("%s: unknown guard %q (not in patrol.guards)", key, id)
+	}
+	return nil
+}
+
+// validateShifts checks that every minute of the day belongs to exactly one shift, each with
+// a known supervisor; it returns the set of shift names.
+func (c *Config) validateShifts(guards map[string]bool) (map[string]bool, []error) {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	var cover [24 * 60][]string
 	shifts := map[string]bool{}
 	parsed := true
-	for i, s := range p.Shifts {
+	for i, s := range c.Patrol.Shifts {
 		key := fmt.Sprintf("patrol.shifts[%d] (%s)", i, s.Name)
 		if s.Name == "" {
 			add("patrol.shifts[%d].name: missing", i)
@@ -366,8 +394,11 @@ func (c *Config) validatePatrol() []error {
 		if s.Supervisor == "" {
 			add("%s.supervisor: missing; escalations go to the shift's supervisor", key)
 		}
-		knownGuard(key+".supervisor", s.Supervisor)
-		knownGuard(key+".fallback", s.Fallback)
+		for _, err := range []error{unknownGuard(guards, key+".supervisor", s.Supervisor), unknownGuard(guards, key+".fallback", s.Fallback)} {
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
 		start, err1 := ParseClock(s.Start)
 		end, err2 := ParseClock(s.End)
 		if err1 != nil {
@@ -392,7 +423,15 @@ func (c *Config) validatePatrol() []error {
 	if parsed {
 		errs = append(errs, shiftCoverage(&cover)...)
 	}
+	return shifts, errs
+}
 
+// validateGroups checks the patrol groups and that a group covers every zone with devices in
+// every shift.
+func (c *Config) validateGroups(guards, shifts map[string]bool) []error {
+	p := &c.Patrol
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	zones := map[string]bool{}
 	for _, d := range c.Devices {
 		if d.Zone != "" {
@@ -412,7 +451,9 @@ func (c *Config) validatePatrol() []error {
 			add("%s.guards: none; a group needs at least one guard", key)
 		}
 		for j, id := range g.Guards {
-			knownGuard(fmt.Sprintf("%s.guards[%d]", key, j), id)
+			if err := unknownGuard(guards, fmt.Sprintf("%s.guards[%d]", key, j), id); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		for _, z := range g.Zones {
 			covered[g.Shift+"/"+z] = true
@@ -425,7 +466,15 @@ func (c *Config) validatePatrol() []error {
 			}
 		}
 	}
-	for i, r := range p.Rules {
+	return errs
+}
+
+// validateRules checks the routing rules: known priorities, classes, shifts, recipients and
+// channels.
+func (c *Config) validateRules(shifts map[string]bool) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for i, r := range c.Patrol.Rules {
 		key := fmt.Sprintf("patrol.rules[%d]", i)
 		if !patrolPrio[r.Priority] {
 			add("%s.priority: %q is not one of critical, high, medium, low", key, r.Priority)
@@ -450,8 +499,7 @@ func (c *Config) validatePatrol() []error {
 			}
 		}
 	}
-	errs = append(errs, c.validateLadders(guards)...)
-	return append(errs, c.validatePhones(guards)...)
+	return errs
 }
 
 const channelNames = "mqtt, webhook, console, wecom, dingtalk, feishu, sms, call"

@@ -272,24 +272,9 @@ func (s *Service) Handle(e alarms.Event) error {
 		if !e.Notify {
 			break
 		}
-		if e.Type == alarms.EventRealarm {
-			if ids := s.byAlarm[e.Alarm.ID]; len(ids) > 0 {
-				// The alarm is still active and unacknowledged: send its open alerts again.
-				for _, id := range ids {
-					a := *s.alerts[id]
-					if a.State == StateAcked || a.State == StateCleared {
-						continue
-					}
-					a.SentAt, a.Sends, a.UpdatedAt = now, a.Sends+1, now
-					to := a.told()
-					if a.Owner != "" {
-						to = []string{a.Owner} // claimed, not yet acknowledged: remind the owner
-					}
-					changed = append(changed, a)
-					out = append(out, s.message(&a, Notice{Action: ActionResend, To: to}, now))
-				}
-				break
-			}
+		if e.Type == alarms.EventRealarm && len(s.byAlarm[e.Alarm.ID]) > 0 {
+			changed, out = s.realarm(e.Alarm.ID, now)
+			break
 		}
 		a := s.newAlert(e, []alarms.Alarm{e.Alarm}, now)
 		changed = append(changed, a)
@@ -352,6 +337,25 @@ func (s *Service) Handle(e alarms.Event) error {
 	}
 	s.dispatch.Wake(rows)
 	return nil
+}
+
+// realarm sends the open alerts of an alarm still active and unacknowledged again: to
+// everyone told, or to the owner of a claimed one. Called with mu held.
+func (s *Service) realarm(alarmID string, now time.Time) (changed []Alert, out []Message) {
+	for _, id := range s.byAlarm[alarmID] {
+		a := *s.alerts[id]
+		if a.State == StateAcked || a.State == StateCleared {
+			continue
+		}
+		a.SentAt, a.Sends, a.UpdatedAt = now, a.Sends+1, now
+		to := a.told()
+		if a.Owner != "" {
+			to = []string{a.Owner} // claimed, not yet acknowledged: remind the owner
+		}
+		changed = append(changed, a)
+		out = append(out, s.message(&a, Notice{Action: ActionResend, To: to}, now))
+	}
+	return changed, out
 }
 
 // newAlert builds the alert for a raised alarm or a flood of them, routed at now.
