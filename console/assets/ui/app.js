@@ -171,7 +171,18 @@ signoutBtn.addEventListener('click', () => {
   signIn('');
 });
 
-window.addEventListener('hashchange', () => { if (session.known && !signingIn) route(); });
+window.addEventListener('hashchange', () => {
+  const link = claim.match(location.hash);
+  if (link) {
+    if (current && current.inst.destroy) current.inst.destroy();
+    current = null;
+    clearInterval(timer);
+    document.body.dataset.view = 'claim';
+    claim.show(view, link[1]);
+    return;
+  }
+  if (session.known && !signingIn) route();
+});
 
 (async function boot() {
   // A claim link from an SMS needs no sign-in: its token is the credential.
