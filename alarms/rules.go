@@ -23,7 +23,7 @@ import (
 // RuleKind says how a rule decides that its condition is present.
 type RuleKind string
 
-// Rule kinds (DESIGN.md, Alarms).
+// Rule kinds (docs/alarms.md, Rules).
 const (
 	// KindAnalog compares one number with a limit (Above or Below), with a deadband.
 	KindAnalog RuleKind = "analog"

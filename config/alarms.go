@@ -74,7 +74,7 @@ func (c *Config) validateAlarms() []error {
 		for j, o := range d.Alarms {
 			key := fmt.Sprintf("devices[%d] (%s).alarms[%d]", i, d.ID, j)
 			if o.Rule == "" {
-				add("%s.rule: missing; name the rule to change (see README, Alarms)", key)
+				add("%s.rule: missing; name the rule to change (see docs/alarms.md)", key)
 			}
 			switch o.Priority {
 			case "", "critical", "high", "medium", "low":

@@ -16,8 +16,9 @@ type Config struct {
 	// does not name its own.
 	Site string `mapstructure:"site" yaml:"site"`
 	// StateDir holds the spool, the alarm journal, the patrol store, the SQLite order book and
-	// the MQTT session store, each overridable by its own key (state.go). Unset: run uses
-	// /var/lib/facilityd when writable, else ./state beside the configuration; the demo .demo/.
+	// the MQTT session store and the command journal (commands.db, or commands.store), each
+	// overridable by its own key (state.go). Unset: run uses /var/lib/facilityd when
+	// writable, else ./state beside the configuration; the demo .demo/.
 	StateDir string `mapstructure:"state_dir" yaml:"state_dir"`
 	// Locale is the language of everything facilityd writes for people (alarm messages,
 	// handset alerts, work orders, the monthly report, CLI headers, the console's default):
@@ -45,23 +46,30 @@ type Config struct {
 
 // Influx says where telemetry goes. With no URL, readings are kept only in the live cache.
 type Influx struct {
+	// URL is InfluxDB (1.8 or 2.x, v2 write API); empty keeps readings in the live cache only.
 	URL string `mapstructure:"url" yaml:"url"`
 	// Bucket is a v2 bucket, or "database/retention-policy" (or just "database") on InfluxDB 1.8.
 	Bucket string `mapstructure:"bucket" yaml:"bucket"`
-	Org    string `mapstructure:"org" yaml:"org"`
-	// Token is the v2 API token, or "user:password" on InfluxDB 1.8 with auth on.
+	// Org is the v2 organisation.
+	Org string `mapstructure:"org" yaml:"org"`
+	// Token is the v2 API token, or "user:password" on InfluxDB 1.8 with auth on. It never
+	// appears in logs or printed configuration.
 	Token Secret `mapstructure:"token" yaml:"token"`
 	// TokenFile holds the token instead of the config file (e.g. a mounted secret).
-	TokenFile     string        `mapstructure:"token_file" yaml:"token_file,omitempty"`
+	TokenFile string `mapstructure:"token_file" yaml:"token_file,omitempty"`
+	// BatchSize is the most lines in one batch: a batch goes out when it is full or at
+	// FlushInterval, whichever comes first.
 	BatchSize     int           `mapstructure:"batch_size" yaml:"batch_size"`
 	FlushInterval time.Duration `mapstructure:"flush_interval" yaml:"flush_interval"`
-	Timeout       time.Duration `mapstructure:"timeout" yaml:"timeout"`
+	// Timeout bounds one write to InfluxDB.
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
 	// QueueSize bounds the polls waiting to be written, so a slow InfluxDB never slows polling.
 	QueueSize int `mapstructure:"queue_size" yaml:"queue_size"`
 }
 
 // HTTP is the API's listener.
 type HTTP struct {
+	// Addr is where the API and the console listen.
 	Addr string `mapstructure:"addr" yaml:"addr"`
 	// Pprof serves Go's profiler at /debug/pprof/, for finding where CPU and memory go on site.
 	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
@@ -78,7 +86,7 @@ type HTTP struct {
 	// tokens.
 	Hosts []string `mapstructure:"hosts" yaml:"hosts,omitempty"`
 	// Operators are the people who may act (`by`) in open mode besides the patrol guards and
-	// the work-order butlers and supervisors; with tokens, the token's name acts.
+	// the work-order butlers, supervisors and technicians; with tokens, the token's name acts.
 	Operators []string `mapstructure:"operators" yaml:"operators,omitempty"`
 	// MaxStreams bounds the clients of the event stream at once; more get 503.
 	MaxStreams int `mapstructure:"max_streams" yaml:"max_streams"`
@@ -86,6 +94,7 @@ type HTTP struct {
 
 // Polling holds the defaults every device inherits unless it sets its own.
 type Polling struct {
+	// Interval is how often each device is polled.
 	Interval time.Duration `mapstructure:"interval" yaml:"interval"`
 	// Timeout bounds one request; it must be shorter than the interval.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
@@ -98,20 +107,26 @@ type Modbus struct {
 	// MaxGapRegisters is how many unmapped registers may be read and thrown away to merge two
 	// requests into one. Zero reads only mapped registers, which every device tolerates.
 	MaxGapRegisters int `mapstructure:"max_gap_registers" yaml:"max_gap_registers"`
-	MaxGapBits      int `mapstructure:"max_gap_bits" yaml:"max_gap_bits"`
-	// BackoffMin and BackoffMax bound the wait between failed connection attempts.
+	// MaxGapBits is the same for coils and discrete inputs.
+	MaxGapBits int `mapstructure:"max_gap_bits" yaml:"max_gap_bits"`
+	// BackoffMin and BackoffMax bound the wait between failed connection attempts, doubling,
+	// with jitter.
 	BackoffMin time.Duration `mapstructure:"backoff_min" yaml:"backoff_min"`
 	BackoffMax time.Duration `mapstructure:"backoff_max" yaml:"backoff_max"`
 }
 
 // Profiles says where site-specific profiles are found, beside the built-in ones.
 type Profiles struct {
+	// Dir is the folder of site profiles (*.yaml) beside the built-in ones; a relative one is
+	// taken from the configuration file's folder.
 	Dir string `mapstructure:"dir" yaml:"dir"`
 }
 
 // Log sets the daemon's log output.
 type Log struct {
-	Level  string `mapstructure:"level" yaml:"level"`
+	// Level is debug, info, warn or error.
+	Level string `mapstructure:"level" yaml:"level"`
+	// Format is text or json.
 	Format string `mapstructure:"format" yaml:"format"`
 }
 
@@ -123,19 +138,26 @@ type Demo struct {
 
 // Device is one device as configured.
 type Device struct {
-	ID       string `mapstructure:"id" yaml:"id"`
-	Kind     string `mapstructure:"kind" yaml:"kind"`
+	// ID names the device in every alarm, order, topic and tag; unique in the file.
+	ID string `mapstructure:"id" yaml:"id"`
+	// Kind is pump, elevator, fire_panel, lighting or generic; from the profile if omitted.
+	Kind string `mapstructure:"kind" yaml:"kind"`
+	// Site, Building and Zone place the device: its tags, its topics, and the zone's patrol
+	// group and maintenance team. Site defaults to the file's site.
 	Site     string `mapstructure:"site" yaml:"site"`
 	Building string `mapstructure:"building" yaml:"building"`
 	Zone     string `mapstructure:"zone" yaml:"zone"`
 	// Profile names a built-in profile or one in profiles.dir.
-	Profile      string            `mapstructure:"profile" yaml:"profile"`
-	Interval     time.Duration     `mapstructure:"interval" yaml:"interval,omitempty"`
-	Timeout      time.Duration     `mapstructure:"timeout" yaml:"timeout,omitempty"`
-	OfflineAfter int               `mapstructure:"offline_after" yaml:"offline_after,omitempty"`
-	Modbus       *DeviceModbus     `mapstructure:"modbus" yaml:"modbus,omitempty"`
-	MQTT         *DeviceMQTT       `mapstructure:"mqtt" yaml:"mqtt,omitempty"`
-	Tags         map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
+	Profile string `mapstructure:"profile" yaml:"profile"`
+	// Interval, Timeout and OfflineAfter override the polling section for this device.
+	Interval     time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
+	Timeout      time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
+	OfflineAfter int           `mapstructure:"offline_after" yaml:"offline_after,omitempty"`
+	// Modbus or MQTT is the device's transport, never both.
+	Modbus *DeviceModbus `mapstructure:"modbus" yaml:"modbus,omitempty"`
+	MQTT   *DeviceMQTT   `mapstructure:"mqtt" yaml:"mqtt,omitempty"`
+	// Tags are free tags written with every reading (name and location also word its alarms).
+	Tags map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
 	// Alarms changes or disables the built-in alarm rules of this device's profile.
 	Alarms []AlarmOverride `mapstructure:"alarms" yaml:"alarms,omitempty"`
 	// Asset is the device's entry in the equipment ledger (config/workorders.go).
@@ -163,9 +185,12 @@ type DeviceModbus struct {
 // 2.5.1: 8 data bits, even parity and 1 stop bit by default). Every device on one port must
 // give the same settings.
 type SerialLine struct {
-	Device   string `mapstructure:"device" yaml:"device"`
-	Baud     int    `mapstructure:"baud" yaml:"baud"`
-	DataBits int    `mapstructure:"data_bits" yaml:"data_bits"`
+	// Device is the serial port, e.g. /dev/ttyUSB0.
+	Device string `mapstructure:"device" yaml:"device"`
+	// Baud is the line's speed; 19200 when unset.
+	Baud int `mapstructure:"baud" yaml:"baud"`
+	// DataBits (8), Parity (even) and StopBits (1) are the character format when unset.
+	DataBits int `mapstructure:"data_bits" yaml:"data_bits"`
 	// Parity is none, even or odd (or N, E, O).
 	Parity   string `mapstructure:"parity" yaml:"parity"`
 	StopBits int    `mapstructure:"stop_bits" yaml:"stop_bits"`

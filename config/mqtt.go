@@ -26,7 +26,8 @@ type MQTT struct {
 	Password Secret       `mapstructure:"password" yaml:"password"`
 	TLS      MQTTTLS      `mapstructure:"tls" yaml:"tls"`
 	Embedded MQTTEmbedded `mapstructure:"embedded" yaml:"embedded"`
-	// StoreDir keeps QoS 1 messages in flight on disk across broker and facilityd restarts.
+	// StoreDir keeps QoS 1 messages in flight on disk across broker and facilityd restarts;
+	// default state_dir/mqtt.
 	StoreDir string `mapstructure:"store_dir" yaml:"store_dir"`
 	// MaxReconnectInterval bounds the wait between reconnection attempts.
 	MaxReconnectInterval time.Duration `mapstructure:"max_reconnect_interval" yaml:"max_reconnect_interval"`
@@ -52,6 +53,7 @@ type MQTTTLS struct {
 // MQTTEmbedded is the broker facilityd runs when mqtt.url is empty. The gateway signs in to it
 // with a password drawn at each start; everyone else needs an account here.
 type MQTTEmbedded struct {
+	// Addr is where the embedded broker listens: a loopback address.
 	Addr string `mapstructure:"addr" yaml:"addr"`
 	// Handsets sign in as their guard (a patrol.guards id) and may publish only claims in that
 	// guard's name, on facility/{site}/patrol/{zone}/claims.
@@ -87,7 +89,8 @@ type BrokerDeviceAccount struct {
 type BrokerAccount struct {
 	// Username: a handset's is its guard's id.
 	Username string `mapstructure:"username" yaml:"username"`
-	SHA256   string `mapstructure:"sha256" yaml:"sha256"`
+	// SHA256 is the hex SHA-256 of the password.
+	SHA256 string `mapstructure:"sha256" yaml:"sha256"`
 }
 
 // MQTTTelemetry tunes the readings published to facility/{site}/telemetry/{device}.

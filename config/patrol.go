@@ -11,7 +11,7 @@ import (
 	"github.com/facilityd/facilityd/internal/webhook"
 )
 
-// Patrol is the night patrol's roster and how alerts reach it (DESIGN.md "Patrol alerts").
+// Patrol is the night patrol's roster and how alerts reach it (docs/patrol.md).
 // With no shifts configured, patrol alerts are off.
 type Patrol struct {
 	// Timezone is the site's IANA time zone; shifts and the lighting check are in local time.
@@ -20,13 +20,14 @@ type Patrol struct {
 	// Latitude and Longitude place the site, for the dusk of the night lighting check.
 	Latitude  float64 `mapstructure:"latitude" yaml:"latitude"`
 	Longitude float64 `mapstructure:"longitude" yaml:"longitude"`
-	// Store is the SQLite file alerts and claims persist in, so a restart never re-sends one.
+	// Store is the SQLite file alerts and claims persist in, so a restart never re-sends one;
+	// default state_dir/patrol.db.
 	Store  string        `mapstructure:"store" yaml:"store"`
 	Shifts []PatrolShift `mapstructure:"shifts" yaml:"shifts"`
 	Guards []PatrolGuard `mapstructure:"guards" yaml:"guards"`
 	Groups []PatrolGroup `mapstructure:"groups" yaml:"groups"`
 	// Rules route alarms to people and channels; the first that matches wins. Empty means the
-	// built-in defaults (README "Patrol alerts").
+	// built-in defaults (docs/patrol.md, Routing).
 	Rules      []PatrolRule     `mapstructure:"rules" yaml:"rules"`
 	Escalation PatrolEscalation `mapstructure:"escalation" yaml:"escalation"`
 	// Retained publishes alerts as retained MQTT messages. Off by default: a retained alert
@@ -41,7 +42,7 @@ type Patrol struct {
 	QueueSize int           `mapstructure:"queue_size" yaml:"queue_size"`
 	Webhook   PatrolWebhook `mapstructure:"webhook" yaml:"webhook"`
 	// Phones are the channels that reach the phones people carry: work-group robots, SMS and
-	// a voice call through a modem (README "Phones").
+	// a voice call through a modem (docs/patrol.md, Phones).
 	Phones   PatrolPhones `mapstructure:"phones" yaml:"phones"`
 	Lighting PatrolLight  `mapstructure:"lighting" yaml:"lighting"`
 }
@@ -111,7 +112,7 @@ type PatrolTiming struct {
 	Escalate time.Duration `mapstructure:"escalate" yaml:"escalate"`
 	// Ladder is who is reached, how, and when, while the alert stays unclaimed, after the
 	// rule's own recipients and channels at once. Empty means the ladder built from Escalate
-	// (README "Escalation ladder"): the supervisor at Escalate, the fallback at twice that,
+	// (docs/patrol.md, Escalation ladder): the supervisor at Escalate, the fallback at twice that,
 	// with SMS and, for life safety and critical alerts, a call.
 	Ladder []PatrolRung `mapstructure:"ladder" yaml:"ladder"`
 }

@@ -9,7 +9,8 @@ import (
 // now are fsync'd to segment files in Dir and replayed, oldest first, when it answers again.
 type Spool struct {
 	// Enabled is true by default: wherever InfluxDB is configured, readings it cannot take
-	// now are kept on disk. false is a choice to lose them, warned about at start.
+	// now are kept on disk. false is a choice to lose the readings taken while InfluxDB is
+	// away for more than about a minute, warned about at start and by check-config.
 	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
 	// Dir holds the segments; default state_dir/spool.
 	Dir string `mapstructure:"dir" yaml:"dir"`

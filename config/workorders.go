@@ -54,7 +54,7 @@ type WorkOrders struct {
 type WorkOrderStore struct {
 	// Driver is "sqlite" or "postgres".
 	Driver string `mapstructure:"driver" yaml:"driver"`
-	// Path is the SQLite file.
+	// Path is the SQLite file; default state_dir/workorders.db.
 	Path string `mapstructure:"path" yaml:"path"`
 	// DSN is the PostgreSQL connection string (postgres://user:pass@host/db).
 	DSN Secret `mapstructure:"dsn" yaml:"dsn"`
@@ -90,7 +90,7 @@ type TimeLimit struct {
 	// or the next one when the call comes after hours), whatever Arrive and Complete say.
 	SameDay      bool `mapstructure:"same_day" yaml:"same_day,omitempty"`
 	WorkingHours bool `mapstructure:"working_hours" yaml:"working_hours,omitempty"`
-	// Basis cites the rule the limit comes from, shown in the README and the API.
+	// Basis cites the rule the limit comes from, shown in docs/workorders.md and the API.
 	Basis string `mapstructure:"basis" yaml:"basis,omitempty"`
 }
 

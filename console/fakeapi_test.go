@@ -12,7 +12,7 @@ import (
 	"github.com/facilityd/facilityd/console"
 )
 
-// fakeAPI is a hand-written stand-in for facilityd's API as DESIGN.md documents it (alarms,
+// fakeAPI is a hand-written stand-in for facilityd's API as docs/ describes it (alarms,
 // patrol alerts, work orders, the event stream, role tokens), so the console's pages can be
 // driven in a browser before every engine is merged. It keeps what it was asked to do.
 type fakeAPI struct {

@@ -11,7 +11,7 @@ import (
 )
 
 // TestPagesInBrowser drives the alarm, patrol and work-order pages in headless Chromium against
-// fakeAPI, which follows the routes DESIGN.md documents: sign-in with role tokens, a new alert
+// fakeAPI, which follows the routes docs/ describes: sign-in with role tokens, a new alert
 // arriving over the event stream without a reload on a 360-pixel phone, a claim and its owner
 // on the alarms page, a patrol token refused a shelve, and an engineer moving an order.
 func TestPagesInBrowser(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 )
 
-// AlarmLine is an alarm transition as InfluxDB's measurement alarm (DESIGN.md, Telemetry):
+// AlarmLine is an alarm transition as InfluxDB's measurement alarm (docs/operations.md, Telemetry in InfluxDB):
 // tags site, device, rule, priority, state (and class, zone, and the event, so that two
 // transitions of one alarm in the same instant, raised and chattering, are two points);
 // fields the alarm id, whether it is active and notified, its message, who acted and why, and

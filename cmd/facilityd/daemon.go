@@ -76,7 +76,7 @@ type hooks struct {
 	afterHandled func(consumer string, e alarms.Event)
 }
 
-// runDaemon builds the pipeline of DESIGN.md's data flow (pipeline.go) and runs it until ctx
+// runDaemon builds the pipeline of docs/design.md's data flow (pipeline.go) and runs it until ctx
 // ends or a stage fails. cfg.StateDir must be set (run and demo choose one).
 func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, h hooks) error {
 	raiseFileLimit(log)

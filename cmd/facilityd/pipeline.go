@@ -26,7 +26,7 @@ import (
 	"github.com/facilityd/facilityd/workorders"
 )
 
-// daemon is facilityd's pipeline (DESIGN.md, Data flow):
+// daemon is facilityd's pipeline (docs/design.md, Data flow):
 //
 //	sources: Modbus pollers, MQTT devices, the gateway's health
 //	  └─► handle ─┬─► live cache, console rings
