@@ -9,15 +9,18 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
-// clock is a stepped clock starting at time.Unix(0, 0), as prometheus rules/alerting_test.go.
-type clock struct{ t time.Time }
+// clock is the shared stepped clock (internal/testutil) starting at time.Unix(0, 0), as
+// prometheus rules/alerting_test.go; set takes the offset from then, so that the tests read
+// as times of day in UTC.
+type clock struct{ *testutil.Clock }
 
-func newClock() *clock                   { return &clock{t: time.Unix(0, 0).UTC()} }
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-func (c *clock) set(d time.Duration)     { c.t = time.Unix(0, 0).UTC().Add(d) }
+func newClock() *clock                   { return &clock{testutil.NewClock(time.Unix(0, 0).UTC())} }
+func (c *clock) now() time.Time          { return c.Now() }
+func (c *clock) advance(d time.Duration) { c.Step(d) }
+func (c *clock) set(d time.Duration)     { c.Set(time.Unix(0, 0).UTC().Add(d)) }
 
 // recorder is a Sink that keeps what it receives.
 type recorder struct{ events []Event }

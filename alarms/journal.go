@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+	"github.com/facilityd/facilityd/internal/sqlitex"
 )
 
 // Journal is the alarm journal in SQLite (WAL mode, synchronous=FULL: a transition told to
@@ -30,19 +28,11 @@ type Journal struct {
 	feedClosed bool
 }
 
-// OpenJournal opens (creating it and its directory if needed) the journal at path.
-func OpenJournal(path string) (*Journal, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("alarm journal %s (alarms.journal): %w", path, err)
-		}
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)")
-	if err != nil {
-		return nil, fmt.Errorf("alarm journal %s (alarms.journal): %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	const schema = `CREATE TABLE IF NOT EXISTS events (
+// journalSchema is the journal's schema, step n at index n-1 (internal/sqlitex). Step 1 is
+// the schema every release before versions were recorded made with IF NOT EXISTS, so their
+// journals are adopted as version 1 unchanged.
+var journalSchema = []sqlitex.Migration{
+	{SQL: `CREATE TABLE IF NOT EXISTS events (
 		seq      INTEGER PRIMARY KEY AUTOINCREMENT,
 		alarm_id TEXT NOT NULL,
 		type     TEXT NOT NULL,
@@ -56,10 +46,19 @@ func OpenJournal(path string) (*Journal, error) {
 	CREATE TABLE IF NOT EXISTS cursors (
 		name TEXT PRIMARY KEY,
 		seq  INTEGER NOT NULL
-	);`
-	if _, err := db.Exec(schema); err != nil {
+	);`},
+}
+
+// OpenJournal opens (creating it and its directory if needed) the journal at path and brings
+// its schema up to date; a journal written by a newer facilityd is refused.
+func OpenJournal(path string) (*Journal, error) {
+	db, err := sqlitex.Open(path, sqlitex.Options{Name: "alarms.journal"})
+	if err != nil {
+		return nil, fmt.Errorf("alarm journal: %w", err)
+	}
+	if err := sqlitex.Migrate(context.Background(), db, "alarms.journal", journalSchema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("alarm journal %s (alarms.journal): %w", path, err)
+		return nil, fmt.Errorf("alarm journal: %w", err)
 	}
 	j := &Journal{db: db, wake: make(chan struct{})}
 	var head int64

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/internal/testenv"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 func dialTest(t *testing.T, url, id string) *Client {
@@ -54,10 +55,10 @@ func TestBrokerRestart(t *testing.T) {
 	if err := pub.Publish(ctx, PatrolTopic("t", "north"), 1, false, []byte("before")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the message before the restart", func() bool { return count() == 1 })
+	testutil.WaitFor(t, "the message before the restart", 20*time.Second, func() bool { return count() == 1 })
 
 	broker.Stop()
-	waitFor(t, "the clients to see the broker gone", func() bool { return !sub.Connected() && !pub.Connected() })
+	testutil.WaitFor(t, "the clients to see the broker gone", 20*time.Second, func() bool { return !sub.Connected() && !pub.Connected() })
 	// QoS 1 messages published while the broker is away are kept and sent on reconnection.
 	const during = 10
 	errc := make(chan error, during)
@@ -86,7 +87,7 @@ func TestBrokerRestart(t *testing.T) {
 		}
 		cancel()
 	}
-	waitFor(t, "every message during and after the restart", func() bool { return count() == n+during+1 })
+	testutil.WaitFor(t, "every message during and after the restart", 20*time.Second, func() bool { return count() == n+during+1 })
 	mu.Lock()
 	defer mu.Unlock()
 	for i := range n {
@@ -146,17 +147,6 @@ func TestTopics(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestSubscriptionsWithoutBrokerState: a broker that comes back with no memory of the session
 // (the embedded one keeps none) still delivers, because the client subscribes again on
 // connect.
@@ -173,7 +163,7 @@ func TestSubscriptionsWithoutBrokerState(t *testing.T) {
 	}
 	waitConnected(t, sub)
 	b.Close()
-	waitFor(t, "the subscriber to see the broker gone", func() bool { return !sub.Connected() })
+	testutil.WaitFor(t, "the subscriber to see the broker gone", 20*time.Second, func() bool { return !sub.Connected() })
 	b2, err := StartBroker(addr, nil, nil)
 	if err != nil {
 		t.Fatal(err)

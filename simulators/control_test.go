@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 func TestControlAPI(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := newTestEstate(t, clock,
 		DeviceSpec{ID: "fp-1", Kind: devices.KindFirePanel},
 		DeviceSpec{ID: "sump-1", Kind: devices.KindPump, Role: RoleDrainage},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // TestDeviceFaults injects each device fault of each kind, steps the clock, checks the points
@@ -162,18 +163,18 @@ func TestDeviceFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newClock(evening)
+			clock := testutil.NewClock(evening)
 			e := newTestEstate(t, clock, tt.spec)
 			id := tt.spec.ID
-			clock.Advance(time.Minute)
+			clock.Step(time.Minute)
 			if err := e.Inject(id, tt.fault, tt.params); err != nil {
 				t.Fatalf("Inject(%s): %v", tt.fault, err)
 			}
 			if tt.during != nil {
-				clock.Advance(2 * time.Second)
+				clock.Step(2 * time.Second)
 				expect(t, e, id, "just after inject", tt.during)
 			}
-			clock.Advance(tt.settle)
+			clock.Step(tt.settle)
 			expect(t, e, id, "injected", tt.injected)
 			st, _ := e.Device(id)
 			if len(st.Faults) != 1 || st.Faults[0].Fault != tt.fault {
@@ -182,7 +183,7 @@ func TestDeviceFaults(t *testing.T) {
 			if err := e.Clear(id, tt.fault, tt.params); err != nil {
 				t.Fatalf("Clear(%s): %v", tt.fault, err)
 			}
-			clock.Advance(tt.recover)
+			clock.Step(tt.recover)
 			expect(t, e, id, "cleared", tt.cleared)
 			if st, _ := e.Device(id); len(st.Faults) != 0 {
 				t.Errorf("active faults after clear: %+v", st.Faults)
@@ -193,7 +194,7 @@ func TestDeviceFaults(t *testing.T) {
 
 func TestFireZonesPrecedenceAndSeparateClearing(t *testing.T) {
 	t.Parallel()
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := newTestEstate(t, clock, DeviceSpec{ID: "fp", Kind: devices.KindFirePanel})
 	steps := []struct {
 		name   string
@@ -221,7 +222,7 @@ func TestFireZonesPrecedenceAndSeparateClearing(t *testing.T) {
 		if err := s.do(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		clock.Advance(time.Second)
+		clock.Step(time.Second)
 		expect(t, e, "fp", s.name, s.expect)
 	}
 	st, _ := e.Device("fp")
@@ -232,7 +233,7 @@ func TestFireZonesPrecedenceAndSeparateClearing(t *testing.T) {
 
 func TestReinjectUpdatesParams(t *testing.T) {
 	t.Parallel()
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := newTestEstate(t, clock, DeviceSpec{ID: "p", Kind: devices.KindPump})
 	for _, code := range []string{"2", "6"} {
 		if err := e.Inject("p", "vfd_fault", map[string]string{"code": code}); err != nil {
@@ -248,7 +249,7 @@ func TestReinjectUpdatesParams(t *testing.T) {
 
 func TestFaultErrors(t *testing.T) {
 	t.Parallel()
-	e := newTestEstate(t, newClock(evening),
+	e := newTestEstate(t, testutil.NewClock(evening),
 		DeviceSpec{ID: "booster", Kind: devices.KindPump},
 		DeviceSpec{ID: "fp", Kind: devices.KindFirePanel},
 		DeviceSpec{ID: "lp", Kind: devices.KindLighting},
@@ -305,7 +306,7 @@ func TestFaultErrors(t *testing.T) {
 
 func TestClearOfInactiveFaultIsFine(t *testing.T) {
 	t.Parallel()
-	e := newTestEstate(t, newClock(evening), DeviceSpec{ID: "lift", Kind: devices.KindElevator})
+	e := newTestEstate(t, testutil.NewClock(evening), DeviceSpec{ID: "lift", Kind: devices.KindElevator})
 	for _, f := range []string{"entrapment", "door_fault", "slow", "drop", "exception", "silent"} {
 		if err := e.Clear("lift", f, nil); err != nil {
 			t.Errorf("Clear(%s) with nothing in force: %v", f, err)
@@ -318,7 +319,7 @@ func TestClearOfInactiveFaultIsFine(t *testing.T) {
 // starts the pump.
 func TestArmedFault(t *testing.T) {
 	t.Parallel()
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := newTestEstate(t, clock, DeviceSpec{ID: "sump", Kind: devices.KindPump, Role: RoleDrainage})
 	if v, _ := e.Value("sump", "running"); v.Number != 0 {
 		t.Fatal("the sump pump should start stopped, its pit below the start level")
@@ -339,7 +340,7 @@ func TestArmedFault(t *testing.T) {
 	before, _ := e.Value("sump", "starts")
 	// The pit fills to the start level within minutes; the pump starts and trips.
 	for i := 0; i < 20*60; i++ {
-		clock.Advance(time.Second)
+		clock.Step(time.Second)
 		if v, _ := e.Value("sump", "overload"); v.Number != 0 {
 			break
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // TestGuardRefusesWebPages: no web page can inject a fault (a fire alarm) into a running demo
@@ -35,7 +36,7 @@ func TestGuardRefusesWebPages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEstate(t, newClock(evening), DeviceSpec{ID: "fp-1", Kind: devices.KindFirePanel})
+			e := newTestEstate(t, testutil.NewClock(evening), DeviceSpec{ID: "fp-1", Kind: devices.KindFirePanel})
 			h := Guard(e.Handler(), "127.0.0.1:8081")
 			path := inject
 			if tc.method == "GET" {

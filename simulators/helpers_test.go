@@ -3,38 +3,18 @@ package simulators
 import (
 	"fmt"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
-
-// fakeClock is the injected clock the tests step; nothing in the physics waits on real time.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // evening is 20:00 UTC: lights on, evening water demand.
 var evening = time.Date(2025, 3, 14, 20, 0, 0, 0, time.UTC)
 
 // newTestEstate builds an estate on a fake clock in UTC, closed when the test ends.
-func newTestEstate(t *testing.T, clock *fakeClock, specs ...DeviceSpec) *Estate {
+func newTestEstate(t *testing.T, clock *testutil.Clock, specs ...DeviceSpec) *Estate {
 	t.Helper()
 	e, err := New(specs, Options{Now: clock.Now, Location: time.UTC, Seed: 7})
 	if err != nil {
@@ -44,7 +24,7 @@ func newTestEstate(t *testing.T, clock *fakeClock, specs ...DeviceSpec) *Estate 
 	return e
 }
 
-func startTestEstate(t *testing.T, clock *fakeClock, specs ...DeviceSpec) *Estate {
+func startTestEstate(t *testing.T, clock *testutil.Clock, specs ...DeviceSpec) *Estate {
 	t.Helper()
 	e := newTestEstate(t, clock, specs...)
 	if err := e.Start(); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/facilityd/facilityd/devices"
 	mb "github.com/facilityd/facilityd/devices/modbus"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // mbpoll is Debian's Modbus master (package mbpoll): a client nobody here wrote, so the
@@ -104,19 +105,19 @@ func (m *mbpoll) registers(unit uint8, table devices.Table, size int) []byte {
 // decoded from the raw registers per the profile, against the model, then lets mbpoll do its
 // own decoding of floats and 32-bit integers in both word orders.
 func TestMbpollReadsProfiles(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock,
 		DeviceSpec{ID: "booster", Kind: devices.KindPump, Address: "127.0.0.1:0", Unit: 1},
 		DeviceSpec{ID: "sump", Kind: devices.KindPump, Role: RoleDrainage, Address: "127.0.0.1:0", Unit: 2},
 		DeviceSpec{ID: "lift", Kind: devices.KindElevator, Address: "127.0.0.1:0", Unit: 3, Floors: [2]int{-3, 30}},
 	)
-	clock.Advance(10 * time.Minute)
+	clock.Step(10 * time.Minute)
 	// A lift in the basement gives a negative floor to read.
 	for i := 0; value(t, e, "lift", "floor").Number >= 0 || value(t, e, "lift", "running").Number == 1; i++ {
 		if i > 36000 {
 			t.Fatal("the lift never stopped in the basement in ten simulated hours")
 		}
-		clock.Advance(time.Second)
+		clock.Step(time.Second)
 	}
 	m := findMbpoll(t, e.Addr("booster"))
 

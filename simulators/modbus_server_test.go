@@ -14,6 +14,7 @@ import (
 
 	"github.com/facilityd/facilityd/devices"
 	mb "github.com/facilityd/facilityd/devices/modbus"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // gatewaySpecs is one of every simulator behind one address, as units 1-5 of a gateway.
@@ -95,9 +96,9 @@ func readTable(t *testing.T, c modbus.Client, table devices.Table, size int) []b
 // decodes each point per its profile: the result must be what Estate.Value reports, so a
 // poller decoding the profile sees the simulated device as the model has it.
 func TestServerServesProfiles(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock, gatewaySpecs("127.0.0.1:0")...)
-	clock.Advance(90 * time.Second) // let the models move off their starting values
+	clock.Step(90 * time.Second) // let the models move off their starting values
 
 	for _, spec := range gatewaySpecs("") {
 		t.Run(spec.ID, func(t *testing.T) {
@@ -139,7 +140,7 @@ func TestServerServesProfiles(t *testing.T) {
 }
 
 func TestServerWrites(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock, gatewaySpecs("127.0.0.1:0")...)
 	lights, _ := devices.Builtin("lighting")
 	pump, _ := devices.Builtin("pump")
@@ -207,7 +208,7 @@ func TestServerWrites(t *testing.T) {
 			if err := tt.write(); err != nil {
 				t.Fatalf("write: %v", err)
 			}
-			clock.Advance(time.Second)
+			clock.Step(time.Second)
 			expect(t, e, tt.id, "after write", tt.want)
 		})
 	}
@@ -251,7 +252,7 @@ func (p quantityPackager) Encode(pdu *modbus.ProtocolDataUnit) ([]byte, error) {
 }
 
 func TestServerExceptions(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock, gatewaySpecs("127.0.0.1:0")...)
 	addr := e.Addr("pump-supply")
 	pump, _ := devices.Builtin("pump")
@@ -304,7 +305,7 @@ func TestServerExceptions(t *testing.T) {
 }
 
 func TestServerClosesConnectionOnBadFrame(t *testing.T) {
-	e := startTestEstate(t, newClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump})
+	e := startTestEstate(t, testutil.NewClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump})
 	c, err := net.Dial("tcp", e.Addr("p"))
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +322,7 @@ func TestServerClosesConnectionOnBadFrame(t *testing.T) {
 }
 
 func TestServerClosesIdleConnections(t *testing.T) {
-	e := newTestEstate(t, newClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump, Unit: 1})
+	e := newTestEstate(t, testutil.NewClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump, Unit: 1})
 	e.byID["p"].srv.idle = 200 * time.Millisecond
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
@@ -338,7 +339,7 @@ func TestServerClosesIdleConnections(t *testing.T) {
 }
 
 func TestServerConnectionLimit(t *testing.T) {
-	e := startTestEstate(t, newClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump, Unit: 1})
+	e := startTestEstate(t, testutil.NewClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump, Unit: 1})
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -438,7 +439,7 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestCloseStopsEverything(t *testing.T) {
-	e, err := New(gatewaySpecs("127.0.0.1:0"), Options{Now: newClock(evening).Now})
+	e, err := New(gatewaySpecs("127.0.0.1:0"), Options{Now: testutil.NewClock(evening).Now})
 	if err != nil {
 		t.Fatal(err)
 	}

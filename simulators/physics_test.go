@@ -6,16 +6,17 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 func TestSupplyPumpHoldsPressureAllDay(t *testing.T) {
 	t.Parallel()
 	midnight := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
-	clock := newClock(midnight)
+	clock := testutil.NewClock(midnight)
 	e := newTestEstate(t, clock, DeviceSpec{ID: "booster", Kind: devices.KindPump})
 	flowAt := map[int]float64{}
 	for m := 0; m < 24*60; m += 10 {
-		clock.Advance(10 * time.Minute)
+		clock.Step(10 * time.Minute)
 		expect(t, e, "booster", clock.Now().Format("15:04"), map[string]check{
 			"pressure":  near(supplySetpoint, 0.12),
 			"running":   isTrue(),
@@ -31,9 +32,9 @@ func TestSupplyPumpHoldsPressureAllDay(t *testing.T) {
 		t.Errorf("flow at 03:00 %.1f m³/h is not well below the evening peak %.1f m³/h", flowAt[3], flowAt[19])
 	}
 	// Motor current follows load.
-	clock.Advance(time.Duration(20-clock.Now().Hour()) * time.Hour) // to the evening peak
+	clock.Step(time.Duration(20-clock.Now().Hour()) * time.Hour) // to the evening peak
 	peak := value(t, e, "booster", "motor_current").Number
-	clock.Advance(7 * time.Hour) // 03:00
+	clock.Step(7 * time.Hour) // 03:00
 	night := value(t, e, "booster", "motor_current").Number
 	if night >= peak {
 		t.Errorf("motor current at night %.1f A is not below the evening's %.1f A", night, peak)
@@ -54,14 +55,14 @@ func TestRunningHoursCountRunningTime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newClock(evening)
+			clock := testutil.NewClock(evening)
 			e, err := New([]DeviceSpec{{ID: "p", Kind: devices.KindPump}}, Options{Now: clock.Now, TimeScale: tt.scale, Location: time.UTC})
 			if err != nil {
 				t.Fatal(err)
 			}
 			before := value(t, e, "p", "running_hours").Number
 			starts := value(t, e, "p", "starts").Number
-			clock.Advance(tt.elapsed)
+			clock.Step(tt.elapsed)
 			got := value(t, e, "p", "running_hours").Number - before
 			if math.Abs(got-tt.want) > 0.011 {
 				t.Errorf("running_hours rose by %.2f h, want %.2f h", got, tt.want)
@@ -75,7 +76,7 @@ func TestRunningHoursCountRunningTime(t *testing.T) {
 
 func TestDrainagePumpCycles(t *testing.T) {
 	t.Parallel()
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := newTestEstate(t, clock, DeviceSpec{ID: "sump", Kind: devices.KindPump, Role: RoleDrainage})
 	startsBefore := value(t, e, "sump", "starts").Number
 	hoursBefore := value(t, e, "sump", "running_hours").Number
@@ -83,7 +84,7 @@ func TestDrainagePumpCycles(t *testing.T) {
 	var runSeconds float64
 	var history []bool
 	for s := 0; s < 30*60; s += 5 {
-		clock.Advance(5 * time.Second)
+		clock.Step(5 * time.Second)
 		level := value(t, e, "sump", "pit_level").Number
 		lo, hi = math.Min(lo, level), math.Max(hi, level)
 		running := value(t, e, "sump", "running").Number == 1
@@ -116,14 +117,14 @@ func TestDrainagePumpCycles(t *testing.T) {
 
 func TestElevatorServesFloors(t *testing.T) {
 	t.Parallel()
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := newTestEstate(t, clock, DeviceSpec{ID: "lift", Kind: devices.KindElevator})
 	tripsBefore := value(t, e, "lift", "trips").Number
 	floors := map[float64]bool{}
 	doors := map[float64]bool{}
 	directions := map[float64]bool{}
 	for s := 0; s < 20*60; s++ {
-		clock.Advance(time.Second)
+		clock.Step(time.Second)
 		floor := value(t, e, "lift", "floor").Number
 		door := value(t, e, "lift", "door_state").Number
 		running := value(t, e, "lift", "running").Number == 1
@@ -151,9 +152,9 @@ func TestElevatorServesFloors(t *testing.T) {
 
 func TestFirePanelAtRest(t *testing.T) {
 	t.Parallel()
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := newTestEstate(t, clock, DeviceSpec{ID: "fp", Kind: devices.KindFirePanel})
-	clock.Advance(time.Hour)
+	clock.Step(time.Hour)
 	want := map[string]check{
 		"model": text("FP-16 SIM"), "battery_voltage": near(batteryFloat, 0.06),
 		"general_alarm": isFalse(), "general_supervisory": isFalse(), "general_trouble": isFalse(),
@@ -167,11 +168,11 @@ func TestFirePanelAtRest(t *testing.T) {
 
 func TestLightingFollowsSchedule(t *testing.T) {
 	t.Parallel()
-	clock := newClock(time.Date(2025, 3, 14, 17, 59, 0, 0, time.UTC))
+	clock := testutil.NewClock(time.Date(2025, 3, 14, 17, 59, 0, 0, time.UTC))
 	e := newTestEstate(t, clock, DeviceSpec{ID: "lp", Kind: devices.KindLighting})
 	expect(t, e, "lp", "17:59", map[string]check{"dark": isFalse(), "circuit_01_command": isFalse(), "circuit_01_on": isFalse(), "power": is(0)})
 
-	clock.Advance(2 * time.Minute)
+	clock.Step(2 * time.Minute)
 	expect(t, e, "lp", "18:01", map[string]check{
 		"dark": isTrue(), "circuit_01_command": isTrue(), "circuit_24_on": isTrue(), "power": near(24*circuitKW, 0.1),
 		"on_time": is(DefaultLightsOn), "off_time": is(DefaultLightsOff),
@@ -181,18 +182,18 @@ func TestLightingFollowsSchedule(t *testing.T) {
 	if err := writeCoil(e, "lp", "circuit_07_command", false); err != 0 {
 		t.Fatalf("write circuit_07_command: exception %d", err)
 	}
-	clock.Advance(time.Hour)
+	clock.Step(time.Hour)
 	expect(t, e, "lp", "19:01", map[string]check{"circuit_07_on": isFalse(), "circuit_08_on": isTrue()})
 
 	energy := value(t, e, "lp", "energy").Number
-	clock.Advance(2 * time.Hour)
+	clock.Step(2 * time.Hour)
 	if got, want := value(t, e, "lp", "energy").Number-energy, 2*23*circuitKW; math.Abs(got-want) > 0.15 {
 		t.Errorf("energy rose by %.1f kWh in two hours, want about %.1f (23 circuits of %.2f kW)", got, want, circuitKW)
 	}
 
-	clock.Advance(11 * time.Hour) // 08:01 next morning
+	clock.Step(11 * time.Hour) // 08:01 next morning
 	expect(t, e, "lp", "08:01", map[string]check{"dark": isFalse(), "circuit_01_on": isFalse(), "circuit_07_on": isFalse(), "power": is(0)})
-	clock.Advance(10 * time.Hour) // 18:01: the schedule switches every circuit on, the override included
+	clock.Step(10 * time.Hour) // 18:01: the schedule switches every circuit on, the override included
 	expect(t, e, "lp", "18:01 next day", map[string]check{"circuit_07_on": isTrue(), "dark": isTrue()})
 }
 
@@ -210,11 +211,11 @@ func writeCoil(e *Estate, id, point string, on bool) byte {
 func TestNoiseIsReproducible(t *testing.T) {
 	t.Parallel()
 	run := func() []float64 {
-		clock := newClock(evening)
+		clock := testutil.NewClock(evening)
 		e := newTestEstate(t, clock, DeviceSpec{ID: "p", Kind: devices.KindPump})
 		var out []float64
 		for i := 0; i < 5; i++ {
-			clock.Advance(time.Second)
+			clock.Step(time.Second)
 			out = append(out, value(t, e, "p", "pressure").Number, value(t, e, "p", "pressure").Number)
 		}
 		return out

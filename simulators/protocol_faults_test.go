@@ -12,6 +12,7 @@ import (
 	"github.com/goburrow/modbus"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // rawConn is a Modbus TCP client that shows what goes over the socket and when.
@@ -53,7 +54,7 @@ func isReset(err error) bool {
 }
 
 func TestSlowFault(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock, DeviceSpec{ID: "p", Kind: devices.KindPump, Unit: 1})
 	const delay = 400 * time.Millisecond
 	if err := e.Inject("p", "slow", map[string]string{"delay": delay.String()}); err != nil {
@@ -99,7 +100,7 @@ func isNetTimeout(err error) bool {
 }
 
 func TestDropFault(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock,
 		DeviceSpec{ID: "a", Kind: devices.KindPump, Address: "127.0.0.1:0", Unit: 1},
 		DeviceSpec{ID: "b", Kind: devices.KindElevator, Address: "127.0.0.1:0", Unit: 2},
@@ -147,7 +148,7 @@ func TestDropFault(t *testing.T) {
 }
 
 func TestExceptionFault(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock, DeviceSpec{ID: "lp", Kind: devices.KindLighting, Unit: 9})
 	c, _ := client(t, e.Addr("lp"), 9)
 	tests := []struct {
@@ -183,7 +184,7 @@ func TestExceptionFault(t *testing.T) {
 }
 
 func TestSilentFault(t *testing.T) {
-	clock := newClock(evening)
+	clock := testutil.NewClock(evening)
 	e := startTestEstate(t, clock,
 		DeviceSpec{ID: "mute", Kind: devices.KindFirePanel, Address: "127.0.0.1:0", Unit: 1},
 		DeviceSpec{ID: "chatty", Kind: devices.KindFirePanel, Address: "127.0.0.1:0", Unit: 2},
@@ -228,7 +229,7 @@ func TestSilentFault(t *testing.T) {
 }
 
 func TestProtocolFaultsShowInStatus(t *testing.T) {
-	e := newTestEstate(t, newClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump})
+	e := newTestEstate(t, testutil.NewClock(evening), DeviceSpec{ID: "p", Kind: devices.KindPump})
 	if err := e.Inject("p", "slow", nil); err != nil {
 		t.Fatal(err)
 	}

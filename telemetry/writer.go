@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/backoff"
 )
 
 // Reasons a line is dropped, the values of the reason label of facilityd_influx_dropped_total.
@@ -535,15 +535,11 @@ func (w *Writer) recovered() {
 	w.failures = 0
 }
 
-// backoff is the wait before attempt n+1: exponential from retryBase up to retryMax, with
-// jitter so gateways sharing one InfluxDB do not retry in step, and never less than the
-// server's Retry-After.
+// backoff is the wait before attempt n+1: exponential from retryBase (1 s) up to retryMax
+// (30 s), ours, with jitter so gateways sharing one InfluxDB do not retry in step
+// (internal/backoff), and never less than the server's Retry-After.
 func (w *Writer) backoff(attempts int, err error) time.Duration {
-	d := w.retryBase << min(attempts-1, 30)
-	if d <= 0 || d > w.retryMax {
-		d = w.retryMax
-	}
-	d = d/2 + rand.N(d/2+1)
+	d := backoff.Jitter(backoff.Delay(attempts, w.retryBase, w.retryMax))
 	var he *influxhttp.Error
 	if errors.As(err, &he) && he.RetryAfter > 0 {
 		d = max(d, min(time.Duration(he.RetryAfter)*time.Second, w.retryMax))

@@ -14,21 +14,8 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
-
-// stepClock is a clock the test moves by hand.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *stepClock) Step(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-func (c *stepClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 type oosCall struct {
 	Device string
@@ -103,7 +90,7 @@ func (f *fakePublisher) on(topic string) []published {
 
 type rig struct {
 	m      *Manager
-	clock  *stepClock
+	clock  *testutil.Clock
 	oos    *fakeOOS
 	notes  *fakeNotifier
 	pub    *fakePublisher
@@ -150,7 +137,7 @@ func newRig(t *testing.T, start time.Time, mod func(*config.WorkOrders)) *rig {
 		mod(&cfg)
 	}
 	st := mustOpen(t, "sqlite", filepath.Join(t.TempDir(), "wo.db"))
-	r := &rig{clock: &stepClock{now: start}, oos: &fakeOOS{}, notes: &fakeNotifier{}, pub: &fakePublisher{}, events: make(chan Event, 100)}
+	r := &rig{clock: testutil.NewClock(start), oos: &fakeOOS{}, notes: &fakeNotifier{}, pub: &fakePublisher{}, events: make(chan Event, 100)}
 	m, err := New(cfg, "estate", devs, st, Options{Clock: r.clock.Now, OOS: r.oos, Notifier: r.notes, Publisher: r.pub,
 		Sinks: []Sink{SinkFunc(func(e Event) { r.events <- e })}})
 	if err != nil {

@@ -10,26 +10,15 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
+	"github.com/facilityd/facilityd/internal/testutil"
 	"github.com/facilityd/facilityd/simulators"
 )
-
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *simClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // TestMeterPlanFromSimulatedPump runs the whole chain: a simulated pump whose running hours
 // pass on a stepped clock, polled over Modbus TCP, its snapshots observed by the meter plan,
 // which raises a service order once 500 hours have run.
 func TestMeterPlanFromSimulatedPump(t *testing.T) {
-	sim := &simClock{t: time.Date(2026, 3, 3, 20, 0, 0, 0, time.UTC)}
+	sim := testutil.NewClock(time.Date(2026, 3, 3, 20, 0, 0, 0, time.UTC))
 	estate, err := simulators.New([]simulators.DeviceSpec{{ID: "P-1", Kind: devices.KindPump, Unit: 1}}, simulators.Options{Now: sim.Now, Location: time.UTC})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +63,7 @@ func TestMeterPlanFromSimulatedPump(t *testing.T) {
 	}
 	for {
 		// A hundred hours pass between polls.
-		sim.Advance(100 * time.Hour)
+		sim.Step(100 * time.Hour)
 		select {
 		case e := <-r.events:
 			if e.Type != EventCreated {

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver, pure Go
+
+	"github.com/facilityd/facilityd/internal/sqlitex"
 )
 
 // Filter selects orders; empty fields match all.
@@ -97,12 +98,10 @@ func OpenStore(ctx context.Context, driver, source string) (*SQLStore, error) {
 	var err error
 	switch driver {
 	case "sqlite", "":
-		// WAL lets the report read while the daemon writes; busy_timeout waits out a writer.
-		dsn := "file:" + source + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate"
-		s.db, err = sql.Open("sqlite", dsn)
-		if err == nil {
-			s.db.SetMaxOpenConns(1)
-		}
+		// WAL lets the report read while the daemon writes; busy_timeout waits out a writer, and
+		// BEGIN IMMEDIATE makes a merge's read-then-write wait for the lock instead of failing.
+		s.db, err = sqlitex.Open(source, sqlitex.Options{Name: "workorders.store.path",
+			BusyTimeout: 10 * time.Second, ForeignKeys: true, ImmediateTx: true})
 	case "postgres":
 		s.db, err = sql.Open("pgx", source)
 		s.postgres = true
@@ -171,37 +170,22 @@ func (s *SQLStore) migrations() []string {
 	}
 }
 
+// migrate brings the schema up to date with the shared runner (internal/sqlitex), on SQLite
+// and PostgreSQL alike; the version stays in workorder_schema, so order books of every
+// release go on from the version they reached.
 func (s *SQLStore) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS workorder_schema (version INTEGER NOT NULL)`); err != nil {
-		return err
+	m := sqlitex.Migrations{Name: "workorders.store", Table: "workorder_schema"}
+	for _, q := range s.migrations() {
+		m.Steps = append(m.Steps, sqlitex.Migration{SQL: q})
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	if s.postgres {
 		// Two gateways starting together migrate one after the other.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243001)`); err != nil {
+		m.Lock = func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243001)`)
 			return err
 		}
 	}
-	var version int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM workorder_schema`).Scan(&version); err != nil {
-		return err
-	}
-	ms := s.migrations()
-	for i := version; i < len(ms); i++ {
-		if _, err := tx.ExecContext(ctx, ms[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-	}
-	if version < len(ms) {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workorder_schema (version) VALUES (?)`), len(ms)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return m.Apply(ctx, s.db)
 }
 
 // q rewrites ? placeholders as $1, $2... for PostgreSQL.

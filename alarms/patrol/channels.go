@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/facilityd/facilityd/internal/backoff"
 	"github.com/facilityd/facilityd/internal/webhook"
 )
 
@@ -414,7 +415,7 @@ func (d *Dispatcher) failed(c Channel, lim *limiter, list []Outgoing, err error,
 		}
 		d.metrics.sent.WithLabelValues(c.Name(), "error").Inc()
 		d.log.Warn("patrol message not delivered: will retry", "channel", c.Name(), "alert", o.Message.Alert, "type", o.Message.Type, "to", o.Guard, "attempt", o.Attempts, "err", err)
-		if err := d.store.Retry(o.ID, o.Attempts, now.Add(max(wait, backoff(o.Attempts))), err.Error()); err != nil {
+		if err := d.store.Retry(o.ID, o.Attempts, now.Add(max(wait, backoff.Delay(o.Attempts, retryMin, retryMax))), err.Error()); err != nil {
 			d.log.Error("patrol outbox: not updated", "channel", c.Name(), "err", err)
 		}
 	}
@@ -426,12 +427,13 @@ func (d *Dispatcher) healthy(channel string, err error) {
 	}
 }
 
-// backoff is the wait before try n+1: 2 s doubling to a minute (ours: a guard's alert is
-// worth trying often, a robot that is down for minutes is not worth hammering).
-func backoff(n int) time.Duration {
-	d := 2 * time.Second << min(n-1, 5)
-	return min(d, time.Minute)
-}
+// The outbox's wait before try n+1 is retryMin doubling to retryMax, without jitter (ours: a
+// guard's alert is worth trying often, a robot that is down for minutes is not worth
+// hammering). The try count lives in the outbox row, so the pure backoff.Delay serves.
+const (
+	retryMin = 2 * time.Second
+	retryMax = time.Minute
+)
 
 // limiter keeps a robot within its messages a minute: a sliding window of the sends.
 type limiter struct {

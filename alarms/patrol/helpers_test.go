@@ -15,20 +15,8 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
-
-// clock is a stepped fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Step(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeChannel records what it is sent.
 type fakeChannel struct {
@@ -112,7 +100,7 @@ var night = time.Date(2026, 11, 26, 23, 0, 0, 0, shanghai)
 
 type rig struct {
 	s     *Service
-	clock *clock
+	clock *testutil.Clock
 	ch    *fakeChannel
 	acker *fakeAcker
 	stop  func()
@@ -121,7 +109,7 @@ type rig struct {
 // newRig runs a service with one fake channel named "mqtt" (and "console", "webhook" dropped).
 func newRig(t *testing.T, cfg *config.Config, start time.Time, deps Deps) *rig {
 	t.Helper()
-	r := &rig{clock: &clock{t: start}, ch: newFakeChannel("mqtt"), acker: &fakeAcker{}}
+	r := &rig{clock: testutil.NewClock(start), ch: newFakeChannel("mqtt"), acker: &fakeAcker{}}
 	deps.Now = r.clock.Now
 	deps.Channels = []Channel{r.ch}
 	deps.Acker = r.acker

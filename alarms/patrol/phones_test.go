@@ -19,6 +19,7 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/modem"
 	"github.com/facilityd/facilityd/internal/robotfake"
+	"github.com/facilityd/facilityd/internal/testutil"
 	"github.com/facilityd/facilityd/simulators"
 )
 
@@ -62,7 +63,7 @@ func (l limited) Limit() (int, int) { return l.limit, 5 }
 // through the outbox (its dispatcher polls every 10 ms).
 type phoneRig struct {
 	s          *Service
-	clock      *clock
+	clock      *testutil.Clock
 	robot      *phone
 	sms, call  *phone
 	health     map[string]error
@@ -83,7 +84,7 @@ func phoneConfig(t *testing.T) *config.Config {
 
 func newPhoneRig(t *testing.T, cfg *config.Config, start time.Time, robot, sms, call *phone, held ...bool) *phoneRig {
 	t.Helper()
-	r := &phoneRig{clock: &clock{t: start}, robot: robot, sms: sms, call: call, health: map[string]error{}, cfg: cfg}
+	r := &phoneRig{clock: testutil.NewClock(start), robot: robot, sms: sms, call: call, health: map[string]error{}, cfg: cfg}
 	deps := Deps{Now: r.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Acker: &fakeAcker{},
 		Channels: []Channel{limited{robot}, sms, call},
 		ChannelHealth: func(ch string, err error) {
@@ -465,7 +466,7 @@ func TestParseReply(t *testing.T) {
 // minute later, and the message still arrives once.
 func TestRobotsFromConfiguration(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: night}
+	clk := testutil.NewClock(night)
 	wecom, ding, feishu := robotfake.NewWeCom(t), robotfake.NewDingTalk(t, "SECdemo"), robotfake.NewFeishu(t, "feishu-secret")
 	for _, f := range []*robotfake.Server{wecom, ding, feishu} {
 		f.SetNow(clk.Now)
@@ -522,7 +523,7 @@ func TestRobotsFromConfiguration(t *testing.T) {
 // it, and a call rings the supervisor; with the SIM gone the self-test fails.
 func TestModemEndToEnd(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: night}
+	clk := testutil.NewClock(night)
 	cfg := phoneConfig(t)
 	cfg.Locale = "zh-CN"
 	cfg.Patrol.Phones.SMS.Modem.Port = "/dev/null" // replaced by the pipe below
@@ -553,7 +554,7 @@ func TestModemEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := "A" + itoa(e.Seq)
-	waitUntil(t, "the alert texted to g1, g2 and the supervisor", func() bool { return len(sim.Sent()) >= 3 })
+	testutil.WaitFor(t, "the alert texted to g1, g2 and the supervisor", 10*time.Second, func() bool { return len(sim.Sent()) >= 3 })
 	var g1 simulators.SentSMS
 	for _, m := range sim.Sent() {
 		if m.To == "+8613800000000" {
@@ -567,8 +568,8 @@ func TestModemEndToEnd(t *testing.T) {
 	if err := sim.Deliver("+8613800000000", "1"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "g1's claim", func() bool { a, _ := s.Alert(id); return a.Owner == "g1" })
-	waitUntil(t, "the claim texted to everyone told", func() bool { return len(sim.Sent()) >= 6 })
+	testutil.WaitFor(t, "g1's claim", 10*time.Second, func() bool { a, _ := s.Alert(id); return a.Owner == "g1" })
+	testutil.WaitFor(t, "the claim texted to everyone told", 10*time.Second, func() bool { return len(sim.Sent()) >= 6 })
 	// Nothing climbs: no SMS to the chief, no call, however long nobody acknowledges.
 	for range 5 {
 		clk.Step(time.Minute)
@@ -587,7 +588,7 @@ func TestModemEndToEnd(t *testing.T) {
 	clk.Step(90 * time.Second)
 	s.Tick()
 	s.Tick()
-	waitUntil(t, "a call to the supervisor", func() bool { return len(sim.Calls()) == 1 })
+	testutil.WaitFor(t, "a call to the supervisor", 10*time.Second, func() bool { return len(sim.Calls()) == 1 })
 	if c := sim.Calls()[0]; c.To != "+8613800000004" {
 		t.Errorf("called %s, want the night supervisor", c.To)
 	}
@@ -596,17 +597,6 @@ func TestModemEndToEnd(t *testing.T) {
 	failed := s.RunSelfTests(context.Background())
 	if failed["sms"] == nil || failed["call"] == nil {
 		t.Errorf("self-test with no SIM: %v", failed)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s in 10 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -1,26 +1,24 @@
 package patrol
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver
+	"github.com/facilityd/facilityd/internal/sqlitex"
 )
 
 // Store keeps alerts, the events already handled and the lighting checklists in SQLite, so
 // that a restart neither re-sends an alert nor forgets a claim.
 type Store struct{ db *sql.DB }
 
-// OpenStore opens (or creates) the database at path, in WAL mode.
-func OpenStore(path string) (*Store, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)")
-	if err != nil {
-		return nil, fmt.Errorf("patrol.store %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	_, err = db.Exec(`
+// storeSchema is the patrol store's schema, step n at index n-1 (internal/sqlitex). Step 1 is
+// the schema the releases before versions were recorded made with IF NOT EXISTS at each
+// start, so their stores are adopted as version 1 (and those from before the outbox get it).
+var storeSchema = []sqlitex.Migration{
+	{SQL: `
 CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS checklists (id TEXT PRIMARY KEY, data TEXT NOT NULL);
@@ -30,10 +28,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 	guard TEXT NOT NULL DEFAULT '', data TEXT NOT NULL, created INTEGER NOT NULL,
 	attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0,
 	state TEXT NOT NULL DEFAULT 'pending', result TEXT NOT NULL DEFAULT '', done_at INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (channel, state, next_at);`)
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (channel, state, next_at);`},
+}
+
+// OpenStore opens (or creates, with its folder) the database at path, in WAL mode, and
+// brings its schema up to date; a store written by a newer facilityd is refused.
+func OpenStore(path string) (*Store, error) {
+	db, err := sqlitex.Open(path, sqlitex.Options{Name: "patrol.store"})
 	if err != nil {
+		return nil, err
+	}
+	if err := sqlitex.Migrate(context.Background(), db, "patrol.store", storeSchema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("patrol.store %s: %w", path, err)
+		return nil, err
 	}
 	return &Store{db: db}, nil
 }

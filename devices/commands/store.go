@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	_ "modernc.org/sqlite" // the command journal
+	"github.com/facilityd/facilityd/internal/sqlitex"
 )
 
 // Store is the command journal: one row per write, inserted as pending before the write goes
@@ -18,14 +18,11 @@ type Store struct {
 	db *sql.DB
 }
 
-// OpenStore opens (creating if needed) the journal at path.
-func OpenStore(path string) (*Store, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)")
-	if err != nil {
-		return nil, fmt.Errorf("commands.store %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS commands (
+// storeSchema is the command journal's schema, step n at index n-1 (internal/sqlitex). Step 1
+// is the table the releases before versions were recorded made with IF NOT EXISTS, so their
+// journals are adopted as version 1 unchanged.
+var storeSchema = []sqlitex.Migration{
+	{SQL: `CREATE TABLE IF NOT EXISTS commands (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
 		time TEXT NOT NULL,
 		device TEXT NOT NULL,
@@ -40,10 +37,19 @@ func OpenStore(path string) (*Store, error) {
 		by TEXT NOT NULL,
 		reason TEXT NOT NULL,
 		done TEXT
-	)`)
+	)`},
+}
+
+// OpenStore opens (creating it and its folder if needed) the journal at path and brings its
+// schema up to date; a journal written by a newer facilityd is refused.
+func OpenStore(path string) (*Store, error) {
+	db, err := sqlitex.Open(path, sqlitex.Options{Name: "commands.store"})
 	if err != nil {
+		return nil, err
+	}
+	if err := sqlitex.Migrate(context.Background(), db, "commands.store", storeSchema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("commands.store %s: %w", path, err)
+		return nil, err
 	}
 	return &Store{db: db}, nil
 }

@@ -22,6 +22,7 @@ import (
 	mb "github.com/goburrow/modbus"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/backoff"
 )
 
 // ErrReconnecting is the error of a poll skipped because its endpoint is unreachable and the
@@ -76,7 +77,7 @@ func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller,
 				frames:  frames,
 				tcp:     tcp,
 				client:  mb.NewClient2(frames, tcp),
-				backoff: backoff{min: opts.BackoffMin, max: opts.BackoffMax},
+				backoff: reconnectBackoff(opts.BackoffMin, opts.BackoffMax),
 				handle:  handle,
 				log:     opts.Logger.With("endpoint", line),
 				metrics: opts.Metrics,
@@ -86,7 +87,7 @@ func New(devs []*devices.Device, handle devices.Handler, opts Options) (*Poller,
 			p.endpoints = append(p.endpoints, e)
 		}
 		pd := &polled{
-			backoff:  backoff{min: opts.BackoffMin, max: opts.BackoffMax},
+			backoff:  reconnectBackoff(opts.BackoffMin, opts.BackoffMax),
 			dev:      d,
 			requests: plan(d.Profile, d.Modbus.MaxGapRegisters, d.Modbus.MaxGapBits),
 			metrics:  opts.Metrics.device(d),
@@ -123,7 +124,7 @@ type polled struct {
 	// retryAt holds this device back after its own requests broke the connection (the
 	// gateway resets it at this unit's request): it waits with backoff, its neighbours do not.
 	retryAt time.Time
-	backoff backoff
+	backoff backoff.Backoff
 	// badReplyLogged is when a bad reply of this device was last logged; more within
 	// badReplyLogEvery are counted, not logged.
 	badReplyLogged time.Time
@@ -158,7 +159,7 @@ type endpoint struct {
 	// proven connection (the gateway closed an idle socket) earns one immediate redial.
 	proven  bool
 	retryAt time.Time
-	backoff backoff
+	backoff backoff.Backoff
 	devices []*polled
 	handle  devices.Handler
 	log     *slog.Logger
@@ -263,7 +264,7 @@ func (e *endpoint) poll(d *polled) *devices.Snapshot {
 		e.log.Info("device back online", "device", d.dev.ID, "after_failed_polls", d.failures)
 	}
 	d.failures = 0
-	d.backoff.reset()
+	d.backoff.Reset()
 	d.metrics.ok.Inc()
 	d.metrics.offline.Set(0)
 	snap.Comm = devices.CommOnline
@@ -283,7 +284,7 @@ func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
 			}
 			e.tcp.setTimeout(dev.Timeout)
 			if err := e.tcp.connect(); err != nil {
-				e.retryAt = time.Now().Add(e.backoff.next())
+				e.retryAt = time.Now().Add(e.backoff.Next())
 				e.metrics.dialErrors.WithLabelValues(e.address).Inc()
 				return nil, fmt.Errorf("connect: %w", err)
 			}
@@ -297,7 +298,7 @@ func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
 			err = r.checkReply(data)
 			if err == nil {
 				e.proven = true
-				e.backoff.reset()
+				e.backoff.Reset()
 				return data, nil
 			}
 			// A reply of the wrong size is not this request's: the stream may be out of
@@ -324,7 +325,7 @@ func (e *endpoint) read(d *polled, r *request) ([]byte, error) {
 		// The endpoint took the connection, then broke it at this device's request (a reset, a
 		// close): back this device off, and let its neighbours dial afresh at their own turn.
 		// An endpoint that is down shows up as a failed dial, which backs off the whole endpoint.
-		d.retryAt = time.Now().Add(d.backoff.next())
+		d.retryAt = time.Now().Add(d.backoff.Next())
 		return nil, err
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
+	"github.com/facilityd/facilityd/internal/testutil"
 	"github.com/facilityd/facilityd/simulators"
 )
 
@@ -57,19 +58,6 @@ func (r *recorder) since(id string, t time.Time) (polls, ok int) {
 		}
 	}
 	return polls, ok
-}
-
-// waitFor polls cond until it holds or the deadline passes; real sockets and real time are
-// what this driver is about, so the tests wait on them rather than on a fake clock.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", limit, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 type rig struct {
@@ -146,7 +134,7 @@ func TestPollsEveryKind(t *testing.T) {
 	}, 100*time.Millisecond, 80*time.Millisecond)
 
 	for id := range r.devs {
-		waitFor(t, "device "+id+" polled successfully", 10*time.Second, func() bool {
+		testutil.WaitFor(t, "device "+id+" polled successfully", 10*time.Second, func() bool {
 			s := r.rec.last(id)
 			return s != nil && s.Comm == devices.CommOnline
 		})
@@ -186,7 +174,7 @@ func TestPollsEveryKind(t *testing.T) {
 	if err := r.estate.Inject("FP-1", "zone_alarm", map[string]string{"zone": "3"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "zone 3 in alarm at the poller", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "zone 3 in alarm at the poller", 5*time.Second, func() bool {
 		s := r.rec.last("FP-1")
 		return r.value(t, s, "zone_03").Number == 1 && r.value(t, s, "general_alarm").Number == 1
 	})
@@ -206,7 +194,7 @@ func TestSlowUnitDoesNotStarveNeighbours(t *testing.T) {
 	if r.devs["A"].Modbus.Address != r.devs["SLOW"].Modbus.Address {
 		t.Fatal("the three units should share one endpoint")
 	}
-	waitFor(t, "all three online", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "all three online", 10*time.Second, func() bool {
 		for _, id := range []string{"A", "SLOW", "C"} {
 			if s := r.rec.last(id); s == nil || s.Comm != devices.CommOnline {
 				return false
@@ -241,7 +229,7 @@ func TestSlowUnitDoesNotStarveNeighbours(t *testing.T) {
 	if err := r.estate.Clear("SLOW", "slow", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "slow unit recovers after the fault clears", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "slow unit recovers after the fault clears", 5*time.Second, func() bool {
 		s := r.rec.last("SLOW")
 		return s.Comm == devices.CommOnline && s.Err == nil
 	})
@@ -253,14 +241,14 @@ func TestSilentUnitGoesOffline(t *testing.T) {
 		{ID: "OK", Kind: devices.KindElevator, Address: "127.0.0.1:0", Unit: 1},
 		{ID: "MUTE", Kind: devices.KindElevator, Address: "127.0.0.1:0", Unit: 2},
 	}, 150*time.Millisecond, 60*time.Millisecond)
-	waitFor(t, "both online", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "both online", 10*time.Second, func() bool {
 		a, b := r.rec.last("OK"), r.rec.last("MUTE")
 		return a != nil && b != nil && a.Comm == devices.CommOnline && b.Comm == devices.CommOnline
 	})
 	if err := r.estate.Inject("MUTE", "silent", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "silent unit offline", 10*time.Second, func() bool { return r.rec.last("MUTE").Comm == devices.CommOffline })
+	testutil.WaitFor(t, "silent unit offline", 10*time.Second, func() bool { return r.rec.last("MUTE").Comm == devices.CommOffline })
 
 	// Offline exactly at the third failed poll in a row, retrying before it.
 	snaps := r.rec.all("MUTE")
@@ -291,13 +279,13 @@ func TestSilentUnitGoesOffline(t *testing.T) {
 	if err := r.estate.Clear("MUTE", "silent", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "silent unit back online", 5*time.Second, func() bool { return r.rec.last("MUTE").Comm == devices.CommOnline })
+	testutil.WaitFor(t, "silent unit back online", 5*time.Second, func() bool { return r.rec.last("MUTE").Comm == devices.CommOnline })
 }
 
 func TestDroppedConnectionsReconnect(t *testing.T) {
 	t.Parallel()
 	r := startRig(t, []simulators.DeviceSpec{{ID: "P", Kind: devices.KindPump, Unit: 1}}, 100*time.Millisecond, 80*time.Millisecond)
-	waitFor(t, "online", 10*time.Second, func() bool { s := r.rec.last("P"); return s != nil && s.Comm == devices.CommOnline })
+	testutil.WaitFor(t, "online", 10*time.Second, func() bool { s := r.rec.last("P"); return s != nil && s.Comm == devices.CommOnline })
 	connects := func() float64 {
 		return counterValue(r.reg, "facilityd_modbus_connects_total", r.devs["P"].Modbus.Address)
 	}
@@ -305,11 +293,11 @@ func TestDroppedConnectionsReconnect(t *testing.T) {
 	if err := r.estate.Inject("P", "drop", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "dropped connections seen as failed polls", 5*time.Second, func() bool { return r.rec.last("P").Err != nil })
+	testutil.WaitFor(t, "dropped connections seen as failed polls", 5*time.Second, func() bool { return r.rec.last("P").Err != nil })
 	if err := r.estate.Clear("P", "drop", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "back online after drops stop", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "back online after drops stop", 5*time.Second, func() bool {
 		s := r.rec.last("P")
 		return s.Comm == devices.CommOnline && s.Err == nil
 	})
@@ -321,11 +309,11 @@ func TestDroppedConnectionsReconnect(t *testing.T) {
 func TestExceptionMarksPointsBadNotOffline(t *testing.T) {
 	t.Parallel()
 	r := startRig(t, []simulators.DeviceSpec{{ID: "P", Kind: devices.KindPump, Unit: 1}}, 100*time.Millisecond, 80*time.Millisecond)
-	waitFor(t, "online", 10*time.Second, func() bool { s := r.rec.last("P"); return s != nil && s.Comm == devices.CommOnline })
+	testutil.WaitFor(t, "online", 10*time.Second, func() bool { s := r.rec.last("P"); return s != nil && s.Comm == devices.CommOnline })
 	if err := r.estate.Inject("P", "exception", map[string]string{"code": "2"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "exception seen", 5*time.Second, func() bool { return r.rec.last("P").Err != nil })
+	testutil.WaitFor(t, "exception seen", 5*time.Second, func() bool { return r.rec.last("P").Err != nil })
 	// Several polls later the device still answers: it stays online, its points are bad.
 	time.Sleep(500 * time.Millisecond)
 	s := r.rec.last("P")

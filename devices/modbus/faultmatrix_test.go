@@ -9,6 +9,7 @@ import (
 	mb "github.com/goburrow/modbus"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 	"github.com/facilityd/facilityd/simulators"
 )
 
@@ -66,7 +67,7 @@ func TestFaultMatrix(t *testing.T) {
 				{ID: "D", Kind: devices.KindPump, Unit: 1},
 			}, interval, timeout)
 			all := []string{"A", "B", "C", "D"}
-			waitFor(t, "every device online", 10*time.Second, func() bool {
+			testutil.WaitFor(t, "every device online", 10*time.Second, func() bool {
 				for _, id := range all {
 					if s := r.rec.last(id); s == nil || s.Comm != devices.CommOnline || s.Err != nil {
 						return false
@@ -106,7 +107,7 @@ func TestFaultMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			cleared := time.Now()
-			waitFor(t, "every device recovers after the fault clears", 10*time.Second, func() bool {
+			testutil.WaitFor(t, "every device recovers after the fault clears", 10*time.Second, func() bool {
 				for _, id := range all {
 					s := r.rec.last(id)
 					if !s.Time.After(cleared) || s.Comm != devices.CommOnline || s.Err != nil {
@@ -134,7 +135,7 @@ func wantTimeout(t *testing.T, s *devices.Snapshot) {
 func TestLateReplyRawGoburrowMisreads(t *testing.T) {
 	t.Parallel()
 	r := startRig(t, []simulators.DeviceSpec{{ID: "P", Kind: devices.KindPump, Unit: 1}}, 200*time.Millisecond, 100*time.Millisecond)
-	waitFor(t, "online", 10*time.Second, func() bool { s := r.rec.last("P"); return s != nil && s.Comm == devices.CommOnline })
+	testutil.WaitFor(t, "online", 10*time.Second, func() bool { s := r.rec.last("P"); return s != nil && s.Comm == devices.CommOnline })
 
 	h := mb.NewTCPClientHandler(r.devs["P"].Modbus.Address)
 	h.SlaveId = 1
@@ -167,7 +168,7 @@ func TestLateReplyRawGoburrowMisreads(t *testing.T) {
 		}
 	}
 	// Our driver, polling the same unit through the same fault, is back at its next poll.
-	waitFor(t, "the driver reads good values after the fault", 2*time.Second, func() bool {
+	testutil.WaitFor(t, "the driver reads good values after the fault", 2*time.Second, func() bool {
 		s := r.rec.last("P")
 		return s.Time.After(clearedAt) && s.Err == nil && s.Comm == devices.CommOnline
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // miscounting is a Modbus TCP server whose every reply is well framed (its byte count matches
@@ -113,7 +114,7 @@ func TestReplyLengthMustMatchTheRequest(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { defer close(done); poller.Run(ctx) }()
-			waitFor(t, "five polls", 10*time.Second, func() bool { return len(rec.all("D-1")) >= 5 })
+			testutil.WaitFor(t, "five polls", 10*time.Second, func() bool { return len(rec.all("D-1")) >= 5 })
 			cancel()
 			<-done
 

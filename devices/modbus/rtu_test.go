@@ -12,6 +12,7 @@ import (
 
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
+	"github.com/facilityd/facilityd/internal/testutil"
 	"github.com/facilityd/facilityd/simulators"
 )
 
@@ -36,7 +37,7 @@ func socatPair(t *testing.T) (string, string) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	waitFor(t, "socat's pseudo-terminals", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "socat's pseudo-terminals", 10*time.Second, func() bool {
 		_, ea := os.Stat(a)
 		_, eb := os.Stat(b)
 		return ea == nil && eb == nil
@@ -103,7 +104,7 @@ func rtuEstate(t *testing.T) *simulators.Estate {
 func (r *rtuRig) online(t *testing.T, id string, since time.Time) *devices.Snapshot {
 	t.Helper()
 	var s *devices.Snapshot
-	waitFor(t, id+" polled online", 10*time.Second, func() bool {
+	testutil.WaitFor(t, id+" polled online", 10*time.Second, func() bool {
 		s = r.rec.last(id)
 		return s != nil && s.Time.After(since) && s.Comm == devices.CommOnline && s.Err == nil
 	})
@@ -138,7 +139,7 @@ func TestSerialLine(t *testing.T) {
 	})
 	start := time.Now()
 	checkLine(t, r, start)
-	waitFor(t, "P-9 offline", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "P-9 offline", 10*time.Second, func() bool {
 		s := r.rec.last("P-9")
 		return s != nil && s.Comm == devices.CommOffline
 	})
@@ -152,7 +153,7 @@ func TestSerialLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	marked := time.Now()
-	waitFor(t, "a failed poll of LP-1 for its CRC", 10*time.Second, func() bool {
+	testutil.WaitFor(t, "a failed poll of LP-1 for its CRC", 10*time.Second, func() bool {
 		s := r.rec.last("LP-1")
 		return s != nil && s.Time.After(marked) && s.Err != nil && strings.Contains(s.Err.Error(), "crc")
 	})

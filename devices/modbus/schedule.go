@@ -2,8 +2,9 @@ package modbus
 
 import (
 	"hash/fnv"
-	"math/rand/v2"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/backoff"
 )
 
 // slotsPerInterval is how many distinct instants firstSlot spreads devices over. Devices that
@@ -48,28 +49,10 @@ func nextSlot(prev, now time.Time, interval time.Duration) (next time.Time, miss
 	return prev.Add(time.Duration(k) * interval), int(k - 1)
 }
 
-// backoff is exponential backoff with jitter for reconnecting to an endpoint that refuses or
-// does not answer connections: the wait doubles from min to max, and each wait is drawn from
-// its upper half so that gateways dropped together do not all redial together.
-type backoff struct {
-	min, max time.Duration
-	failures int
+// reconnectBackoff is the wait between attempts to reconnect to an endpoint that refuses or
+// does not answer connections (internal/backoff): it doubles from Options.BackoffMin to
+// Options.BackoffMax (ours: 500 ms to 30 s by default), and each wait is drawn from its upper
+// half so that gateways dropped together do not all redial together.
+func reconnectBackoff(min, max time.Duration) backoff.Backoff {
+	return backoff.New(min, max).WithJitter()
 }
-
-// next records a failure and returns how long to wait before the next attempt.
-func (b *backoff) next() time.Duration {
-	d := b.min
-	for i := 0; i < b.failures && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	b.failures++
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + rand.N(half+1)
-}
-
-// reset records a success.
-func (b *backoff) reset() { b.failures = 0 }

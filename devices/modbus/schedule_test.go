@@ -118,19 +118,21 @@ func TestFirstSlotKeepsTheMonotonicClock(t *testing.T) {
 	}
 }
 
+// An endpoint that keeps refusing is redialled ever less often, up to the ceiling, at a
+// spread of moments; one success starts again from the minimum.
 func TestBackoff(t *testing.T) {
 	t.Parallel()
-	b := backoff{min: 100 * time.Millisecond, max: time.Second}
+	b := reconnectBackoff(100*time.Millisecond, time.Second)
 	ceilings := []time.Duration{100, 200, 400, 800, 1000, 1000}
 	for i, c := range ceilings {
 		ceiling := c * time.Millisecond
-		d := b.next()
+		d := b.Next()
 		if d < ceiling/2 || d > ceiling {
 			t.Errorf("wait %d = %v, want within [%v, %v]", i, d, ceiling/2, ceiling)
 		}
 	}
-	b.reset()
-	if d := b.next(); d > 100*time.Millisecond {
+	b.Reset()
+	if d := b.Next(); d > 100*time.Millisecond {
 		t.Errorf("after reset the wait is %v, want at most the minimum", d)
 	}
 }

@@ -82,7 +82,7 @@ func (e *endpoint) write(d *polled, pt *devices.Point, v devices.Value) error {
 		}
 		e.tcp.setTimeout(dev.Timeout)
 		if err := e.tcp.connect(); err != nil {
-			e.retryAt = time.Now().Add(e.backoff.next())
+			e.retryAt = time.Now().Add(e.backoff.Next())
 			return fmt.Errorf("connect: %w", err)
 		}
 		e.proven = false

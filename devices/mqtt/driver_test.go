@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // fakeBroker is a Subscriber that delivers what the test publishes.
@@ -46,26 +47,14 @@ points:
   - {name: count, path: count, type: uint16}
 `
 
+// recorder keeps the snapshots the driver hands over.
 type recorder struct {
-	mu    sync.Mutex
-	snaps []*devices.Snapshot
+	testutil.Recorder[*devices.Snapshot]
 }
 
-func (r *recorder) handle(s *devices.Snapshot) {
-	r.mu.Lock()
-	r.snaps = append(r.snaps, s)
-	r.mu.Unlock()
-}
-func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.snaps) }
-
-func (r *recorder) last() *devices.Snapshot {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.snaps) == 0 {
-		return nil
-	}
-	return r.snaps[len(r.snaps)-1]
-}
+func (r *recorder) handle(s *devices.Snapshot) { r.Add(s) }
+func (r *recorder) count() int                 { return r.Len() }
+func (r *recorder) last() *devices.Snapshot    { s, _ := r.Last(); return s }
 
 func start(t *testing.T, maxPayload int) (*fakeBroker, *recorder, *Metrics, context.CancelFunc) {
 	t.Helper()

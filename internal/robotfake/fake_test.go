@@ -12,9 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // answer is a vendor's reply as a client sees it.
@@ -47,19 +48,6 @@ func post(t *testing.T, target, contentType, body string) answer {
 		out.code, out.msg = *a.Code, a.Msg
 	}
 	return out
-}
-
-// clock is a settable time for the fakes' SetNow.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 var t0 = time.Date(2026, 12, 2, 2, 30, 0, 0, time.UTC)
@@ -138,7 +126,6 @@ func TestWeComGET(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: t0}
 	tests := []struct {
 		name  string
 		fake  func(t testing.TB) *Server
@@ -155,21 +142,21 @@ func TestRateLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.fake(t)
-			c := &clock{t: c.t}
-			s.SetNow(c.now)
+			c := testutil.NewClock(t0)
+			s.SetNow(c.Now)
 			var codes []int
 			for range 21 {
 				codes = append(codes, post(t, s.URL(), "application/json", tt.body).code)
-				c.add(2 * time.Second) // 21 messages in 42 s
+				c.Step(2 * time.Second) // 21 messages in 42 s
 			}
 			if n := len(s.Messages()); n != 20 || codes[20] != tt.code || slices.Contains(codes[:20], tt.code) {
 				t.Fatalf("kept %d, codes %v: want 20 kept and the 21st refused with %d", n, codes, tt.code)
 			}
-			c.add(tt.taken - time.Second - 42*time.Second)
+			c.Step(tt.taken - time.Second - 42*time.Second)
 			if got := post(t, s.URL(), "application/json", tt.body).code; got != tt.code {
 				t.Errorf("at t0+%v, code %d, want still %d", tt.taken-time.Second, got, tt.code)
 			}
-			c.add(time.Second)
+			c.Step(time.Second)
 			if got := post(t, s.URL(), "application/json", tt.body).code; got != 0 {
 				t.Errorf("at t0+%v, code %d, want the message taken", tt.taken, got)
 			}
@@ -180,8 +167,8 @@ func TestRateLimit(t *testing.T) {
 func TestFeishuRateLimit(t *testing.T) {
 	t.Parallel()
 	s := NewFeishu(t, "")
-	c := &clock{t: t0}
-	s.SetNow(c.now)
+	c := testutil.NewClock(t0)
+	s.SetNow(c.Now)
 	body := `{"msg_type":"text","content":{"text":"P2 lift L3 fault"}}`
 	var refused int
 	for range 6 { // six in one second: the sixth is over 5/s
@@ -194,7 +181,7 @@ func TestFeishuRateLimit(t *testing.T) {
 	}
 	refused = 0
 	for range 96 { // 5 + 96 = 101 taken in a minute at 0.5 s apart: the 101st is refused
-		c.add(500 * time.Millisecond)
+		c.Step(500 * time.Millisecond)
 		if post(t, s.URL(), "application/json", body).code == 9499 {
 			refused++
 		}

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/backoff"
 )
 
 // Headers of every request. The signature is "sha256=" and the hex HMAC-SHA256, keyed by the
@@ -197,18 +199,15 @@ func (s *Sender) post(ctx context.Context, body []byte) (retry bool, err error) 
 	return false, fmt.Errorf("webhook %s: refused: %s", s, resp.Status)
 }
 
+// backoff is the wait before retry number attempt: BackoffMin doubling to BackoffMax without
+// jitter (ours: 500 ms to 30 s from New; an unset minimum is 500 ms, an unset maximum no
+// ceiling), through internal/backoff.
 func (s *Sender) backoff(attempt int) time.Duration {
-	d := s.BackoffMin
-	if d <= 0 {
-		d = 500 * time.Millisecond
+	lo := s.BackoffMin
+	if lo <= 0 {
+		lo = 500 * time.Millisecond
 	}
-	for i := 1; i < attempt; i++ {
-		d *= 2
-		if s.BackoffMax > 0 && d >= s.BackoffMax {
-			return s.BackoffMax
-		}
-	}
-	return d
+	return backoff.Delay(attempt, lo, s.BackoffMax)
 }
 
 func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
