@@ -33,8 +33,8 @@ func Dashboards() ([]Dashboard, error) {
 		{"facilityd-fire-panels", firePanels()},
 		{"facilityd-lighting", lighting()},
 		{"facilityd-alarms", alarmsBoard()},
-		{"facilityd-workorders", workorders()},
-		{"facilityd-gateway", gateway()},
+		{"facilityd-workorders", workOrders()},
+		{"facilityd-gateway", gatewayBoard()},
 	}
 	out := make([]Dashboard, 0, len(builders))
 	for _, d := range builders {

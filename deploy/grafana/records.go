@@ -39,8 +39,8 @@ func alarmsBoard() *dashboard.DashboardBuilder {
 // (workorders.LineProtocol).
 var orderTags = []string{"site", "zone", "team", "category"}
 
-// workorders is the order book's events: opened, deadlines kept, rework.
-func workorders() *dashboard.DashboardBuilder {
+// workOrders is the order book's events: opened, deadlines kept, rework.
+func workOrders() *dashboard.DashboardBuilder {
 	f := tagFilter(orderTags...)
 	resolved := `SELECT count("id") FROM "workorder" WHERE $timeFilter AND "event" = 'transition' AND "state" = 'resolved' AND `
 	return tagVariables(board("facilityd: work orders", "Work-order events from measurement workorder: opened, on time, rework."),
@@ -71,9 +71,9 @@ func prom(refID, legend, expr string) cog.Builder[variants.Dataquery] {
 		Expr(expr).LegendFormat(legend).Range()
 }
 
-// gateway is facilityd itself: its health device in InfluxDB (device facilityd, measurement
+// gatewayBoard is facilityd itself: its health device in InfluxDB (device facilityd, measurement
 // generic, see devices/gateway) and its Prometheus metrics.
-func gateway() *dashboard.DashboardBuilder {
+func gatewayBoard() *dashboard.DashboardBuilder {
 	health := `SELECT %s FROM "generic" WHERE $timeFilter AND "device" = 'facilityd' AND "site" =~ /^$site$/ GROUP BY time($__interval) fill(previous)`
 	return tagVariables(board("facilityd: gateway", "facilityd's own health: its gateway device in InfluxDB and its Prometheus metrics."),
 		`"generic"`, "site").
