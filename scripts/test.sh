@@ -26,6 +26,8 @@ ensure_tools() {
 	command -v mbpoll >/dev/null 2>&1 || missing+=(mbpoll)
 	# The serial-line tests join two pseudo-terminals with socat.
 	command -v socat >/dev/null 2>&1 || missing+=(socat)
+	# deploy/ checks the Prometheus rules with promtool.
+	command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 	[[ -x /usr/sbin/mosquitto ]] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 	command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 	pg_bin >/dev/null 2>&1 || missing+=(postgresql)
