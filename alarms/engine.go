@@ -3,6 +3,7 @@ package alarms
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ type Config struct {
 	Overrides map[string][]Override
 	// Locale is the language of alarm messages; empty is English.
 	Locale locale.Locale
+	// Retention is how long the journal keeps events every consumer has handled
+	// (retention.go); the default is a year, the estate's practice for duty records.
+	Retention time.Duration
 }
 
 // DefaultConfig is the engine's configuration when nothing is set.
@@ -41,6 +45,7 @@ func DefaultConfig() Config {
 	return Config{
 		Location: time.Local, Realarm: 30 * time.Minute, FloodLimit: 10, FloodWindow: 10 * time.Minute,
 		ChatterCount: 3, ChatterWindow: time.Minute, ShelveMax: 8 * time.Hour,
+		Retention: 365 * 24 * time.Hour,
 	}
 }
 
@@ -110,6 +115,9 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 	}
 	if cfg.ShelveMax == 0 {
 		cfg.ShelveMax = def.ShelveMax
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = def.Retention
 	}
 	if cfg.Rules == nil {
 		rs, err := BuiltinRules()
@@ -371,8 +379,19 @@ func (e *Engine) CloseInput() {
 func (e *Engine) Dropped() uint64 { return e.dropped.Load() }
 
 // Run evaluates enqueued snapshots and ticks the timers every second until its input is
-// closed (CloseInput) and drained, or ctx ends (the hard stop: what is queued is left).
+// closed (CloseInput) and drained, or ctx ends (the hard stop: what is queued is left). It
+// prunes the journal every hour meanwhile, in a goroutine of its own that it waits for.
 func (e *Engine) Run(ctx context.Context) error {
+	mctx, stop := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		e.maintain(mctx, slog.Default())
+	}()
+	defer func() {
+		stop()
+		<-maintained
+	}()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
