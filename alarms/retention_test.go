@@ -48,6 +48,9 @@ func countEvents(t *testing.T, j *Journal) int {
 // last state; the laggard then catches up with every event in order, and the next prune
 // brings the journal back to the retention's worth.
 func TestJournalRetentionYear(t *testing.T) {
+	if raceEnabled {
+		t.Skip("one goroutine, nothing for -race to find; minutes under its instrumentation")
+	}
 	ctx := context.Background()
 	const perDay, alarms, days, laggardStops = 400, 50, 365, 320
 	const retention = 30 * 24 * time.Hour

@@ -324,3 +324,34 @@ func TestOutboxRetention(t *testing.T) {
 		t.Fatalf("the undelivered notification must stay: backlog %d", n)
 	}
 }
+
+// TestRaisesRetention: an alarm raise applied long ago is pruned after the retention, one
+// applied recently stays and still keeps a redelivery from counting twice.
+func TestRaisesRetention(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2025, 1, 1, 8, 0, 0, 0, shanghai)
+	r := newRig(t, start, nil)
+	old := raised("P-1", "pump", "north", "pump_trip", alarms.ClassEquipment, start)
+	if _, err := r.m.HandleAlarm(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Step(400 * 24 * time.Hour)
+	recent := raised("P-2", "pump", "north", "pump_trip", alarms.ClassEquipment, r.clock.Now())
+	if _, err := r.m.HandleAlarm(ctx, recent); err != nil {
+		t.Fatal(err)
+	}
+	deliverAll(t, r.m)
+	if _, err := r.m.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var raises int
+	if err := r.m.store.(*SQLStore).db.QueryRow(`SELECT COUNT(*) FROM workorder_alarm_events`).Scan(&raises); err != nil {
+		t.Fatal(err)
+	}
+	if raises != 1 {
+		t.Fatalf("%d raises kept, want the recent one", raises)
+	}
+	if again, err := r.m.HandleAlarm(ctx, recent); err != nil || again != nil {
+		t.Fatalf("the recent raise delivered again: %v %v, want nothing", again, err)
+	}
+}
