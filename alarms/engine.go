@@ -3,6 +3,7 @@ package alarms
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ type Config struct {
 	Overrides map[string][]Override
 	// Locale is the language of alarm messages; empty is English.
 	Locale locale.Locale
+	// Retention is how long the journal keeps events every consumer has handled
+	// (retention.go); the default is a year, the estate's practice for duty records.
+	Retention time.Duration
 }
 
 // DefaultConfig is the engine's configuration when nothing is set.
@@ -41,6 +45,7 @@ func DefaultConfig() Config {
 	return Config{
 		Location: time.Local, Realarm: 30 * time.Minute, FloodLimit: 10, FloodWindow: 10 * time.Minute,
 		ChatterCount: 3, ChatterWindow: time.Minute, ShelveMax: 8 * time.Hour,
+		Retention: 365 * 24 * time.Hour,
 	}
 }
 
@@ -49,6 +54,12 @@ func DefaultConfig() Config {
 // inline (rules are compiled, evaluation is a few comparisons, each transition one SQLite
 // transaction); Enqueue is the devices.Handler for pollers, which must never wait on the
 // journal: it hands the snapshot to Run through a bounded queue. Run also drives the timers.
+//
+// Two locks: commitMu orders the changes (Observe, Tick, Ack, Shelve, out of service) and is
+// held across the journal's commit and the sinks, so the journal's seq order is the order
+// of the changes and each alarm's events reach the sinks in order; mu guards the alarms'
+// state and is held only while events are built or applied, never across the commit's
+// fsync, so the API's reads (List, Get, the metrics) never wait for the disk.
 type Engine struct {
 	cfg     Config
 	journal *Journal
@@ -63,6 +74,7 @@ type Engine struct {
 	// at New).
 	inputs map[string]*input
 
+	commitMu sync.Mutex // taken before mu by every change; readers take mu only
 	mu       sync.Mutex
 	byDevice map[string][]*binding
 	byID     map[string]*binding
@@ -103,6 +115,9 @@ func New(cfg Config, devs []*devices.Device, journal *Journal, clock func() time
 	}
 	if cfg.ShelveMax == 0 {
 		cfg.ShelveMax = def.ShelveMax
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = def.Retention
 	}
 	if cfg.Rules == nil {
 		rs, err := BuiltinRules()
@@ -199,8 +214,9 @@ func (e *Engine) Observe(s *devices.Snapshot) {
 	if s == nil || s.Device == nil {
 		return
 	}
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	now := e.clock()
 	var batch []Event
 	for _, b := range e.byDevice[s.Device.ID] {
@@ -214,14 +230,17 @@ func (e *Engine) Observe(s *devices.Snapshot) {
 		}
 		batch = append(batch, e.advance(b, st, rd.present, &rd, now)...)
 	}
-	e.emit(batch, now)
+	batch = e.detectFloods(batch, now)
+	e.mu.Unlock()
+	e.commit(batch)
 }
 
 // Tick runs the timers at the clock's time: on- and off-delays, shelf expiry, re-alarm,
 // suppression windows. Run calls it every second.
 func (e *Engine) Tick() {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	now := e.clock()
 	var batch []Event
 	for _, id := range e.sortedIDs() {
@@ -229,7 +248,9 @@ func (e *Engine) Tick() {
 		st := e.state[id]
 		batch = append(batch, e.advance(b, st, st.Present, nil, now)...)
 	}
-	e.emit(batch, now)
+	batch = e.detectFloods(batch, now)
+	e.mu.Unlock()
+	e.commit(batch)
 }
 
 func (e *Engine) sortedIDs() []string {
@@ -358,8 +379,19 @@ func (e *Engine) CloseInput() {
 func (e *Engine) Dropped() uint64 { return e.dropped.Load() }
 
 // Run evaluates enqueued snapshots and ticks the timers every second until its input is
-// closed (CloseInput) and drained, or ctx ends (the hard stop: what is queued is left).
+// closed (CloseInput) and drained, or ctx ends (the hard stop: what is queued is left). It
+// prunes the journal every hour meanwhile, in a goroutine of its own that it waits for.
 func (e *Engine) Run(ctx context.Context) error {
+	mctx, stop := context.WithCancel(ctx)
+	maintained := make(chan struct{})
+	go func() {
+		defer close(maintained)
+		e.maintain(mctx, slog.Default())
+	}()
+	defer func() {
+		stop()
+		<-maintained
+	}()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -442,8 +474,9 @@ func (e *Engine) masked(b *binding) bool {
 	return false
 }
 
-// emit applies flood detection to a batch's raised events, journals the batch and delivers it.
-func (e *Engine) emit(batch []Event, now time.Time) {
+// detectFloods applies flood detection to a batch's raised events and returns the batch with its
+// flood summaries. It runs under mu.
+func (e *Engine) detectFloods(batch []Event, now time.Time) []Event {
 	if len(batch) == 0 {
 		// Floods end when the window empties.
 		for _, f := range e.floods {
@@ -452,7 +485,7 @@ func (e *Engine) emit(batch []Event, now time.Time) {
 				f.active = false
 			}
 		}
-		return
+		return nil
 	}
 	bySite := map[string][]int{}
 	var sites []string
@@ -516,20 +549,30 @@ func (e *Engine) emit(batch []Event, now time.Time) {
 			}
 		}
 	}
-	batch = append(batch, summaries...)
-	// One transaction, one fsync, for the whole batch.
+	return append(batch, summaries...)
+}
+
+// commit journals a batch in one transaction (one fsync) and hands it to the sinks. It runs
+// under commitMu and not under mu: the API reads while the disk syncs.
+func (e *Engine) commit(batch []Event) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	stored, err := e.journal.AppendAll(batch)
 	if err != nil {
 		// Not journalled, not delivered: a notification the journal cannot keep would be
 		// sent again after a restart.
+		e.mu.Lock()
 		e.err = err
-		return
+		e.mu.Unlock()
+		return err
 	}
 	for _, ev := range stored {
 		for _, s := range e.sinks {
 			s.AlarmEvent(ev)
 		}
 	}
+	return nil
 }
 
 func (f *flood) prune(now time.Time, window time.Duration) {
@@ -595,15 +638,20 @@ func (e *Engine) Unshelve(id, by, reason string) error {
 	})
 }
 
+// act applies an operator's action: the event is built under mu, journalled outside it, and
+// the alarm changes (for the readers) once the event is durable.
 func (e *Engine) act(id string, f func(status, time.Time) (status, Event, error)) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	st, ok := e.state[id]
 	if !ok {
+		e.mu.Unlock()
 		return fmt.Errorf("alarm %q: %w; GET /api/v1/alarms lists them", id, ErrUnknownAlarm)
 	}
 	now := e.clock()
 	next, ev, err := f(*st, now)
+	e.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -612,7 +660,9 @@ func (e *Engine) act(id string, f func(status, time.Time) (status, Event, error)
 	if err != nil {
 		return fmt.Errorf("alarm %q: not changed: %w", id, err)
 	}
-	*st = next
+	e.mu.Lock()
+	*st = next // nothing else changed st meanwhile: every change holds commitMu
+	e.mu.Unlock()
 	for _, s := range e.sinks {
 		s.AlarmEvent(stored)
 	}
@@ -623,13 +673,16 @@ func (e *Engine) act(id string, f func(status, time.Time) (status, Event, error)
 // progress on it, or returns them. Life-safety alarms never go out of service and are left as
 // they are. It is the interface the work-order module drives.
 func (e *Engine) SetOutOfService(device string, on bool, by, reason string) error {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	bs, ok := e.byDevice[device]
 	if !ok {
+		e.mu.Unlock()
 		return fmt.Errorf("device %q: %w: no such device", device, ErrUnknownAlarm)
 	}
 	if e.oos[device] == on {
+		e.mu.Unlock()
 		return nil
 	}
 	now := e.clock()
@@ -637,6 +690,9 @@ func (e *Engine) SetOutOfService(device string, on bool, by, reason string) erro
 	if !on {
 		typ = EventReturnedToService
 	}
+	var sts []*status
+	var nexts []status
+	var evs []Event
 	for _, b := range bs {
 		st := e.state[b.id]
 		if st.Class == ClassLifeSafety {
@@ -648,16 +704,26 @@ func (e *Engine) SetOutOfService(device string, on bool, by, reason string) erro
 		if notify {
 			next.Announced = now
 		}
-		stored, err := e.journal.Append(Event{Type: typ, Alarm: next.Alarm, At: now, By: by, Reason: reason, Notify: notify})
-		if err != nil {
-			return fmt.Errorf("device %q: out of service: %w", device, err)
-		}
-		*st = next
-		for _, s := range e.sinks {
-			s.AlarmEvent(stored)
-		}
+		sts, nexts = append(sts, st), append(nexts, next)
+		evs = append(evs, Event{Type: typ, Alarm: next.Alarm, At: now, By: by, Reason: reason, Notify: notify})
+	}
+	e.mu.Unlock()
+	// The device's alarms go out of (or back into) service together, in one transaction.
+	stored, err := e.journal.AppendAll(evs)
+	if err != nil {
+		return fmt.Errorf("device %q: out of service: %w", device, err)
+	}
+	e.mu.Lock()
+	for i, st := range sts {
+		*st = nexts[i]
 	}
 	e.oos[device] = on
+	e.mu.Unlock()
+	for _, ev := range stored {
+		for _, s := range e.sinks {
+			s.AlarmEvent(ev)
+		}
+	}
 	return nil
 }
 

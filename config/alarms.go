@@ -22,7 +22,15 @@ type Alarms struct {
 	ShelveMax time.Duration `mapstructure:"shelve_max" yaml:"shelve_max"`
 	// Journal is the SQLite file of the alarm journal; default state_dir/alarms.db.
 	Journal string `mapstructure:"journal" yaml:"journal"`
+	// Retention is how long the journal keeps an event every consumer has handled; an event
+	// a consumer has not handled is kept however old. The default, a year (8760h), is the
+	// estate's practice for duty records.
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
 }
+
+// DefaultRetention is how long journals and outboxes keep what every consumer has handled: a
+// year, the estate's practice for duty records (值班记录).
+const DefaultRetention = 365 * 24 * time.Hour
 
 // AlarmOverride changes one built-in rule of one device (devices[].alarms), by rule name.
 // Unset fields keep the rule's defaults.
@@ -41,7 +49,7 @@ func defaultAlarms() Alarms {
 		Timezone: "Local", Realarm: 30 * time.Minute,
 		FloodLimit: 10, FloodWindow: 10 * time.Minute,
 		ChatterCount: 3, ChatterWindow: time.Minute,
-		ShelveMax: 8 * time.Hour,
+		ShelveMax: 8 * time.Hour, Retention: DefaultRetention,
 	}
 }
 
@@ -69,6 +77,9 @@ func (c *Config) validateAlarms() []error {
 	}
 	if a.ShelveMax <= 0 {
 		add("alarms.shelve_max: %v must be positive", a.ShelveMax)
+	}
+	if a.Retention < 24*time.Hour {
+		add("alarms.retention: %v is less than a day; duty records are kept a year (8760h)", a.Retention)
 	}
 	for i, d := range c.Devices {
 		for j, o := range d.Alarms {

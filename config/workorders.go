@@ -42,7 +42,11 @@ type WorkOrders struct {
 	WarrantyReminder time.Duration `mapstructure:"warranty_reminder" yaml:"warranty_reminder"`
 	// CheckInterval is how often deadlines, follow-ups and plans are checked.
 	CheckInterval time.Duration `mapstructure:"check_interval" yaml:"check_interval"`
-	Plans         []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
+	// Retention is how long the outbox keeps a delivered notification, and the book an alarm
+	// raise it applied; undelivered notifications are kept however old. The default, a year
+	// (8760h), is the estate's practice for duty records. Orders themselves are never pruned.
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+	Plans     []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
 	// Ledger adds equipment that is not polled (water tanks, extinguishers) to the equipment
 	// ledger, so that plans can cover it.
 	Ledger  []LedgerAsset    `mapstructure:"ledger" yaml:"ledger,omitempty"`
@@ -238,6 +242,7 @@ func DefaultWorkOrders() WorkOrders {
 		NoticeLead:       24 * time.Hour,
 		WarrantyReminder: 30 * 24 * time.Hour,
 		CheckInterval:    30 * time.Second,
+		Retention:        DefaultRetention,
 	}
 }
 
@@ -457,6 +462,9 @@ func (c *Config) validateWorkOrders() []error {
 	}
 	if w.CheckInterval <= 0 {
 		add("workorders.check_interval: %v must be positive", w.CheckInterval)
+	}
+	if w.Retention < 24*time.Hour {
+		add("workorders.retention: %v is less than a day; duty records are kept a year (8760h)", w.Retention)
 	}
 	ids := map[string]bool{}
 	for i, p := range w.Plans {

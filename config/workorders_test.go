@@ -52,6 +52,7 @@ workorders:
 		{"unknown driver", "workorders: {store: {driver: mysql}}", `workorders.store.driver: "mysql" is not sqlite or postgres`},
 		{"postgres without dsn", "workorders: {store: {driver: postgres}}", "workorders.store.dsn: missing"},
 		{"short notice", "workorders: {notice_lead: 12h}", "less than the day's notice"},
+		{"retention under a day", "workorders: {retention: 2h}", "workorders.retention: 2h0m0s is less than a day; duty records are kept a year (8760h)"},
 		{"bad plan", "workorders: {plans: [{id: x, kind: pump, every: fortnightly, day: 3}]}", `plans[0] (x).every: "fortnightly" is not weekly, monthly, quarterly, semiannual, yearly or a number of days`},
 		{"plan every 0 days", "workorders: {plans: [{id: x, kind: pump, every: 0d}]}", `plans[0] (x).every: "0d"`},
 		{"weekday of a monthly plan", "workorders: {plans: [{id: x, kind: pump, every: monthly, day: 3, weekday: mon}]}", `plans[0] (x).weekday: "mon" is a weekday (mon..sun) of a weekly plan only`},

@@ -29,6 +29,9 @@ type OutOfService interface {
 // Notification is a message for people: an assignment, a breach, an overdue follow-up, a
 // warranty about to end.
 type Notification struct {
+	// ID is the notification's outbox id, the same at every delivery of it: a receiver that
+	// sees an id again (a gateway died between sending and recording) drops it.
+	ID     int64  `json:"id,omitempty"`
 	Type   string `json:"type"`
 	Order  string `json:"order,omitempty"`
 	Device string `json:"device,omitempty"`
@@ -40,7 +43,9 @@ type Notification struct {
 	At       time.Time `json:"at"`
 }
 
-// Notifier delivers notifications (the patrol's channels, SMS, the console).
+// Notifier delivers notifications (the patrol's channels, SMS, the console). The Manager
+// calls it from Run with the notifications of its outbox (outbox.go), never from a request;
+// an error is retried with backoff, with the same Notification.ID.
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
@@ -116,6 +121,8 @@ type Manager struct {
 	log    *slog.Logger
 	opts   Options
 	jobs   chan func(context.Context)
+	owner  string        // this process's name on its outbox claims
+	wake   chan struct{} // kicks the outbox delivery after a change that wrote to it
 
 	mu     sync.Mutex
 	meters map[string]float64 // plan/device → meter reading at the last order
@@ -147,12 +154,16 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	if cfg.FollowUp.Target <= 0 {
 		cfg.FollowUp.Target = 0.8
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = config.DefaultWorkOrders().Retention
+	}
 	m := &Manager{
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
 			Technicians: map[string]config.Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling},
 		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
-		jobs:   make(chan func(context.Context), 256),
+		jobs:  make(chan func(context.Context), 256),
+		owner: ownerID(), wake: make(chan struct{}, 1),
 		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
 	}
 	for _, d := range devs {
@@ -202,15 +213,27 @@ func (m *Manager) Consumer() alarms.Consumer {
 	})
 }
 
-// Run handles meter jobs and checks deadlines, follow-ups and plans
-// every check interval, until ctx ends.
+// Run handles meter jobs, checks deadlines, follow-ups and plans every check interval,
+// delivers the outbox's notifications and prunes what retention lets go every hour, until
+// ctx ends. A notification not delivered by then stays in the outbox for the next start.
 func (m *Manager) Run(ctx context.Context) error {
 	every := m.cfg.CheckInterval
 	if every <= 0 {
 		every = 30 * time.Second
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.runOutbox(ctx)
+	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
 	m.check(ctx)
 	for {
 		select {
@@ -220,6 +243,12 @@ func (m *Manager) Run(ctx context.Context) error {
 			job(ctx)
 		case <-t.C:
 			m.check(ctx)
+		case <-prune.C:
+			if n, err := m.Prune(ctx); err != nil {
+				m.log.Error("work-order retention", "err", err)
+			} else if n > 0 {
+				m.log.Info("work-order retention: pruned", "rows", n, "retention", m.cfg.Retention)
+			}
 		}
 	}
 }
@@ -372,7 +401,11 @@ func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error)
 		note = m.t("order.note.rework", "title", o.Title, "of", o.ReworkOf)
 	}
 	o.History = []Change{{At: o.CreatedAt, By: by, Action: "create", To: StateNew, Note: note}}
-	stored, created, err := m.store.Open(ctx, o)
+	stored, created, err := m.store.Open(ctx, o, func(stored *Order) []Notification {
+		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler, stored.Contractor),
+			Message: m.t("order.notify.new", "id", stored.ID, "category", m.category(stored.Category), "priority", m.t("priority."+string(stored.Priority)),
+				"zone", m.zoneName(stored), "title", stored.Title, "by", m.fmtTime(stored.AcceptBy)), At: o.CreatedAt}}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -383,10 +416,8 @@ func (m *Manager) open(ctx context.Context, o *Order, by string) (*Order, error)
 		m.emit(Event{Type: EventAttached, Order: stored, At: o.CreatedAt})
 		return stored, nil
 	}
+	m.kick()
 	m.emit(Event{Type: EventCreated, Order: stored, At: o.CreatedAt})
-	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Butler, stored.Contractor),
-		Message: m.t("order.notify.new", "id", stored.ID, "category", m.category(stored.Category), "priority", m.t("priority."+string(stored.Priority)),
-			"zone", m.zoneName(stored), "title", stored.Title, "by", m.fmtTime(stored.AcceptBy)), At: o.CreatedAt})
 	return stored, nil
 }
 
@@ -466,18 +497,20 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 		note = strings.TrimSpace(note + " (rework of " + o.ReworkOf + ")")
 	}
 	o.History = []Change{{At: o.CreatedAt, By: r.By, Action: "create", To: StateNew, Note: note}}
-	stored, err := m.store.Insert(ctx, o)
+	stored, err := m.store.Insert(ctx, o, func(stored *Order) []Notification {
+		to := recipients(stored.Team, stored.Butler)
+		if stored.Category == CategoryComplaint {
+			// The department head visits the resident the same day.
+			to = recipients(stored.Supervisor, stored.Team, stored.Butler)
+		}
+		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: to,
+			Message: m.t("order.notify.request", "id", stored.ID, "category", m.category(stored.Category), "zone", m.zoneName(stored), "title", stored.Title), At: o.CreatedAt}}
+	})
 	if err != nil {
 		return nil, err
 	}
+	m.kick()
 	m.emit(Event{Type: EventCreated, Order: stored, At: o.CreatedAt})
-	to := recipients(stored.Team, stored.Butler)
-	if stored.Category == CategoryComplaint {
-		// The department head visits the resident the same day.
-		to = recipients(stored.Supervisor, stored.Team, stored.Butler)
-	}
-	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: to,
-		Message: m.t("order.notify.request", "id", stored.ID, "category", m.category(stored.Category), "zone", m.zoneName(stored), "title", stored.Title), At: o.CreatedAt})
 	return stored, nil
 }
 
@@ -561,30 +594,41 @@ func (m *Manager) Transition(ctx context.Context, id string, a Action, in Input)
 		if err != nil {
 			return nil, err
 		}
-		if err := m.store.Update(ctx, &next); err != nil {
+		ch := next.History[len(next.History)-1]
+		ns := m.transitionNotes(a, &next, ch, in, now)
+		if err := m.store.Update(ctx, &next, notes(ns...)); err != nil {
 			if errors.Is(err, ErrConflict) && attempt < 2 {
 				continue
 			}
 			return nil, err
 		}
-		ch := next.History[len(next.History)-1]
+		if len(ns) > 0 {
+			m.kick()
+		}
 		m.oos(cur, &next, in.By)
 		m.emit(Event{Type: EventTransition, Order: &next, Change: &ch, At: now})
-		if a == ActionFollowUp && next.State == StateAccepted {
-			m.notify(ctx, Notification{Type: "reopened", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee, next.Team, next.Butler, next.Supervisor),
-				Message: m.t("order.notify.reopened", "id", next.ID, "note", in.Note), At: now})
-		}
-		if a == ActionFollowUp && ch.Level != m.policy.FirstLevel() && ch.Satisfied != nil && !*ch.Satisfied {
-			m.notify(ctx, Notification{Type: "sampled_unsatisfied", Order: next.ID, Device: next.Device, To: recipients(next.Supervisor, next.Butler),
-				Message: m.t("order.notify.sampled_unsatisfied", "id", next.ID, "level", m.level(ch.Level), "note", in.Note), At: now})
-		}
-		if a == ActionAssign {
-			m.notify(ctx, Notification{Type: "assigned", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee),
-				Message: m.t("order.notify.assigned", "id", next.ID, "by", in.By, "category", m.category(next.Category), "priority", m.t("priority."+string(next.Priority)),
-					"zone", m.zoneName(&next), "where", next.Location+next.Device, "title", next.Title), At: now})
-		}
 		return &next, nil
 	}
+}
+
+// transitionNotes are the notifications a transition sends: a reopened order, a sampled
+// follow-up found unsatisfied, an assignment.
+func (m *Manager) transitionNotes(a Action, next *Order, ch Change, in Input, now time.Time) []Notification {
+	var out []Notification
+	if a == ActionFollowUp && next.State == StateAccepted {
+		out = append(out, Notification{Type: "reopened", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee, next.Team, next.Butler, next.Supervisor),
+			Message: m.t("order.notify.reopened", "id", next.ID, "note", in.Note), At: now})
+	}
+	if a == ActionFollowUp && ch.Level != m.policy.FirstLevel() && ch.Satisfied != nil && !*ch.Satisfied {
+		out = append(out, Notification{Type: "sampled_unsatisfied", Order: next.ID, Device: next.Device, To: recipients(next.Supervisor, next.Butler),
+			Message: m.t("order.notify.sampled_unsatisfied", "id", next.ID, "level", m.level(ch.Level), "note", in.Note), At: now})
+	}
+	if a == ActionAssign {
+		out = append(out, Notification{Type: "assigned", Order: next.ID, Device: next.Device, Assignee: next.Assignee, To: recipients(next.Assignee),
+			Message: m.t("order.notify.assigned", "id", next.ID, "by", in.By, "category", m.category(next.Category), "priority", m.t("priority."+string(next.Priority)),
+				"zone", m.zoneName(next), "where", next.Location+next.Device, "title", next.Title), At: now})
+	}
+	return out
 }
 
 // oos drives the engine's out-of-service overlay from the order's move in or out of
@@ -613,13 +657,17 @@ func (m *Manager) emit(e Event) {
 	}
 }
 
-func (m *Manager) notify(ctx context.Context, n Notification) {
-	if m.opts.Notifier != nil {
-		if err := m.opts.Notifier.Notify(ctx, n); err != nil {
-			m.log.Warn("notify", "type", n.Type, "order", n.Order, "err", err)
-		}
+// enqueue writes a notification no order change causes to the outbox, once ever for a
+// non-empty key, and wakes the delivery.
+func (m *Manager) enqueue(ctx context.Context, key string, n Notification) {
+	added, err := m.store.Enqueue(ctx, key, n)
+	if err != nil {
+		m.log.Error("work-order notification not queued", "type", n.Type, "device", n.Device, "err", err)
+		return
 	}
-	m.toHandset(ctx, n)
+	if added {
+		m.kick()
+	}
 }
 
 // HandsetTopic is where a technician's handset hears of their orders, at QoS 1.
@@ -628,18 +676,19 @@ func HandsetTopic(site, handset string) string {
 }
 
 // toHandset publishes a notification of an assigned order to the assignee's handset.
-func (m *Manager) toHandset(ctx context.Context, n Notification) {
+func (m *Manager) toHandset(ctx context.Context, n Notification) error {
 	t, ok := m.policy.Technicians[n.Assignee]
 	if !ok || t.Handset == "" || m.opts.Publisher == nil {
-		return
+		return nil
 	}
 	payload, err := json.Marshal(n)
 	if err != nil {
-		return
+		return err
 	}
 	if err := m.opts.Publisher.Publish(ctx, HandsetTopic(m.site, t.Handset), 1, false, payload); err != nil {
-		m.log.Warn("notify handset", "technician", t.ID, "order", n.Order, "err", err)
+		return fmt.Errorf("handset %s of %s: %w", t.Handset, t.ID, err)
 	}
+	return nil
 }
 
 // Technicians lists workorders.technicians in configuration order.
@@ -752,22 +801,25 @@ func (m *Manager) checkOrder(ctx context.Context, o *Order, now time.Time) error
 	}
 	ch := Change{At: now, By: "system", Action: "breach", From: o.State, To: o.State, Note: what}
 	o.History = append(o.History, ch)
-	if err := m.store.Update(ctx, o); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return nil // another gateway recorded it, or the order moved on; next tick sees
-		}
-		return err
-	}
-	m.emit(Event{Type: EventBreach, Order: o, Change: &ch, At: now})
 	// A missed deadline of the work reaches the technician who has it; an overdue follow-up
 	// call is customer service's.
 	to, assignee := recipients(o.Supervisor, o.Team, o.Assignee), o.Assignee
 	if o.State == StateResolved {
 		to, assignee = recipients(o.Supervisor, o.Butler), ""
 	}
-	m.notify(ctx, Notification{Type: "breach", Order: o.ID, Device: o.Device, Assignee: assignee, To: to,
+	n := Notification{Type: "breach", Order: o.ID, Device: o.Device, Assignee: assignee, To: to,
 		Message: m.t("order.notify.breach", "id", o.ID, "category", m.category(o.Category), "priority", m.t("priority."+string(o.Priority)),
-			"zone", m.zoneName(o), "team", o.Team, "what", what), At: now})
+			"zone", m.zoneName(o), "team", o.Team, "what", what), At: now}
+	// The breach and its notification are one transaction: a gateway that loses the race
+	// (ErrConflict) sends nothing, and the one that wins cannot record it without the notice.
+	if err := m.store.Update(ctx, o, notes(n)); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil // another gateway recorded it, or the order moved on; next tick sees
+		}
+		return err
+	}
+	m.kick()
+	m.emit(Event{Type: EventBreach, Order: o, Change: &ch, At: now})
 	return nil
 }
 
@@ -791,7 +843,8 @@ func (m *Manager) warranties(ctx context.Context, now time.Time) {
 		m.warned[id] = true
 		m.mu.Unlock()
 		if !done {
-			m.notify(ctx, Notification{Type: "warranty", Device: id, To: recipients(m.cfg.Supervisor, d.Asset.Contractor),
+			// Keyed by device and end date: once ever, across restarts and gateways.
+			m.enqueue(ctx, "warranty/"+id+"/"+d.Asset.WarrantyEnd, Notification{Type: "warranty", Device: id, To: recipients(m.cfg.Supervisor, d.Asset.Contractor),
 				Message: m.t("order.notify.warranty", "device", id, "make", d.Asset.Make, "model", d.Asset.Model, "serial", d.Asset.Serial, "end", d.Asset.WarrantyEnd), At: now})
 		}
 	}

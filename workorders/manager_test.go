@@ -34,19 +34,32 @@ func (f *fakeOOS) SetOutOfService(device string, on bool, by, reason string) err
 	return nil
 }
 
+// fakeNotifier records what it is told. flush, when set, delivers the manager's outbox
+// before ofType reads: what Run's delivery would have sent by the time a person looks.
 type fakeNotifier struct {
-	mu   sync.Mutex
-	sent []Notification
+	mu    sync.Mutex
+	sent  []Notification
+	flush func()
+	// fail, when set, is the error of the next deliveries while it returns one.
+	fail func(Notification) error
 }
 
 func (f *fakeNotifier) Notify(_ context.Context, n Notification) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail != nil {
+		if err := f.fail(n); err != nil {
+			return err
+		}
+	}
 	f.sent = append(f.sent, n)
 	return nil
 }
 
 func (f *fakeNotifier) ofType(typ string) []Notification {
+	if f.flush != nil {
+		f.flush()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Notification
@@ -65,8 +78,9 @@ type published struct {
 }
 
 type fakePublisher struct {
-	mu   sync.Mutex
-	msgs []published
+	mu    sync.Mutex
+	msgs  []published
+	flush func()
 }
 
 func (f *fakePublisher) Publish(_ context.Context, topic string, qos byte, _ bool, payload []byte) error {
@@ -77,6 +91,9 @@ func (f *fakePublisher) Publish(_ context.Context, topic string, qos byte, _ boo
 }
 
 func (f *fakePublisher) on(topic string) []published {
+	if f.flush != nil {
+		f.flush()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []published
@@ -144,6 +161,12 @@ func newRig(t *testing.T, start time.Time, mod func(*config.WorkOrders)) *rig {
 		t.Fatal(err)
 	}
 	r.m = m
+	flush := func() {
+		if _, err := m.DeliverOutbox(context.Background()); err != nil {
+			t.Errorf("deliver the outbox: %v", err)
+		}
+	}
+	r.notes.flush, r.pub.flush = flush, flush
 	return r
 }
 

@@ -225,7 +225,7 @@ func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 				// Started too close to a job to warn residents in time: skip that job rather
 				// than cut their supply unannounced; engineering schedules it by hand.
 				m.log.Warn("preventive job skipped: too late for the interruption notice", "plan", p.ID, "device", dev, "job", next, "err", err)
-				m.notify(ctx, Notification{Type: "pm_skipped", Device: dev, To: recipients(m.cfg.Supervisor), Message: err.Error(), At: now})
+				m.enqueue(ctx, "pm_skipped/"+p.ID+"/"+dev+"/"+next.UTC().Format(time.RFC3339), Notification{Type: "pm_skipped", Device: dev, To: recipients(m.cfg.Supervisor), Message: err.Error(), At: now})
 			}
 			m.mu.Lock()
 			m.sched[key] = next
@@ -303,16 +303,18 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 		Plan: p.ID, ScheduledAt: r.At, DueBy: r.At.Add(grace), MeterValue: r.Meter, Title: m.t("order.title.planned", "title", title, "device", r.Device), CreatedAt: now}
 	m.fill(o)
 	o.History = []Change{{At: now, By: r.By, Action: "create", To: StateNew, Note: m.t("order.note.planned", "at", m.fmtTime(r.At))}}
-	stored, created, err := m.store.Open(ctx, o)
+	stored, created, err := m.store.Open(ctx, o, func(stored *Order) []Notification {
+		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team),
+			Message: m.t("order.notify.planned", "id", stored.ID, "title", stored.Title, "at", m.fmtTime(r.At)), At: now}}
+	})
 	if err != nil {
 		return nil, err
 	}
 	if !created {
 		return stored, nil // the previous job of the plan is still open; it counts once
 	}
+	m.kick()
 	m.emit(Event{Type: EventCreated, Order: stored, At: now})
-	m.notify(ctx, Notification{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team),
-		Message: m.t("order.notify.planned", "id", stored.ID, "title", stored.Title, "at", m.fmtTime(r.At)), At: now})
 	if p.Interrupts != "" {
 		dur := p.Duration
 		if dur <= 0 {

@@ -69,18 +69,24 @@ type Store interface {
 	// gateways racing on one fault never both create. An order from an alarm raise (Source
 	// alarm) is applied once per raise (AlarmID and CreatedAt): the same raise again returns
 	// nil, false and changes nothing.
-	Open(ctx context.Context, o *Order) (stored *Order, created bool, err error)
-	// Insert stores an order that is never merged with another (a resident's report).
-	Insert(ctx context.Context, o *Order) (*Order, error)
+	// notes (may be nil) are the notifications of a created order, written to the outbox in
+	// the same transaction: an attached occurrence tells nobody.
+	Open(ctx context.Context, o *Order, notes Notes) (stored *Order, created bool, err error)
+	// Insert stores an order that is never merged with another (a resident's report), with
+	// its notifications in the same transaction.
+	Insert(ctx context.Context, o *Order, notes Notes) (*Order, error)
 	Get(ctx context.Context, id string) (*Order, error)
-	// Update stores o if nobody changed it since o.Version was read, else ErrConflict.
-	Update(ctx context.Context, o *Order) error
+	// Update stores o if nobody changed it since o.Version was read, else ErrConflict; the
+	// notifications of the change are written to the outbox in the same transaction, so a
+	// conflict (another gateway recorded the change) sends nothing.
+	Update(ctx context.Context, o *Order, notes Notes) error
 	List(ctx context.Context, f Filter) ([]*Order, error)
 	// LastDone is the most recently resolved order for the fault resolved at or after since,
 	// or nil.
 	LastDone(ctx context.Context, k FaultKey, since time.Time) (*Order, error)
 	AddNotice(ctx context.Context, n *Notice) error
 	Notices(ctx context.Context, since time.Time) ([]Notice, error)
+	OutboxStore
 	Close() error
 }
 
@@ -167,6 +173,23 @@ func (s *SQLStore) migrations() []string {
 			alarm_id TEXT NOT NULL,
 			raised_at BIGINT NOT NULL,
 			PRIMARY KEY (alarm_id, raised_at))`,
+		// Migrations 15-18: the notifications outbox (outbox.go), written in the transaction of
+		// the order change that causes each notification and delivered from Run; and the
+		// index the retention of the raises prunes by.
+		`CREATE TABLE workorder_outbox (
+			id ` + serial + `,
+			created_at BIGINT NOT NULL,
+			dedupe TEXT,
+			data TEXT NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			next_at BIGINT NOT NULL DEFAULT 0,
+			claimed_by TEXT NOT NULL DEFAULT '',
+			claimed_until BIGINT NOT NULL DEFAULT 0,
+			delivered_at BIGINT NOT NULL DEFAULT 0,
+			last_error TEXT NOT NULL DEFAULT '')`,
+		`CREATE UNIQUE INDEX workorder_outbox_dedupe ON workorder_outbox (dedupe)`,
+		`CREATE INDEX workorder_outbox_state ON workorder_outbox (delivered_at, id)`,
+		`CREATE INDEX workorder_alarm_events_raised ON workorder_alarm_events (raised_at)`,
 	}
 }
 
@@ -235,9 +258,9 @@ type querier interface {
 }
 
 // Open implements Store.
-func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
+func (s *SQLStore) Open(ctx context.Context, o *Order, notes Notes) (*Order, bool, error) {
 	if o.Fault == "" {
-		n, err := s.Insert(ctx, o)
+		n, err := s.Insert(ctx, o, notes)
 		return n, err == nil, err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -275,6 +298,9 @@ func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
 		// round attaches to the winner's order.
 		n, err := s.insert(ctx, tx, o, true)
 		if err == nil {
+			if err := s.addNotes(ctx, tx, notes, n); err != nil {
+				return nil, false, err
+			}
 			return n, true, tx.Commit()
 		}
 		if !errors.Is(err, errDuplicate) {
@@ -287,8 +313,20 @@ func (s *SQLStore) Open(ctx context.Context, o *Order) (*Order, bool, error) {
 var errDuplicate = errors.New("duplicate active order")
 
 // Insert implements Store.
-func (s *SQLStore) Insert(ctx context.Context, o *Order) (*Order, error) {
-	return s.insert(ctx, s.db, o, false)
+func (s *SQLStore) Insert(ctx context.Context, o *Order, notes Notes) (*Order, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	n, err := s.insert(ctx, tx, o, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.addNotes(ctx, tx, notes, n); err != nil {
+		return nil, err
+	}
+	return n, tx.Commit()
 }
 
 func (s *SQLStore) insert(ctx context.Context, db querier, o *Order, dedupe bool) (*Order, error) {
@@ -355,7 +393,7 @@ func (s *SQLStore) get(ctx context.Context, db querier, seq int64) (*Order, erro
 }
 
 // Update implements Store.
-func (s *SQLStore) Update(ctx context.Context, o *Order) error {
+func (s *SQLStore) Update(ctx context.Context, o *Order, notes Notes) error {
 	seq, ok := seqOf(o.ID)
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrNotFound, o.ID)
@@ -365,7 +403,12 @@ func (s *SQLStore) Update(ctx context.Context, o *Order) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE workorders SET state = ?, active = ?, zone = ?, team = ?, category = ?, assignee = ?,
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE workorders SET state = ?, active = ?, zone = ?, team = ?, category = ?, assignee = ?,
 		resolved_at = ?, version = version + 1, data = ? WHERE seq = ? AND version = ?`),
 		string(c.State), b2i(c.State.Active()), c.Zone, c.Team, c.Category, c.Assignee, ms(c.ResolvedAt), string(data), seq, c.Version)
 	if err != nil {
@@ -373,6 +416,12 @@ func (s *SQLStore) Update(ctx context.Context, o *Order) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("order %s: %w", o.ID, ErrConflict)
+	}
+	if err := s.addNotes(ctx, tx, notes, &c); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
 	}
 	o.Version++
 	return nil

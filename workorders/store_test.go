@@ -106,7 +106,7 @@ func TestStoreUpgrade(t *testing.T) {
 			}
 			db.Close()
 			s := mustOpen(t, driver, dsn)
-			again, created, err := s.Open(ctx, sample("P-1", "pump_trip"))
+			again, created, err := s.Open(ctx, sample("P-1", "pump_trip"), nil)
 			if err != nil || created || again.Title != "old trip" || again.Occurrences != 2 {
 				t.Fatalf("the old active order must take the new occurrence: %+v created %v %v", again, created, err)
 			}
@@ -129,19 +129,19 @@ func TestStore(t *testing.T) {
 					o.Source, o.AlarmID, o.CreatedAt = SourceAlarm, "P-9/pump_trip", at
 					return o
 				}
-				first, created, err := s.Open(ctx, raise(t0))
+				first, created, err := s.Open(ctx, raise(t0), nil)
 				if err != nil || !created {
 					t.Fatalf("first raise: %v created %v", err, created)
 				}
 				for _, st := range []Store{s, other} {
-					if again, created, err := st.Open(ctx, raise(t0)); err != nil || created || again != nil {
+					if again, created, err := st.Open(ctx, raise(t0), nil); err != nil || created || again != nil {
 						t.Fatalf("the same raise again: %+v created %v err %v, want nothing applied", again, created, err)
 					}
 				}
-				if later, created, err := s.Open(ctx, raise(t0.Add(time.Minute))); err != nil || created || later.Occurrences != 2 {
+				if later, created, err := s.Open(ctx, raise(t0.Add(time.Minute)), nil); err != nil || created || later.Occurrences != 2 {
 					t.Fatalf("a later raise of the same fault: %+v created %v err %v, want a second occurrence", later, created, err)
 				}
-				if again, _, err := other.Open(ctx, raise(t0.Add(time.Minute))); err != nil || again != nil {
+				if again, _, err := other.Open(ctx, raise(t0.Add(time.Minute)), nil); err != nil || again != nil {
 					t.Fatalf("the later raise again: %+v %v, want nothing applied", again, err)
 				}
 				got, err := s.Get(ctx, first.ID)
@@ -151,11 +151,11 @@ func TestStore(t *testing.T) {
 			})
 			t.Run("open, attach, get, update, list", func(t *testing.T) {
 				s, _ := b.open(t)
-				o, created, err := s.Open(ctx, sample("P-1", "pump_trip"))
+				o, created, err := s.Open(ctx, sample("P-1", "pump_trip"), nil)
 				if err != nil || !created {
 					t.Fatalf("open: %v created %v", err, created)
 				}
-				again, created, err := s.Open(ctx, sample("P-1", "pump_trip"))
+				again, created, err := s.Open(ctx, sample("P-1", "pump_trip"), nil)
 				if err != nil || created || again.ID != o.ID || again.Occurrences != 2 {
 					t.Fatalf("second occurrence: %v created %v id %s (want %s) occurrences %d", err, created, again.ID, o.ID, again.Occurrences)
 				}
@@ -164,12 +164,12 @@ func TestStore(t *testing.T) {
 					t.Fatalf("get: %+v %v", got, err)
 				}
 				got.State = StateAccepted
-				if err := s.Update(ctx, got); err != nil {
+				if err := s.Update(ctx, got, nil); err != nil {
 					t.Fatal(err)
 				}
 				stale := *again
 				stale.State = StateCancelled
-				if err := s.Update(ctx, &stale); !errors.Is(err, ErrConflict) {
+				if err := s.Update(ctx, &stale, nil); !errors.Is(err, ErrConflict) {
 					t.Fatalf("stale update: %v, want ErrConflict", err)
 				}
 				list, err := s.List(ctx, Filter{State: StateAccepted, Zone: "north"})
@@ -185,12 +185,12 @@ func TestStore(t *testing.T) {
 			})
 			t.Run("a resolved order frees the fault; last done finds it", func(t *testing.T) {
 				s, _ := b.open(t)
-				o, _, _ := s.Open(ctx, sample("P-2", "trip"))
+				o, _, _ := s.Open(ctx, sample("P-2", "trip"), nil)
 				o.State, o.ResolvedAt = StateClosed, t0.Add(time.Hour)
-				if err := s.Update(ctx, o); err != nil {
+				if err := s.Update(ctx, o, nil); err != nil {
 					t.Fatal(err)
 				}
-				n, created, err := s.Open(ctx, sample("P-2", "trip"))
+				n, created, err := s.Open(ctx, sample("P-2", "trip"), nil)
 				if err != nil || !created || n.ID == o.ID {
 					t.Fatalf("after close a new order is due: %v %v", n, err)
 				}
@@ -206,22 +206,22 @@ func TestStore(t *testing.T) {
 				s, _ := b.open(t)
 				c5, c11 := sample("L-2", "lamp_failure"), sample("L-2", "lamp_failure")
 				c5.Instance, c11.Instance = "05", "11"
-				a, _, err := s.Open(ctx, c5)
+				a, _, err := s.Open(ctx, c5, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				c, created, err := s.Open(ctx, c11)
+				c, created, err := s.Open(ctx, c11, nil)
 				if err != nil || !created || c.ID == a.ID {
 					t.Fatalf("circuit 11 beside circuit 05: created %v id %s (05 is %s) %v", created, c.ID, a.ID, err)
 				}
 				again := sample("L-2", "lamp_failure")
 				again.Instance = "05"
-				if got, created, _ := s.Open(ctx, again); created || got.ID != a.ID {
+				if got, created, _ := s.Open(ctx, again, nil); created || got.ID != a.ID {
 					t.Fatalf("circuit 05 again must attach to %s, got %s", a.ID, got.ID)
 				}
 				a, _ = s.Get(ctx, a.ID)
 				a.State, a.ResolvedAt = StateResolved, t0.Add(time.Hour)
-				if err := s.Update(ctx, a); err != nil {
+				if err := s.Update(ctx, a, nil); err != nil {
 					t.Fatal(err)
 				}
 				if last, _ := s.LastDone(ctx, FaultKey{Device: "L-2", Fault: "lamp_failure", Instance: "17"}, t0); last != nil {
@@ -235,12 +235,12 @@ func TestStore(t *testing.T) {
 				s, _ := b.open(t)
 				o := sample("", "")
 				o.Location, o.Category = "3-1802", CategoryHousehold
-				o, err := s.Insert(ctx, o)
+				o, err := s.Insert(ctx, o, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				o.State, o.ResolvedAt = StateResolved, t0.Add(time.Hour)
-				if err := s.Update(ctx, o); err != nil {
+				if err := s.Update(ctx, o, nil); err != nil {
 					t.Fatal(err)
 				}
 				if last, err := s.LastDone(ctx, FaultKey{Location: "3-1802", Category: CategoryHousehold}, t0); err != nil || last == nil || last.ID != o.ID {
@@ -275,7 +275,7 @@ func TestStore(t *testing.T) {
 						wg.Add(1)
 						go func() {
 							defer wg.Done()
-							o, _, err := s.Open(ctx, sample("L-7", "lamp_failed"))
+							o, _, err := s.Open(ctx, sample("L-7", "lamp_failed"), nil)
 							if err != nil {
 								errs <- err
 								return

@@ -18,7 +18,7 @@ func alarmsConfig(cfg *config.Config) (alarms.Config, error) {
 		Location: loc, Realarm: cfg.Alarms.Realarm,
 		FloodLimit: cfg.Alarms.FloodLimit, FloodWindow: cfg.Alarms.FloodWindow,
 		ChatterCount: cfg.Alarms.ChatterCount, ChatterWindow: cfg.Alarms.ChatterWindow,
-		ShelveMax: cfg.Alarms.ShelveMax, Overrides: map[string][]alarms.Override{},
+		ShelveMax: cfg.Alarms.ShelveMax, Retention: cfg.Alarms.Retention, Overrides: map[string][]alarms.Override{},
 		Locale: cfg.Lang(),
 	}
 	for _, d := range cfg.Devices {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package alarms
+
+const raceEnabled = false
