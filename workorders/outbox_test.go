@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 // bookSource names one order book that a test can open, close and open again: a process that
@@ -28,7 +29,7 @@ func bookSources() []bookSource {
 }
 
 // gateway is one facilityd's work-order manager over a store of its own.
-func gateway(t *testing.T, st Store, clock *stepClock, n Notifier, pub Publisher) *Manager {
+func gateway(t *testing.T, st Store, clock *testutil.Clock, n Notifier, pub Publisher) *Manager {
 	t.Helper()
 	cfg, devs := estate()
 	m, err := New(cfg, "estate", devs, st, Options{Clock: clock.Now, Notifier: n, Publisher: pub})
@@ -55,7 +56,7 @@ func TestOutboxCrashBeforeDelivery(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			src := b.source(t)
-			clock := &stepClock{now: time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)}
+			clock := testutil.NewClock(time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai))
 			before := &fakeNotifier{}
 			st, err := OpenStore(ctx, b.driver, src)
 			if err != nil {
@@ -125,7 +126,7 @@ func TestOutboxRetriesUntilDelivered(t *testing.T) {
 	for _, b := range bookSources() {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			clock := &stepClock{now: time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)}
+			clock := testutil.NewClock(time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai))
 			f := &flaky{fails: 2}
 			note := &fakeNotifier{fail: f.fail}
 			m := gateway(t, mustOpen(t, b.driver, b.source(t)), clock, note, nil)
@@ -166,7 +167,7 @@ func TestOutboxSharedBookDeliversOnce(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			clock := &stepClock{now: time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)}
+			clock := testutil.NewClock(time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai))
 			s1, s2 := b.open(t)
 			n1, n2 := &fakeNotifier{}, &fakeNotifier{}
 			g1, g2 := gateway(t, s1, clock, n1, nil), gateway(t, s2, clock, n2, nil)
@@ -221,7 +222,7 @@ func (b *blockingNotifier) Notify(ctx context.Context, n Notification) error {
 // Run delivers the notification by itself.
 func TestRequestDoesNotWaitForNotifier(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	clock := &stepClock{now: time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)}
+	clock := testutil.NewClock(time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai))
 	bn := &blockingNotifier{entered: make(chan Notification, 1), release: make(chan struct{})}
 	m := gateway(t, mustOpen(t, "sqlite", filepath.Join(t.TempDir(), "wo.db")), clock, bn, nil)
 	done := make(chan error, 1)
@@ -262,7 +263,7 @@ func TestRequestDoesNotWaitForNotifier(t *testing.T) {
 func TestWarrantyReminderOnceAcrossRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "wo.db")
-	clock := &stepClock{now: time.Date(2026, 3, 20, 10, 0, 0, 0, shanghai)} // E-1's warranty ends 2026-04-15
+	clock := testutil.NewClock(time.Date(2026, 3, 20, 10, 0, 0, 0, shanghai)) // E-1's warranty ends 2026-04-15
 	total := 0
 	for run := range 2 {
 		note := &fakeNotifier{}
@@ -282,7 +283,7 @@ func TestWarrantyReminderOnceAcrossRestart(t *testing.T) {
 // of delivered notifications, and every undelivered one however old.
 func TestOutboxRetention(t *testing.T) {
 	ctx := context.Background()
-	clock := &stepClock{now: time.Date(2025, 1, 1, 8, 0, 0, 0, shanghai)}
+	clock := testutil.NewClock(time.Date(2025, 1, 1, 8, 0, 0, 0, shanghai))
 	st := mustOpen(t, "sqlite", filepath.Join(t.TempDir(), "wo.db"))
 	stuck := &fakeNotifier{fail: func(n Notification) error {
 		if n.Type == "stuck" {
