@@ -10,6 +10,7 @@ import (
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/internal/testenv"
 )
 
@@ -66,7 +67,7 @@ func TestEmbeddedBrokerAccess(t *testing.T) {
 		{"anonymous", []string{"-t", topic + "/claims", "-m", claimAs("g-a")}},
 		{"g-b naming g-a", []string{"-u", "g-b", "-P", "handset-b-password", "-t", topic + "/claims", "-m", claimAs("g-a")}},
 		{"g-a with a wrong password", []string{"-u", "g-a", "-P", "guessed", "-t", topic + "/claims", "-m", claimAs("g-a")}},
-		{"a device account", []string{"-u", demoDevicesUser, "-P", demoDevicesPassword, "-t", topic + "/claims", "-m", claimAs("g-a")}},
+		{"a device account", []string{"-u", daemon.DemoDevicesUser, "-P", daemon.DemoDevicesPassword, "-t", topic + "/claims", "-m", claimAs("g-a")}},
 	} {
 		out, err := exec.Command(pub, append([]string{"-h", host, "-p", port, "-q", "1"}, try.args...)...).CombinedOutput()
 		if err == nil {

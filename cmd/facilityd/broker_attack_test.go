@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/northbound"
 )
 
@@ -108,7 +110,7 @@ func TestBrokerAttacks(t *testing.T) {
 		{"anonymous will switches a circuit", "", "", "demo-estate/lighting/LC-1/state/set", `{"point":"circuit_01_cmd","value":` + notJSON(circuitBefore) + `}`, false},
 		{"anonymous retained will fakes LC-2 offline", "", "", "demo-estate/lighting/LC-2/status", "offline", true},
 		{"handset will claims in another guard's name", "g-a", "handset-a", claims, claim("g-li"), false},
-		{"device account will switches a circuit", demoDevicesUser, demoDevicesPassword, "demo-estate/lighting/LC-1/state/set", `{"point":"circuit_01_cmd","value":false}`, false},
+		{"device account will switches a circuit", daemon.DemoDevicesUser, daemon.DemoDevicesPassword, "demo-estate/lighting/LC-1/state/set", `{"point":"circuit_01_cmd","value":false}`, false},
 		{"integrator will", "bms", "bms-password", claims, claim("g-li"), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

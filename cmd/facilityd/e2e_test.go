@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/simulators"
 )
@@ -81,7 +83,7 @@ func demoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 	}
 	simBroker := brokerURL
 	if simBroker == "" {
-		simBroker = "tcp://" + demoDevicesUser + ":" + demoDevicesPassword + "@" + brokerAddr
+		simBroker = "tcp://" + daemon.DemoDevicesUser + ":" + daemon.DemoDevicesPassword + "@" + brokerAddr
 	}
 	estate, err := simulators.New(specs, simulators.Options{MQTTBroker: simBroker})
 	if err != nil {
@@ -157,7 +159,7 @@ func startDaemon(t *testing.T, cfg *config.Config) *running {
 	addr := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), hooks{listening: func(a net.Addr) { addr <- a }})
+		errc <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Listening: func(a net.Addr) { addr <- a }})
 	}()
 	var r running
 	select {

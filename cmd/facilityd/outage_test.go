@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/internal/testenv"
 )
 
@@ -44,7 +46,7 @@ func TestInfluxOutageLosesNothing(t *testing.T) {
 	addr := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), hooks{observe: observe, listening: func(a net.Addr) { addr <- a }})
+		errc <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Observe: observe, Listening: func(a net.Addr) { addr <- a }})
 	}()
 	api := "http://" + (<-addr).String()
 	time.Sleep(2 * time.Second)

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"fmt"
@@ -71,20 +71,20 @@ func addDeviceTopics(da *northbound.DeviceAccount, d *devices.Device) {
 // examples/demo.yaml lists under mqtt.embedded.devices. It opens nothing but the device topics
 // of a broker on loopback.
 const (
-	demoDevicesUser     = "demo-devices"
-	demoDevicesPassword = "demo-devices-on-loopback"
+	DemoDevicesUser     = "demo-devices"
+	DemoDevicesPassword = "demo-devices-on-loopback"
 )
 
-// simulatorBrokerURL is the broker URL the demo's simulators publish to: the embedded broker
+// SimulatorBrokerURL is the broker URL the demo's simulators publish to: the embedded broker
 // with the demo's device account when the configuration has it, else mqtt.url as it is.
-func simulatorBrokerURL(cfg *config.Config) string {
+func SimulatorBrokerURL(cfg *config.Config) string {
 	u := cfg.MQTT.BrokerURL()
 	if cfg.MQTT.URL != "" {
 		return u
 	}
 	for _, d := range cfg.MQTT.Embedded.Devices {
-		if d.Username == demoDevicesUser {
-			return "tcp://" + url.UserPassword(demoDevicesUser, demoDevicesPassword).String() + "@" + strings.TrimPrefix(u, "tcp://")
+		if d.Username == DemoDevicesUser {
+			return "tcp://" + url.UserPassword(DemoDevicesUser, DemoDevicesPassword).String() + "@" + strings.TrimPrefix(u, "tcp://")
 		}
 	}
 	return u

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -15,6 +15,21 @@ import (
 	"github.com/facilityd/facilityd/northbound"
 )
 
+// buildMQTT starts the embedded broker (or connects to mqtt.url), the northbound telemetry
+// and the MQTT device listener.
+func (d *Daemon) buildMQTT(context.Context) error {
+	mq, err := startMQTT(d.cfg, d.devs, d.handle, d.reg, d.log)
+	if err != nil {
+		return err
+	}
+	d.mq = mq
+	d.closers = append(d.closers, mq.close)
+	if mq.broker != nil {
+		d.health.WatchBroker(mq.broker.Accepting)
+	}
+	return nil
+}
+
 // mqttSide is the daemon's MQTT side: the embedded broker (when mqtt.url is empty), the
 // gateway's session, the MQTT device listener and the northbound telemetry publisher.
 type mqttSide struct {
@@ -24,8 +39,8 @@ type mqttSide struct {
 	telemetry *northbound.Telemetry
 }
 
-// startMQTT starts the broker (if embedded) and the session; the listener and the telemetry
-// publisher run under run.
+// startMQTT starts the broker (if embedded) and the session; the listener (a source) and the
+// telemetry publisher (a reading consumer) run under Run.
 func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handler, reg prometheus.Registerer, log *slog.Logger) (*mqttSide, error) {
 	m := &mqttSide{}
 	url := cfg.MQTT.URL
@@ -104,28 +119,6 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 	return m, nil
 }
 
-// enqueue hands a snapshot to the northbound publisher without blocking.
-func (m *mqttSide) enqueue(s *devices.Snapshot) {
-	if m.telemetry != nil {
-		m.telemetry.Enqueue(s)
-	}
-}
-
-// closeTelemetry ends the northbound publisher's input: it drains its queue and returns.
-func (m *mqttSide) closeTelemetry() {
-	if m.telemetry != nil {
-		m.telemetry.Close()
-	}
-}
-
-// runTelemetry publishes until its input is closed (closeTelemetry) and drained, or ctx ends.
-func (m *mqttSide) runTelemetry(ctx context.Context) error {
-	if m.telemetry == nil {
-		return nil
-	}
-	return m.telemetry.Run(ctx)
-}
-
 // close says offline, disconnects and stops the embedded broker.
 func (m *mqttSide) close() {
 	if m.client != nil {
@@ -145,7 +138,7 @@ func mqttTLS(t config.MQTTTLS) (*tls.Config, error) {
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12}
 	if t.CAFile != "" {
-		pool, err := caPool(t.CAFile, "mqtt.tls.ca_file")
+		pool, err := CAPool(t.CAFile, "mqtt.tls.ca_file")
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"fmt"
@@ -15,6 +15,16 @@ import (
 // when there is no InfluxDB: 32 MiB holds an hour at one-second polls for about 580 points, and
 // beyond that each ring keeps fewer, evenly spaced samples of the same hour.
 const consoleHistoryBudget = 32 << 20
+
+// historyBudget is the console rings' memory for cfg. The console charts from InfluxDB when
+// there is one; the rings then only bridge an InfluxDB outage, at a coarser step in an eighth of
+// the memory.
+func historyBudget(cfg *config.Config) int {
+	if cfg.Influx.URL != "" {
+		return consoleHistoryBudget / 8
+	}
+	return consoleHistoryBudget
+}
 
 // serveConsole adds the web console, the history route its charts read, the session route its
 // sign-in reads and the monthly report its work-order board shows, to the API.

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // buildCommands opens the command journal and the write service: Modbus writes go through the
 // running pollers (between polls, read back by the poll after), MQTT writes are published on the
 // device's command topic; every finished write goes to the event stream and to InfluxDB.
-func (d *daemon) buildCommands(context.Context) error {
+func (d *Daemon) buildCommands(context.Context) error {
 	store, err := commands.OpenStore(d.cfg.Commands.Store)
 	if err != nil {
 		return err

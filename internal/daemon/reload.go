@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -152,15 +152,4 @@ func (r *reloader) serveHTTP(w http.ResponseWriter, req *http.Request) {
 func writeJSONError(w http.ResponseWriter, msg string) {
 	b, _ := json.Marshal(map[string]string{"error": msg})
 	w.Write(append(b, '\n'))
-}
-
-// modbusOnly is the devices the Modbus pollers serve.
-func modbusOnly(devs []*devices.Device) []*devices.Device {
-	var out []*devices.Device
-	for _, d := range devs {
-		if d.Modbus != nil {
-			out = append(out, d)
-		}
-	}
-	return out
 }
