@@ -1,22 +1,17 @@
-package main
+package daemon_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/internal/daemon"
+	"github.com/facilityd/facilityd/internal/daemon/daemontest"
 	"github.com/facilityd/facilityd/internal/testenv"
 )
 
@@ -46,7 +41,7 @@ func TestInfluxOutageLosesNothing(t *testing.T) {
 	addr := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), daemon.Options{Observe: observe, Listening: func(a net.Addr) { addr <- a }})
+		errc <- daemontest.Run(ctx, cfg, daemon.Options{Observe: observe, Listening: func(a net.Addr) { addr <- a }})
 	}()
 	api := "http://" + (<-addr).String()
 	time.Sleep(2 * time.Second)
@@ -116,23 +111,3 @@ func firstKey(m map[int64]*devices.Snapshot) int64 {
 }
 
 // scrape reads one unlabelled sample from the daemon's /metrics.
-func scrape(t *testing.T, api, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(api + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("metric %s: %q", name, v)
-			}
-			return f
-		}
-	}
-	t.Fatalf("metric %s not in /metrics", name)
-	return 0
-}

@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ func TestEstateWorkEndToEnd(t *testing.T) {
 	var alarmList api.AlarmList
 	waitFor(t, "the demo polled", 15*time.Second, func() bool {
 		var list struct{ Devices []api.DeviceSummary }
-		get(t, d.api+"/api/v1/devices", &list)
+		get(t, d.API+"/api/v1/devices", &list)
 		return len(list.Devices) == len(cfg.Devices)+1
 	})
 
@@ -49,7 +49,7 @@ func TestEstateWorkEndToEnd(t *testing.T) {
 	}
 	var raised alarms.Alarm
 	waitFor(t, "the entrapment alarm", 10*time.Second, func() bool {
-		get(t, d.api+"/api/v1/alarms?priority=critical", &alarmList)
+		get(t, d.API+"/api/v1/alarms?priority=critical", &alarmList)
 		if len(alarmList.Alarms) == 1 {
 			raised = alarmList.Alarms[0]
 		}
@@ -57,7 +57,7 @@ func TestEstateWorkEndToEnd(t *testing.T) {
 	})
 	var orders api.OrderList
 	waitFor(t, "the entrapment's order", 10*time.Second, func() bool {
-		get(t, d.api+"/api/v1/workorders?device=L1-1&category=elevator_entrapment", &orders)
+		get(t, d.API+"/api/v1/workorders?device=L1-1&category=elevator_entrapment", &orders)
 		return len(orders.Orders) == 1
 	})
 	o := orders.Orders[0]
@@ -65,11 +65,11 @@ func TestEstateWorkEndToEnd(t *testing.T) {
 		t.Fatalf("entrapment order: arrive by %v for an alarm at %v, team %s", o.ArriveBy, raised.ActivatedAt, o.Team)
 	}
 	var got workorders.Order
-	if code := postText(t, d.api+"/api/v1/workorders/"+o.ID+"/assign", `{"by":"engineering-supervisor","to":"tech-north-1"}`, &got); code != 200 || got.Assignee != "tech-north-1" {
+	if code := postText(t, d.API+"/api/v1/workorders/"+o.ID+"/assign", `{"by":"engineering-supervisor","to":"tech-north-1"}`, &got); code != 200 || got.Assignee != "tech-north-1" {
 		t.Fatalf("assign: %d %+v", code, got)
 	}
 	for _, a := range []string{"accept", "arrive"} {
-		if code := postText(t, d.api+"/api/v1/workorders/"+o.ID+"/"+a, `{"by":"tech-north-1"}`, &got); code != 200 {
+		if code := postText(t, d.API+"/api/v1/workorders/"+o.ID+"/"+a, `{"by":"tech-north-1"}`, &got); code != 200 {
 			t.Fatalf("%s: %d", a, code)
 		}
 	}
@@ -79,14 +79,14 @@ func TestEstateWorkEndToEnd(t *testing.T) {
 
 	// A resident's second repair in one home is rework; a complaint is due the same working day.
 	var h1, h2, c workorders.Order
-	postText(t, d.api+"/api/v1/workorders", `{"zone":"south","location":"2-0301","title":"Door lock jammed","by":"cs-liu"}`, &h1)
+	postText(t, d.API+"/api/v1/workorders", `{"zone":"south","location":"2-0301","title":"Door lock jammed","by":"cs-liu"}`, &h1)
 	for _, a := range []string{"accept", "start", "resolve"} {
-		postText(t, d.api+"/api/v1/workorders/"+h1.ID+"/"+a, `{"by":"tech-south-2"}`, nil)
+		postText(t, d.API+"/api/v1/workorders/"+h1.ID+"/"+a, `{"by":"tech-south-2"}`, nil)
 	}
-	if code := postText(t, d.api+"/api/v1/workorders", `{"zone":"south","location":"2-0301","title":"Door lock jammed again","by":"cs-liu"}`, &h2); code != 201 || !h2.Rework || h2.ReworkOf != h1.ID {
+	if code := postText(t, d.API+"/api/v1/workorders", `{"zone":"south","location":"2-0301","title":"Door lock jammed again","by":"cs-liu"}`, &h2); code != 201 || !h2.Rework || h2.ReworkOf != h1.ID {
 		t.Fatalf("second repair in 2-0301: %d rework %v of %q, want of %s", code, h2.Rework, h2.ReworkOf, h1.ID)
 	}
-	if code := postText(t, d.api+"/api/v1/workorders", `{"zone":"south","category":"complaint","title":"Nobody came","by":"cs-liu"}`, &c); code != 201 ||
+	if code := postText(t, d.API+"/api/v1/workorders", `{"zone":"south","category":"complaint","title":"Nobody came","by":"cs-liu"}`, &c); code != 201 ||
 		c.CompleteBy.IsZero() || c.CompleteBy.Sub(c.CreatedAt) > 3*24*time.Hour {
 		t.Fatalf("complaint: %d, complete by %v for a call at %v", code, c.CompleteBy, c.CreatedAt)
 	}
@@ -100,7 +100,7 @@ func TestEstateWorkEndToEnd(t *testing.T) {
 	}
 	var alerts struct{ Alerts []patrol.Alert }
 	waitFor(t, "a patrol alert for the silent fire panel", 30*time.Second, func() bool {
-		get(t, d.api+"/api/v1/patrol/alerts", &alerts)
+		get(t, d.API+"/api/v1/patrol/alerts", &alerts)
 		for _, a := range alerts.Alerts {
 			if a.AlarmID == "FP-1/comm_loss" {
 				return a.Priority == alarms.PriorityHigh && len(a.Recipients) > 0

@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"fmt"
@@ -57,7 +57,7 @@ func consoleInBrowser(t *testing.T, l consoleLang) {
 	t.Cleanup(func() {
 		if t.Failed() { // what the server had, beside what the page showed
 			for _, path := range []string{"/api/v1/alarms", "/api/v1/patrol/alerts"} {
-				if resp, err := http.Get(d.api + path); err == nil {
+				if resp, err := http.Get(d.API + path); err == nil {
 					body, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					t.Logf("GET %s:\n%.3000s", path, body)
@@ -66,7 +66,7 @@ func consoleInBrowser(t *testing.T, l consoleLang) {
 		}
 	})
 
-	b.Navigate(d.api + "/")
+	b.Navigate(d.API + "/")
 	b.WaitFor("the console's modules loaded", `return !!window.facilityd && window.facilityd.session.known`)
 	// The language comes from the browser, with nothing set in the console.
 	var shown struct{ Nav, Page, Kept string }
@@ -86,7 +86,7 @@ func consoleOverviewAndDevice(t *testing.T, b *testenv.Browser, d *running, esta
 	// online: on a loaded machine an MQTT device can miss its staleness limit and flap, which the
 	// overview shows as it should).
 	var list struct{ Devices []api.DeviceSummary }
-	get(t, d.api+"/api/v1/devices", &list)
+	get(t, d.API+"/api/v1/devices", &list)
 	var want []string
 	for _, k := range devices.Kinds {
 		for _, dev := range list.Devices {
@@ -132,7 +132,7 @@ func consoleOverviewAndDevice(t *testing.T, b *testenv.Browser, d *running, esta
 		t.Errorf("P-2 pressure shown with unit %q, want bar", unit)
 	}
 	b.Screenshot("device-P-2")
-	consoleWrite(t, b, d.api)
+	consoleWrite(t, b, d.API)
 }
 
 // consolePatrolAlarmsOrders: the patrol view on a phone, a fire alert claimed there, its owner
@@ -140,7 +140,7 @@ func consoleOverviewAndDevice(t *testing.T, b *testenv.Browser, d *running, esta
 func consolePatrolAlarmsOrders(t *testing.T, b *testenv.Browser, d *running, estate *simulators.Estate, l consoleLang) {
 	// The patrol view on a 360-pixel phone: no horizontal scrolling.
 	b.Viewport(360, 740, true)
-	b.Navigate(d.api + "/#/patrol")
+	b.Navigate(d.API + "/#/patrol")
 	b.WaitFor("the patrol view", `return document.body.dataset.view === 'patrol' && !!document.getElementById('alerts') && document.getElementById('alerts').childElementCount > 0`)
 	var width struct{ Scroll, Inner int }
 	b.Exec(&width, `return {Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth}`)
@@ -178,7 +178,7 @@ func consolePatrolAlarmsOrders(t *testing.T, b *testenv.Browser, d *running, est
 
 	// The owner shows on the alarms page, beside the alarm.
 	b.Viewport(1280, 900, false)
-	b.Navigate(d.api + "/#/alarms")
+	b.Navigate(d.API + "/#/alarms")
 	b.WaitFor("the fire alarm owned by g1 on the alarms page",
 		`const c = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"]'); return c && new RegExp(arguments[1]).test(c.textContent) && c.dataset.state === 'UNACK'`, alarmID, l.owner)
 	b.Screenshot("alarms")
@@ -189,13 +189,13 @@ func consolePatrolAlarmsOrders(t *testing.T, b *testenv.Browser, d *running, est
 		`const n = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"] .note.error'); return n && /life.safety/i.test(n.textContent)`, alarmID)
 
 	// The overview counts it.
-	b.Navigate(d.api + "/")
+	b.Navigate(d.API + "/")
 	b.WaitFor("one critical alarm on the overview", `const c = document.querySelector('#alarm-summary [data-priority="critical"] b'); return c && c.textContent === '1'`)
 	b.Screenshot("overview-alarm")
 
 	// The work-order board: P-2's fault raised an order; it is accepted from the board, and
 	// the month's report shows beside it.
-	b.Navigate(d.api + "/#/orders")
+	b.Navigate(d.API + "/#/orders")
 	b.WaitFor("an order for P-2 in the new column", `return !!document.querySelector('.column[data-state="new"] article.order[data-device="P-2"]')`)
 	b.WaitFor("the month's report from the server", `return document.querySelectorAll('#report .tile').length >= 8 && !!document.getElementById('report-html')`)
 	b.Click(`.column[data-state="new"] article.order[data-device="P-2"] button[data-transition="accept"]`)
@@ -231,7 +231,7 @@ func TestConsoleSignInWithTokens(t *testing.T) {
 	d := startDaemon(t, cfg)
 
 	b.Viewport(360, 740, true)
-	b.Navigate(d.api + "/")
+	b.Navigate(d.API + "/")
 	b.WaitFor("the sign-in form, not the open banner", `return !!document.getElementById('signin') && document.getElementById('banner').hidden`)
 	b.Type("#token", "guard-token")
 	b.Click("#signin button")
@@ -252,7 +252,7 @@ func TestConsoleSignInWithTokens(t *testing.T) {
 	b.Exec(&alarmID, `return document.querySelector('`+fire+`').dataset.alarm`)
 
 	b.Viewport(1280, 900, false)
-	b.Navigate(d.api + "/#/alarms")
+	b.Navigate(d.API + "/#/alarms")
 	b.WaitFor("the alarms page with g1's acknowledgement", `const c = document.querySelector('article.alarm[data-alarm="'+arguments[0]+'"]'); return c && /acknowledged by g1/.test(c.textContent)`, alarmID)
 	var shelves int
 	b.Exec(&shelves, `return document.querySelectorAll('button[data-action="shelve"]').length`)
@@ -272,7 +272,7 @@ func TestConsoleSignInWithTokens(t *testing.T) {
 	b.Screenshot("alarms-patrol-token")
 
 	// A patrol token sees LP-1's values but no switch: writes need role engineer.
-	b.Navigate(d.api + "/#/device/LP-1")
+	b.Navigate(d.API + "/#/device/LP-1")
 	b.WaitFor("LP-1's values for the guard", `return !!document.querySelector('#readings tr[data-point="circuit_03_command"]')`)
 	var controls int
 	b.Exec(&controls, `return document.querySelectorAll('#readings td.control, #readings button.switch').length`)
@@ -281,7 +281,7 @@ func TestConsoleSignInWithTokens(t *testing.T) {
 	}
 
 	// Without a token the API answers nothing but the sign-in.
-	resp, err := http.Get(d.api + "/api/v1/alarms")
+	resp, err := http.Get(d.API + "/api/v1/alarms")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestConsoleSignInWithTokens(t *testing.T) {
 		t.Errorf("GET /api/v1/alarms without a token: %s, want 401", resp.Status)
 	}
 	for _, path := range []string{"/", "/ui/app.js"} {
-		resp, err := http.Get(d.api + path)
+		resp, err := http.Get(d.API + path)
 		if err != nil {
 			t.Fatal(err)
 		}

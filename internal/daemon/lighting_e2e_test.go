@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"slices"
@@ -51,11 +51,11 @@ func TestNightLightingSwitchOnEndToEnd(t *testing.T) {
 	d := startDaemon(t, cfg)
 	var cl struct{ Checklists []patrol.Checklist }
 	waitFor(t, "tonight's checklist", 20*time.Second, func() bool {
-		get(t, d.api+"/api/v1/patrol/checklist", &cl)
+		get(t, d.API+"/api/v1/patrol/checklist", &cl)
 		return len(cl.Checklists) > 0
 	})
 	var journal struct{ Commands []commands.Record }
-	get(t, d.api+"/api/v1/commands?device=LP-1", &journal)
+	get(t, d.API+"/api/v1/commands?device=LP-1", &journal)
 	results := map[string]commands.Result{}
 	for _, r := range journal.Commands {
 		if r.By != patrol.SwitchBy || r.New != true || r.Reason == "" {
@@ -67,7 +67,7 @@ func TestNightLightingSwitchOnEndToEnd(t *testing.T) {
 	if len(results) != len(want) || results["circuit_03_command"] != want["circuit_03_command"] || results["circuit_04_command"] != want["circuit_04_command"] {
 		t.Errorf("LP-1's journal: %v, want circuits 3 and 4 switched on, confirmed", results)
 	}
-	if v := pointValue(t, d.api, "LP-1", "circuit_03_on"); v != true {
+	if v := pointValue(t, d.API, "LP-1", "circuit_03_on"); v != true {
 		t.Errorf("circuit 3 after the switch-on: on = %v, want lit", v)
 	}
 	var items []string

@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ func TestDeviceHistoryFromInfluxDB(t *testing.T) {
 
 	var h api.HistoryResponse
 	waitFor(t, "P-1 pressure history from InfluxDB", 15*time.Second, func() bool {
-		get(t, d.api+"/api/v1/devices/P-1/history?point=pressure&since=10m", &h)
+		get(t, d.API+"/api/v1/devices/P-1/history?point=pressure&since=10m", &h)
 		return h.Source == "influx" && len(h.Values) >= 2
 	})
 	if h.Unit != "bar" || h.Kind != "number" || h.Since != "10m" {
@@ -33,7 +33,7 @@ func TestDeviceHistoryFromInfluxDB(t *testing.T) {
 			t.Errorf("P-1 pressure %v in history, want a booster's 2-6 bar", v)
 		}
 	}
-	get(t, d.api+"/api/v1/devices/L1-1/history?point=fault_code&since=10m", &h)
+	get(t, d.API+"/api/v1/devices/L1-1/history?point=fault_code&since=10m", &h)
 	if h.Kind != "enum" || h.Labels["0"] == "" || h.Source != "influx" {
 		t.Errorf("elevator fault_code history: kind %q labels %v source %q, want enum with labels from InfluxDB", h.Kind, h.Labels, h.Source)
 	}
@@ -44,7 +44,7 @@ func TestDeviceHistoryFromInfluxDB(t *testing.T) {
 		says       string
 	}{
 		{name: "unknown point", path: "/api/v1/devices/P-1/history?point=nope", status: 400, says: "it has running, fault"},
-		{name: "text point", path: "/api/v1/devices/FP-1/history?point=" + textPoint(t, d.api, "FP-1"), status: 400, says: "text point"},
+		{name: "text point", path: "/api/v1/devices/FP-1/history?point=" + textPoint(t, d.API, "FP-1"), status: 400, says: "text point"},
 		{name: "bad span", path: "/api/v1/devices/P-1/history?point=pressure&since=yesterday", status: 400, says: "like 30m or 6h"},
 		{name: "too long", path: "/api/v1/devices/P-1/history?point=pressure&since=9000h", status: 400, says: "at most"},
 		{name: "unknown device", path: "/api/v1/devices/X-9/history?point=pressure", status: 404, says: "no device"},
@@ -56,7 +56,7 @@ func TestDeviceHistoryFromInfluxDB(t *testing.T) {
 			if strings.HasSuffix(tt.path, "point=") {
 				t.Fatal("the fire panel profile has no text point any more")
 			}
-			resp, err := http.Get(d.api + tt.path)
+			resp, err := http.Get(d.API + tt.path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,11 +80,11 @@ func TestWorkOrderReportRoute(t *testing.T) {
 		Month  string `json:"month"`
 		Orders *int   `json:"orders"`
 	}
-	get(t, d.api+"/api/v1/workorders/report", &rep)
+	get(t, d.API+"/api/v1/workorders/report", &rep)
 	if rep.Month != month || rep.Orders == nil {
 		t.Errorf("report %+v, want this month's (%s) with an order count", rep, month)
 	}
-	resp, err := http.Get(d.api + "/api/v1/workorders/report?format=html&month=" + month)
+	resp, err := http.Get(d.API + "/api/v1/workorders/report?format=html&month=" + month)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"bytes"
@@ -69,7 +69,7 @@ func TestEntrapmentReachesThePatrolOverMQTT(t *testing.T) {
 	d := startDaemon(t, cfg)
 	waitFor(t, "elevator L1-1 online", 15*time.Second, func() bool {
 		var dd struct{ Comm devices.Comm }
-		get(t, d.api+"/api/v1/devices/L1-1", &dd)
+		get(t, d.API+"/api/v1/devices/L1-1", &dd)
 		return dd.Comm == devices.CommOnline
 	})
 
@@ -116,7 +116,7 @@ func TestEntrapmentReachesThePatrolOverMQTT(t *testing.T) {
 		}
 		return false
 	})
-	resp, err := http.Post(d.api+"/api/v1/patrol/alerts/"+alert.Alert+"/claim", "application/json", bytes.NewBufferString(`{"by": "g-b"}`))
+	resp, err := http.Post(d.API+"/api/v1/patrol/alerts/"+alert.Alert+"/claim", "application/json", bytes.NewBufferString(`{"by": "g-b"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

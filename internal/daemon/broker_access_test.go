@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"net"
@@ -50,7 +50,7 @@ func TestEmbeddedBrokerAccess(t *testing.T) {
 	}
 	var alerts struct{ Alerts []patrol.Alert }
 	waitFor(t, "a patrol alert for the entrapment", 15*time.Second, func() bool {
-		get(t, d.api+"/api/v1/patrol/alerts", &alerts)
+		get(t, d.API+"/api/v1/patrol/alerts", &alerts)
 		return len(alerts.Alerts) > 0
 	})
 	a := alerts.Alerts[0]
@@ -80,7 +80,7 @@ func TestEmbeddedBrokerAccess(t *testing.T) {
 	}
 	var got patrol.Alert
 	waitFor(t, "the alert claimed", 10*time.Second, func() bool {
-		get(t, d.api+"/api/v1/patrol/alerts/"+a.ID, &got)
+		get(t, d.API+"/api/v1/patrol/alerts/"+a.ID, &got)
 		return got.Owner != ""
 	})
 	if got.Owner != "g-b" {

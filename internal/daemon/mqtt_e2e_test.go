@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"bufio"
@@ -104,17 +104,17 @@ devices:
 					return false
 				}
 				var dd api.DeviceDetail
-				get(t, d.api+"/api/v1/devices/LC-2", &dd)
+				get(t, d.API+"/api/v1/devices/LC-2", &dd)
 				return reading(dd, "energy") == 1234.5
 			})
 			waitFor(t, "LC-1 online with readings from its simulator", 20*time.Second, func() bool {
 				var dd api.DeviceDetail
-				get(t, d.api+"/api/v1/devices/LC-1", &dd)
+				get(t, d.API+"/api/v1/devices/LC-1", &dd)
 				return dd.Comm == devices.CommOnline && reading(dd, "on_time") != nil
 			})
 			// LC-2's readings carry the payload's own time.
 			var dd api.DeviceDetail
-			get(t, d.api+"/api/v1/devices/LC-2", &dd)
+			get(t, d.API+"/api/v1/devices/LC-2", &dd)
 			if len(dd.Readings) == 0 || !dd.Readings[0].Time.Equal(ts) {
 				t.Errorf("LC-2 reading time %v, want the payload's ts", dd.Readings)
 			}
@@ -158,15 +158,15 @@ devices:
 				t.Fatalf("mosquitto_pub: %v: %s", err, out)
 			}
 			waitFor(t, "the malformed payload to be counted", 10*time.Second, func() bool {
-				return strings.Contains(metrics(t, d.api), `facilityd_mqtt_device_malformed_total{device="LC-2",reason="json"} 1`)
+				return strings.Contains(metrics(t, d.API), `facilityd_mqtt_device_malformed_total{device="LC-2",reason="json"} 1`)
 			})
 			// Simulator faults act over MQTT as over Modbus.
 			if err := estate.Inject("LC-1", "malformed", nil); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "the simulator's broken JSON to be counted", 10*time.Second, func() bool {
-				return strings.Contains(metrics(t, d.api), `facilityd_mqtt_device_malformed_total{device="LC-1",reason="json"}`) &&
-					!strings.Contains(metrics(t, d.api), `facilityd_mqtt_device_malformed_total{device="LC-1",reason="json"} 0`)
+				return strings.Contains(metrics(t, d.API), `facilityd_mqtt_device_malformed_total{device="LC-1",reason="json"}`) &&
+					!strings.Contains(metrics(t, d.API), `facilityd_mqtt_device_malformed_total{device="LC-1",reason="json"} 0`)
 			})
 			estate.Clear("LC-1", "malformed", nil)
 			if err := estate.Inject("LC-1", "drop", nil); err != nil {
@@ -174,13 +174,13 @@ devices:
 			}
 			waitFor(t, "LC-1 offline by its last will once the simulator drops its connection", 10*time.Second, func() bool {
 				var dd api.DeviceDetail
-				get(t, d.api+"/api/v1/devices/LC-1", &dd)
+				get(t, d.API+"/api/v1/devices/LC-1", &dd)
 				return dd.Comm == devices.CommOffline && strings.Contains(dd.LastError, "status topic says offline")
 			})
 			estate.Clear("LC-1", "drop", nil)
 			waitFor(t, "LC-1 back online once the drop fault is cleared", 10*time.Second, func() bool {
 				var dd api.DeviceDetail
-				get(t, d.api+"/api/v1/devices/LC-1", &dd)
+				get(t, d.API+"/api/v1/devices/LC-1", &dd)
 				if dd.Comm != devices.CommOnline {
 					t.Logf("LC-1: %s %s", dd.Comm, dd.LastError)
 				}
@@ -198,12 +198,12 @@ devices:
 						return false
 					}
 					var dd api.DeviceDetail
-					get(t, d.api+"/api/v1/devices/LC-2", &dd)
+					get(t, d.API+"/api/v1/devices/LC-2", &dd)
 					return reading(dd, "energy") == 2345.5
 				})
 			}
 
-			if err := d.stop(); err != nil {
+			if err := d.Stop(); err != nil {
 				t.Errorf("daemon stopped with %v", err)
 			}
 			waitFor(t, "mosquitto_sub to see the gateway say offline", 10*time.Second, func() bool {

@@ -1,4 +1,4 @@
-package main
+package daemon_test
 
 import (
 	"fmt"
@@ -40,30 +40,30 @@ func TestCrossOriginPageCannotAct(t *testing.T) {
 	const id = "L1-1/entrapment"
 	var detail api.AlarmDetail
 	waitFor(t, "the entrapment alarm", 15*time.Second, func() bool {
-		get(t, d.api+"/api/v1/alarms/"+id, &detail)
+		get(t, d.API+"/api/v1/alarms/"+id, &detail)
 		return detail.State == alarms.StateUnacknowledged
 	})
 
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, evilPage, d.api, id)
+		fmt.Fprintf(w, evilPage, d.API, id)
 	}))
 	defer evil.Close()
-	if strings.TrimPrefix(evil.URL, "http://") == strings.TrimPrefix(d.api, "http://") {
+	if strings.TrimPrefix(evil.URL, "http://") == strings.TrimPrefix(d.API, "http://") {
 		t.Fatal("the other site must be another origin")
 	}
 	b.Navigate(evil.URL + "/")
 	b.WaitFor("the page's fetch settled", `return window.fetchResult !== ''`)
 	b.Exec(nil, `document.getElementById('f').submit()`)
-	b.WaitFor("the form's answer: refused as cross-origin", `return location.href.indexOf(arguments[0]) === 0 && /cross-origin request refused/.test(document.body.textContent)`, d.api)
+	b.WaitFor("the form's answer: refused as cross-origin", `return location.href.indexOf(arguments[0]) === 0 && /cross-origin request refused/.test(document.body.textContent)`, d.API)
 	b.Screenshot("cross-origin-form-refused")
-	get(t, d.api+"/api/v1/alarms/"+id, &detail)
+	get(t, d.API+"/api/v1/alarms/"+id, &detail)
 	if detail.State != alarms.StateUnacknowledged {
 		t.Fatalf("after another site's fetch and form: alarm %s, want UNACK; history %+v", detail.State, detail.History)
 	}
 
 	// The console, of the API's own origin, still acts.
-	b.Navigate(d.api + "/")
+	b.Navigate(d.API + "/")
 	b.WaitFor("the console's modules loaded", `return !!window.facilityd && window.facilityd.session.known`)
 	var acked struct {
 		Status  int
@@ -75,7 +75,7 @@ func TestCrossOriginPageCannotAct(t *testing.T) {
 	if acked.Status != 200 {
 		t.Fatalf("the console's own ack: %d %s", acked.Status, acked.Message)
 	}
-	get(t, d.api+"/api/v1/alarms/"+id, &detail)
+	get(t, d.API+"/api/v1/alarms/"+id, &detail)
 	if detail.State != alarms.StateAcknowledged || detail.AckedBy != "tech-chen" {
 		t.Errorf("after the console's ack: %s by %q, want ACKED by tech-chen", detail.State, detail.AckedBy)
 	}

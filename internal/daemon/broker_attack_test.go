@@ -1,9 +1,7 @@
-package main
+package daemon_test
 
 import (
 	"encoding/binary"
-
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,46 +15,9 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/internal/daemon"
+	"github.com/facilityd/facilityd/internal/daemon/daemontest"
 	"github.com/facilityd/facilityd/northbound"
 )
-
-// attackConnect writes an MQTT 3.1.1 CONNECT (MQTT 3.1.1 §3.1) with a will by hand and returns
-// the connection and the CONNACK return code (-1: closed without one). Dropping the returned
-// connection without a DISCONNECT is what kill -9 of the client does.
-func attackConnect(t *testing.T, addr, user, pass, willTopic, willMsg string, retain bool) (net.Conn, int) {
-	t.Helper()
-	str := func(s string) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(s))), s...) }
-	flags := byte(0x02)
-	if willTopic != "" {
-		flags |= 0x04 | 0x08 // will, QoS 1
-		if retain {
-			flags |= 0x20
-		}
-	}
-	if user != "" {
-		flags |= 0xc0
-	}
-	body := append(append(str("MQTT"), 4, flags, 0, 30), str("attacker-"+user+willTopic)...)
-	if willTopic != "" {
-		body = append(append(body, str(willTopic)...), str(willMsg)...)
-	}
-	if user != "" {
-		body = append(append(body, str(user)...), str(pass)...)
-	}
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	conn.Write(append(mqttHeader(0x10, len(body)), body...))
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	defer conn.SetReadDeadline(time.Time{})
-	ack := make([]byte, 4)
-	if _, err := io.ReadFull(conn, ack); err != nil {
-		return conn, -1
-	}
-	return conn, int(ack[3])
-}
 
 // TestBrokerAttacks runs the demo's defaults and its embedded broker against a local process
 // with no account (and with accounts beyond their rights): every forbidden last will is
@@ -83,8 +44,8 @@ func TestBrokerAttacks(t *testing.T) {
 	addr := cfg.MQTT.Embedded.Addr
 	waitFor(t, "LC-1 and LC-2 online, published by the demo's device account", 15*time.Second, func() bool {
 		var a, b api.DeviceDetail
-		get(t, d.api+"/api/v1/devices/LC-1", &a)
-		get(t, d.api+"/api/v1/devices/LC-2", &b)
+		get(t, d.API+"/api/v1/devices/LC-1", &a)
+		get(t, d.API+"/api/v1/devices/LC-2", &b)
 		return a.Comm == devices.CommOnline && b.Comm == devices.CommOnline
 	})
 
@@ -94,13 +55,13 @@ func TestBrokerAttacks(t *testing.T) {
 	}
 	var alerts struct{ Alerts []patrol.Alert }
 	waitFor(t, "a patrol alert for the entrapment", 15*time.Second, func() bool {
-		get(t, d.api+"/api/v1/patrol/alerts", &alerts)
+		get(t, d.API+"/api/v1/patrol/alerts", &alerts)
 		return len(alerts.Alerts) > 0
 	})
 	a := alerts.Alerts[0]
 	claims := "facility/" + cfg.Site + "/patrol/" + a.Zone + "/claims"
 	claim := func(guard string) string { return `{"alert":"` + a.ID + `","guard":"` + guard + `","action":"claim"}` }
-	circuitBefore := pointValue(t, d.api, "LC-1", "circuit_01_on")
+	circuitBefore := pointValue(t, d.API, "LC-1", "circuit_01_on")
 
 	for _, tt := range []struct {
 		name, user, pass, topic, msg string
@@ -114,7 +75,7 @@ func TestBrokerAttacks(t *testing.T) {
 		{"integrator will", "bms", "bms-password", claims, claim("g-li"), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, rc := attackConnect(t, addr, tt.user, tt.pass, tt.topic, tt.msg, tt.retain)
+			conn, rc := daemontest.MQTTConnect(t, addr, tt.user, tt.pass, tt.topic, tt.msg, tt.retain)
 			if rc != 5 {
 				t.Errorf("CONNACK %d, want 5 (not authorized)", rc)
 			}
@@ -123,15 +84,15 @@ func TestBrokerAttacks(t *testing.T) {
 	}
 	time.Sleep(1500 * time.Millisecond) // long enough for a will to be applied and LC-2's stale_after not
 	var got patrol.Alert
-	get(t, d.api+"/api/v1/patrol/alerts/"+a.ID, &got)
+	get(t, d.API+"/api/v1/patrol/alerts/"+a.ID, &got)
 	if got.Owner != "" {
 		t.Errorf("alert claimed by %q through a refused will", got.Owner)
 	}
-	if v := pointValue(t, d.api, "LC-1", "circuit_01_on"); v != circuitBefore {
+	if v := pointValue(t, d.API, "LC-1", "circuit_01_on"); v != circuitBefore {
 		t.Errorf("LC-1 circuit 1 went from %v to %v through a refused will", circuitBefore, v)
 	}
 	var lc2 api.DeviceDetail
-	if get(t, d.api+"/api/v1/devices/LC-2", &lc2); lc2.Comm != devices.CommOnline {
+	if get(t, d.API+"/api/v1/devices/LC-2", &lc2); lc2.Comm != devices.CommOnline {
 		t.Errorf("LC-2 is %v after a refused retained will", lc2.Comm)
 	}
 
@@ -144,14 +105,14 @@ func TestBrokerAttacks(t *testing.T) {
 		}
 		defer c.Close()
 	}
-	if _, rc := attackConnect(t, addr, "g-a", "handset-a", "", "", false); rc != -1 {
+	if _, rc := daemontest.MQTTConnect(t, addr, "g-a", "handset-a", "", "", false); rc != -1 {
 		t.Logf("a handset signed in under pressure (CONNACK %d): the limit left room", rc)
 	}
 	waitFor(t, "a handset signs in after the CONNECT deadline", 5*time.Second, func() bool {
-		_, rc := attackConnect(t, addr, "g-a", "handset-a", "", "", false)
+		_, rc := daemontest.MQTTConnect(t, addr, "g-a", "handset-a", "", "", false)
 		return rc == 0
 	})
-	resp, err := http.Get(d.api + "/healthz")
+	resp, err := http.Get(d.API + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,15 +122,15 @@ func TestBrokerAttacks(t *testing.T) {
 	}
 
 	// The handset's own claim, as itself, is the one that takes the alert.
-	conn, rc := attackConnect(t, addr, "g-a", "handset-a", "", "", false)
+	conn, rc := daemontest.MQTTConnect(t, addr, "g-a", "handset-a", "", "", false)
 	if rc != 0 {
 		t.Fatalf("handset CONNACK %d", rc)
 	}
 	body := append(binary.BigEndian.AppendUint16(nil, uint16(len(claims))), claims...)
 	body = append(body, claim("g-a")...)
-	conn.Write(append(mqttHeader(0x30, len(body)), body...))
+	conn.Write(append(daemontest.MQTTHeader(0x30, len(body)), body...))
 	waitFor(t, "the handset's own claim", 10*time.Second, func() bool {
-		get(t, d.api+"/api/v1/patrol/alerts/"+a.ID, &got)
+		get(t, d.API+"/api/v1/patrol/alerts/"+a.ID, &got)
 		return got.Owner != ""
 	})
 	if got.Owner != "g-a" {
@@ -178,20 +139,6 @@ func TestBrokerAttacks(t *testing.T) {
 	waitFor(t, "the integrator reads the entrapment alarm", 10*time.Second, func() bool {
 		return strings.Contains(bms(), "L1-1")
 	})
-}
-
-// mqttHeader is a fixed header: the type byte and the remaining length (MQTT 3.1.1 §2.2.3).
-func mqttHeader(typ byte, n int) []byte {
-	out := []byte{typ}
-	for {
-		b := byte(n & 0x7f)
-		if n >>= 7; n > 0 {
-			b |= 0x80
-		}
-		if out = append(out, b); n == 0 {
-			return out
-		}
-	}
 }
 
 // notJSON gives the opposite of a circuit's boolean state as JSON, so a will that got through
