@@ -17,6 +17,7 @@ var (
 	pointValue         = daemontest.PointValue
 	withPatrol         = daemontest.WithPatrol
 	scrape             = daemontest.Scrape
+	writeConfig        = daemontest.WriteConfig
 )
 
 // running is a daemon that startDaemon started.

@@ -3,7 +3,7 @@
 // line around it (New, Run, Close).
 //
 //	sources (stage.go: Source)                      sources.go, mqtt.go, daemon.go
-//	  Modbus pollers (reload.go) · MQTT devices · the gateway's health
+//	  Modbus pollers · MQTT devices (both under reload.go) · the gateway's health
 //	  └─► handle (daemon.go): the fan-out, in stageTable's order (stages.go)
 //	        ├─► observers (Observer): live cache, console rings    console.go
 //	        │                          work-order meters           workorders.go
@@ -25,7 +25,8 @@
 // (the API with them), then every reading consumer's input is closed so that each drains into
 // the next, the journal consumers catch up with what the engine journalled, the services stop,
 // and the InfluxDB writer's client closes last. shutdown_timeout bounds it all. A reload
-// (reload.go) replaces the Modbus pollers and keeps every other stage and its state.
+// (reload.go) replaces the device sources (Modbus pollers, MQTT device listener) and keeps every
+// other stage and its state: journal, stores, cursors, queues.
 //
 // The crash hooks of the delivery tests are built only with -tags faultinject
 // (faultinject.go); the shipped binary has no-ops in their place (faultinject_off.go).

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,10 +34,13 @@ func (d *Daemon) buildMQTT(context.Context) error {
 // mqttSide is the daemon's MQTT side: the embedded broker (when mqtt.url is empty), the
 // gateway's session, the MQTT device listener and the northbound telemetry publisher.
 type mqttSide struct {
-	broker    *northbound.Broker
-	client    *northbound.Client
-	listener  *mqttdev.Listener
-	telemetry *northbound.Telemetry
+	broker   *northbound.Broker
+	client   *northbound.Client
+	listener *mqttdev.Listener
+	// topics and listenerOpts build the listener again for a reloaded device set (reload.go).
+	topics       *deviceTopics
+	listenerOpts mqttdev.Options
+	telemetry    *northbound.Telemetry
 }
 
 // startMQTT starts the broker (if embedded) and the session; the listener (a source) and the
@@ -80,17 +84,12 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 		m.close()
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
-	var mqttDevs []*devices.Device
-	for _, d := range devs {
-		if d.MQTT != nil {
-			mqttDevs = append(mqttDevs, d)
-		}
-	}
-	m.listener, err = mqttdev.New(mqttDevs, m.client, handle, mqttdev.Options{
+	m.topics = &deviceTopics{sub: m.client, routes: map[string]func(string, []byte){}}
+	m.listenerOpts = mqttdev.Options{
 		MaxPayload: cfg.MQTT.MaxPayload, Logger: log.With("component", "mqtt-devices"), Metrics: mqttdev.NewMetrics(reg),
 		MaxClockSkew: cfg.MQTT.MaxClockSkew, Location: cfg.DeviceLocation(),
-	})
-	if err != nil {
+	}
+	if m.listener, err = m.newListener(devs, handle); err != nil {
 		m.close()
 		return nil, err
 	}
@@ -117,6 +116,57 @@ func startMQTT(cfg *config.Config, devs []*devices.Device, handle devices.Handle
 		}
 	}
 	return m, nil
+}
+
+// newListener builds the MQTT device listener of devs' MQTT devices, subscribing through
+// m.topics when it runs: at the start, and after each reload (reload.go).
+func (m *mqttSide) newListener(devs []*devices.Device, handle devices.Handler) (*mqttdev.Listener, error) {
+	var mqttDevs []*devices.Device
+	for _, d := range devs {
+		if d.MQTT != nil {
+			mqttDevs = append(mqttDevs, d)
+		}
+	}
+	return mqttdev.New(mqttDevs, m.topics, handle, m.listenerOpts)
+}
+
+// deviceTopics is the MQTT device listener's subscriber. The session keeps every subscription
+// for good (and makes it again at each reconnection) and has no unsubscribe; deviceTopics
+// subscribes each topic once and routes its messages to the handler of the listener running
+// now, so that a reloaded listener takes over the topics that remain and the topics of devices
+// taken away go nowhere.
+type deviceTopics struct {
+	sub    mqttdev.Subscriber
+	mu     sync.Mutex
+	routes map[string]func(topic string, payload []byte)
+}
+
+// Subscribe routes topic to handle, subscribing the session to it the first time.
+func (t *deviceTopics) Subscribe(topic string, qos byte, handle func(topic string, payload []byte)) error {
+	t.mu.Lock()
+	_, had := t.routes[topic]
+	t.routes[topic] = handle
+	t.mu.Unlock()
+	if had {
+		return nil
+	}
+	return t.sub.Subscribe(topic, qos, func(got string, payload []byte) {
+		t.mu.Lock()
+		h := t.routes[topic]
+		t.mu.Unlock()
+		if h != nil {
+			h(got, payload)
+		}
+	})
+}
+
+// reset routes every topic nowhere until a new listener subscribes it again.
+func (t *deviceTopics) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k := range t.routes {
+		t.routes[k] = nil
+	}
 }
 
 // close says offline, disconnects and stops the embedded broker.

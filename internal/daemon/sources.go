@@ -8,8 +8,8 @@ import (
 	"github.com/facilityd/facilityd/devices/modbus"
 )
 
-// buildSources builds the Modbus pollers under the reloader; the MQTT listener and the
-// gateway's health were built with their stages.
+// buildSources builds the Modbus pollers and the reloader that runs them with the MQTT device
+// listener (built with the MQTT side); the gateway's health was built by New.
 func (d *Daemon) buildSources(context.Context) error {
 	opts := modbus.Options{
 		BackoffMin: d.cfg.Modbus.BackoffMin, BackoffMax: d.cfg.Modbus.BackoffMax,
@@ -20,7 +20,7 @@ func (d *Daemon) buildSources(context.Context) error {
 		return err
 	}
 	d.poller = p
-	d.reload = &reloader{path: d.h.ConfigPath, log: d.log, latest: d.latest, handle: d.handle, opts: opts,
+	d.reload = &reloader{path: d.h.ConfigPath, log: d.log, latest: d.latest, handle: d.handle, opts: opts, mqtt: d.mq,
 		hooks: append(append([]func(*config.Config) error(nil), d.h.OnReload...), historyOnReload(d.history)), requests: make(chan chan error)}
 	return nil
 }

@@ -89,10 +89,12 @@ var stageTable = []stage{
 	{name: "work orders", service: func(d *Daemon) Service { return RunFunc(d.runOrders) }},
 	{name: "api", service: func(d *Daemon) Service { return RunFunc(d.serveAPI) }, stopsWithSources: true},
 
-	{name: "modbus pollers", source: func(d *Daemon) Source {
-		return RunFunc(func(ctx context.Context) error { return d.reload.run(ctx, d.poller) })
+	// The Modbus pollers and the MQTT device listener, which a reload replaces (reload.go).
+	{name: "devices", source: func(d *Daemon) Source {
+		return RunFunc(func(ctx context.Context) error {
+			return d.reload.run(ctx, deviceSources{poller: d.poller, listener: d.mq.listener})
+		})
 	}},
-	{name: "mqtt devices", source: func(d *Daemon) Source { return d.mq.listener }},
 	{name: "gateway health", source: func(d *Daemon) Source { return d.health }},
 }
 

@@ -11,11 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
@@ -168,11 +171,19 @@ func (r *Running) Stop() error { return r.stop() }
 // listens; a daemon that stops at start fails the test.
 func Start(t *testing.T, cfg *config.Config) *Running {
 	t.Helper()
+	return StartWith(t, cfg, daemon.Options{})
+}
+
+// StartWith is Start with opts (a configuration file to reload, hooks); opts.Listening is
+// Start's own.
+func StartWith(t *testing.T, cfg *config.Config, opts daemon.Options) *Running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Run(ctx, cfg, daemon.Options{Listening: func(a net.Addr) { addr <- a }})
+		opts.Listening = func(a net.Addr) { addr <- a }
+		errc <- Run(ctx, cfg, opts)
 	}()
 	var r Running
 	select {
@@ -307,4 +318,16 @@ func Scrape(t *testing.T, api, name string) float64 {
 	}
 	t.Fatalf("metric %s not in /metrics", name)
 	return 0
+}
+
+// WriteConfig writes cfg as YAML to path, for a daemon that loads or reloads it from there.
+func WriteConfig(t *testing.T, path string, cfg *config.Config) {
+	t.Helper()
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
