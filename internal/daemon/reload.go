@@ -40,6 +40,9 @@ type reloader struct {
 	hooks    []func(*config.Config) error
 	requests chan chan error
 	hup      chan os.Signal
+	// loaded is the configuration file as last loaded (at the start, then at each reload), to
+	// tell which edits a reload does not apply (reload_keys.go).
+	loaded *config.Config
 	// current is the pollers running now, for writes (commands.go).
 	current atomic.Pointer[modbus.Poller]
 }
@@ -136,6 +139,10 @@ func (r *reloader) swap(next *prepared) deviceSources {
 	} else {
 		r.log.Info("configuration reloaded", "devices", len(next.devs))
 	}
+	if keys := restartKeys(r.loaded, next.cfg); len(keys) > 0 {
+		r.log.Warn("these keys changed and take effect at the next restart", "keys", keys)
+	}
+	r.loaded = next.cfg
 	if next.reply != nil {
 		next.reply <- err
 	}

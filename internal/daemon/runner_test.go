@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 )
@@ -67,6 +69,8 @@ type fakeReader struct {
 	got    int
 	closed chan struct{}
 	stuck  bool
+	// drained runs once the input is drained (the engine closes the journal's feed then).
+	drained func()
 }
 
 func newFakeReader(tr *trace, name string) *fakeReader {
@@ -93,6 +97,9 @@ func (r *fakeReader) Run(ctx context.Context) error {
 	select {
 	case <-r.closed:
 		r.tr.add(r.name + " drained")
+		if r.drained != nil {
+			r.drained()
+		}
 	case <-ctx.Done():
 		r.tr.add(r.name + " cancelled")
 	}
@@ -108,8 +115,7 @@ func fakeService(tr *trace, name string) Service {
 	})
 }
 
-// testDaemon is a daemon of fake stages only; no journal consumer, so the journal is never
-// touched.
+// testDaemon is a daemon of fake stages, with a journal of its own when a stage follows it.
 func testDaemon(p *pipeline, timeout time.Duration, log *bytes.Buffer) *Daemon {
 	d := &Daemon{
 		cfg:    &config.Config{ShutdownTimeout: timeout},
@@ -121,20 +127,29 @@ func testDaemon(p *pipeline, timeout time.Duration, log *bytes.Buffer) *Daemon {
 }
 
 // TestRunnerStopsInOrder: at the stop, the sources end first (and the API with them), the
-// reading consumers' inputs close only after every source has returned, each drains, and the
-// services stop last; the snapshot a source emitted reached every reading consumer and
-// observer through the one fan-out.
+// reading consumers' inputs close only after every source has returned, each drains, the
+// engine's drain closes the journal's feed, the journal consumers return and the services stop
+// last; the snapshot a source emitted reached every reading consumer and observer through the
+// one fan-out.
 func TestRunnerStopsInOrder(t *testing.T) {
 	tr := &trace{}
+	j, err := alarms.OpenJournal(filepath.Join(t.TempDir(), "alarms.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
 	writer, engine := newFakeReader(tr, "writer"), newFakeReader(tr, "engine")
+	engine.drained = j.CloseFeed // as engineStage does
 	observed := 0
 	p := &pipeline{
 		fanout:   []Observer{func(*devices.Snapshot) { observed++ }, writer.Enqueue, engine.Enqueue},
 		readers:  []named[ReadingConsumer]{{name: "influx writer", v: writer}, {name: "alarm engine", v: engine}},
+		journal:  []JournalConsumer{alarms.ConsumerFunc("", func(context.Context, alarms.Event) error { return nil })},
 		services: []named[Service]{{name: "work orders", v: fakeService(tr, "orders")}, {name: "api", v: fakeService(tr, "api"), stopsWithSources: true}},
 	}
 	var log bytes.Buffer
 	d := testDaemon(p, 5*time.Second, &log)
+	d.journal = j
 	started := make(chan struct{})
 	src := &fakeSource{tr: tr, emit: func(s *devices.Snapshot) { d.handle(s); close(started) }}
 	p.sources = []named[Source]{{name: "modbus pollers", v: src}}
@@ -155,7 +170,6 @@ func TestRunnerStopsInOrder(t *testing.T) {
 		{"source stopped", "engine input closed"},
 		{"writer input closed", "writer drained"},
 		{"engine drained", "orders stopped"},
-		{"writer drained", "orders stopped"},
 	} {
 		if !tr.before(order[0], order[1]) {
 			t.Errorf("%q did not happen before %q: %v", order[0], order[1], tr.events())
