@@ -18,7 +18,8 @@
 //	              ├─► MQTT facility/{site}/alarms/{device}         mqtt.go
 //	              └─► console event stream                         api.go
 //	services (Service): API (api.go), patrol dispatcher (patrol.go), work-order timers
-//	(workorders.go), the embedded broker's access (brokeraccess.go)
+//	(workorders.go); the embedded broker and its accounts (mqtt.go, brokeraccess.go) and the
+//	stores live from New to Close, outside the runner
 //
 // The stage contract is in stage.go, the table of stages in stages.go and the runner in
 // runner.go: consumers start first and sources last; at the stop the sources are cancelled
