@@ -84,11 +84,11 @@ func runCLI(t *testing.T, cmd *cobra.Command, args ...string) (string, error) {
 func TestEntrapmentEndToEnd(t *testing.T) {
 	cfg, estate := demoEstate(t, nil)
 	d := startDaemon(t, cfg)
-	stream := subscribe(t, d.api+"/api/v1/events")
+	stream := subscribe(t, d.API+"/api/v1/events")
 
 	var list struct{ Devices []api.DeviceSummary }
 	waitFor(t, "every demo device online", 15*time.Second, func() bool {
-		get(t, d.api+"/api/v1/devices", &list)
+		get(t, d.API+"/api/v1/devices", &list)
 		for _, dev := range list.Devices {
 			if dev.Comm != devices.CommOnline {
 				return false
@@ -102,7 +102,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 	const id = "L1-1/entrapment"
 	var al api.AlarmList
 	waitFor(t, "entrapment at GET /api/v1/alarms", 10*time.Second, func() bool {
-		get(t, d.api+"/api/v1/alarms?priority=critical", &al)
+		get(t, d.API+"/api/v1/alarms?priority=critical", &al)
 		return len(al.Alarms) == 1 && al.Alarms[0].ID == id
 	})
 	a := al.Alarms[0]
@@ -112,7 +112,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 	}
 	waitFor(t, "raised entrapment on GET /api/v1/events", 5*time.Second, func() bool { return stream.has(alarms.EventRaised, id) })
 
-	addr := strings.TrimPrefix(d.api, "http://")
+	addr := strings.TrimPrefix(d.API, "http://")
 	if _, err := runCLI(t, shelveCommand(), id, "--by", "tech-chen", "--reason", "noisy", "--for", "1h", "--addr", addr); err == nil ||
 		err.Error() != `shelve L1-1/entrapment: 409 Conflict: alarm "L1-1/entrapment": not allowed: life-safety alarms cannot be shelved` {
 		t.Fatalf("shelving an entrapment: %v", err)
@@ -132,7 +132,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 	}
 	var detail api.AlarmDetail
 	waitFor(t, "entrapment back to NORM", 10*time.Second, func() bool {
-		get(t, d.api+"/api/v1/alarms/"+id, &detail)
+		get(t, d.API+"/api/v1/alarms/"+id, &detail)
 		return detail.State == alarms.StateNormal && !detail.Active
 	})
 	var types []string
@@ -143,7 +143,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 		t.Errorf("journal of the entrapment: %s", got)
 	}
 	waitFor(t, "cleared on the event stream", 5*time.Second, func() bool { return stream.has(alarms.EventCleared, id) })
-	get(t, d.api+"/api/v1/alarms", &al)
+	get(t, d.API+"/api/v1/alarms", &al)
 	for _, a := range al.Alarms {
 		if a.Kind != "lighting" {
 			t.Errorf("unexpected alarm in a healthy demo estate: %s %s %s", a.ID, a.State, a.Message)
@@ -151,7 +151,7 @@ func TestEntrapmentEndToEnd(t *testing.T) {
 	}
 	// An open event stream does not hold the daemon's shutdown up (the API would give up
 	// after five seconds with an error).
-	if err := d.stop(); err != nil {
+	if err := d.Stop(); err != nil {
 		t.Fatalf("stop with an event stream open: %v", err)
 	}
 }

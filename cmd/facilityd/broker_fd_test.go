@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/internal/daemon/daemontest"
 )
 
 // TestBrokerSurvivesFileDescriptorExhaustion runs `facilityd run` with its open-file limit
@@ -90,7 +91,7 @@ devices:
 
 	// The pressure ends: an account signs in again, and /healthz is ok.
 	waitFor(t, "a CONNACK after the pressure ended", 20*time.Second, func() bool {
-		conn, code := attackConnect(t, brokerAddr, "bms", "bms-password", "", "", false)
+		conn, code := daemontest.MQTTConnect(t, brokerAddr, "bms", "bms-password", "", "", false)
 		conn.Close()
 		return code == 0
 	})

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/telemetry"
 )
 
@@ -32,7 +33,7 @@ func checkConfigCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := checkAlarmRules(cfg); err != nil {
+			if err := daemon.CheckAlarmRules(cfg); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			out := cmd.OutOrStdout()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/facilityd/facilityd/internal/daemon"
 )
 
 // apiClient is how every operator command reaches a running facilityd: one place that sends
@@ -68,7 +69,7 @@ func (c *apiClient) client() (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if c.caFile != "" {
-		roots, err := caPool(c.caFile, "--ca-file")
+		roots, err := daemon.CAPool(c.caFile, "--ca-file")
 		if err != nil {
 			return nil, err
 		}
@@ -80,19 +81,6 @@ func (c *apiClient) client() (*http.Client, error) {
 	}
 	c.http = &http.Client{Timeout: timeout, Transport: tr}
 	return c.http, nil
-}
-
-// caPool reads the PEM certificates of path, named by the flag or key that gave it.
-func caPool(path, key string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s %s: no PEM certificate in it", key, path)
-	}
-	return pool, nil
 }
 
 // get decodes GET path?query into out.

@@ -66,7 +66,7 @@ func TestCLIWithTokensAndTLS(t *testing.T) {
 	}
 	cfg.HTTP.TLSCert, cfg.HTTP.TLSKey = writeTestCert(t)
 	d := startDaemon(t, cfg)
-	addr := "https://" + strings.TrimPrefix(d.api, "http://")
+	addr := "https://" + strings.TrimPrefix(d.API, "http://")
 	ca := cfg.HTTP.TLSCert
 
 	run := func(token string, args ...string) (string, error) {

@@ -13,39 +13,6 @@ import (
 	"github.com/facilityd/facilityd/devices/commands"
 )
 
-// post sends a JSON body and decodes the answer, returning its status.
-func post(t *testing.T, url string, body, v any) int {
-	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if v != nil {
-		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-			t.Fatalf("POST %s: %s: %v", url, resp.Status, err)
-		}
-	}
-	return resp.StatusCode
-}
-
-func pointValue(t *testing.T, base, device, point string) any {
-	t.Helper()
-	var d api.DeviceDetail
-	get(t, base+"/api/v1/devices/"+device, &d)
-	for _, r := range d.Readings {
-		if r.Point == point {
-			return r.Value
-		}
-	}
-	t.Fatalf("device %s has no reading of %s", device, point)
-	return nil
-}
-
 // TestWriteToThePlant: an engineer switches LP-1's circuit 3 through the API; the answer is
 // the read-back, the next read shows it, the simulator holds it and the journal records who,
 // why, before and after. Points not writable, fire panels, bad values and a device that
@@ -56,29 +23,29 @@ func TestWriteToThePlant(t *testing.T) {
 	d := startDaemon(t, cfg)
 	waitFor(t, "LP-1 read", 10*time.Second, func() bool {
 		var dd api.DeviceDetail
-		get(t, d.api+"/api/v1/devices/LP-1", &dd)
+		get(t, d.API+"/api/v1/devices/LP-1", &dd)
 		return dd.Comm.String() == "online" && len(dd.Readings) > 0 && dd.Readings[0].Value != nil
 	})
-	before, _ := pointValue(t, d.api, "LP-1", "circuit_03_command").(bool)
+	before, _ := pointValue(t, d.API, "LP-1", "circuit_03_command").(bool)
 
-	checkWritable(t, d.api)
+	checkWritable(t, d.API)
 
 	var rec commands.Record
-	url := d.api + "/api/v1/devices/LP-1/points/circuit_03_command"
+	url := d.API + "/api/v1/devices/LP-1/points/circuit_03_command"
 	if st := post(t, url, map[string]any{"value": !before, "reason": "night round", "by": "eng-zhang"}, &rec); st != http.StatusOK {
 		t.Fatalf("write: %d %+v", st, rec)
 	}
 	if rec.Result != commands.ResultConfirmed || rec.ReadBack != !before || rec.Old != before || rec.By != "eng-zhang" {
 		t.Errorf("record %+v: want confirmed, read back %v, old %v, by eng-zhang", rec, !before, before)
 	}
-	if got := pointValue(t, d.api, "LP-1", "circuit_03_command"); got != !before {
+	if got := pointValue(t, d.API, "LP-1", "circuit_03_command"); got != !before {
 		t.Errorf("the next read shows circuit_03_command = %v, want %v", got, !before)
 	}
 	if v, _ := estate.Value("LP-1", "circuit_03_command"); (v.Number != 0) != !before {
 		t.Errorf("the simulator's circuit 3 command is %v, want %v", v.Number, !before)
 	}
 	var onTime commands.Record
-	if st := post(t, d.api+"/api/v1/devices/LP-1/points/on_time", map[string]any{"value": 1075, "reason": "earlier dusk", "by": "eng-zhang"}, &onTime); st != http.StatusOK || onTime.Result != commands.ResultConfirmed {
+	if st := post(t, d.API+"/api/v1/devices/LP-1/points/on_time", map[string]any{"value": 1075, "reason": "earlier dusk", "by": "eng-zhang"}, &onTime); st != http.StatusOK || onTime.Result != commands.ResultConfirmed {
 		t.Errorf("on_time 1075: %d %+v", st, onTime)
 	}
 
@@ -101,7 +68,7 @@ func TestWriteToThePlant(t *testing.T) {
 				delete(body, "reason")
 			}
 			var e struct{ Error string }
-			if st := post(t, d.api+"/api/v1/devices/"+tt.device+"/points/"+tt.point, body, &e); st != tt.want {
+			if st := post(t, d.API+"/api/v1/devices/"+tt.device+"/points/"+tt.point, body, &e); st != tt.want {
 				t.Errorf("status %d (%s), want %d", st, e.Error, tt.want)
 			} else if e.Error == "" {
 				t.Error("no error message")
@@ -114,13 +81,13 @@ func TestWriteToThePlant(t *testing.T) {
 		t.Fatal(err)
 	}
 	var failed commands.Record
-	if st := post(t, d.api+"/api/v1/devices/P-1/points/fault_reset", map[string]any{"value": true, "reason": "reset trip", "by": "eng-li"}, &failed); st != http.StatusBadGateway ||
+	if st := post(t, d.API+"/api/v1/devices/P-1/points/fault_reset", map[string]any{"value": true, "reason": "reset trip", "by": "eng-li"}, &failed); st != http.StatusBadGateway ||
 		failed.Result != commands.ResultFailed || failed.Exception != 4 {
 		t.Errorf("write refused by the device: %d %+v, want 502 failed with exception 4", st, failed)
 	}
 
 	var journal struct{ Commands []commands.Record }
-	get(t, d.api+"/api/v1/commands?device=LP-1", &journal)
+	get(t, d.API+"/api/v1/commands?device=LP-1", &journal)
 	if len(journal.Commands) != 2 || journal.Commands[1].Point != "circuit_03_command" || journal.Commands[1].Reason != "night round" ||
 		journal.Commands[1].Result != commands.ResultConfirmed || journal.Commands[1].Old != before {
 		t.Errorf("journal of LP-1: %+v", journal.Commands)
@@ -131,11 +98,11 @@ func TestWriteToThePlant(t *testing.T) {
 	var out bytes.Buffer
 	cli.SetOut(&out)
 	cli.SetErr(&out)
-	cli.SetArgs([]string{"LP-1", "circuit_05_command", "on", "--reason", "patrol asked", "--by", "eng-wu", "--addr", strings.TrimPrefix(d.api, "http://")})
+	cli.SetArgs([]string{"LP-1", "circuit_05_command", "on", "--reason", "patrol asked", "--by", "eng-wu", "--addr", strings.TrimPrefix(d.API, "http://")})
 	if err := cli.Execute(); err != nil || !strings.Contains(out.String(), "confirmed") {
 		t.Errorf("facilityd set: %v\n%s", err, out.String())
 	}
-	if got := pointValue(t, d.api, "LP-1", "circuit_05_command"); got != true {
+	if got := pointValue(t, d.API, "LP-1", "circuit_05_command"); got != true {
 		t.Errorf("after facilityd set, circuit_05_command = %v", got)
 	}
 }
@@ -148,13 +115,13 @@ func TestMQTTWriteToThePlant(t *testing.T) {
 	d := startDaemon(t, cfg)
 	waitFor(t, "LC-1 read over MQTT", 10*time.Second, func() bool {
 		var dd api.DeviceDetail
-		get(t, d.api+"/api/v1/devices/LC-1", &dd)
+		get(t, d.API+"/api/v1/devices/LC-1", &dd)
 		return dd.Comm.String() == "online" && len(dd.Readings) > 0 && dd.Readings[0].Value != nil
 	})
-	before, _ := pointValue(t, d.api, "LC-1", "circuit_03_command").(bool)
+	before, _ := pointValue(t, d.API, "LC-1", "circuit_03_command").(bool)
 
 	var rec commands.Record
-	url := d.api + "/api/v1/devices/LC-1/points/circuit_03_command"
+	url := d.API + "/api/v1/devices/LC-1/points/circuit_03_command"
 	if st := post(t, url, map[string]any{"value": !before, "reason": "car park level 2 dark", "by": "eng-zhang"}, &rec); st != http.StatusOK {
 		t.Fatalf("write: %d %+v", st, rec)
 	}
@@ -164,11 +131,11 @@ func TestMQTTWriteToThePlant(t *testing.T) {
 	if v, _ := estate.Value("LC-1", "circuit_03_command"); (v.Number != 0) != !before {
 		t.Errorf("the controller's circuit 3 command is %v, want %v", v.Number, !before)
 	}
-	if got := pointValue(t, d.api, "LC-1", "circuit_03_command"); got != !before {
+	if got := pointValue(t, d.API, "LC-1", "circuit_03_command"); got != !before {
 		t.Errorf("the next read shows circuit_03_command = %v, want %v", got, !before)
 	}
 	var journal struct{ Commands []commands.Record }
-	get(t, d.api+"/api/v1/commands?device=LC-1", &journal)
+	get(t, d.API+"/api/v1/commands?device=LC-1", &journal)
 	if len(journal.Commands) != 1 || journal.Commands[0].Result != commands.ResultConfirmed || journal.Commands[0].Reason != "car park level 2 dark" {
 		t.Errorf("journal of LC-1: %+v", journal.Commands)
 	}
@@ -190,7 +157,7 @@ func TestWriteWithRoleTokens(t *testing.T) {
 	write := func(token string, body map[string]any, out any) int {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, d.api+"/api/v1/devices/LP-1/points/circuit_06_command", bytes.NewReader(b))
+		req, _ := http.NewRequest(http.MethodPost, d.API+"/api/v1/devices/LP-1/points/circuit_06_command", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
@@ -214,7 +181,7 @@ func TestWriteWithRoleTokens(t *testing.T) {
 	if st := write("engineer-token-01", map[string]any{"value": true, "reason": "dark path"}, &rec); st != http.StatusOK || rec.By != "eng-wu" {
 		t.Errorf("engineer token: %d, by %q; want 200 by eng-wu (the token's name)", st, rec.By)
 	}
-	req, _ := http.NewRequest(http.MethodGet, d.api+"/api/v1/commands?device=LP-1", nil)
+	req, _ := http.NewRequest(http.MethodGet, d.API+"/api/v1/commands?device=LP-1", nil)
 	req.Header.Set("Authorization", "Bearer engineer-token-01")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/simulators"
 	"github.com/facilityd/facilityd/workorders"
@@ -142,7 +143,7 @@ func TestChildKilledBetweenJournalAndConsumers(t *testing.T) {
 	t.Cleanup(func() { sub.Process.Kill(); sub.Wait() })
 
 	const id = "L1-1/entrapment"
-	killedAtEntrapment(t, estate, path, addr, killAfterJournalEnv+"="+id, "killed after journalling")
+	killedAtEntrapment(t, estate, path, addr, daemon.KillAfterJournalEnv+"="+id, "killed after journalling")
 	if strings.Contains(subOut.String(), `"raised"`) {
 		t.Fatalf("the raise reached MQTT before the kill: the hook ran too late\n%s", subOut.String())
 	}
@@ -184,7 +185,7 @@ func TestChildKilledBetweenJournalAndConsumers(t *testing.T) {
 func TestChildKilledAfterAnOrderIsStored(t *testing.T) {
 	_, _, estate, path, addr := killTestEstate(t)
 	const id = "L1-1/entrapment"
-	killedAtEntrapment(t, estate, path, addr, killAfterHandledEnv+"=workorders "+id, "killed after workorders handled")
+	killedAtEntrapment(t, estate, path, addr, daemon.KillAfterHandledEnv+"=workorders "+id, "killed after workorders handled")
 	for run := 1; run <= 2; run++ {
 		c := startChild(t, path, addr)
 		waitFor(t, "the entrapment's alert and order", 20*time.Second, func() bool {

@@ -14,6 +14,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/examples"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/simulators"
 	"github.com/facilityd/facilityd/telemetry"
 )
@@ -53,7 +54,7 @@ func demoCommand() *cobra.Command {
 				return err
 			}
 			estate, err := simulators.New(simulators.SpecsFor(devs), simulators.Options{
-				Logger: log.With("component", "simulators"), MQTTBroker: simulatorBrokerURL(cfg),
+				Logger: log.With("component", "simulators"), MQTTBroker: daemon.SimulatorBrokerURL(cfg),
 			})
 			if err != nil {
 				return err
@@ -79,7 +80,7 @@ func demoCommand() *cobra.Command {
 				return nil
 			})
 			g.Go(func() error {
-				err := runDaemon(ctx, cfg, log, hooks{listening: func(net.Addr) { printBanner(os.Stderr, cfg) }})
+				err := runDaemon(ctx, cfg, log, daemon.Options{Listening: func(net.Addr) { printBanner(os.Stderr, cfg) }})
 				if err == nil && cmd.Context().Err() == nil {
 					err = errors.New("facilityd stopped") // the simulators' API failed; its error wins
 				}

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/facilityd/facilityd/internal/daemon"
 )
 
 // TestShippedBinaryHasNoCrashHooks: facilityd built as shipped (no build tags) does not read
@@ -30,7 +32,7 @@ func TestShippedBinaryHasNoCrashHooks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range []string{killAfterJournalEnv, killAfterHandledEnv} {
+			for _, name := range []string{daemon.KillAfterJournalEnv, daemon.KillAfterHandledEnv} {
 				if got := bytes.Contains(b, []byte(name)); got != tc.want {
 					t.Errorf("%s binary holds %s: %v, want %v", tc.name, name, got, tc.want)
 				}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/internal/testenv"
 )
 
@@ -28,7 +29,7 @@ func TestHelperDaemon(t *testing.T) {
 	}
 	cfg.StateDir = filepath.Dir(path)
 	cfg.WorkOrders.Store.Path = filepath.Join(filepath.Dir(path), "workorders.db")
-	runDaemon(context.Background(), cfg, slog.New(slog.DiscardHandler), hooks{})
+	runDaemon(context.Background(), cfg, slog.New(slog.DiscardHandler), daemon.Options{})
 }
 
 // TestGatewayLastWill: mosquitto_sub sees the retained "online" of a running facilityd, and the

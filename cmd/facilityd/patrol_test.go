@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,19 +14,6 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 )
-
-func withPatrol(t *testing.T, cfg *config.Config) {
-	cfg.Patrol.Timezone = "UTC"
-	cfg.Patrol.Store = filepath.Join(t.TempDir(), "patrol.db")
-	cfg.Patrol.Shifts = []config.PatrolShift{{Name: "night", Start: "18:00", End: "08:00", Supervisor: "sup"}, {Name: "day", Start: "08:00", End: "18:00", Supervisor: "sup"}}
-	cfg.Patrol.Guards = []config.PatrolGuard{{ID: "g1", Handset: "H1"}, {ID: "sup", Handset: "H9"}}
-	cfg.Patrol.Groups = []config.PatrolGroup{{Name: "n", Shift: "night", Zones: []string{"*"}, Guards: []string{"g1"}}, {Name: "d", Shift: "day", Zones: []string{"*"}, Guards: []string{"g1"}}}
-	// 00:00 has always passed: the check runs at the first tick.
-	cfg.Patrol.Lighting.At = "00:00"
-	cfg.Patrol.Lighting.AfterDusk = 0
-	// The demo's handset accounts belong to its roster, replaced here.
-	cfg.MQTT.Embedded.Handsets = nil
-}
 
 // The daemon serves the patrol routes, runs tonight's lighting check against the live cache of
 // the simulated estate, and the CLI talks to it.
@@ -48,13 +34,13 @@ func TestDaemonPatrol(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for len(cl.Checklists) == 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond) // polling a real daemon, not waiting for a timer
-		get(t, d.api+"/api/v1/patrol/checklist", &cl)
+		get(t, d.API+"/api/v1/patrol/checklist", &cl)
 	}
 	if len(cl.Checklists) != 1 || cl.Checklists[0].Date != time.Now().UTC().Format(time.DateOnly) {
 		t.Fatalf("checklists %+v, want today's", cl.Checklists)
 	}
 
-	addr := strings.TrimPrefix(d.api, "http://")
+	addr := strings.TrimPrefix(d.API, "http://")
 	var out bytes.Buffer
 	root := rootCommand()
 	root.SetOut(&out)

@@ -18,6 +18,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -40,7 +41,7 @@ func TestWorkOrderCLI(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m, _, closeStore, err := openWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
+	m, _, closeStore, err := daemon.OpenWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

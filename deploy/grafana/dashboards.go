@@ -76,7 +76,7 @@ func board(title, description string) *dashboard.DashboardBuilder {
 			KeepTime(true))
 }
 
-// allDevices is the InfluxQL source of every device kind's measurement (DESIGN.md,
+// allDevices is the InfluxQL source of every device kind's measurement (docs/design.md,
 // Telemetry: measurement = device kind).
 const allDevices = `/^(pump|elevator|fire_panel|lighting|generic)$/`
 

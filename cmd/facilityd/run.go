@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/daemon"
+)
+
+func runCommand() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Poll the configured devices, write readings to InfluxDB and serve the API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			if !loopback(cfg.HTTP.Addr) && len(cfg.HTTP.Tokens) == 0 {
+				return fmt.Errorf("http.addr %s is not a loopback address and http.tokens is empty: configure role tokens (facilityd hash-token) or listen on 127.0.0.1", cfg.HTTP.Addr)
+			}
+			log := newLogger(cfg.Log, os.Stderr)
+			for _, w := range cfg.SecurityWarnings() {
+				log.Warn(w)
+			}
+			why := "state_dir"
+			if cfg.StateDir == "" {
+				cfg.StateDir, why = config.DefaultStateDir(path)
+			}
+			log.Info("state directory", "dir", cfg.StateDir, "why", why)
+			return runDaemon(cmd.Context(), cfg, log, daemon.Options{ConfigPath: path, AfterJournal: daemon.KillAfterJournal(), AfterHandled: daemon.KillAfterHandled()})
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
+	return cmd
+}
+
+// runDaemon builds the pipeline of docs/design.md's data flow (internal/daemon) and runs it until
+// ctx ends or a stage fails. cfg.StateDir must be set (run and demo choose one).
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, opts daemon.Options) error {
+	opts.Logger = log
+	d, err := daemon.New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Run(ctx)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func loopback(addr string) bool { return config.Loopback(addr) }
