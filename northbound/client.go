@@ -138,7 +138,7 @@ func Dial(opts ClientOptions) (*Client, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("mqtt.store_dir: %w", err)
 		}
-		po.SetStore(paho.NewFileStore(dir))
+		po.SetStore(newSafeStore(paho.NewFileStore(dir), cl.log, func() int64 { return time.Now().Unix() }))
 	}
 	cl.c = paho.NewClient(po)
 	// With ConnectRetry the token completes only once connected; nobody waits on it here.
