@@ -534,9 +534,11 @@ func TestModemEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var link *modemLink
 	for _, c := range s.chans {
 		if sc, ok := c.(*smsChannel); ok {
-			sc.sms.(*modemLink).open = func(mc modem.Config, log *slog.Logger) (*modem.Modem, error) {
+			link = sc.sms.(*modemLink)
+			link.open = func(mc modem.Config, log *slog.Logger) (*modem.Modem, error) {
 				ours, theirs := net.Pipe()
 				go sim.Serve(ctx, theirs) //nolint:errcheck // ends with the pipe
 				return modem.New(ours, mc, log)
@@ -547,6 +549,9 @@ func TestModemEndToEnd(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(ctx) }()
 	defer func() { cancel(); <-done; s.Close() }()
+	// The clock is stepped by hand: a send tried before the modem is up would wait for a retry
+	// that this clock never reaches. (On a real clock it goes 2 s later.)
+	testutil.WaitFor(t, "the modem ready", 10*time.Second, func() bool { _, err := link.get(); return err == nil })
 
 	e := raised("L1-1/entrapment", "north", alarms.PriorityCritical, alarms.ClassLifeSafety)
 	e.Alarm.Message = "1 号楼电梯 L1-1 困人，请立即前往救援并安抚乘客，同时通知维保单位到场处理，保持对讲畅通，确认轿厢位置后再行开门"
