@@ -217,15 +217,53 @@ func bind(dev *devices.Device, rs *RuleSet, overrides []Override) ([]*binding, e
 	return out, nil
 }
 
+// bindRule binds one rule to a device: one binding per instance of its points ({n}).
 func bindRule(dev *devices.Device, r Rule) ([]*binding, error) {
+	if err := checkRuleLabels(r); err != nil {
+		return nil, err
+	}
+	windows, err := suppressWindows(r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind == KindComm {
+		return []*binding{{id: dev.ID + "/" + r.Name, dev: dev, rule: r}}, nil
+	}
+	names, err := rulePoints(r)
+	if err != nil {
+		return nil, err
+	}
+	pts, index := profilePoints(dev)
+	instances, err := ruleInstances(dev, pts, names)
+	if err != nil {
+		return nil, err
+	}
+	var out []*binding
+	for _, inst := range instances {
+		b, err := bindInstance(dev, r, inst, names, pts, index)
+		if err != nil {
+			return nil, err
+		}
+		b.windows = windows
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// checkRuleLabels checks the rule's priority and class.
+func checkRuleLabels(r Rule) error {
 	if r.Priority.Rank() > 3 {
-		return nil, fmt.Errorf("priority %q is not one of critical, high, medium, low", r.Priority)
+		return fmt.Errorf("priority %q is not one of critical, high, medium, low", r.Priority)
 	}
 	switch r.Class {
 	case ClassLifeSafety, ClassEquipment, ClassSupervisory, ClassTrouble, ClassCommunication:
-	default:
-		return nil, fmt.Errorf("class %q is not one of life_safety, equipment, supervisory, trouble, communication", r.Class)
+		return nil
 	}
+	return fmt.Errorf("class %q is not one of life_safety, equipment, supervisory, trouble, communication", r.Class)
+}
+
+// suppressWindows parses the rule's suppression windows into minutes of the day.
+func suppressWindows(r Rule) ([][2]int, error) {
 	var windows [][2]int
 	for _, w := range r.Suppress {
 		from, err1 := parseClock(w.From)
@@ -235,6 +273,11 @@ func bindRule(dev *devices.Device, r Rule) ([]*binding, error) {
 		}
 		windows = append(windows, [2]int{from, to})
 	}
+	return windows, nil
+}
+
+// profilePoints lists the device's points and indexes them by name (none without a profile).
+func profilePoints(dev *devices.Device) ([]*devices.Point, map[string]int) {
 	var pts []*devices.Point
 	var index map[string]int
 	if dev.Profile != nil {
@@ -244,23 +287,26 @@ func bindRule(dev *devices.Device, r Rule) ([]*binding, error) {
 			index[dev.Profile.Points[i].Name] = i
 		}
 	}
-	names := r.Points
+	return pts, index
+}
+
+// rulePoints checks what the rule's kind needs and returns the point names it watches (none
+// for a condition rule).
+func rulePoints(r Rule) ([]string, error) {
 	switch r.Kind {
-	case KindComm:
-		return []*binding{{id: dev.ID + "/" + r.Name, dev: dev, rule: r}}, nil
 	case KindAnalog, KindEnum:
 		if r.Point == "" {
 			return nil, fmt.Errorf("point: missing")
 		}
-		names = []string{r.Point}
 		if r.Kind == KindAnalog && (r.Above == nil) == (r.Below == nil) {
 			return nil, fmt.Errorf("an analog rule needs exactly one of above and below")
 		}
 		if r.Kind == KindEnum && len(r.Normal) == 0 && len(r.Active) == 0 {
 			return nil, fmt.Errorf("an enum rule needs normal or active codes")
 		}
+		return []string{r.Point}, nil
 	case KindDigital:
-		if len(names) == 0 {
+		if len(r.Points) == 0 {
 			return nil, fmt.Errorf("points: missing")
 		}
 	case KindCondition:
@@ -270,58 +316,72 @@ func bindRule(dev *devices.Device, r Rule) ([]*binding, error) {
 	default:
 		return nil, fmt.Errorf("kind %q is not one of analog, digital, enum, condition, comm", r.Kind)
 	}
-	// Instances: every value of {n} that makes all the rule's points exist.
-	instances := []string{""}
-	if len(names) > 0 && strings.Contains(names[0], "{n}") {
-		re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(names[0]), regexp.QuoteMeta("{n}"), "(.+)") + "$")
-		instances = nil
-		for _, p := range pts {
-			if m := re.FindStringSubmatch(p.Name); m != nil {
-				instances = append(instances, m[1])
-			}
-		}
-		if len(instances) == 0 {
-			return nil, fmt.Errorf("no point of profile %q matches %q", profileName(dev), names[0])
-		}
-		sort.Strings(instances)
+	return r.Points, nil
+}
+
+// ruleInstances returns every value of {n} that makes the rule's first point exist, sorted;
+// a rule without {n} has the one instance "".
+func ruleInstances(dev *devices.Device, pts []*devices.Point, names []string) ([]string, error) {
+	if len(names) == 0 || !strings.Contains(names[0], "{n}") {
+		return []string{""}, nil
 	}
-	var out []*binding
-	for _, inst := range instances {
-		b := &binding{id: dev.ID + "/" + r.Name, dev: dev, rule: r, instance: inst, windows: windows}
-		if inst != "" {
-			b.id += "/" + inst
+	re := regexp.MustCompile("^" + strings.ReplaceAll(regexp.QuoteMeta(names[0]), regexp.QuoteMeta("{n}"), "(.+)") + "$")
+	var instances []string
+	for _, p := range pts {
+		if m := re.FindStringSubmatch(p.Name); m != nil {
+			instances = append(instances, m[1])
 		}
-		for _, n := range names {
-			n = strings.ReplaceAll(n, "{n}", inst)
-			i, ok := index[n]
-			if !ok {
-				return nil, fmt.Errorf("unknown point %q (profile %q)", n, profileName(dev))
-			}
-			p := pts[i]
-			switch {
-			case r.Kind == KindDigital && !p.IsBool():
-				return nil, fmt.Errorf("point %q is %s, not bool", n, p.Type)
-			case r.Kind == KindEnum && p.Type != devices.TypeEnum:
-				return nil, fmt.Errorf("point %q is %s, not enum", n, p.Type)
-			case r.Kind == KindAnalog && (p.IsBool() || p.Type == devices.TypeString):
-				return nil, fmt.Errorf("point %q is %s, not a number", n, p.Type)
-			}
-			b.idx = append(b.idx, i)
-		}
-		var err error
-		if r.When != "" {
-			if b.when, b.whenVars, err = compile(pts, index, r.When); err != nil {
-				return nil, fmt.Errorf("when: %w", err)
-			}
-		}
-		if r.Condition != "" {
-			if b.cond, b.condVars, err = compile(pts, index, r.Condition); err != nil {
-				return nil, fmt.Errorf("condition: %w", err)
-			}
-		}
-		out = append(out, b)
 	}
-	return out, nil
+	if len(instances) == 0 {
+		return nil, fmt.Errorf("no point of profile %q matches %q", profileName(dev), names[0])
+	}
+	sort.Strings(instances)
+	return instances, nil
+}
+
+// bindInstance binds one instance of the rule: its points, checked against the kind, and its
+// compiled when and condition expressions.
+func bindInstance(dev *devices.Device, r Rule, inst string, names []string, pts []*devices.Point, index map[string]int) (*binding, error) {
+	b := &binding{id: dev.ID + "/" + r.Name, dev: dev, rule: r, instance: inst}
+	if inst != "" {
+		b.id += "/" + inst
+	}
+	for _, n := range names {
+		n = strings.ReplaceAll(n, "{n}", inst)
+		i, ok := index[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown point %q (profile %q)", n, profileName(dev))
+		}
+		if err := checkPointType(r.Kind, n, pts[i]); err != nil {
+			return nil, err
+		}
+		b.idx = append(b.idx, i)
+	}
+	var err error
+	if r.When != "" {
+		if b.when, b.whenVars, err = compile(pts, index, r.When); err != nil {
+			return nil, fmt.Errorf("when: %w", err)
+		}
+	}
+	if r.Condition != "" {
+		if b.cond, b.condVars, err = compile(pts, index, r.Condition); err != nil {
+			return nil, fmt.Errorf("condition: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// checkPointType refuses a point whose type the rule's kind cannot read.
+func checkPointType(kind RuleKind, name string, p *devices.Point) error {
+	switch {
+	case kind == KindDigital && !p.IsBool():
+		return fmt.Errorf("point %q is %s, not bool", name, p.Type)
+	case kind == KindEnum && p.Type != devices.TypeEnum:
+		return fmt.Errorf("point %q is %s, not enum", name, p.Type)
+	case kind == KindAnalog && (p.IsBool() || p.Type == devices.TypeString):
+		return fmt.Errorf("point %q is %s, not a number", name, p.Type)
+	}
+	return nil
 }
 
 func profileName(d *devices.Device) string {

@@ -63,100 +63,119 @@ func servePDU(m dataModel, req []byte) []byte {
 	fc, data := req[0], req[1:]
 	switch fc {
 	case fcReadCoils, fcReadDiscreteInputs, fcReadHoldingRegisters, fcReadInputRegisters:
-		if len(data) != 4 {
-			return exception(fc, excIllegalDataValue)
-		}
-		start, qty := binary.BigEndian.Uint16(data[0:2]), binary.BigEndian.Uint16(data[2:4])
-		var (
-			payload []byte
-			exc     byte
-		)
-		switch fc {
-		case fcReadCoils, fcReadDiscreteInputs:
-			if qty < 1 || qty > devices.MaxBits {
-				return exception(fc, excIllegalDataValue)
-			}
-			table := devices.TableCoil
-			if fc == fcReadDiscreteInputs {
-				table = devices.TableDiscrete
-			}
-			payload, exc = m.readBits(table, start, qty)
-		default:
-			if qty < 1 || qty > devices.MaxRegisters {
-				return exception(fc, excIllegalDataValue)
-			}
-			table := devices.TableHolding
-			if fc == fcReadInputRegisters {
-				table = devices.TableInput
-			}
-			payload, exc = m.readRegisters(table, start, qty)
-		}
-		if exc != 0 {
-			return exception(fc, exc)
-		}
-		resp := make([]byte, 0, 2+len(payload))
-		resp = append(resp, fc, byte(len(payload)))
-		return append(resp, payload...)
-
+		return serveRead(m, fc, data)
 	case fcWriteSingleCoil:
-		if len(data) != 4 {
-			return exception(fc, excIllegalDataValue)
-		}
-		var on byte
-		switch binary.BigEndian.Uint16(data[2:4]) {
-		case 0xFF00:
-			on = 1
-		case 0x0000:
-		default: // 6.5: only FF00 (on) and 0000 (off) are valid
-			return exception(fc, excIllegalDataValue)
-		}
-		if exc := m.writeCoils(binary.BigEndian.Uint16(data[0:2]), 1, []byte{on}); exc != 0 {
-			return exception(fc, exc)
-		}
-		return append([]byte{fc}, data...)
-
+		return serveWriteCoil(m, fc, data)
 	case fcWriteSingleRegister:
-		if len(data) != 4 {
-			return exception(fc, excIllegalDataValue)
-		}
-		if exc := m.writeRegisters(binary.BigEndian.Uint16(data[0:2]), data[2:4]); exc != 0 {
-			return exception(fc, exc)
-		}
-		return append([]byte{fc}, data...)
-
+		return serveWriteRegister(m, fc, data)
 	case fcWriteMultipleCoils, fcWriteMultipleRegisters:
-		if len(data) < 5 {
-			return exception(fc, excIllegalDataValue)
-		}
-		start, qty, count := binary.BigEndian.Uint16(data[0:2]), binary.BigEndian.Uint16(data[2:4]), int(data[4])
-		values := data[5:]
-		var want int
-		if fc == fcWriteMultipleCoils {
-			if qty < 1 || qty > maxWriteBits {
-				return exception(fc, excIllegalDataValue)
-			}
-			want = (int(qty) + 7) / 8
-		} else {
-			if qty < 1 || qty > maxWriteRegisters {
-				return exception(fc, excIllegalDataValue)
-			}
-			want = 2 * int(qty)
-		}
-		if count != want || len(values) != want {
-			return exception(fc, excIllegalDataValue)
-		}
-		var exc byte
-		if fc == fcWriteMultipleCoils {
-			exc = m.writeCoils(start, qty, values)
-		} else {
-			exc = m.writeRegisters(start, values)
-		}
-		if exc != 0 {
-			return exception(fc, exc)
-		}
-		return append([]byte{fc}, data[0:4]...)
+		return serveWriteMultiple(m, fc, data)
 	}
 	return exception(fc, excIllegalFunction)
+}
+
+// serveRead answers function codes 01-04 (6.1-6.4): a start and a quantity, answered with a
+// byte count and the packed bits or registers.
+func serveRead(m dataModel, fc byte, data []byte) []byte {
+	if len(data) != 4 {
+		return exception(fc, excIllegalDataValue)
+	}
+	start, qty := binary.BigEndian.Uint16(data[0:2]), binary.BigEndian.Uint16(data[2:4])
+	var (
+		payload []byte
+		exc     byte
+	)
+	switch fc {
+	case fcReadCoils, fcReadDiscreteInputs:
+		if qty < 1 || qty > devices.MaxBits {
+			return exception(fc, excIllegalDataValue)
+		}
+		table := devices.TableCoil
+		if fc == fcReadDiscreteInputs {
+			table = devices.TableDiscrete
+		}
+		payload, exc = m.readBits(table, start, qty)
+	default:
+		if qty < 1 || qty > devices.MaxRegisters {
+			return exception(fc, excIllegalDataValue)
+		}
+		table := devices.TableHolding
+		if fc == fcReadInputRegisters {
+			table = devices.TableInput
+		}
+		payload, exc = m.readRegisters(table, start, qty)
+	}
+	if exc != 0 {
+		return exception(fc, exc)
+	}
+	resp := make([]byte, 0, 2+len(payload))
+	resp = append(resp, fc, byte(len(payload)))
+	return append(resp, payload...)
+}
+
+// serveWriteCoil answers function code 05 (6.5), echoing the request.
+func serveWriteCoil(m dataModel, fc byte, data []byte) []byte {
+	if len(data) != 4 {
+		return exception(fc, excIllegalDataValue)
+	}
+	var on byte
+	switch binary.BigEndian.Uint16(data[2:4]) {
+	case 0xFF00:
+		on = 1
+	case 0x0000:
+	default: // 6.5: only FF00 (on) and 0000 (off) are valid
+		return exception(fc, excIllegalDataValue)
+	}
+	if exc := m.writeCoils(binary.BigEndian.Uint16(data[0:2]), 1, []byte{on}); exc != 0 {
+		return exception(fc, exc)
+	}
+	return append([]byte{fc}, data...)
+}
+
+// serveWriteRegister answers function code 06 (6.6), echoing the request.
+func serveWriteRegister(m dataModel, fc byte, data []byte) []byte {
+	if len(data) != 4 {
+		return exception(fc, excIllegalDataValue)
+	}
+	if exc := m.writeRegisters(binary.BigEndian.Uint16(data[0:2]), data[2:4]); exc != 0 {
+		return exception(fc, exc)
+	}
+	return append([]byte{fc}, data...)
+}
+
+// serveWriteMultiple answers function codes 15 and 16 (6.11, 6.12): a start, a quantity and a
+// byte count that must agree with each other and with the values sent.
+func serveWriteMultiple(m dataModel, fc byte, data []byte) []byte {
+	if len(data) < 5 {
+		return exception(fc, excIllegalDataValue)
+	}
+	start, qty, count := binary.BigEndian.Uint16(data[0:2]), binary.BigEndian.Uint16(data[2:4]), int(data[4])
+	values := data[5:]
+	var want int
+	if fc == fcWriteMultipleCoils {
+		if qty < 1 || qty > maxWriteBits {
+			return exception(fc, excIllegalDataValue)
+		}
+		want = (int(qty) + 7) / 8
+	} else {
+		if qty < 1 || qty > maxWriteRegisters {
+			return exception(fc, excIllegalDataValue)
+		}
+		want = 2 * int(qty)
+	}
+	if count != want || len(values) != want {
+		return exception(fc, excIllegalDataValue)
+	}
+	var exc byte
+	if fc == fcWriteMultipleCoils {
+		exc = m.writeCoils(start, qty, values)
+	} else {
+		exc = m.writeRegisters(start, values)
+	}
+	if exc != 0 {
+		return exception(fc, exc)
+	}
+	return append([]byte{fc}, data[0:4]...)
 }
 
 // exception builds an exception response: the function code with its high bit set, then the

@@ -61,10 +61,42 @@ func main() {
 	}
 }
 
+// run is main without the process: flags in, the report out.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "bare" {
 		return runBare(ctx, args[1:], stdout)
 	}
+	o, workloads, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.facilityd); err != nil {
+		return fmt.Errorf("--facilityd: %w (make build puts it in bin/)", err)
+	}
+	if abs, err := filepath.Abs(o.facilityd); err == nil {
+		o.facilityd = abs
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := createDatabase(ctx, o.influxURL, o.influxDB); err != nil {
+		return err
+	}
+	report, err := measureAll(ctx, o, workloads, log)
+	if err != nil {
+		return err
+	}
+	printTable(stdout, report)
+	if o.jsonPath != "" {
+		b, _ := json.MarshalIndent(report, "", "  ")
+		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nfigures written to %s\n", o.jsonPath)
+	}
+	return nil
+}
+
+// parseFlags reads facbench's command line and the workloads it names.
+func parseFlags(args []string) (options, []workload, error) {
 	fs := flag.NewFlagSet("facbench", flag.ContinueOnError)
 	var o options
 	var devicesFlag, sweep, matrix string
@@ -89,8 +121,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.latency, "latency", 200, "fault-to-patrol-alert injections to time (0: skip)")
 	fs.StringVar(&o.jsonPath, "json", "bench.json", "where to write the figures as JSON (empty: nowhere)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return o, nil, err
 	}
+	if err := o.validate(); err != nil {
+		return o, nil, err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "devices" || f.Name == "sweep" {
+			matrix = ""
+		}
+	})
+	workloads, err := parseWorkloads(devicesFlag, sweep, matrix, o.registers)
+	return o, workloads, err
+}
+
+// validate checks the flags that have a range, naming the flag at fault.
+func (o options) validate() error {
 	if o.influxURL == "" {
 		return errors.New("--influx-url is required (make bench starts an InfluxDB and passes it)")
 	}
@@ -109,32 +155,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.perEndpoint < 1 || o.perEndpoint > 247 {
 		return fmt.Errorf("--per-endpoint %d: 1 to 247", o.perEndpoint)
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "devices" || f.Name == "sweep" {
-			matrix = ""
-		}
-	})
-	workloads, err := parseWorkloads(devicesFlag, sweep, matrix, o.registers)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(o.facilityd); err != nil {
-		return fmt.Errorf("--facilityd: %w (make build puts it in bin/)", err)
-	}
-	if abs, err := filepath.Abs(o.facilityd); err == nil {
-		o.facilityd = abs
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := createDatabase(ctx, o.influxURL, o.influxDB); err != nil {
-		return err
-	}
+	return nil
+}
 
+// measureAll runs every workload, then the spool replay and the fault-to-alert latency.
+func measureAll(ctx context.Context, o options, workloads []workload, log *slog.Logger) (Report, error) {
 	report := Report{Machine: machine(), Started: time.Now().UTC(), Sink: o.sink}
 	loadURL := o.influxURL
 	if o.sink == "discard" {
 		sink, err := startDiscardSink()
 		if err != nil {
-			return err
+			return report, err
 		}
 		defer sink.Close()
 		loadURL = sink.url
@@ -146,7 +177,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		log.Info("running", "devices", w.devices, "registers", o.registers, "interval", o.interval, "warmup", o.warmup, "duration", o.duration)
 		r, err := measure(ctx, o, w.devices, log)
 		if err != nil {
-			return fmt.Errorf("%d devices: %w", w.devices, err)
+			return report, fmt.Errorf("%d devices: %w", w.devices, err)
 		}
 		report.Runs = append(report.Runs, r)
 	}
@@ -154,7 +185,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		log.Info("timing spool replay", "lines", o.replay, "registers", o.registers)
 		r, err := measureReplay(ctx, o, o.replay, log)
 		if err != nil {
-			return fmt.Errorf("replay: %w", err)
+			return report, fmt.Errorf("replay: %w", err)
 		}
 		report.Replay = &r
 	}
@@ -162,19 +193,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		log.Info("timing fault to patrol alert", "injections", o.latency, "interval", o.interval)
 		l, err := measureLatency(ctx, o, o.latency, log)
 		if err != nil {
-			return fmt.Errorf("latency: %w", err)
+			return report, fmt.Errorf("latency: %w", err)
 		}
 		report.Latency = &l
 	}
-	printTable(stdout, report)
-	if o.jsonPath != "" {
-		b, _ := json.MarshalIndent(report, "", "  ")
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "\nfigures written to %s\n", o.jsonPath)
-	}
-	return nil
+	return report, nil
 }
 
 // Report is the JSON the harness writes.

@@ -28,37 +28,13 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 		return Run{}, err
 	}
 	defer os.RemoveAll(dir)
-
-	profileYAML := benchProfile(o.registers)
-	if err := os.MkdirAll(filepath.Join(dir, "profiles"), 0o755); err != nil {
-		return Run{}, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "profiles", "bench.yaml"), []byte(profileYAML), 0o644); err != nil {
-		return Run{}, err
-	}
-	profile, err := parseProfile(profileYAML)
+	profile, err := writeBenchProfile(dir, o.registers)
 	if err != nil {
 		return Run{}, err
 	}
-
-	specs := make([]simulators.DeviceSpec, n)
-	var gateway string
-	used := map[string]bool{}
-	for i := range specs {
-		specs[i] = simulators.DeviceSpec{ID: fmt.Sprintf("dev-%05d", i), Kind: devices.KindGeneric, Profile: profile, Unit: 1,
-			Steady: o.registers - changingRegisters(o)}
-		if o.perEndpoint > 1 {
-			if i%o.perEndpoint == 0 {
-				// A port just released may come back from the next probe: never reuse one.
-				for gateway == "" || used[gateway] {
-					if gateway, err = freeAddr(); err != nil {
-						return Run{}, err
-					}
-				}
-				used[gateway] = true
-			}
-			specs[i].Address, specs[i].Unit = gateway, uint8(i%o.perEndpoint+1)
-		}
+	specs, err := benchSpecs(o, n, profile)
+	if err != nil {
+		return Run{}, err
 	}
 	estate, err := startEstate(specs)
 	if err != nil {
@@ -70,11 +46,11 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	if err != nil {
 		return Run{}, err
 	}
-	var cfg strings.Builder
 	brokerAddr, err := freeAddr()
 	if err != nil {
 		return Run{}, err
 	}
+	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "site: bench\nstate_dir: %q\nmqtt: {embedded: {addr: %q}}\ninflux: {url: %q, bucket: %q, batch_size: 10000}\nhttp: {addr: %q, pprof: %v}\n",
 		filepath.Join(dir, "state"), brokerAddr, o.influxURL, o.influxDB+"/autogen", httpAddr, o.profile != "")
 	fmt.Fprintf(&cfg, "polling: {interval: %s, timeout: %s, offline_after: 3}\nprofiles: {dir: %q}\nlog: {level: warn}\ndevices:\n",
@@ -83,16 +59,62 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 		fmt.Fprintf(&cfg, "  - {id: %s, profile: bench, building: B%d, zone: z%d, modbus: {address: %q, unit: %d}}\n",
 			s.ID, 1+len(s.ID)%4, 1+len(s.ID)%8, estate.Addr(s.ID), s.Unit)
 	}
-	var r Run
 	var lines []string
 	for _, s := range specs {
 		lines = append(lines, fmt.Sprintf("%s %s %d", s.ID, estate.Addr(s.ID), s.Unit))
 	}
+	return measureRounds(ctx, o, n, dir, cfg.String(), httpAddr, lines, log)
+}
+
+// writeBenchProfile writes the bench profile of registers points into dir/profiles, for
+// facilityd, and returns it parsed, for the simulators.
+func writeBenchProfile(dir string, registers int) (*devices.Profile, error) {
+	profileYAML := benchProfile(registers)
+	if err := os.MkdirAll(filepath.Join(dir, "profiles"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "profiles", "bench.yaml"), []byte(profileYAML), 0o644); err != nil {
+		return nil, err
+	}
+	return parseProfile(profileYAML)
+}
+
+// benchSpecs are the n simulated devices: a port each, or o.perEndpoint units behind each
+// gateway address.
+func benchSpecs(o options, n int, profile *devices.Profile) ([]simulators.DeviceSpec, error) {
+	specs := make([]simulators.DeviceSpec, n)
+	var gateway string
+	var err error
+	used := map[string]bool{}
+	for i := range specs {
+		specs[i] = simulators.DeviceSpec{ID: fmt.Sprintf("dev-%05d", i), Kind: devices.KindGeneric, Profile: profile, Unit: 1,
+			Steady: o.registers - changingRegisters(o)}
+		if o.perEndpoint > 1 {
+			if i%o.perEndpoint == 0 {
+				// A port just released may come back from the next probe: never reuse one.
+				for gateway == "" || used[gateway] {
+					if gateway, err = freeAddr(); err != nil {
+						return nil, err
+					}
+				}
+				used[gateway] = true
+			}
+			specs[i].Address, specs[i].Unit = gateway, uint8(i%o.perEndpoint+1)
+		}
+	}
+	return specs, nil
+}
+
+// measureRounds runs o.rounds rounds of facilityd (and of the bare poller, with o.bare) and
+// keeps the cheapest of each; every round's misses, errors and drops count, and the memory is
+// the highest peak.
+func measureRounds(ctx context.Context, o options, n int, dir, config, httpAddr string, lines []string, log *slog.Logger) (Run, error) {
+	var r Run
 	var cpuRounds, bareRounds []float64
 	var missed, pollErrors, dropped, writeErrors, rss float64
 	var bareNs, bareAnswered float64
 	for round := 1; round <= o.rounds; round++ {
-		x, err := measureRound(ctx, o, n, dir, cfg.String(), httpAddr, round, log)
+		x, err := measureRound(ctx, o, n, dir, config, httpAddr, round, log)
 		if err != nil {
 			return Run{}, err
 		}
@@ -114,7 +136,6 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 			bareNs, bareAnswered = ns, answered
 		}
 	}
-	// Every round's misses, errors and drops count; the memory is the highest peak.
 	r.CPURounds, r.BareRounds = cpuRounds, bareRounds
 	r.MissedPolls, r.PollErrors, r.Dropped, r.WriteErrors, r.PeakRSSMB = missed, pollErrors, dropped, writeErrors, rss
 	r.BareNsPerPoint, r.BareAnswered = bareNs, bareAnswered

@@ -139,11 +139,25 @@ func fleetDevices(f fleet) ([]simDevice, error) {
 	return out, nil
 }
 
-// run is main without the process: flags in, devices served until ctx ends.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// options are facsim's flags.
+type options struct {
+	fleet        fleet
+	control      string
+	printDevices bool
+	timeScale    float64
+	seed         int64
+	verbose      bool
+	configPath   string
+	serial       peers
+	modems       modemPeers
+}
+
+// parseFlags reads facsim's command line.
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("facsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var f fleet
+	o := &options{}
+	f := &o.fleet
 	fs.StringVar(&f.Listen, "listen", "127.0.0.1:1502", "host:port of the first device; each further device gets the next port")
 	fs.BoolVar(&f.Shared, "shared", false, "serve every device on the --listen port, as units 1..N behind one gateway")
 	fs.IntVar(&f.Pumps, "pumps", 2, "number of pumps (odd ones supply, even ones drainage)")
@@ -152,59 +166,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.Lighting, "lighting", 1, "number of lighting panels")
 	fs.StringVar(&f.Building, "building", "tower-a", "building written into --print-devices")
 	fs.StringVar(&f.Zone, "zone", "zone-1", "zone written into --print-devices")
-	control := fs.String("control", "127.0.0.1:8081", "host:port of the control API (/sim/v1/...); empty to disable")
-	printDevices := fs.Bool("print-devices", false, "print the devices as a facilityd config 'devices:' list, then keep running")
-	timeScale := fs.Float64("time-scale", 1, "speed of the physics: 60 runs a simulated minute every second")
-	seed := fs.Int64("seed", 0, "seed of the simulated noise")
-	verbose := fs.Bool("v", false, "log every connection and write")
-	configPath := fs.String("config", "", "facilityd configuration: simulate every Modbus device it names, at its address and unit (the fleet flags are then ignored)")
-	var serial peers
-	fs.Var(&serial, "serial-peer", "ID=PATH: serve device ID in RTU framing on serial port PATH, the other end of the line facilityd polls (repeat for more units or lines)")
-	var modems modemPeers
-	fs.Var(&modems, "modem-peer", "ID=PATH: simulate GSM modem ID answering AT commands on serial port PATH, the other end of facilityd's modem line (repeat for more)")
+	fs.StringVar(&o.control, "control", "127.0.0.1:8081", "host:port of the control API (/sim/v1/...); empty to disable")
+	fs.BoolVar(&o.printDevices, "print-devices", false, "print the devices as a facilityd config 'devices:' list, then keep running")
+	fs.Float64Var(&o.timeScale, "time-scale", 1, "speed of the physics: 60 runs a simulated minute every second")
+	fs.Int64Var(&o.seed, "seed", 0, "seed of the simulated noise")
+	fs.BoolVar(&o.verbose, "v", false, "log every connection and write")
+	fs.StringVar(&o.configPath, "config", "", "facilityd configuration: simulate every Modbus device it names, at its address and unit (the fleet flags are then ignored)")
+	fs.Var(&o.serial, "serial-peer", "ID=PATH: serve device ID in RTU framing on serial port PATH, the other end of the line facilityd polls (repeat for more units or lines)")
+	fs.Var(&o.modems, "modem-peer", "ID=PATH: simulate GSM modem ID answering AT commands on serial port PATH, the other end of facilityd's modem line (repeat for more)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q; facsim takes flags only (see -h)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q; facsim takes flags only (see -h)", fs.Arg(0))
 	}
-	log := newLog(stderr, *verbose)
+	return o, nil
+}
 
-	var sims []simDevice
-	var err error
-	var broker string
-	if *configPath != "" {
-		sims, broker, err = configDevices(*configPath)
-	} else {
-		sims, err = fleetDevices(f)
-	}
+// run is main without the process: flags in, devices served until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	specs := make([]simulators.DeviceSpec, len(sims))
-	for i, s := range sims {
-		specs[i] = s.Spec
-	}
-	estate, err := simulators.New(specs, simulators.Options{TimeScale: *timeScale, Seed: *seed, Logger: log, MQTTBroker: broker})
+	log := newLog(stderr, o.verbose)
+	sims, estate, err := startEstate(o, log)
 	if err != nil {
-		return err
-	}
-	if err := estate.Start(); err != nil {
 		return err
 	}
 	defer estate.Close()
 
 	var ctlURL string
 	var ctlLn net.Listener
-	if *control != "" {
-		ctlLn, err = net.Listen("tcp", *control)
+	if o.control != "" {
+		ctlLn, err = net.Listen("tcp", o.control)
 		if err != nil {
-			return fmt.Errorf("--control %s: %w", *control, err)
+			return fmt.Errorf("--control %s: %w", o.control, err)
 		}
 		ctlURL = "http://" + ctlLn.Addr().String()
 		log.Info("control API listening", "url", ctlURL+"/sim/v1/devices")
 	}
-	if *printDevices {
+	if o.printDevices {
 		if err := writeDevices(stdout, sims, estate, ctlURL); err != nil {
 			return err
 		}
@@ -212,26 +214,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("simulators running; Ctrl-C stops them", "devices", len(sims))
 
 	g, gctx := errgroup.WithContext(ctx)
-	if err := serial.serve(gctx, g, estate, sims, log); err != nil {
+	if err := o.serial.serve(gctx, g, estate, sims, log); err != nil {
 		return err
 	}
-	if err := modems.serve(gctx, g, log); err != nil {
+	if err := o.modems.serve(gctx, g, log); err != nil {
 		return err
 	}
 	if ctlLn != nil {
-		srv := &http.Server{Handler: simulators.Guard(modems.handler(estate.Handler()), ctlLn.Addr().String()), ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(ctlLn); !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("control API: %w", err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
+		serveControl(gctx, g, ctlLn, simulators.Guard(o.modems.handler(estate.Handler()), ctlLn.Addr().String()))
 	} else {
 		g.Go(func() error { <-gctx.Done(); return nil })
 	}
@@ -241,6 +231,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("simulators stopped")
 	return err
+}
+
+// startEstate builds the devices the configuration or the fleet flags name and starts
+// serving them.
+func startEstate(o *options, log *slog.Logger) ([]simDevice, *simulators.Estate, error) {
+	var sims []simDevice
+	var err error
+	var broker string
+	if o.configPath != "" {
+		sims, broker, err = configDevices(o.configPath)
+	} else {
+		sims, err = fleetDevices(o.fleet)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	specs := make([]simulators.DeviceSpec, len(sims))
+	for i, s := range sims {
+		specs[i] = s.Spec
+	}
+	estate, err := simulators.New(specs, simulators.Options{TimeScale: o.timeScale, Seed: o.seed, Logger: log, MQTTBroker: broker})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := estate.Start(); err != nil {
+		return nil, nil, err
+	}
+	return sims, estate, nil
+}
+
+// serveControl serves the control API on ln in g, and shuts it down when ctx ends.
+func serveControl(ctx context.Context, g *errgroup.Group, ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("control API: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
 }
 
 // configDevices reads a facilityd configuration and simulates its devices where facilityd

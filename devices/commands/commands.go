@@ -2,8 +2,9 @@
 // tripped pump reset, a schedule changed. A write is checked against the device's profile
 // (only points marked writable, within their limits) and the kinds no one may write (fire
 // panels), journalled before it goes out, sent through the device's own driver, read back, and
-// journalled again with its result. Drivers and the read-back arrive through Writer and
-// Observe; nothing here knows Modbus or MQTT.
+// journalled again with its result; the completed records reach the event stream and InfluxDB
+// from the journal (Delivery). Drivers and the read-back arrive through Writer and Observe;
+// nothing here knows Modbus or MQTT.
 package commands
 
 import (
@@ -100,15 +101,21 @@ type Config struct {
 	DenyKinds []devices.Kind
 	// Timeout bounds a write and its read-back (commands.timeout).
 	Timeout time.Duration
-	// Sinks hear of every finished write: the event stream, InfluxDB.
-	Sinks []func(Record)
-	Now   func() time.Time
-	Log   *slog.Logger
+	// Sinks hear of every finished write (the event stream, InfluxDB) from the journal, as Run
+	// delivers it (delivery.go), never from inside Write: a crash after the result is
+	// journalled loses nothing, and each sink resumes from its cursor at the next start.
+	Sinks []Sink
+	// Retention is how long the journal keeps a write every sink has handled (default
+	// DefaultRetention, a year).
+	Retention time.Duration
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Service checks, sends, reads back and journals writes.
 type Service struct {
-	cfg Config
+	cfg      Config
+	delivery *Delivery
 
 	mu      sync.Mutex
 	waiters map[string][]chan *devices.Snapshot
@@ -116,7 +123,8 @@ type Service struct {
 	listening atomic.Int32
 }
 
-// New builds the service; Latest, Writer and Store are required.
+// New builds the service; Latest, Writer and Store are required. It registers each sink's
+// cursor (NewDelivery), so build it before any write of this run.
 func New(cfg Config) (*Service, error) {
 	if cfg.Latest == nil || cfg.Writer == nil || cfg.Store == nil {
 		return nil, errors.New("commands: Latest, Writer and Store are required")
@@ -130,8 +138,16 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Service{cfg: cfg, waiters: map[string][]chan *devices.Snapshot{}}, nil
+	d, err := NewDelivery(DeliveryConfig{Store: cfg.Store, Sinks: cfg.Sinks, Retention: cfg.Retention, Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, delivery: d, waiters: map[string][]chan *devices.Snapshot{}}, nil
 }
+
+// Run hands the completed writes to the sinks and keeps the journal's retention until ctx
+// ends; what is not handled by then is handed over at the next start.
+func (s *Service) Run(ctx context.Context) error { return s.delivery.Run(ctx) }
 
 // Observe sees every snapshot of every device; a write waiting for its device's read-back
 // takes it. It never blocks.
@@ -245,9 +261,6 @@ func (s *Service) Write(ctx context.Context, req Request) (Record, error) {
 	}
 	s.cfg.Log.Info("command", "id", rec.ID, "device", rec.Device, "point", rec.Point, "old", rec.Old, "new", rec.New,
 		"read_back", rec.ReadBack, "result", rec.Result, "error", rec.Error, "by", rec.By, "reason", rec.Reason)
-	for _, sink := range s.cfg.Sinks {
-		sink(rec)
-	}
 	return rec, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/facilityd/facilityd/internal/sqlitex"
@@ -13,9 +14,14 @@ import (
 // Store is the command journal: one row per write, inserted as pending before the write goes
 // out and completed with its result, so a write under way when facilityd dies is still on
 // record. It is opened with synchronous=FULL, like the alarm journal: a committed row
-// survives a power cut.
+// survives a power cut. A completed row is given the next delivery sequence number (done_seq),
+// which the sinks follow with their own cursors (delivery.go).
 type Store struct {
 	db *sql.DB
+
+	mu   sync.Mutex
+	head int64         // newest done_seq committed
+	wake chan struct{} // closed and replaced when head moves
 }
 
 // storeSchema is the command journal's schema, step n at index n-1 (internal/sqlitex). Step 1
@@ -38,6 +44,18 @@ var storeSchema = []sqlitex.Migration{
 		reason TEXT NOT NULL,
 		done TEXT
 	)`},
+	// Step 2: delivery through the journal. done_seq orders the completed records as they were
+	// completed (a write that started later may finish first); the sinks' cursors in cursors
+	// name the last done_seq each handled. Records completed by an earlier release were handed
+	// to the sinks in process then, so they get a position (their id, below any later one) and
+	// each cursor starts past them.
+	{SQL: `ALTER TABLE commands ADD COLUMN done_seq INTEGER;
+	UPDATE commands SET done_seq = id WHERE result != 'pending';
+	CREATE UNIQUE INDEX commands_done_seq ON commands(done_seq);
+	CREATE TABLE cursors (
+		name TEXT PRIMARY KEY,
+		seq  INTEGER NOT NULL
+	);`},
 }
 
 // OpenStore opens (creating it and its folder if needed) the journal at path and brings its
@@ -51,7 +69,12 @@ func OpenStore(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db, wake: make(chan struct{})}
+	if err := db.QueryRow(`SELECT COALESCE(MAX(done_seq), 0) FROM commands`).Scan(&st.head); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("command journal %s (commands.store): %w", path, err)
+	}
+	return st, nil
 }
 
 // Close closes the journal.
@@ -77,15 +100,55 @@ func (s *Store) begin(ctx context.Context, r *Record) error {
 	return err
 }
 
-// finish records a write's result.
+// finish records a write's result and gives it the next delivery position, in one statement:
+// a record is complete and due to the sinks, or neither. The store has one connection
+// (internal/sqlitex), so two writes finishing together take positions one after the other.
 func (s *Store) finish(r *Record) error {
-	_, err := s.db.Exec(`UPDATE commands SET read_back = ?, result = ?, error = ?, exception = ?, done = ? WHERE id = ?`,
-		jsonText(r.ReadBack), string(r.Result), r.Error, r.Exception, r.Done.UTC().Format(time.RFC3339Nano), r.ID)
+	var seq int64
+	err := s.db.QueryRow(`UPDATE commands SET read_back = ?, result = ?, error = ?, exception = ?, done = ?,
+		done_seq = (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM commands)
+		WHERE id = ? AND done_seq IS NULL RETURNING done_seq`,
+		jsonText(r.ReadBack), string(r.Result), r.Error, r.Exception, r.Done.UTC().Format(time.RFC3339Nano), r.ID).Scan(&seq)
 	if err != nil {
-		return fmt.Errorf("command journal: %w", err)
+		return fmt.Errorf("command journal: complete write %d: %w", r.ID, err)
 	}
+	s.publish(seq)
 	return nil
 }
+
+// publish moves the head to seq and wakes the followers.
+func (s *Store) publish(seq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seq <= s.head {
+		return
+	}
+	s.head = seq
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// Head is the delivery position of the newest completed write.
+func (s *Store) Head() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head
+}
+
+// waitAfter returns a channel closed once the head passes seq.
+func (s *Store) waitAfter(seq int64) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head > seq {
+		closed := make(chan struct{})
+		close(closed)
+		return closed
+	}
+	return s.wake
+}
+
+// recordColumns are the columns scanRecord reads, in its order.
+const recordColumns = `id, time, device, kind, point, old, new, read_back, result, error, exception, by, reason, done`
 
 // List returns the latest writes, newest first: all of them, or one device's when device is
 // set.
@@ -93,7 +156,7 @@ func (s *Store) List(ctx context.Context, device string, limit int) ([]Record, e
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, time, device, kind, point, old, new, read_back, result, error, exception, by, reason, done
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordColumns+`
 		FROM commands WHERE ? = '' OR device = ? ORDER BY id DESC LIMIT ?`, device, device, limit)
 	if err != nil {
 		return nil, fmt.Errorf("command journal: %w", err)
@@ -101,21 +164,34 @@ func (s *Store) List(ctx context.Context, device string, limit int) ([]Record, e
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {
-		var r Record
-		var at, result string
-		var old, nw, back, done sql.NullString
-		if err := rows.Scan(&r.ID, &at, &r.Device, &r.Kind, &r.Point, &old, &nw, &back, &result, &r.Error, &r.Exception, &r.By, &r.Reason, &done); err != nil {
-			return nil, fmt.Errorf("command journal: %w", err)
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
 		}
-		r.Time, _ = time.Parse(time.RFC3339Nano, at)
-		if done.Valid {
-			r.Done, _ = time.Parse(time.RFC3339Nano, done.String)
-		}
-		r.Result = Result(result)
-		r.Old, r.New, r.ReadBack = unjson(old), unjson(nw), unjson(back)
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// scanner is a *sql.Rows or a *sql.Row.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanRecord reads one row of recordColumns, then any extra columns into extra.
+func scanRecord(row scanner, extra ...any) (Record, error) {
+	var r Record
+	var at, result string
+	var old, nw, back, done sql.NullString
+	dest := append([]any{&r.ID, &at, &r.Device, &r.Kind, &r.Point, &old, &nw, &back, &result, &r.Error, &r.Exception, &r.By, &r.Reason, &done}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return Record{}, fmt.Errorf("command journal: %w", err)
+	}
+	r.Time, _ = time.Parse(time.RFC3339Nano, at)
+	if done.Valid {
+		r.Done, _ = time.Parse(time.RFC3339Nano, done.String)
+	}
+	r.Result = Result(result)
+	r.Old, r.New, r.ReadBack = unjson(old), unjson(nw), unjson(back)
+	return r, nil
 }
 
 func unjson(s sql.NullString) any {

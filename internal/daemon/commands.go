@@ -4,15 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/commands"
 )
 
 // buildCommands opens the command journal and the write service: Modbus writes go through the
 // running pollers (between polls, read back by the poll after), MQTT writes are published on the
-// device's command topic; every finished write goes to the event stream and to InfluxDB.
+// device's command topic. Every finished write goes to the event stream and to InfluxDB from the
+// journal, each sink with its cursor there ("event-stream", "influx-command"), as the
+// "command records" stage runs (stages.go): a write completed just before a crash reaches
+// both at the next start. The InfluxDB point is keyed by the write's tags and time, so a record
+// handed over again is one point; the event carries the record's id. The journal keeps a
+// year (config.DefaultRetention, the estate's practice for duty records) of what both have
+// handled.
 func (d *Daemon) buildCommands(context.Context) error {
 	store, err := commands.OpenStore(d.cfg.Commands.Store)
 	if err != nil {
@@ -31,17 +37,19 @@ func (d *Daemon) buildCommands(context.Context) error {
 		r := p.Write(ctx, dev.ID, pt, v)
 		return r.ReadBack, r.Err
 	})
-	sinks := []func(commands.Record){func(r commands.Record) { d.hub.Publish("command", r) }}
+	sinks := []commands.Sink{{Name: "event-stream", Handle: func(_ context.Context, r commands.Record) error {
+		d.hub.Publish("command", r)
+		return nil
+	}}}
 	if d.writer != nil {
-		sinks = append(sinks, func(r commands.Record) {
-			if l := commands.LineProtocol(d.cfg.Site, r); l != "" {
-				d.writer.EnqueueLine(l, time.Now())
-			}
-		})
+		sinks = append(sinks, commands.Sink{Name: "influx-command", Handle: func(ctx context.Context, r commands.Record) error {
+			return d.writer.WriteNow(ctx, commands.LineProtocol(d.cfg.Site, r))
+		}})
 	}
 	d.commands, err = commands.New(commands.Config{
 		Latest: d.latest, Writer: writer, Store: store, DenyKinds: d.cfg.DenyKinds(),
-		Timeout: d.cfg.Commands.Timeout, Sinks: sinks, Log: d.log.With("component", "commands"),
+		Timeout: d.cfg.Commands.Timeout, Sinks: sinks, Retention: config.DefaultRetention,
+		Log: d.log.With("component", "commands"),
 	})
 	if err != nil {
 		return fmt.Errorf("commands: %w", err)

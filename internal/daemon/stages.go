@@ -87,6 +87,7 @@ var stageTable = []stage{
 		return d.patrol
 	}},
 	{name: "work orders", service: func(d *Daemon) Service { return RunFunc(d.runOrders) }},
+	{name: "command records", service: func(d *Daemon) Service { return d.commands }},
 	{name: "api", service: func(d *Daemon) Service { return RunFunc(d.serveAPI) }, stopsWithSources: true},
 
 	// The Modbus pollers and the MQTT device listener, which a reload replaces (reload.go).
