@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms/patrol"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/locale"
 )
 
@@ -134,17 +133,11 @@ type ReportOptions struct {
 }
 
 // ReportOptionsFor takes the report's settings from the configuration, defaults filled in.
-func ReportOptionsFor(cfg config.WorkOrders) ReportOptions {
+func ReportOptionsFor(cfg Config) ReportOptions {
+	cfg = cfg.withDefaults()
 	o := ReportOptions{Target: cfg.FollowUp.Target}
-	levels := cfg.FollowUp.Sampling
-	if len(levels) == 0 {
-		levels = config.DefaultSampling()
-	}
-	for _, l := range levels {
+	for _, l := range cfg.FollowUp.Sampling {
 		o.Levels = append(o.Levels, l.Level)
-	}
-	if o.Target <= 0 {
-		o.Target = 0.8
 	}
 	return o
 }
@@ -180,7 +173,8 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 		return nil, err
 	}
 	if len(opts.Levels) == 0 {
-		opts = ReportOptionsFor(config.WorkOrders{})
+		def := ReportOptionsFor(Config{})
+		opts.Levels, opts.Target = def.Levels, def.Target
 	}
 	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol, lang: opts.Locale}
 	levels, levelOrder := map[string]*LevelCalls{}, append([]string(nil), opts.Levels...)
