@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -21,7 +20,7 @@ type WorkOrders interface {
 	FollowUps(ctx context.Context) (due, overdue []*workorders.Order, err error)
 	Notices(ctx context.Context) ([]workorders.Notice, error)
 	Ledger() []workorders.LedgerEntry
-	Technicians() []config.Technician
+	Technicians() []workorders.Technician
 	SampledFollowUps(ctx context.Context, level string) (due, done []*workorders.Order, err error)
 	FollowUpLevels() []string
 	Announce(ctx context.Context, r workorders.NoticeRequest) (*workorders.Notice, error)
@@ -230,8 +229,22 @@ func (h *woHandlers) ledger(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"devices": h.wo.Ledger()})
 }
 
+// Technician is one person orders are dispatched to, as GET /api/v1/technicians shows them:
+// the console's assignment list and the handset each one's notifications reach.
+type Technician struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Team    string `json:"team"`
+	Handset string `json:"handset,omitempty"`
+}
+
 func (h *woHandlers) technicians(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"technicians": h.wo.Technicians()})
+	list := h.wo.Technicians()
+	out := make([]Technician, 0, len(list))
+	for _, t := range list {
+		out = append(out, Technician{ID: t.ID, Name: t.Name, Team: t.Team, Handset: t.Handset})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"technicians": out})
 }
 
 // decode reads a JSON body with decodeBody, or answers 400 (413 when too large) and returns

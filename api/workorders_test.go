@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -23,14 +22,13 @@ func woServer(t *testing.T) (*Server, *workorders.Manager, *time.Time) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := config.DefaultWorkOrders()
-	cfg.Calendar.Days = []string{"mon", "tue", "wed", "thu", "fri"}
-	cfg.Zones = []config.ZoneTeam{{Zone: "north", Team: "north-team", Butler: "butler-wang"}}
-	cfg.Technicians = []config.Technician{{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
+	cfg := workorders.Default()
+	cfg.Zones = []workorders.ZoneTeam{{Zone: "north", Team: "north-team", Butler: "butler-wang"}}
+	cfg.Technicians = []workorders.Technician{{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
 		{ID: "tech-lin", Name: "Lin Tao", Team: "south-team", Handset: "h-lin"}}
-	cfg.Plans = []config.PMPlan{{ID: "tank", Devices: []string{"P-1"}, Every: "quarterly", Day: 10, Interrupts: "water"}}
-	devs := []config.Device{{ID: "P-1", Kind: "pump", Zone: "north", Site: "s"},
-		{ID: "L-1", Kind: "elevator", Zone: "south", Site: "s", Asset: &config.Asset{Make: "Otis", Contractor: "Otis Service"}}}
+	cfg.Plans = []workorders.Plan{{ID: "tank", Devices: []string{"P-1"}, Every: "quarterly", Day: 10, Interrupts: "water"}}
+	devs := []workorders.Device{{ID: "P-1", Kind: "pump", Zone: "north", Site: "s"},
+		{ID: "L-1", Kind: "elevator", Zone: "south", Site: "s", Asset: &workorders.Asset{Make: "Otis", Contractor: "Otis Service"}}}
 	now := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
 	m, err := workorders.New(cfg, "s", devs, st, workorders.Options{Clock: func() time.Time { return now }})
 	if err != nil {
@@ -90,8 +88,11 @@ func TestWorkOrdersHTTP(t *testing.T) {
 	open2, _ := m.HandleAlarm(context.Background(), alarms.Event{Type: alarms.EventRaised, At: *now,
 		Alarm: alarms.Alarm{ID: "P-1/overcurrent", Device: "P-1", Kind: "pump", Zone: "north", Rule: "overcurrent", Class: alarms.ClassEquipment}})
 	o2 := open2.ID
-	var techs struct{ Technicians []config.Technician }
-	if sendWO(t, srv, "GET", "/api/v1/technicians", "", &techs); len(techs.Technicians) != 2 || techs.Technicians[1].Team != "south-team" {
+	// The console reads these keys: id, name, team and handset.
+	var techs struct{ Technicians []map[string]string }
+	if sendWO(t, srv, "GET", "/api/v1/technicians", "", &techs); len(techs.Technicians) != 2 ||
+		techs.Technicians[1]["id"] != "tech-lin" || techs.Technicians[1]["name"] != "Lin Tao" ||
+		techs.Technicians[1]["team"] != "south-team" || techs.Technicians[1]["handset"] != "h-lin" {
 		t.Fatalf("technicians %+v", techs)
 	}
 	var mine OrderList

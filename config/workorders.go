@@ -15,7 +15,7 @@ import (
 // WorkOrders configures the work-order book: where orders are kept, how alarms map to orders,
 // the maintenance time-limit table (维护时限表), the working calendar, the teams responsible for
 // each zone (片区责任制), follow-up (回访), rework and preventive maintenance. Lists left empty
-// get the defaults of DefaultWorkOrderMappings, DefaultTimeLimits and DefaultPlans.
+// get the defaults of workorders.Default (the estate's mappings, time-limit table and plans).
 type WorkOrders struct {
 	Store    WorkOrderStore     `mapstructure:"store" yaml:"store"`
 	Mappings []WorkOrderMapping `mapstructure:"mappings" yaml:"mappings,omitempty"`
@@ -125,10 +125,10 @@ type ZoneTeam struct {
 // notifications of their orders reach their handset (MQTT QoS 1 on
 // facility/{site}/handsets/{handset}).
 type Technician struct {
-	ID      string `mapstructure:"id" yaml:"id" json:"id"`
-	Name    string `mapstructure:"name" yaml:"name" json:"name"`
-	Team    string `mapstructure:"team" yaml:"team" json:"team"`
-	Handset string `mapstructure:"handset" yaml:"handset" json:"handset,omitempty"`
+	ID      string `mapstructure:"id" yaml:"id"`
+	Name    string `mapstructure:"name" yaml:"name"`
+	Team    string `mapstructure:"team" yaml:"team"`
+	Handset string `mapstructure:"handset" yaml:"handset"`
 }
 
 // FollowUp sets when the follow-up call (回访) is due after a repair is resolved, who else
@@ -140,7 +140,8 @@ type FollowUp struct {
 	Household time.Duration `mapstructure:"household" yaml:"household"`
 	// Sampling is the levels that call back, the first being the call every order gets
 	// (the team's) and the others sampled checks by quality staff and management. Empty
-	// means DefaultSampling. Complaints are called back at every level.
+	// means the estate's levels (workorders.DefaultSampling). Complaints are called back at
+	// every level.
 	Sampling []SamplingLevel `mapstructure:"sampling" yaml:"sampling,omitempty"`
 	// Target is the satisfaction the estate aims for, 0-1 (the plans: 80%).
 	Target float64 `mapstructure:"target" yaml:"target"`
@@ -148,14 +149,8 @@ type FollowUp struct {
 
 // SamplingLevel is one level of follow-up calls and the share of orders it calls back.
 type SamplingLevel struct {
-	Level string  `mapstructure:"level" yaml:"level" json:"level"`
-	Share float64 `mapstructure:"share" yaml:"share" json:"share"`
-}
-
-// DefaultSampling is the levels of the estate's plans: the team calls every resident back,
-// quality staff half of them and management 40%.
-func DefaultSampling() []SamplingLevel {
-	return []SamplingLevel{{Level: "team", Share: 1}, {Level: "quality", Share: 0.5}, {Level: "management", Share: 0.4}}
+	Level string  `mapstructure:"level" yaml:"level"`
+	Share float64 `mapstructure:"share" yaml:"share"`
 }
 
 // LedgerAsset is equipment of the ledger (设备台帐) that facilityd does not poll.
@@ -220,14 +215,14 @@ type WorkOrderWebhook struct {
 
 // Asset is a device's entry in the equipment ledger (设备台帐).
 type Asset struct {
-	Make            string `mapstructure:"make" yaml:"make,omitempty" json:"make,omitempty"`
-	Model           string `mapstructure:"model" yaml:"model,omitempty" json:"model,omitempty"`
-	Serial          string `mapstructure:"serial" yaml:"serial,omitempty" json:"serial,omitempty"`
-	Installed       string `mapstructure:"installed" yaml:"installed,omitempty" json:"installed,omitempty"`
-	Contractor      string `mapstructure:"contractor" yaml:"contractor,omitempty" json:"contractor,omitempty"`
-	ContractorPhone string `mapstructure:"contractor_phone" yaml:"contractor_phone,omitempty" json:"contractor_phone,omitempty"`
+	Make            string `mapstructure:"make" yaml:"make,omitempty"`
+	Model           string `mapstructure:"model" yaml:"model,omitempty"`
+	Serial          string `mapstructure:"serial" yaml:"serial,omitempty"`
+	Installed       string `mapstructure:"installed" yaml:"installed,omitempty"`
+	Contractor      string `mapstructure:"contractor" yaml:"contractor,omitempty"`
+	ContractorPhone string `mapstructure:"contractor_phone" yaml:"contractor_phone,omitempty"`
 	// WarrantyEnd is a date, 2027-06-30.
-	WarrantyEnd string `mapstructure:"warranty_end" yaml:"warranty_end,omitempty" json:"warranty_end,omitempty"`
+	WarrantyEnd string `mapstructure:"warranty_end" yaml:"warranty_end,omitempty"`
 }
 
 // DefaultWorkOrders is the work-order section every configuration starts from.
@@ -246,70 +241,296 @@ func DefaultWorkOrders() WorkOrders {
 	}
 }
 
-// DefaultWorkOrderMappings maps the alarm engine's classes and rules to categories. Rule
-// names are globs, so they hold whatever exact names the rules use.
-func DefaultWorkOrderMappings() []WorkOrderMapping {
-	return []WorkOrderMapping{
-		// Communication loss is a matter for engineering IT, never a device repair; a fire
-		// panel's silence is high priority.
-		{Class: "communication", Kind: "fire_panel", Category: "engineering_it", Team: "engineering-it", Priority: "high"},
-		{Class: "communication", Category: "engineering_it", Team: "engineering-it", Priority: "medium"},
-		{Kind: "elevator", Rule: "*entrap*", Category: "elevator_entrapment", Priority: "critical"},
-		{Kind: "elevator", Category: "elevator_fault", Priority: "high"},
-		// A fire is the patrol's to answer; the panel's troubles are a repair.
-		{Kind: "fire_panel", Class: "life_safety", Category: "none"},
-		{Kind: "fire_panel", Category: "fire_system", Priority: "high"},
-		{Kind: "pump", Rule: "*pit*", Category: "drainage_flood", Priority: "critical"},
-		{Kind: "pump", Category: "pump_trip", Priority: "high"},
-		{Kind: "lighting", Category: "lighting", Priority: "low"},
-		{Class: "equipment", Category: "general", Priority: "medium"},
-		{Class: "trouble", Category: "general", Priority: "medium"},
+// validateWorkOrders checks the workorders section as written; each problem names its key.
+// It changes nothing: the lists left empty take their defaults in workorders.Config.
+func (c *Config) validateWorkOrders() []error {
+	w := &c.WorkOrders
+	var errs []error
+	for _, check := range []func(*WorkOrders) []error{
+		validateWorkOrderStore, validateWorkOrderMappings, validateTimeLimits, validateWorkCalendar,
+		validateZonesAndTechnicians, validateFollowUp, validateWorkOrderPeriods, validatePlans,
+	} {
+		errs = append(errs, check(w)...)
 	}
+	errs = append(errs, c.validateLedger()...)
+	return errs
 }
 
-// DefaultTimeLimits is the default maintenance time-limit table (维护时限表). These are
-// defaults the site must check against its own property-service contract and local rules.
-func DefaultTimeLimits() []TimeLimit {
-	return []TimeLimit{
-		// TSG T5002-2017 (电梯维护保养规则): the maintenance unit answers an entrapment
-		// around the clock and in a city reaches the site within 30 minutes of the call;
-		// GB/T 18775-2009 sets the same expectation for maintenance contracts. Accepting
-		// within 5 minutes and releasing the passengers within the hour are the estate's own.
-		{Category: "elevator_entrapment", Accept: 5 * time.Minute, Arrive: 30 * time.Minute, Complete: time.Hour, FromCall: true, Basis: "TSG T5002-2017: on site within 30 min of the call"},
-		{Category: "elevator_fault", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 4 * time.Hour, Basis: "estate default"},
-		{Category: "drainage_flood", Accept: 5 * time.Minute, Arrive: 30 * time.Minute, Complete: time.Hour, FromCall: true, Basis: "estate default: water rises by the minute"},
-		{Category: "pump_trip", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 4 * time.Hour, Basis: "estate default"},
-		// GB 25201-2010 (建筑消防设施的维护管理) asks faults of fire systems to be put right
-		// at once; a day is the outside limit the estate accepts.
-		{Category: "fire_system", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 24 * time.Hour, Basis: "GB 25201-2010: repair fire-system faults promptly"},
-		{Category: "engineering_it", Accept: time.Hour, Arrive: 4 * time.Hour, Complete: 8 * time.Hour, Basis: "estate default"},
-		// A failed lamp within two working days.
-		{Category: "lighting", Accept: 4 * time.Hour, Arrive: 9 * time.Hour, Complete: 18 * time.Hour, WorkingHours: true, Basis: "estate default: two working days"},
-		// Residents are promised a repairer at the door within 30 minutes of taking the job.
-		{Category: "household_repair", Accept: 2 * time.Hour, Arrive: 30 * time.Minute, Complete: 27 * time.Hour, WorkingHours: true, Basis: "estate default: on site in 30 min, done in three working days"},
-		// The estate's plans: a complaint gets the department head's visit the same day.
-		{Category: "complaint", Accept: time.Hour, Arrive: 8 * time.Hour, Complete: 8 * time.Hour, WorkingHours: true, FromCall: true, SameDay: true, Basis: "estate plans: visited the same working day"},
-		{Category: "preventive", Accept: 9 * time.Hour, Complete: 45 * time.Hour, WorkingHours: true, Basis: "estate default: a working week"},
-		{Category: "general", Accept: time.Hour, Arrive: 2 * time.Hour, Complete: 24 * time.Hour, Basis: "estate default"},
+// errList collects errors with fmt.Errorf's arguments.
+type errList []error
+
+func (p *errList) add(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+
+func validPriority(p string) bool {
+	switch p {
+	case "critical", "high", "medium", "low":
+		return true
 	}
+	return false
 }
 
-// DefaultPlans are the preventive-maintenance plans the estate's plans name. Pumps are told
-// apart by their role tag: the secondary water check is the supply (booster) pumps', the
-// test run the drainage pumps'.
-func DefaultPlans() []PMPlan {
-	return []PMPlan{
-		// TSG T5002-2017: elevators are maintained at least every 15 days.
-		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
-		{ID: "elevator-rescue-drill", Title: "Elevator entrapment rescue drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 7 * 24 * time.Hour},
-		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
-		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
-		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Tags: map[string]string{"role": "drainage"}, Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
+// validateWorkOrderStore checks the webhook and the store: both need a secret of their own.
+func validateWorkOrderStore(w *WorkOrders) []error {
+	var p errList
+	if w.Webhook.URL != "" {
+		if err := webhook.Check(w.Webhook.URL.Reveal(), []byte(w.Webhook.Secret.Reveal())); errors.Is(err, webhook.ErrNoSecret) {
+			p.add("workorders.webhook.secret: missing; %v (set %s)", err, EnvName("workorders.webhook.secret"))
+		} else if err != nil {
+			p.add("workorders.webhook.url (%s): %v", webhook.Redact(w.Webhook.URL.Reveal()), err)
+		}
 	}
+	switch w.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if w.Store.DSN == "" {
+			p.add("workorders.store.dsn: missing for driver postgres (set %s)", EnvName("workorders.store.dsn"))
+		}
+	default:
+		p.add("workorders.store.driver: %q is not sqlite or postgres", w.Store.Driver)
+	}
+	return p
 }
 
-// EveryDays reads a plan's "15d" as 15 days; ok is false for the named periods.
-func EveryDays(every string) (int, bool) {
+func validateWorkOrderMappings(w *WorkOrders) []error {
+	var p errList
+	for i, m := range w.Mappings {
+		for _, g := range []string{m.Class, m.Kind, m.Rule} {
+			if _, err := path.Match(g, ""); err != nil {
+				p.add("workorders.mappings[%d]: %q is not a valid glob", i, g)
+			}
+		}
+		if m.Category == "" {
+			p.add("workorders.mappings[%d].category: missing (use none to raise no order)", i)
+		} else if m.Category != "none" && !validPriority(m.Priority) {
+			p.add("workorders.mappings[%d].priority: %q is not one of critical, high, medium, low", i, m.Priority)
+		}
+	}
+	return p
+}
+
+func validateTimeLimits(w *WorkOrders) []error {
+	var p errList
+	for i, l := range w.Limits {
+		if l.Category == "" {
+			p.add("workorders.limits[%d].category: missing", i)
+		}
+		if l.Priority != "" && !validPriority(l.Priority) {
+			p.add("workorders.limits[%d].priority: %q is not one of critical, high, medium, low", i, l.Priority)
+		}
+		if l.Accept <= 0 || l.Complete <= 0 {
+			p.add("workorders.limits[%d] (%s): accept and complete must be positive", i, l.Category)
+		}
+		if l.Arrive < 0 || (l.Arrive > l.Complete && l.Complete > 0) {
+			p.add("workorders.limits[%d] (%s).arrive: %v must be between 0 (no arrival deadline) and complete %v", i, l.Category, l.Arrive, l.Complete)
+		}
+	}
+	return p
+}
+
+func validateWorkCalendar(w *WorkOrders) []error {
+	var p errList
+	cal := w.Calendar
+	if _, err := time.LoadLocation(cal.Timezone); err != nil {
+		p.add("workorders.calendar.timezone: %v", err)
+	}
+	for _, d := range cal.Days {
+		if _, ok := weekday(d); !ok {
+			p.add("workorders.calendar.days: %q is not one of mon, tue, wed, thu, fri, sat, sun", d)
+		}
+	}
+	s, e := clockMinutes(cal.Start), clockMinutes(cal.End)
+	if s < 0 || e < 0 || e <= s {
+		p.add("workorders.calendar.start, end: %q and %q must be HH:MM with start before end", cal.Start, cal.End)
+	}
+	for _, list := range [][]string{cal.Holidays, cal.Workdays} {
+		for _, d := range list {
+			if _, err := time.Parse(time.DateOnly, d); err != nil {
+				p.add("workorders.calendar: %q is not a date (2026-10-01)", d)
+			}
+		}
+	}
+	return p
+}
+
+func validateZonesAndTechnicians(w *WorkOrders) []error {
+	var p errList
+	for i, z := range w.Zones {
+		if z.Zone == "" || z.Team == "" {
+			p.add("workorders.zones[%d]: zone and team are both needed", i)
+		}
+	}
+	techs := map[string]bool{}
+	for i, t := range w.Technicians {
+		if t.ID == "" || techs[t.ID] {
+			p.add("workorders.technicians[%d].id: missing or repeated (%q)", i, t.ID)
+		}
+		techs[t.ID] = true
+		if t.Team == "" {
+			p.add("workorders.technicians[%d] (%s).team: missing; a technician takes the orders of one team", i, t.ID)
+		}
+		if strings.ContainsAny(t.Handset, "/+#") {
+			p.add("workorders.technicians[%d] (%s).handset: %q must be one MQTT topic level (no /, + or #)", i, t.ID, t.Handset)
+		}
+	}
+	return p
+}
+
+func validateFollowUp(w *WorkOrders) []error {
+	var p errList
+	f := w.FollowUp
+	if f.Repair <= 0 || f.Household <= 0 {
+		p.add("workorders.follow_up.repair, household: must be positive")
+	}
+	levels := map[string]bool{}
+	for i, l := range f.Sampling {
+		if l.Level == "" || levels[l.Level] {
+			p.add("workorders.follow_up.sampling[%d].level: missing or repeated (%q)", i, l.Level)
+		}
+		levels[l.Level] = true
+		if l.Share <= 0 || l.Share > 1 {
+			p.add("workorders.follow_up.sampling[%d] (%s).share: %v must be more than 0 and at most 1 (0.5 is half the orders)", i, l.Level, l.Share)
+		}
+		if i == 0 && l.Share != 1 {
+			p.add("workorders.follow_up.sampling[0] (%s).share: %v: the first level calls every resident back (1)", l.Level, l.Share)
+		}
+	}
+	if f.Target <= 0 || f.Target > 1 {
+		p.add("workorders.follow_up.target: %v must be more than 0 and at most 1 (0.8 is 80%%)", f.Target)
+	}
+	return p
+}
+
+func validateWorkOrderPeriods(w *WorkOrders) []error {
+	var p errList
+	if w.ReworkWindow <= 0 {
+		p.add("workorders.rework_window: %v must be positive", w.ReworkWindow)
+	}
+	if w.NoticeLead < 24*time.Hour {
+		p.add("workorders.notice_lead: %v is less than the day's notice residents are promised", w.NoticeLead)
+	}
+	if w.CheckInterval <= 0 {
+		p.add("workorders.check_interval: %v must be positive", w.CheckInterval)
+	}
+	if w.Retention < 24*time.Hour {
+		p.add("workorders.retention: %v is less than a day; duty records are kept a year (8760h)", w.Retention)
+	}
+	return p
+}
+
+func validatePlans(w *WorkOrders) []error {
+	var p errList
+	ids := map[string]bool{}
+	for i, pl := range w.Plans {
+		name := fmt.Sprintf("workorders.plans[%d] (%s)", i, pl.ID)
+		if pl.ID == "" || ids[pl.ID] {
+			p.add("%s.id: missing or repeated", name)
+		}
+		ids[pl.ID] = true
+		p = append(p, validatePlanPeriod(name, pl)...)
+		p = append(p, validatePlanJob(name, pl, w.NoticeLead)...)
+	}
+	return p
+}
+
+// validatePlanPeriod checks when a plan's jobs fall: every, meter, day, weekday, start, month.
+func validatePlanPeriod(name string, pl PMPlan) []error {
+	var p errList
+	_, days := everyDays(pl.Every)
+	monthly := false
+	switch pl.Every {
+	case "", "weekly":
+	case "monthly", "quarterly", "semiannual", "yearly":
+		monthly = true
+	default:
+		if !days {
+			p.add("%s.every: %q is not weekly, monthly, quarterly, semiannual, yearly or a number of days (15d, 1-366)", name, pl.Every)
+		}
+	}
+	if pl.Every == "" && pl.Meter == "" {
+		p.add("%s: needs every (a calendar plan) or meter and meter_every (a meter plan)", name)
+	}
+	if pl.Meter != "" && pl.MeterEvery <= 0 {
+		p.add("%s.meter_every: %v must be positive", name, pl.MeterEvery)
+	}
+	if monthly && (pl.Day < 1 || pl.Day > 28) {
+		p.add("%s.day: %d must be 1-28", name, pl.Day)
+	}
+	if pl.Weekday != "" {
+		if _, ok := weekday(pl.Weekday); !ok || pl.Every != "weekly" {
+			p.add("%s.weekday: %q is a weekday (mon..sun) of a weekly plan only", name, pl.Weekday)
+		}
+	}
+	if pl.Start != "" {
+		if _, err := time.Parse(time.DateOnly, pl.Start); err != nil || !days {
+			p.add("%s.start: %q is the first date (2026-01-05) of a plan every N days only", name, pl.Start)
+		}
+	}
+	if pl.Month < 0 || pl.Month > 12 {
+		p.add("%s.month: %d must be 1-12", name, pl.Month)
+	}
+	return p
+}
+
+// validatePlanJob checks the job itself: its time, what it interrupts and what it covers.
+func validatePlanJob(name string, pl PMPlan, noticeLead time.Duration) []error {
+	var p errList
+	switch pl.OnHoliday {
+	case "", "keep", "next_workday":
+	default:
+		p.add("%s.on_holiday: %q is not keep or next_workday", name, pl.OnHoliday)
+	}
+	if pl.At != "" && clockMinutes(pl.At) < 0 {
+		p.add("%s.at: %q is not HH:MM", name, pl.At)
+	}
+	switch pl.Interrupts {
+	case "", "water", "power":
+	default:
+		p.add("%s.interrupts: %q is not water or power", name, pl.Interrupts)
+	}
+	if pl.Interrupts != "" && pl.Ahead != 0 && pl.Ahead < noticeLead {
+		p.add("%s.ahead: %v is less than workorders.notice_lead %v: residents would be told too late", name, pl.Ahead, noticeLead)
+	}
+	if len(pl.Devices) == 0 && pl.Kind == "" && pl.Profile == "" && len(pl.Tags) == 0 {
+		p.add("%s: needs devices, or kind, profile or tags", name)
+	}
+	return p
+}
+
+// validateLedger checks the ledger assets against the devices (one id space) and the dates
+// of every device's ledger entry.
+func (c *Config) validateLedger() []error {
+	var p errList
+	known := map[string]bool{}
+	for _, d := range c.Devices {
+		known[d.ID] = true
+	}
+	for i, a := range c.WorkOrders.Ledger {
+		if a.ID == "" || known[a.ID] {
+			p.add("workorders.ledger[%d].id: missing, or repeated among the ledger and devices (%q)", i, a.ID)
+		}
+		known[a.ID] = true
+		if a.Kind == "" {
+			p.add("workorders.ledger[%d] (%s).kind: missing (water_tank, extinguisher...)", i, a.ID)
+		}
+	}
+	for i, d := range c.Devices {
+		if d.Asset == nil {
+			continue
+		}
+		for _, f := range []struct{ key, v string }{{"installed", d.Asset.Installed}, {"warranty_end", d.Asset.WarrantyEnd}} {
+			if f.v == "" {
+				continue
+			}
+			if _, err := time.Parse(time.DateOnly, f.v); err != nil {
+				p.add("devices[%d] (%s).asset.%s: %q is not a date (2027-06-30)", i, d.ID, f.key, f.v)
+			}
+		}
+	}
+	return p
+}
+
+// everyDays reads a plan's "15d" as 15 days; ok is false for the named periods.
+func everyDays(every string) (int, bool) {
 	n, err := strconv.Atoi(strings.TrimSuffix(every, "d"))
 	if err != nil || !strings.HasSuffix(every, "d") || n < 1 || n > 366 {
 		return 0, false
@@ -319,240 +540,10 @@ func EveryDays(every string) (int, bool) {
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 
-// Weekday parses mon..sun.
-func Weekday(s string) (time.Weekday, bool) {
+// weekday parses mon..sun.
+func weekday(s string) (time.Weekday, bool) {
 	d, ok := weekdays[strings.ToLower(s)]
 	return d, ok
-}
-
-// validateWorkOrders fills in the default lists and checks the section; each problem names
-// its key.
-func (c *Config) validateWorkOrders() []error {
-	w := &c.WorkOrders
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if len(w.Mappings) == 0 {
-		w.Mappings = DefaultWorkOrderMappings()
-	}
-	if len(w.Limits) == 0 {
-		w.Limits = DefaultTimeLimits()
-	}
-	if w.Plans == nil {
-		w.Plans = DefaultPlans()
-	}
-	if len(w.Calendar.Days) == 0 {
-		w.Calendar.Days = []string{"mon", "tue", "wed", "thu", "fri"}
-	}
-	if len(w.OOSExemptKinds) == 0 {
-		w.OOSExemptKinds = []string{"fire_panel"}
-	}
-	if w.Webhook.URL != "" {
-		if err := webhook.Check(w.Webhook.URL.Reveal(), []byte(w.Webhook.Secret.Reveal())); errors.Is(err, webhook.ErrNoSecret) {
-			add("workorders.webhook.secret: missing; %v (set %s)", err, EnvName("workorders.webhook.secret"))
-		} else if err != nil {
-			add("workorders.webhook.url (%s): %v", webhook.Redact(w.Webhook.URL.Reveal()), err)
-		}
-	}
-	switch w.Store.Driver {
-	case "sqlite":
-	case "postgres":
-		if w.Store.DSN == "" {
-			add("workorders.store.dsn: missing for driver postgres (set %s)", EnvName("workorders.store.dsn"))
-		}
-	default:
-		add("workorders.store.driver: %q is not sqlite or postgres", w.Store.Driver)
-	}
-	prio := func(p string) bool {
-		switch p {
-		case "critical", "high", "medium", "low":
-			return true
-		}
-		return false
-	}
-	for i, m := range w.Mappings {
-		for _, g := range []string{m.Class, m.Kind, m.Rule} {
-			if _, err := path.Match(g, ""); err != nil {
-				add("workorders.mappings[%d]: %q is not a valid glob", i, g)
-			}
-		}
-		if m.Category == "" {
-			add("workorders.mappings[%d].category: missing (use none to raise no order)", i)
-		} else if m.Category != "none" && !prio(m.Priority) {
-			add("workorders.mappings[%d].priority: %q is not one of critical, high, medium, low", i, m.Priority)
-		}
-	}
-	for i, l := range w.Limits {
-		if l.Category == "" {
-			add("workorders.limits[%d].category: missing", i)
-		}
-		if l.Priority != "" && !prio(l.Priority) {
-			add("workorders.limits[%d].priority: %q is not one of critical, high, medium, low", i, l.Priority)
-		}
-		if l.Accept <= 0 || l.Complete <= 0 {
-			add("workorders.limits[%d] (%s): accept and complete must be positive", i, l.Category)
-		}
-		if l.Arrive < 0 || (l.Arrive > l.Complete && l.Complete > 0) {
-			add("workorders.limits[%d] (%s).arrive: %v must be between 0 (no arrival deadline) and complete %v", i, l.Category, l.Arrive, l.Complete)
-		}
-	}
-	if _, err := time.LoadLocation(w.Calendar.Timezone); err != nil {
-		add("workorders.calendar.timezone: %v", err)
-	}
-	for _, d := range w.Calendar.Days {
-		if _, ok := Weekday(d); !ok {
-			add("workorders.calendar.days: %q is not one of mon, tue, wed, thu, fri, sat, sun", d)
-		}
-	}
-	s, e := clockMinutes(w.Calendar.Start), clockMinutes(w.Calendar.End)
-	if s < 0 || e < 0 || e <= s {
-		add("workorders.calendar.start, end: %q and %q must be HH:MM with start before end", w.Calendar.Start, w.Calendar.End)
-	}
-	for _, list := range [][]string{w.Calendar.Holidays, w.Calendar.Workdays} {
-		for _, d := range list {
-			if _, err := time.Parse(time.DateOnly, d); err != nil {
-				add("workorders.calendar: %q is not a date (2026-10-01)", d)
-			}
-		}
-	}
-	for i, z := range w.Zones {
-		if z.Zone == "" || z.Team == "" {
-			add("workorders.zones[%d]: zone and team are both needed", i)
-		}
-	}
-	techs := map[string]bool{}
-	for i, t := range w.Technicians {
-		if t.ID == "" || techs[t.ID] {
-			add("workorders.technicians[%d].id: missing or repeated (%q)", i, t.ID)
-		}
-		techs[t.ID] = true
-		if t.Team == "" {
-			add("workorders.technicians[%d] (%s).team: missing; a technician takes the orders of one team", i, t.ID)
-		}
-		if strings.ContainsAny(t.Handset, "/+#") {
-			add("workorders.technicians[%d] (%s).handset: %q must be one MQTT topic level (no /, + or #)", i, t.ID, t.Handset)
-		}
-	}
-	if w.FollowUp.Repair <= 0 || w.FollowUp.Household <= 0 {
-		add("workorders.follow_up.repair, household: must be positive")
-	}
-	if len(w.FollowUp.Sampling) == 0 {
-		w.FollowUp.Sampling = DefaultSampling()
-	}
-	levels := map[string]bool{}
-	for i, l := range w.FollowUp.Sampling {
-		if l.Level == "" || levels[l.Level] {
-			add("workorders.follow_up.sampling[%d].level: missing or repeated (%q)", i, l.Level)
-		}
-		levels[l.Level] = true
-		if l.Share <= 0 || l.Share > 1 {
-			add("workorders.follow_up.sampling[%d] (%s).share: %v must be more than 0 and at most 1 (0.5 is half the orders)", i, l.Level, l.Share)
-		}
-		if i == 0 && l.Share != 1 {
-			add("workorders.follow_up.sampling[0] (%s).share: %v: the first level calls every resident back (1)", l.Level, l.Share)
-		}
-	}
-	if w.FollowUp.Target <= 0 || w.FollowUp.Target > 1 {
-		add("workorders.follow_up.target: %v must be more than 0 and at most 1 (0.8 is 80%%)", w.FollowUp.Target)
-	}
-	if w.ReworkWindow <= 0 {
-		add("workorders.rework_window: %v must be positive", w.ReworkWindow)
-	}
-	if w.NoticeLead < 24*time.Hour {
-		add("workorders.notice_lead: %v is less than the day's notice residents are promised", w.NoticeLead)
-	}
-	if w.CheckInterval <= 0 {
-		add("workorders.check_interval: %v must be positive", w.CheckInterval)
-	}
-	if w.Retention < 24*time.Hour {
-		add("workorders.retention: %v is less than a day; duty records are kept a year (8760h)", w.Retention)
-	}
-	ids := map[string]bool{}
-	for i, p := range w.Plans {
-		name := fmt.Sprintf("workorders.plans[%d] (%s)", i, p.ID)
-		if p.ID == "" || ids[p.ID] {
-			add("%s.id: missing or repeated", name)
-		}
-		ids[p.ID] = true
-		_, days := EveryDays(p.Every)
-		monthly := false
-		switch p.Every {
-		case "", "weekly":
-		case "monthly", "quarterly", "semiannual", "yearly":
-			monthly = true
-		default:
-			if !days {
-				add("%s.every: %q is not weekly, monthly, quarterly, semiannual, yearly or a number of days (15d, 1-366)", name, p.Every)
-			}
-		}
-		if p.Every == "" && p.Meter == "" {
-			add("%s: needs every (a calendar plan) or meter and meter_every (a meter plan)", name)
-		}
-		if p.Meter != "" && p.MeterEvery <= 0 {
-			add("%s.meter_every: %v must be positive", name, p.MeterEvery)
-		}
-		if monthly && (p.Day < 1 || p.Day > 28) {
-			add("%s.day: %d must be 1-28", name, p.Day)
-		}
-		if p.Weekday != "" {
-			if _, ok := Weekday(p.Weekday); !ok || p.Every != "weekly" {
-				add("%s.weekday: %q is a weekday (mon..sun) of a weekly plan only", name, p.Weekday)
-			}
-		}
-		if p.Start != "" {
-			if _, err := time.Parse(time.DateOnly, p.Start); err != nil || !days {
-				add("%s.start: %q is the first date (2026-01-05) of a plan every N days only", name, p.Start)
-			}
-		}
-		switch p.OnHoliday {
-		case "", "keep", "next_workday":
-		default:
-			add("%s.on_holiday: %q is not keep or next_workday", name, p.OnHoliday)
-		}
-		if p.Month < 0 || p.Month > 12 {
-			add("%s.month: %d must be 1-12", name, p.Month)
-		}
-		if p.At != "" && clockMinutes(p.At) < 0 {
-			add("%s.at: %q is not HH:MM", name, p.At)
-		}
-		switch p.Interrupts {
-		case "", "water", "power":
-		default:
-			add("%s.interrupts: %q is not water or power", name, p.Interrupts)
-		}
-		if p.Interrupts != "" && p.Ahead != 0 && p.Ahead < w.NoticeLead {
-			add("%s.ahead: %v is less than workorders.notice_lead %v: residents would be told too late", name, p.Ahead, w.NoticeLead)
-		}
-		if len(p.Devices) == 0 && p.Kind == "" && p.Profile == "" && len(p.Tags) == 0 {
-			add("%s: needs devices, or kind, profile or tags", name)
-		}
-	}
-	known := map[string]bool{}
-	for _, d := range c.Devices {
-		known[d.ID] = true
-	}
-	for i, a := range w.Ledger {
-		if a.ID == "" || known[a.ID] {
-			add("workorders.ledger[%d].id: missing, or repeated among the ledger and devices (%q)", i, a.ID)
-		}
-		known[a.ID] = true
-		if a.Kind == "" {
-			add("workorders.ledger[%d] (%s).kind: missing (water_tank, extinguisher...)", i, a.ID)
-		}
-	}
-	for i, d := range c.Devices {
-		if d.Asset == nil {
-			continue
-		}
-		for key, v := range map[string]string{"installed": d.Asset.Installed, "warranty_end": d.Asset.WarrantyEnd} {
-			if v == "" {
-				continue
-			}
-			if _, err := time.Parse(time.DateOnly, v); err != nil {
-				add("devices[%d] (%s).asset.%s: %q is not a date (2027-06-30)", i, d.ID, key, v)
-			}
-		}
-	}
-	return errs
 }
 
 // clockMinutes parses HH:MM into minutes after midnight, or -1.

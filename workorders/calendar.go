@@ -3,8 +3,6 @@ package workorders
 import (
 	"fmt"
 	"time"
-
-	"github.com/facilityd/facilityd/config"
 )
 
 // Calendar is the estate's working time: the weekdays worked, the daily hours, public
@@ -17,15 +15,15 @@ type Calendar struct {
 	workdays   map[string]bool
 }
 
-// NewCalendar builds a calendar from the configuration's calendar section.
-func NewCalendar(c config.WorkCalendar) (*Calendar, error) {
+// NewCalendar builds a calendar from Config.Calendar; errors name the workorders.calendar key.
+func NewCalendar(c WorkCalendar) (*Calendar, error) {
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("workorders.calendar.timezone: %w", err)
 	}
 	cal := &Calendar{loc: loc, holidays: map[string]bool{}, workdays: map[string]bool{}}
 	for _, d := range c.Days {
-		wd, ok := config.Weekday(d)
+		wd, ok := Weekday(d)
 		if !ok {
 			return nil, fmt.Errorf("workorders.calendar.days: %q is not a weekday", d)
 		}

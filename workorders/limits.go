@@ -4,31 +4,30 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 )
 
 // Limits is the maintenance time-limit table (维护时限表): for a category and priority, the
 // time to accept and the time to complete after acceptance.
 type Limits struct {
-	rows []config.TimeLimit
+	rows []TimeLimit
 }
 
-// NewLimits builds the table from configuration rows (config.DefaultTimeLimits when empty).
-func NewLimits(rows []config.TimeLimit) *Limits {
+// NewLimits builds the table from configuration rows (DefaultTimeLimits when empty).
+func NewLimits(rows []TimeLimit) *Limits {
 	if len(rows) == 0 {
-		rows = config.DefaultTimeLimits()
+		rows = DefaultTimeLimits()
 	}
 	return &Limits{rows: rows}
 }
 
 // Rows returns the table as configured.
-func (l *Limits) Rows() []config.TimeLimit { return append([]config.TimeLimit(nil), l.rows...) }
+func (l *Limits) Rows() []TimeLimit { return append([]TimeLimit(nil), l.rows...) }
 
 // Lookup finds the row for a category and priority: an exact row first, then the category's
 // row for any priority, then the general row. A category not in the table is held to an hour
 // to accept and a day to complete, so that no order is without a deadline.
-func (l *Limits) Lookup(category string, p alarms.Priority) config.TimeLimit {
-	var anyPriority, general *config.TimeLimit
+func (l *Limits) Lookup(category string, p alarms.Priority) TimeLimit {
+	var anyPriority, general *TimeLimit
 	for i := range l.rows {
 		r := &l.rows[i]
 		switch {
@@ -46,7 +45,7 @@ func (l *Limits) Lookup(category string, p alarms.Priority) config.TimeLimit {
 	if general != nil {
 		return *general
 	}
-	return config.TimeLimit{Category: category, Accept: time.Hour, Complete: 24 * time.Hour}
+	return TimeLimit{Category: category, Accept: time.Hour, Complete: 24 * time.Hour}
 }
 
 // Stage names a column of the time-limit table.

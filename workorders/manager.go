@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/locale"
 )
@@ -109,13 +108,13 @@ type Options struct {
 // Manager is the work-order service: it consumes alarm events and snapshots, applies the
 // lifecycle, watches deadlines and runs the preventive-maintenance plans.
 type Manager struct {
-	cfg    config.WorkOrders
+	cfg    Config
 	site   string
 	store  Store
 	policy *Policy
-	ledger map[string]config.Device
+	ledger map[string]Device
 	order  []string // ledger ids in configuration order
-	zones  map[string]config.ZoneTeam
+	zones  map[string]ZoneTeam
 	exempt map[string]bool
 	now    func() time.Time
 	log    *slog.Logger
@@ -132,9 +131,15 @@ type Manager struct {
 	warned    map[string]bool
 }
 
-// New builds the manager over a store. devs is the configuration's device list: the
-// equipment ledger and where each device stands.
-func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opts Options) (*Manager, error) {
+// New builds the manager over a store. cfg's zero fields take Default's values, and the
+// result must pass Validate. devs is the equipment ledger: the polled devices and the
+// assets that are not, in the order the ledger lists them; an id given twice keeps its
+// first entry.
+func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manager, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cal, err := NewCalendar(cfg.Calendar)
 	if err != nil {
 		return nil, err
@@ -145,37 +150,21 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if len(cfg.Mappings) == 0 {
-		cfg.Mappings = config.DefaultWorkOrderMappings()
-	}
-	if len(cfg.FollowUp.Sampling) == 0 {
-		cfg.FollowUp.Sampling = config.DefaultSampling()
-	}
-	if cfg.FollowUp.Target <= 0 {
-		cfg.FollowUp.Target = 0.8
-	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = config.DefaultWorkOrders().Retention
-	}
 	m := &Manager{
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
-			Technicians: map[string]config.Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling},
-		ledger: map[string]config.Device{}, zones: map[string]config.ZoneTeam{}, exempt: map[string]bool{},
+			Technicians: map[string]Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling},
+		ledger: map[string]Device{}, zones: map[string]ZoneTeam{}, exempt: map[string]bool{},
 		jobs:  make(chan func(context.Context), 256),
 		owner: ownerID(), wake: make(chan struct{}, 1),
 		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
 	}
 	for _, d := range devs {
-		m.ledger[d.ID] = d
-		m.order = append(m.order, d.ID)
-	}
-	for _, a := range cfg.Ledger {
-		if _, dup := m.ledger[a.ID]; dup {
+		if _, dup := m.ledger[d.ID]; dup {
 			continue
 		}
-		m.ledger[a.ID] = config.Device{ID: a.ID, Kind: a.Kind, Site: a.Site, Building: a.Building, Zone: a.Zone, Tags: a.Tags, Asset: a.Asset}
-		m.order = append(m.order, a.ID)
+		m.ledger[d.ID] = d
+		m.order = append(m.order, d.ID)
 	}
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
@@ -183,16 +172,13 @@ func New(cfg config.WorkOrders, site string, devs []config.Device, st Store, opt
 	for _, t := range cfg.Technicians {
 		m.policy.Technicians[t.ID] = t
 	}
+	for _, k := range cfg.OOSExemptKinds {
+		m.exempt[k] = true
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := m.LoadMeters(ctx); err != nil {
 		return nil, fmt.Errorf("workorders: meter plans: %w", err)
-	}
-	if len(cfg.OOSExemptKinds) == 0 {
-		cfg.OOSExemptKinds = []string{string(devices.KindFirePanel)}
-	}
-	for _, k := range cfg.OOSExemptKinds {
-		m.exempt[k] = true
 	}
 	return m, nil
 }
@@ -218,9 +204,6 @@ func (m *Manager) Consumer() alarms.Consumer {
 // ctx ends. A notification not delivered by then stays in the outbox for the next start.
 func (m *Manager) Run(ctx context.Context) error {
 	every := m.cfg.CheckInterval
-	if every <= 0 {
-		every = 30 * time.Second
-	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -261,7 +244,7 @@ func (m *Manager) check(ctx context.Context) {
 
 // Mapping returns the mapping for an alarm, and false when the alarm raises no order.
 // Communication loss always goes to engineering IT, whatever the mappings say.
-func (m *Manager) Mapping(a alarms.Alarm) (config.WorkOrderMapping, bool) {
+func (m *Manager) Mapping(a alarms.Alarm) (Mapping, bool) {
 	for _, mp := range m.cfg.Mappings {
 		if glob(mp.Class, string(a.Class)) && glob(mp.Kind, a.Kind) && glob(mp.Rule, a.Rule) {
 			if a.Class == alarms.ClassCommunication && mp.Category != "engineering_it" && mp.Category != "none" {
@@ -271,9 +254,9 @@ func (m *Manager) Mapping(a alarms.Alarm) (config.WorkOrderMapping, bool) {
 		}
 	}
 	if a.Class == alarms.ClassCommunication {
-		return config.WorkOrderMapping{Category: "engineering_it", Team: "engineering-it", Priority: "medium"}, true
+		return Mapping{Category: "engineering_it", Team: "engineering-it", Priority: "medium"}, true
 	}
-	return config.WorkOrderMapping{}, false
+	return Mapping{}, false
 }
 
 func glob(pattern, s string) bool {
@@ -691,9 +674,9 @@ func (m *Manager) toHandset(ctx context.Context, n Notification) error {
 	return nil
 }
 
-// Technicians lists workorders.technicians in configuration order.
-func (m *Manager) Technicians() []config.Technician {
-	return append([]config.Technician{}, m.cfg.Technicians...)
+// Technicians lists the technicians orders may be assigned to, in configuration order.
+func (m *Manager) Technicians() []Technician {
+	return append([]Technician{}, m.cfg.Technicians...)
 }
 
 // FollowUps returns the resolved orders awaiting their follow-up call: due (not yet late)
@@ -852,11 +835,11 @@ func (m *Manager) warranties(ctx context.Context, now time.Time) {
 
 // LedgerEntry is one device of the equipment ledger (设备台帐).
 type LedgerEntry struct {
-	ID       string        `json:"id"`
-	Kind     string        `json:"kind"`
-	Building string        `json:"building,omitempty"`
-	Zone     string        `json:"zone,omitempty"`
-	Asset    *config.Asset `json:"asset,omitempty"`
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Building string `json:"building,omitempty"`
+	Zone     string `json:"zone,omitempty"`
+	Asset    *Asset `json:"asset,omitempty"`
 }
 
 // Ledger lists the equipment ledger in configuration order.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/internal/testutil"
 )
@@ -118,41 +117,45 @@ var shanghai, _ = time.LoadLocation("Asia/Shanghai")
 
 // estate is the test site's configuration: two zones, a pump, an elevator with its
 // contractor, a fire panel and a lighting controller.
-func estate() (config.WorkOrders, []config.Device) {
-	cfg := config.DefaultWorkOrders()
-	cfg.Mappings = config.DefaultWorkOrderMappings()
-	cfg.Limits = config.DefaultTimeLimits()
+func estate() (Config, []Device) {
+	cfg := Default()
 	cfg.Calendar.Days = []string{"mon", "tue", "wed", "thu", "fri"}
 	cfg.Calendar.Holidays = []string{"2026-10-01", "2026-10-02"}
 	cfg.Calendar.Workdays = []string{"2026-10-10"}
-	cfg.Zones = []config.ZoneTeam{
+	cfg.Zones = []ZoneTeam{
 		{Zone: "north", Team: "north-team", Butler: "butler-wang", Supervisor: "sup-li"},
 		{Zone: "south", Team: "south-team", Butler: "butler-zhao"},
 	}
-	cfg.Plans = []config.PMPlan{}
-	cfg.Technicians = []config.Technician{
+	cfg.Plans = []Plan{}
+	cfg.Technicians = []Technician{
 		{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
 		{ID: "tech-wu", Name: "Wu Lei", Team: "north-team", Handset: "h-wu"},
 		{ID: "tech-lin", Name: "Lin Tao", Team: "south-team", Handset: "h-lin"},
 		{ID: "tech-zhou", Name: "Zhou Min", Team: "south-team"},
 	}
-	devs := []config.Device{
+	devs := []Device{
 		{ID: "P-1", Kind: "pump", Zone: "north", Building: "B1", Site: "estate", Tags: map[string]string{"role": "supply"}},
 		{ID: "P-2", Kind: "pump", Zone: "north", Building: "B1", Site: "estate", Tags: map[string]string{"role": "drainage"}},
 		{ID: "E-1", Kind: "elevator", Zone: "south", Building: "B2", Site: "estate",
-			Asset: &config.Asset{Make: "Otis", Model: "Gen2", Serial: "OT-1", Contractor: "Otis Service", ContractorPhone: "400-1", WarrantyEnd: "2026-04-15"}},
+			Asset: &Asset{Make: "Otis", Model: "Gen2", Serial: "OT-1", Contractor: "Otis Service", ContractorPhone: "400-1", WarrantyEnd: "2026-04-15"}},
 		{ID: "FP-1", Kind: "fire_panel", Zone: "north", Building: "B1", Site: "estate"},
 		{ID: "L-1", Kind: "lighting", Zone: "south", Site: "estate"},
 	}
 	return cfg, devs
 }
 
-func newRig(t *testing.T, start time.Time, mod func(*config.WorkOrders)) *rig {
+func newRig(t *testing.T, start time.Time, mod func(*Config)) *rig {
 	t.Helper()
 	cfg, devs := estate()
 	if mod != nil {
 		mod(&cfg)
 	}
+	return newRigWith(t, start, cfg, devs)
+}
+
+// newRigWith builds the rig over a configuration and ledger of the test's own.
+func newRigWith(t *testing.T, start time.Time, cfg Config, devs []Device) *rig {
+	t.Helper()
 	st := mustOpen(t, "sqlite", filepath.Join(t.TempDir(), "wo.db"))
 	r := &rig{clock: testutil.NewClock(start), oos: &fakeOOS{}, notes: &fakeNotifier{}, pub: &fakePublisher{}, events: make(chan Event, 100)}
 	m, err := New(cfg, "estate", devs, st, Options{Clock: r.clock.Now, OOS: r.oos, Notifier: r.notes, Publisher: r.pub,
@@ -290,7 +293,7 @@ func TestMapping(t *testing.T) {
 
 // TestDeadlines steps the clock across a night, a weekend and a holiday.
 func TestDeadlines(t *testing.T) {
-	cal, err := NewCalendar(config.WorkCalendar{Timezone: "Asia/Shanghai", Days: []string{"mon", "tue", "wed", "thu", "fri"},
+	cal, err := NewCalendar(WorkCalendar{Timezone: "Asia/Shanghai", Days: []string{"mon", "tue", "wed", "thu", "fri"},
 		Start: "09:00", End: "18:00", Holidays: []string{"2026-10-01", "2026-10-02", "2026-10-05"}, Workdays: []string{"2026-10-10"}})
 	if err != nil {
 		t.Fatal(err)
@@ -811,8 +814,8 @@ func pumpSnapshot(t *testing.T, hours float64, at time.Time) *devices.Snapshot {
 
 func TestMeterPlan(t *testing.T) {
 	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
-	r := newRig(t, start, func(c *config.WorkOrders) {
-		c.Plans = []config.PMPlan{{ID: "pump-service", Title: "Pump service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
+	r := newRig(t, start, func(c *Config) {
+		c.Plans = []Plan{{ID: "pump-service", Title: "Pump service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -860,8 +863,8 @@ func TestInterruptionNotice(t *testing.T) {
 func testInterruptionNotice(t *testing.T, cut string) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai)
-	r := newRig(t, start, func(c *config.WorkOrders) {
-		c.Plans = []config.PMPlan{{ID: "water-tank", Title: "Secondary water tank cleaning", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: cut, Duration: 4 * time.Hour}}
+	r := newRig(t, start, func(c *Config) {
+		c.Plans = []Plan{{ID: "water-tank", Title: "Secondary water tank cleaning", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: cut, Duration: 4 * time.Hour}}
 	})
 	t.Run("a job sooner than a day is refused without an override", func(t *testing.T) {
 		_, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "water-tank", Device: "P-1", At: start.Add(5 * time.Hour), By: "eng-he"})
@@ -947,15 +950,15 @@ func TestEmergencyNotice(t *testing.T) {
 func TestPlanTargets(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 2, 8, 0, 0, 0, shanghai) // a Monday
-	r := newRig(t, start, func(c *config.WorkOrders) {
-		c.Ledger = []config.LedgerAsset{{ID: "TANK-1", Kind: "water_tank", Zone: "north", Tags: map[string]string{"role": "supply"}}}
-		c.Plans = config.DefaultPlans()
-		c.Plans = append(c.Plans,
-			config.PMPlan{ID: "tank-check", Title: "Tank inspection", Kind: "water_tank", Every: "weekly", Weekday: "wed", At: "09:00"},
-			config.PMPlan{ID: "supply-round", Title: "Supply round", Tags: map[string]string{"role": "supply"}, Every: "weekly", Weekday: "sun", At: "09:00"},
-			config.PMPlan{ID: "drill-kept", Title: "Drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", OnHoliday: "keep"})
-	})
-	plan := func(id string) config.PMPlan {
+	c, devs := estate()
+	// A ledger asset that is not polled: a water tank.
+	devs = append(devs, Device{ID: "TANK-1", Kind: "water_tank", Zone: "north", Tags: map[string]string{"role": "supply"}})
+	c.Plans = append(DefaultPlans(),
+		Plan{ID: "tank-check", Title: "Tank inspection", Kind: "water_tank", Every: "weekly", Weekday: "wed", At: "09:00"},
+		Plan{ID: "supply-round", Title: "Supply round", Tags: map[string]string{"role": "supply"}, Every: "weekly", Weekday: "sun", At: "09:00"},
+		Plan{ID: "drill-kept", Title: "Drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", OnHoliday: "keep"})
+	r := newRigWith(t, start, c, devs)
+	plan := func(id string) Plan {
 		p, _ := r.m.plan(id)
 		return p
 	}
@@ -1107,7 +1110,7 @@ func TestMeterPlanSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "wo.db")
 	cfg, devs := estate()
-	cfg.Plans = []config.PMPlan{{ID: "pump-service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
+	cfg.Plans = []Plan{{ID: "pump-service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
 	st := mustOpen(t, "sqlite", path)
 	m, _ := New(cfg, "estate", devs, st, Options{Clock: func() time.Time { return t0 }})
 	if _, err := m.Schedule(ctx, ScheduleRequest{Plan: "pump-service", Device: "P-1", At: t0, By: "system", Meter: 1000}); err != nil {
@@ -1133,8 +1136,8 @@ func TestMeterPlanSurvivesRestart(t *testing.T) {
 func TestPlanTooCloseIsSkipped(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 4, 10, 8, 0, 0, 0, shanghai)
-	r := newRig(t, start.Add(-30*24*time.Hour), func(c *config.WorkOrders) {
-		c.Plans = []config.PMPlan{{ID: "water-tank", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water"}}
+	r := newRig(t, start.Add(-30*24*time.Hour), func(c *Config) {
+		c.Plans = []Plan{{ID: "water-tank", Devices: []string{"P-1"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water"}}
 	})
 	r.m.Tick(ctx) // knows the plan from a month before
 	r.clock.Set(start)

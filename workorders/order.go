@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 )
 
 // State is where an order stands in its lifecycle.
@@ -261,11 +260,11 @@ type Policy struct {
 	FollowUpRepair    time.Duration
 	FollowUpHousehold time.Duration
 	// Technicians by id: whom an order may be assigned to.
-	Technicians map[string]config.Technician
+	Technicians map[string]Technician
 	// Supervisor may assign across teams, as may an order's own supervisor.
 	Supervisor string
 	// Sampling is the follow-up levels, the first the call every order gets.
-	Sampling []config.SamplingLevel
+	Sampling []SamplingLevel
 }
 
 // FirstLevel is the follow-up level whose call every order gets and which moves the order on.

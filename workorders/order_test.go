@@ -4,13 +4,11 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/facilityd/facilityd/config"
 )
 
 func testPolicy(t *testing.T) *Policy {
 	t.Helper()
-	cal, err := NewCalendar(config.WorkCalendar{Timezone: "UTC", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Start: "09:00", End: "18:00"})
+	cal, err := NewCalendar(WorkCalendar{Timezone: "UTC", Days: []string{"mon", "tue", "wed", "thu", "fri"}, Start: "09:00", End: "18:00"})
 	if err != nil {
 		t.Fatal(err)
 	}

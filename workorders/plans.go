@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/locale"
 )
@@ -21,7 +20,7 @@ var everyMonths = map[string]int{"monthly": 1, "quarterly": 3, "semiannual": 6, 
 // NextOccurrence is the first job time of a calendar plan strictly after t, in loc: weekly
 // on its weekday, every N days counted from its start date, or monthly to yearly on its day.
 // It does not move jobs off days off; Manager.onCalendar does.
-func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time, bool) {
+func NextOccurrence(p Plan, t time.Time, loc *time.Location) (time.Time, bool) {
 	at := minutes(p.At)
 	if at < 0 {
 		at = 9 * 60
@@ -30,7 +29,7 @@ func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time
 	day := func(y int, m time.Month, d int) time.Time {
 		return time.Date(y, m, d, 0, 0, 0, 0, loc).Add(time.Duration(at) * time.Minute)
 	}
-	if n, ok := config.EveryDays(p.Every); ok || p.Every == "weekly" {
+	if n, ok := EveryDays(p.Every); ok || p.Every == "weekly" {
 		first := day(2026, 1, 1)
 		if p.Start != "" {
 			if s, err := time.ParseInLocation(time.DateOnly, p.Start, loc); err == nil {
@@ -39,7 +38,7 @@ func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time
 		}
 		if p.Every == "weekly" {
 			n = 7
-			wd, ok := config.Weekday(p.Weekday)
+			wd, ok := Weekday(p.Weekday)
 			if !ok {
 				wd = time.Monday
 			}
@@ -86,7 +85,7 @@ func NextOccurrence(p config.PMPlan, t time.Time, loc *time.Location) (time.Time
 
 // onCalendar moves a job that falls on a day off to the next working day at the same time,
 // unless the plan says keep.
-func (m *Manager) onCalendar(p config.PMPlan, job time.Time) time.Time {
+func (m *Manager) onCalendar(p Plan, job time.Time) time.Time {
 	if p.OnHoliday == "keep" {
 		return job
 	}
@@ -98,7 +97,7 @@ func (m *Manager) onCalendar(p config.PMPlan, job time.Time) time.Time {
 }
 
 // planDevices lists the devices and ledger assets a plan covers, in ledger order.
-func (m *Manager) planDevices(p config.PMPlan) []string {
+func (m *Manager) planDevices(p Plan) []string {
 	if len(p.Devices) > 0 {
 		return p.Devices
 	}
@@ -113,7 +112,7 @@ func (m *Manager) planDevices(p config.PMPlan) []string {
 
 // coversID reports whether a plan covers a device or ledger asset: named in its devices, or
 // of its kind and profile with all its tags.
-func (m *Manager) coversID(p config.PMPlan, id string) bool {
+func (m *Manager) coversID(p Plan, id string) bool {
 	if len(p.Devices) > 0 {
 		return slices.Contains(p.Devices, id)
 	}
@@ -132,16 +131,16 @@ func (m *Manager) coversID(p config.PMPlan, id string) bool {
 	return true
 }
 
-func (m *Manager) plan(id string) (config.PMPlan, bool) {
+func (m *Manager) plan(id string) (Plan, bool) {
 	for _, p := range m.cfg.Plans {
 		if p.ID == id {
 			return p, true
 		}
 	}
-	return config.PMPlan{}, false
+	return Plan{}, false
 }
 
-func (m *Manager) ahead(p config.PMPlan) time.Duration {
+func (m *Manager) ahead(p Plan) time.Duration {
 	if p.Ahead > 0 {
 		return p.Ahead
 	}
@@ -151,12 +150,7 @@ func (m *Manager) ahead(p config.PMPlan) time.Duration {
 	return 24 * time.Hour
 }
 
-func (m *Manager) noticeLead() time.Duration {
-	if m.cfg.NoticeLead > 0 {
-		return m.cfg.NoticeLead
-	}
-	return 24 * time.Hour
-}
+func (m *Manager) noticeLead() time.Duration { return m.cfg.NoticeLead }
 
 // LoadMeters restores each meter plan's reading at its last order from the order book, so
 // that a restart does not start counting again. New calls it; it is safe to call again.
@@ -390,7 +384,7 @@ func (m *Manager) Observe(s *devices.Snapshot) {
 	}
 }
 
-func (m *Manager) covers(p config.PMPlan, d *devices.Device) bool {
+func (m *Manager) covers(p Plan, d *devices.Device) bool {
 	if _, known := m.ledger[d.ID]; !known && len(p.Devices) == 0 {
 		return string(d.Kind) == p.Kind && p.Profile == "" && len(p.Tags) == 0
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms/patrol"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/locale"
 )
 
@@ -134,17 +133,11 @@ type ReportOptions struct {
 }
 
 // ReportOptionsFor takes the report's settings from the configuration, defaults filled in.
-func ReportOptionsFor(cfg config.WorkOrders) ReportOptions {
+func ReportOptionsFor(cfg Config) ReportOptions {
+	cfg = cfg.withDefaults()
 	o := ReportOptions{Target: cfg.FollowUp.Target}
-	levels := cfg.FollowUp.Sampling
-	if len(levels) == 0 {
-		levels = config.DefaultSampling()
-	}
-	for _, l := range levels {
+	for _, l := range cfg.FollowUp.Sampling {
 		o.Levels = append(o.Levels, l.Level)
-	}
-	if o.Target <= 0 {
-		o.Target = 0.8
 	}
 	return o
 }
@@ -174,146 +167,205 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 	if err != nil {
 		return nil, err
 	}
-	month := period
 	list, err := st.List(ctx, Filter{From: from, To: to})
 	if err != nil {
 		return nil, err
 	}
 	if len(opts.Levels) == 0 {
-		opts = ReportOptionsFor(config.WorkOrders{})
+		def := ReportOptionsFor(Config{})
+		opts.Levels, opts.Target = def.Levels, def.Target
 	}
-	r := &Report{Site: site, Month: month, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol, lang: opts.Locale}
-	levels, levelOrder := map[string]*LevelCalls{}, append([]string(nil), opts.Levels...)
-	for _, l := range opts.Levels {
-		levels[l] = &LevelCalls{Level: l}
-	}
-	cats, zones, teams := map[string]*Count{}, map[string]*Count{}, map[string]*Count{}
-	techs := map[string]*Workload{}
-	var acceptSum, repairSum time.Duration
-	var acceptN, repairN int
+	r := &Report{Site: site, Month: period, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol, lang: opts.Locale}
+	t := newTally(r, opts.Levels, now)
 	for _, o := range list {
-		breach := o.AcceptBreached || o.CompleteBreached
-		repair := o.Source != SourcePreventive
-		if o.Fault == LightingRule && o.Instance != "" && o.State.Done() {
-			r.CircuitsFixed++
+		t.add(o)
+	}
+	t.finish()
+	return r, nil
+}
+
+// tally sums orders into a report, one order at a time.
+type tally struct {
+	r   *Report
+	now time.Time
+	// levels are the follow-up levels by name; levelOrder their order in the report, the
+	// configured ones first, then any met in the history since removed.
+	levels               map[string]*LevelCalls
+	levelOrder           []string
+	cats, zones, teams   map[string]*Count
+	techs                map[string]*Workload
+	acceptSum, repairSum time.Duration
+	acceptN, repairN     int
+}
+
+func newTally(r *Report, levels []string, now time.Time) *tally {
+	t := &tally{r: r, now: now, levels: map[string]*LevelCalls{}, levelOrder: append([]string(nil), levels...),
+		cats: map[string]*Count{}, zones: map[string]*Count{}, teams: map[string]*Count{}, techs: map[string]*Workload{}}
+	for _, l := range levels {
+		t.levels[l] = &LevelCalls{Level: l}
+	}
+	return t
+}
+
+// add counts one order in every section of the report.
+func (t *tally) add(o *Order) {
+	if o.Fault == LightingRule && o.Instance != "" && o.State.Done() {
+		t.r.CircuitsFixed++
+	}
+	t.count(o)
+	t.workload(o)
+	t.followUps(o)
+	if o.Source == SourcePreventive {
+		t.preventive(o)
+		return
+	}
+	t.repair(o)
+}
+
+// count adds o to its category's, zone's and team's rows.
+func (t *tally) count(o *Order) {
+	breach := o.AcceptBreached || o.CompleteBreached
+	repair := o.Source != SourcePreventive
+	for _, c := range []*Count{bump(t.cats, o.Category), bump(t.zones, orNone(o.Zone)), bump(t.teams, orNone(o.Team))} {
+		c.Orders++
+		if o.State.Done() {
+			c.Resolved++
 		}
-		for _, c := range []*Count{bump(cats, o.Category), bump(zones, orNone(o.Zone)), bump(teams, orNone(o.Team))} {
-			c.Orders++
-			if o.State.Done() {
-				c.Resolved++
-			}
-			if repair {
-				c.Repairs++
-			}
-			if repair && o.Reworked() {
-				c.Rework++
-			}
-			if breach {
-				c.Breaches++
-			}
+		if repair {
+			c.Repairs++
 		}
-		if o.Assignee != "" {
-			w := techs[o.Assignee]
-			if w == nil {
-				w = &Workload{Name: o.Assignee}
-				techs[o.Assignee] = w
-			}
-			w.Orders++
-			w.Hours += workHours(o)
-			if o.State.Done() {
-				w.Resolved++
-				if !o.CompleteBreached {
-					w.OnTime++
-				}
-			}
-			if repair {
-				w.Repairs++
-				if o.Reworked() {
-					w.Rework++
-				}
-			}
+		if repair && o.Reworked() {
+			c.Rework++
 		}
-		for _, h := range o.History {
-			if h.Action != string(ActionFollowUp) {
-				continue
-			}
-			level := h.Level
-			if level == "" {
-				level = opts.Levels[0] // recorded before there were levels
-			}
-			sat := h.To == StateFollowedUp
-			if h.Satisfied != nil {
-				sat = *h.Satisfied
-			}
-			if level == opts.Levels[0] {
-				r.FollowUps++
-				if sat {
-					r.Satisfied++
-				}
-			}
-			lc := levels[level]
-			if lc == nil { // a level since removed from the configuration
-				lc = &LevelCalls{Level: level}
-				levels[level], levelOrder = lc, append(levelOrder, level)
-			}
-			lc.Calls++
-			if sat {
-				lc.Satisfied++
-			}
+		if breach {
+			c.Breaches++
 		}
-		if o.Source == SourcePreventive {
-			r.PMJobs++
-			switch {
-			case o.State.Done() && !o.ResolvedAt.After(o.DueBy):
-				r.PMOnTime++
-			case o.State.Done():
-				r.PMLate++
-			case o.State == StateCancelled || now.After(o.DueBy):
-				r.PMMissed++
-			default:
-				r.PMPending++
-			}
+	}
+}
+
+// workload adds o to its assignee's month (维修派工, 责任到人).
+func (t *tally) workload(o *Order) {
+	if o.Assignee == "" {
+		return
+	}
+	w := t.techs[o.Assignee]
+	if w == nil {
+		w = &Workload{Name: o.Assignee}
+		t.techs[o.Assignee] = w
+	}
+	w.Orders++
+	w.Hours += workHours(o)
+	if o.State.Done() {
+		w.Resolved++
+		if !o.CompleteBreached {
+			w.OnTime++
+		}
+	}
+	if o.Source != SourcePreventive {
+		w.Repairs++
+		if o.Reworked() {
+			w.Rework++
+		}
+	}
+}
+
+// followUps counts o's follow-up calls per level; the first level's are the report's
+// follow-ups and satisfaction.
+func (t *tally) followUps(o *Order) {
+	first := t.levelOrder[0]
+	for _, h := range o.History {
+		if h.Action != string(ActionFollowUp) {
 			continue
 		}
-		r.Repairs++
-		if o.Reworked() {
-			r.Rework++
+		level := h.Level
+		if level == "" {
+			level = first // recorded before there were levels
 		}
-		if !o.ArriveBy.IsZero() && (!o.ArrivedAt.IsZero() || o.ArriveBreached) {
-			r.Arrivals++
-			if !o.ArriveBreached {
-				r.ArriveOnTime++
+		sat := h.To == StateFollowedUp
+		if h.Satisfied != nil {
+			sat = *h.Satisfied
+		}
+		if level == first {
+			t.r.FollowUps++
+			if sat {
+				t.r.Satisfied++
 			}
 		}
-		if !o.AcceptedAt.IsZero() {
-			r.Accepted++
-			acceptSum += o.AcceptedAt.Sub(o.CreatedAt)
-			acceptN++
-			if !o.AcceptBreached {
-				r.AcceptOnTime++
-			}
+		lc := t.levels[level]
+		if lc == nil { // a level since removed from the configuration
+			lc = &LevelCalls{Level: level}
+			t.levels[level], t.levelOrder = lc, append(t.levelOrder, level)
 		}
-		if o.State.Done() {
-			r.Resolved++
-			repairSum += o.ResolvedAt.Sub(o.CreatedAt)
-			repairN++
-			if !o.CompleteBreached {
-				r.CompleteOnTime++
-			}
+		lc.Calls++
+		if sat {
+			lc.Satisfied++
 		}
 	}
-	if acceptN > 0 {
-		r.MeanAccept = (acceptSum / time.Duration(acceptN)).Round(time.Second)
+}
+
+// preventive counts a planned job: on time, late, missed (cancelled or past due) or pending.
+func (t *tally) preventive(o *Order) {
+	r := t.r
+	r.PMJobs++
+	switch {
+	case o.State.Done() && !o.ResolvedAt.After(o.DueBy):
+		r.PMOnTime++
+	case o.State.Done():
+		r.PMLate++
+	case o.State == StateCancelled || t.now.After(o.DueBy):
+		r.PMMissed++
+	default:
+		r.PMPending++
 	}
-	if repairN > 0 {
-		r.MeanRepair = (repairSum / time.Duration(repairN)).Round(time.Second)
+}
+
+// repair counts a repair's rework, arrival, acceptance and resolution against its deadlines.
+func (t *tally) repair(o *Order) {
+	r := t.r
+	r.Repairs++
+	if o.Reworked() {
+		r.Rework++
 	}
-	for _, l := range levelOrder {
-		r.Levels = append(r.Levels, *levels[l])
+	if !o.ArriveBy.IsZero() && (!o.ArrivedAt.IsZero() || o.ArriveBreached) {
+		r.Arrivals++
+		if !o.ArriveBreached {
+			r.ArriveOnTime++
+		}
 	}
-	r.ByCategory, r.ByZone, r.ByTeam = sorted(cats), sorted(zones), sorted(teams)
-	r.ByTechnician = make([]Workload, 0, len(techs))
-	for _, w := range techs {
+	if !o.AcceptedAt.IsZero() {
+		r.Accepted++
+		t.acceptSum += o.AcceptedAt.Sub(o.CreatedAt)
+		t.acceptN++
+		if !o.AcceptBreached {
+			r.AcceptOnTime++
+		}
+	}
+	if o.State.Done() {
+		r.Resolved++
+		t.repairSum += o.ResolvedAt.Sub(o.CreatedAt)
+		t.repairN++
+		if !o.CompleteBreached {
+			r.CompleteOnTime++
+		}
+	}
+}
+
+// finish computes the means and puts the sections in their order: rows by name, technicians
+// busiest first.
+func (t *tally) finish() {
+	r := t.r
+	if t.acceptN > 0 {
+		r.MeanAccept = (t.acceptSum / time.Duration(t.acceptN)).Round(time.Second)
+	}
+	if t.repairN > 0 {
+		r.MeanRepair = (t.repairSum / time.Duration(t.repairN)).Round(time.Second)
+	}
+	for _, l := range t.levelOrder {
+		r.Levels = append(r.Levels, *t.levels[l])
+	}
+	r.ByCategory, r.ByZone, r.ByTeam = sorted(t.cats), sorted(t.zones), sorted(t.teams)
+	r.ByTechnician = make([]Workload, 0, len(t.techs))
+	for _, w := range t.techs {
 		r.ByTechnician = append(r.ByTechnician, *w)
 	}
 	sort.Slice(r.ByTechnician, func(i, j int) bool {
@@ -323,7 +375,6 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 		}
 		return a.Name < b.Name
 	})
-	return r, nil
 }
 
 func orNone(z string) string {

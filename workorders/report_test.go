@@ -14,7 +14,6 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/alarms/patrol"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/locale"
 )
 
@@ -26,8 +25,8 @@ func history(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 2, 9, 0, 0, 0, shanghai)
-	r := newRig(t, start, func(c *config.WorkOrders) {
-		c.Plans = []config.PMPlan{{ID: "fire-check", Title: "Fire-system check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Grace: 24 * time.Hour},
+	r := newRig(t, start, func(c *Config) {
+		c.Plans = []Plan{{ID: "fire-check", Title: "Fire-system check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Grace: 24 * time.Hour},
 			{ID: "drill", Title: "Rescue drill", Devices: []string{"E-1"}, Every: "monthly", Day: 20, At: "10:00", Grace: 24 * time.Hour}}
 	})
 	alarm := func(dev, kind, zone, rule string) *Order {

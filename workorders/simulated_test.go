@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/modbus"
 	"github.com/facilityd/facilityd/internal/testutil"
@@ -31,8 +30,8 @@ func TestMeterPlanFromSimulatedPump(t *testing.T) {
 	dev := &devices.Device{ID: "P-1", Kind: devices.KindPump, Zone: "north", Profile: profile, Interval: 100 * time.Millisecond,
 		Timeout: 80 * time.Millisecond, OfflineAfter: 3, Modbus: &devices.ModbusTransport{Address: estate.Addr("P-1"), Unit: 1}}
 
-	r := newRig(t, sim.Now(), func(c *config.WorkOrders) {
-		c.Plans = []config.PMPlan{{ID: "pump-service", Title: "Pump service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
+	r := newRig(t, sim.Now(), func(c *Config) {
+		c.Plans = []Plan{{ID: "pump-service", Title: "Pump service", Kind: "pump", Meter: "running_hours", MeterEvery: 500}}
 	})
 	polled := make(chan float64, 1000)
 	poller, err := modbus.New([]*devices.Device{dev}, func(s *devices.Snapshot) {

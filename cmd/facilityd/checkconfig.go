@@ -36,6 +36,9 @@ func checkConfigCommand() *cobra.Command {
 			if err := daemon.CheckAlarmRules(cfg); err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			if err := daemon.CheckWorkOrders(cfg); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
 			out := cmd.OutOrStdout()
 			kinds := map[string]int{}
 			for _, d := range cfg.Devices {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -50,8 +51,10 @@ func reportCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("workorders.calendar.timezone: %w", err)
 			}
-			opts := workorders.ReportOptionsFor(cfg.WorkOrders)
-			opts.Locale = cfg.Lang()
+			opts, err := daemon.WorkOrderReportOptions(cfg)
+			if err != nil {
+				return err
+			}
 			if opts.Patrol, err = patrolSummary(cfg, month, loc); err != nil {
 				return err
 			}

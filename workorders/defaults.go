@@ -1,0 +1,65 @@
+package workorders
+
+import "time"
+
+// DefaultMappings maps the alarm engine's classes and rules to categories. Rule
+// names are globs, so they hold whatever exact names the rules use.
+func DefaultMappings() []Mapping {
+	return []Mapping{
+		// Communication loss is a matter for engineering IT, never a device repair; a fire
+		// panel's silence is high priority.
+		{Class: "communication", Kind: "fire_panel", Category: "engineering_it", Team: "engineering-it", Priority: "high"},
+		{Class: "communication", Category: "engineering_it", Team: "engineering-it", Priority: "medium"},
+		{Kind: "elevator", Rule: "*entrap*", Category: "elevator_entrapment", Priority: "critical"},
+		{Kind: "elevator", Category: "elevator_fault", Priority: "high"},
+		// A fire is the patrol's to answer; the panel's troubles are a repair.
+		{Kind: "fire_panel", Class: "life_safety", Category: "none"},
+		{Kind: "fire_panel", Category: "fire_system", Priority: "high"},
+		{Kind: "pump", Rule: "*pit*", Category: "drainage_flood", Priority: "critical"},
+		{Kind: "pump", Category: "pump_trip", Priority: "high"},
+		{Kind: "lighting", Category: "lighting", Priority: "low"},
+		{Class: "equipment", Category: "general", Priority: "medium"},
+		{Class: "trouble", Category: "general", Priority: "medium"},
+	}
+}
+
+// DefaultTimeLimits is the default maintenance time-limit table (维护时限表). These are
+// defaults the site must check against its own property-service contract and local rules.
+func DefaultTimeLimits() []TimeLimit {
+	return []TimeLimit{
+		// TSG T5002-2017 (电梯维护保养规则): the maintenance unit answers an entrapment
+		// around the clock and in a city reaches the site within 30 minutes of the call;
+		// GB/T 18775-2009 sets the same expectation for maintenance contracts. Accepting
+		// within 5 minutes and releasing the passengers within the hour are the estate's own.
+		{Category: "elevator_entrapment", Accept: 5 * time.Minute, Arrive: 30 * time.Minute, Complete: time.Hour, FromCall: true, Basis: "TSG T5002-2017: on site within 30 min of the call"},
+		{Category: "elevator_fault", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 4 * time.Hour, Basis: "estate default"},
+		{Category: "drainage_flood", Accept: 5 * time.Minute, Arrive: 30 * time.Minute, Complete: time.Hour, FromCall: true, Basis: "estate default: water rises by the minute"},
+		{Category: "pump_trip", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 4 * time.Hour, Basis: "estate default"},
+		// GB 25201-2010 (建筑消防设施的维护管理) asks faults of fire systems to be put right
+		// at once; a day is the outside limit the estate accepts.
+		{Category: "fire_system", Accept: 15 * time.Minute, Arrive: time.Hour, Complete: 24 * time.Hour, Basis: "GB 25201-2010: repair fire-system faults promptly"},
+		{Category: "engineering_it", Accept: time.Hour, Arrive: 4 * time.Hour, Complete: 8 * time.Hour, Basis: "estate default"},
+		// A failed lamp within two working days.
+		{Category: "lighting", Accept: 4 * time.Hour, Arrive: 9 * time.Hour, Complete: 18 * time.Hour, WorkingHours: true, Basis: "estate default: two working days"},
+		// Residents are promised a repairer at the door within 30 minutes of taking the job.
+		{Category: "household_repair", Accept: 2 * time.Hour, Arrive: 30 * time.Minute, Complete: 27 * time.Hour, WorkingHours: true, Basis: "estate default: on site in 30 min, done in three working days"},
+		// The estate's plans: a complaint gets the department head's visit the same day.
+		{Category: "complaint", Accept: time.Hour, Arrive: 8 * time.Hour, Complete: 8 * time.Hour, WorkingHours: true, FromCall: true, SameDay: true, Basis: "estate plans: visited the same working day"},
+		{Category: "preventive", Accept: 9 * time.Hour, Complete: 45 * time.Hour, WorkingHours: true, Basis: "estate default: a working week"},
+		{Category: "general", Accept: time.Hour, Arrive: 2 * time.Hour, Complete: 24 * time.Hour, Basis: "estate default"},
+	}
+}
+
+// DefaultPlans are the preventive-maintenance plans the estate's plans name. Pumps are told
+// apart by their role tag: the secondary water check is the supply (booster) pumps', the
+// test run the drainage pumps'.
+func DefaultPlans() []Plan {
+	return []Plan{
+		// TSG T5002-2017: elevators are maintained at least every 15 days.
+		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
+		{ID: "elevator-rescue-drill", Title: "Elevator entrapment rescue drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 7 * 24 * time.Hour},
+		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
+		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
+		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Tags: map[string]string{"role": "drainage"}, Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
+	}
+}
