@@ -182,7 +182,12 @@ func StartWith(t *testing.T, cfg *config.Config, opts daemon.Options) *Running {
 	addr := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
-		opts.Listening = func(a net.Addr) { addr <- a }
+		opts.Listening = func(a net.Addr) {
+			select {
+			case addr <- a: // the first start; a rebuilt pipeline serves the same address
+			default:
+			}
+		}
 		errc <- Run(ctx, cfg, opts)
 	}()
 	var r Running
