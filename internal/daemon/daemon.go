@@ -130,8 +130,16 @@ func newDaemon(cfg *config.Config, opts Options, gen generation) (d *Daemon, err
 	// facilityd's own health is a device too, so its troubles are alarms like any other's.
 	d.devs = append(devs, gateway.Device(cfg.Site))
 	d.health = gateway.NewHealth(d.devs[len(d.devs)-1], d.handle, nil)
-	d.latest = devices.NewLatest(d.devs)
-	d.history = devices.NewHistory(d.devs, time.Hour, historyBudget(cfg))
+	d.latest, d.history = gen.latest, gen.history
+	if d.latest == nil {
+		d.latest = devices.NewLatest(d.devs)
+		d.history = devices.NewHistory(d.devs, time.Hour, historyBudget(cfg))
+	} else {
+		// A rebuilt pipeline keeps the live cache and the console's rings, as the reload's
+		// fast path does: devices that remain keep their state.
+		d.latest.SetDevices(d.devs)
+		d.history.SetDevices(d.devs)
+	}
 	defer func() {
 		if err != nil {
 			d.Close() // an inherited listener stays open: it is the caller's (apiListener)

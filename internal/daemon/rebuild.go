@@ -13,6 +13,7 @@ import (
 
 	"github.com/facilityd/facilityd/alarms/patrol"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
 )
 
 // A reload whose file changes more than the devices rebuilds the pipeline, the way Telegraf's
@@ -34,6 +35,10 @@ type generation struct {
 	// loaded is the configuration file as loaded for this pipeline, to tell at the next
 	// reload what changed (reload_keys.go); nil: loaded from Options.ConfigPath.
 	loaded *config.Config
+	// latest and history are the live cache and the console's rings, kept across a rebuild
+	// (in memory: devices that remain keep their state, as at a reload's fast path).
+	latest  *devices.Latest
+	history *devices.History
 }
 
 // rebuildRequest is a valid new configuration, checked, for which the running pipeline stops.
@@ -97,7 +102,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 func (d *Daemon) rebuild(cur *Daemon, req *rebuildRequest) (*Daemon, error) {
 	held := cur.apiLn
 	cur.Close()
-	gen := generation{listener: req.ln, loaded: req.loaded}
+	gen := generation{listener: req.ln, loaded: req.loaded, latest: cur.latest, history: cur.history}
 	if gen.listener == nil && held != nil {
 		gen.listener = held.TCPListener
 	}
@@ -112,7 +117,7 @@ func (d *Daemon) rebuild(cur *Daemon, req *rebuildRequest) (*Daemon, error) {
 		return next, nil
 	}
 	req.release()
-	gen = generation{loaded: cur.reload.loaded}
+	gen = generation{loaded: cur.reload.loaded, latest: cur.latest, history: cur.history}
 	if held != nil {
 		gen.listener = held.TCPListener
 	}
