@@ -24,19 +24,33 @@ func runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !loopback(cfg.HTTP.Addr) && len(cfg.HTTP.Tokens) == 0 {
-				return fmt.Errorf("http.addr %s is not a loopback address and http.tokens is empty: configure role tokens (facilityd hash-token) or listen on 127.0.0.1", cfg.HTTP.Addr)
+			if err := refuseOpenAPI(cfg); err != nil {
+				return err
 			}
 			log := newLogger(cfg.Log, os.Stderr)
 			for _, w := range cfg.SecurityWarnings() {
 				log.Warn(w)
 			}
-			why := "state_dir"
-			if cfg.StateDir == "" {
-				cfg.StateDir, why = config.DefaultStateDir(path)
+			stateDir, why := cfg.StateDir, "state_dir"
+			if stateDir == "" {
+				stateDir, why = config.DefaultStateDir(path)
 			}
-			log.Info("state directory", "dir", cfg.StateDir, "why", why)
-			return runDaemon(cmd.Context(), cfg, log, daemon.Options{ConfigPath: path, AfterJournal: daemon.KillAfterJournal(), AfterHandled: daemon.KillAfterHandled()})
+			log.Info("state directory", "dir", stateDir, "why", why)
+			// A reloaded file is readied as this one was: the same refusal, the same default
+			// state directory (so the rebuilt pipeline opens the same stores).
+			prepare := func(c *config.Config) error {
+				if err := refuseOpenAPI(c); err != nil {
+					return err
+				}
+				if c.StateDir == "" {
+					c.StateDir = stateDir
+				}
+				return nil
+			}
+			if err := prepare(cfg); err != nil {
+				return err
+			}
+			return runDaemon(cmd.Context(), cfg, log, daemon.Options{ConfigPath: path, Prepare: prepare, AfterJournal: daemon.KillAfterJournal(), AfterHandled: daemon.KillAfterHandled()})
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
@@ -66,3 +80,11 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 func loopback(addr string) bool { return config.Loopback(addr) }
+
+// refuseOpenAPI refuses an API open to the network: a non-loopback http.addr needs role tokens.
+func refuseOpenAPI(cfg *config.Config) error {
+	if !loopback(cfg.HTTP.Addr) && len(cfg.HTTP.Tokens) == 0 {
+		return fmt.Errorf("http.addr %s is not a loopback address and http.tokens is empty: configure role tokens (facilityd hash-token) or listen on 127.0.0.1", cfg.HTTP.Addr)
+	}
+	return nil
+}

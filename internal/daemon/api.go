@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	_ "net/http/pprof" // served only when http.pprof is set
 	"strings"
@@ -49,7 +48,7 @@ func (d *Daemon) buildAPI(context.Context) error {
 	if cfg.HTTP.TLSCert != "" {
 		d.srv.UseTLS(cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	ln, err := d.listen(cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("http.addr %s: %w", cfg.HTTP.Addr, err)
 	}

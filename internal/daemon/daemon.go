@@ -40,8 +40,13 @@ type Options struct {
 	// demo's built-in file).
 	ConfigPath string
 	// OnReload are told of every valid new configuration, after the pollers restarted with its
-	// devices.
+	// devices (a reload that changes only devices; a rebuilt pipeline reads the new
+	// configuration from the start).
 	OnReload []func(*config.Config) error
+	// Prepare readies each configuration file loaded at a reload the way the command line
+	// readied the first one (the default state directory, its refusals), before it is checked;
+	// nil: taken as loaded.
+	Prepare func(*config.Config) error
 	// WorkOrders adds collaborators to the work-order manager's (tests).
 	WorkOrders workorders.Options
 	// AfterJournal runs after each alarm journal commit, before any consumer sees it (the
@@ -86,11 +91,24 @@ type Daemon struct {
 	stages  *pipeline
 	fanout  atomic.Pointer[[]Observer]
 	closers []func() // run in reverse by Close
+
+	// gen is what a rebuild hands this pipeline from the one before (rebuild.go); apiLn is the
+	// API's listener, which a rebuild hands on; live is the pipeline running now, on the
+	// Daemon that New returned (itself until the first rebuild).
+	gen   generation
+	apiLn *apiListener
+	live  *Daemon
 }
 
 // New opens every store and builds every stage of cfg; on error what was opened is closed.
 // cfg.StateDir must be set (run and demo choose one).
-func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
+	return newDaemon(cfg, opts, generation{})
+}
+
+// newDaemon is New for one generation of the pipeline: the first, or one a reload rebuilds
+// with the listener and the loaded file of the one before.
+func newDaemon(cfg *config.Config, opts Options, gen generation) (d *Daemon, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -107,16 +125,24 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d = &Daemon{cfg: cfg, log: opts.Logger, h: opts, reg: prometheus.NewRegistry(), hub: api.NewHub(256, 64)}
+	d = &Daemon{cfg: cfg, log: opts.Logger, h: opts, reg: prometheus.NewRegistry(), hub: api.NewHub(256, 64), gen: gen}
 	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// facilityd's own health is a device too, so its troubles are alarms like any other's.
 	d.devs = append(devs, gateway.Device(cfg.Site))
 	d.health = gateway.NewHealth(d.devs[len(d.devs)-1], d.handle, nil)
-	d.latest = devices.NewLatest(d.devs)
-	d.history = devices.NewHistory(d.devs, time.Hour, historyBudget(cfg))
+	d.latest, d.history = gen.latest, gen.history
+	if d.latest == nil {
+		d.latest = devices.NewLatest(d.devs)
+		d.history = devices.NewHistory(d.devs, time.Hour, historyBudget(cfg))
+	} else {
+		// A rebuilt pipeline keeps the live cache and the console's rings, as the reload's
+		// fast path does: devices that remain keep their state.
+		d.latest.SetDevices(d.devs)
+		d.history.SetDevices(d.devs)
+	}
 	defer func() {
 		if err != nil {
-			d.Close()
+			d.Close() // an inherited listener stays open: it is the caller's (apiListener)
 			d = nil
 		}
 	}()
@@ -132,11 +158,16 @@ func New(cfg *config.Config, opts Options) (d *Daemon, err error) {
 		return d, err
 	}
 	d.fanout.Store(&d.stages.fanout)
+	d.apiLn.own()
 	return d, nil
 }
 
-// Close closes what New opened, newest first. Run has returned: nothing uses them now.
+// Close closes what New opened, newest first, and the pipeline a reload rebuilt in its place.
+// Run has returned: nothing uses them now.
 func (d *Daemon) Close() {
+	if d.live != nil && d.live != d {
+		d.live.Close()
+	}
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		d.closers[i]()
 	}

@@ -26,8 +26,11 @@
 // (the API with them), then every reading consumer's input is closed so that each drains into
 // the next, the journal consumers catch up with what the engine journalled, the services stop,
 // and the InfluxDB writer's client closes last. shutdown_timeout bounds it all. A reload
-// (reload.go) replaces the device sources (Modbus pollers, MQTT device listener) and keeps every
-// other stage and its state: journal, stores, cursors, queues.
+// (reload.go) whose file changes only the devices' transports and polling replaces the device
+// sources (Modbus pollers, MQTT device listener) and keeps every other stage; any other change
+// rebuilds the whole pipeline in the same process (rebuild.go): the old one stops as above, New
+// builds the next, and state carries over because the stores are on disk. The API's listener
+// is handed from one to the next (listener.go).
 //
 // The crash hooks of the delivery tests are built only with -tags faultinject
 // (faultinject.go); the shipped binary has no-ops in their place (faultinject_off.go).

@@ -7,9 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -21,15 +20,20 @@ import (
 )
 
 // reloader runs the device sources (the Modbus pollers and the MQTT device listener) and
-// replaces them when the configuration file changes (SIGHUP or POST /api/v1/reload): the new
-// file is loaded and validated while the running sources go on; an invalid one is refused with
-// every problem logged and the running configuration kept; a valid one stops the sources (the
-// poll under way finishes), points the live cache at the new device set (devices that remain
-// keep their state) and starts new sources: Modbus and MQTT devices change at once. The
-// InfluxDB writer and its queue, the alarm journal, the stores and every journal consumer's
-// cursor are untouched, so no reading already taken is lost and no event is delivered twice.
-// Alarm rules, the patrol roster, the work-order tables and other keys take effect at the next
-// restart.
+// reloads the configuration file when asked (SIGHUP or POST /api/v1/reload): the new file is
+// loaded and validated while the running sources go on; an invalid one is refused with every
+// problem logged and the running configuration kept.
+//
+// A valid file that changes only the devices' transports and polling (reload_keys.go) takes the
+// fast path: the sources stop (the poll under way finishes), the live cache is pointed at the
+// new device set (devices that remain keep their state) and new sources start. The InfluxDB
+// writer and its queue, the alarm journal, the stores and every journal consumer's cursor are
+// untouched, so no reading already taken is lost and no event is delivered twice.
+//
+// A valid file that changes anything else (alarm rules, the patrol roster, the work-order
+// tables, http, the broker's accounts, a device added) is checked further (checkRebuild) and
+// then the device sources return a *rebuildRequest: the runner stops the whole pipeline the
+// normal way and Run builds the next from the file (rebuild.go).
 type reloader struct {
 	path     string
 	log      *slog.Logger
@@ -38,8 +42,15 @@ type reloader struct {
 	opts     modbus.Options
 	mqtt     *mqttSide
 	hooks    []func(*config.Config) error
-	requests chan chan error
-	hup      chan os.Signal
+	requests chan chan reloadAnswer
+	// gone is closed once run has returned: a request then finds no one to answer it.
+	gone chan struct{}
+	// rebuild checks a file that changes more than the devices (checkRebuild).
+	rebuild func(*config.Config) (*rebuildRequest, error)
+	// hup is SIGHUP, registered by Run for the life of the process.
+	hup chan os.Signal
+	// wait bounds how long POST /api/v1/reload waits for a rebuild: the drain, then New.
+	wait time.Duration
 	// loaded is the configuration file as last loaded (at the start, then at each reload), to
 	// tell which edits a reload does not apply (reload_keys.go).
 	loaded *config.Config
@@ -63,12 +74,19 @@ func (s deviceSources) run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// run runs cur until ctx ends, replacing it on each reload that is valid.
+// reloadAnswer is what POST /api/v1/reload is told: the outcome, or (rebuilt not nil) that
+// the pipeline stops to be rebuilt and the outcome comes on rebuilt.
+type reloadAnswer struct {
+	err     error
+	rebuilt chan error
+}
+
+// run runs cur until ctx ends, replacing it on each reload that is valid and changes only the
+// devices; one that changes more ends run with a *rebuildRequest.
 func (r *reloader) run(ctx context.Context, cur deviceSources) error {
-	r.hup = make(chan os.Signal, 1)
-	if r.path != "" {
-		signal.Notify(r.hup, syscall.SIGHUP)
-		defer signal.Stop(r.hup)
+	defer close(r.gone)
+	if r.hup == nil {
+		r.hup = make(chan os.Signal, 1) // never signalled: Run registers SIGHUP
 	}
 	for {
 		r.current.Store(cur.poller)
@@ -82,15 +100,30 @@ func (r *reloader) run(ctx context.Context, cur deviceSources) error {
 			return <-done
 		}
 		<-done
+		if next.rebuild != nil {
+			return r.stopForRebuild(next)
+		}
 		cur = r.swap(next)
 	}
+}
+
+// stopForRebuild tells the API's caller that the pipeline is being rebuilt and hands the
+// request to the runner, which stops the pipeline: Run builds the next one.
+func (r *reloader) stopForRebuild(next *prepared) error {
+	req := next.rebuild
+	r.log.Info("configuration changes more than the devices: the pipeline stops and is rebuilt with its state", "changed", req.keys)
+	if next.reply != nil {
+		req.done = make(chan error, 1)
+		next.reply <- reloadAnswer{rebuilt: req.done}
+	}
+	return req
 }
 
 // await waits for a valid reload (a prepared next set of sources), answering every refused one
 // while the running sources go on; nil once ctx ends or a source returns.
 func (r *reloader) await(ctx context.Context, done chan error) *prepared {
 	for {
-		var reply chan error
+		var reply chan reloadAnswer
 		select {
 		case <-ctx.Done():
 			return nil
@@ -105,7 +138,7 @@ func (r *reloader) await(ctx context.Context, done chan error) *prepared {
 		if err != nil {
 			r.log.Error("configuration reload refused; the running configuration stays", "file", r.path, "error", err.Error())
 			if reply != nil {
-				reply <- err
+				reply <- reloadAnswer{err: err}
 			}
 			continue
 		}
@@ -139,25 +172,25 @@ func (r *reloader) swap(next *prepared) deviceSources {
 	} else {
 		r.log.Info("configuration reloaded", "devices", len(next.devs))
 	}
-	if keys := restartKeys(r.loaded, next.cfg); len(keys) > 0 {
-		r.log.Warn("these keys changed and take effect at the next restart", "keys", keys)
-	}
 	r.loaded = next.cfg
 	if next.reply != nil {
-		next.reply <- err
+		next.reply <- reloadAnswer{err: err}
 	}
 	return next.sources
 }
 
-// prepared is a valid new configuration and the sources built for it, not yet running.
+// prepared is a valid new configuration and the sources built for it, not yet running; or,
+// with rebuild set, one that the pipeline is rebuilt for.
 type prepared struct {
 	cfg     *config.Config
 	devs    []*devices.Device
 	sources deviceSources
-	reply   chan error // POST /api/v1/reload waits here; nil for SIGHUP
+	rebuild *rebuildRequest
+	reply   chan reloadAnswer // POST /api/v1/reload waits here; nil for SIGHUP
 }
 
-// prepare loads and validates the file and builds its sources; nothing runs yet.
+// prepare loads and validates the file and builds its sources, or checks it for a rebuild
+// when it changes more than the devices; nothing runs yet.
 func (r *reloader) prepare() (*prepared, error) {
 	if r.path == "" {
 		return nil, errNoReloadPath
@@ -165,6 +198,14 @@ func (r *reloader) prepare() (*prepared, error) {
 	cfg, err := config.Load(r.path)
 	if err != nil {
 		return nil, err
+	}
+	if keys := rebuildKeys(r.loaded, cfg); len(keys) > 0 {
+		req, err := r.rebuild(cfg)
+		if err != nil {
+			return nil, err
+		}
+		req.keys = keys
+		return &prepared{cfg: cfg, rebuild: req}, nil
 	}
 	devs, err := cfg.BuildDevices()
 	if err != nil {
@@ -184,22 +225,51 @@ func (r *reloader) prepare() (*prepared, error) {
 	return &prepared{cfg: cfg, devs: devs, sources: deviceSources{poller: p, listener: l}}, nil
 }
 
-// serveHTTP is POST /api/v1/reload: the same as SIGHUP, answering with the outcome.
+// serveHTTP is POST /api/v1/reload: the same as SIGHUP, answering with the outcome. When the
+// pipeline is rebuilt, the answer comes once the new one is built; the connection is taken
+// from the server (hijacked) so that the old API's shutdown does not wait for it (rebuild.go).
 func (r *reloader) serveHTTP(w http.ResponseWriter, req *http.Request) {
-	reply := make(chan error, 1)
+	reply := make(chan reloadAnswer, 1)
 	select {
 	case r.requests <- reply:
+	case <-r.gone:
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		writeJSONError(w, "facilityd is stopping or being rebuilt; ask again")
+		return
 	case <-req.Context().Done():
 		return
 	}
-	if err := <-reply; err != nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		writeJSONError(w, "reload refused, the running configuration stays: "+err.Error())
+	ans := <-reply
+	if ans.rebuilt != nil {
+		answerRebuild(w, ans.rebuilt, r.wait, r.log)
 		return
 	}
+	writeReloadAnswer(w, ans.err, "reloaded")
+}
+
+// writeReloadAnswer writes the outcome of a reload: 200, or 422 with the problems.
+func writeReloadAnswer(w http.ResponseWriter, err error, status string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte("{\"status\": \"reloaded\"}\n"))
+	if err != nil {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		w.Write(reloadError(err))
+		return
+	}
+	b, _ := json.Marshal(map[string]string{"status": status})
+	w.Write(append(b, '\n'))
+}
+
+// reloadError is the JSON body of a reload that did not apply: refused with the running
+// configuration kept, or failed after a rebuild's stop with the previous one running again.
+func reloadError(err error) []byte {
+	msg := "reload refused, the running configuration stays: " + err.Error()
+	if errors.Is(err, errRebuildFailed) {
+		msg = "reload failed: " + err.Error()
+	}
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	return append(b, '\n')
 }
 
 func writeJSONError(w http.ResponseWriter, msg string) {

@@ -6,11 +6,12 @@ import (
 	"github.com/facilityd/facilityd/config"
 )
 
-// restartKeys names the keys of next that differ from prev and that a reload does not apply:
-// a reload replaces the device sources (devices, profiles, polling, modbus) and nothing else,
-// so the operator is told which edits wait for the next restart instead of finding out later.
-// Only key names are returned, never values: some are secrets.
-func restartKeys(prev, next *config.Config) []string {
+// rebuildKeys names the keys of next that differ from prev and that the reload's fast path
+// (new device sources, reload.go) cannot apply, so that the pipeline is rebuilt for them
+// (rebuild.go): every section but the devices' transports, profiles and polling. The same
+// names are logged with the outcome. Only key names are returned, never values: some are
+// secrets.
+func rebuildKeys(prev, next *config.Config) []string {
 	if prev == nil || next == nil {
 		return nil
 	}
@@ -38,9 +39,9 @@ func restartKeys(prev, next *config.Config) []string {
 			keys = append(keys, s.key)
 		}
 	}
-	// The alarm engine and the work orders were built with the devices of the start: a device
-	// added, or one whose kind, profile, place or alarm overrides changed, is polled at once
-	// but has its alarm rules and work-order routing only after the restart.
+	// The alarm engine and the work orders are built with the pipeline's devices: a device
+	// added, or one whose kind, profile, place or alarm overrides changed, needs them built
+	// again to have its alarm rules and work-order routing.
 	old := map[string]config.Device{}
 	for _, d := range prev.Devices {
 		old[d.ID] = d

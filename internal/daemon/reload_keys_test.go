@@ -8,9 +8,9 @@ import (
 	"github.com/facilityd/facilityd/config"
 )
 
-// TestRestartKeys: after a reload the operator is told which of the edits wait for a restart,
-// and is not told about the edits the reload applied (device transports, polling).
-func TestRestartKeys(t *testing.T) {
+// TestRebuildKeys: a reload rebuilds the pipeline for the edits its fast path cannot apply,
+// and takes the fast path for device transports and polling alone; the keys are logged.
+func TestRebuildKeys(t *testing.T) {
 	base := func() *config.Config {
 		return &config.Config{
 			Site: "demo-estate", ShutdownTimeout: 10 * time.Second,
@@ -44,8 +44,8 @@ func TestRestartKeys(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			next := base()
 			tc.edit(next)
-			if got := restartKeys(base(), next); !slices.Equal(got, tc.want) {
-				t.Errorf("restartKeys = %q, want %q", got, tc.want)
+			if got := rebuildKeys(base(), next); !slices.Equal(got, tc.want) {
+				t.Errorf("rebuildKeys = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -10,14 +10,15 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Run runs the pipeline until ctx ends or a stage fails. It starts the consumers first and the
+// runOnce runs this pipeline until ctx ends, a stage fails or a reload asks for a rebuild (a
+// *rebuildRequest, returned for Run to build the next pipeline). It starts the consumers first and the
 // sources last, then stops the sources and lets the closes cascade: the sources return → every
 // reading consumer's input closes → each drains (the alarm engine then closes the journal's
 // feed) → every journal consumer delivers what is journalled and returns → the services stop.
 // The API stops with the sources. One deadline (shutdown_timeout) bounds it all; past it every
 // stage is cancelled, and Run still waits for them all, so that no goroutine outlives the
 // stores that Close closes after it; the InfluxDB writer's client closes last of all.
-func (d *Daemon) Run(ctx context.Context) error {
+func (d *Daemon) runOnce(ctx context.Context) error {
 	hard, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
 	services, stopServices := context.WithCancel(hard)

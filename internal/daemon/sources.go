@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
@@ -21,8 +22,10 @@ func (d *Daemon) buildSources(context.Context) error {
 	}
 	d.poller = p
 	d.reload = &reloader{path: d.h.ConfigPath, log: d.log, latest: d.latest, handle: d.handle, opts: opts, mqtt: d.mq,
-		hooks: append(append([]func(*config.Config) error(nil), d.h.OnReload...), historyOnReload(d.history)), requests: make(chan chan error)}
-	if d.h.ConfigPath != "" {
+		hooks:    append(append([]func(*config.Config) error(nil), d.h.OnReload...), historyOnReload(d.history)),
+		requests: make(chan chan reloadAnswer), gone: make(chan struct{}),
+		rebuild: d.checkRebuild, wait: d.cfg.ShutdownTimeout + time.Minute, loaded: d.gen.loaded}
+	if d.h.ConfigPath != "" && d.reload.loaded == nil {
 		// The file as it is now, not cfg: run and the tests adjust cfg after loading it.
 		d.reload.loaded, _ = config.Load(d.h.ConfigPath)
 	}

@@ -175,14 +175,24 @@ func Start(t *testing.T, cfg *config.Config) *Running {
 }
 
 // StartWith is Start with opts (a configuration file to reload, hooks); opts.Listening is
-// Start's own.
+// told of every pipeline that serves (a reload that rebuilds starts another), Start waits for
+// the first.
 func StartWith(t *testing.T, cfg *config.Config, opts daemon.Options) *Running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	go func() {
-		opts.Listening = func(a net.Addr) { addr <- a }
+		theirs := opts.Listening
+		opts.Listening = func(a net.Addr) {
+			if theirs != nil {
+				theirs(a)
+			}
+			select {
+			case addr <- a: // the first start; a rebuilt pipeline serves the same address
+			default:
+			}
+		}
 		errc <- Run(ctx, cfg, opts)
 	}()
 	var r Running
