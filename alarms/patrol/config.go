@@ -145,9 +145,6 @@ type SMS struct {
 	Gateway SMSGateway
 }
 
-// Enabled reports whether an SMS path is configured.
-func (s SMS) Enabled() bool { return s.Modem.Port != "" || s.Gateway.URL != "" }
-
 // Modem is a GSM/4G modem speaking AT commands (3GPP TS 27.005) on Port. PIN is a secret.
 type Modem struct {
 	Port          string

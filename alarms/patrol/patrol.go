@@ -119,37 +119,17 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	chans := deps.Channels
-	if chans == nil {
-		if deps.Publisher != nil {
-			chans = append(chans, &MQTTChannel{Pub: deps.Publisher, Retained: cfg.Retained})
-		}
-		if w := cfg.Webhook; w.URL != "" {
-			sender, err := webhook.New(w.URL, []byte(w.Secret))
-			if err != nil {
-				return nil, fmt.Errorf("patrol.webhook: %w", err)
-			}
-			sender.Timeout, sender.Retries, sender.BackoffMin, sender.BackoffMax, sender.Now = w.Timeout, w.Retries, w.BackoffMin, w.BackoffMax, s.now
-			chans = append(chans, &Webhook{Sender: sender})
-		}
-		if deps.Events != nil {
-			chans = append(chans, &ConsoleChannel{Events: deps.Events})
-		}
-	}
-	if deps.Channels == nil {
-		phones, err := s.phoneChannels(cfg.Phones)
-		if err != nil {
+	if s.chans = deps.Channels; s.chans == nil {
+		if s.chans, err = s.channels(cfg); err != nil {
 			store.Close()
 			return nil, err
 		}
-		chans = append(chans, phones...)
 	}
-	s.chans = chans
 	if s.links, err = linkKey(store); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("patrol.store: %w", err)
 	}
-	s.dispatch = NewDispatcher(store, chans, s.metrics, s.log, DispatchOptions{
+	s.dispatch = NewDispatcher(store, s.chans, s.metrics, s.log, DispatchOptions{
 		Now: s.now, Retries: cfg.Phones.Retries, Needed: s.needed, Summary: s.summary, Health: deps.ChannelHealth,
 	})
 	if err := s.load(); err != nil {
@@ -157,6 +137,31 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// channels builds the configured channels: MQTT and the console where the daemon wired them
+// in, the webhook and the phones where cfg configures them.
+func (s *Service) channels(cfg Config) ([]Channel, error) {
+	var chans []Channel
+	if s.deps.Publisher != nil {
+		chans = append(chans, &MQTTChannel{Pub: s.deps.Publisher, Retained: cfg.Retained})
+	}
+	if w := cfg.Webhook; w.URL != "" {
+		sender, err := webhook.New(w.URL, []byte(w.Secret))
+		if err != nil {
+			return nil, fmt.Errorf("patrol.webhook: %w", err)
+		}
+		sender.Timeout, sender.Retries, sender.BackoffMin, sender.BackoffMax, sender.Now = w.Timeout, w.Retries, w.BackoffMin, w.BackoffMax, s.now
+		chans = append(chans, &Webhook{Sender: sender})
+	}
+	if s.deps.Events != nil {
+		chans = append(chans, &ConsoleChannel{Events: s.deps.Events})
+	}
+	phones, err := s.phoneChannels(cfg.Phones)
+	if err != nil {
+		return nil, err
+	}
+	return append(chans, phones...), nil
 }
 
 func (s *Service) load() error {

@@ -135,6 +135,7 @@ func (d *Daemon) buildPatrol(context.Context) error {
 		return fmt.Errorf("patrol: %w", err)
 	}
 	d.patrol = svc
+	d.log.Info("patrol alerts on", "patrol", pc)
 	d.closers = append(d.closers, func() { svc.Close() })
 	return nil
 }
