@@ -67,7 +67,7 @@ type Rule struct {
 	Shift string
 	// Notify is who: "group", "supervisor", "engineering" (the console only).
 	Notify []string
-	// Channels is how, by channel name (Channels lists them).
+	// Channels is how: mqtt, webhook, console, wecom, dingtalk, feishu, sms, call.
 	Channels []string
 }
 

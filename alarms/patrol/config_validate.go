@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Channels are the names a rule or a ladder step may send on.
-var Channels = []string{"mqtt", "webhook", "console", "wecom", "dingtalk", "feishu", "sms", "call"}
+// channelNames are the names a rule or a ladder step may send on.
+var channelNames = []string{"mqtt", "webhook", "console", "wecom", "dingtalk", "feishu", "sms", "call"}
 
 // Validate reports what the patrol cannot run with: clocks that do not parse, names of
 // guards, shifts and channels that do not exist, ladders out of order, channel settings that
@@ -114,7 +114,7 @@ func (c Config) validateRules(shifts map[string]bool) []error {
 			}
 		}
 		if len(r.Channels) == 0 {
-			errs.add("%s.channels: none; name at least one of %s", key, strings.Join(Channels, ", "))
+			errs.add("%s.channels: none; name at least one of %s", key, strings.Join(channelNames, ", "))
 		}
 		errs = append(errs, unknownChannels(key, r.Channels)...)
 	}
@@ -157,8 +157,8 @@ func (c Config) validateLadders(guards map[string]bool) []error {
 func unknownChannels(key string, chans []string) []error {
 	var errs problems
 	for _, ch := range chans {
-		if !slices.Contains(Channels, ch) {
-			errs.add("%s.channels: %q is not one of %s", key, ch, strings.Join(Channels, ", "))
+		if !slices.Contains(channelNames, ch) {
+			errs.add("%s.channels: %q is not one of %s", key, ch, strings.Join(channelNames, ", "))
 		}
 	}
 	return errs
