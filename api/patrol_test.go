@@ -14,20 +14,19 @@ import (
 
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/alarms/patrol"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 )
 
 func patrolServer(t *testing.T) (*httptest.Server, *patrol.Service) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Patrol.Timezone = "UTC"
-	cfg.Patrol.Store = filepath.Join(t.TempDir(), "patrol.db")
-	cfg.Patrol.Shifts = []config.PatrolShift{{Name: "night", Start: "18:00", End: "08:00", Supervisor: "sup"}, {Name: "day", Start: "08:00", End: "18:00", Supervisor: "sup"}}
-	cfg.Patrol.Guards = []config.PatrolGuard{{ID: "g1", Handset: "H1"}, {ID: "g2", Handset: "H2"}, {ID: "sup", Handset: "H9"}}
-	cfg.Patrol.Groups = []config.PatrolGroup{{Name: "all", Shift: "night", Zones: []string{"*"}, Guards: []string{"g1", "g2"}}, {Name: "day", Shift: "day", Zones: []string{"*"}, Guards: []string{"g1"}}}
+	cfg := patrol.Config{Site: "estate", Location: time.UTC, Store: filepath.Join(t.TempDir(), "patrol.db")}
+	cfg.Escalation.LifeSafety = patrol.Timing{Resend: 30 * time.Second, Escalate: time.Minute}
+	cfg.Escalation.Critical = cfg.Escalation.LifeSafety
+	cfg.Shifts = []patrol.Shift{{Name: "night", Start: "18:00", End: "08:00", Supervisor: "sup"}, {Name: "day", Start: "08:00", End: "18:00", Supervisor: "sup"}}
+	cfg.Guards = []patrol.Guard{{ID: "g1", Handset: "H1"}, {ID: "g2", Handset: "H2"}, {ID: "sup", Handset: "H9"}}
+	cfg.Groups = []patrol.Group{{Name: "all", Shift: "night", Zones: []string{"*"}, Guards: []string{"g1", "g2"}}, {Name: "day", Shift: "day", Zones: []string{"*"}, Guards: []string{"g1"}}}
 	now := time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)
-	svc, err := patrol.New(&cfg, patrol.Deps{Now: func() time.Time { return now }, Channels: []patrol.Channel{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc, err := patrol.New(cfg, patrol.Deps{Now: func() time.Time { return now }, Channels: []patrol.Channel{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -261,7 +261,9 @@ func DefaultPatrol() Patrol {
 // Enabled reports whether a roster is configured.
 func (p *Patrol) Enabled() bool { return len(p.Shifts) > 0 }
 
-// ParseClock reads a local time of day "HH:MM" as minutes after midnight.
+// ParseClock reads a local time of day "HH:MM" as minutes after midnight, for the YAML-level
+// checks of shifts, the lighting check and the self-test. The patrol reads the same clocks
+// with patrol.ParseClock: config imports no component.
 func ParseClock(s string) (int, error) {
 	h, m, ok := strings.Cut(s, ":")
 	hh, err1 := strconv.Atoi(h)

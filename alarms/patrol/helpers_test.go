@@ -14,8 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/testutil"
+	"github.com/facilityd/facilityd/locale"
 )
 
 // fakeChannel records what it is sent.
@@ -69,29 +69,40 @@ func (f *fakeAcker) Ack(alarmID, by, note string) error {
 // Shanghai has no DST: local times in tests stay simple.
 var shanghai, _ = time.LoadLocation("Asia/Shanghai")
 
-// testConfig is a site with two zones, a day and a night shift crossing midnight.
-func testConfig(t *testing.T) *config.Config {
-	cfg := config.Default()
-	cfg.Site = "estate"
-	cfg.Patrol.Timezone = "Asia/Shanghai"
-	cfg.Patrol.Latitude, cfg.Patrol.Longitude = 31.2304, 121.4737
-	cfg.Patrol.Store = filepath.Join(t.TempDir(), "patrol.db")
-	cfg.Patrol.Shifts = []config.PatrolShift{
+// testConfig is a site with two zones, a day and a night shift crossing midnight, and the
+// YAML's defaults (config.DefaultPatrol) for everything else.
+func testConfig(t *testing.T) *Config {
+	cfg := Config{
+		Site: "estate", Locale: locale.EN, Location: shanghai, Latitude: 31.2304, Longitude: 121.4737,
+		Store: filepath.Join(t.TempDir(), "patrol.db"), Retention: 365 * 24 * time.Hour,
+		Escalation: Escalation{
+			LifeSafety: Timing{Resend: 30 * time.Second, Escalate: 60 * time.Second},
+			Critical:   Timing{Resend: 30 * time.Second, Escalate: 60 * time.Second},
+			High:       Timing{Resend: 2 * time.Minute, Escalate: 5 * time.Minute},
+			Medium:     Timing{Escalate: 15 * time.Minute},
+		},
+		Lighting: Lighting{Shift: "night", AfterDusk: 30 * time.Minute},
+		Webhook:  WebhookConfig{Timeout: 5 * time.Second, Retries: 5, BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
+		Phones: Phones{
+			RatePerMinute: 20, Burst: 5, Retries: 5, SelfTest: "09:00", Call: Call{Ring: 30 * time.Second},
+			SMS: SMS{Modem: Modem{Baud: 115200}, Gateway: SMSGateway{Method: "POST", ContentType: "application/json", Timeout: 10 * time.Second}},
+		},
+	}
+	cfg.Shifts = []Shift{
 		{Name: "night", Start: "18:00", End: "08:00", Supervisor: "sup-n", Fallback: "chief"},
 		{Name: "day", Start: "08:00", End: "18:00", Supervisor: "sup-d", Fallback: "chief"},
 	}
-	cfg.Patrol.Guards = []config.PatrolGuard{
+	cfg.Guards = []Guard{
 		{ID: "g1", Name: "Wang", Handset: "H-01"}, {ID: "g2", Name: "Li", Handset: "H-02"},
 		{ID: "g3", Name: "Zhao", Handset: "H-03"}, {ID: "g4", Name: "Sun", Handset: "H-04"},
 		{ID: "sup-n", Name: "Night supervisor", Handset: "H-10"}, {ID: "sup-d", Name: "Day supervisor", Handset: "H-11"},
 		{ID: "chief", Name: "Security chief", Handset: "H-99"},
 	}
-	cfg.Patrol.Groups = []config.PatrolGroup{
+	cfg.Groups = []Group{
 		{Name: "north-night", Shift: "night", Zones: []string{"north"}, Guards: []string{"g1", "g2"}},
 		{Name: "south-night", Shift: "night", Zones: []string{"south"}, Guards: []string{"g3"}},
 		{Name: "day", Shift: "day", Zones: []string{"north", "south"}, Guards: []string{"g4"}},
 	}
-	cfg.Patrol.Lighting.AfterDusk = 30 * time.Minute
 	return &cfg
 }
 
@@ -107,14 +118,14 @@ type rig struct {
 }
 
 // newRig runs a service with one fake channel named "mqtt" (and "console", "webhook" dropped).
-func newRig(t *testing.T, cfg *config.Config, start time.Time, deps Deps) *rig {
+func newRig(t *testing.T, cfg *Config, start time.Time, deps Deps) *rig {
 	t.Helper()
 	r := &rig{clock: testutil.NewClock(start), ch: newFakeChannel("mqtt"), acker: &fakeAcker{}}
 	deps.Now = r.clock.Now
 	deps.Channels = []Channel{r.ch}
 	deps.Acker = r.acker
 	deps.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := New(cfg, deps)
+	s, err := New(*cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +143,7 @@ func newRig(t *testing.T, cfg *config.Config, start time.Time, deps Deps) *rig {
 }
 
 // restart stops the service and opens a new one on the same store.
-func (r *rig) restart(t *testing.T, cfg *config.Config) *rig {
+func (r *rig) restart(t *testing.T, cfg *Config) *rig {
 	t.Helper()
 	r.stop()
 	r.stop = nil

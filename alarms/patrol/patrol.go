@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/webhook"
 	"github.com/facilityd/facilityd/locale"
 )
@@ -69,7 +68,7 @@ type Deps struct {
 type Service struct {
 	site     string
 	lang     locale.Locale
-	cfg      config.Patrol
+	cfg      Config
 	roster   *Roster
 	store    *Store
 	deps     Deps
@@ -93,19 +92,23 @@ type Service struct {
 	started   time.Time // by the service's clock, for the lighting check's grace
 }
 
-// New builds the patrol from a validated configuration and opens its store
-// (cfg.Patrol.Store). Close it when Run has returned.
-func New(cfg *config.Config, deps Deps) (*Service, error) {
-	roster, err := NewRoster(cfg.Patrol)
+// New checks cfg (Validate), builds the patrol and opens its store (cfg.Store). Close it
+// when Run has returned.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	roster, err := NewRoster(cfg)
 	if err != nil {
 		return nil, err
 	}
-	store, err := OpenStore(cfg.Patrol.Store)
+	store, err := OpenStore(cfg.Store)
 	if err != nil {
 		return nil, err
 	}
 	s := &Service{
-		site: cfg.Site, lang: cfg.Lang(), cfg: cfg.Patrol, roster: roster, store: store, deps: deps, now: deps.Now,
+		site: cfg.Site, lang: cfg.Locale, cfg: cfg, roster: roster, store: store, deps: deps, now: deps.Now,
 		log: deps.Log, metrics: NewMetrics(deps.Registerer),
 		alerts: map[string]*Alert{}, byAlarm: map[string][]string{}, checklists: map[string]*Checklist{}, archived: map[string]time.Time{},
 	}
@@ -116,44 +119,49 @@ func New(cfg *config.Config, deps Deps) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	chans := deps.Channels
-	if chans == nil {
-		if deps.Publisher != nil {
-			chans = append(chans, &MQTTChannel{Pub: deps.Publisher, Retained: cfg.Patrol.Retained})
-		}
-		if w := cfg.Patrol.Webhook; w.URL != "" {
-			sender, err := webhook.New(w.URL.Reveal(), []byte(w.Secret.Reveal()))
-			if err != nil {
-				return nil, fmt.Errorf("patrol.webhook: %w", err)
-			}
-			sender.Timeout, sender.Retries, sender.BackoffMin, sender.BackoffMax, sender.Now = w.Timeout, w.Retries, w.BackoffMin, w.BackoffMax, s.now
-			chans = append(chans, &Webhook{Sender: sender})
-		}
-		if deps.Events != nil {
-			chans = append(chans, &ConsoleChannel{Events: deps.Events})
-		}
-	}
-	if deps.Channels == nil {
-		phones, err := s.phoneChannels(cfg)
-		if err != nil {
+	if s.chans = deps.Channels; s.chans == nil {
+		if s.chans, err = s.channels(cfg); err != nil {
 			store.Close()
 			return nil, err
 		}
-		chans = append(chans, phones...)
 	}
-	s.chans = chans
 	if s.links, err = linkKey(store); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("patrol.store: %w", err)
 	}
-	s.dispatch = NewDispatcher(store, chans, s.metrics, s.log, DispatchOptions{
-		Now: s.now, Retries: cfg.Patrol.Phones.Retries, Needed: s.needed, Summary: s.summary, Health: deps.ChannelHealth,
+	s.dispatch = NewDispatcher(store, s.chans, s.metrics, s.log, DispatchOptions{
+		Now: s.now, Retries: cfg.Phones.Retries, Needed: s.needed, Summary: s.summary, Health: deps.ChannelHealth,
 	})
 	if err := s.load(); err != nil {
 		store.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// channels builds the configured channels: MQTT and the console where the daemon wired them
+// in, the webhook and the phones where cfg configures them.
+func (s *Service) channels(cfg Config) ([]Channel, error) {
+	var chans []Channel
+	if s.deps.Publisher != nil {
+		chans = append(chans, &MQTTChannel{Pub: s.deps.Publisher, Retained: cfg.Retained})
+	}
+	if w := cfg.Webhook; w.URL != "" {
+		sender, err := webhook.New(w.URL, []byte(w.Secret))
+		if err != nil {
+			return nil, fmt.Errorf("patrol.webhook: %w", err)
+		}
+		sender.Timeout, sender.Retries, sender.BackoffMin, sender.BackoffMax, sender.Now = w.Timeout, w.Retries, w.BackoffMin, w.BackoffMax, s.now
+		chans = append(chans, &Webhook{Sender: sender})
+	}
+	if s.deps.Events != nil {
+		chans = append(chans, &ConsoleChannel{Events: s.deps.Events})
+	}
+	phones, err := s.phoneChannels(cfg.Phones)
+	if err != nil {
+		return nil, err
+	}
+	return append(chans, phones...), nil
 }
 
 func (s *Service) load() error {

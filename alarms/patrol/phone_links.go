@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/facilityd/facilityd/config"
 )
 
 // A claim link is the console's page of one alert with a token that names one guard: opened
@@ -132,7 +130,7 @@ const selfTestMeta = "self_test"
 
 // selfTest runs the self-tests if they are due at now.
 func (s *Service) selfTest(ctx context.Context, now time.Time) {
-	at, err := config.ParseClock(s.cfg.Phones.SelfTest)
+	at, err := ParseClock(s.cfg.Phones.SelfTest)
 	if s.cfg.Phones.SelfTest == "" || err != nil {
 		return
 	}

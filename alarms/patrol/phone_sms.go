@@ -13,7 +13,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/modem"
 	"github.com/facilityd/facilityd/internal/webhook"
 )
@@ -27,10 +26,10 @@ type smsSender interface {
 // ErrModemDown is a send through a modem that is not (or no longer) open.
 var ErrModemDown = errors.New("the modem is not open")
 
-func (s *Service) smsSender(p config.PatrolPhones) (smsSender, error) {
+func (s *Service) smsSender(p Phones) (smsSender, error) {
 	switch {
 	case p.SMS.Modem.Port != "":
-		return &modemLink{cfg: modem.Config{Port: p.SMS.Modem.Port, Baud: p.SMS.Modem.Baud, PIN: p.SMS.Modem.PIN.Reveal(), StatusReports: p.SMS.Modem.StatusReports}, log: s.log.With("modem", p.SMS.Modem.Port), s: s}, nil
+		return &modemLink{cfg: modem.Config{Port: p.SMS.Modem.Port, Baud: p.SMS.Modem.Baud, PIN: p.SMS.Modem.PIN, StatusReports: p.SMS.Modem.StatusReports}, log: s.log.With("modem", p.SMS.Modem.Port), s: s}, nil
 	case p.SMS.Gateway.URL != "":
 		g := p.SMS.Gateway
 		tmpl, err := template.New("sms").Funcs(template.FuncMap{"json": func(v string) (string, error) {
@@ -257,7 +256,7 @@ func (l *modemLink) session(ctx context.Context) error {
 
 // smsGateway posts each SMS to an HTTP SMS gateway, from a template.
 type smsGateway struct {
-	cfg    config.PatrolSMSGateway
+	cfg    SMSGateway
 	body   *template.Template
 	client *http.Client
 }
@@ -268,21 +267,21 @@ func (g *smsGateway) SendSMS(ctx context.Context, to, text string) error {
 	if err := g.body.Execute(&b, struct{ To, Text string }{to, text}); err != nil {
 		return fmt.Errorf("patrol.phones.sms.gateway.body: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, g.cfg.Method, g.cfg.URL.Reveal(), &b)
+	req, err := http.NewRequestWithContext(ctx, g.cfg.Method, g.cfg.URL, &b)
 	if err != nil {
-		return fmt.Errorf("sms gateway %s: %w", webhook.Redact(g.cfg.URL.Reveal()), err)
+		return fmt.Errorf("sms gateway %s: %w", webhook.Redact(g.cfg.URL), err)
 	}
 	req.Header.Set("Content-Type", g.cfg.ContentType)
 	for k, v := range g.cfg.Headers {
-		req.Header.Set(k, v.Reveal())
+		req.Header.Set(k, v)
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("sms gateway %s: %w", webhook.Redact(g.cfg.URL.Reveal()), errors.Unwrap(err))
+		return fmt.Errorf("sms gateway %s: %w", webhook.Redact(g.cfg.URL), errors.Unwrap(err))
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("sms gateway %s: %s", webhook.Redact(g.cfg.URL.Reveal()), resp.Status)
+		return fmt.Errorf("sms gateway %s: %s", webhook.Redact(g.cfg.URL), resp.Status)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/robots"
 )
 
@@ -24,25 +23,24 @@ type SelfTester interface {
 }
 
 // phoneChannels builds the configured phone channels.
-func (s *Service) phoneChannels(cfg *config.Config) ([]Channel, error) {
-	p := cfg.Patrol.Phones
+func (s *Service) phoneChannels(p Phones) ([]Channel, error) {
 	var out []Channel
 	if p.WeCom.URL != "" {
-		r, err := robots.NewWeCom(robots.WeComConfig{URL: p.WeCom.URL.Reveal(), MsgType: p.WeCom.MsgType, Timeout: p.WeCom.Timeout})
+		r, err := robots.NewWeCom(robots.WeComConfig{URL: p.WeCom.URL, MsgType: p.WeCom.MsgType, Timeout: p.WeCom.Timeout})
 		if err != nil {
 			return nil, fmt.Errorf("patrol.phones.wecom: %w", err)
 		}
 		out = append(out, &robotChannel{name: "wecom", robot: r, s: s, perMinute: p.RatePerMinute, burst: p.Burst})
 	}
 	if p.DingTalk.URL != "" {
-		r, err := robots.NewDingTalk(robots.DingTalkConfig{URL: p.DingTalk.URL.Reveal(), Secret: p.DingTalk.Secret.Reveal(), MsgType: p.DingTalk.MsgType, Timeout: p.DingTalk.Timeout, Now: s.now})
+		r, err := robots.NewDingTalk(robots.DingTalkConfig{URL: p.DingTalk.URL, Secret: p.DingTalk.Secret, MsgType: p.DingTalk.MsgType, Timeout: p.DingTalk.Timeout, Now: s.now})
 		if err != nil {
 			return nil, fmt.Errorf("patrol.phones.dingtalk: %w", err)
 		}
 		out = append(out, &robotChannel{name: "dingtalk", robot: r, s: s, perMinute: p.RatePerMinute, burst: p.Burst})
 	}
 	if p.Feishu.URL != "" {
-		r, err := robots.NewFeishu(robots.FeishuConfig{URL: p.Feishu.URL.Reveal(), Secret: p.Feishu.Secret.Reveal(), Timeout: p.Feishu.Timeout, Now: s.now})
+		r, err := robots.NewFeishu(robots.FeishuConfig{URL: p.Feishu.URL, Secret: p.Feishu.Secret, Timeout: p.Feishu.Timeout, Now: s.now})
 		if err != nil {
 			return nil, fmt.Errorf("patrol.phones.feishu: %w", err)
 		}

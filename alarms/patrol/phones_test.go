@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/modem"
 	"github.com/facilityd/facilityd/internal/robotfake"
 	"github.com/facilityd/facilityd/internal/testutil"
@@ -69,20 +68,20 @@ type phoneRig struct {
 	health     map[string]error
 	healthMu   sync.Mutex
 	stop       func()
-	cfg        *config.Config
+	cfg        *Config
 	deliveries int
 }
 
-func phoneConfig(t *testing.T) *config.Config {
+func phoneConfig(t *testing.T) *Config {
 	cfg := testConfig(t)
-	for i := range cfg.Patrol.Guards {
-		cfg.Patrol.Guards[i].Mobile = "+861380000000" + string(rune('0'+i))
+	for i := range cfg.Guards {
+		cfg.Guards[i].Mobile = "+861380000000" + string(rune('0'+i))
 	}
-	cfg.Patrol.Phones.LinkBase = "http://gw.estate:8080"
+	cfg.Phones.LinkBase = "http://gw.estate:8080"
 	return cfg
 }
 
-func newPhoneRig(t *testing.T, cfg *config.Config, start time.Time, robot, sms, call *phone, held ...bool) *phoneRig {
+func newPhoneRig(t *testing.T, cfg *Config, start time.Time, robot, sms, call *phone, held ...bool) *phoneRig {
 	t.Helper()
 	r := &phoneRig{clock: testutil.NewClock(start), robot: robot, sms: sms, call: call, health: map[string]error{}, cfg: cfg}
 	deps := Deps{Now: r.clock.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Acker: &fakeAcker{},
@@ -92,7 +91,7 @@ func newPhoneRig(t *testing.T, cfg *config.Config, start time.Time, robot, sms, 
 			r.health[ch] = err
 			r.healthMu.Unlock()
 		}}
-	s, err := New(cfg, deps)
+	s, err := New(*cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +160,7 @@ func TestLadderClimbsAndStopsOnAnSMSClaim(t *testing.T) {
 	cfg := phoneConfig(t)
 	// life safety: group + supervisor at once by the default rules; keep the supervisor for
 	// the ladder alone here, as a site whose rule tells only the group at once.
-	cfg.Patrol.Rules = []config.PatrolRule{{Class: "life_safety", Notify: []string{"group"}, Channels: []string{"mqtt", "wecom", "sms"}}}
+	cfg.Rules = []Rule{{Class: "life_safety", Notify: []string{"group"}, Channels: []string{"mqtt", "wecom", "sms"}}}
 	r := newPhoneRig(t, cfg, night, robot, sms, call)
 	e := raised("L1-1/entrapment", "north", alarms.PriorityCritical, alarms.ClassLifeSafety)
 	if err := r.s.Handle(e); err != nil {
@@ -345,7 +344,7 @@ func TestSelfTestReportsAFailedChannel(t *testing.T) {
 	t.Parallel()
 	robot, sms, call := newPhones()
 	cfg := phoneConfig(t)
-	cfg.Patrol.Phones.SelfTest = "09:00"
+	cfg.Phones.SelfTest = "09:00"
 	sms.selfErr = errors.New("+CME ERROR: 10 (SIM not inserted)")
 	morning := time.Date(2026, 11, 27, 8, 59, 0, 0, shanghai)
 	r := newPhoneRig(t, cfg, morning, robot, sms, call)
@@ -472,10 +471,10 @@ func TestRobotsFromConfiguration(t *testing.T) {
 		f.SetNow(clk.Now)
 	}
 	cfg := phoneConfig(t)
-	cfg.Patrol.Phones.WeCom.URL = config.Secret(wecom.URL())
-	cfg.Patrol.Phones.DingTalk.URL, cfg.Patrol.Phones.DingTalk.Secret = config.Secret(ding.URL()), "SECdemo"
-	cfg.Patrol.Phones.Feishu.URL, cfg.Patrol.Phones.Feishu.Secret = config.Secret(feishu.URL()), "feishu-secret"
-	s, err := New(cfg, Deps{Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.Phones.WeCom.URL = wecom.URL()
+	cfg.Phones.DingTalk.URL, cfg.Phones.DingTalk.Secret = ding.URL(), "SECdemo"
+	cfg.Phones.Feishu.URL, cfg.Phones.Feishu.Secret = feishu.URL(), "feishu-secret"
+	s, err := New(*cfg, Deps{Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,10 +525,10 @@ func TestModemEndToEnd(t *testing.T) {
 	clk := testutil.NewClock(night)
 	cfg := phoneConfig(t)
 	cfg.Locale = "zh-CN"
-	cfg.Patrol.Phones.SMS.Modem.Port = "/dev/null" // replaced by the pipe below
-	cfg.Patrol.Phones.Call = config.PatrolCall{Enabled: true, Ring: 5 * time.Second}
+	cfg.Phones.SMS.Modem.Port = "/dev/null" // replaced by the pipe below
+	cfg.Phones.Call = Call{Enabled: true, Ring: 5 * time.Second}
 	sim := simulators.NewModem("alarm-dialer")
-	s, err := New(cfg, Deps{Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := New(*cfg, Deps{Now: clk.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +625,7 @@ func TestRobotMentions(t *testing.T) {
 	t.Parallel()
 	robot, sms, call := newPhones()
 	cfg := phoneConfig(t)
-	cfg.Patrol.Guards[0].DingTalkUser = "manager4711"
+	cfg.Guards[0].AppUser = map[string]string{"dingtalk": "manager4711"}
 	r := newPhoneRig(t, cfg, night, robot, sms, call)
 	m := Message{Type: ActionAlert, Class: "equipment", To: []Guard{{ID: "g1"}, {ID: "g2"}}}
 	got := r.s.robotMessage(m, "dingtalk")
@@ -659,11 +658,11 @@ func TestSMSGateway(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := phoneConfig(t)
-	g := &cfg.Patrol.Phones.SMS.Gateway
-	g.URL = config.Secret(srv.URL + "/send")
+	g := &cfg.Phones.SMS.Gateway
+	g.URL = srv.URL + "/send"
 	g.Body = `{"to": {{json .To}}, "text": {{json .Text}}}`
-	g.Headers = map[string]config.Secret{"Authorization": "Bearer k"}
-	s, err := New(cfg, Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	g.Headers = map[string]string{"Authorization": "Bearer k"}
+	s, err := New(*cfg, Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

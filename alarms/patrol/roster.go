@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 )
 
 // Guard is one member of the patrol and the handset alerts reach.
@@ -41,9 +40,9 @@ type Roster struct {
 	loc    *time.Location
 	shifts []shift
 	guards map[string]Guard
-	groups []config.PatrolGroup
-	rules  []config.PatrolRule
-	esc    config.PatrolEscalation
+	groups []Group
+	rules  []Rule
+	esc    Escalation
 }
 
 // DefaultRules route alarms when the configuration names none; the first match wins.
@@ -53,46 +52,36 @@ type Roster struct {
 // supervisor at once, on the work-group robots and by SMS too; high the zone's group on the
 // handsets and robots; medium and low reach the group by day and wait for the console at
 // night. Channels a site has not configured are left out when the alert is sent.
-func DefaultRules() []config.PatrolRule {
+func DefaultRules() []Rule {
 	all := []string{"mqtt", "webhook", "console", "wecom", "dingtalk", "feishu"}
 	urgent := append(slices.Clone(all), "sms")
-	return []config.PatrolRule{
-		{Class: "communication", Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: urgent},
-		{Class: "communication", Priority: "high", Notify: []string{"group"}, Channels: all},
-		{Class: "communication", Notify: []string{"engineering"}, Channels: []string{"console"}},
-		{Class: "life_safety", Notify: []string{"group", "supervisor"}, Channels: urgent},
-		{Priority: "critical", Notify: []string{"group", "supervisor"}, Channels: urgent},
-		{Priority: "high", Notify: []string{"group"}, Channels: all},
-		{Priority: "medium", Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
-		{Priority: "low", Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
+	return []Rule{
+		{Class: alarms.ClassCommunication, Priority: alarms.PriorityCritical, Notify: []string{"group", "supervisor"}, Channels: urgent},
+		{Class: alarms.ClassCommunication, Priority: alarms.PriorityHigh, Notify: []string{"group"}, Channels: all},
+		{Class: alarms.ClassCommunication, Notify: []string{"engineering"}, Channels: []string{"console"}},
+		{Class: alarms.ClassLifeSafety, Notify: []string{"group", "supervisor"}, Channels: urgent},
+		{Priority: alarms.PriorityCritical, Notify: []string{"group", "supervisor"}, Channels: urgent},
+		{Priority: alarms.PriorityHigh, Notify: []string{"group"}, Channels: all},
+		{Priority: alarms.PriorityMedium, Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
+		{Priority: alarms.PriorityLow, Shift: "night", Notify: []string{"engineering"}, Channels: []string{"console"}},
 		{Notify: []string{"group"}, Channels: []string{"mqtt", "console"}},
 	}
 }
 
-// NewRoster builds the roster from the patrol section of a validated configuration.
-func NewRoster(c config.Patrol) (*Roster, error) {
-	loc := time.Local
-	if c.Timezone != "" {
-		l, err := time.LoadLocation(c.Timezone)
-		if err != nil {
-			return nil, fmt.Errorf("patrol.timezone: %w", err)
-		}
-		loc = l
-	}
-	r := &Roster{loc: loc, guards: map[string]Guard{}, groups: c.Groups, rules: c.Rules, esc: c.Escalation}
-	if len(r.rules) == 0 {
-		r.rules = DefaultRules()
-	}
+// NewRoster builds the roster from a validated configuration: nil Location is the machine's
+// zone, no rules are DefaultRules.
+func NewRoster(c Config) (*Roster, error) {
+	c = c.withDefaults()
+	r := &Roster{loc: c.Location, guards: map[string]Guard{}, groups: c.Groups, rules: c.Rules, esc: c.Escalation}
 	for _, g := range c.Guards {
-		r.guards[g.ID] = Guard{ID: g.ID, Name: g.Name, Handset: g.Handset, Mobile: g.Mobile,
-			AppUser: map[string]string{"wecom": g.WeComUser, "dingtalk": g.DingTalkUser, "feishu": g.FeishuUser}}
+		r.guards[g.ID] = g
 	}
 	for _, s := range c.Shifts {
-		start, err := config.ParseClock(s.Start)
+		start, err := ParseClock(s.Start)
 		if err != nil {
 			return nil, fmt.Errorf("patrol shift %s start: %w", s.Name, err)
 		}
-		end, err := config.ParseClock(s.End)
+		end, err := ParseClock(s.End)
 		if err != nil {
 			return nil, fmt.Errorf("patrol shift %s end: %w", s.Name, err)
 		}
@@ -181,7 +170,7 @@ type Route struct {
 	Fallback   string
 	// Channels carry the alert: mqtt, webhook, console, the robots, sms.
 	Channels []string
-	Timing   config.PatrolTiming
+	Timing   Timing
 	// Ladder is who is reached, how and when, while nobody claims.
 	Ladder []Rung
 }
@@ -191,7 +180,7 @@ func (r *Roster) Route(a alarms.Alarm, t time.Time) Route {
 	s := r.shiftAt(t)
 	out := Route{Shift: s.name, Supervisor: s.supervisor, Fallback: s.fallback, Timing: r.Timing(a), Channels: []string{"console"}}
 	for _, rule := range r.rules {
-		if !matches(rule.Priority, string(a.Priority)) || !matches(rule.Class, string(a.Class)) ||
+		if !matches(string(rule.Priority), string(a.Priority)) || !matches(string(rule.Class), string(a.Class)) ||
 			!matches(rule.Zone, a.Zone) || !matches(rule.Shift, s.name) {
 			continue
 		}
@@ -213,13 +202,13 @@ func (r *Roster) Route(a alarms.Alarm, t time.Time) Route {
 		if len(out.Guards) == 0 {
 			// Engineering's alarms wait on the console; nobody's handset is to be claimed from,
 			// so nothing escalates.
-			out.Timing = config.PatrolTiming{}
+			out.Timing = Timing{}
 			out.Supervisor, out.Fallback = "", ""
 		}
 		out.Ladder = r.ladder(a, s, out)
 		return out
 	}
-	out.Timing = config.PatrolTiming{}
+	out.Timing = Timing{}
 	out.Supervisor, out.Fallback = "", ""
 	return out
 }
@@ -235,13 +224,13 @@ func (r *Roster) ladder(a alarms.Alarm, s shift, out Route) []Rung {
 	if len(rungs) == 0 && t.Escalate > 0 {
 		urgent := a.Class == alarms.ClassLifeSafety || a.Priority == alarms.PriorityCritical
 		apps := appendNew(slices.Clone(out.Channels), "sms")
-		rungs = []config.PatrolRung{{After: t.Escalate, Notify: []string{"supervisor"}, Channels: apps}}
+		rungs = []LadderStep{{After: t.Escalate, Notify: []string{"supervisor"}, Channels: apps}}
 		last := apps
 		if urgent {
-			rungs = append(rungs, config.PatrolRung{After: t.Escalate + t.Escalate/2, Notify: []string{"supervisor"}, Channels: []string{"call"}})
+			rungs = append(rungs, LadderStep{After: t.Escalate + t.Escalate/2, Notify: []string{"supervisor"}, Channels: []string{"call"}})
 			last = appendNew(slices.Clone(apps), "call")
 		}
-		rungs = append(rungs, config.PatrolRung{After: 2 * t.Escalate, Notify: []string{"fallback"}, Channels: last})
+		rungs = append(rungs, LadderStep{After: 2 * t.Escalate, Notify: []string{"fallback"}, Channels: last})
 	}
 	var ladder []Rung
 	for _, rung := range rungs {
@@ -269,7 +258,7 @@ func (r *Roster) ladder(a alarms.Alarm, s shift, out Route) []Rung {
 
 // Timing is the re-send and escalation times of an alarm: life safety's whatever the
 // priority, else its priority's.
-func (r *Roster) Timing(a alarms.Alarm) config.PatrolTiming {
+func (r *Roster) Timing(a alarms.Alarm) Timing {
 	if a.Class == alarms.ClassLifeSafety {
 		return r.esc.LifeSafety
 	}

@@ -6,14 +6,13 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/alarms"
-	"github.com/facilityd/facilityd/config"
 )
 
 func at(day, hh, mm int) time.Time { return time.Date(2026, 11, day, hh, mm, 0, 0, shanghai) }
 
 func TestShiftAtCrossesMidnight(t *testing.T) {
 	t.Parallel()
-	r, err := NewRoster(testConfig(t).Patrol)
+	r, err := NewRoster(*testConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +40,7 @@ func TestShiftAtCrossesMidnight(t *testing.T) {
 
 func TestRouteDefaults(t *testing.T) {
 	t.Parallel()
-	r, err := NewRoster(testConfig(t).Patrol)
+	r, err := NewRoster(*testConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +92,12 @@ func TestRouteDefaults(t *testing.T) {
 func TestRouteConfiguredRules(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	cfg.Patrol.Rules = []config.PatrolRule{
+	cfg.Rules = []Rule{
 		{Class: "communication", Zone: "south", Notify: []string{"group"}, Channels: []string{"mqtt"}},
 		{Priority: "high", Shift: "night", Notify: []string{"group", "supervisor"}, Channels: []string{"mqtt", "console"}},
 		{Notify: []string{"engineering"}, Channels: []string{"console"}},
 	}
-	r, err := NewRoster(cfg.Patrol)
+	r, err := NewRoster(*cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func TestNightLightingSwitchOn(t *testing.T) {
 	latest := devices.NewLatest(devs)
 	sw := &fakePanels{latest: latest, tripped: map[string][]int{"LP-1": {2}}}
 	cfg := testConfig(t)
-	cfg.Patrol.Lighting.SwitchOn = true
+	cfg.Lighting.SwitchOn = true
 	noon := time.Date(2026, 11, 26, 12, 0, 0, 0, shanghai)
 	r := newRig(t, cfg, noon, Deps{Latest: latest, Switcher: sw})
 

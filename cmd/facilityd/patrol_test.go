@@ -13,6 +13,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/daemon"
 )
 
 // The daemon serves the patrol routes, runs tonight's lighting check against the live cache of
@@ -63,7 +64,11 @@ func TestClaimCommand(t *testing.T) {
 	cfg.Devices = nil
 	withPatrol(t, &cfg)
 	cfg.Patrol.Guards = append(cfg.Patrol.Guards, config.PatrolGuard{ID: "g2", Handset: "H2"})
-	svc, err := patrol.New(&cfg, patrol.Deps{Channels: []patrol.Channel{}, Log: slog.New(slog.DiscardHandler)})
+	pc, err := daemon.PatrolConfig(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := patrol.New(pc, patrol.Deps{Channels: []patrol.Channel{}, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

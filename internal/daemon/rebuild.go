@@ -239,7 +239,14 @@ var rebuildChecks = []func(*config.Config) error{
 		if !c.Patrol.Enabled() {
 			return nil
 		}
-		if _, err := patrol.NewRoster(c.Patrol); err != nil {
+		pc, err := PatrolConfig(c)
+		if err != nil {
+			return fmt.Errorf("patrol: %w", err)
+		}
+		if err := pc.Validate(); err != nil {
+			return fmt.Errorf("patrol: %w", err)
+		}
+		if _, err := patrol.NewRoster(pc); err != nil {
 			return fmt.Errorf("patrol: %w", err)
 		}
 		return nil

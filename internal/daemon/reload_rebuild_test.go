@@ -239,7 +239,7 @@ func TestReloadRebuildsWorkOrderLimits(t *testing.T) {
 	const accept = 7*time.Hour + 13*time.Minute
 	code, body := d.reloadWith(t, func(c *config.Config) {
 		c.WorkOrders.Limits = nil
-		for _, l := range config.DefaultTimeLimits() {
+		for _, l := range workorders.DefaultTimeLimits() {
 			c.WorkOrders.Limits = append(c.WorkOrders.Limits, config.TimeLimit{Category: l.Category, Priority: l.Priority, Accept: accept, Complete: 9 * time.Hour, Basis: "test"})
 		}
 	})
