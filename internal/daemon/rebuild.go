@@ -77,7 +77,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cur := d
 	for {
 		d.live = cur
-		cur.reload.hup = hup
+		if cur.reload != nil {
+			cur.reload.hup = hup
+		}
 		err := cur.runOnce(ctx)
 		var req *rebuildRequest
 		if !errors.As(err, &req) {
