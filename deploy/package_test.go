@@ -360,4 +360,3 @@ func checkHTTP(t *testing.T, url, want string) {
 		t.Errorf("GET %s: %s, want 200 with %s; got:\n%.2000s", url, resp.Status, want, b)
 	}
 }
-
