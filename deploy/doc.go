@@ -5,5 +5,5 @@
 // It has no code of its own; its tests check the Prometheus files with promtool and that
 // every metric they name is one facilityd registers, so a renamed metric fails a test rather
 // than an alert going silent in production; and they build, install, upgrade, run and purge the
-package and score the unit with systemd-analyze (docs/operations.md, "Installing on Debian").
+// package and score the unit with systemd-analyze (docs/operations.md, "Installing on Debian").
 package deploy
