@@ -175,13 +175,19 @@ func (n *notifier) alive(ctx context.Context) error {
 	return n.probe(ctx, *addr)
 }
 
-// longestInterval is the longest poll interval in cfg: polling.interval or a device's own.
+// gatewayReportEvery is how often facilityd's own device (devices/gateway) hands on a
+// snapshot: the fan-out sees one at least this often even when every device is on MQTT and
+// silent.
+const gatewayReportEvery = 10 * time.Second
+
+// longestInterval is the longest poll interval in cfg: polling.interval, a device's own, or
+// facilityd's own device's report interval.
 func longestInterval(cfg *config.Config) time.Duration {
-	longest := cfg.Polling.Interval
+	longest := max(cfg.Polling.Interval, gatewayReportEvery)
 	for _, d := range cfg.Devices {
 		longest = max(longest, d.Interval)
 	}
-	return max(longest, time.Second)
+	return longest
 }
 
 // probeAddr is where the watchdog asks /healthz: the bound address, or loopback when the

@@ -123,9 +123,18 @@ func TestNotifyStoppingSentOnce(t *testing.T) {
 }
 
 func TestNotifyLongestInterval(t *testing.T) {
-	cfg := &config.Config{Polling: config.Polling{Interval: time.Second}, Devices: []config.Device{{ID: "a"}, {ID: "b", Interval: 10 * time.Second}}}
-	if got := longestInterval(cfg); got != 10*time.Second {
-		t.Errorf("longestInterval = %v, want the slow device's 10s", got)
+	tests := []struct {
+		name string
+		cfg  *config.Config
+		want time.Duration
+	}{
+		{name: "a slow device", want: 30 * time.Second, cfg: &config.Config{Polling: config.Polling{Interval: time.Second}, Devices: []config.Device{{ID: "a"}, {ID: "b", Interval: 30 * time.Second}}}},
+		{name: "fast devices: facilityd's own reports every 10s", want: 10 * time.Second, cfg: &config.Config{Polling: config.Polling{Interval: time.Second}, Devices: []config.Device{{ID: "a"}}}},
+	}
+	for _, tt := range tests {
+		if got := longestInterval(tt.cfg); got != tt.want {
+			t.Errorf("%s: longestInterval = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 	if got := probeAddr(&net.TCPAddr{IP: net.IPv6unspecified, Port: 9}); got != "127.0.0.1:9" {
 		t.Errorf("probeAddr([::]:9) = %s, want loopback", got)
