@@ -20,8 +20,12 @@ bench:
 fuzz:
 	FUZZTIME=$(or $(FUZZTIME),30s) bash scripts/fuzz.sh
 
+# The release and commit `facilityd version` and facilityd_build_info report (internal/version).
+VERSION_PKG := github.com/facilityd/facilityd/internal/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(shell git describe --tags --always --dirty) -X $(VERSION_PKG).Commit=$(shell git rev-parse HEAD)
+
 build:
-	go build -o bin/ ./cmd/...
+	go build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
 
 package:
 	bash scripts/package.sh
