@@ -28,6 +28,10 @@ ensure_tools() {
 	command -v socat >/dev/null 2>&1 || missing+=(socat)
 	# deploy/ checks the Prometheus rules with promtool.
 	command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+	# deploy/ verifies and scores the systemd unit with systemd-analyze, and installs the
+	# package with dpkg and adduser.
+	command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+	command -v adduser >/dev/null 2>&1 || missing+=(adduser)
 	[[ -x /usr/sbin/mosquitto ]] || command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
 	command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 	pg_bin >/dev/null 2>&1 || missing+=(postgresql)

@@ -4,6 +4,7 @@
 //	facilityd run --config FILE      run against the configured devices
 //	facilityd demo                   run a simulated estate in-process and poll it
 //	facilityd check-config FILE      print every problem in a configuration
+//	facilityd version                print the release, commit, build date and Go version
 //	facilityd alarms | ack | shelve | unshelve   operate the alarms of a running facilityd
 package main
 
@@ -65,5 +66,6 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(alarmsCommand(), ackCommand(), shelveCommand(), unshelveCommand())
 	root.AddCommand(patrolCommand(), claimCommand())
 	root.AddCommand(woCommand(), reportCommand(), setCommand())
+	root.AddCommand(versionCommand())
 	return root
 }

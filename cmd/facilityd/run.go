@@ -50,7 +50,9 @@ func runCommand() *cobra.Command {
 			if err := prepare(cfg); err != nil {
 				return err
 			}
-			return runDaemon(cmd.Context(), cfg, log, daemon.Options{ConfigPath: path, Prepare: prepare, AfterJournal: daemon.KillAfterJournal(), AfterHandled: daemon.KillAfterHandled()})
+			opts, stopNotify := withSystemd(cmd.Context(), cfg, log, daemon.Options{ConfigPath: path, Prepare: prepare, AfterJournal: daemon.KillAfterJournal(), AfterHandled: daemon.KillAfterHandled()})
+			defer stopNotify()
+			return runDaemon(cmd.Context(), cfg, log, opts)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "facilityd.yaml", "configuration file")
@@ -73,10 +75,21 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
+	if f, ok := w.(*os.File); ok && c.Format != "json" && journalStream(f) {
+		opts.ReplaceAttr = dropTime // the journal stamps every line itself
+	}
 	if c.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// dropTime removes the record's time from the text log written to the journal.
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
 }
 
 func loopback(addr string) bool { return config.Loopback(addr) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/version"
 )
 
 // buildAPI registers every route and binds the API's address, so that a port in use fails the
@@ -20,6 +21,7 @@ func (d *Daemon) buildAPI(context.Context) error {
 		return err
 	}
 	d.srv = api.New(d.latest, d.reg, d.log.With("component", "api"))
+	d.reg.MustRegister(version.Collector())
 	if d.mq != nil && d.mq.broker != nil {
 		d.srv.UseBroker(d.mq.broker.Accepting)
 	}
