@@ -65,5 +65,6 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(alarmsCommand(), ackCommand(), shelveCommand(), unshelveCommand())
 	root.AddCommand(patrolCommand(), claimCommand())
 	root.AddCommand(woCommand(), reportCommand(), setCommand())
+	root.AddCommand(backupCommand(), restoreCommand())
 	return root
 }
