@@ -78,7 +78,10 @@ func Create(ctx context.Context, cfg *config.Config, configPath, out string, opt
 }
 
 // collect adds every part of the state to w, in the order that keeps the parts in agreement:
-// the stores, then the spool's segments before its cursor, then the MQTT session store.
+// the stores, the alarm journal first (stores lists it first): the journal holds its
+// consumers' cursors, so the patrol store and the order book, copied after it, hold at least
+// what their cursors say was handled, and a restored consumer never skips an event; then the
+// spool's segments before its cursor, then the MQTT session store.
 func collect(ctx context.Context, w *writer, m *Manifest, cfg *config.Config, configPath, work string) error {
 	for _, s := range stores(cfg) {
 		if err := addStore(ctx, w, m, s, work); err != nil {
