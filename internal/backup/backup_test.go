@@ -21,7 +21,7 @@ import (
 // state is a configuration whose every store is under a fresh state_dir, each store created
 // by its own opener and holding one row of a table of the test's, a spool with two closed
 // segments and the one being written, an MQTT message and a configuration file.
-func state(t *testing.T) (cfg *config.Config, configPath string) {
+func state(t testing.TB) (cfg *config.Config, configPath string) {
 	t.Helper()
 	c := config.Default()
 	c.StateDir = filepath.Join(t.TempDir(), "state")
@@ -46,7 +46,7 @@ func state(t *testing.T) (cfg *config.Config, configPath string) {
 	return &c, configPath
 }
 
-func write(t *testing.T, path, s string) {
+func write(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func write(t *testing.T, path, s string) {
 	}
 }
 
-func exec(t *testing.T, path, q string) {
+func exec(t testing.TB, path, q string) {
 	t.Helper()
 	db, err := sqlitex.Open(path, sqlitex.Options{})
 	if err != nil {

@@ -40,9 +40,15 @@ func Restore(ctx context.Context, cfg *config.Config, archive string, opts Resto
 	if err := emptyTarget(cfg); err != nil {
 		return nil, err
 	}
-	stage, err := os.MkdirTemp(filepath.Dir(filepath.Clean(cfg.StateDir)), ".facilityd-restore-")
+	// The staging folder is inside state_dir: facilityd's user may write there (not always
+	// beside it, /var/lib is root's), the files are then renamed on one file system, and a
+	// refused restore, which removes it, leaves state_dir as empty as it found it.
+	if err := config.PrivateDir(cfg.StateDir, "state_dir"); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	stage, err := os.MkdirTemp(cfg.StateDir, ".restore-")
 	if err != nil {
-		return nil, fmt.Errorf("restore: make a staging folder beside state_dir %s: %w", cfg.StateDir, err)
+		return nil, fmt.Errorf("restore: make a staging folder in state_dir %s: %w", cfg.StateDir, err)
 	}
 	defer os.RemoveAll(stage)
 	m, err := unpack(archive, stage)
@@ -60,7 +66,7 @@ func Restore(ctx context.Context, cfg *config.Config, archive string, opts Resto
 		}
 	}
 	if err := place(cfg, m, stage, opts); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (state_dir %s is partly restored: empty it before trying again)", err, cfg.StateDir)
 	}
 	return m, nil
 }
