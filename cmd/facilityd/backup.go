@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -54,6 +58,9 @@ func restoreCommand() *cobra.Command {
 		Short: "Put a backup back into an empty state directory (facilityd stopped)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := configFromArchive(path, args[0], withConfig); err != nil {
+				return err
+			}
 			cfg, err := stateConfig(path)
 			if err != nil {
 				return err
@@ -73,8 +80,27 @@ func restoreCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "facilityd.yaml", "configuration file whose state_dir is restored into")
-	cmd.Flags().BoolVar(&withConfig, "with-config", false, "put back the configuration file and the TLS and token files it names too")
+	cmd.Flags().BoolVar(&withConfig, "with-config", false, "put back the configuration file and the TLS and token files it names too; with no file at --config, the archived one is written there first")
 	return cmd
+}
+
+// configFromArchive writes the archive's configuration to path when --with-config is given
+// and path does not exist: on a new machine the backup itself says where the state goes.
+func configFromArchive(path, archive string, withConfig bool) error {
+	if _, err := os.Stat(path); !withConfig || !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	b, err := backup.ArchivedConfig(archive)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("--config %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("--config %s: %w", path, err)
+	}
+	return nil
 }
 
 // stateConfig loads the configuration at path with its state paths resolved as `facilityd

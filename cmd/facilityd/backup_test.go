@@ -22,7 +22,8 @@ func facilityd(t *testing.T, args ...string) (string, error) {
 
 // TestBackupCommandTellsWhatItDidNotCopy: with the order book on PostgreSQL, `facilityd
 // backup` says the order book is not in the archive and how to back it up; `facilityd restore`
-// then puts the rest into an empty state_dir and refuses one that holds something, naming it.
+// then puts the rest into an empty state_dir and refuses one that holds something, naming it;
+// on a new machine --with-config takes the configuration from the backup too.
 func TestBackupCommandTellsWhatItDidNotCopy(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
@@ -63,5 +64,21 @@ func TestBackupCommandTellsWhatItDidNotCopy(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(state, "mqtt", "o.1.msg")); err != nil || string(b) != "in flight" {
 		t.Errorf("restored MQTT session file: %q %v", b, err)
+	}
+
+	// A new machine: no configuration and no state. --with-config takes both from the backup.
+	os.RemoveAll(state)
+	fresh := filepath.Join(dir, "etc", "facilityd.yaml")
+	if out, err = facilityd(t, "restore", "--config", fresh, "--with-config", archive); err != nil {
+		t.Fatalf("restore --with-config on a new machine: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(fresh); err != nil || string(b) != cfg {
+		t.Errorf("configuration written from the backup: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(state, "mqtt", "o.1.msg")); err != nil {
+		t.Errorf("state not restored on the new machine: %v", err)
+	}
+	if _, err := os.Stat(fresh + ".before-restore"); err == nil {
+		t.Error("the configuration taken from the backup was kept aside as if it had been replaced")
 	}
 }

@@ -345,3 +345,41 @@ func tamper(t *testing.T, archive, entry string) {
 func addEntry(t *testing.T, archive, entry string) {
 	rewrite(t, archive, func(_ string, data []byte) []byte { return data }, map[string][]byte{entry: []byte("planted")})
 }
+
+func TestRestoreWithConfigPutsBackNamedFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// before changes the CA file between the backup and the restore.
+		before func(t *testing.T, ca string)
+		refuse bool
+	}{
+		{"missing: written back", func(t *testing.T, ca string) { os.Remove(ca) }, false},
+		{"the same: kept", func(*testing.T, string) {}, false},
+		{"different: refused", func(t *testing.T, ca string) { write(t, ca, "another CA") }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, configPath := state(t)
+			cfg.MQTT.TLS.CAFile = filepath.Join(t.TempDir(), "tls", "ca.pem")
+			write(t, cfg.MQTT.TLS.CAFile, "the broker's CA")
+			out := filepath.Join(t.TempDir(), "b.tar.gz")
+			if _, err := Create(context.Background(), cfg, configPath, out, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			tc.before(t, cfg.MQTT.TLS.CAFile)
+			_, err := Restore(context.Background(), elsewhere(t, cfg), out, RestoreOptions{WithConfig: true, ConfigPath: configPath})
+			if tc.refuse {
+				if err == nil || !strings.Contains(err.Error(), "mqtt.tls.ca_file") || !strings.Contains(err.Error(), cfg.MQTT.TLS.CAFile) {
+					t.Fatalf("restore: %v, want a refusal naming mqtt.tls.ca_file and its file", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(cfg.MQTT.TLS.CAFile)
+			if err != nil || string(b) != "the broker's CA" {
+				t.Errorf("CA file after restore: %q %v", b, err)
+			}
+		})
+	}
+}

@@ -281,6 +281,9 @@ func checkJournal(t *testing.T, orig, restored string, headBefore uint64) (uint6
 	}
 	all, _ := read(orig)
 	got, cursors := read(restored)
+	if len(all) <= len(got) {
+		t.Errorf("the daemon journalled nothing after the backup (%d events): it did not go on running", len(all))
+	}
 	if len(got) == 0 || got[len(got)-1].Seq < headBefore {
 		t.Fatalf("restored journal ends at %d events, want every event up to seq %d journalled before the backup", len(got), headBefore)
 	}

@@ -75,6 +75,9 @@ func destination(cfg *config.Config, f File, opts RestoreOptions) (string, error
 // archived one, since a daemon may be using it.
 func placeConfigFile(f File, src, dst string) error {
 	if f.Kind == KindConfig {
+		if same, err := sameFile(src, dst); err != nil || same {
+			return err
+		}
 		if _, err := os.Stat(dst); err == nil {
 			if err := os.Rename(dst, dst+".before-restore"); err != nil {
 				return err
@@ -142,4 +145,20 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// sameFile reports whether dst exists with src's bytes.
+func sameFile(src, dst string) (bool, error) {
+	have, err := os.ReadFile(dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	want, err := os.ReadFile(src)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(have, want), nil
 }

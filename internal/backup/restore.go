@@ -188,3 +188,59 @@ func verify(archive string, m *Manifest, sums map[string]string) error {
 	}
 	return nil
 }
+
+// ArchivedConfig returns the configuration file inside archive, checked against its manifest,
+// for a restore onto a machine that has no configuration yet (--with-config with no file at
+// --config): the state_dir and every path come from the configuration that was backed up.
+func ArchivedConfig(archive string) ([]byte, error) {
+	f, err := os.Open(archive)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: not a gzip'd archive: %w", archive, err)
+	}
+	var manifest []byte
+	files := map[string][]byte{}
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("restore %s: read the archive: %w", archive, err)
+		}
+		name := path.Clean(hdr.Name)
+		if name != ManifestName && !strings.HasPrefix(name, "config/") {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, 16<<20))
+		if err != nil {
+			return nil, fmt.Errorf("restore %s: read %s: %w", archive, name, err)
+		}
+		if name == ManifestName {
+			manifest = b
+		} else {
+			files[name] = b
+		}
+	}
+	var m Manifest
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return nil, fmt.Errorf("restore %s: %s: %w", archive, ManifestName, err)
+	}
+	for _, mf := range m.Files {
+		if mf.Kind != KindConfig {
+			continue
+		}
+		b, ok := files[path.Clean(mf.Name)]
+		sum := sha256.Sum256(b)
+		if !ok || hex.EncodeToString(sum[:]) != mf.SHA256 {
+			return nil, fmt.Errorf("restore %s: %s: %w", archive, mf.Name, ErrTampered)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("restore %s: the backup holds no configuration file", archive)
+}
