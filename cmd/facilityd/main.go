@@ -67,5 +67,6 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(patrolCommand(), claimCommand())
 	root.AddCommand(woCommand(), reportCommand(), setCommand())
 	root.AddCommand(versionCommand())
+	root.AddCommand(backupCommand(), restoreCommand())
 	return root
 }
