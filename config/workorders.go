@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/internal/webhook"
+
+	"github.com/facilityd/facilityd/workorders"
 )
 
 // WorkOrders configures the work-order book: where orders are kept, how alarms map to orders,
@@ -227,17 +229,20 @@ type Asset struct {
 
 // DefaultWorkOrders is the work-order section every configuration starts from.
 func DefaultWorkOrders() WorkOrders {
+	// The values are the work-order component's own defaults (workorders.Default): written
+	// once, there, and shown here so that the generated reference lists them.
+	d := workorders.Default()
 	return WorkOrders{
-		Store:            WorkOrderStore{Driver: "sqlite"},
-		Calendar:         WorkCalendar{Timezone: "Asia/Shanghai", Start: "09:00", End: "18:00"},
-		DefaultTeam:      "engineering",
-		Supervisor:       "engineering-supervisor",
-		FollowUp:         FollowUp{Repair: time.Hour, Household: 9 * time.Hour, Target: 0.8},
-		ReworkWindow:     30 * 24 * time.Hour,
-		NoticeLead:       24 * time.Hour,
-		WarrantyReminder: 30 * 24 * time.Hour,
-		CheckInterval:    30 * time.Second,
-		Retention:        DefaultRetention,
+		Store:            WorkOrderStore{Driver: d.Store.Driver},
+		Calendar:         WorkCalendar{Timezone: d.Calendar.Timezone, Start: d.Calendar.Start, End: d.Calendar.End},
+		DefaultTeam:      d.DefaultTeam,
+		Supervisor:       d.Supervisor,
+		FollowUp:         FollowUp{Repair: d.FollowUp.Repair, Household: d.FollowUp.Household, Target: d.FollowUp.Target},
+		ReworkWindow:     d.ReworkWindow,
+		NoticeLead:       d.NoticeLead,
+		WarrantyReminder: d.WarrantyReminder,
+		CheckInterval:    d.CheckInterval,
+		Retention:        d.Retention,
 	}
 }
 
