@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/internal/webhook"
+
+	"github.com/facilityd/facilityd/alarms/patrol"
 )
 
 // Patrol is the night patrol's roster and how alerts reach it (docs/patrol.md).
@@ -232,27 +234,26 @@ type PatrolLight struct {
 
 // DefaultPatrol is the patrol section's defaults, used by Default.
 func DefaultPatrol() Patrol {
+	// The values are the patrol's own defaults (patrol.Default): written once, there.
+	d := patrol.Default()
+	timing := func(t patrol.Timing) PatrolTiming { return PatrolTiming{Resend: t.Resend, Escalate: t.Escalate} }
+	e, p := d.Escalation, d.Phones
 	return Patrol{
-		Store:     "",
-		Retention: 365 * 24 * time.Hour,
+		Retention: d.Retention,
 		QueueSize: 256,
 		Escalation: PatrolEscalation{
-			LifeSafety: PatrolTiming{Resend: 30 * time.Second, Escalate: 60 * time.Second},
-			Critical:   PatrolTiming{Resend: 30 * time.Second, Escalate: 60 * time.Second},
-			High:       PatrolTiming{Resend: 2 * time.Minute, Escalate: 5 * time.Minute},
-			Medium:     PatrolTiming{Resend: 0, Escalate: 15 * time.Minute},
-			Low:        PatrolTiming{},
+			LifeSafety: timing(e.LifeSafety), Critical: timing(e.Critical), High: timing(e.High),
+			Medium: timing(e.Medium), Low: timing(e.Low),
 		},
-		Lighting: PatrolLight{Shift: "night"},
-		Webhook:  PatrolWebhook{Timeout: 5 * time.Second, Retries: 5, BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
+		Lighting: PatrolLight{Shift: d.Lighting.Shift},
+		Webhook: PatrolWebhook{Timeout: d.Webhook.Timeout, Retries: d.Webhook.Retries,
+			BackoffMin: d.Webhook.BackoffMin, BackoffMax: d.Webhook.BackoffMax},
 		Phones: PatrolPhones{
-			// The robots' documented limit; a burst of 5 or more becomes one summary, which
-			// a guard reads faster than five messages (ours).
-			RatePerMinute: 20, Burst: 5, Retries: 5, SelfTest: "09:00",
-			Call: PatrolCall{Ring: 30 * time.Second},
+			RatePerMinute: p.RatePerMinute, Burst: p.Burst, Retries: p.Retries, SelfTest: p.SelfTest,
+			Call: PatrolCall{Ring: p.Call.Ring},
 			SMS: PatrolSMS{
-				Modem:   PatrolModem{Baud: 115200},
-				Gateway: PatrolSMSGateway{Method: "POST", ContentType: "application/json", Timeout: 10 * time.Second},
+				Modem:   PatrolModem{Baud: p.SMS.Modem.Baud},
+				Gateway: PatrolSMSGateway{Method: p.SMS.Gateway.Method, ContentType: p.SMS.Gateway.ContentType, Timeout: p.SMS.Gateway.Timeout},
 			},
 		},
 	}
