@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // DefaultTable is where a store records its schema version when Migrations.Table is empty.
@@ -84,6 +86,14 @@ func (m Migrations) Apply(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("%s: version table %q is not a plain SQL name", m.Name, table)
 	}
 	err := m.apply(ctx, db, table)
+	// In WAL mode a statement that reads and then writes while another connection has just
+	// written gets SQLITE_BUSY at once, without the busy timeout (SQLite's "busy snapshot"):
+	// two processes opening one store together (the daemon and `facilityd report`) meet it.
+	// Every step runs in one transaction, so trying again is safe.
+	for try := 1; err != nil && busy(err) && try < 50 && ctx.Err() == nil; try++ {
+		time.Sleep(time.Duration(try) * 10 * time.Millisecond)
+		err = m.apply(ctx, db, table)
+	}
 	var newer *NewerSchemaError
 	switch {
 	case err == nil:
@@ -218,4 +228,10 @@ func identifier(s string) bool {
 		}
 	}
 	return true
+}
+
+// busy reports an error of a database another connection holds (SQLITE_BUSY, SQLITE_LOCKED).
+func busy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_LOCKED")
 }
