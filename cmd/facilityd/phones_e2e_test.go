@@ -3,9 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/facilityd/facilityd/internal/testenv"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,25 +25,7 @@ import (
 // as a USB modem's serial port would: it returns facilityd's end and the modem.
 func modemLine(t *testing.T) (string, *simulators.Modem) {
 	t.Helper()
-	socat, err := exec.LookPath("socat")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("socat not on PATH (apt-get install socat); CI installs it")
-		}
-		t.Fatalf("socat not on PATH but CI is set: install it (apt-get install socat): %v", err)
-	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "ttyModem"), filepath.Join(dir, "ttySim")
-	line := exec.Command(socat, "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
-	if err := line.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { line.Process.Kill(); line.Wait() })
-	waitFor(t, "socat's pseudo-terminals", 10*time.Second, func() bool {
-		_, ea := os.Stat(a)
-		_, eb := os.Stat(b)
-		return ea == nil && eb == nil
-	})
+	a, b := testenv.SerialPair(t)
 	port, err := modem.OpenPort(b, 115200)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/facilityd/facilityd/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,25 +16,8 @@ import (
 // pseudo-terminal pair is online and read by `facilityd run` on the other end, as it would be
 // on an RS-485 line through a USB adapter.
 func TestSerialPumpThroughSocat(t *testing.T) {
-	socat, err := exec.LookPath("socat")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("socat not on PATH (apt-get install socat); CI installs it")
-		}
-		t.Fatalf("socat not on PATH but CI is set: install it (apt-get install socat): %v", err)
-	}
+	a, b := testenv.SerialPair(t)
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "ttyA"), filepath.Join(dir, "ttyB")
-	line := exec.Command(socat, "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
-	if err := line.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { line.Process.Kill(); line.Wait() })
-	waitFor(t, "socat's pseudo-terminals", 10*time.Second, func() bool {
-		_, ea := os.Stat(a)
-		_, eb := os.Stat(b)
-		return ea == nil && eb == nil
-	})
 
 	addr := freeAddr(t)
 	path := filepath.Join(dir, "facilityd.yaml")

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/facilityd/facilityd/internal/testenv"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,25 +17,7 @@ import (
 // pair, drives the modem from the other end as facilityd does, and checks both through the
 // control API: the SMS sent shows there, and a reply posted there arrives.
 func TestModemPeer(t *testing.T) {
-	bin, err := exec.LookPath("socat")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("socat not on PATH (apt-get install socat); CI installs it")
-		}
-		t.Fatalf("socat not on PATH but CI is set: install it (apt-get install socat): %v", err)
-	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	line := exec.Command(bin, "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
-	if err := line.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { line.Process.Kill(); line.Wait() }()
-	waitUntil(t, "socat's pseudo-terminals", func() bool {
-		_, ea := os.Stat(a)
-		_, eb := os.Stat(b)
-		return ea == nil && eb == nil
-	})
+	a, b := testenv.SerialPair(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

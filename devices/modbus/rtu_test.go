@@ -2,10 +2,8 @@ package modbus_test
 
 import (
 	"context"
+	"github.com/facilityd/facilityd/internal/testenv"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,35 +13,6 @@ import (
 	"github.com/facilityd/facilityd/internal/testutil"
 	"github.com/facilityd/facilityd/simulators"
 )
-
-// socatPair joins two pseudo-terminals with socat, as a null-modem cable joins two serial
-// ports, and returns their paths.
-func socatPair(t *testing.T) (string, string) {
-	t.Helper()
-	bin, err := exec.LookPath("socat")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("socat not on PATH (apt-get install socat); CI installs it")
-		}
-		t.Fatalf("socat not on PATH but CI is set: install it (apt-get install socat): %v", err)
-	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	cmd := exec.Command(bin, "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	testutil.WaitFor(t, "socat's pseudo-terminals", 10*time.Second, func() bool {
-		_, ea := os.Stat(a)
-		_, eb := os.Stat(b)
-		return ea == nil && eb == nil
-	})
-	return a, b
-}
 
 // rtuRig is a serial line (or a serial server's TCP port) with simulators on one end and a
 // poller on the other.
@@ -117,7 +86,7 @@ func (r *rtuRig) online(t *testing.T, id string, since time.Time) *devices.Snaps
 // write is read back.
 func TestSerialLine(t *testing.T) {
 	t.Parallel()
-	a, b := socatPair(t)
+	a, b := testenv.SerialPair(t)
 	estate := rtuEstate(t)
 	port, err := modbus.OpenSerial(devices.SerialLine{Device: b, Baud: 19200, DataBits: 8, Parity: "E", StopBits: 1})
 	if err != nil {

@@ -2,9 +2,7 @@ package modem_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"github.com/facilityd/facilityd/internal/testenv"
 	"testing"
 	"time"
 
@@ -12,45 +10,10 @@ import (
 	"github.com/facilityd/facilityd/simulators"
 )
 
-// socatPair joins two pseudo-terminals with socat, as a null-modem cable joins two serial
-// ports, and returns their paths. Without socat the test skips, unless CI is set.
-func socatPair(t *testing.T) (string, string) {
-	t.Helper()
-	bin, err := exec.LookPath("socat")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("socat not on PATH (apt-get install socat); CI installs it")
-		}
-		t.Fatalf("socat not on PATH but CI is set: install it (apt-get install socat): %v", err)
-	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	cmd := exec.Command(bin, "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, ea := os.Stat(a)
-		_, eb := os.Stat(b)
-		if ea == nil && eb == nil {
-			return a, b
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("socat's pseudo-terminals did not appear")
-		}
-		time.Sleep(10 * time.Millisecond) // socat creates them; nothing to wait on
-	}
-}
-
 // TestSerialLine: the driver opens a pseudo-terminal as it opens a serial port, with the
 // simulated modem on the other end: init, a Chinese SMS out, a reply in, a check.
 func TestSerialLine(t *testing.T) {
-	a, b := socatPair(t)
+	a, b := testenv.SerialPair(t)
 	sim := simulators.NewModem("gsm-1")
 	far, err := modem.OpenPort(b, 115200)
 	if err != nil {
