@@ -3,6 +3,7 @@ package alarms
 import (
 	"context"
 	"fmt"
+	"github.com/facilityd/facilityd/internal/sqlitex"
 	"log/slog"
 	"time"
 )
@@ -48,15 +49,9 @@ func (j *Journal) Prune(ctx context.Context, before time.Time, limit int) (int64
 
 // PruneAll prunes in batches until nothing more is due, or ctx ends.
 func (j *Journal) PruneAll(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for ctx.Err() == nil {
-		n, err := j.Prune(ctx, before, pruneBatch)
-		total += n
-		if err != nil || n < pruneBatch {
-			return total, err
-		}
-	}
-	return total, nil
+	return sqlitex.PruneInBatches(ctx, pruneBatch, func(ctx context.Context, limit int) (int64, error) {
+		return j.Prune(ctx, before, limit)
+	})
 }
 
 // maintain prunes the journal every pruneEvery until ctx ends; Run starts it.

@@ -3,6 +3,7 @@
 package sqlitex
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -80,4 +81,19 @@ func (o Options) label() string {
 		return "sqlite"
 	}
 	return o.Name
+}
+
+// PruneInBatches calls del with a limit of batch rows until it deletes fewer than that, or ctx
+// ends, and returns how many rows went. Each call is its own statement, so a writer of the
+// store waits for one batch at most, never for the whole prune.
+func PruneInBatches(ctx context.Context, batch int, del func(ctx context.Context, limit int) (int64, error)) (int64, error) {
+	var total int64
+	for ctx.Err() == nil {
+		n, err := del(ctx, batch)
+		total += n
+		if err != nil || n < int64(batch) {
+			return total, err
+		}
+	}
+	return total, nil
 }
