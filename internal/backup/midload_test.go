@@ -180,6 +180,12 @@ func TestBackupMidLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The load goes on past the backup: the daemon journals more than the archive holds (a
+	// busy machine may take a moment to get there).
+	afterBackup := journalHead(t, cfg.Alarms.Journal)
+	daemontest.WaitFor(t, "the journal growing after the backup", 30*time.Second, func() bool {
+		return journalHead(t, cfg.Alarms.Journal) > afterBackup
+	})
 	stopLoad()
 	<-loaded
 	if err := d.Stop(); err != nil {
