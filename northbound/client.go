@@ -169,11 +169,11 @@ func (cl *Client) onConnect(c paho.Client) {
 		// A subscription that failed would stay missing until the next reconnect: retry it
 		// while this connection lasts.
 		for attempt := 0; ; attempt++ {
-			t := c.Subscribe(s.topic, s.qos, cl.wrap(s.handle))
-			if t.WaitTimeout(cl.opts.ConnectTimeout) && t.Error() == nil {
+			err := cl.subscribeOnce(c, s)
+			if err == nil {
 				break
 			}
-			cl.log.Warn("mqtt subscribe failed; retrying", "topic", s.topic, "err", t.Error(), "attempt", attempt+1)
+			cl.log.Warn("mqtt subscribe failed; retrying", "topic", s.topic, "err", err, "attempt", attempt+1)
 			if !c.IsConnectionOpen() || cl.isClosed() {
 				return
 			}
@@ -297,12 +297,43 @@ func (cl *Client) Subscribe(topic string, qos byte, handle func(topic string, pa
 	if !cl.c.IsConnectionOpen() {
 		return nil
 	}
-	t := cl.c.Subscribe(topic, qos, cl.wrap(handle))
+	// A refusal is tried again for as long as a connection may take: a broker may refuse a
+	// subscription for a moment (see subscribeOnce).
+	deadline := time.Now().Add(cl.opts.ConnectTimeout)
+	for {
+		err := cl.subscribeOnce(cl.c, subscription{topic, qos, handle})
+		if err == nil || !errors.Is(err, errSubscribeRefused) || time.Now().After(deadline) || !cl.c.IsConnectionOpen() {
+			return err
+		}
+		cl.log.Debug("mqtt subscribe refused; retrying", "topic", topic)
+		time.Sleep(subscribeRetryPause)
+	}
+}
+
+// errSubscribeRefused is a SUBACK whose return code is 0x80 (MQTT 3.1.1 §3.9.3).
+var errSubscribeRefused = errors.New("refused by the broker (SUBACK 0x80)")
+
+// subscribeRetryPause is how long Subscribe waits before it asks again after a refusal: ours,
+// a few round trips on a LAN.
+const subscribeRetryPause = 100 * time.Millisecond
+
+// subscribeOnce makes one subscription on c and says whether the broker granted it. A SUBACK
+// carrying 0x80 is an answer, not an error, to paho, yet the subscription does not exist:
+// the embedded broker (mochi) gives it when the SUBSCRIBE's packet id is one of its own
+// unacknowledged deliveries to this client, which happens whenever a client subscribes
+// while QoS 1 messages flow to it.
+func (cl *Client) subscribeOnce(c paho.Client, s subscription) error {
+	t := c.Subscribe(s.topic, s.qos, cl.wrap(s.handle))
 	if !t.WaitTimeout(cl.opts.ConnectTimeout) {
-		return fmt.Errorf("mqtt subscribe %s: no answer within %v", topic, cl.opts.ConnectTimeout)
+		return fmt.Errorf("mqtt subscribe %s: no answer within %v", s.topic, cl.opts.ConnectTimeout)
 	}
 	if err := t.Error(); err != nil {
-		return fmt.Errorf("mqtt subscribe %s: %w", topic, err)
+		return fmt.Errorf("mqtt subscribe %s: %w", s.topic, err)
+	}
+	if st, ok := t.(*paho.SubscribeToken); ok {
+		if code, ok := st.Result()[s.topic]; ok && code > 2 {
+			return fmt.Errorf("mqtt subscribe %s: %w", s.topic, errSubscribeRefused)
+		}
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/internal/testutil"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 func dialTest(t *testing.T, url, id string) *Client {
@@ -182,5 +184,83 @@ func TestSubscriptionsWithoutBrokerState(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no message after the broker came back empty: the subscription was not made again")
+	}
+}
+
+// refuseFirstSubscribe spoils the first SUBSCRIBE to one filter, so that the broker answers it
+// with 0x80, as mochi does to a SUBSCRIBE whose packet id is one of its own deliveries in
+// flight to that client.
+type refuseFirstSubscribe struct {
+	mochi.HookBase
+	filter  string
+	mu      sync.Mutex
+	refused int
+}
+
+func (h *refuseFirstSubscribe) ID() string { return "refuse-first-subscribe" }
+
+func (h *refuseFirstSubscribe) Provides(b byte) bool { return b == mochi.OnSubscribe }
+
+func (h *refuseFirstSubscribe) OnSubscribe(_ *mochi.Client, pk packets.Packet) packets.Packet {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range pk.Filters {
+		if pk.Filters[i].Filter == h.filter && h.refused == 0 {
+			h.refused++
+			pk.Filters[i].Filter = "refused/#/here" // not a valid filter: SUBACK 0x80
+		}
+	}
+	return pk
+}
+
+// TestSubscribeRefusedOnce: a subscription the broker refuses once is asked for again, and its
+// messages arrive; the refusal is not taken for a grant.
+func TestSubscribeRefusedOnce(t *testing.T) {
+	for _, when := range []string{"while connected", "on connect"} {
+		t.Run(when, func(t *testing.T) {
+			b, err := StartBroker("127.0.0.1:0", nil, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			hook := &refuseFirstSubscribe{filter: "facility/t/patrol/north"}
+			if err := b.srv.AddHook(hook, nil); err != nil {
+				t.Fatal(err)
+			}
+			pub := dialTest(t, b.URL(), "pub")
+			sub, err := Dial(ClientOptions{URL: b.URL(), ClientID: "sub", StoreDir: t.TempDir(),
+				MaxReconnectInterval: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(sub.Close)
+			if when == "while connected" {
+				waitConnected(t, sub)
+			}
+			got := make(chan string, 100)
+			if err := sub.Subscribe(hook.filter, 1, func(_ string, p []byte) { got <- string(p) }); err != nil {
+				t.Fatal(err)
+			}
+			waitConnected(t, sub)
+			waitConnected(t, pub)
+			deadline := time.After(15 * time.Second)
+			for {
+				if err := pub.Publish(context.Background(), hook.filter, 1, false, []byte("alert")); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-got:
+					hook.mu.Lock()
+					defer hook.mu.Unlock()
+					if hook.refused != 1 {
+						t.Fatalf("the broker refused %d subscriptions, want the one", hook.refused)
+					}
+					return
+				case <-time.After(200 * time.Millisecond):
+				case <-deadline:
+					t.Fatal("no message on a subscription the broker refused once: it was never asked for again")
+				}
+			}
+		})
 	}
 }
