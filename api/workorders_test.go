@@ -67,8 +67,7 @@ func TestWorkOrdersHTTP(t *testing.T) {
 		{"accept", `{"by":"tech-chen"}`},
 		{"start", `{"by":"tech-chen"}`},
 		{"resolve", `{"by":"tech-chen","note":"relay reset"}`},
-		{"follow-up", `{"by":"cs-liu","satisfied":true}`},
-		{"close", `{"by":"cs-liu"}`},
+		{"verify", `{"by":"engineering-supervisor","note":"pressure steady"}`},
 	} {
 		var got workorders.Order
 		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+o.ID+"/"+step.action, step.body, &got); rec.Code != 200 {
@@ -77,7 +76,7 @@ func TestWorkOrdersHTTP(t *testing.T) {
 	}
 	var got workorders.Order
 	sendWO(t, srv, "GET", "/api/v1/workorders/"+o.ID, "", &got)
-	if got.State != workorders.StateClosed || len(got.History) != 7 || got.History[4].Note != "relay reset" || got.Assignee != "tech-chen" {
+	if got.State != workorders.StateClosed || len(got.History) != 6 || got.History[4].Note != "relay reset" || got.Assignee != "tech-chen" {
 		t.Fatalf("order %s, history %+v", got.State, got.History)
 	}
 	var dev OrderList

@@ -32,6 +32,9 @@ type Config struct {
 	// Supervisor is told of breaches in zones without a supervisor of their own.
 	Supervisor string
 	FollowUp   FollowUp
+	// VerifyFrom is the least urgent priority (critical, high, medium, low) whose alarm-raised
+	// repairs wait for the supervisor's verification; empty: all of them (see ClosingPath).
+	VerifyFrom string
 	// ReworkWindow is how long after a repair the same fault counts as rework (返修).
 	ReworkWindow time.Duration
 	// OOSExemptKinds are device kinds never put out of service while an order is in progress.
@@ -306,6 +309,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateFollowUp()...)
 	errs = append(errs, c.validatePeriods()...)
 	errs = append(errs, c.validatePlans()...)
+	if _, err := verifyFrom(c.VerifyFrom); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -153,7 +153,8 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 	m := &Manager{
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
-			Technicians: map[string]Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling},
+			Technicians: map[string]Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling,
+			VerifyFrom: alarms.Priority(cfg.VerifyFrom)},
 		ledger: map[string]Device{}, zones: map[string]ZoneTeam{}, exempt: map[string]bool{},
 		jobs:  make(chan func(context.Context), 256),
 		owner: ownerID(), wake: make(chan struct{}, 1),
@@ -688,6 +689,9 @@ func (m *Manager) FollowUps(ctx context.Context) (due, overdue []*Order, err err
 	}
 	now := m.now()
 	for _, o := range list {
+		if o.FollowUpDue.IsZero() { // awaiting verification, not a call (ClosingPath)
+			continue
+		}
 		if now.After(o.FollowUpDue) {
 			overdue = append(overdue, o)
 		} else {

@@ -221,11 +221,10 @@ func TestAlarmToClosedOrder(t *testing.T) {
 	r.do(t, o.ID, ActionStart, Input{})
 	r.clock.Step(time.Hour)
 	res := r.do(t, o.ID, ActionResolve, Input{Note: "reset overload relay"})
-	if !res.FollowUpDue.Equal(r.clock.Now().Add(time.Hour)) {
-		t.Fatalf("follow-up due %v", res.FollowUpDue)
+	if res.State != StateResolved || !res.FollowUpDue.IsZero() {
+		t.Fatalf("a pump trip has nobody to call back: state %s, follow-up due %v", res.State, res.FollowUpDue)
 	}
-	r.do(t, o.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes})
-	closed := r.do(t, o.ID, ActionClose, Input{By: "cs-liu"})
+	closed := r.do(t, o.ID, ActionVerify, Input{By: "sup-li", Note: "pressure steady since"})
 	if closed.State != StateClosed || closed.AcceptBreached || closed.CompleteBreached {
 		t.Fatalf("closed: %+v", closed)
 	}
@@ -234,7 +233,7 @@ func TestAlarmToClosedOrder(t *testing.T) {
 	for _, h := range got.History {
 		actions = append(actions, h.Action+":"+h.By)
 	}
-	if want := "create:system accept:tech-chen start:tech-chen resolve:tech-chen follow_up:cs-liu close:cs-liu"; strings.Join(actions, " ") != want {
+	if want := "create:system accept:tech-chen start:tech-chen resolve:tech-chen verify:sup-li"; strings.Join(actions, " ") != want {
 		t.Fatalf("history %q, want %q", strings.Join(actions, " "), want)
 	}
 	// The pump's equipment alarms were out of service exactly while the work was in progress.
@@ -455,8 +454,17 @@ func TestReworkReopenFollowUp(t *testing.T) {
 		return r.do(t, o.ID, ActionResolve, Input{})
 	}
 	first := repair("pump_trip")
-	r.do(t, first.ID, ActionFollowUp, Input{Satisfied: &yes})
-	r.do(t, first.ID, ActionClose, Input{})
+	r.do(t, first.ID, ActionVerify, Input{By: "sup-li"})
+	// Follow-up calls are for orders a person reported.
+	reported := func(title string) *Order {
+		o, err := r.m.Raise(ctx, RaiseRequest{Device: "P-1", Zone: "north", Category: "pump_trip", Title: title, Reporter: "Mr Zhao 138", By: "cs-liu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.do(t, o.ID, ActionAccept, Input{})
+		r.do(t, o.ID, ActionStart, Input{})
+		return r.do(t, o.ID, ActionResolve, Input{})
+	}
 
 	t.Run("the same fault within 30 days is rework", func(t *testing.T) {
 		r.clock.Step(20 * 24 * time.Hour)
@@ -482,7 +490,7 @@ func TestReworkReopenFollowUp(t *testing.T) {
 		r.do(t, o.ID, ActionCancel, Input{})
 	})
 	t.Run("an unsatisfied follow-up reopens the order to accepted", func(t *testing.T) {
-		o := repair("low_pressure")
+		o := reported("low pressure on 18F")
 		re := r.do(t, o.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &no, Note: "still no water on 18F"})
 		if re.State != StateAccepted || re.Reopens != 1 || re.Satisfied == nil || *re.Satisfied {
 			t.Fatalf("reopened: state %s reopens %d", re.State, re.Reopens)
@@ -495,7 +503,7 @@ func TestReworkReopenFollowUp(t *testing.T) {
 		r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &yes})
 	})
 	t.Run("overdue follow-ups are listed and escalated", func(t *testing.T) {
-		o := repair("seal_leak")
+		o := reported("seal leaks at P-1")
 		h, err := r.m.Raise(ctx, RaiseRequest{Zone: "south", Title: "Kitchen tap leaks, 3-1802", Reporter: "Ms Zhang 139", By: "cs-liu"})
 		if err != nil || h.Category != CategoryHousehold || h.Team != "south-team" {
 			t.Fatalf("household repair: %+v %v", h, err)
@@ -845,8 +853,9 @@ func TestMeterPlan(t *testing.T) {
 	r.m.Observe(pumpSnapshot(t, 1800, start))
 	r.do(t, o.ID, ActionAccept, Input{})
 	r.do(t, o.ID, ActionStart, Input{})
-	r.do(t, o.ID, ActionResolve, Input{})
-	r.do(t, o.ID, ActionClose, Input{})
+	if done := r.do(t, o.ID, ActionResolve, Input{Note: "bearings greased, seal checked"}); done.State != StateClosed || !done.FollowUpDue.IsZero() {
+		t.Fatalf("a preventive job closes on its record: state %s, follow-up due %v", done.State, done.FollowUpDue)
+	}
 	r.m.Observe(pumpSnapshot(t, 2200, start))
 	if second := created(); second.MeterValue != 2200 || second.ID == o.ID {
 		t.Fatalf("second meter order %+v", second)

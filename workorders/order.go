@@ -67,7 +67,7 @@ const (
 )
 
 // Actions lists every action, for messages and the CLI.
-var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive}
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify}
 
 // Source says where an order came from.
 type Source string
@@ -250,6 +250,7 @@ var needs = map[Action][]State{
 	ActionReopen:   {StateResolved, StateFollowedUp},
 	ActionAssign:   {StateNew, StateAccepted, StateInProgress},
 	ActionArrive:   {StateAccepted, StateInProgress},
+	ActionVerify:   {StateResolved},
 }
 
 // Policy computes deadlines: the time-limit table over the working calendar.
@@ -265,6 +266,9 @@ type Policy struct {
 	Supervisor string
 	// Sampling is the follow-up levels, the first the call every order gets.
 	Sampling []SamplingLevel
+	// VerifyFrom is the least urgent priority whose alarm-raised repairs wait for the
+	// supervisor's verification; empty: all of them (see ClosingPath).
+	VerifyFrom alarms.Priority
 }
 
 // FirstLevel is the follow-up level whose call every order gets and which moves the order on.
@@ -279,7 +283,7 @@ func (p *Policy) FirstLevel() string {
 // is deterministic (a hash of level and order id against the level's share), so every
 // gateway and every reload draws the same one; complaints are in every level's sample.
 func (p *Policy) Sampled(o *Order, level string) bool {
-	if o.Source == SourcePreventive {
+	if p.ClosingPath(o) != PathFollowUp {
 		return false
 	}
 	if o.Category == CategoryComplaint {
@@ -336,6 +340,9 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 		return o, fmt.Errorf("%w: follow_up of %s: say whether the resident is satisfied (satisfied: true or false)", ErrInvalid, o.ID)
 	}
 	note := in.Note
+	if err := p.checkPath(o, a, in, sampled); err != nil {
+		return o, err
+	}
 	if sampled {
 		if err := p.checkSampled(o, in.Level); err != nil {
 			return o, err
@@ -371,16 +378,9 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionStart:
 		o.State, o.StartedAt = StateInProgress, now
 	case ActionResolve:
-		o.State, o.ResolvedAt = StateResolved, now
-		o.CompleteBreached = o.CompleteBreached || now.After(o.CompleteBy)
-		switch o.Category {
-		case CategoryComplaint: // the same working day
-			o.FollowUpDue = p.Calendar.CloseOfDay(now)
-		case CategoryHousehold:
-			o.FollowUpDue = p.Calendar.Add(now, p.FollowUpHousehold)
-		default:
-			o.FollowUpDue = now.Add(p.FollowUpRepair)
-		}
+		p.resolve(&o, now)
+	case ActionVerify:
+		o.State, o.ClosedAt = StateClosed, now
 	case ActionFollowUp:
 		sat := *in.Satisfied
 		if sampled {

@@ -12,7 +12,7 @@ func testPolicy(t *testing.T) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Policy{Limits: NewLimits(nil), Calendar: cal, FollowUpRepair: time.Hour, FollowUpHousehold: 9 * time.Hour}
+	return &Policy{Limits: NewLimits(nil), Calendar: cal, FollowUpRepair: time.Hour, FollowUpHousehold: 9 * time.Hour, Supervisor: "engineering-supervisor"}
 }
 
 // TestApply is the lifecycle table: every action from every state, allowed or refused with
@@ -47,12 +47,19 @@ func TestApply(t *testing.T) {
 		{name: "reopen a closed order", from: StateClosed, action: ActionReopen, wantErr: "order WO-1 is closed; reopen needs resolved or followed_up"},
 		{name: "follow-up without an answer", from: StateResolved, action: ActionFollowUp, wantErr: "invalid: follow_up of WO-1: say whether the resident is satisfied (satisfied: true or false)"},
 		{name: "nobody acting", from: StateNew, action: ActionAccept, in: Input{By: " "}, wantErr: "invalid: accept of WO-1: say who acts (by)"},
-		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive])`},
+		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive verify])`},
+		{name: "an alarm-raised repair waits for verification", from: StateInProgress, source: SourceAlarm, action: ActionResolve, want: StateResolved},
+		{name: "a preventive job closes when resolved", from: StateInProgress, source: SourcePreventive, action: ActionResolve, want: StateClosed},
+		{name: "the supervisor verifies a repair", from: StateResolved, source: SourceAlarm, action: ActionVerify, in: Input{By: "sup-li"}, want: StateClosed},
+		{name: "an admin verifies for the supervisor", from: StateResolved, source: SourceAlarm, action: ActionVerify, in: Input{By: "admin", OnBehalfOf: "sup-li"}, want: StateClosed},
+		{name: "a technician verifies his own repair", from: StateResolved, source: SourceAlarm, action: ActionVerify, wantErr: "invalid: verify of WO-1: tech is not its supervisor (sup-li or engineering-supervisor)"},
+		{name: "verify a resident's report", from: StateResolved, source: SourceManual, action: ActionVerify, in: Input{By: "sup-li"}, wantErr: "invalid: verify of WO-1: an order from manual closes by follow_up, not by verification"},
+		{name: "a follow-up call on a pump trip", from: StateResolved, source: SourceAlarm, action: ActionFollowUp, in: Input{Satisfied: &yes}, wantErr: "invalid: follow_up of WO-1: an order from alarm has no follow-up call; it closes by verify"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			o := Order{ID: "WO-1", State: tc.from, Source: tc.source, Category: "pump_trip", Priority: "high", AcceptBy: now.Add(15 * time.Minute)}
+			o := Order{ID: "WO-1", State: tc.from, Source: tc.source, Category: "pump_trip", Priority: "high", Supervisor: "sup-li", AcceptBy: now.Add(15 * time.Minute)}
 			in := tc.in
 			if in.By == "" {
 				in.By = "tech"
@@ -71,7 +78,7 @@ func TestApply(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.State != tc.want || len(got.History) != 1 || got.History[0].From != tc.from || got.History[0].To != tc.want || got.History[0].By != "tech" {
+			if got.State != tc.want || len(got.History) != 1 || got.History[0].From != tc.from || got.History[0].To != tc.want || got.History[0].By != in.By {
 				t.Fatalf("state %s, history %+v", got.State, got.History)
 			}
 		})

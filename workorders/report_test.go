@@ -37,7 +37,7 @@ func history(t *testing.T) *rig {
 		return o
 	}
 	step := r.clock.Step
-	// 1. A pump trip handled on time, followed up, closed.
+	// 1. A pump trip handled on time, verified by the supervisor: closed without a call.
 	o := alarm("P-1", "pump", "north", "pump_trip")
 	step(10 * time.Minute)
 	r.do(t, o.ID, ActionAccept, Input{})
@@ -46,8 +46,7 @@ func history(t *testing.T) *rig {
 	step(2 * time.Hour)
 	r.do(t, o.ID, ActionResolve, Input{})
 	step(30 * time.Minute)
-	r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &yes})
-	r.do(t, o.ID, ActionClose, Input{})
+	r.do(t, o.ID, ActionVerify, Input{By: "sup-li"})
 	// 2. The same trip a week later: rework, accepted late.
 	step(7 * 24 * time.Hour)
 	o = alarm("P-1", "pump", "north", "pump_trip")
@@ -57,12 +56,11 @@ func history(t *testing.T) *rig {
 	r.do(t, o.ID, ActionStart, Input{})
 	step(3 * time.Hour)
 	r.do(t, o.ID, ActionResolve, Input{})
-	r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &no})
+	r.do(t, o.ID, ActionReopen, Input{By: "sup-li", Note: "pressure still drops"})
 	r.do(t, o.ID, ActionStart, Input{})
 	step(time.Hour)
 	r.do(t, o.ID, ActionResolve, Input{})
-	r.do(t, o.ID, ActionFollowUp, Input{Satisfied: &yes})
-	r.do(t, o.ID, ActionClose, Input{})
+	r.do(t, o.ID, ActionVerify, Input{By: "sup-li"})
 	// 3. An elevator fault completed late.
 	step(24 * time.Hour)
 	o = alarm("E-1", "elevator", "south", "door_fault")
@@ -123,7 +121,6 @@ func history(t *testing.T) *rig {
 	r.do(t, d.ID, ActionAccept, Input{})
 	r.do(t, d.ID, ActionStart, Input{})
 	r.do(t, d.ID, ActionResolve, Input{})
-	r.do(t, d.ID, ActionClose, Input{})
 	// An order of April stays out of March's report.
 	r.clock.Set(time.Date(2026, 4, 1, 8, 0, 0, 0, shanghai))
 	alarm("P-1", "pump", "north", "overcurrent")
@@ -145,7 +142,7 @@ func TestMonthlyReport(t *testing.T) {
 	if rep.CircuitsFixed != 1 {
 		t.Fatalf("dark circuits fixed: %d, want 1", rep.CircuitsFixed)
 	}
-	if rep.Orders != 11 || rep.Rework != 2 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 4 || rep.Satisfied != 3 ||
+	if rep.Orders != 11 || rep.Rework != 2 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 1 || rep.Satisfied != 1 ||
 		rep.Levels[1] != (LevelCalls{"quality", 1, 1}) {
 		t.Fatalf("report %+v", rep)
 	}

@@ -92,7 +92,7 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 	wc := workorders.Config{
 		Store:       workorders.StoreConfig{Driver: w.Store.Driver, Path: w.Store.Path, DSN: w.Store.DSN.Reveal()},
 		Calendar:    workorders.WorkCalendar{Timezone: w.Calendar.Timezone, Days: w.Calendar.Days, Start: w.Calendar.Start, End: w.Calendar.End, Holidays: w.Calendar.Holidays, Workdays: w.Calendar.Workdays},
-		DefaultTeam: w.DefaultTeam, Supervisor: w.Supervisor,
+		DefaultTeam: w.DefaultTeam, Supervisor: w.Supervisor, VerifyFrom: w.VerifyFrom,
 		FollowUp:     workorders.FollowUp{Repair: w.FollowUp.Repair, Household: w.FollowUp.Household, Target: w.FollowUp.Target},
 		ReworkWindow: w.ReworkWindow, OOSExemptKinds: w.OOSExemptKinds, NoticeLead: w.NoticeLead,
 		WarrantyReminder: w.WarrantyReminder, CheckInterval: w.CheckInterval, Retention: w.Retention,
