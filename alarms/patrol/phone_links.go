@@ -56,8 +56,10 @@ func (l *linkSigner) token(alert, guard string) string {
 }
 
 // verify returns the alert and guard a token names, if facilityd signed it.
+// Decoding is strict: a token has one spelling, so a link with its unused trailing bits
+// changed is refused rather than taken as the same claim.
 func (l *linkSigner) verify(tok string) (alert, guard string, ok bool) {
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict()
 	body, sig, found := strings.Cut(tok, ".")
 	if !found {
 		return "", "", false
