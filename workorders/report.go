@@ -16,15 +16,23 @@ import (
 )
 
 // Count is one row of a breakdown of the month's orders. Rework counts the repairs (orders
-// other than preventive jobs) raised again or reopened: Rework/Repairs is the row's rework
-// rate (返修率).
+// other than preventive jobs and complaints) raised again or reopened: Rework/Repairs is the
+// row's rework rate (返修率). Complaints are counted apart: the plans' rework is of equipment
+// and of residents' homes, and a complaint is not a repair.
 type Count struct {
-	Name     string `json:"name"`
-	Orders   int    `json:"orders"`
-	Resolved int    `json:"resolved"`
-	Repairs  int    `json:"repairs"`
-	Rework   int    `json:"rework"`
-	Breaches int    `json:"breaches"`
+	Name       string `json:"name"`
+	Orders     int    `json:"orders"`
+	Resolved   int    `json:"resolved"`
+	Repairs    int    `json:"repairs"`
+	Rework     int    `json:"rework"`
+	Complaints int    `json:"complaints"`
+	Breaches   int    `json:"breaches"`
+}
+
+// isRepair reports whether o counts among the repairs, the rework rate's denominator:
+// neither a preventive job nor a complaint.
+func isRepair(o *Order) bool {
+	return o.Source != SourcePreventive && o.Category != CategoryComplaint
 }
 
 // Workload is one technician's month: the orders assigned to them, those resolved, the hours
@@ -88,13 +96,15 @@ type Report struct {
 	// ArriveOnTime those where the technician was on site in time (到达现场).
 	Arrivals     int `json:"arrivals"`
 	ArriveOnTime int `json:"arrive_on_time"`
-	// Repairs excludes preventive jobs; Rework counts repairs raised again within the rework
-	// window or reopened.
-	Repairs int `json:"repairs"`
-	Rework  int `json:"rework"`
-	// FollowUps counts the first level's follow-up calls, Satisfied those the resident was
-	// happy with; Levels gives every level's calls (the sampled checks by quality staff and
-	// management too), Target the satisfaction aimed for (0-1).
+	// Repairs excludes preventive jobs and complaints; Rework counts repairs raised again
+	// within the rework window or reopened. Complaints are the month's complaints, apart.
+	Repairs    int `json:"repairs"`
+	Rework     int `json:"rework"`
+	Complaints int `json:"complaints"`
+	// FollowUps counts the first level's follow-up calls made in the period (by the time of
+	// the call, whenever the order was created), Satisfied those the resident was happy with;
+	// Levels gives every level's calls (the sampled checks by quality staff and management
+	// too), Target the satisfaction aimed for (0-1).
 	FollowUps int          `json:"follow_ups"`
 	Satisfied int          `json:"satisfied"`
 	Levels    []LevelCalls `json:"levels"`
@@ -110,6 +120,10 @@ type Report struct {
 	// circuits (lighting orders on a circuit) resolved among the period's orders.
 	Patrol        *patrol.Summary `json:"patrol,omitempty"`
 	CircuitsFixed int             `json:"circuits_fixed"`
+	// Zones compares the zones' public jobs (对各片区公共设施维护状况进行评比), ranked by
+	// ZoneScore; HouseholdZones compares their household repairs the same way, apart.
+	Zones          []ZoneRow `json:"zones"`
+	HouseholdZones []ZoneRow `json:"household_zones"`
 }
 
 // LevelCalls is one follow-up level's calls in the month and the residents satisfied.
@@ -175,10 +189,19 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 		def := ReportOptionsFor(Config{})
 		opts.Levels, opts.Target = def.Levels, def.Target
 	}
+	// Calls are counted by the time of the call: the period's calls may be about orders
+	// created before it. A year back covers them (ours: the book's retention of duty records).
+	called, err := st.List(ctx, Filter{From: from.AddDate(-1, 0, 0), To: to})
+	if err != nil {
+		return nil, err
+	}
 	r := &Report{Site: site, Month: period, From: from, To: to, Orders: len(list), Target: opts.Target, Patrol: opts.Patrol, lang: opts.Locale}
 	t := newTally(r, opts.Levels, now)
 	for _, o := range list {
 		t.add(o)
+	}
+	for _, o := range called {
+		t.followUps(o)
 	}
 	t.finish()
 	return r, nil
@@ -193,6 +216,7 @@ type tally struct {
 	levels               map[string]*LevelCalls
 	levelOrder           []string
 	cats, zones, teams   map[string]*Count
+	public, household    map[string]*ZoneRow
 	techs                map[string]*Workload
 	acceptSum, repairSum time.Duration
 	acceptN, repairN     int
@@ -200,7 +224,8 @@ type tally struct {
 
 func newTally(r *Report, levels []string, now time.Time) *tally {
 	t := &tally{r: r, now: now, levels: map[string]*LevelCalls{}, levelOrder: append([]string(nil), levels...),
-		cats: map[string]*Count{}, zones: map[string]*Count{}, teams: map[string]*Count{}, techs: map[string]*Workload{}}
+		cats: map[string]*Count{}, zones: map[string]*Count{}, teams: map[string]*Count{}, techs: map[string]*Workload{},
+		public: map[string]*ZoneRow{}, household: map[string]*ZoneRow{}}
 	for _, l := range levels {
 		t.levels[l] = &LevelCalls{Level: l}
 	}
@@ -214,7 +239,10 @@ func (t *tally) add(o *Order) {
 	}
 	t.count(o)
 	t.workload(o)
-	t.followUps(o)
+	t.zone(o).add(o, t.now)
+	if o.Category == CategoryComplaint {
+		t.r.Complaints++
+	}
 	if o.Source == SourcePreventive {
 		t.preventive(o)
 		return
@@ -225,11 +253,14 @@ func (t *tally) add(o *Order) {
 // count adds o to its category's, zone's and team's rows.
 func (t *tally) count(o *Order) {
 	breach := o.AcceptBreached || o.CompleteBreached
-	repair := o.Source != SourcePreventive
+	repair := isRepair(o)
 	for _, c := range []*Count{bump(t.cats, o.Category), bump(t.zones, orNone(o.Zone)), bump(t.teams, orNone(o.Team))} {
 		c.Orders++
 		if o.State.Done() {
 			c.Resolved++
+		}
+		if o.Category == CategoryComplaint {
+			c.Complaints++
 		}
 		if repair {
 			c.Repairs++
@@ -261,7 +292,7 @@ func (t *tally) workload(o *Order) {
 			w.OnTime++
 		}
 	}
-	if o.Source != SourcePreventive {
+	if isRepair(o) {
 		w.Repairs++
 		if o.Reworked() {
 			w.Rework++
@@ -269,12 +300,12 @@ func (t *tally) workload(o *Order) {
 	}
 }
 
-// followUps counts o's follow-up calls per level; the first level's are the report's
-// follow-ups and satisfaction.
+// followUps counts o's follow-up calls made in the period per level; the first level's are
+// the report's follow-ups and satisfaction, and its zone's.
 func (t *tally) followUps(o *Order) {
 	first := t.levelOrder[0]
 	for _, h := range o.History {
-		if h.Action != string(ActionFollowUp) {
+		if h.Action != string(ActionFollowUp) || h.At.Before(t.r.From) || !h.At.Before(t.r.To) {
 			continue
 		}
 		level := h.Level
@@ -287,8 +318,11 @@ func (t *tally) followUps(o *Order) {
 		}
 		if level == first {
 			t.r.FollowUps++
+			z := t.zone(o)
+			z.FollowUps++
 			if sat {
 				t.r.Satisfied++
+				z.Satisfied++
 			}
 		}
 		lc := t.levels[level]
@@ -319,12 +353,15 @@ func (t *tally) preventive(o *Order) {
 	}
 }
 
-// repair counts a repair's rework, arrival, acceptance and resolution against its deadlines.
+// repair counts an order other than a preventive job against its deadlines (arrival,
+// acceptance, resolution) and, unless a complaint, among the repairs and their rework.
 func (t *tally) repair(o *Order) {
 	r := t.r
-	r.Repairs++
-	if o.Reworked() {
-		r.Rework++
+	if isRepair(o) {
+		r.Repairs++
+		if o.Reworked() {
+			r.Rework++
+		}
 	}
 	if !o.ArriveBy.IsZero() && (!o.ArrivedAt.IsZero() || o.ArriveBreached) {
 		r.Arrivals++
@@ -364,6 +401,7 @@ func (t *tally) finish() {
 		r.Levels = append(r.Levels, *t.levels[l])
 	}
 	r.ByCategory, r.ByZone, r.ByTeam = sorted(t.cats), sorted(t.zones), sorted(t.teams)
+	r.Zones, r.HouseholdZones = ranked(t.public), ranked(t.household)
 	r.ByTechnician = make([]Workload, 0, len(t.techs))
 	for _, w := range t.techs {
 		r.ByTechnician = append(r.ByTechnician, *w)
@@ -465,6 +503,7 @@ func (r *Report) headline() [][2]string {
 		{t("report.kpi.arrive_on_time"), share(r.ArriveOnTime, r.Arrivals)},
 		{t("report.kpi.complete_on_time"), share(r.CompleteOnTime, r.Resolved)},
 		{t("report.kpi.rework_rate"), share(r.Rework, r.Repairs)},
+		{t("report.kpi.complaints"), strconv.Itoa(r.Complaints)},
 		{t("report.kpi.satisfaction"), share(r.Satisfied, r.FollowUps)},
 		{t("report.kpi.pm_on_time"), t("report.kpi.pm_value", "share", share(r.PMOnTime, r.PMJobs), "late", r.PMLate, "missed", r.PMMissed, "pending", r.PMPending)},
 	}
@@ -490,6 +529,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %d |\n", r.rowName(sec.key, c.Name), c.Orders, c.Resolved, c.Rework, pct(c.Rework, c.Repairs), c.Breaches)
 		}
 	}
+	r.zonesMarkdown(&b)
 	r.patrolMarkdown(&b)
 	fmt.Fprintf(&b, "\n## %s\n\n| %s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", t("report.by.technician"), strings.Join(r.technicianColumns(), " | "))
 	for _, w := range r.ByTechnician {
@@ -497,6 +537,47 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// zoneTables are the two zone comparisons: public jobs, household repairs.
+func (r *Report) zoneTables() []struct {
+	key  string
+	rows []ZoneRow
+} {
+	return []struct {
+		key  string
+		rows []ZoneRow
+	}{{"public", r.Zones}, {"household", r.HouseholdZones}}
+}
+
+// zoneColumns are the headings of a zone comparison.
+func (r *Report) zoneColumns() []string {
+	var out []string
+	for _, k := range []string{"zone", "orders", "accept_on_time", "arrive_on_time", "complete_on_time", "rework_rate", "pm_on_time", "satisfaction", "complaints", "score", "rank"} {
+		out = append(out, r.lang.T("report.col."+k))
+	}
+	return out
+}
+
+// zoneCells are a zone's cells under zoneColumns.
+func (r *Report) zoneCells(z ZoneRow) []string {
+	score, rank := "-", "-"
+	if z.Rank > 0 {
+		score, rank = strconv.FormatFloat(z.Score, 'f', 1, 64), strconv.Itoa(z.Rank)
+	}
+	return []string{z.Zone, strconv.Itoa(z.Orders), pct(z.AcceptOnTime, z.AcceptDue), pct(z.ArriveOnTime, z.Arrivals), pct(z.CompleteOnTime, z.CompleteDue),
+		pct(z.Rework, z.Repairs), pct(z.PMOnTime, z.PMDue), pct(z.Satisfied, z.FollowUps), strconv.Itoa(z.Complaints), score, rank}
+}
+
+func (r *Report) zonesMarkdown(b *strings.Builder) {
+	t := r.lang.T
+	for _, tab := range r.zoneTables() {
+		fmt.Fprintf(b, "\n## %s\n\n| %s |\n| --- |%s\n", t("report.zones."+tab.key), strings.Join(r.zoneColumns(), " | "), strings.Repeat(" ---: |", len(r.zoneColumns())-1))
+		for _, z := range tab.rows {
+			fmt.Fprintf(b, "| %s |\n", strings.Join(r.zoneCells(z), " | "))
+		}
+	}
+	fmt.Fprintf(b, "\n%s\n", t("report.zones.formula"))
 }
 
 // patrolRows are the patrol section's figures, in the order the report lists them.
@@ -553,6 +634,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	add("summary", r.Month, "complete_on_time", r.CompleteOnTime)
 	add("summary", r.Month, "repairs", r.Repairs)
 	add("summary", r.Month, "rework", r.Rework)
+	add("summary", r.Month, "complaints", r.Complaints)
 	add("summary", r.Month, "follow_ups", r.FollowUps)
 	add("summary", r.Month, "satisfied", r.Satisfied)
 	add("summary", r.Month, "satisfaction_target", r.Target)
@@ -574,7 +656,21 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			add(sec.name, c.Name, "resolved", c.Resolved)
 			add(sec.name, c.Name, "repairs", c.Repairs)
 			add(sec.name, c.Name, "rework", c.Rework)
+			add(sec.name, c.Name, "complaints", c.Complaints)
 			add(sec.name, c.Name, "breaches", c.Breaches)
+		}
+	}
+	for _, tab := range r.zoneTables() {
+		sec := "zone_" + tab.key
+		for _, z := range tab.rows {
+			for _, m := range []struct {
+				metric string
+				v      any
+			}{{"orders", z.Orders}, {"accept_due", z.AcceptDue}, {"accept_on_time", z.AcceptOnTime}, {"arrivals", z.Arrivals}, {"arrive_on_time", z.ArriveOnTime},
+				{"complete_due", z.CompleteDue}, {"complete_on_time", z.CompleteOnTime}, {"resolved", z.Resolved}, {"repairs", z.Repairs}, {"rework", z.Rework}, {"pm_due", z.PMDue},
+				{"pm_on_time", z.PMOnTime}, {"follow_ups", z.FollowUps}, {"satisfied", z.Satisfied}, {"complaints", z.Complaints}, {"score", z.Score}, {"rank", z.Rank}} {
+				add(sec, z.Zone, m.metric, m.v)
+			}
 		}
 	}
 	if p := r.Patrol; p != nil {
@@ -654,6 +750,18 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 		b.WriteString("</table>\n")
 	}
+	for _, tab := range r.zoneTables() {
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n<tr><th>%s</th></tr>\n", t("report.zones."+tab.key), strings.Join(r.zoneColumns(), "</th><th>"))
+		for _, z := range tab.rows {
+			cells := r.zoneCells(z)
+			for i := range cells {
+				cells[i] = html.EscapeString(cells[i])
+			}
+			fmt.Fprintf(&b, "<tr><td>%s</td></tr>\n", strings.Join(cells, "</td><td>"))
+		}
+		b.WriteString("</table>\n")
+	}
+	fmt.Fprintf(&b, "<p>%s</p>\n", html.EscapeString(t("report.zones.formula")))
 	if r.Patrol != nil {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n", t("report.patrol"))
 		for _, k := range r.patrolRows() {

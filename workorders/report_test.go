@@ -142,7 +142,7 @@ func TestMonthlyReport(t *testing.T) {
 	if rep.CircuitsFixed != 1 {
 		t.Fatalf("dark circuits fixed: %d, want 1", rep.CircuitsFixed)
 	}
-	if rep.Orders != 11 || rep.Rework != 2 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 1 || rep.Satisfied != 1 ||
+	if rep.Orders != 11 || rep.Rework != 2 || rep.Repairs != 8 || rep.Complaints != 1 || rep.PMMissed != 1 || rep.PMLate != 1 || rep.FollowUps != 1 || rep.Satisfied != 1 ||
 		rep.Levels[1] != (LevelCalls{"quality", 1, 1}) {
 		t.Fatalf("report %+v", rep)
 	}
