@@ -262,7 +262,7 @@ func woError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, workorders.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.As(err, &te), errors.Is(err, workorders.ErrNoticeTooLate), errors.Is(err, workorders.ErrConflict):
+	case errors.As(err, &te), errors.Is(err, workorders.ErrNoticeTooLate), errors.Is(err, workorders.ErrConflict), errors.Is(err, workorders.ErrPermit):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, workorders.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -26,7 +26,7 @@ func woServer(t *testing.T) (*Server, *workorders.Manager, *time.Time) {
 	cfg.Zones = []workorders.ZoneTeam{{Zone: "north", Team: "north-team", Butler: "butler-wang"}}
 	cfg.Technicians = []workorders.Technician{{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
 		{ID: "tech-lin", Name: "Lin Tao", Team: "south-team", Handset: "h-lin"}}
-	cfg.Plans = []workorders.Plan{{ID: "tank", Devices: []string{"P-1"}, Every: "quarterly", Day: 10, Interrupts: "water"}}
+	cfg.Plans = []workorders.Plan{{ID: "tank", Devices: []string{"P-1"}, Every: "quarterly", Day: 10, Interrupts: "water", ConfinedSpace: true}}
 	devs := []workorders.Device{{ID: "P-1", Kind: "pump", Zone: "north", Site: "s"},
 		{ID: "L-1", Kind: "elevator", Zone: "south", Site: "s", Asset: &workorders.Asset{Make: "Otis", Contractor: "Otis Service"}}}
 	now := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)

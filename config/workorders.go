@@ -81,6 +81,9 @@ type WorkOrderMapping struct {
 	// Team overrides the zone's team (e.g. engineering IT for communication loss).
 	Team     string `mapstructure:"team" yaml:"team,omitempty"`
 	Priority string `mapstructure:"priority" yaml:"priority"`
+	// ConfinedSpace marks every order of the category as confined-space work: start needs a
+	// permit with the gas test and the attendant (POST .../permit).
+	ConfinedSpace bool `mapstructure:"confined_space" yaml:"confined_space,omitempty"`
 }
 
 // TimeLimit is one row of the maintenance time-limit table: for a category and priority
@@ -210,6 +213,9 @@ type PMPlan struct {
 	Ahead time.Duration `mapstructure:"ahead" yaml:"ahead,omitempty"`
 	// Grace is how long after the job it may be done and still count as on time.
 	Grace time.Duration `mapstructure:"grace" yaml:"grace,omitempty"`
+	// ConfinedSpace marks the jobs as confined-space work (tank cleaning, a sump pit): start
+	// needs a permit with the gas test and the attendant (POST .../permit).
+	ConfinedSpace bool `mapstructure:"confined_space" yaml:"confined_space,omitempty"`
 }
 
 // WorkOrderWebhook sends order events to an external maintenance system, signed like every

@@ -86,6 +86,8 @@ type Mapping struct {
 	Category          string
 	Team              string
 	Priority          string
+	// ConfinedSpace makes every order of the category confined-space work (permits.go).
+	ConfinedSpace bool
 }
 
 // TimeLimit is one row of the maintenance time-limit table: for a category and priority
@@ -161,6 +163,8 @@ type Plan struct {
 	Duration   time.Duration
 	Ahead      time.Duration
 	Grace      time.Duration
+	// ConfinedSpace makes the plan's jobs confined-space work: start needs a permit.
+	ConfinedSpace bool
 }
 
 // Device is what work orders read of a device or of a ledger asset (设备台帐): where it

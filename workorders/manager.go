@@ -351,6 +351,7 @@ func (m *Manager) fill(o *Order) {
 		o.Priority = alarms.PriorityMedium
 	}
 	o.State = StateNew
+	o.ConfinedSpace = m.confinedSpace(o)
 	m.policy.SetDeadlines(o)
 }
 

@@ -67,7 +67,7 @@ const (
 )
 
 // Actions lists every action, for messages and the CLI.
-var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify}
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify, ActionPermit}
 
 // Source says where an order came from.
 type Source string
@@ -136,6 +136,11 @@ type Order struct {
 	Plan        string    `json:"plan,omitempty"`
 	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
 	MeterValue  float64   `json:"meter_value,omitempty"`
+
+	// ConfinedSpace marks work in a confined space (a sump pit, a water tank): start needs
+	// Permit, the latest permit recorded, with its gas test within limits and fresh.
+	ConfinedSpace bool    `json:"confined_space,omitempty"`
+	Permit        *Permit `json:"permit,omitempty"`
 
 	CreatedAt    time.Time `json:"created_at"`
 	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
@@ -212,6 +217,8 @@ type Input struct {
 	// Level is who makes a follow-up call: empty or the first sampling level for the call
 	// every order gets, another level (quality, management) for a sampled check.
 	Level string `json:"level,omitempty"`
+	// Permit is a confined-space permit's attendant and gas readings (action permit).
+	Permit *PermitInput `json:"permit,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -251,6 +258,7 @@ var needs = map[Action][]State{
 	ActionAssign:   {StateNew, StateAccepted, StateInProgress},
 	ActionArrive:   {StateAccepted, StateInProgress},
 	ActionVerify:   {StateResolved},
+	ActionPermit:   {StateNew, StateAccepted},
 }
 
 // Policy computes deadlines: the time-limit table over the working calendar.
@@ -376,7 +384,15 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 		o.ArrivedAt = now
 		o.ArriveBreached = o.ArriveBreached || (!o.ArriveBy.IsZero() && now.After(o.ArriveBy))
 	case ActionStart:
+		if err := checkPermit(o, now); err != nil {
+			return o, err
+		}
 		o.State, o.StartedAt = StateInProgress, now
+	case ActionPermit:
+		if err := permit(&o, in, now); err != nil {
+			return o, err
+		}
+		note = permitNote(o.Permit)
 	case ActionResolve:
 		p.resolve(&o, now)
 	case ActionVerify:

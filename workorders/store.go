@@ -190,6 +190,13 @@ func (s *SQLStore) migrations() []string {
 		`CREATE UNIQUE INDEX workorder_outbox_dedupe ON workorder_outbox (dedupe)`,
 		`CREATE INDEX workorder_outbox_state ON workorder_outbox (delivered_at, id)`,
 		`CREATE INDEX workorder_alarm_events_raised ON workorder_alarm_events (raised_at)`,
+		// Migrations 19-20: the register of confined-space permits (permits.go), every permit
+		// recorded on an order kept, failed gas tests included; the order holds the latest.
+		`CREATE TABLE workorder_permits (
+			order_seq BIGINT NOT NULL,
+			issued_at BIGINT NOT NULL,
+			data TEXT NOT NULL)`,
+		`CREATE UNIQUE INDEX workorder_permits_order ON workorder_permits (order_seq, issued_at)`,
 	}
 }
 
@@ -420,11 +427,56 @@ func (s *SQLStore) Update(ctx context.Context, o *Order, notes Notes) error {
 	if err := s.addNotes(ctx, tx, notes, &c); err != nil {
 		return err
 	}
+	if err := s.registerPermit(ctx, tx, seq, c.Permit); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
 	o.Version++
 	return nil
+}
+
+// registerPermit keeps the order's latest permit in the register, once.
+func (s *SQLStore) registerPermit(ctx context.Context, db querier, seq int64, p *Permit) error {
+	if p == nil {
+		return nil
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, s.q(`INSERT INTO workorder_permits (order_seq, issued_at, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), seq, ms(p.IssuedAt), string(data))
+	if err != nil {
+		return fmt.Errorf("permit register: %w", err)
+	}
+	return nil
+}
+
+// Permits is the register of an order's confined-space permits, oldest first.
+func (s *SQLStore) Permits(ctx context.Context, id string) ([]Permit, error) {
+	seq, ok := seqOf(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q (ids look like WO-12)", ErrNotFound, id)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT data FROM workorder_permits WHERE order_seq = ? ORDER BY issued_at`), seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Permit
+	for rows.Next() {
+		var data string
+		var p Permit
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(data), &p); err != nil {
+			return nil, fmt.Errorf("permit of %s: stored data unreadable: %w", id, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // List implements Store; orders come oldest first.

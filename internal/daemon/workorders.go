@@ -98,7 +98,7 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 		WarrantyReminder: w.WarrantyReminder, CheckInterval: w.CheckInterval, Retention: w.Retention,
 	}
 	for _, m := range w.Mappings {
-		wc.Mappings = append(wc.Mappings, workorders.Mapping{Class: m.Class, Kind: m.Kind, Rule: m.Rule, Category: m.Category, Team: m.Team, Priority: m.Priority})
+		wc.Mappings = append(wc.Mappings, workorders.Mapping{Class: m.Class, Kind: m.Kind, Rule: m.Rule, Category: m.Category, Team: m.Team, Priority: m.Priority, ConfinedSpace: m.ConfinedSpace})
 	}
 	for _, l := range w.Limits {
 		wc.Limits = append(wc.Limits, workorders.TimeLimit{Category: l.Category, Priority: l.Priority, Accept: l.Accept, Arrive: l.Arrive, Complete: l.Complete,
@@ -119,7 +119,8 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 	for _, p := range w.Plans {
 		wc.Plans = append(wc.Plans, workorders.Plan{ID: p.ID, Title: p.Title, Devices: p.Devices, Kind: p.Kind, Profile: p.Profile, Tags: p.Tags,
 			Category: p.Category, Every: p.Every, Weekday: p.Weekday, Start: p.Start, OnHoliday: p.OnHoliday, Month: p.Month, Day: p.Day, At: p.At,
-			Meter: p.Meter, MeterEvery: p.MeterEvery, Interrupts: p.Interrupts, Duration: p.Duration, Ahead: p.Ahead, Grace: p.Grace})
+			Meter: p.Meter, MeterEvery: p.MeterEvery, Interrupts: p.Interrupts, Duration: p.Duration, Ahead: p.Ahead, Grace: p.Grace,
+			ConfinedSpace: p.ConfinedSpace})
 	}
 	return wc, workorders.Check(wc)
 }
