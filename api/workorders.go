@@ -26,9 +26,10 @@ type WorkOrders interface {
 	Announce(ctx context.Context, r workorders.NoticeRequest) (*workorders.Notice, error)
 }
 
-// RegisterWorkOrders serves the work-order routes through s.
-func RegisterWorkOrders(s *Server, wo WorkOrders) {
-	h := &woHandlers{wo: wo}
+// RegisterWorkOrders serves the work-order routes through s; rr (may be nil) gives GET of an
+// order awaiting verification the device's readings since the repair.
+func RegisterWorkOrders(s *Server, wo WorkOrders, rr *RepairReadings) {
+	h := &woHandlers{wo: wo, readings: rr}
 	s.Handle("GET /api/v1/workorders", http.HandlerFunc(h.list))
 	s.Handle("POST /api/v1/workorders", http.HandlerFunc(h.raise))
 	s.Handle("GET /api/v1/workorders/followups", http.HandlerFunc(h.followUps))
@@ -42,7 +43,10 @@ func RegisterWorkOrders(s *Server, wo WorkOrders) {
 	s.Handle("GET /api/v1/technicians", http.HandlerFunc(h.technicians))
 }
 
-type woHandlers struct{ wo WorkOrders }
+type woHandlers struct {
+	wo       WorkOrders
+	readings *RepairReadings
+}
 
 // OrderList is GET /api/v1/workorders.
 type OrderList struct {
@@ -102,7 +106,7 @@ func (h *woHandlers) get(w http.ResponseWriter, r *http.Request) {
 		woError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, o)
+	writeJSON(w, http.StatusOK, h.readings.view(o))
 }
 
 func (h *woHandlers) raise(w http.ResponseWriter, r *http.Request) {

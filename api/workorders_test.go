@@ -34,7 +34,7 @@ func woServer(t *testing.T) (*Server, *workorders.Manager, *time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	RegisterWorkOrders(srv, m)
+	RegisterWorkOrders(srv, m, nil)
 	return srv, m, &now
 }
 

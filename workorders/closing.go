@@ -66,6 +66,12 @@ func (p *Policy) resolve(o *Order, now time.Time) {
 	}
 }
 
+// AwaitsVerification reports whether o is an alarm-raised equipment repair, resolved and
+// waiting for the supervisor's verify: a resolved order on the record path is already closed.
+func (o *Order) AwaitsVerification() bool {
+	return o.State == StateResolved && o.Source == SourceAlarm && o.Category != CategoryHousehold && o.Category != CategoryComplaint
+}
+
 // checkVerify refuses a verification of an order whose path has none, or by someone other
 // than the order's supervisor or the site's (who acts comes from the credential: in.By, or
 // the person an admin acts for).

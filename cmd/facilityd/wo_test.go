@@ -47,7 +47,7 @@ func TestWorkOrderCLI(t *testing.T) {
 	}
 	defer closeStore()
 	srv := api.New(devices.NewLatest(nil), prometheus.NewRegistry(), nil)
-	api.RegisterWorkOrders(srv, m)
+	api.RegisterWorkOrders(srv, m, nil)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	addr := strings.TrimPrefix(hs.URL, "http://")

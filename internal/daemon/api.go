@@ -40,7 +40,7 @@ func (d *Daemon) buildAPI(context.Context) error {
 	if d.h.ConfigPath != "" {
 		d.srv.Handle("POST /api/v1/reload", http.HandlerFunc(d.reload.serveHTTP))
 	}
-	api.RegisterWorkOrders(d.srv, d.orders)
+	api.RegisterWorkOrders(d.srv, d.orders, &api.RepairReadings{Latest: d.latest, Rings: d.history})
 	api.RegisterCommands(d.srv, d.commands)
 	if d.h.Routes != nil {
 		d.h.Routes(d.srv)
