@@ -64,11 +64,15 @@ func woCommand() *cobra.Command {
 		Short: "Show one work order and its history",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var o workorders.Order
+			var o api.OrderView
 			if err := client.get(cmd.Context(), "/api/v1/workorders/"+url.PathEscape(args[0]), nil, &o); err != nil {
 				return err
 			}
-			printOrder(cmd.OutOrStdout(), &o)
+			if o.Order == nil {
+				return fmt.Errorf("order %s: the API answered without an order", args[0])
+			}
+			printOrder(cmd.OutOrStdout(), o.Order)
+			printSinceRepair(cmd.OutOrStdout(), o.SinceRepair)
 			return nil
 		},
 	}
@@ -144,7 +148,77 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 		c.Flags().StringVar(&in.To, "to", "", "the technician (workorders.technicians id)")
 		c.Flags().StringVar(&in.Override, "override", "", "the supervisor's reason for a technician of another team")
 	}
+	if a == workorders.ActionVerify {
+		c.Use = name + " ID --by SUPERVISOR [--note TEXT]"
+		c.Short = "Work order: verify an alarm-raised repair (the supervisor; closes it; `wo show` gives the readings since the repair)"
+	}
+	if a == workorders.ActionPermit {
+		permitFlags(c, &in)
+	}
 	return c
+}
+
+// permitFlags gives `wo permit` the attendant and the four gas readings, all required: the
+// person running the command (the token's holder, or --by) is the issuer.
+func permitFlags(c *cobra.Command, in *workorders.Input) {
+	p := &workorders.PermitInput{}
+	c.Use = "permit ID --by ISSUER --attendant NAME --o2 PCT --lel PCT --h2s MG_M3 --co MG_M3"
+	c.Short = "Work order: record the confined-space permit (gas test and attendant) that start needs"
+	c.Flags().StringVar(&p.Attendant, "attendant", "", "the attendant (监护人) who stays at the entrance")
+	reading := map[string]**float64{"o2": &p.Readings.O2, "lel": &p.Readings.LEL, "h2s": &p.Readings.H2S, "co": &p.Readings.CO}
+	help := map[string]string{"o2": "oxygen, % by volume", "lel": "flammable gas, % of the lower explosive limit", "h2s": "hydrogen sulphide, mg/m³", "co": "carbon monoxide, mg/m³"}
+	vals := map[string]*float64{}
+	for _, k := range []string{"o2", "lel", "h2s", "co"} {
+		vals[k] = c.Flags().Float64(k, 0, help[k])
+		c.MarkFlagRequired(k)
+	}
+	c.MarkFlagRequired("attendant")
+	run := c.RunE
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		for k, dst := range reading {
+			*dst = vals[k]
+		}
+		in.Permit = p
+		return run(cmd, args)
+	}
+}
+
+// printSinceRepair prints the device's readings since the repair beside an order awaiting
+// verification: per point the samples shown, the lowest, the highest and the latest.
+func printSinceRepair(w io.Writer, s *api.SinceRepair) {
+	if s == nil {
+		return
+	}
+	l := cliLang()
+	fmt.Fprintln(w, "\n"+l.T("cli.since_repair.title", "device", s.Device, "since", s.Since.Local().Format("2006-01-02 15:04")))
+	if s.Note != "" {
+		fmt.Fprintln(w, s.Note)
+	}
+	tw := locale.NewTable(w)
+	defer tw.Flush()
+	fmt.Fprintln(tw, header("since_repair"))
+	for _, p := range s.Points {
+		var lo, hi, last float64
+		n := 0
+		for _, v := range p.Values {
+			x, ok := v[1].(float64)
+			if !ok {
+				continue
+			}
+			if n == 0 || x < lo {
+				lo = x
+			}
+			if n == 0 || x > hi {
+				hi = x
+			}
+			last, n = x, n+1
+		}
+		if n == 0 {
+			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t%s\n", p.Point, len(p.Values), p.Unit)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%g\t%g\t%g\t%s\n", p.Point, len(p.Values), lo, hi, last, p.Unit)
+	}
 }
 
 func deadline(o *workorders.Order) string {
@@ -157,6 +231,9 @@ func deadline(o *workorders.Order) string {
 		}
 		return "complete by " + o.CompleteBy.Local().Format("01-02 15:04")
 	case workorders.StateResolved:
+		if o.AwaitsVerification() {
+			return "awaits the supervisor's verify"
+		}
 		return "call by " + o.FollowUpDue.Local().Format("01-02 15:04")
 	}
 	return "-"

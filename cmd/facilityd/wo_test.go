@@ -131,3 +131,84 @@ func mustGet(t *testing.T, m *workorders.Manager, id string) *workorders.Order {
 	}
 	return o
 }
+
+// TestWorkOrderCLIVerifyAndPermit: on the demo, a pump trip repaired through `facilityd wo`
+// waits for the supervisor's `wo verify`, which closes it (anyone else is refused); the sump
+// pit's test run starts only after `wo permit` records a passing gas test.
+func TestWorkOrderCLIVerifyAndPermit(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(config.EnvName("workorders.store.path"), filepath.Join(dir, "wo.db"))
+	t.Setenv(config.EnvName("patrol.store"), filepath.Join(dir, "patrol.db"))
+	cfg, err := config.Load("../../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m, _, closeStore, err := daemon.OpenWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	srv := api.New(devices.NewLatest(nil), prometheus.NewRegistry(), nil)
+	api.RegisterWorkOrders(srv, m, nil)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	addr := strings.TrimPrefix(hs.URL, "http://")
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		cmd := rootCommand()
+		cmd.SetOut(&out)
+		cmd.SetArgs(append(args, "--addr", addr))
+		err := cmd.ExecuteContext(ctx)
+		return out.String(), err
+	}
+
+	trip, err := m.HandleAlarm(ctx, alarms.Event{Type: alarms.EventRaised, At: time.Now(),
+		Alarm: alarms.Alarm{ID: "P-1/pump_trip", Device: "P-1", Kind: "pump", Zone: "north", Rule: "pump_trip", Class: alarms.ClassEquipment, Priority: alarms.PriorityHigh}})
+	if err != nil || trip == nil {
+		t.Fatalf("pump trip: %v %v", trip, err)
+	}
+	for _, a := range []string{"accept", "start", "resolve"} {
+		if _, err := run("wo", a, trip.ID, "--by", "tech-north-1"); err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+	}
+	if out, err := run("wo", "show", trip.ID); err != nil || !strings.Contains(out, "awaits the supervisor's verify") {
+		t.Fatalf("show: %v\n%s", err, out)
+	}
+	if _, err := run("wo", "verify", trip.ID, "--by", "tech-north-1"); err == nil || !strings.Contains(err.Error(), "is not its supervisor (engineering-supervisor)") {
+		t.Fatalf("verify by the technician: %v", err)
+	}
+	if out, err := run("wo", "verify", trip.ID, "--by", "engineering-supervisor", "--note", "pressure steady"); err != nil || out != trip.ID+" is closed\n" {
+		t.Fatalf("verify: %v %q", err, out)
+	}
+	if got := mustGet(t, m, trip.ID); got.FollowUpDue.IsZero() != true || got.History[len(got.History)-1].Note != "pressure steady" {
+		t.Fatalf("verified order: follow-up due %v, history %+v", got.FollowUpDue, got.History)
+	}
+
+	job, err := m.Schedule(ctx, workorders.ScheduleRequest{Plan: "drainage-pump-test", Device: "P-2", At: time.Now().Add(time.Hour), By: "eng"})
+	if err != nil || !job.ConfinedSpace {
+		t.Fatalf("sump-pit job %+v: %v", job, err)
+	}
+	run("wo", "accept", job.ID, "--by", "tech-north-1")
+	if _, err := run("wo", "start", job.ID, "--by", "tech-north-1"); err == nil || !strings.Contains(err.Error(), "needs a permit first") {
+		t.Fatalf("start without a permit: %v", err)
+	}
+	if _, err := run("wo", "permit", job.ID, "--by", "engineering-supervisor", "--attendant", "tech-north-2", "--o2", "20.9", "--lel", "0"); err == nil || !strings.Contains(err.Error(), "required flag") {
+		t.Fatalf("permit without the H2S and CO readings: %v", err)
+	}
+	if _, err := run("wo", "permit", job.ID, "--by", "engineering-supervisor", "--attendant", "tech-north-2", "--o2", "20.9", "--lel", "0", "--h2s", "12", "--co", "1"); err != nil {
+		t.Fatalf("permit: %v", err)
+	}
+	if _, err := run("wo", "start", job.ID, "--by", "tech-north-1"); err == nil || !strings.Contains(err.Error(), "H2S 12 mg/m³ is over 10 mg/m³") {
+		t.Fatalf("start on a failed gas test: %v", err)
+	}
+	run("wo", "permit", job.ID, "--by", "engineering-supervisor", "--attendant", "tech-north-2", "--o2", "20.9", "--lel", "0", "--h2s", "0.5", "--co", "1")
+	if out, err := run("wo", "start", job.ID, "--by", "tech-north-1"); err != nil || out != job.ID+" is in_progress\n" {
+		t.Fatalf("start under the permit: %v %q", err, out)
+	}
+	if p := mustGet(t, m, job.ID).Permit; p.IssuedBy != "engineering-supervisor" || p.Attendant != "tech-north-2" {
+		t.Fatalf("permit %+v", p)
+	}
+}
