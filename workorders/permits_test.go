@@ -2,6 +2,7 @@ package workorders
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -121,4 +122,34 @@ func TestDefaultPlansConfinedSpace(t *testing.T) {
 			t.Errorf("default plan %s: confined_space %v, want %v", p.ID, p.ConfinedSpace, want[p.ID])
 		}
 	}
+}
+
+// FuzzPermit: whatever body a permit request carries, recording it and then starting never
+// panics, a recorded permit has every reading, and start goes ahead only when Check passes.
+func FuzzPermit(f *testing.F) {
+	f.Add(`{"by":"sup-li","permit":{"attendant":"tech-wu","readings":{"o2_pct":20.9,"lel_pct":0,"h2s_mg_m3":0.5,"co_mg_m3":3}}}`)
+	f.Add(`{"by":"sup-li","permit":{"attendant":"tech-wu","readings":{"o2_pct":-1e308,"lel_pct":1e308}}}`)
+	f.Add(`{"by":"x","permit":{"attendant":"x","readings":{}}}`)
+	f.Add(`{"permit":null}`)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	p := &Policy{Limits: NewLimits(DefaultTimeLimits())}
+	f.Fuzz(func(t *testing.T, body string) {
+		var in Input
+		if json.Unmarshal([]byte(body), &in) != nil {
+			return
+		}
+		o := Order{ID: "WO-1", State: StateAccepted, Source: SourcePreventive, Category: "preventive", ConfinedSpace: true}
+		got, err := Apply(o, ActionPermit, in, now, p)
+		if err != nil {
+			return
+		}
+		g := got.Permit.Readings
+		if g.O2 == nil || g.LEL == nil || g.H2S == nil || g.CO == nil || got.Permit.IssuedBy == "" || got.Permit.Attendant == "" {
+			t.Fatalf("permit recorded incomplete: %+v", got.Permit)
+		}
+		_, err = Apply(got, ActionStart, Input{By: "tech"}, now.Add(time.Minute), p)
+		if (err == nil) != (len(g.Check()) == 0) {
+			t.Fatalf("start %v with check %v", err, g.Check())
+		}
+	})
 }
