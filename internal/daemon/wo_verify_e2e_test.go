@@ -35,6 +35,19 @@ func TestPumpTripClosesOnVerification(t *testing.T) {
 			t.Fatalf("%s: %d", step.action, code)
 		}
 	}
+	// Beside the verification, the pump's own readings since the repair, from the live cache.
+	var view api.OrderView
+	waitFor(t, "P-2's readings since the repair on its order", 10*time.Second, func() bool {
+		get(t, d.API+"/api/v1/workorders/"+o.ID, &view)
+		return view.SinceRepair != nil && len(view.SinceRepair.Points) > 0
+	})
+	for _, p := range view.SinceRepair.Points {
+		for _, v := range p.Values {
+			if at, _ := v[0].(float64); int64(at) < view.ResolvedAt.UnixMilli() {
+				t.Fatalf("%s: a reading of %v, before the repair at %v", p.Point, time.UnixMilli(int64(at)), view.ResolvedAt)
+			}
+		}
+	}
 	var fu api.FollowUpList
 	get(t, d.API+"/api/v1/workorders/followups", &fu)
 	for _, f := range append(fu.Due, fu.Overdue...) {
