@@ -122,6 +122,30 @@ func TestStore(t *testing.T) {
 			ctx := context.Background()
 			// facilityd stopped after storing an alarm's order and before the journal recorded
 			// it: the raise comes again at the next start and must not count twice.
+			t.Run("the permit register keeps each permit once", func(t *testing.T) {
+				s, other := b.open(t)
+				o, err := s.Insert(ctx, sample("P-8", "pm/tank"), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h2s, ok := 14.0, 0.5
+				o.Permit = &Permit{IssuedBy: "sup-li", IssuedAt: t0, Attendant: "tech-wu", Readings: GasReadings{H2S: &h2s}}
+				if err := s.Update(ctx, o, nil); err != nil {
+					t.Fatal(err)
+				}
+				o.Title = "tank cleaning, B1" // a later change of the order keeps the same permit
+				if err := s.Update(ctx, o, nil); err != nil {
+					t.Fatal(err)
+				}
+				o.Permit = &Permit{IssuedBy: "sup-li", IssuedAt: t0.Add(20 * time.Minute), Attendant: "tech-wu", Readings: GasReadings{H2S: &ok}}
+				if err := s.Update(ctx, o, nil); err != nil {
+					t.Fatal(err)
+				}
+				reg, err := other.(*SQLStore).Permits(ctx, o.ID)
+				if err != nil || len(reg) != 2 || *reg[0].Readings.H2S != 14 || *reg[1].Readings.H2S != 0.5 || !reg[1].IssuedAt.Equal(t0.Add(20*time.Minute)) {
+					t.Fatalf("register %+v %v: the failed test and the passing one, once each, in order", reg, err)
+				}
+			})
 			t.Run("an alarm raise is applied once", func(t *testing.T) {
 				s, other := b.open(t)
 				raise := func(at time.Time) *Order {
