@@ -116,11 +116,15 @@ func permit(o *Order, in Input, now time.Time) error {
 	if !o.ConfinedSpace {
 		return fmt.Errorf("%w: permit of %s: not confined-space work (confined_space on its plan or mapping)", ErrInvalid, o.ID)
 	}
+	who := in.By
+	if in.OnBehalfOf != "" {
+		who = in.OnBehalfOf
+	}
 	if in.Permit == nil || strings.TrimSpace(in.Permit.Attendant) == "" {
 		return fmt.Errorf("%w: permit of %s: name the attendant who stays at the entrance (permit.attendant)", ErrInvalid, o.ID)
 	}
-	if strings.TrimSpace(in.Permit.Attendant) == in.By {
-		return fmt.Errorf("%w: permit of %s: the attendant must be another person than the issuer %s", ErrInvalid, o.ID, in.By)
+	if strings.TrimSpace(in.Permit.Attendant) == who {
+		return fmt.Errorf("%w: permit of %s: the attendant must be another person than the issuer %s", ErrInvalid, o.ID, who)
 	}
 	for _, l := range GasLimits {
 		if v := in.Permit.Readings.value(l.Gas); v == nil {
@@ -128,10 +132,6 @@ func permit(o *Order, in Input, now time.Time) error {
 		} else if *v < 0 || (*v > 100 && l.Unit != "mg/m³") {
 			return fmt.Errorf("%w: permit of %s: %s reading %v %s is not a reading", ErrInvalid, o.ID, l.Gas, *v, l.Unit)
 		}
-	}
-	who := in.By
-	if in.OnBehalfOf != "" {
-		who = in.OnBehalfOf
 	}
 	o.Permit = &Permit{IssuedBy: who, IssuedAt: now, Attendant: strings.TrimSpace(in.Permit.Attendant), Readings: in.Permit.Readings, Note: in.Note}
 	return nil
