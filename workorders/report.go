@@ -175,7 +175,7 @@ func ParsePeriod(period string, loc *time.Location) (from, to time.Time, err err
 }
 
 // BuildReport sums up the orders created in period (a month 2026-03, a quarter 2026-Q1 or a
-// year 2026, in loc) as they stand at now.
+// year 2026, in loc) as they stand at now, and the follow-up calls made in the period.
 func BuildReport(ctx context.Context, st Store, site, period string, loc *time.Location, now time.Time, opts ReportOptions) (*Report, error) {
 	from, to, err := ParsePeriod(period, loc)
 	if err != nil {
