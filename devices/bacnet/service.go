@@ -158,10 +158,6 @@ type Error struct {
 	Code    uint32
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("bacnet error class %d code %d", e.Class, e.Code)
-}
-
 // DecodeError reads the data of an Error PDU of the services this package uses, whose error
 // is the plain Error production (21: error-class, error-code, both application enumerated).
 func DecodeError(service uint8, b []byte) (*Error, error) {
