@@ -120,8 +120,9 @@ type Client struct {
 	nextID  map[string]uint8
 	iams    map[chan Found]struct{}
 	results chan bvlcResult
-	bbmd    netip.AddrPort // the BBMD registered with, if any
-	known   map[string]IAm // the I-Am of each peer heard
+	bbmd    netip.AddrPort  // the BBMD registered with, if any
+	known   map[string]IAm  // the I-Am of each peer heard
+	plain   map[string]bool // peers that do not offer ReadPropertyMultiple
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -152,7 +153,7 @@ func Listen(cfg ClientConfig) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, conn: pc.(*net.UDPConn), after: time.After,
 		pending: map[txKey]chan APDU{}, nextID: map[string]uint8{}, iams: map[chan Found]struct{}{},
-		results: make(chan bvlcResult, 4), known: map[string]IAm{}, stop: make(chan struct{})}
+		results: make(chan bvlcResult, 4), known: map[string]IAm{}, plain: map[string]bool{}, stop: make(chan struct{})}
 	c.wg.Add(1)
 	go c.read()
 	return c, nil

@@ -97,7 +97,12 @@ func DecodeCOVNotification(b []byte) (COVNotification, error) {
 	if err := r.opening(4); err != nil {
 		return n, fmt.Errorf("cov notification %s: %w", n.Object, err)
 	}
-	for !r.closing(4) {
+	for {
+		if done, err := r.closed(4); err != nil {
+			return n, fmt.Errorf("cov notification %s: %w", n.Object, err)
+		} else if done {
+			break
+		}
 		pv, err := r.propertyValue()
 		if err != nil {
 			return n, fmt.Errorf("cov notification %s: %w", n.Object, err)
@@ -152,18 +157,17 @@ func (r *reader) opening(n uint8) error {
 	return nil
 }
 
-// closing consumes closing tag n if it is next; at the end of the input it reports true too,
-// so that loops end (the caller's length check then fails the truncated input).
-func (r *reader) closing(n uint8) bool {
+// closed consumes closing tag n if it is next; the end of the input before it is an error.
+func (r *reader) closed(n uint8) (bool, error) {
 	if r.p >= len(r.b) {
-		return true
+		return false, ErrTruncated
 	}
 	t, h, err := DecodeTag(r.b[r.p:])
 	if err != nil || !t.Closing || t.Number != n {
-		return false
+		return false, nil
 	}
 	r.p += h
-	return true
+	return true, nil
 }
 
 // SubscribeCOV is the request of SubscribeCOV (13.14.1). Cancel sends neither the confirmed
