@@ -260,3 +260,16 @@ func (r *reader) valuesIn(n uint8) ([]Value, error) {
 		vs, r.p = append(vs, v), r.p+m
 	}
 }
+
+// DecodeReadProperty reads the request of ReadProperty (15.5.1.1), as a device does.
+func DecodeReadProperty(b []byte) (ReadPropertyRequest, error) {
+	r := &reader{b: b}
+	ref, err := r.propertyRef()
+	if err != nil {
+		return ref, fmt.Errorf("readproperty: %w", err)
+	}
+	if r.p != len(b) {
+		return ref, fmt.Errorf("readproperty: %d octets after the request", len(b)-r.p)
+	}
+	return ref, nil
+}
