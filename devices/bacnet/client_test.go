@@ -404,7 +404,7 @@ func TestBacnetWhoIsCollectsIAm(t *testing.T) {
 
 // A foreign device registers with the BBMD, renews its registration, and broadcasts through
 // it; the I-Am the BBMD forwards names the original device (J.2.9, J.5.2).
-func TestBacnetForeignDevice(t *testing.T) {
+func TestBacnetForeignDeviceRegistration(t *testing.T) {
 	device := netip.MustParseAddrPort("192.0.2.10:47808")
 	var mu sync.Mutex
 	nak := false
