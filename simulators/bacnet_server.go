@@ -36,6 +36,10 @@ type BACnetOptions struct {
 	Logger *slog.Logger
 }
 
+// maxSegmentedReplies bounds the segmented replies kept waiting for Segment-ACKs (ours: far
+// more than the tests and the demo have in flight at once).
+const maxSegmentedReplies = 64
+
 // bacnetWindow is the proposed-window-size of this device's segmented replies (ours: 4, so
 // that a test of a long object list crosses several windows).
 const bacnetWindow = 4
@@ -579,6 +583,10 @@ func (s *BACnetServer) complexACK(to netip.AddrPort, route *bacnet.Address, req 
 	if len(segs) > 256 {
 		s.abort(to, route, req.InvokeID, bacnet.AbortBufferOverflow)
 		return
+	}
+	if len(s.segs) >= maxSegmentedReplies {
+		// Requesters that never acknowledged: forget them rather than grow without bound.
+		clear(s.segs)
 	}
 	s.segs[segKey{to, req.InvokeID}] = &outgoing{segments: segs, service: req.Service, route: route}
 	// 5.4.5.1: the first segment goes alone; the requester's Segment-ACK gives the window.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -311,4 +312,42 @@ func TestBacnetSimulatorDroppedRepliesRetried(t *testing.T) {
 	if !errors.Is(err, bacnet.ErrTimeout) {
 		t.Errorf("every reply dropped: %v", err)
 	}
+}
+
+// FuzzBacnetServerHandle: any datagram reaches the simulated device without a panic, and the
+// device still answers a read afterwards.
+func FuzzBacnetServerHandle(f *testing.F) {
+	ref := bacnet.ReadPropertyRequest{Object: supplyTemp, Property: bacnet.PropPresentValue, Index: bacnet.NoIndex}
+	req := func(service uint8, data []byte) []byte {
+		a, _ := bacnet.AppendAPDU(nil, bacnet.APDU{Type: bacnet.PDUConfirmedRequest, SegmentedResponseAccepted: true,
+			MaxSegments: 4, MaxAPDU: 50, InvokeID: 1, Service: service, Data: data})
+		n, _ := bacnet.AppendNPDU(nil, bacnet.NPDU{ExpectingReply: true, APDU: a})
+		b, _ := bacnet.AppendBVLC(nil, bacnet.BVLC{Function: bacnet.BVLCOriginalUnicastNPDU, NPDU: n})
+		return b
+	}
+	f.Add(req(bacnet.ServiceReadProperty, bacnet.AppendReadProperty(nil, ref)))
+	f.Add(req(bacnet.ServiceReadPropertyMultiple, bacnet.AppendReadPropertyMultiple(nil, []bacnet.ReadPropertyRequest{ref, ref, ref, ref})))
+	f.Add(req(bacnet.ServiceWriteProperty, bacnet.AppendWriteProperty(nil, bacnet.WriteProperty{ReadPropertyRequest: bacnet.ReadPropertyRequest{
+		Object: damper, Property: bacnet.PropPresentValue, Index: bacnet.NoIndex}, Value: bacnet.Value{Kind: bacnet.KindNull}, Priority: 3})))
+	f.Add(req(bacnet.ServiceSubscribeCOV, bacnet.AppendSubscribeCOV(nil, bacnet.SubscribeCOV{ProcessID: 1, Object: mode, Lifetime: 5})))
+	f.Add([]byte{0x81, 0x0a, 0x00, 0x0a, 0x01, 0x00, 0x40, 0x01, 0x00, 0x04})
+	sim, err := NewBACnetServer(BACnetOptions{Instance: 1, Name: "fuzz", MaxAPDU: 50}, ahuObjects(20))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { sim.Close() })
+	// Replies go to a port no one reads.
+	sink := netip.MustParseAddrPort("127.0.0.1:9")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sim.handle(sink, b)
+		sim.mu.Lock()
+		_, err := sim.read(ref)
+		sim.mu.Unlock()
+		if err != nil {
+			t.Fatalf("after % x: %v", b, err)
+		}
+	})
 }

@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// Defaults of a client, taken from the Device object's properties that govern a requester
-// (ASHRAE 135-2020, 12.11: APDU_Timeout 3000 ms, APDU_Segment_Timeout 2000 ms,
-// Number_Of_APDU_Retries 3) and from BACnet/IP's largest APDU (Annex J: 1476 octets).
+// Defaults of a client: the values the standard suggests for the Device object's properties
+// that govern a requester (ASHRAE 135-2020, 12.11: APDU_Timeout 3000 ms, APDU_Segment_Timeout
+// 2000 ms, Number_Of_APDU_Retries 3), and BACnet/IP's largest APDU (Annex J: 1476 octets).
 const (
 	DefaultAPDUTimeout    = 3 * time.Second
 	DefaultSegmentTimeout = 2 * time.Second
@@ -38,12 +38,13 @@ type ClientConfig struct {
 	// end it (5.4.4.3, Tseg, and 12.11, APDU_Segment_Timeout).
 	SegmentTimeout time.Duration
 	// Retries is how many times a request is sent again after a timeout (12.11,
-	// Number_Of_APDU_Retries).
+	// Number_Of_APDU_Retries); 0 takes the default, a negative number means none.
 	Retries int
 	// MaxAPDU and MaxSegments are what requests announce this client accepts (20.1.2.4-5);
 	// MaxSegments 1 refuses segmented replies.
 	MaxAPDU, MaxSegments int
-	// WindowSize is the actual-window-size this client grants a segmenting device (5.3).
+	// WindowSize is the actual-window-size this client grants a segmenting device (5.2,
+	// 20.1.6.4: 1 to 127).
 	WindowSize uint8
 	// OnCOV receives the change-of-value notifications of subscriptions (13.6, 13.7). It runs
 	// on the receiving goroutine: it must not block.
@@ -227,6 +228,10 @@ func (c *Client) await(ctx context.Context, p Peer, req APDU, replies chan APDU)
 		case <-timer.C:
 			return nil, nil, true
 		case a := <-replies:
+			if a.Service != req.Service && (a.Type == PDUSimpleACK || a.Type == PDUComplexACK || a.Type == PDUError) {
+				// 20.1.4-7: an ACK or error names the service it answers.
+				return nil, fmt.Errorf("bacnet: %s answered service %d to a request of service %d", p, a.Service, req.Service), false
+			}
 			switch a.Type {
 			case PDUSimpleACK:
 				return nil, nil, false
@@ -326,8 +331,8 @@ func (c *Client) end(p Peer, id uint8) {
 	c.mu.Unlock()
 }
 
-// peerMaxAPDU is the max APDU the peer announced in its I-Am, or BACnet's smallest (50,
-// 20.1.2.5) raised to ours when it has not been heard.
+// peerMaxAPDU is the max APDU the peer announced in its I-Am, or ours when it has not been
+// heard (a request too long for it is then aborted or rejected by the device).
 func (c *Client) peerMaxAPDU(p Peer) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -372,8 +377,8 @@ func (c *Client) send(p Peer, expectingReply bool, apdu []byte) error {
 }
 
 // Broadcast sends an unconfirmed request to every device: through the BBMD as a
-// Distribute-Broadcast-To-Network when registered as a foreign device (J.5.2.1: a foreign
-// device may not broadcast on its own), otherwise as an Original-Broadcast-NPDU (J.2.12) to
+// Distribute-Broadcast-To-Network when registered as a foreign device (J.5: a foreign
+// device is not on the BBMD's subnet, so its own broadcasts reach no one), otherwise as an Original-Broadcast-NPDU (J.2.12) to
 // dest, a broadcast address such as 255.255.255.255:47808. network is a DNET to reach
 // behind routers (GlobalBroadcast for all), 0 for the local network only.
 func (c *Client) Broadcast(dest netip.AddrPort, network uint16, service uint8, data []byte) error {
@@ -436,9 +441,9 @@ func (c *Client) WhoIs(ctx context.Context, dest netip.AddrPort, network uint16,
 	}
 }
 
-// RegisterForeignDevice registers with a BBMD for ttl (J.5.2) and keeps the registration
-// alive until Close, registering again each half ttl (ours: J.5.2.3 gives the BBMD 30 s of
-// grace past the TTL, so half leaves a lost refresh time to be tried again). Broadcasts go
+// RegisterForeignDevice registers with a BBMD for ttl (J.5, J.2.6) and keeps the registration
+// alive until Close, registering again each half ttl (ours: half leaves a lost refresh time to
+// be tried again before the BBMD drops the entry). Broadcasts go
 // through the BBMD from then on.
 func (c *Client) RegisterForeignDevice(ctx context.Context, bbmd netip.AddrPort, ttl time.Duration) error {
 	secs := int(ttl / time.Second)

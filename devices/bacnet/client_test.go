@@ -205,6 +205,7 @@ func TestBacnetClientDeviceErrors(t *testing.T) {
 		2: {Type: PDUReject, Service: RejectUnrecognizedService},
 		3: {Type: PDUAbort, Server: true, Service: AbortSegmentationNotSupported},
 		4: {Type: PDUSimpleACK, Service: ServiceReadProperty},
+		5: {Type: PDUComplexACK, Service: ServiceWriteProperty},
 	}
 	r := newResponder(t, func(h heard) [][]byte {
 		var ref ReadPropertyRequest
@@ -232,6 +233,9 @@ func TestBacnetClientDeviceErrors(t *testing.T) {
 	}
 	if err := read(4); err == nil {
 		t.Error("a simple ack to a read: no error")
+	}
+	if err := read(5); err == nil || !strings.Contains(err.Error(), "answered service 15") {
+		t.Errorf("an ack of another service: %v", err)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 
 // DefaultWindowSize is the actual-window-size this package accepts for a segmented complex
 // ACK: the most segments a device may send before it waits for a Segment-ACK (ASHRAE
-// 135-2020, 5.3: 1 to 127). Ours: 16 is wide enough that a 64-segment object list takes four
+// 135-2020, 20.1.2.8 and 20.1.6.4: 1 to 127). Ours: 16 is wide enough that a 64-segment object list takes four
 // round trips, small enough that a lost window costs little.
 const DefaultWindowSize = 16
 
@@ -40,12 +40,12 @@ func (r *reassembly) add(a APDU, ours uint8) (ack *APDU, done bool, err error) {
 	}
 	if !r.started {
 		// 5.4.4.2: the first segment has sequence number 0; its proposed-window-size and
-		// ours give the actual window, which the Segment-ACK of each window carries (5.3).
+		// ours give the actual window, which the Segment-ACK of each window carries (5.2).
 		if a.Sequence != 0 {
 			return nil, false, ErrOutOfWindow
 		}
 		if a.WindowSize < 1 || a.WindowSize > 127 {
-			return nil, false, fmt.Errorf("bacnet: proposed-window-size %d (5.3: 1 to 127)", a.WindowSize)
+			return nil, false, fmt.Errorf("bacnet: proposed-window-size %d (20.1.2.8: 1 to 127)", a.WindowSize)
 		}
 		r.window, r.started, r.service = min(a.WindowSize, ours), true, a.Service
 		if r.window < 1 {
