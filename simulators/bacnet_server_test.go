@@ -351,3 +351,33 @@ func FuzzBacnetServerHandle(f *testing.F) {
 		}
 	})
 }
+
+// Discovery reads the object list whole from a device that segments, element by element from
+// one that does not, and the names and units of what it lists.
+func TestBacnetSimulatorDiscovery(t *testing.T) {
+	dev := bacnet.ObjectID{Type: bacnet.ObjectDevice, Instance: 2001}
+	for _, opts := range []BACnetOptions{{MaxAPDU: 128}, {MaxAPDU: 128, NoSegmentation: true}} {
+		t.Run(fmt.Sprintf("segmentation refused %v", opts.NoSegmentation), func(t *testing.T) {
+			r := newBACnetRig(t, opts, 40)
+			ctx := context.Background()
+			ids, err := r.client.ObjectList(ctx, r.peer, dev)
+			if err != nil || len(ids) != 47 || ids[0] != dev || ids[1] != supplyTemp || ids[46].Instance != 139 {
+				t.Fatalf("%d objects %v", len(ids), err)
+			}
+			// One read of the whole list; or that read aborted, the length, and the elements.
+			if rp := r.sim.Requests(bacnet.ServiceReadProperty); (opts.NoSegmentation && rp != 2) || (!opts.NoSegmentation && rp != 1) {
+				t.Errorf("%d reads of the object list", rp)
+			}
+			info, err := r.client.Describe(ctx, r.peer, ids[1:7])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info[0].Name != "AHU1 supply air temperature" || !info[0].HasUnits || bacnet.UnitSymbol(info[0].Units) != "°C" {
+				t.Errorf("supply temperature %+v", info[0])
+			}
+			if info[1].ID != fanCommand || info[1].HasUnits || info[5].Name != "AHU1 mode" {
+				t.Errorf("fan and mode %+v %+v", info[1], info[5])
+			}
+		})
+	}
+}

@@ -10,7 +10,8 @@
 //
 // The transport is client.go: a UDP endpoint with invoke ids, timeouts and retries (5.4),
 // errors.go the errors a device answers with, segment.go the reassembly of segmented replies
-// (5.2), and services.go the reads, writes and subscriptions built on them.
+// (5.2), services.go the reads, writes and subscriptions built on them, and discover.go the
+// object list and descriptions discovery drafts a profile from.
 //
 // Every rule taken from the standard cites its clause; numbers that are this package's own
 // choice say why.

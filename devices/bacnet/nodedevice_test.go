@@ -152,6 +152,16 @@ func TestBacnetNodeDevice(t *testing.T) {
 		t.Errorf("object list [3]: %+v %v", v, err)
 	}
 
+	// Discovery: the object list, then names and units.
+	ids, err := c.ObjectList(ctx, p, dev)
+	if err != nil || len(ids) != 4 || ids[1] != ai5 {
+		t.Fatalf("object list %v %v", ids, err)
+	}
+	info, err := c.Describe(ctx, p, ids[1:])
+	if err != nil || info[0].Name != "Outside air temperature" || UnitSymbol(info[0].Units) != "°F" || info[2].HasUnits {
+		t.Errorf("describe %+v %v", info, err)
+	}
+
 	// COV: the subscription's first notification, then one per write.
 	if err := c.Subscribe(ctx, p, SubscribeCOV{ProcessID: 9, Object: av1, Lifetime: 300}); err != nil {
 		t.Fatal(err)

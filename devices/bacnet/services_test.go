@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/internal/testutil"
 )
 
@@ -251,5 +252,32 @@ func TestBacnetSubscriptionsRenew(t *testing.T) {
 	clock.Step(30 * time.Second)
 	if errs := s.Renew(ctx); len(errs) != 0 || subs() != 3 {
 		t.Errorf("retry: %v, %d sent", errs, subs())
+	}
+}
+
+// Status flags become the reading's quality: a fault, out of service or an override make it
+// bad; in-alarm alone does not (it is the plant's state, for the alarm rules).
+func TestBacnetStatusFlagsQuality(t *testing.T) {
+	for _, c := range []struct {
+		f    StatusFlags
+		good bool
+	}{
+		{StatusFlags{}, true},
+		{StatusFlags{InAlarm: true}, true},
+		{StatusFlags{Fault: true}, false},
+		{StatusFlags{Overridden: true}, false},
+		{StatusFlags{OutOfService: true}, false},
+	} {
+		back, err := DecodeStatusFlags(c.f.Value())
+		if err != nil || back != c.f {
+			t.Errorf("%+v decoded %+v %v", c.f, back, err)
+		}
+		if got := c.f.Quality() == devices.QualityGood; got != c.good {
+			t.Errorf("%+v: good %v", c.f, got)
+		}
+	}
+	// 20.2.10: bit 0 is the most significant bit of the first octet: in-alarm is 0x80.
+	if f, _ := DecodeStatusFlags(Value{Kind: KindBitString, Bits: BitString{Len: 4, Bits: []byte{0x80}}}); !f.InAlarm || f.Fault {
+		t.Errorf("in-alarm bit %+v", f)
 	}
 }
