@@ -201,7 +201,8 @@ func (s *BACnetServer) Present(id bacnet.ObjectID) (bacnet.Value, bool) {
 
 // Set changes an object's present value as the plant would (a sensor reading) and notifies
 // its subscribers (13.1: any change of a binary or multi-state value, and here of an analog
-// one, COV_Increment 0).
+// one, COV_Increment 0). For a commandable object it sets the relinquish default, which is
+// the present value only while no priority commands it (19.2.1.3).
 func (s *BACnetServer) Set(id bacnet.ObjectID, v bacnet.Value) error {
 	return s.change(id, func(o *object) error {
 		if err := o.check(v); err != nil {

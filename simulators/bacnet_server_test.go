@@ -381,3 +381,22 @@ func TestBacnetSimulatorDiscovery(t *testing.T) {
 		})
 	}
 }
+
+// A property too long for a device that does not segment fails alone: the read is halved
+// down to it, and the properties around it are still read.
+func TestBacnetSimulatorOneValueTooLong(t *testing.T) {
+	r := newBACnetRig(t, BACnetOptions{MaxAPDU: 128, NoSegmentation: true}, 40)
+	dev := bacnet.ObjectID{Type: bacnet.ObjectDevice, Instance: 2001}
+	res, err := r.client.ReadProperties(context.Background(), r.peer, []bacnet.ReadPropertyRequest{
+		{Object: supplyTemp, Property: bacnet.PropPresentValue, Index: bacnet.NoIndex},
+		{Object: dev, Property: bacnet.PropObjectList, Index: bacnet.NoIndex},
+		{Object: supplyTemp, Property: bacnet.PropStatusFlags, Index: bacnet.NoIndex},
+	})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	var ab *bacnet.AbortError
+	if res[0].Err != nil || res[0].Values[0].Real != 16.5 || !errors.As(res[1].Err, &ab) || !ab.TooLong() || res[2].Err != nil {
+		t.Errorf("results %+v", res)
+	}
+}

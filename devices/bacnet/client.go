@@ -125,8 +125,10 @@ type Client struct {
 	known   map[string]IAm  // the I-Am of each peer heard
 	plain   map[string]bool // peers that do not offer ReadPropertyMultiple
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup
 }
 
 type txKey struct {
@@ -165,17 +167,16 @@ func (c *Client) LocalAddr() netip.AddrPort {
 	return c.conn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// Close stops the client and waits for its goroutines.
+// Close stops the client and waits for its goroutines; later calls return the same.
 func (c *Client) Close() error {
-	select {
-	case <-c.stop:
-		return nil
-	default:
-	}
-	close(c.stop)
-	err := c.conn.Close()
-	c.wg.Wait()
-	return err
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		close(c.stop)
+		c.mu.Unlock()
+		c.closeErr = c.conn.Close()
+		c.wg.Wait()
+	})
+	return c.closeErr
 }
 
 // Request sends a confirmed request and waits for its reply: the service data of a complex
@@ -454,13 +455,18 @@ func (c *Client) RegisterForeignDevice(ctx context.Context, bbmd netip.AddrPort,
 		return err
 	}
 	c.mu.Lock()
-	refreshing := c.bbmd.IsValid()
-	c.bbmd = bbmd
-	c.mu.Unlock()
-	if !refreshing {
+	defer c.mu.Unlock()
+	select {
+	case <-c.stop:
+		return errors.New("bacnet: client closed")
+	default:
+	}
+	if !c.bbmd.IsValid() {
+		// Added under mu, which Close takes before it stops: never after Close's Wait.
 		c.wg.Add(1)
 		go c.refresh(bbmd, uint16(secs), ttl/2)
 	}
+	c.bbmd = bbmd
 	return nil
 }
 

@@ -10,7 +10,9 @@ import (
 type PropertyResult struct {
 	ReadPropertyRequest
 	Values []Value
-	Err    error // a *Error, or nil
+	// Err is what the device answered for this property alone: a *Error, or an *AbortError
+	// when the one value did not fit the device's APDU (read it by index); nil when good.
+	Err error
 }
 
 // AppendReadPropertyMultiple appends the service request for refs: one

@@ -166,13 +166,15 @@ func matchResults(p Peer, refs []ReadPropertyRequest, res []PropertyResult) ([]P
 	return res, nil
 }
 
-// readEach reads refs one ReadProperty at a time; a device error stays with its property.
+// readEach reads refs one ReadProperty at a time; what the device answered for a property
+// (an error, or an abort because that one value does not fit) stays with that property.
 func (c *Client) readEach(ctx context.Context, p Peer, refs []ReadPropertyRequest) ([]PropertyResult, error) {
 	out := make([]PropertyResult, 0, len(refs))
 	for _, r := range refs {
 		v, err := c.ReadProperty(ctx, p, r.Object, r.Property, r.Index)
 		var e *Error
-		if err != nil && !errors.As(err, &e) {
+		var ab *AbortError
+		if err != nil && !errors.As(err, &e) && !(errors.As(err, &ab) && ab.TooLong()) {
 			return out, err
 		}
 		out = append(out, PropertyResult{ReadPropertyRequest: r, Values: v, Err: err})
