@@ -143,6 +143,28 @@ func TestBacnetClientReadsAndWrapsInvokeIDs(t *testing.T) {
 	}
 }
 
+// Invoke ids are counted per device (20.1.2.6: an id tells apart the requests to one peer):
+// requests to two devices in turn number each device's from 0.
+func TestBacnetClientInvokeIDsPerPeer(t *testing.T) {
+	a := newResponder(t, func(h heard) [][]byte { return [][]byte{readAck(t, h, 1)} })
+	b := newResponder(t, func(h heard) [][]byte { return [][]byte{readAck(t, h, 2)} })
+	c := newClient(t, ClientConfig{})
+	for range 3 {
+		for _, r := range []*responder{a, b} {
+			if _, err := c.ReadProperty(context.Background(), r.peer(), ObjectID{ObjectAnalogInput, 1}, PropPresentValue, NoIndex); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, r := range []*responder{a, b} {
+		for i, h := range r.heard() {
+			if int(h.apdu.InvokeID) != i {
+				t.Errorf("request %d to %s has invoke id %d", i, r.peer(), h.apdu.InvokeID)
+			}
+		}
+	}
+}
+
 // Concurrent requests to one device each get their own invoke id and their own reply.
 func TestBacnetClientConcurrentRequests(t *testing.T) {
 	r := newResponder(t, func(h heard) [][]byte {
