@@ -26,6 +26,7 @@ var (
 	errOutOfRange      = &bacnet.Error{Class: 2, Code: 37}
 	errNotAnArray      = &bacnet.Error{Class: 2, Code: 50}
 	errInvalidIndex    = &bacnet.Error{Class: 2, Code: 42}
+	errNoCOV           = &bacnet.Error{Class: 1, Code: 45} // optional-functionality-not-supported
 )
 
 // BACnetObject is one object a BACnetServer serves.
@@ -44,6 +45,9 @@ type BACnetObject struct {
 	Commandable bool
 	// States is a multi-state object's Number_Of_States (12.20.11); 0 means 3.
 	States uint32
+	// NoCOV makes the device refuse SubscribeCOV for the object, as devices do for objects
+	// they cannot notify (13.14.2).
+	NoCOV bool
 }
 
 // object is the state of one served object.

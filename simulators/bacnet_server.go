@@ -498,8 +498,12 @@ func (s *BACnetServer) write(w bacnet.WriteProperty) error {
 // subscribe adds, renews or cancels a subscription (13.14.2): one per subscriber, process
 // and object, a renewal replacing the lifetime.
 func (s *BACnetServer) subscribe(from netip.AddrPort, route *bacnet.Address, sub bacnet.SubscribeCOV) error {
-	if _, ok := s.objects[sub.Object]; !ok {
+	o, ok := s.objects[sub.Object]
+	if !ok {
 		return errUnknownObject
+	}
+	if o.NoCOV {
+		return errNoCOV
 	}
 	s.subs = slices.DeleteFunc(s.subs, func(x subscription) bool {
 		return x.to == from && x.process == sub.ProcessID && x.object == sub.Object

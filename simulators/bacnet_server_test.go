@@ -400,3 +400,40 @@ func TestBacnetSimulatorOneValueTooLong(t *testing.T) {
 		t.Errorf("results %+v", res)
 	}
 }
+
+// COV or polling is chosen per point: a point the device refuses COV for is polled and not
+// asked again; a device that restarted is subscribed again at once when told so.
+func TestBacnetSimulatorCOVChosenPerPoint(t *testing.T) {
+	r := newBACnetRig(t, BACnetOptions{}, 0)
+	r.sim.mu.Lock()
+	r.sim.objects[filter].NoCOV = true
+	r.sim.mu.Unlock()
+	subs := &bacnet.Subscriptions{Client: r.client, ProcessID: 1, Lifetime: 10 * time.Minute, Now: r.clock.Now}
+	subs.Add(r.peer, supplyTemp)
+	subs.Add(r.peer, filter)
+	ctx := context.Background()
+	if errs := subs.Renew(ctx); len(errs) != 0 {
+		t.Fatalf("a refusal of COV counted as a failure: %v", errs)
+	}
+	if subs.Polled(r.peer, supplyTemp) || !subs.Polled(r.peer, filter) {
+		t.Errorf("polled: supply temperature %v, filter %v", subs.Polled(r.peer, supplyTemp), subs.Polled(r.peer, filter))
+	}
+	if n := r.sim.Requests(bacnet.ServiceSubscribeCOV); n != 2 {
+		t.Errorf("%d subscriptions sent", n)
+	}
+	r.clock.Step(time.Hour)
+	subs.Renew(ctx)
+	if n := r.sim.Requests(bacnet.ServiceSubscribeCOV); n != 3 {
+		t.Errorf("%d subscriptions after an hour, want the renewal of the COV point alone", n)
+	}
+
+	r.sim.Restart()
+	subs.Renew(ctx)
+	if r.sim.Subscriptions() != 0 {
+		t.Fatal("renewed before it was due")
+	}
+	subs.Restarted(r.peer)
+	if errs := subs.Renew(ctx); len(errs) != 0 || r.sim.Subscriptions() != 1 || r.sim.Requests(bacnet.ServiceSubscribeCOV) != 4 {
+		t.Errorf("after the restart: %v, %d subscriptions", errs, r.sim.Subscriptions())
+	}
+}

@@ -301,12 +301,17 @@ type subState struct {
 	ok   bool      // the last subscription was acknowledged
 	at   time.Time // when it was last sent
 	err  error
+	// noCOV: the device said it cannot notify this object; it is polled instead and not
+	// asked again.
+	noCOV bool
 }
 
 // due reports whether a subscription should be sent now: never sent, half its lifetime gone
 // since acknowledged, or covRetry gone since it failed.
 func due(s subState, now time.Time, lifetime time.Duration) bool {
 	switch {
+	case s.noCOV:
+		return false
 	case s.at.IsZero():
 		return true
 	case s.ok:
@@ -328,7 +333,8 @@ func (s *Subscriptions) Add(p Peer, o ObjectID) {
 }
 
 // Renew sends the subscriptions that are due and returns the errors of those that failed,
-// each naming its device and object.
+// each naming its device and object. A device's refusal of COV for an object is not an error:
+// that point is Polled from then on.
 func (s *Subscriptions) Renew(ctx context.Context) []error {
 	life := s.Lifetime
 	if life <= 0 {
@@ -354,13 +360,53 @@ func (s *Subscriptions) Renew(ctx context.Context) []error {
 		err := s.Client.Subscribe(ctx, p, SubscribeCOV{ProcessID: s.ProcessID, Object: k.object,
 			Confirmed: s.Confirmed, Lifetime: uint32(life / time.Second)})
 		s.mu.Lock()
-		*s.subs[k] = subState{peer: p, ok: err == nil, at: now, err: err}
+		*s.subs[k] = subState{peer: p, ok: err == nil, at: now, err: err, noCOV: covRefused(err)}
 		s.mu.Unlock()
-		if err != nil {
+		if err != nil && !covRefused(err) {
 			errs = append(errs, fmt.Errorf("subscribe-cov %s on %s: %w", k.object, p, err))
 		}
 	}
 	return errs
+}
+
+// Polled reports a point whose device refused COV for it: it is to be polled instead. Until
+// the first answer a point counts as COV.
+func (s *Subscriptions) Polled(p Peer, o ObjectID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.subs[subKey{p.key(), o}]
+	return ok && st.noCOV
+}
+
+// Restarted marks every subscription to p as due, for a device known to have restarted (it
+// announced itself with an I-Am, or its uptime went back): its subscriptions are gone
+// (13.14), and the next Renew makes them again instead of waiting for half their lifetime.
+// Points the device refused COV for stay polled.
+func (s *Subscriptions) Restarted(p Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, st := range s.subs {
+		if k.peer == p.key() && !st.noCOV {
+			st.at = time.Time{}
+		}
+	}
+}
+
+// covRefused reports an answer to SubscribeCOV that says the device will never notify this
+// object: it does not offer the service (20.1.8, unrecognized-service), or not for this
+// object or property (18, cov-subscription-failed 43, not-cov-property 44,
+// optional-functionality-not-supported 45). Other errors (a timeout, resources) are tried
+// again.
+func covRefused(err error) bool {
+	var rej *RejectError
+	var e *Error
+	switch {
+	case errors.As(err, &rej):
+		return rej.Reason == RejectUnrecognizedService
+	case errors.As(err, &e):
+		return e.Code == 43 || e.Code == 44 || e.Code == 45
+	}
+	return false
 }
 
 // Run renews every interval until ctx ends, logging failures.
