@@ -195,7 +195,7 @@ func (c *Client) Request(ctx context.Context, p Peer, service uint8, data []byte
 		return nil, err
 	}
 	if max := c.peerMaxAPDU(p); len(apdu) > max {
-		// 5.2.1: a request longer than the device accepts would have to be segmented, which
+		// 5.2: a request longer than the device accepts would have to be segmented, which
 		// this client does not do for requests (its requests are short).
 		return nil, fmt.Errorf("bacnet: request of %d octets to %s, which accepts %d", len(apdu), p, max)
 	}
@@ -316,7 +316,8 @@ func (c *Client) begin(p Peer) (uint8, chan APDU, error) {
 	for range 256 {
 		t := txKey{k, id}
 		if _, busy := c.pending[t]; !busy {
-			ch := make(chan APDU, 8)
+			// Room for a whole window of segments arriving at once (5.2), and a few more.
+			ch := make(chan APDU, int(c.cfg.WindowSize)+4)
 			c.pending[t] = ch
 			c.nextID[k] = id + 1
 			return id, ch, nil
