@@ -58,7 +58,8 @@ func newBACnetRig(t *testing.T, opts BACnetOptions, extra int) *bacnetRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	c, err := bacnet.Listen(bacnet.ClientConfig{Local: "127.0.0.1:0", APDUTimeout: 200 * time.Millisecond,
+	// Half a second a try: long enough that a loaded machine causes no retry the test counts.
+	c, err := bacnet.Listen(bacnet.ClientConfig{Local: "127.0.0.1:0", APDUTimeout: 500 * time.Millisecond,
 		OnCOV: func(n bacnet.COVNotification) { rig.cov.Add(n) }})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func newBACnetRig(t *testing.T, opts BACnetOptions, extra int) *bacnetRig {
 	t.Cleanup(func() { c.Close() })
 	rig.sim, rig.client = sim, c
 	// The device is found as a person would find it: Who-Is for its instance.
-	found, err := c.WhoIs(context.Background(), sim.Addr(), 0, bacnet.WhoIs{Low: 2001, High: 2001}, 300*time.Millisecond)
+	found, err := c.WhoIs(context.Background(), sim.Addr(), 0, bacnet.WhoIs{Low: 2001, High: 2001}, testutil.DefaultLimit)
 	if err != nil || len(found) != 1 {
 		t.Fatalf("who-is: %+v %v", found, err)
 	}

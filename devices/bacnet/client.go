@@ -409,7 +409,8 @@ func (c *Client) Broadcast(dest netip.AddrPort, network uint16, service uint8, d
 }
 
 // WhoIs broadcasts a Who-Is (16.10) and collects the I-Am that come within wait, one per
-// device, in the order heard. network is as for Broadcast.
+// device, in the order heard. network is as for Broadcast. A Who-Is for one instance returns
+// as soon as that device answers: instances are unique in an internetwork (12.11.1).
 func (c *Client) WhoIs(ctx context.Context, dest netip.AddrPort, network uint16, w WhoIs, wait time.Duration) ([]Found, error) {
 	ch := make(chan Found, 64)
 	c.mu.Lock()
@@ -438,6 +439,9 @@ func (c *Client) WhoIs(ctx context.Context, dest netip.AddrPort, network uint16,
 			if !seen[f.Device] && inRange {
 				seen[f.Device] = true
 				found = append(found, f)
+				if w.Low >= 0 && w.Low == w.High {
+					return found, nil
+				}
 			}
 		}
 	}

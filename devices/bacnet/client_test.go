@@ -102,8 +102,10 @@ func newClient(t *testing.T, cfg ClientConfig) *Client {
 	t.Helper()
 	cfg.Local = "127.0.0.1:0"
 	if cfg.APDUTimeout == 0 {
-		// Ours: loopback answers in microseconds; a short try keeps retry tests quick.
-		cfg.APDUTimeout = 100 * time.Millisecond
+		// Ours: loopback answers in microseconds, yet a loaded CI machine running the race
+		// detector may take tens of milliseconds; half a second keeps a counted retry from
+		// being one the test did not cause, and the retry tests short.
+		cfg.APDUTimeout = 500 * time.Millisecond
 	}
 	c, err := Listen(cfg)
 	if err != nil {
@@ -414,7 +416,7 @@ func TestBacnetWhoIsCollectsIAm(t *testing.T) {
 		return [][]byte{iam(1234), iam(1234), iam(99)}
 	})
 	c := newClient(t, ClientConfig{})
-	found, err := c.WhoIs(context.Background(), r.peer().Addr, 0, WhoIs{1000, 2000}, 300*time.Millisecond)
+	found, err := c.WhoIs(context.Background(), r.peer().Addr, 0, WhoIs{1000, 2000}, time.Second)
 	if err != nil || len(found) != 1 || found[0].Device.Instance != 1234 || found[0].Peer.Addr != r.peer().Addr {
 		t.Fatalf("%+v %v", found, err)
 	}
@@ -476,7 +478,7 @@ func TestBacnetForeignDeviceRegistration(t *testing.T) {
 	if regs != 2 {
 		t.Errorf("%d registrations with ttl 60, want the first and its renewal", regs)
 	}
-	found, err := c.WhoIs(context.Background(), netip.MustParseAddrPort("255.255.255.255:47808"), 0, WhoIs{-1, -1}, 300*time.Millisecond)
+	found, err := c.WhoIs(context.Background(), netip.MustParseAddrPort("255.255.255.255:47808"), 0, WhoIs{-1, -1}, time.Second)
 	if err != nil || len(found) != 1 || found[0].Peer.Addr != device {
 		t.Fatalf("who-is through the bbmd: %+v %v", found, err)
 	}

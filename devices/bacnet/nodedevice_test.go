@@ -119,7 +119,7 @@ func TestBacnetNodeDevice(t *testing.T) {
 
 	var covs testutil.Recorder[COVNotification]
 	c := newClient(t, ClientConfig{APDUTimeout: 2 * time.Second, OnCOV: func(n COVNotification) { covs.Add(n) }})
-	found, err := c.WhoIs(ctx, d.addr, 0, WhoIs{3001, 3001}, 500*time.Millisecond)
+	found, err := c.WhoIs(ctx, d.addr, 0, WhoIs{3001, 3001}, testutil.DefaultLimit)
 	if err != nil || len(found) != 1 || found[0].Device.Instance != 3001 || found[0].Segmentation != NoSegmentation {
 		t.Fatalf("who-is: %+v %v", found, err)
 	}
