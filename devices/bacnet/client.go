@@ -49,6 +49,10 @@ type ClientConfig struct {
 	// OnCOV receives the change-of-value notifications of subscriptions (13.6, 13.7). It runs
 	// on the receiving goroutine: it must not block.
 	OnCOV func(COVNotification)
+	// OnIAm receives every I-Am heard, asked for or not: a device that announces itself
+	// unasked has usually just started, and lost its COV subscriptions (Subscriptions.Restarted).
+	// It runs on the receiving goroutine: it must not block.
+	OnIAm func(Found)
 	Log   *slog.Logger
 }
 
@@ -608,15 +612,19 @@ func (c *Client) unconfirmed(p Peer, a APDU) {
 		if err != nil {
 			return
 		}
+		f := Found{IAm: i, Peer: p}
 		c.mu.Lock()
 		c.known[p.key()] = i
 		for ch := range c.iams {
 			select {
-			case ch <- Found{IAm: i, Peer: p}:
+			case ch <- f:
 			default:
 			}
 		}
 		c.mu.Unlock()
+		if c.cfg.OnIAm != nil {
+			c.cfg.OnIAm(f)
+		}
 	case ServiceUnconfirmedCOVNotification:
 		if n, err := DecodeCOVNotification(a.Data); err == nil && c.cfg.OnCOV != nil {
 			n.From = p

@@ -415,10 +415,15 @@ func TestBacnetWhoIsCollectsIAm(t *testing.T) {
 		// Twice the same device, and one outside the range asked for.
 		return [][]byte{iam(1234), iam(1234), iam(99)}
 	})
-	c := newClient(t, ClientConfig{})
+	var heard testutil.Recorder[Found]
+	c := newClient(t, ClientConfig{OnIAm: func(f Found) { heard.Add(f) }})
 	found, err := c.WhoIs(context.Background(), r.peer().Addr, 0, WhoIs{1000, 2000}, time.Second)
 	if err != nil || len(found) != 1 || found[0].Device.Instance != 1234 || found[0].Peer.Addr != r.peer().Addr {
 		t.Fatalf("%+v %v", found, err)
+	}
+	// Every I-Am reaches OnIAm, those outside the range too (a device announcing itself).
+	if all := heard.WaitFor(t, 3); all[2].Device.Instance != 99 {
+		t.Errorf("i-am heard %+v", all)
 	}
 	// What the I-Am said is kept: a request longer than 480 octets is refused before sending.
 	if i, ok := c.Known(r.peer()); !ok || i.MaxAPDU != 480 {
