@@ -16,7 +16,7 @@ cd "$root"
 # shellcheck source=scripts/influxd.sh
 source "$root/scripts/influxd.sh"
 
-SERVICES=(influxdb mosquitto postgres)
+SERVICES=(influxdb mosquitto postgres bacnet_node)
 
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
@@ -38,6 +38,9 @@ ensure_tools() {
 	# The console's browser test drives Debian's chromium through chromedriver.
 	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 	[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+	# devices/bacnet's tests run a BACnet device of another stack under node (start_bacnet_node).
+	command -v node >/dev/null 2>&1 || missing+=(nodejs)
+	command -v npm >/dev/null 2>&1 || missing+=(npm)
 	# A Chinese font, so the console's zh-CN run measures (and shows) real glyphs.
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 	((${#missing[@]} == 0)) && return 0
@@ -114,6 +117,24 @@ stop_postgres() {
 	[[ -d $workdir/postgres/data ]] && as_pg "$bin/pg_ctl" -D "$workdir/postgres/data" -m fast -w stop >/dev/null 2>&1
 	return 0
 }
+
+# --- @bacnet-js/client: the BACnet device of another stack that devices/bacnet's tests start
+# (devices/bacnet/testdata/device.js), installed at the version its package-lock.json pins into
+# a cache outside the checkout, so that no node_modules lands in the repository; reinstalled
+# only when the lock changes. ---
+start_bacnet_node() {
+	local src=$root/devices/bacnet/testdata/node
+	local dir=${XDG_CACHE_HOME:-$HOME/.cache}/facilityd/npm/bacnet
+	mkdir -p "$dir"
+	if ! cmp -s "$src/package-lock.json" "$dir/package-lock.json" || [[ ! -d $dir/node_modules/@bacnet-js/client ]]; then
+		cp "$src/package.json" "$src/package-lock.json" "$dir/"
+		log "installing @bacnet-js/client into $dir"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+			{ log "npm ci of @bacnet-js/client failed (is the npm registry reachable?)"; return 1; }
+	fi
+	export FACILITYD_TEST_BACNET_NODE=$dir/node_modules
+}
+stop_bacnet_node() { :; }
 
 started=()
 cleanup() {

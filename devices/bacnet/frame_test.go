@@ -3,7 +3,9 @@ package bacnet
 import (
 	"bytes"
 	"net/netip"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -28,6 +30,24 @@ func TestReadPropertyOfAnnexF(t *testing.T) {
 	}
 	if got := AppendReadPropertyACK(nil, ack); !bytes.Equal(got, unhex(t, annexReadPropertyACK)) {
 		t.Errorf("ack encoded % x", got)
+	}
+	// The same ACK as another stack sends it (@bacnet-js/client, captured by
+	// TestBacnetNodeDevice): a whole datagram whose service data is the annex's, octet for octet.
+	capture, err := os.ReadFile(nodeCapture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := DecodeBVLC(unhex(t, strings.TrimSpace(string(capture))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := DecodeNPDU(m.NPDU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := DecodeAPDU(n.APDU)
+	if err != nil || a.Type != PDUComplexACK || a.Service != ServiceReadProperty || !bytes.Equal(a.Data, unhex(t, annexReadPropertyACK)) {
+		t.Errorf("captured ack %+v %v, want service data %s", a, err, annexReadPropertyACK)
 	}
 	// An array element (15.5.1.1.3): object-list index 0, the count.
 	idx := ReadPropertyRequest{Object: ObjectID{ObjectDevice, 1234}, Property: PropObjectList, Index: 0}

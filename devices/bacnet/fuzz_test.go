@@ -71,3 +71,75 @@ func FuzzDecodeAPDU(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReassembly: any run of APDUs fed to a reassembly never panics, never keeps more than
+// its bound, and what it reports done is the in-order concatenation it acknowledged.
+func FuzzReassembly(f *testing.F) {
+	f.Add([]byte{0x3c, 0x01, 0x00, 0x02, 0x0c, 0xaa, 0xff, 0x38, 0x01, 0x01, 0x02, 0x0c, 0xbb})
+	f.Add([]byte{0x3c, 0x01, 0x01, 0x02, 0x0c, 0xff, 0x3c, 0x01, 0x00, 0x00, 0x0c})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r reassembly
+		var want []byte
+		// Datagrams are separated by 0xff octets.
+		for _, d := range bytes.Split(b, []byte{0xff}) {
+			a, err := DecodeAPDU(d)
+			if err != nil {
+				continue
+			}
+			ack, done, err := r.add(a, 4)
+			if err == nil {
+				want = append(want, a.Data...)
+			}
+			if ack != nil && (ack.Type != PDUSegmentACK || ack.WindowSize < 1 || ack.WindowSize > 127) {
+				t.Fatalf("segment ack %+v", ack)
+			}
+			if len(r.data) > maxReassembled || !bytes.Equal(r.data, want) {
+				t.Fatalf("kept %d octets, want %d", len(r.data), len(want))
+			}
+			if done {
+				return
+			}
+		}
+	})
+}
+
+// FuzzDecodeServices: the service decoders of this package's requests and replies (COV
+// notification, ReadPropertyMultiple ACK and request, WriteProperty, SubscribeCOV) never
+// panic, and what decodes encodes to octets that decode to the same.
+func FuzzDecodeServices(f *testing.F) {
+	ref := ReadPropertyRequest{Object: ObjectID{ObjectAnalogInput, 1}, Property: PropPresentValue, Index: NoIndex}
+	f.Add(AppendCOVNotification(nil, COVNotification{ProcessID: 1, Device: ObjectID{ObjectDevice, 9}, Object: ref.Object,
+		Values: []PropertyValue{{Property: PropPresentValue, Index: NoIndex, Values: []Value{{Kind: KindReal, Real: 1}}, Priority: 8}}}))
+	f.Add(AppendReadPropertyMultipleACK(nil, []PropertyResult{{ReadPropertyRequest: ref, Values: []Value{{Kind: KindNull}}},
+		{ReadPropertyRequest: ReadPropertyRequest{Object: ref.Object, Property: PropUnits, Index: 2}, Err: ErrUnknownProperty}}))
+	f.Add(AppendReadPropertyMultiple(nil, []ReadPropertyRequest{ref, ref}))
+	f.Add(AppendWriteProperty(nil, WriteProperty{ReadPropertyRequest: ref, Value: Value{Kind: KindNull}, Priority: 16}))
+	f.Add(AppendSubscribeCOV(nil, SubscribeCOV{ProcessID: 3, Object: ref.Object, Confirmed: true, Lifetime: 60}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if n, err := DecodeCOVNotification(b); err == nil {
+			if again, err := DecodeCOVNotification(AppendCOVNotification(nil, n)); err != nil || len(again.Values) != len(n.Values) {
+				t.Fatalf("cov %+v re-decoded %+v %v", n, again, err)
+			}
+		}
+		if res, err := DecodeReadPropertyMultipleACK(b); err == nil {
+			if again, err := DecodeReadPropertyMultipleACK(AppendReadPropertyMultipleACK(nil, res)); err != nil || len(again) != len(res) {
+				t.Fatalf("rpm ack %+v re-decoded %+v %v", res, again, err)
+			}
+		}
+		if refs, err := DecodeReadPropertyMultiple(b); err == nil {
+			if again, err := DecodeReadPropertyMultiple(AppendReadPropertyMultiple(nil, refs)); err != nil || !reflect.DeepEqual(again, refs) {
+				t.Fatalf("rpm %+v re-decoded %+v %v", refs, again, err)
+			}
+		}
+		if w, err := DecodeWriteProperty(b); err == nil {
+			if again, err := DecodeWriteProperty(AppendWriteProperty(nil, w)); err != nil || again.ReadPropertyRequest != w.ReadPropertyRequest {
+				t.Fatalf("write %+v re-decoded %+v %v", w, again, err)
+			}
+		}
+		if s, err := DecodeSubscribeCOV(b); err == nil {
+			if again, err := DecodeSubscribeCOV(AppendSubscribeCOV(nil, s)); err != nil || (again != s && !s.Cancel) {
+				t.Fatalf("subscribe %+v re-decoded %+v %v", s, again, err)
+			}
+		}
+	})
+}

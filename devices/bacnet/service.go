@@ -158,10 +158,6 @@ type Error struct {
 	Code    uint32
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("bacnet error class %d code %d", e.Class, e.Code)
-}
-
 // DecodeError reads the data of an Error PDU of the services this package uses, whose error
 // is the plain Error production (21: error-class, error-code, both application enumerated).
 func DecodeError(service uint8, b []byte) (*Error, error) {
@@ -263,4 +259,17 @@ func (r *reader) valuesIn(n uint8) ([]Value, error) {
 		}
 		vs, r.p = append(vs, v), r.p+m
 	}
+}
+
+// DecodeReadProperty reads the request of ReadProperty (15.5.1.1), as a device does.
+func DecodeReadProperty(b []byte) (ReadPropertyRequest, error) {
+	r := &reader{b: b}
+	ref, err := r.propertyRef()
+	if err != nil {
+		return ref, fmt.Errorf("readproperty: %w", err)
+	}
+	if r.p != len(b) {
+		return ref, fmt.Errorf("readproperty: %d octets after the request", len(b)-r.p)
+	}
+	return ref, nil
 }
