@@ -27,6 +27,8 @@ type Config struct {
 	Zones    []ZoneTeam
 	// Technicians are the people orders are dispatched to (维修派工, 责任到人).
 	Technicians []Technician
+	// Duty is who answers emergency repairs when (emergency.go), round the clock.
+	Duty []DutyShift
 	// DefaultTeam takes the orders of a zone no entry of Zones names.
 	DefaultTeam string
 	// Supervisor is told of breaches in zones without a supervisor of their own.
@@ -309,6 +311,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateFollowUp()...)
 	errs = append(errs, c.validatePeriods()...)
 	errs = append(errs, c.validatePlans()...)
+	errs = append(errs, c.validateDuty()...)
 	if _, err := verifyFrom(c.VerifyFrom); err != nil {
 		errs = append(errs, err)
 	}
