@@ -24,6 +24,7 @@ type WorkOrders interface {
 	SampledFollowUps(ctx context.Context, level string) (due, done []*workorders.Order, err error)
 	FollowUpLevels() []string
 	Announce(ctx context.Context, r workorders.NoticeRequest) (*workorders.Notice, error)
+	Answers(ctx context.Context, owner string) (due, overdue []*workorders.Order, err error)
 }
 
 // RegisterWorkOrders serves the work-order routes through s.
@@ -32,6 +33,7 @@ func RegisterWorkOrders(s *Server, wo WorkOrders) {
 	s.Handle("GET /api/v1/workorders", http.HandlerFunc(h.list))
 	s.Handle("POST /api/v1/workorders", http.HandlerFunc(h.raise))
 	s.Handle("GET /api/v1/workorders/followups", http.HandlerFunc(h.followUps))
+	s.Handle("GET /api/v1/workorders/answers", http.HandlerFunc(h.answers))
 	s.Handle("POST /api/v1/workorders/schedule", http.HandlerFunc(h.schedule))
 	s.Handle("GET /api/v1/workorders/{id}", http.HandlerFunc(h.get))
 	s.Handle("POST /api/v1/workorders/{id}/{transition}", http.HandlerFunc(h.transition))
@@ -196,6 +198,28 @@ func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
 		overdue = []*workorders.Order{}
 	}
 	writeJSON(w, http.StatusOK, FollowUpList{Level: levels[0], Due: due, Overdue: overdue})
+}
+
+// AnswerList is GET /api/v1/workorders/answers: the desk requests whose resident is still to
+// be told how they are handled (首问责任制), due and overdue; ?owner= keeps one person's.
+type AnswerList struct {
+	Due     []*workorders.Order `json:"due"`
+	Overdue []*workorders.Order `json:"overdue"`
+}
+
+func (h *woHandlers) answers(w http.ResponseWriter, r *http.Request) {
+	due, overdue, err := h.wo.Answers(r.Context(), r.URL.Query().Get("owner"))
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	if due == nil {
+		due = []*workorders.Order{}
+	}
+	if overdue == nil {
+		overdue = []*workorders.Order{}
+	}
+	writeJSON(w, http.StatusOK, AnswerList{Due: due, Overdue: overdue})
 }
 
 func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {
