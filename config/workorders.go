@@ -26,6 +26,9 @@ type WorkOrders struct {
 	Zones    []ZoneTeam         `mapstructure:"zones" yaml:"zones,omitempty"`
 	// Technicians are the people orders are dispatched to (维修派工, 责任到人).
 	Technicians []Technician `mapstructure:"technicians" yaml:"technicians,omitempty"`
+	// Duty is who answers emergency repairs (应急维修) when, round the clock: the first shift
+	// on at the call takes the order.
+	Duty []DutyShift `mapstructure:"duty" yaml:"duty,omitempty"`
 	// DefaultTeam takes the orders of a zone no entry of zones names.
 	DefaultTeam string `mapstructure:"default_team" yaml:"default_team"`
 	// Supervisor is told of breaches in zones without a supervisor of their own.
@@ -136,6 +139,15 @@ type Technician struct {
 	Name    string `mapstructure:"name" yaml:"name"`
 	Team    string `mapstructure:"team" yaml:"team"`
 	Handset string `mapstructure:"handset" yaml:"handset"`
+}
+
+// DutyShift is one technician's duty for emergency repairs: from start to end (HH:MM; an end
+// before the start runs past midnight) on the days it starts (mon..sun; empty: every day).
+type DutyShift struct {
+	Technician string   `mapstructure:"technician" yaml:"technician"`
+	Start      string   `mapstructure:"start" yaml:"start"`
+	End        string   `mapstructure:"end" yaml:"end"`
+	Days       []string `mapstructure:"days" yaml:"days,omitempty"`
 }
 
 // FollowUp sets when the follow-up call (回访) is due after a repair is resolved, who else
