@@ -154,7 +154,7 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
 			Technicians: map[string]Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling,
-			VerifyFrom: alarms.Priority(cfg.VerifyFrom), Duty: cfg.Duty},
+			VerifyFrom: alarms.Priority(cfg.VerifyFrom), Duty: cfg.Duty, Prices: cfg.Prices},
 		ledger: map[string]Device{}, zones: map[string]ZoneTeam{}, exempt: map[string]bool{},
 		jobs:  make(chan func(context.Context), 256),
 		owner: ownerID(), wake: make(chan struct{}, 1),

@@ -68,7 +68,7 @@ const (
 
 // Actions lists every action, for messages and the CLI.
 var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify,
-	ActionInform, ActionHandover, ActionHotlineReply, ActionNotHome, ActionReschedule}
+	ActionInform, ActionHandover, ActionHotlineReply, ActionNotHome, ActionReschedule, ActionQuote, ActionConfirmCharge, ActionDraw}
 
 // Source says where an order came from.
 type Source string
@@ -115,6 +115,8 @@ type Order struct {
 	// Desk is a request taken at the customer-service desk (intake.go): channel, resident,
 	// the first receiver's answer, a booked visit, the charge.
 	Desk *Desk `json:"desk,omitempty"`
+	// Materials is the parts drawn from the store for the order (领用单, charges.go).
+	Materials []Requisition `json:"materials,omitempty"`
 
 	Team string `json:"team"`
 	// Assignee is the technician who does the work (责任到人): assigned, or else the person
@@ -218,6 +220,9 @@ type Input struct {
 	Level string `json:"level,omitempty"`
 	// Visit is the new window of a reschedule.
 	Visit *Window `json:"visit,omitempty"`
+	// Lines are a paid job's items (quote, confirm_charge); Parts the parts drawn (draw).
+	Lines []Line `json:"lines,omitempty"`
+	Parts []Line `json:"parts,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -270,6 +275,8 @@ type Policy struct {
 	Technicians map[string]Technician
 	// Duty is the duty shifts emergency repairs go to.
 	Duty []DutyShift
+	// Prices is the price list paid jobs are charged by.
+	Prices []PriceItem
 	// Supervisor may assign across teams, as may an order's own supervisor.
 	Supervisor string
 	// Sampling is the follow-up levels, the first the call every order gets.
@@ -323,6 +330,9 @@ func (p *Policy) level(name string) bool {
 func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error) {
 	if _, desk := deskNeeds[a]; desk {
 		return applyDesk(o, a, in, now, p)
+	}
+	if _, charge := chargeNeeds[a]; charge {
+		return applyCharge(o, a, in, now, p)
 	}
 	from, ok := needs[a]
 	if !ok {

@@ -64,6 +64,7 @@ workorders:
   zones: [{zone: north, team: north-team, butler: wang, supervisor: li}]
   technicians: [{id: t1, name: Chen, team: north-team, handset: h1}]
   duty: [{technician: t1, start: "18:00", end: "08:00", days: [fri]}]
+  prices: [{item: labour, unit: hour, price: 35.5}]
   limits: [{category: lighting, accept: 2h, arrive: 3h, complete: 18h, working_hours: true, basis: contract}]
   follow_up: {sampling: [{level: team, share: 1}, {level: quality, share: 0.3}]}
   calendar: {days: [mon, tue], holidays: [2026-10-01]}
@@ -88,6 +89,9 @@ workorders:
 	}
 	if !reflect.DeepEqual(wc.Duty, []workorders.DutyShift{{Technician: "t1", Start: "18:00", End: "08:00", Days: []string{"fri"}}}) {
 		t.Errorf("duty %+v", wc.Duty)
+	}
+	if !reflect.DeepEqual(wc.Prices, []workorders.PriceItem{{Item: "labour", Unit: "hour", Price: 35.5}}) {
+		t.Errorf("prices %+v", wc.Prices)
 	}
 	bad := parseWO(t, `
 workorders:
