@@ -58,6 +58,15 @@ func TestCustomerServiceToken(t *testing.T) {
 	if code := call("c-secret", "POST", "/api/v1/workorders/"+o.ID+"/reply_12345", `{"note":"handled"}`, &o); code != http.StatusOK || o.Desk.Hotline.RepliedAt.IsZero() {
 		t.Fatalf("12345 reply: %d", code)
 	}
+	var st workorders.Stocktake
+	if code := call("c-secret", "GET", "/api/v1/workorders/stocktake?period=quarter&at=2026-03-03", "", &st); code != http.StatusOK || st.Period != workorders.PeriodQuarter || st.From.Month() != 1 {
+		t.Fatalf("stock-take: %d %+v", code, st)
+	}
+	for _, q := range []string{"period=week", "at=March"} {
+		if code := call("c-secret", "GET", "/api/v1/workorders/stocktake?"+q, "", nil); code != http.StatusBadRequest {
+			t.Fatalf("stock-take ?%s: %d", q, code)
+		}
+	}
 	bad := strings.Replace(raise, `"3-1-1802"`, `"3-1802"`, 1)
 	rec := httptestRecorder(srv, "POST", "/api/v1/workorders", bad, "c-secret")
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "building-unit-room") {

@@ -57,6 +57,7 @@ var routes = []Route{
 	{Pattern: "GET /api/v1/workorders", Role: RolePatrol},
 	{Pattern: "POST /api/v1/workorders", Role: RoleCustomerService}, // a resident's request taken at the desk
 	{Pattern: "GET /api/v1/workorders/answers", Role: RolePatrol},
+	{Pattern: "GET /api/v1/workorders/stocktake", Role: RolePatrol},
 	{Pattern: "GET /api/v1/workorders/followups", Role: RolePatrol},
 	{Pattern: "GET /api/v1/workorders/report", Role: RolePatrol},
 	{Pattern: "POST /api/v1/workorders/schedule", Role: RoleEngineer},
