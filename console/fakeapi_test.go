@@ -57,9 +57,11 @@ type fakeOrder struct {
 	CompleteBy time.Time `json:"complete_by,omitzero"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// Desk is a desk request's record, as workorders.Desk marshals it.
+	Desk map[string]any `json:"desk,omitempty"`
 }
 
-var roleRank = map[string]int{"patrol": 1, "engineer": 2, "admin": 3}
+var roleRank = map[string]int{"patrol": 1, "customer_service": 2, "engineer": 3, "admin": 4}
 
 func newFakeAPI() *fakeAPI {
 	return &fakeAPI{subs: map[chan string]bool{}, tokens: map[string]fakeToken{}, done: make(chan struct{})}

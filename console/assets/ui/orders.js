@@ -70,9 +70,27 @@ export function mount(root) {
       h('p', { class: 'msg' }, o.title || o.summary || label(o.category)),
       h('p', { class: 'meta' }, [o.device, o.zone ? t('orders.zone', { zone: o.zone }) : '', o.team ? t('orders.team', { team: o.team }) : '', o.assignee].filter(Boolean).join(' · ')),
       d ? h('p', { class: 'due ' + urgency(o) }, countdown(d)) : null,
+      o.desk ? desk(o.desk) : null,
       h('p', { class: 'meta muted' }, t('orders.updated', { ago: ago(o.updated_at || o.created_at) })),
       buttons.length ? h('div', { class: 'actions' }, buttons) : null,
       note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
+  }
+
+  // desk is what the customer-service desk took down: channel, kind, home and resident, the
+  // 12345 case, the first receiver's answer, the booked visit and the charge.
+  function desk(d) {
+    const when = (s) => new Date(s).toLocaleString([], { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+    const money = (fen) => '¥' + (fen / 100).toFixed(2);
+    const v = d.visit;
+    const c = d.charge;
+    const lines = [
+      [t('ch.' + d.channel), t('kind.' + d.kind), d.home, d.resident].filter(Boolean).join(' · '),
+      d.hotline ? t('orders.hotline', { case: d.hotline.case }) : '',
+      d.answer && !d.answer.answered_at ? t('orders.answer_due', { owner: d.answer.owner }) : t('orders.answered'),
+      v ? (v.paused ? t('orders.visit_paused') : t('orders.visit', { from: when(v.window.from), to: when(v.window.to) }) + (v.arrival ? ' · ' + t('orders.arrival.' + v.arrival) : '')) : '',
+      c && c.confirmed_at ? t('orders.charged', { amount: money(c.confirmed_fen), quoted: money(c.quoted_fen) }) : c && c.quoted_at ? t('orders.quoted', { amount: money(c.quoted_fen) }) : '',
+    ].filter(Boolean);
+    return h('p', { class: 'meta desk' }, lines.map((l, i) => [i ? h('br') : null, l]));
   }
 
   async function move(o, tr, extra) {
