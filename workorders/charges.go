@@ -73,6 +73,16 @@ var chargeNeeds = map[Action][]State{
 	ActionDraw:          {StateAccepted, StateInProgress},
 }
 
+// MaxQty bounds the quantity of one line: no job uses more than ten thousand of anything, and
+// a bound keeps every sum in range (ours).
+const MaxQty = 10000
+
+// MaxPrice bounds a price-list price, in yuan: a million is beyond any household job (ours).
+const MaxPrice = 1000000
+
+// validQty reports whether q is a quantity a line may carry.
+func validQty(q float64) bool { return q > 0 && q <= MaxQty }
+
 // fen is yuan in fen, rounded.
 func fen(yuan float64) int64 { return int64(math.Round(yuan * 100)) }
 
@@ -92,8 +102,8 @@ func (p *Policy) price(lines []Line, what string) ([]ChargeLine, int64, error) {
 			}
 			return nil, 0, fmt.Errorf("%w: %s: lines[%d]: %q is not on the price list (workorders.prices: %v)", ErrInvalid, what, i, l.Item, names)
 		}
-		if l.Qty <= 0 || math.IsNaN(l.Qty) || math.IsInf(l.Qty, 0) {
-			return nil, 0, fmt.Errorf("%w: %s: lines[%d] (%s): qty %v must be more than 0", ErrInvalid, what, i, l.Item, l.Qty)
+		if !validQty(l.Qty) {
+			return nil, 0, fmt.Errorf("%w: %s: lines[%d] (%s): qty %v must be more than 0 and at most %d", ErrInvalid, what, i, l.Item, l.Qty, MaxQty)
 		}
 		unit := fen(p.Prices[j].Price)
 		amount := int64(math.Round(float64(unit) * l.Qty))
@@ -119,8 +129,8 @@ func applyCharge(o Order, a Action, in Input, now time.Time, p *Policy) (Order, 
 		}
 		var names []string
 		for i, l := range in.Parts {
-			if strings.TrimSpace(l.Item) == "" || l.Qty <= 0 || math.IsNaN(l.Qty) || math.IsInf(l.Qty, 0) {
-				return o, fmt.Errorf("%w: draw of %s: parts[%d]: give the part (item) and a qty more than 0", ErrInvalid, o.ID, i)
+			if strings.TrimSpace(l.Item) == "" || !validQty(l.Qty) {
+				return o, fmt.Errorf("%w: draw of %s: parts[%d]: give the part (item) and a qty more than 0 and at most %d", ErrInvalid, o.ID, i, MaxQty)
 			}
 			names = append(names, fmt.Sprintf("%s × %g", l.Item, l.Qty))
 		}
@@ -185,8 +195,8 @@ func (c Config) validatePrices() []error {
 		if strings.TrimSpace(p.Unit) == "" {
 			errs = append(errs, fmt.Errorf("%s.unit: missing (each, hour, metre...)", name))
 		}
-		if p.Price < 0 || math.IsNaN(p.Price) || math.IsInf(p.Price, 0) {
-			errs = append(errs, fmt.Errorf("%s.price: %v must be 0 or more yuan", name, p.Price))
+		if !(p.Price >= 0 && p.Price <= MaxPrice) {
+			errs = append(errs, fmt.Errorf("%s.price: %v must be 0 to %d yuan", name, p.Price, MaxPrice))
 		}
 	}
 	return errs

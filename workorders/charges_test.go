@@ -38,7 +38,8 @@ func TestPaidJob(t *testing.T) {
 		{"start before the quote", ActionStart, Input{}, "starts only after the charge is quoted to the resident (quote)"},
 		{"an item off the list", ActionQuote, Input{Lines: []Line{{Item: "gold tap", Qty: 1}}}, `"gold tap" is not on the price list (workorders.prices: [fan replacement labour])`},
 		{"no items", ActionQuote, Input{}, "give the items (lines: [{item, qty}])"},
-		{"no quantity", ActionQuote, Input{Lines: []Line{{Item: "labour"}}}, "qty 0 must be more than 0"},
+		{"no quantity", ActionQuote, Input{Lines: []Line{{Item: "labour"}}}, "qty 0 must be more than 0 and at most 10000"},
+		{"a quantity beyond any job", ActionQuote, Input{Lines: []Line{{Item: "labour", Qty: 1e308}}}, "qty 1e+308 must be more than 0 and at most 10000"},
 		{"confirm before the work", ActionConfirmCharge, Input{}, "needs resolved or followed_up or closed"},
 	}
 	for _, tt := range refusals {
@@ -110,7 +111,7 @@ func TestPriceListValidation(t *testing.T) {
 	cfg, _ := estate()
 	cfg.Prices = []PriceItem{{Item: "labour", Unit: "hour", Price: 35}, {Item: "labour", Unit: "", Price: -1}}
 	err := Check(cfg)
-	for _, want := range []string{"workorders.prices[1] (labour).item: missing or repeated", "workorders.prices[1] (labour).unit: missing", "workorders.prices[1] (labour).price: -1 must be 0 or more yuan"} {
+	for _, want := range []string{"workorders.prices[1] (labour).item: missing or repeated", "workorders.prices[1] (labour).unit: missing", "workorders.prices[1] (labour).price: -1 must be 0 to 1000000 yuan"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v, want %q", err, want)
 		}
