@@ -389,6 +389,9 @@ func deskAfter(o *Order, a Action, p *Policy, now time.Time) {
 	o.Desk = &d
 	switch a {
 	case ActionAccept:
+		if p.Limits.FromCall(o) { // an emergency's deadlines run from the call, window or not
+			return
+		}
 		bookDeadlines(o, p)
 	case ActionArrive:
 		switch {
@@ -406,6 +409,10 @@ func deskAfter(o *Order, a Action, p *Policy, now time.Time) {
 // emergency is critical; the home is the location repeat repairs are found by.
 func (m *Manager) intake(r *RaiseRequest) error {
 	if !r.Intake.given() {
+		// A critical repair in a home is an emergency however it was raised.
+		if r.Priority == alarms.PriorityCritical && (r.Category == "" || r.Category == CategoryHousehold) {
+			r.Category = CategoryEmergency
+		}
 		return nil
 	}
 	cat, err := r.Intake.check(r.Category, r.Priority, m.now())
@@ -428,10 +435,9 @@ func (m *Manager) intake(r *RaiseRequest) error {
 // deskOrder gives a filled order its desk record, owned by whoever took the request, and
 // sends an emergency to the technician on duty.
 func (m *Manager) deskOrder(o *Order, r RaiseRequest) {
-	if !r.Intake.given() {
-		return
+	if r.Intake.given() {
+		o.Desk = m.policy.newDesk(r.Intake, o.Category, r.By, o.CreatedAt)
 	}
-	o.Desk = m.policy.newDesk(r.Intake, o.Category, r.By, o.CreatedAt)
 	if o.Category == CategoryEmergency {
 		if t := m.policy.OnDuty(o.CreatedAt); t != "" {
 			o.Assignee, o.AssignedAt = t, o.CreatedAt

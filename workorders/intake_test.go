@@ -103,12 +103,16 @@ func TestEmergencyRepair(t *testing.T) {
 		{"friday 20:00", fri, "", "tech-wu"},
 		{"saturday 03:00", time.Date(2026, 3, 7, 3, 0, 0, 0, shanghai), CategoryEmergency, "tech-wu"},
 		{"monday 10:00", time.Date(2026, 3, 9, 10, 0, 0, 0, shanghai), CategoryHousehold, "tech-chen"},
+		{"raised without the desk's fields", time.Date(2026, 3, 6, 22, 0, 0, 0, shanghai), "", "tech-wu"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r.clock.Set(tt.at)
 			req := phoneCall("Burst pipe under the sink")
 			req.Priority, req.Category = alarms.PriorityCritical, tt.category
+			if tt.name == "raised without the desk's fields" {
+				req.Intake = Intake{}
+			}
 			o, err := r.m.Raise(ctx, req)
 			if err != nil {
 				t.Fatal(err)
