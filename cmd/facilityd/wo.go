@@ -97,6 +97,7 @@ func woCommand() *cobra.Command {
 	raiseCmd.Flags().StringVar(&raise.Reporter, "reporter", "", "the resident and how to call back")
 	raiseCmd.Flags().StringVar(&raise.Note, "note", "", "note")
 	raiseCmd.Flags().StringVar(&raise.Location, "location", "", "the home or room (3-1802); a repair there again is rework")
+	deskRaiseFlags(raiseCmd, &raise)
 
 	cmd.AddCommand(list, show, raiseCmd)
 	for _, a := range workorders.Actions {
@@ -144,6 +145,7 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 		c.Flags().StringVar(&in.To, "to", "", "the technician (workorders.technicians id)")
 		c.Flags().StringVar(&in.Override, "override", "", "the supervisor's reason for a technician of another team")
 	}
+	deskActionFlags(c, a, &in)
 	return c
 }
 

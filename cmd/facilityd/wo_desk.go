@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/facilityd/facilityd/workorders"
+)
+
+// deskRaiseFlags adds what the customer-service desk takes down to `wo raise`.
+func deskRaiseFlags(c *cobra.Command, r *workorders.RaiseRequest) {
+	var channel, kind, replyBy, from, to string
+	f := c.Flags()
+	f.StringVar(&channel, "channel", "", "how the request came: phone, walk_in, online, hotline_12345, patrol or letter")
+	f.StringVar(&kind, "kind", "", "routine (default), paid, internal, complaint or suggestion")
+	f.StringVar(&r.Resident, "resident", "", "the resident's name")
+	f.StringVar(&r.Home, "home", "", "the home as building-unit-room (3-1-1802)")
+	f.StringVar(&r.Contact, "contact", "", "how to call the resident back")
+	f.StringVar(&r.HotlineCase, "hotline-case", "", "the 12345 hotline's case number")
+	f.StringVar(&replyBy, "reply-by", "", "the 12345 hotline's reply deadline (RFC 3339: 2026-03-04T10:00:00+08:00)")
+	f.StringVar(&from, "visit-from", "", "a paid visit's window start (RFC 3339)")
+	f.StringVar(&to, "visit-to", "", "a paid visit's window end (RFC 3339)")
+	c.PreRunE = func(*cobra.Command, []string) error {
+		r.Channel, r.Kind = workorders.Channel(channel), workorders.RequestKind(kind)
+		var err error
+		if r.ReplyBy, err = optTime("--reply-by", replyBy); err != nil {
+			return err
+		}
+		r.Visit, err = window(from, to)
+		return err
+	}
+}
+
+// deskActionFlags adds the flags of the desk's and the charges' actions.
+func deskActionFlags(c *cobra.Command, a workorders.Action, in *workorders.Input) {
+	name := strings.ReplaceAll(string(a), "_", "-")
+	switch a {
+	case workorders.ActionHandover:
+		c.Use = name + " ID --by NAME --to PERSON [--note TEXT]"
+		c.Flags().StringVar(&in.To, "to", "", "who takes over the answer to the resident")
+	case workorders.ActionReschedule:
+		var from, to string
+		c.Use = name + " ID --by NAME --visit-from TIME --visit-to TIME"
+		c.Flags().StringVar(&from, "visit-from", "", "the new window's start (RFC 3339)")
+		c.Flags().StringVar(&to, "visit-to", "", "the new window's end (RFC 3339)")
+		c.PreRunE = func(*cobra.Command, []string) (err error) {
+			in.Visit, err = window(from, to)
+			return err
+		}
+	case workorders.ActionQuote, workorders.ActionConfirmCharge, workorders.ActionDraw:
+		var lines []string
+		what := "an item of the price list and how many"
+		if a == workorders.ActionDraw {
+			what = "a part drawn from the store and how many"
+		}
+		c.Use = name + " ID --by NAME --line ITEM=QTY [--line ...]"
+		c.Flags().StringArrayVar(&lines, "line", nil, what+", as ITEM=QTY (labour=1.5)")
+		c.PreRunE = func(*cobra.Command, []string) error {
+			parsed, err := parseLines(lines)
+			if a == workorders.ActionDraw {
+				in.Parts = parsed
+			} else {
+				in.Lines = parsed
+			}
+			return err
+		}
+	}
+}
+
+func parseLines(lines []string) ([]workorders.Line, error) {
+	var out []workorders.Line
+	for _, l := range lines {
+		item, qty, ok := strings.Cut(l, "=")
+		n, err := strconv.ParseFloat(strings.TrimSpace(qty), 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("--line %q: write ITEM=QTY, e.g. labour=1.5", l)
+		}
+		out = append(out, workorders.Line{Item: strings.TrimSpace(item), Qty: n})
+	}
+	return out, nil
+}
+
+func optTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: write the time as RFC 3339, 2026-03-04T10:00:00+08:00", flag, s)
+	}
+	return t, nil
+}
+
+func window(from, to string) (*workorders.Window, error) {
+	if from == "" && to == "" {
+		return nil, nil
+	}
+	f, err := optTime("--visit-from", from)
+	if err != nil {
+		return nil, err
+	}
+	t, err := optTime("--visit-to", to)
+	if err != nil {
+		return nil, err
+	}
+	return &workorders.Window{From: f, To: t}, nil
+}
