@@ -176,6 +176,7 @@ func printOrder(w io.Writer, o *workorders.Order) {
 		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.order.rework_of"), o.ReworkOf)
 	}
 	fmt.Fprintf(tw, "%s\t%d\n", l.T("cli.order.occurrences"), o.Occurrences)
+	printDesk(tw, l, o)
 	tw.Flush()
 	fmt.Fprintln(w, "\n"+header("history"))
 	tw = locale.NewTable(w)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/facilityd/facilityd/locale"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -108,4 +110,34 @@ func window(from, to string) (*workorders.Window, error) {
 		return nil, err
 	}
 	return &workorders.Window{From: f, To: t}, nil
+}
+
+// printDesk adds a desk request's record to `wo show`.
+func printDesk(w io.Writer, l locale.Locale, o *workorders.Order) {
+	d := o.Desk
+	if d == nil {
+		return
+	}
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("01-02 15:04")
+	}
+	fmt.Fprintf(w, "%s\t%s\n", l.T("cli.order.desk"), l.T("cli.order.desk_value", "channel", d.Channel, "kind", d.Kind, "resident", d.Resident, "home", d.Home, "contact", d.Contact))
+	if d.Answer.Open() {
+		fmt.Fprintf(w, "%s\t%s\n", l.T("cli.order.answer"), l.T("cli.order.answer_open", "owner", d.Answer.Owner, "by", at(d.Answer.DueBy)))
+	} else {
+		fmt.Fprintf(w, "%s\t%s\n", l.T("cli.order.answer"), l.T("cli.order.answer_done", "owner", d.Answer.Owner, "at", at(d.Answer.AnsweredAt)))
+	}
+	if h := d.Hotline; h != nil {
+		fmt.Fprintf(w, "%s\t%s\n", l.T("cli.order.hotline"), l.T("cli.order.hotline_value", "case", h.Case, "by", at(h.ReplyBy), "replied", at(h.RepliedAt)))
+	}
+	if v := d.Visit; v != nil {
+		fmt.Fprintf(w, "%s\t%s\n", l.T("cli.order.visit"), l.T("cli.order.visit_value", "from", at(v.Window.From), "to", at(v.Window.To), "arrival", v.Arrival))
+	}
+	if c := d.Charge; c != nil {
+		money := func(f int64) string { return fmt.Sprintf("¥%d.%02d", f/100, f%100) }
+		fmt.Fprintf(w, "%s\t%s\n", l.T("cli.order.charge"), l.T("cli.order.charge_value", "quoted", money(c.Quoted), "confirmed", money(c.Confirmed)))
+	}
 }

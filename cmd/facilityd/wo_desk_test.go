@@ -94,4 +94,10 @@ func TestDeskCLI(t *testing.T) {
 	if c := o.Desk.Charge; c == nil || c.Quoted != 12000 || o.State != workorders.StateInProgress || len(o.Materials) != 1 || o.Desk.Answer.AnsweredAt.IsZero() {
 		t.Fatalf("order %s, charge %+v, materials %+v, answer %+v", o.State, o.Desk.Charge, o.Materials, o.Desk.Answer)
 	}
+	out, err := run("wo", "show", "WO-1")
+	for _, want := range []string{"phone, paid: Mrs Zhang 3-1-1802 138", "cs-ma told the resident at", "quoted ¥120.00, confirmed ¥0.00"} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("wo show: %v, want %q in\n%s", err, want, out)
+		}
+	}
 }
