@@ -180,6 +180,29 @@ func TestHotlineReplyDeadline(t *testing.T) {
 	if _, err := r.m.Transition(ctx, o.ID, ActionHotlineReply, Input{By: "cs-liu", Note: "again"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a second reply: %v", err)
 	}
+
+	// A case repaired and closed within the hour is still to be answered to the hotline.
+	r.clock.Set(tue.Add(48 * time.Hour))
+	req.HotlineCase, req.ReplyBy = "SZ20260305-0007", tue.Add(72*time.Hour)
+	quick, err := r.m.Raise(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.do(t, quick.ID, ActionInform, Input{By: "boss", OnBehalfOf: "cs-liu", Note: "on the way"})
+	for _, a := range []Action{ActionAccept, ActionArrive, ActionStart, ActionResolve} {
+		r.do(t, quick.ID, a, Input{By: "tech-chen"})
+	}
+	r.do(t, quick.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes})
+	if c := r.do(t, quick.ID, ActionClose, Input{By: "cs-liu"}); c.State != StateClosed {
+		t.Fatalf("state %s", c.State)
+	}
+	r.clock.Set(tue.Add(73 * time.Hour))
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.notes.ofType("hotline_breach"); len(n) != 2 || n[1].Order != quick.ID {
+		t.Fatalf("a closed order's 12345 case past its deadline: %+v", n)
+	}
 }
 
 // TestFirstReceiverAnswer: whoever takes the request owns the answer to the resident within

@@ -775,6 +775,9 @@ func (m *Manager) Tick(ctx context.Context) error {
 			}
 		}
 	}
+	if err := m.checkDoneDesk(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
 	m.warranties(ctx, now)
 	if err := m.runPlans(ctx, now); err != nil {
 		errs = append(errs, err)
