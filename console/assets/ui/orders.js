@@ -61,10 +61,13 @@ export function mount(root) {
   function card(o) {
     const d = deadline(o);
     const note = notes.get(o.id);
-    const buttons = can('order') ? (NEXT[o.state] || []).map((tr) => tr === 'follow_up'
-      ? [h('button', { type: 'button', class: 'primary', onclick: () => move(o, tr, { satisfied: true }) }, t('orders.satisfied')),
-        h('button', { type: 'button', onclick: () => move(o, tr, { satisfied: false }) }, t('orders.not_satisfied'))]
-      : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr))) : [];
+    // The follow-up call and a reopen on the resident's word are the desk's (customer_service);
+    // the other moves are the technician's.
+    const allowed = (tr) => can(tr === 'follow_up' || tr === 'reopen' ? 'answer' : 'order');
+    const buttons = (NEXT[o.state] || []).filter(allowed).map((tr) => tr === 'follow_up'
+      ? [h('button', { type: 'button', class: 'primary', dataset: { transition: tr, satisfied: 'yes' }, onclick: () => move(o, tr, { satisfied: true }) }, t('orders.satisfied')),
+        h('button', { type: 'button', dataset: { transition: tr, satisfied: 'no' }, onclick: () => move(o, tr, { satisfied: false }) }, t('orders.not_satisfied'))]
+      : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr)));
     return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id, device: o.device || '' } },
       h('div', { class: 'line1' }, h('b', {}, o.id), o.priority ? badge(o.priority) : null, o.rework ? badge(t('flag.rework'), 'flag') : null),
       h('p', { class: 'msg' }, o.title || o.summary || label(o.category)),
