@@ -14,9 +14,13 @@ import (
 type Role int
 
 // The API roles, least trusted first. RoleOpen marks routes that need no token.
+// RoleCustomerService is the desk (客服): it reads what patrol reads, raises residents'
+// requests and records their answers and follow-ups, and never writes to the plant, which
+// stays the engineer's.
 const (
 	RoleOpen Role = iota
 	RolePatrol
+	RoleCustomerService
 	RoleEngineer
 	RoleAdmin
 )
@@ -27,6 +31,8 @@ func (r Role) String() string {
 		return "open"
 	case RolePatrol:
 		return "patrol"
+	case RoleCustomerService:
+		return "customer_service"
 	case RoleEngineer:
 		return "engineer"
 	case RoleAdmin:
@@ -37,12 +43,12 @@ func (r Role) String() string {
 
 // ParseRole reads a role named in http.tokens[].role.
 func ParseRole(s string) (Role, error) {
-	for _, r := range []Role{RolePatrol, RoleEngineer, RoleAdmin} {
+	for _, r := range []Role{RolePatrol, RoleCustomerService, RoleEngineer, RoleAdmin} {
 		if r.String() == s {
 			return r, nil
 		}
 	}
-	return RoleOpen, fmt.Errorf("role %q is not one of patrol, engineer, admin", s)
+	return RoleOpen, fmt.Errorf("role %q is not one of patrol, customer_service, engineer, admin", s)
 }
 
 // Token is one configured API token, known by its SHA-256 only.
@@ -108,6 +114,9 @@ func (a *Auth) Required(r *http.Request) Role {
 			return role
 		}
 		return RoleAdmin
+	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/workorders/"); ok && r.Method == http.MethodPost && strings.Count(rest, "/") == 1 {
+		return WorkOrderActionRole(rest[strings.IndexByte(rest, '/')+1:])
 	}
 	h, _ := a.table.Handler(r)
 	if role, ok := h.(roleHandler); ok {

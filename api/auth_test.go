@@ -21,6 +21,7 @@ func TestAuthEveryRoute(t *testing.T) {
 	s, _ := testServer(t)
 	s.UseAuth(NewAuth([]Token{
 		mustToken(t, "guard", "patrol", "p-secret"),
+		mustToken(t, "desk", "customer_service", "c-secret"),
 		mustToken(t, "eng", "engineer", "e-secret"),
 		mustToken(t, "boss", "admin", "a-secret"),
 	}, false))
@@ -34,7 +35,7 @@ func TestAuthEveryRoute(t *testing.T) {
 		{"one device", "GET", "/api/v1/devices/P-1", RolePatrol},
 		{"metrics", "GET", "/metrics", RoleEngineer},
 	}
-	secrets := map[Role]string{RolePatrol: "p-secret", RoleEngineer: "e-secret", RoleAdmin: "a-secret"}
+	secrets := map[Role]string{RolePatrol: "p-secret", RoleCustomerService: "c-secret", RoleEngineer: "e-secret", RoleAdmin: "a-secret"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			call := func(auth string) *httptest.ResponseRecorder {
@@ -104,6 +105,11 @@ func TestRouteTableRoles(t *testing.T) {
 		{"patrol ack", "POST", "/api/v1/patrol/alerts/A3/ack", RolePatrol},
 		{"checklist item", "POST", "/api/v1/patrol/checklist/LP-1-03/done", RolePatrol},
 		{"work order", "POST", "/api/v1/workorders/9/accept", RoleEngineer},
+		{"a resident's request", "POST", "/api/v1/workorders", RoleCustomerService},
+		{"the answer to the resident", "POST", "/api/v1/workorders/WO-9/inform", RoleCustomerService},
+		{"a follow-up call", "POST", "/api/v1/workorders/WO-9/follow-up", RoleCustomerService},
+		{"a plant write", "POST", "/api/v1/devices/P-1/points/setpoint", RoleEngineer},
+		{"schedule", "POST", "/api/v1/workorders/schedule", RoleEngineer},
 		{"reload", "POST", "/api/v1/reload", RoleEngineer},
 		{"emergency notice", "POST", "/api/v1/notices", RoleEngineer},
 		{"any GET", "GET", "/api/v1/alarms", RolePatrol},

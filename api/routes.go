@@ -1,5 +1,7 @@
 package api
 
+import "strings"
+
 // Route is one entry of the API's route table: every route the server serves, with the least
 // role that may call it. Server.Handle refuses a pattern that is not here, so a route cannot
 // be added without saying who may call it, and the route tests, generated from this table,
@@ -53,12 +55,14 @@ var routes = []Route{
 	{Pattern: "POST /api/v1/patrol/checklist/{item}/done", Role: RolePatrol},
 
 	{Pattern: "GET /api/v1/workorders", Role: RolePatrol},
-	{Pattern: "POST /api/v1/workorders", Role: RoleEngineer},
+	{Pattern: "POST /api/v1/workorders", Role: RoleCustomerService}, // a resident's request taken at the desk
+	{Pattern: "GET /api/v1/workorders/answers", Role: RolePatrol},
+	{Pattern: "GET /api/v1/workorders/stocktake", Role: RolePatrol},
 	{Pattern: "GET /api/v1/workorders/followups", Role: RolePatrol},
 	{Pattern: "GET /api/v1/workorders/report", Role: RolePatrol},
 	{Pattern: "POST /api/v1/workorders/schedule", Role: RoleEngineer},
 	{Pattern: "GET /api/v1/workorders/{id}", Role: RolePatrol},
-	{Pattern: "POST /api/v1/workorders/{id}/{transition}", Role: RoleEngineer},
+	{Pattern: "POST /api/v1/workorders/{id}/{transition}", Role: RoleEngineer}, // per action: workOrderActionRoles
 	{Pattern: "GET /api/v1/notices", Role: RolePatrol},
 	{Pattern: "POST /api/v1/notices", Role: RoleEngineer}, // an emergency water or power cut
 	{Pattern: "GET /api/v1/technicians", Role: RolePatrol},
@@ -73,6 +77,26 @@ var alarmActionRoles = map[string]Role{
 	"ack":      RolePatrol,
 	"shelve":   RoleEngineer,
 	"unshelve": RoleEngineer,
+}
+
+// workOrderActionRoles is the least role of the work-order actions the desk may take: the
+// answer to the resident, its hand-over, the 12345 reply, a new visit time, the follow-up
+// call and a reopen on the resident's word. Every other action is the engineer's.
+var workOrderActionRoles = map[string]Role{
+	"inform":      RoleCustomerService,
+	"handover":    RoleCustomerService,
+	"reply_12345": RoleCustomerService,
+	"reschedule":  RoleCustomerService,
+	"follow_up":   RoleCustomerService,
+	"reopen":      RoleCustomerService,
+}
+
+// WorkOrderActionRole is the least role of POST /api/v1/workorders/{id}/ACTION.
+func WorkOrderActionRole(action string) Role {
+	if role, ok := workOrderActionRoles[strings.ReplaceAll(action, "-", "_")]; ok {
+		return role
+	}
+	return RoleEngineer
 }
 
 // AlarmActions lists the alarm actions and their least roles, for tests and documentation.

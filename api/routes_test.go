@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/facilityd/facilityd/workorders"
 )
 
 // routeCase is one request the route table says the server serves.
@@ -39,6 +41,12 @@ func routeCases() []routeCase {
 		})
 		if strings.HasSuffix(path, "/") && !strings.HasSuffix(rt.Pattern, "{$}") {
 			path += "x" // a subtree: a path below it
+		}
+		if rt.Pattern == "POST /api/v1/workorders/{id}/{transition}" {
+			for _, a := range workorders.Actions {
+				out = append(out, routeCase{route: rt, method: method, path: "/api/v1/workorders/WO-1/" + string(a), role: WorkOrderActionRole(string(a))})
+			}
+			continue
 		}
 		if rt.Pattern == "POST /api/v1/alarms/{id...}" {
 			for action, role := range AlarmActions() {
@@ -75,9 +83,10 @@ func routeServer(t *testing.T, tokens []Token) *Server {
 // table, and Server.Handle refuses a route not in the table, so no route is left out.
 func TestEveryRouteEveryCaller(t *testing.T) {
 	t.Parallel()
-	secrets := map[Role]string{RolePatrol: "p-secret", RoleEngineer: "e-secret", RoleAdmin: "a-secret"}
+	secrets := map[Role]string{RolePatrol: "p-secret", RoleCustomerService: "c-secret", RoleEngineer: "e-secret", RoleAdmin: "a-secret"}
 	s := routeServer(t, []Token{
 		mustToken(t, "g-wang", "patrol", secrets[RolePatrol]),
+		mustToken(t, "cs-liu", "customer_service", secrets[RoleCustomerService]),
 		mustToken(t, "eng", "engineer", secrets[RoleEngineer]),
 		mustToken(t, "boss", "admin", secrets[RoleAdmin]),
 	})
@@ -96,6 +105,7 @@ func TestEveryRouteEveryCaller(t *testing.T) {
 		}{
 			{"no token", RoleOpen, nil, pick(c.role == RoleOpen, ok, http.StatusUnauthorized)},
 			{"patrol", RolePatrol, nil, pick(c.role <= RolePatrol, ok, http.StatusForbidden)},
+			{"customer service", RoleCustomerService, nil, pick(c.role <= RoleCustomerService, ok, http.StatusForbidden)},
 			{"engineer", RoleEngineer, nil, pick(c.role <= RoleEngineer, ok, http.StatusForbidden)},
 			{"admin", RoleAdmin, nil, ok},
 			{"admin, foreign Origin", RoleAdmin, map[string]string{"Origin": "http://evil.example"}, pick(stateChanging, http.StatusForbidden, ok)},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/facilityd/facilityd/workorders"
 )
@@ -24,6 +25,8 @@ type WorkOrders interface {
 	SampledFollowUps(ctx context.Context, level string) (due, done []*workorders.Order, err error)
 	FollowUpLevels() []string
 	Announce(ctx context.Context, r workorders.NoticeRequest) (*workorders.Notice, error)
+	Answers(ctx context.Context, owner string) (due, overdue []*workorders.Order, err error)
+	Stocktake(ctx context.Context, period workorders.Period, at time.Time) (*workorders.Stocktake, error)
 }
 
 // RegisterWorkOrders serves the work-order routes through s; rr (may be nil) gives GET of an
@@ -33,6 +36,8 @@ func RegisterWorkOrders(s *Server, wo WorkOrders, rr *RepairReadings) {
 	s.Handle("GET /api/v1/workorders", http.HandlerFunc(h.list))
 	s.Handle("POST /api/v1/workorders", http.HandlerFunc(h.raise))
 	s.Handle("GET /api/v1/workorders/followups", http.HandlerFunc(h.followUps))
+	s.Handle("GET /api/v1/workorders/answers", http.HandlerFunc(h.answers))
+	s.Handle("GET /api/v1/workorders/stocktake", http.HandlerFunc(h.stocktake))
 	s.Handle("POST /api/v1/workorders/schedule", http.HandlerFunc(h.schedule))
 	s.Handle("GET /api/v1/workorders/{id}", http.HandlerFunc(h.get))
 	s.Handle("POST /api/v1/workorders/{id}/{transition}", http.HandlerFunc(h.transition))
@@ -200,6 +205,53 @@ func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
 		overdue = []*workorders.Order{}
 	}
 	writeJSON(w, http.StatusOK, FollowUpList{Level: levels[0], Due: due, Overdue: overdue})
+}
+
+// AnswerList is GET /api/v1/workorders/answers: the desk requests whose resident is still to
+// be told how they are handled (首问责任制), due and overdue; ?owner= keeps one person's.
+type AnswerList struct {
+	Due     []*workorders.Order `json:"due"`
+	Overdue []*workorders.Order `json:"overdue"`
+}
+
+func (h *woHandlers) answers(w http.ResponseWriter, r *http.Request) {
+	due, overdue, err := h.wo.Answers(r.Context(), r.URL.Query().Get("owner"))
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	if due == nil {
+		due = []*workorders.Order{}
+	}
+	if overdue == nil {
+		overdue = []*workorders.Order{}
+	}
+	writeJSON(w, http.StatusOK, AnswerList{Due: due, Overdue: overdue})
+}
+
+// stocktake is GET /api/v1/workorders/stocktake?period=month|quarter|year&at=2026-03-31: the
+// period's charges by category and the parts drawn from the store.
+func (h *woHandlers) stocktake(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	period := workorders.Period(q.Get("period"))
+	if period == "" {
+		period = workorders.PeriodMonth
+	}
+	at := time.Now()
+	if s := q.Get("at"); s != "" {
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("at %q: give a day of the period, 2026-03-31", s))
+			return
+		}
+		at = t.Add(12 * time.Hour) // midday: the same day in any of the estate's zones
+	}
+	st, err := h.wo.Stocktake(r.Context(), period, at)
+	if err != nil {
+		woError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *woHandlers) notices(w http.ResponseWriter, r *http.Request) {

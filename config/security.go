@@ -13,14 +13,16 @@ import (
 type Token struct {
 	// Name says whose token it is, for the log (never the token itself).
 	Name string `mapstructure:"name" yaml:"name"`
-	// Role is patrol, engineer or admin: each can do what the roles before it can.
+	// Role is patrol, customer_service, engineer or admin: each can do what the roles before
+	// it can. customer_service raises residents' requests and records their answers and
+	// follow-ups; writing to the plant stays with engineer.
 	Role string `mapstructure:"role" yaml:"role"`
 	// SHA256 is the hex SHA-256 of the token.
 	SHA256 string `mapstructure:"sha256" yaml:"sha256"`
 }
 
 // Roles lists the API roles from least to most trusted.
-var Roles = []string{"patrol", "engineer", "admin"}
+var Roles = []string{"patrol", "customer_service", "engineer", "admin"}
 
 func (c *Config) validateSecurity() []error {
 	var errs []error

@@ -26,6 +26,12 @@ type WorkOrders struct {
 	Zones    []ZoneTeam         `mapstructure:"zones" yaml:"zones,omitempty"`
 	// Technicians are the people orders are dispatched to (维修派工, 责任到人).
 	Technicians []Technician `mapstructure:"technicians" yaml:"technicians,omitempty"`
+	// Duty is who answers emergency repairs (应急维修) when, round the clock: the first shift
+	// on at the call takes the order.
+	Duty []DutyShift `mapstructure:"duty" yaml:"duty,omitempty"`
+	// Prices is the price list of paid work (有偿服务收费标准): each paid job is quoted and
+	// confirmed from it. The estate fills it in; none is assumed.
+	Prices []PriceItem `mapstructure:"prices" yaml:"prices,omitempty"`
 	// DefaultTeam takes the orders of a zone no entry of zones names.
 	DefaultTeam string `mapstructure:"default_team" yaml:"default_team"`
 	// Supervisor is told of breaches in zones without a supervisor of their own.
@@ -139,6 +145,23 @@ type Technician struct {
 	Name    string `mapstructure:"name" yaml:"name"`
 	Team    string `mapstructure:"team" yaml:"team"`
 	Handset string `mapstructure:"handset" yaml:"handset"`
+}
+
+// DutyShift is one technician's duty for emergency repairs: from start to end (HH:MM; an end
+// before the start runs past midnight) on the days it starts (mon..sun; empty: every day).
+type DutyShift struct {
+	Technician string   `mapstructure:"technician" yaml:"technician"`
+	Start      string   `mapstructure:"start" yaml:"start"`
+	End        string   `mapstructure:"end" yaml:"end"`
+	Days       []string `mapstructure:"days" yaml:"days,omitempty"`
+}
+
+// PriceItem is one line of the price list: an item, its unit (each, hour, metre) and its
+// price in yuan.
+type PriceItem struct {
+	Item  string  `mapstructure:"item" yaml:"item"`
+	Unit  string  `mapstructure:"unit" yaml:"unit"`
+	Price float64 `mapstructure:"price" yaml:"price"`
 }
 
 // FollowUp sets when the follow-up call (回访) is due after a repair is resolved, who else

@@ -57,9 +57,11 @@ type fakeOrder struct {
 	CompleteBy time.Time `json:"complete_by,omitzero"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// Desk is a desk request's record, as workorders.Desk marshals it.
+	Desk map[string]any `json:"desk,omitempty"`
 }
 
-var roleRank = map[string]int{"patrol": 1, "engineer": 2, "admin": 3}
+var roleRank = map[string]int{"patrol": 1, "customer_service": 2, "engineer": 3, "admin": 4}
 
 func newFakeAPI() *fakeAPI {
 	return &fakeAPI{subs: map[chan string]bool{}, tokens: map[string]fakeToken{}, done: make(chan struct{})}
@@ -233,9 +235,14 @@ func (f *fakeAPI) handler() http.Handler {
 		defer f.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"orders": f.orders})
 	}))
-	mux.HandleFunc("POST /api/v1/workorders/{id}/{transition}", guard("engineer", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
+	mux.HandleFunc("POST /api/v1/workorders/{id}/{transition}", guard("customer_service", func(w http.ResponseWriter, r *http.Request, who fakeToken) {
 		b := body(r)
-		next := map[string]string{"accept": "accepted", "start": "in_progress", "resolve": "resolved", "cancel": "cancelled"}[r.PathValue("transition")]
+		tr := r.PathValue("transition")
+		if desk := tr == "follow_up" || tr == "reopen"; !desk && roleRank[who.role] < roleRank["engineer"] {
+			writeErr(w, http.StatusForbidden, fmt.Sprintf("%s %s needs role engineer; token %q has role %s", r.Method, r.URL.Path, who.name, who.role))
+			return
+		}
+		next := map[string]string{"accept": "accepted", "start": "in_progress", "resolve": "resolved", "cancel": "cancelled", "follow_up": "followed_up"}[tr]
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for i := range f.orders {

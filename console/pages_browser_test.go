@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,10 +19,20 @@ func TestPagesInBrowser(t *testing.T) {
 	f := newFakeAPI()
 	f.tokens["guard-secret"] = fakeToken{name: "guard-1", role: "patrol"}
 	f.tokens["eng-secret"] = fakeToken{name: "eng-1", role: "engineer"}
+	f.tokens["cs-secret"] = fakeToken{name: "cs-liu", role: "customer_service"}
 	now := time.Now()
 	f.orders = []fakeOrder{
 		{ID: "WO-7", State: "new", Category: "repair", Title: "Booster pump P-1 overload", Device: "P-1", Zone: "north", Team: "plumbing",
 			Priority: "high", AcceptBy: now.Add(-10 * time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)},
+		{ID: "WO-8", State: "accepted", Category: "household_repair", Title: "Replace the bathroom fan", Zone: "north", Team: "plumbing",
+			Priority: "low", AcceptBy: now.Add(time.Hour), CompleteBy: now.Add(5 * time.Hour), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour),
+			Desk: map[string]any{"channel": "hotline_12345", "kind": "paid", "resident": "Mrs Zhang", "home": "3-1-1802",
+				"hotline": map[string]any{"case": "SZ-42"}, "answer": map[string]any{"owner": "cs-liu"},
+				"visit":  map[string]any{"window": map[string]any{"from": now.Add(time.Hour), "to": now.Add(3 * time.Hour)}, "arrival": "within"},
+				"charge": map[string]any{"quoted_fen": 9550, "quoted_at": now}}},
+		{ID: "WO-9", State: "resolved", Category: "household_repair", Title: "Kitchen tap drips", Zone: "north", Team: "plumbing",
+			Priority: "low", AcceptBy: now.Add(-2 * time.Hour), CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-time.Hour),
+			Desk: map[string]any{"channel": "phone", "kind": "routine", "resident": "Mr Li", "home": "5-2-0601", "answer": map[string]any{"owner": "cs-liu", "answered_at": now}}},
 	}
 	f.lamps = []map[string]any{{"id": "LP-1:05", "device": "LP-1", "circuit": 5, "fault": "lamp_failed", "zone": "north"}}
 	ts := httptest.NewServer(f.handler())
@@ -142,4 +153,36 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Errorf("the API saw %v, want WO-7 accepted by eng-1", got)
 	}
 	b.Screenshot("orders")
+
+	// A resident's paid request taken from the 12345 hotline: its channel, kind, home, case,
+	// the first receiver still to answer, the visit and the quote are on its card.
+	var desk string
+	b.Exec(&desk, `return document.querySelector('article[data-order="WO-8"] .desk').innerText`)
+	for _, want := range []string{"12345 hotline · paid, by appointment · 3-1-1802 · Mrs Zhang", "12345 case SZ-42", "cs-liu to tell the resident",
+		"arrived within the window", "quoted ¥95.50"} {
+		if !strings.Contains(desk, want) {
+			t.Errorf("WO-8's card says %q, want %q", desk, want)
+		}
+	}
+
+	// Customer service lands on the orders and makes the follow-up call, and is shown none of
+	// the technician's moves.
+	b.Click("#signout")
+	b.WaitFor("the sign-in form for the desk", `return !!document.getElementById('signin')`)
+	b.Navigate(ts.URL + "/")
+	b.WaitFor("the sign-in form", `return !!document.getElementById('signin')`)
+	b.Type("#token", "cs-secret")
+	b.Click("#signin button")
+	b.WaitFor("the desk on the orders page with WO-9's call to make", `return location.hash === '#/orders' && !!document.querySelector('article[data-order="WO-9"] button[data-satisfied="yes"]')`)
+	var techMoves int
+	b.Exec(&techMoves, `return document.querySelectorAll('article[data-order="WO-7"] button, article[data-order="WO-8"] button').length`)
+	if techMoves != 0 {
+		t.Errorf("customer service is offered %d of the technician's moves", techMoves)
+	}
+	b.Click(`article[data-order="WO-9"] button[data-satisfied="yes"]`)
+	b.WaitFor("WO-9 followed up", `return !!document.querySelector('.column[data-state="followed_up"] article[data-order="WO-9"]')`)
+	if got := f.did(); !slices.Contains(got, "follow_up WO-9 cs-liu") {
+		t.Errorf("the API saw %v, want WO-9 followed up by cs-liu", got)
+	}
+	b.Screenshot("orders-customer-service")
 }

@@ -27,6 +27,10 @@ type Config struct {
 	Zones    []ZoneTeam
 	// Technicians are the people orders are dispatched to (维修派工, 责任到人).
 	Technicians []Technician
+	// Duty is who answers emergency repairs when (emergency.go), round the clock.
+	Duty []DutyShift
+	// Prices is the price list of paid work (有偿服务收费标准, charges.go); the estate's to fill in.
+	Prices []PriceItem
 	// DefaultTeam takes the orders of a zone no entry of Zones names.
 	DefaultTeam string
 	// Supervisor is told of breaches in zones without a supervisor of their own.
@@ -313,6 +317,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateFollowUp()...)
 	errs = append(errs, c.validatePeriods()...)
 	errs = append(errs, c.validatePlans()...)
+	errs = append(errs, c.validateDuty()...)
+	errs = append(errs, c.validatePrices()...)
 	if _, err := verifyFrom(c.VerifyFrom); err != nil {
 		errs = append(errs, err)
 	}

@@ -154,7 +154,7 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
 			Technicians: map[string]Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling,
-			VerifyFrom: alarms.Priority(cfg.VerifyFrom)},
+			VerifyFrom: alarms.Priority(cfg.VerifyFrom), Duty: cfg.Duty, Prices: cfg.Prices},
 		ledger: map[string]Device{}, zones: map[string]ZoneTeam{}, exempt: map[string]bool{},
 		jobs:  make(chan func(context.Context), 256),
 		owner: ownerID(), wake: make(chan struct{}, 1),
@@ -447,6 +447,9 @@ type RaiseRequest struct {
 	Reporter string          `json:"reporter,omitempty"`
 	By       string          `json:"by"`
 	Note     string          `json:"note,omitempty"`
+	// Intake is what the customer-service desk takes down (intake.go); empty for an order
+	// raised by engineering without a resident.
+	Intake
 }
 
 // Raise stores an order raised by hand. Without a category it is a household repair.
@@ -465,6 +468,9 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 	if r.Priority != "" && r.Priority.Rank() > 3 {
 		return nil, fmt.Errorf("%w: priority %q is not one of critical, high, medium, low", ErrInvalid, r.Priority)
 	}
+	if err := m.intake(&r); err != nil {
+		return nil, err
+	}
 	if r.Category == "" {
 		r.Category = CategoryHousehold
 	}
@@ -474,6 +480,7 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 	o := &Order{Device: r.Device, Zone: r.Zone, Building: r.Building, Location: strings.TrimSpace(r.Location), Category: r.Category, Priority: r.Priority,
 		Source: SourceManual, Title: r.Title, Reporter: r.Reporter, CreatedAt: m.now()}
 	m.fill(o)
+	m.deskOrder(o, r)
 	if err := m.markRework(ctx, o); err != nil {
 		return nil, err
 	}
@@ -483,12 +490,12 @@ func (m *Manager) Raise(ctx context.Context, r RaiseRequest) (*Order, error) {
 	}
 	o.History = []Change{{At: o.CreatedAt, By: r.By, Action: "create", To: StateNew, Note: note}}
 	stored, err := m.store.Insert(ctx, o, func(stored *Order) []Notification {
-		to := recipients(stored.Team, stored.Butler)
+		to := recipients(stored.Assignee, stored.Team, stored.Butler)
 		if stored.Category == CategoryComplaint {
 			// The department head visits the resident the same day.
 			to = recipients(stored.Supervisor, stored.Team, stored.Butler)
 		}
-		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: to,
+		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, Assignee: stored.Assignee, To: to,
 			Message: m.t("order.notify.request", "id", stored.ID, "category", m.category(stored.Category), "zone", m.zoneName(stored), "title", stored.Title), At: o.CreatedAt}}
 	})
 	if err != nil {
@@ -761,10 +768,16 @@ func (m *Manager) Tick(ctx context.Context) error {
 			return err
 		}
 		for _, o := range list {
+			if err := m.checkDesk(ctx, o, now); err != nil {
+				errs = append(errs, err)
+			}
 			if err := m.checkOrder(ctx, o, now); err != nil {
 				errs = append(errs, err)
 			}
 		}
+	}
+	if err := m.checkDoneDesk(ctx, now); err != nil {
+		errs = append(errs, err)
 	}
 	m.warranties(ctx, now)
 	if err := m.runPlans(ctx, now); err != nil {

@@ -67,7 +67,8 @@ const (
 )
 
 // Actions lists every action, for messages and the CLI.
-var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify, ActionPermit}
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify, ActionPermit,
+	ActionInform, ActionHandover, ActionHotlineReply, ActionNotHome, ActionReschedule, ActionQuote, ActionConfirmCharge, ActionDraw}
 
 // Source says where an order came from.
 type Source string
@@ -111,6 +112,11 @@ type Order struct {
 	// Location is the home or room a raised order is for ("3-1802"): a household repair at
 	// the same location and of the same category within the rework window is rework.
 	Location string `json:"location,omitempty"`
+	// Desk is a request taken at the customer-service desk (intake.go): channel, resident,
+	// the first receiver's answer, a booked visit, the charge.
+	Desk *Desk `json:"desk,omitempty"`
+	// Materials is the parts drawn from the store for the order (领用单, charges.go).
+	Materials []Requisition `json:"materials,omitempty"`
 
 	Team string `json:"team"`
 	// Assignee is the technician who does the work (责任到人): assigned, or else the person
@@ -219,6 +225,11 @@ type Input struct {
 	Level string `json:"level,omitempty"`
 	// Permit is a confined-space permit's attendant and gas readings (action permit).
 	Permit *PermitInput `json:"permit,omitempty"`
+	// Visit is the new window of a reschedule.
+	Visit *Window `json:"visit,omitempty"`
+	// Lines are a paid job's items (quote, confirm_charge); Parts the parts drawn (draw).
+	Lines []Line `json:"lines,omitempty"`
+	Parts []Line `json:"parts,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -270,6 +281,10 @@ type Policy struct {
 	FollowUpHousehold time.Duration
 	// Technicians by id: whom an order may be assigned to.
 	Technicians map[string]Technician
+	// Duty is the duty shifts emergency repairs go to.
+	Duty []DutyShift
+	// Prices is the price list paid jobs are charged by.
+	Prices []PriceItem
 	// Supervisor may assign across teams, as may an order's own supervisor.
 	Supervisor string
 	// Sampling is the follow-up levels, the first the call every order gets.
@@ -321,6 +336,12 @@ func (p *Policy) level(name string) bool {
 // Apply is the lifecycle as a pure function: the order after action a by in at now, or a
 // *TransitionError (or ErrInvalid) and the order unchanged. It never touches the store.
 func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error) {
+	if _, desk := deskNeeds[a]; desk {
+		return applyDesk(o, a, in, now, p)
+	}
+	if _, charge := chargeNeeds[a]; charge {
+		return applyCharge(o, a, in, now, p)
+	}
 	from, ok := needs[a]
 	if !ok {
 		return o, fmt.Errorf("%w: %q is not an action (one of %v)", ErrInvalid, a, Actions)
@@ -348,6 +369,9 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 		return o, fmt.Errorf("%w: follow_up of %s: say whether the resident is satisfied (satisfied: true or false)", ErrInvalid, o.ID)
 	}
 	note := in.Note
+	if err := deskBefore(o, a); err != nil {
+		return o, err
+	}
 	if err := p.checkPath(o, a, in, sampled); err != nil {
 		return o, err
 	}
@@ -417,6 +441,7 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionReopen:
 		o = reopen(o, now, p)
 	}
+	deskAfter(&o, a, p, now)
 	ch := Change{At: now, By: in.By, OnBehalfOf: in.OnBehalfOf, Action: string(a), From: prev, To: o.State, Note: note}
 	if a == ActionFollowUp {
 		ch.Level, ch.Satisfied = p.FirstLevel(), o.Satisfied

@@ -101,6 +101,7 @@ func woCommand() *cobra.Command {
 	raiseCmd.Flags().StringVar(&raise.Reporter, "reporter", "", "the resident and how to call back")
 	raiseCmd.Flags().StringVar(&raise.Note, "note", "", "note")
 	raiseCmd.Flags().StringVar(&raise.Location, "location", "", "the home or room (3-1802); a repair there again is rework")
+	deskRaiseFlags(raiseCmd, &raise)
 
 	cmd.AddCommand(list, show, raiseCmd)
 	for _, a := range workorders.Actions {
@@ -155,6 +156,7 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 	if a == workorders.ActionPermit {
 		permitFlags(c, &in)
 	}
+	deskActionFlags(c, a, &in)
 	return c
 }
 
@@ -251,6 +253,7 @@ func printOrder(w io.Writer, o *workorders.Order) {
 		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.order.rework_of"), o.ReworkOf)
 	}
 	fmt.Fprintf(tw, "%s\t%d\n", l.T("cli.order.occurrences"), o.Occurrences)
+	printDesk(tw, l, o)
 	tw.Flush()
 	fmt.Fprintln(w, "\n"+header("history"))
 	tw = locale.NewTable(w)

@@ -110,6 +110,12 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 	for _, t := range w.Technicians {
 		wc.Technicians = append(wc.Technicians, workorders.Technician{ID: t.ID, Name: t.Name, Team: t.Team, Handset: t.Handset})
 	}
+	for _, p := range w.Prices {
+		wc.Prices = append(wc.Prices, workorders.PriceItem{Item: p.Item, Unit: p.Unit, Price: p.Price})
+	}
+	for _, d := range w.Duty {
+		wc.Duty = append(wc.Duty, workorders.DutyShift{Technician: d.Technician, Start: d.Start, End: d.End, Days: d.Days})
+	}
 	for _, l := range w.FollowUp.Sampling {
 		wc.FollowUp.Sampling = append(wc.FollowUp.Sampling, workorders.SamplingLevel{Level: l.Level, Share: l.Share})
 	}

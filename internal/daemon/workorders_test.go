@@ -63,6 +63,8 @@ workorders:
   store: {driver: postgres, dsn: "postgres://wo:pw@db/wo"}
   zones: [{zone: north, team: north-team, butler: wang, supervisor: li}]
   technicians: [{id: t1, name: Chen, team: north-team, handset: h1}]
+  duty: [{technician: t1, start: "18:00", end: "08:00", days: [fri]}]
+  prices: [{item: labour, unit: hour, price: 35.5}]
   limits: [{category: lighting, accept: 2h, arrive: 3h, complete: 18h, working_hours: true, basis: contract}]
   follow_up: {sampling: [{level: team, share: 1}, {level: quality, share: 0.3}]}
   calendar: {days: [mon, tue], holidays: [2026-10-01]}
@@ -84,6 +86,21 @@ workorders:
 	}
 	if !reflect.DeepEqual(wc.Technicians, []workorders.Technician{{ID: "t1", Name: "Chen", Team: "north-team", Handset: "h1"}}) {
 		t.Errorf("technicians %+v", wc.Technicians)
+	}
+	if !reflect.DeepEqual(wc.Duty, []workorders.DutyShift{{Technician: "t1", Start: "18:00", End: "08:00", Days: []string{"fri"}}}) {
+		t.Errorf("duty %+v", wc.Duty)
+	}
+	if !reflect.DeepEqual(wc.Prices, []workorders.PriceItem{{Item: "labour", Unit: "hour", Price: 35.5}}) {
+		t.Errorf("prices %+v", wc.Prices)
+	}
+	bad := parseWO(t, `
+workorders:
+  technicians: [{id: t1, name: Chen, team: north-team}]
+  duty: [{technician: t9, start: "18:00", end: "25:00"}]
+`)
+	if err := CheckWorkOrders(bad); err == nil || !strings.Contains(err.Error(), "workorders.duty[0] (t9).technician: not in workorders.technicians") ||
+		!strings.Contains(err.Error(), `workorders.duty[0] (t9).end: "25:00" is not a time of day (HH:MM)`) {
+		t.Errorf("a duty shift of nobody at no time: %v", err)
 	}
 	want := workorders.TimeLimit{Category: "lighting", Accept: 2 * time.Hour, Arrive: 3 * time.Hour, Complete: 18 * time.Hour, WorkingHours: true, Basis: "contract"}
 	if len(wc.Limits) != 1 || wc.Limits[0] != want {

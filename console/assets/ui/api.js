@@ -82,7 +82,7 @@ export async function optional(method, path, body) {
   }
 }
 
-const ROLES = ['patrol', 'engineer', 'admin'];
+const ROLES = ['patrol', 'customer_service', 'engineer', 'admin'];
 
 // Session is who the console is signed in as: open (no tokens configured), name and role.
 export const session = { open: true, name: '', role: 'admin', known: false };
@@ -98,7 +98,7 @@ export async function loadSession() {
 // can says whether the signed-in role may do something, so pages hide what it may not. The
 // server decides in the end; a refusal is shown as it comes.
 export function can(action) {
-  const need = { ack: 'patrol', claim: 'patrol', shelve: 'engineer', order: 'engineer', write: 'engineer' }[action] || 'admin';
+  const need = { ack: 'patrol', claim: 'patrol', raise: 'customer_service', answer: 'customer_service', shelve: 'engineer', order: 'engineer', write: 'engineer' }[action] || 'admin';
   if (session.open) return true;
   return ROLES.indexOf(session.role) >= ROLES.indexOf(need);
 }

@@ -151,6 +151,7 @@ function start() {
   showUser();
   if (!stopStream) stopStream = stream(onEvent, onStreamState);
   if (!location.hash && !session.open && session.role === 'patrol') location.hash = '#/patrol';
+  if (!location.hash && !session.open && session.role === 'customer_service') location.hash = '#/orders';
   route();
 }
 

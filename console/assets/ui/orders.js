@@ -61,18 +61,39 @@ export function mount(root) {
   function card(o) {
     const d = deadline(o);
     const note = notes.get(o.id);
-    const buttons = can('order') ? (NEXT[o.state] || []).map((tr) => tr === 'follow_up'
-      ? [h('button', { type: 'button', class: 'primary', onclick: () => move(o, tr, { satisfied: true }) }, t('orders.satisfied')),
-        h('button', { type: 'button', onclick: () => move(o, tr, { satisfied: false }) }, t('orders.not_satisfied'))]
-      : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr))) : [];
+    // The follow-up call and a reopen on the resident's word are the desk's (customer_service);
+    // the other moves are the technician's.
+    const allowed = (tr) => can(tr === 'follow_up' || tr === 'reopen' ? 'answer' : 'order');
+    const buttons = (NEXT[o.state] || []).filter(allowed).map((tr) => tr === 'follow_up'
+      ? [h('button', { type: 'button', class: 'primary', dataset: { transition: tr, satisfied: 'yes' }, onclick: () => move(o, tr, { satisfied: true }) }, t('orders.satisfied')),
+        h('button', { type: 'button', dataset: { transition: tr, satisfied: 'no' }, onclick: () => move(o, tr, { satisfied: false }) }, t('orders.not_satisfied'))]
+      : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr)));
     return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id, device: o.device || '' } },
       h('div', { class: 'line1' }, h('b', {}, o.id), o.priority ? badge(o.priority) : null, o.rework ? badge(t('flag.rework'), 'flag') : null),
       h('p', { class: 'msg' }, o.title || o.summary || label(o.category)),
       h('p', { class: 'meta' }, [o.device, o.zone ? t('orders.zone', { zone: o.zone }) : '', o.team ? t('orders.team', { team: o.team }) : '', o.assignee].filter(Boolean).join(' · ')),
       d ? h('p', { class: 'due ' + urgency(o) }, countdown(d)) : null,
+      o.desk ? desk(o.desk) : null,
       h('p', { class: 'meta muted' }, t('orders.updated', { ago: ago(o.updated_at || o.created_at) })),
       buttons.length ? h('div', { class: 'actions' }, buttons) : null,
       note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
+  }
+
+  // desk is what the customer-service desk took down: channel, kind, home and resident, the
+  // 12345 case, the first receiver's answer, the booked visit and the charge.
+  function desk(d) {
+    const when = (s) => new Date(s).toLocaleString([], { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+    const money = (fen) => '¥' + (fen / 100).toFixed(2);
+    const v = d.visit;
+    const c = d.charge;
+    const lines = [
+      [t('ch.' + d.channel), t('kind.' + d.kind), d.home, d.resident].filter(Boolean).join(' · '),
+      d.hotline ? t('orders.hotline', { case: d.hotline.case }) : '',
+      d.answer && !d.answer.answered_at ? t('orders.answer_due', { owner: d.answer.owner }) : t('orders.answered'),
+      v ? (v.paused ? t('orders.visit_paused') : t('orders.visit', { from: when(v.window.from), to: when(v.window.to) }) + (v.arrival ? ' · ' + t('orders.arrival.' + v.arrival) : '')) : '',
+      c && c.confirmed_at ? t('orders.charged', { amount: money(c.confirmed_fen), quoted: money(c.quoted_fen) }) : c && c.quoted_at ? t('orders.quoted', { amount: money(c.quoted_fen) }) : '',
+    ].filter(Boolean);
+    return h('p', { class: 'meta desk' }, lines.map((l, i) => [i ? h('br') : null, l]));
   }
 
   async function move(o, tr, extra) {
