@@ -141,14 +141,15 @@ type Technician struct {
 // FollowUp sets when the follow-up call (回访) is due after a repair is resolved, who else
 // calls a sample of the residents back, and the satisfaction the estate aims for.
 type FollowUp struct {
-	// Repair is wall-clock time after resolution for repairs raised from alarms.
+	// Repair is the least wall-clock time a repair's same-day follow-up (当日回访) gets: the call
+	// is due by the close of the working day of the resolution, and never sooner than this.
 	Repair time.Duration `mapstructure:"repair" yaml:"repair"`
 	// Household is working time after resolution for residents' household repairs.
 	Household time.Duration `mapstructure:"household" yaml:"household"`
 	// Sampling is the levels that call back, the first being the call every order gets
 	// (the team's) and the others sampled checks by quality staff and management. Empty
 	// means the estate's levels (workorders.DefaultSampling). Complaints are called back at
-	// every level.
+	// the first level only, every one of them.
 	Sampling []SamplingLevel `mapstructure:"sampling" yaml:"sampling,omitempty"`
 	// Target is the satisfaction the estate aims for, 0-1 (the plans: 80%).
 	Target float64 `mapstructure:"target" yaml:"target"`
@@ -158,6 +159,9 @@ type FollowUp struct {
 type SamplingLevel struct {
 	Level string  `mapstructure:"level" yaml:"level"`
 	Share float64 `mapstructure:"share" yaml:"share"`
+	// Staff are the people who may record the level's calls; empty: anyone but the order's
+	// own assignee.
+	Staff []string `mapstructure:"staff" yaml:"staff,omitempty"`
 }
 
 // LedgerAsset is equipment of the ledger (设备台帐) that facilityd does not poll.

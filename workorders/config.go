@@ -123,8 +123,9 @@ type Technician struct {
 	ID, Name, Team, Handset string
 }
 
-// FollowUp sets when the follow-up call (回访) is due after a repair is resolved: Repair in
-// wall-clock time, Household in working time; Sampling is the levels that call back, the
+// FollowUp sets when the follow-up call (回访) is due after a repair is resolved: a repair
+// by the close of the working day and never less than Repair after it, a household service
+// Household of working time after it (followUpDue); Sampling is the levels that call back, the
 // first the call every order gets; Target the satisfaction aimed for, 0-1.
 type FollowUp struct {
 	Repair, Household time.Duration
@@ -132,10 +133,12 @@ type FollowUp struct {
 	Target            float64
 }
 
-// SamplingLevel is one level of follow-up calls and the share of orders it calls back.
+// SamplingLevel is one level of follow-up calls and the share of orders it calls back;
+// Staff, when set, are the only people who may record the level's calls.
 type SamplingLevel struct {
 	Level string
 	Share float64
+	Staff []string
 }
 
 // Plan is a preventive-maintenance plan. A calendar plan (Every) raises an order for each
@@ -421,8 +424,8 @@ func (c Config) validatePlans() []error {
 	return errs
 }
 
-// DefaultSampling is the levels of the estate's plans: the team calls every resident back,
-// quality staff half of them and management 40%.
+// DefaultSampling is the two levels of the estate's plans (两级回访): the service centre calls
+// every resident back (100%), the quality department samples 50% and the centre director 40%.
 func DefaultSampling() []SamplingLevel {
 	return []SamplingLevel{{Level: "team", Share: 1}, {Level: "quality", Share: 0.5}, {Level: "management", Share: 0.4}}
 }

@@ -111,7 +111,7 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 		wc.Technicians = append(wc.Technicians, workorders.Technician{ID: t.ID, Name: t.Name, Team: t.Team, Handset: t.Handset})
 	}
 	for _, l := range w.FollowUp.Sampling {
-		wc.FollowUp.Sampling = append(wc.FollowUp.Sampling, workorders.SamplingLevel{Level: l.Level, Share: l.Share})
+		wc.FollowUp.Sampling = append(wc.FollowUp.Sampling, workorders.SamplingLevel{Level: l.Level, Share: l.Share, Staff: l.Staff})
 	}
 	if w.Plans != nil {
 		wc.Plans = make([]workorders.Plan, 0, len(w.Plans))

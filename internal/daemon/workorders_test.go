@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ workorders:
   zones: [{zone: north, team: north-team, butler: wang, supervisor: li}]
   technicians: [{id: t1, name: Chen, team: north-team, handset: h1}]
   limits: [{category: lighting, accept: 2h, arrive: 3h, complete: 18h, working_hours: true, basis: contract}]
-  follow_up: {sampling: [{level: team, share: 1}, {level: quality, share: 0.3}]}
+  follow_up: {sampling: [{level: team, share: 1}, {level: quality, share: 0.3, staff: [qa-sun]}]}
   calendar: {days: [mon, tue], holidays: [2026-10-01]}
   plans: []
   ledger: [{id: TANK-1, kind: water_tank, zone: north, asset: {warranty_end: 2028-01-31}}]
@@ -89,7 +90,7 @@ workorders:
 	if len(wc.Limits) != 1 || wc.Limits[0] != want {
 		t.Errorf("limits %+v", wc.Limits)
 	}
-	if len(wc.FollowUp.Sampling) != 2 || wc.FollowUp.Sampling[1] != (workorders.SamplingLevel{Level: "quality", Share: 0.3}) {
+	if len(wc.FollowUp.Sampling) != 2 || fmt.Sprint(wc.FollowUp.Sampling[1]) != fmt.Sprint(workorders.SamplingLevel{Level: "quality", Share: 0.3, Staff: []string{"qa-sun"}}) {
 		t.Errorf("sampling %+v", wc.FollowUp.Sampling)
 	}
 	if wc.Plans == nil || len(wc.Plans) != 0 {

@@ -17,6 +17,9 @@ const NEXT = {
   cancelled: [],
 };
 
+// FOLLOW_UP_POINTS are a repair's follow-up points, as the API spells them (workorders.PointNames).
+const FOLLOW_UP_POINTS = ['timeliness', 'quality', 'satisfaction'];
+
 export function mount(root) {
   const follow = h('section', { class: 'card wide', id: 'followups' });
   const board = h('section', { class: 'board', id: 'board' });
@@ -62,8 +65,7 @@ export function mount(root) {
     const d = deadline(o);
     const note = notes.get(o.id);
     const buttons = can('order') ? (NEXT[o.state] || []).map((tr) => tr === 'follow_up'
-      ? [h('button', { type: 'button', class: 'primary', onclick: () => move(o, tr, { satisfied: true }) }, t('orders.satisfied')),
-        h('button', { type: 'button', onclick: () => move(o, tr, { satisfied: false }) }, t('orders.not_satisfied'))]
+      ? followUp(o)
       : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr))) : [];
     return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id, device: o.device || '' } },
       h('div', { class: 'line1' }, h('b', {}, o.id), o.priority ? badge(o.priority) : null, o.rework ? badge(t('flag.rework'), 'flag') : null),
@@ -73,6 +75,19 @@ export function mount(root) {
       h('p', { class: 'meta muted' }, t('orders.updated', { ago: ago(o.updated_at || o.created_at) })),
       buttons.length ? h('div', { class: 'actions' }, buttons) : null,
       note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
+  }
+
+  // followUp is the call's form: a repair's three points (及时性、服务质量、满意程度), each the
+  // resident's answer; a complaint's visit answered satisfied or not.
+  function followUp(o) {
+    if (o.category === 'complaint') {
+      return [h('button', { type: 'button', class: 'primary', onclick: () => move(o, 'follow_up', { satisfied: true }) }, t('orders.satisfied')),
+        h('button', { type: 'button', onclick: () => move(o, 'follow_up', { satisfied: false }) }, t('orders.not_satisfied'))];
+    }
+    const boxes = FOLLOW_UP_POINTS.map((p) => h('input', { type: 'checkbox', checked: true, dataset: { point: p } }));
+    return [h('span', { class: 'points' }, FOLLOW_UP_POINTS.map((p, i) => h('label', {}, boxes[i], ' ', t('orders.point.' + p)))),
+      h('button', { type: 'button', class: 'primary', dataset: { transition: 'follow_up' },
+        onclick: () => move(o, 'follow_up', { points: Object.fromEntries(FOLLOW_UP_POINTS.map((p, i) => [p, boxes[i].checked])) }) }, t('orders.record_follow_up'))];
   }
 
   async function move(o, tr, extra) {
