@@ -87,6 +87,7 @@ type Store interface {
 	AddNotice(ctx context.Context, n *Notice) error
 	Notices(ctx context.Context, since time.Time) ([]Notice, error)
 	OutboxStore
+	DefectStore
 	Close() error
 }
 
@@ -190,6 +191,15 @@ func (s *SQLStore) migrations() []string {
 		`CREATE UNIQUE INDEX workorder_outbox_dedupe ON workorder_outbox (dedupe)`,
 		`CREATE INDEX workorder_outbox_state ON workorder_outbox (delivered_at, id)`,
 		`CREATE INDEX workorder_alarm_events_raised ON workorder_alarm_events (raised_at)`,
+		// The register of handover defects in residents' homes (defects.go).
+		`CREATE TABLE workorder_defects (
+			seq ` + serial + `,
+			home TEXT NOT NULL,
+			status TEXT NOT NULL,
+			reported_at BIGINT NOT NULL,
+			version BIGINT NOT NULL DEFAULT 1,
+			data TEXT NOT NULL)`,
+		`CREATE INDEX workorder_defects_home ON workorder_defects (home, status)`,
 	}
 }
 

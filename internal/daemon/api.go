@@ -41,6 +41,7 @@ func (d *Daemon) buildAPI(context.Context) error {
 		d.srv.Handle("POST /api/v1/reload", http.HandlerFunc(d.reload.serveHTTP))
 	}
 	api.RegisterWorkOrders(d.srv, d.orders)
+	api.RegisterDefects(d.srv, d.orders)
 	api.RegisterCommands(d.srv, d.commands)
 	if d.h.Routes != nil {
 		d.h.Routes(d.srv)
