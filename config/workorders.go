@@ -56,8 +56,24 @@ type WorkOrders struct {
 	Plans     []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
 	// Ledger adds equipment that is not polled (water tanks, extinguishers) to the equipment
 	// ledger, so that plans can cover it.
-	Ledger  []LedgerAsset    `mapstructure:"ledger" yaml:"ledger,omitempty"`
+	Ledger []LedgerAsset `mapstructure:"ledger" yaml:"ledger,omitempty"`
+	// Homes are the residents' homes with their warranty ends: each resident gets an SMS a
+	// month before (the plans: 保修期满前一个月,统一发短信提醒客户), through patrol.phones.sms when it
+	// is configured, else through the zone's butler.
+	Homes   []Home           `mapstructure:"homes" yaml:"homes,omitempty"`
 	Webhook WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
+}
+
+// Home is a resident's home and the end of its warranty.
+type Home struct {
+	// Home is building-unit-room, 3-1-1802.
+	Home     string `mapstructure:"home" yaml:"home"`
+	Zone     string `mapstructure:"zone" yaml:"zone,omitempty"`
+	Resident string `mapstructure:"resident" yaml:"resident,omitempty"`
+	// Phone is the resident's mobile, which the reminder is texted to.
+	Phone string `mapstructure:"phone" yaml:"phone,omitempty"`
+	// WarrantyEnd is a date, 2027-06-30.
+	WarrantyEnd string `mapstructure:"warranty_end" yaml:"warranty_end"`
 }
 
 // WorkOrderStore says where orders are kept: a SQLite file (the default, one gateway) or a

@@ -47,6 +47,9 @@ type Config struct {
 	CheckInterval time.Duration
 	// Retention is how long delivered notifications and applied alarm raises are kept.
 	Retention time.Duration
+	// Homes are the residents' homes with their warranty ends, for the reminder a month
+	// before (homewarranty.go).
+	Homes []Home
 	// Plans are the preventive-maintenance plans. Nil takes DefaultPlans; an empty,
 	// non-nil list means no plans (plans: [] in YAML).
 	Plans []Plan
@@ -310,6 +313,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateMappings()...)
 	errs = append(errs, c.validateLimits()...)
 	errs = append(errs, c.validateFollowUp()...)
+	errs = append(errs, validateHomes(c.Homes)...)
 	errs = append(errs, c.validatePeriods()...)
 	errs = append(errs, c.validatePlans()...)
 	if _, err := verifyFrom(c.VerifyFrom); err != nil {
