@@ -69,6 +69,11 @@ var routes = []Route{
 	{Pattern: "POST /api/v1/defects", Role: RoleEngineer},
 	{Pattern: "GET /api/v1/defects/meeting", Role: RolePatrol},
 	{Pattern: "POST /api/v1/defects/{id}", Role: RoleEngineer},
+	// The residents' half-yearly opinion and year-end satisfaction surveys.
+	{Pattern: "POST /api/v1/surveys", Role: RoleEngineer},
+	{Pattern: "GET /api/v1/surveys/summary", Role: RolePatrol},
+	{Pattern: "GET /api/v1/surveys/{id}", Role: RolePatrol},
+	{Pattern: "POST /api/v1/surveys/{id}/answers", Role: RoleEngineer},
 
 	{Pattern: "POST /api/v1/reload", Role: RoleEngineer},
 }

@@ -50,6 +50,8 @@ type Config struct {
 	// Homes are the residents' homes with their warranty ends, for the reminder a month
 	// before (homewarranty.go).
 	Homes []Home
+	// SurveySample is how many homes a survey asks (DefaultSurveySample).
+	SurveySample int
 	// Plans are the preventive-maintenance plans. Nil takes DefaultPlans; an empty,
 	// non-nil list means no plans (plans: [] in YAML).
 	Plans []Plan
@@ -244,6 +246,9 @@ func (c Config) withDefaults() Config {
 	def(&c.WarrantyReminder, d.WarrantyReminder)
 	def(&c.CheckInterval, d.CheckInterval)
 	def(&c.Retention, d.Retention)
+	if c.SurveySample == 0 {
+		c.SurveySample = DefaultSurveySample
+	}
 	if c.FollowUp.Target == 0 {
 		c.FollowUp.Target = d.FollowUp.Target
 	}
@@ -314,6 +319,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateLimits()...)
 	errs = append(errs, c.validateFollowUp()...)
 	errs = append(errs, validateHomes(c.Homes)...)
+	if c.SurveySample < 0 {
+		errs = append(errs, fmt.Errorf("workorders.survey_sample: %d must be positive (0 takes %d)", c.SurveySample, DefaultSurveySample))
+	}
 	errs = append(errs, c.validatePeriods()...)
 	errs = append(errs, c.validatePlans()...)
 	if _, err := verifyFrom(c.VerifyFrom); err != nil {

@@ -88,6 +88,7 @@ type Store interface {
 	Notices(ctx context.Context, since time.Time) ([]Notice, error)
 	OutboxStore
 	DefectStore
+	SurveyStore
 	Close() error
 }
 
@@ -200,6 +201,11 @@ func (s *SQLStore) migrations() []string {
 			version BIGINT NOT NULL DEFAULT 1,
 			data TEXT NOT NULL)`,
 		`CREATE INDEX workorder_defects_home ON workorder_defects (home, status)`,
+		// The surveys of residents and their answers (surveys.go).
+		`CREATE TABLE workorder_surveys (
+			id TEXT PRIMARY KEY,
+			version BIGINT NOT NULL DEFAULT 1,
+			data TEXT NOT NULL)`,
 	}
 }
 

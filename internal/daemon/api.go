@@ -42,6 +42,7 @@ func (d *Daemon) buildAPI(context.Context) error {
 	}
 	api.RegisterWorkOrders(d.srv, d.orders)
 	api.RegisterDefects(d.srv, d.orders)
+	api.RegisterSurveys(d.srv, d.orders)
 	api.RegisterCommands(d.srv, d.commands)
 	if d.h.Routes != nil {
 		d.h.Routes(d.srv)

@@ -111,6 +111,7 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 	for _, t := range w.Technicians {
 		wc.Technicians = append(wc.Technicians, workorders.Technician{ID: t.ID, Name: t.Name, Team: t.Team, Handset: t.Handset})
 	}
+	wc.SurveySample = w.SurveySample
 	for _, h := range w.Homes {
 		wc.Homes = append(wc.Homes, workorders.Home{Home: h.Home, Zone: h.Zone, Resident: h.Resident, Phone: h.Phone, WarrantyEnd: h.WarrantyEnd})
 	}
