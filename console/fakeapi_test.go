@@ -236,6 +236,18 @@ func (f *fakeAPI) handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/workorders/{id}/{transition}", guard("engineer", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
 		b := body(r)
 		next := map[string]string{"accept": "accepted", "start": "in_progress", "resolve": "resolved", "cancel": "cancelled"}[r.PathValue("transition")]
+		act := fmt.Sprintf("%s %s %v", r.PathValue("transition"), r.PathValue("id"), b["by"])
+		if r.PathValue("transition") == "follow_up" {
+			// A repair's call: three points, satisfied only when all are; else reopened.
+			p, _ := b["points"].(map[string]any)
+			next = "followed_up"
+			for _, k := range []string{"timeliness", "quality", "satisfaction"} {
+				act += fmt.Sprintf(" %s=%v", k, p[k])
+				if p[k] != true {
+					next = "accepted"
+				}
+			}
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for i := range f.orders {
@@ -243,7 +255,7 @@ func (f *fakeAPI) handler() http.Handler {
 			if o.ID == r.PathValue("id") && next != "" {
 				o.State, o.UpdatedAt = next, time.Now()
 				o.CompleteBy = time.Now().Add(4 * time.Hour)
-				f.acts = append(f.acts, fmt.Sprintf("%s %s %v", r.PathValue("transition"), o.ID, b["by"]))
+				f.acts = append(f.acts, act)
 				writeJSON(w, 200, o)
 				return
 			}

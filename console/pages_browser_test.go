@@ -22,6 +22,8 @@ func TestPagesInBrowser(t *testing.T) {
 	f.orders = []fakeOrder{
 		{ID: "WO-7", State: "new", Category: "repair", Title: "Booster pump P-1 overload", Device: "P-1", Zone: "north", Team: "plumbing",
 			Priority: "high", AcceptBy: now.Add(-10 * time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)},
+		{ID: "WO-8", State: "resolved", Category: "household_repair", Title: "Kitchen tap leaks, 3-1-1802", Zone: "north", Team: "plumbing",
+			Priority: "low", AcceptBy: now.Add(-2 * time.Hour), CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-time.Minute)},
 	}
 	f.lamps = []map[string]any{{"id": "LP-1:05", "device": "LP-1", "circuit": 5, "fault": "lamp_failed", "zone": "north"}}
 	ts := httptest.NewServer(f.handler())
@@ -142,4 +144,14 @@ func TestPagesInBrowser(t *testing.T) {
 		t.Errorf("the API saw %v, want WO-7 accepted by eng-1", got)
 	}
 	b.Screenshot("orders")
+
+	// The resident's call on three points: late, so WO-8 goes back to engineering.
+	b.WaitFor("WO-8's call on three points", `return document.querySelectorAll('article[data-order="WO-8"] input[data-point]').length === 3`)
+	b.Click(`article[data-order="WO-8"] input[data-point="timeliness"]`)
+	b.Click(`article[data-order="WO-8"] button[data-transition="follow_up"]`)
+	b.WaitFor("WO-8 reopened to the accepted column", `return !!document.querySelector('.column[data-state="accepted"] article[data-order="WO-8"]')`)
+	if got := f.did(); !slices.Contains(got, "follow_up WO-8 eng-1 timeliness=false quality=true satisfaction=true") {
+		t.Errorf("the API saw %v, want WO-8's call with timeliness unsatisfied", got)
+	}
+	b.Screenshot("orders-follow-up")
 }
