@@ -94,6 +94,7 @@ type DefectStore interface {
 // ErrInvalid and the defect unchanged. Only the owner records on it (an admin for them);
 // the duty passes on only by an explicit hand-over; a solved defect takes no more entries.
 func applyDefect(d Defect, u DefectUpdate, now time.Time) (Defect, error) {
+	u.HandTo = strings.TrimSpace(u.HandTo)
 	who := u.By
 	if u.OnBehalfOf != "" {
 		who = u.OnBehalfOf
