@@ -53,10 +53,13 @@ func (h *defectHandlers) register(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	// The owner is who takes the defect: the credential's holder.
-	if !settleActor(w, r, &req.By, &req.Note) {
+	// The owner is who takes the defect: the credential's holder, or whom an admin acts for.
+	who, status, err := actor(r, req.By)
+	if err != nil {
+		writeError(w, status, err.Error())
 		return
 	}
+	req.By, req.OnBehalfOf = who.By, who.OnBehalfOf
 	d, err := h.d.RegisterDefect(r.Context(), req)
 	if err != nil {
 		woError(w, err)

@@ -60,11 +60,12 @@ func (h *surveyHandlers) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Who asked the resident is the credential's holder; an admin naming someone keeps both.
-	note := a.Opinion
-	if !settleActor(w, r, &a.By, &note) {
+	who, status, err := actor(r, a.By)
+	if err != nil {
+		writeError(w, status, err.Error())
 		return
 	}
-	a.Opinion = note
+	a.By, a.OnBehalfOf = who.By, who.OnBehalfOf
 	sv, err := h.s.AnswerSurvey(r.Context(), r.PathValue("id"), a)
 	if err != nil {
 		woError(w, err)

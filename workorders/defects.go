@@ -67,6 +67,9 @@ type DefectRequest struct {
 	Title    string `json:"title"`
 	Note     string `json:"note,omitempty"`
 	By       string `json:"by"`
+	// OnBehalfOf is the person an admin filed it for, who then owns it; the API sets it,
+	// never the body.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
 }
 
 // DefectUpdate is the owner's next entry: a contact with the resident (Note), a new Status,
@@ -137,8 +140,12 @@ func (m *Manager) RegisterDefect(ctx context.Context, r DefectRequest) (*Defect,
 		return nil, fmt.Errorf("%w: by: say who received it", ErrInvalid)
 	}
 	now := m.now()
-	d := &Defect{Home: strings.TrimSpace(r.Home), Resident: r.Resident, Contact: r.Contact, Title: r.Title, Owner: r.By, Status: DefectOpen,
-		ReportedAt: now, Log: []DefectEntry{{At: now, By: r.By, Note: r.Note, Status: DefectOpen}}}
+	owner := r.By
+	if r.OnBehalfOf != "" {
+		owner = r.OnBehalfOf
+	}
+	d := &Defect{Home: strings.TrimSpace(r.Home), Resident: r.Resident, Contact: r.Contact, Title: r.Title, Owner: owner, Status: DefectOpen,
+		ReportedAt: now, Log: []DefectEntry{{At: now, By: r.By, OnBehalfOf: r.OnBehalfOf, Note: r.Note, Status: DefectOpen}}}
 	if err := m.store.AddDefect(ctx, d); err != nil {
 		return nil, err
 	}

@@ -81,6 +81,11 @@ func TestDefectRegister(t *testing.T) {
 	if err != nil || crack.Owner != "cs-liu" || crack.Status != DefectOpen {
 		t.Fatalf("register: %+v %v", crack, err)
 	}
+	if d, err := r.m.RegisterDefect(ctx, DefectRequest{Home: "5-2-0302", Title: "window seal", By: "admin", OnBehalfOf: "cs-zhao"}); err != nil || d.Owner != "cs-zhao" {
+		t.Fatalf("filed by an admin for cs-zhao: %+v %v", d, err)
+	} else if _, err := r.m.UpdateDefect(ctx, d.ID, DefectUpdate{By: "cs-zhao", Note: "solved at once", Status: DefectSolved}); err != nil {
+		t.Fatal(err)
+	}
 	r.clock.Step(24 * time.Hour)
 	door, _ := r.m.RegisterDefect(ctx, DefectRequest{Home: "5-2-0301", Title: "front door sticks", By: "cs-wang"})
 	steps := []struct {

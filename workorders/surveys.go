@@ -50,11 +50,13 @@ type Survey struct {
 // SurveyAnswer is one home's answer: satisfied overall (the satisfaction survey asks it; the
 // opinion survey may) and the resident's opinions in their words.
 type SurveyAnswer struct {
-	Home      string    `json:"home"`
-	Satisfied *bool     `json:"satisfied,omitempty"`
-	Opinion   string    `json:"opinion,omitempty"`
-	By        string    `json:"by"`
-	At        time.Time `json:"at"`
+	Home      string `json:"home"`
+	Satisfied *bool  `json:"satisfied,omitempty"`
+	Opinion   string `json:"opinion,omitempty"`
+	By        string `json:"by"`
+	// OnBehalfOf is the person an admin recorded the answer for; the API sets it, never the body.
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // SurveyRequest starts a survey: the kind, the year and, for an opinion survey, the half.
