@@ -98,7 +98,7 @@ func woCommand() *cobra.Command {
 	raiseCmd.Flags().StringVar(&raise.Note, "note", "", "note")
 	raiseCmd.Flags().StringVar(&raise.Location, "location", "", "the home or room (3-1802); a repair there again is rework")
 
-	cmd.AddCommand(list, show, raiseCmd)
+	cmd.AddCommand(list, show, raiseCmd, defectCommand(client), surveyCommand(client))
 	for _, a := range workorders.Actions {
 		cmd.AddCommand(transitionCommand(client, a))
 	}
