@@ -67,6 +67,17 @@ var routes = []Route{
 	{Pattern: "POST /api/v1/notices", Role: RoleEngineer}, // an emergency water or power cut
 	{Pattern: "GET /api/v1/technicians", Role: RolePatrol},
 	{Pattern: "GET /api/v1/ledger", Role: RolePatrol},
+	{Pattern: "GET /api/v1/workorders/problems", Role: RolePatrol},
+	// The register of handover defects in residents' homes (入伙后的遗留问题).
+	{Pattern: "GET /api/v1/defects", Role: RolePatrol},
+	{Pattern: "POST /api/v1/defects", Role: RoleEngineer},
+	{Pattern: "GET /api/v1/defects/meeting", Role: RolePatrol},
+	{Pattern: "POST /api/v1/defects/{id}", Role: RoleEngineer},
+	// The residents' half-yearly opinion and year-end satisfaction surveys.
+	{Pattern: "POST /api/v1/surveys", Role: RoleEngineer},
+	{Pattern: "GET /api/v1/surveys/summary", Role: RolePatrol},
+	{Pattern: "GET /api/v1/surveys/{id}", Role: RolePatrol},
+	{Pattern: "POST /api/v1/surveys/{id}/answers", Role: RoleEngineer},
 
 	{Pattern: "POST /api/v1/reload", Role: RoleEngineer},
 }

@@ -26,6 +26,8 @@ func woServer(t *testing.T) (*Server, *workorders.Manager, *time.Time) {
 	cfg.Zones = []workorders.ZoneTeam{{Zone: "north", Team: "north-team", Butler: "butler-wang"}}
 	cfg.Technicians = []workorders.Technician{{ID: "tech-chen", Name: "Chen Wei", Team: "north-team", Handset: "h-chen"},
 		{ID: "tech-lin", Name: "Lin Tao", Team: "south-team", Handset: "h-lin"}}
+	// The centre director calls every repair back here, so the sample is known.
+	cfg.FollowUp.Sampling = []workorders.SamplingLevel{{Level: "team", Share: 1}, {Level: "quality", Share: 0.5}, {Level: "management", Share: 1}}
 	cfg.Plans = []workorders.Plan{{ID: "tank", Devices: []string{"P-1"}, Every: "quarterly", Day: 10, Interrupts: "water", ConfinedSpace: true}}
 	devs := []workorders.Device{{ID: "P-1", Kind: "pump", Zone: "north", Site: "s"},
 		{ID: "L-1", Kind: "elevator", Zone: "south", Site: "s", Asset: &workorders.Asset{Make: "Otis", Contractor: "Otis Service"}}}
@@ -138,19 +140,30 @@ func TestWorkOrdersHTTP(t *testing.T) {
 		if sendWO(t, srv, "GET", "/api/v1/workorders/followups", "", &f); len(f.Due) != 1 || len(f.Overdue) != 0 || f.Level != "team" {
 			t.Fatalf("follow-ups %+v", f)
 		}
-		// A complaint is in every level's sample.
+		// A repair's call records three points and is never the technician's own.
+		var e1 struct{ Error string }
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+h.ID+"/follow_up", `{"by":"tech","points":{"timeliness":true,"quality":true,"satisfaction":true}}`, &e1); rec.Code != 400 || !strings.Contains(e1.Error, "did the job") {
+			t.Fatalf("the assignee's own call: %d %q", rec.Code, e1.Error)
+		}
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+h.ID+"/follow_up", `{"by":"cs","satisfied":true}`, &e1); rec.Code != 400 || !strings.Contains(e1.Error, "three points") {
+			t.Fatalf("a repair answered satisfied alone: %d %q", rec.Code, e1.Error)
+		}
+		sendWO(t, srv, "POST", "/api/v1/workorders/"+h.ID+"/follow_up", `{"by":"cs","points":{"timeliness":true,"quality":true,"satisfaction":true}}`, nil)
+		// A complaint is called back by the department head at the service centre only.
 		var c workorders.Order
 		sendWO(t, srv, "POST", "/api/v1/workorders", `{"zone":"north","category":"complaint","title":"Rude repairer","by":"cs-liu"}`, &c)
 		for _, a := range []string{"accept", "start", "resolve"} {
 			sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/"+a, `{"by":"tech"}`, nil)
 		}
-		sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/follow_up", `{"by":"cs","satisfied":true}`, nil)
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/follow_up", `{"by":"engineering-supervisor","satisfied":true}`, nil); rec.Code != 200 {
+			t.Fatalf("the head's call on a complaint: %d %s", rec.Code, rec.Body)
+		}
 		var q FollowUpList
-		if rec := sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=management", "", &q); rec.Code != 200 || len(q.Due) != 1 || q.Due[0].ID != c.ID {
+		if rec := sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=management", "", &q); rec.Code != 200 || len(q.Due) != 1 || q.Due[0].ID != h.ID {
 			t.Fatalf("management sample: %d %s", rec.Code, rec.Body)
 		}
 		var called workorders.Order
-		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+c.ID+"/follow_up", `{"by":"gm-zhou","level":"management","satisfied":true}`, &called); rec.Code != 200 || called.State != workorders.StateFollowedUp {
+		if rec := sendWO(t, srv, "POST", "/api/v1/workorders/"+h.ID+"/follow_up", `{"by":"gm-zhou","level":"management","points":{"timeliness":true,"quality":true,"satisfaction":true}}`, &called); rec.Code != 200 || called.State != workorders.StateFollowedUp {
 			t.Fatalf("management call: %d %s", rec.Code, rec.Body)
 		}
 		if sendWO(t, srv, "GET", "/api/v1/workorders/followups?level=management", "", &q); len(q.Due) != 0 || len(q.Done) != 1 {

@@ -62,8 +62,28 @@ type WorkOrders struct {
 	Plans     []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
 	// Ledger adds equipment that is not polled (water tanks, extinguishers) to the equipment
 	// ledger, so that plans can cover it.
-	Ledger  []LedgerAsset    `mapstructure:"ledger" yaml:"ledger,omitempty"`
-	Webhook WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
+	Ledger []LedgerAsset `mapstructure:"ledger" yaml:"ledger,omitempty"`
+	// Homes are the residents' homes with their warranty ends: each resident gets an SMS a
+	// month before (the plans: 保修期满前一个月,统一发短信提醒客户), through patrol.phones.sms when it
+	// is configured, else through the zone's butler.
+	Homes []Home `mapstructure:"homes" yaml:"homes,omitempty"`
+	// SurveySample is how many homes the half-yearly opinion survey and the year-end
+	// satisfaction survey ask, drawn from homes. The plans give no number; 100 is ours: about
+	// 100 answers tell 80% from 72% at 95% confidence. 0 takes 100.
+	SurveySample int              `mapstructure:"survey_sample" yaml:"survey_sample"`
+	Webhook      WorkOrderWebhook `mapstructure:"webhook" yaml:"webhook"`
+}
+
+// Home is a resident's home and the end of its warranty.
+type Home struct {
+	// Home is building-unit-room, 3-1-1802.
+	Home     string `mapstructure:"home" yaml:"home"`
+	Zone     string `mapstructure:"zone" yaml:"zone,omitempty"`
+	Resident string `mapstructure:"resident" yaml:"resident,omitempty"`
+	// Phone is the resident's mobile, which the reminder is texted to.
+	Phone string `mapstructure:"phone" yaml:"phone,omitempty"`
+	// WarrantyEnd is a date, 2027-06-30.
+	WarrantyEnd string `mapstructure:"warranty_end" yaml:"warranty_end"`
 }
 
 // WorkOrderStore says where orders are kept: a SQLite file (the default, one gateway) or a
@@ -167,14 +187,15 @@ type PriceItem struct {
 // FollowUp sets when the follow-up call (回访) is due after a repair is resolved, who else
 // calls a sample of the residents back, and the satisfaction the estate aims for.
 type FollowUp struct {
-	// Repair is wall-clock time after resolution for repairs raised from alarms.
+	// Repair is the least wall-clock time a repair's same-day follow-up (当日回访) gets: the call
+	// is due by the close of the working day of the resolution, and never sooner than this.
 	Repair time.Duration `mapstructure:"repair" yaml:"repair"`
 	// Household is working time after resolution for residents' household repairs.
 	Household time.Duration `mapstructure:"household" yaml:"household"`
 	// Sampling is the levels that call back, the first being the call every order gets
 	// (the team's) and the others sampled checks by quality staff and management. Empty
 	// means the estate's levels (workorders.DefaultSampling). Complaints are called back at
-	// every level.
+	// the first level only, every one of them.
 	Sampling []SamplingLevel `mapstructure:"sampling" yaml:"sampling,omitempty"`
 	// Target is the satisfaction the estate aims for, 0-1 (the plans: 80%).
 	Target float64 `mapstructure:"target" yaml:"target"`
@@ -184,6 +205,9 @@ type FollowUp struct {
 type SamplingLevel struct {
 	Level string  `mapstructure:"level" yaml:"level"`
 	Share float64 `mapstructure:"share" yaml:"share"`
+	// Staff are the people who may record the level's calls; empty: anyone but the order's
+	// own assignee.
+	Staff []string `mapstructure:"staff" yaml:"staff,omitempty"`
 }
 
 // LedgerAsset is equipment of the ledger (设备台帐) that facilityd does not poll.

@@ -242,7 +242,19 @@ func (f *fakeAPI) handler() http.Handler {
 			writeErr(w, http.StatusForbidden, fmt.Sprintf("%s %s needs role engineer; token %q has role %s", r.Method, r.URL.Path, who.name, who.role))
 			return
 		}
-		next := map[string]string{"accept": "accepted", "start": "in_progress", "resolve": "resolved", "cancel": "cancelled", "follow_up": "followed_up"}[tr]
+		next := map[string]string{"accept": "accepted", "start": "in_progress", "resolve": "resolved", "cancel": "cancelled"}[tr]
+		act := fmt.Sprintf("%s %s %v", tr, r.PathValue("id"), b["by"])
+		if tr == "follow_up" {
+			// A repair's call: three points, satisfied only when all are; else reopened.
+			p, _ := b["points"].(map[string]any)
+			next = "followed_up"
+			for _, k := range []string{"timeliness", "quality", "satisfaction"} {
+				act += fmt.Sprintf(" %s=%v", k, p[k])
+				if p[k] != true {
+					next = "accepted"
+				}
+			}
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for i := range f.orders {
@@ -250,7 +262,7 @@ func (f *fakeAPI) handler() http.Handler {
 			if o.ID == r.PathValue("id") && next != "" {
 				o.State, o.UpdatedAt = next, time.Now()
 				o.CompleteBy = time.Now().Add(4 * time.Hour)
-				f.acts = append(f.acts, fmt.Sprintf("%s %s %v", r.PathValue("transition"), o.ID, b["by"]))
+				f.acts = append(f.acts, act)
 				writeJSON(w, 200, o)
 				return
 			}

@@ -33,6 +33,8 @@ func TestPagesInBrowser(t *testing.T) {
 		{ID: "WO-9", State: "resolved", Category: "household_repair", Title: "Kitchen tap drips", Zone: "north", Team: "plumbing",
 			Priority: "low", AcceptBy: now.Add(-2 * time.Hour), CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-time.Hour),
 			Desk: map[string]any{"channel": "phone", "kind": "routine", "resident": "Mr Li", "home": "5-2-0601", "answer": map[string]any{"owner": "cs-liu", "answered_at": now}}},
+		{ID: "WO-10", State: "resolved", Category: "household_repair", Title: "Kitchen tap leaks, 3-1-1802", Zone: "north", Team: "plumbing",
+			Priority: "low", AcceptBy: now.Add(-2 * time.Hour), CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-time.Minute)},
 	}
 	f.lamps = []map[string]any{{"id": "LP-1:05", "device": "LP-1", "circuit": 5, "fault": "lamp_failed", "zone": "north"}}
 	ts := httptest.NewServer(f.handler())
@@ -154,6 +156,16 @@ func TestPagesInBrowser(t *testing.T) {
 	}
 	b.Screenshot("orders")
 
+	// The resident's call on three points: late, so WO-10 goes back to engineering.
+	b.WaitFor("WO-10's call on three points", `return document.querySelectorAll('article[data-order="WO-10"] input[data-point]').length === 3`)
+	b.Click(`article[data-order="WO-10"] input[data-point="timeliness"]`)
+	b.Click(`article[data-order="WO-10"] button[data-transition="follow_up"]`)
+	b.WaitFor("WO-10 reopened to the accepted column", `return !!document.querySelector('.column[data-state="accepted"] article[data-order="WO-10"]')`)
+	if got := f.did(); !slices.Contains(got, "follow_up WO-10 eng-1 timeliness=false quality=true satisfaction=true") {
+		t.Errorf("the API saw %v, want WO-10's call with timeliness unsatisfied", got)
+	}
+	b.Screenshot("orders-follow-up")
+
 	// A resident's paid request taken from the 12345 hotline: its channel, kind, home, case,
 	// the first receiver still to answer, the visit and the quote are on its card.
 	var desk string
@@ -173,15 +185,15 @@ func TestPagesInBrowser(t *testing.T) {
 	b.WaitFor("the sign-in form", `return !!document.getElementById('signin')`)
 	b.Type("#token", "cs-secret")
 	b.Click("#signin button")
-	b.WaitFor("the desk on the orders page with WO-9's call to make", `return location.hash === '#/orders' && !!document.querySelector('article[data-order="WO-9"] button[data-satisfied="yes"]')`)
+	b.WaitFor("the desk on the orders page with WO-9's call to make", `return location.hash === '#/orders' && !!document.querySelector('article[data-order="WO-9"] button[data-transition="follow_up"]')`)
 	var techMoves int
 	b.Exec(&techMoves, `return document.querySelectorAll('article[data-order="WO-7"] button, article[data-order="WO-8"] button').length`)
 	if techMoves != 0 {
 		t.Errorf("customer service is offered %d of the technician's moves", techMoves)
 	}
-	b.Click(`article[data-order="WO-9"] button[data-satisfied="yes"]`)
+	b.Click(`article[data-order="WO-9"] button[data-transition="follow_up"]`)
 	b.WaitFor("WO-9 followed up", `return !!document.querySelector('.column[data-state="followed_up"] article[data-order="WO-9"]')`)
-	if got := f.did(); !slices.Contains(got, "follow_up WO-9 cs-liu") {
+	if got := f.did(); !slices.Contains(got, "follow_up WO-9 cs-liu timeliness=true quality=true satisfaction=true") {
 		t.Errorf("the API saw %v, want WO-9 followed up by cs-liu", got)
 	}
 	b.Screenshot("orders-customer-service")

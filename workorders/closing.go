@@ -56,14 +56,7 @@ func (p *Policy) resolve(o *Order, now time.Time) {
 	case PathVerify:
 		return
 	}
-	switch o.Category {
-	case CategoryComplaint: // the same working day
-		o.FollowUpDue = p.Calendar.CloseOfDay(now)
-	case CategoryHousehold:
-		o.FollowUpDue = p.Calendar.Add(now, p.FollowUpHousehold)
-	default:
-		o.FollowUpDue = now.Add(p.FollowUpRepair)
-	}
+	o.FollowUpDue = p.followUpDue(o, now)
 }
 
 // AwaitsVerification reports whether o is an alarm-raised equipment repair, resolved and

@@ -51,6 +51,11 @@ type Config struct {
 	CheckInterval time.Duration
 	// Retention is how long delivered notifications and applied alarm raises are kept.
 	Retention time.Duration
+	// Homes are the residents' homes with their warranty ends, for the reminder a month
+	// before (homewarranty.go).
+	Homes []Home
+	// SurveySample is how many homes a survey asks (DefaultSurveySample).
+	SurveySample int
 	// Plans are the preventive-maintenance plans. Nil takes DefaultPlans; an empty,
 	// non-nil list means no plans (plans: [] in YAML).
 	Plans []Plan
@@ -129,8 +134,9 @@ type Technician struct {
 	ID, Name, Team, Handset string
 }
 
-// FollowUp sets when the follow-up call (回访) is due after a repair is resolved: Repair in
-// wall-clock time, Household in working time; Sampling is the levels that call back, the
+// FollowUp sets when the follow-up call (回访) is due after a repair is resolved: a repair
+// by the close of the working day and never less than Repair after it, a household service
+// Household of working time after it (followUpDue); Sampling is the levels that call back, the
 // first the call every order gets; Target the satisfaction aimed for, 0-1.
 type FollowUp struct {
 	Repair, Household time.Duration
@@ -138,10 +144,12 @@ type FollowUp struct {
 	Target            float64
 }
 
-// SamplingLevel is one level of follow-up calls and the share of orders it calls back.
+// SamplingLevel is one level of follow-up calls and the share of orders it calls back;
+// Staff, when set, are the only people who may record the level's calls.
 type SamplingLevel struct {
 	Level string
 	Share float64
+	Staff []string
 }
 
 // Plan is a preventive-maintenance plan. A calendar plan (Every) raises an order for each
@@ -246,6 +254,9 @@ func (c Config) withDefaults() Config {
 	def(&c.WarrantyReminder, d.WarrantyReminder)
 	def(&c.CheckInterval, d.CheckInterval)
 	def(&c.Retention, d.Retention)
+	if c.SurveySample == 0 {
+		c.SurveySample = DefaultSurveySample
+	}
 	if c.FollowUp.Target == 0 {
 		c.FollowUp.Target = d.FollowUp.Target
 	}
@@ -315,6 +326,10 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateMappings()...)
 	errs = append(errs, c.validateLimits()...)
 	errs = append(errs, c.validateFollowUp()...)
+	errs = append(errs, validateHomes(c.Homes)...)
+	if c.SurveySample < 0 {
+		errs = append(errs, fmt.Errorf("workorders.survey_sample: %d must be positive (0 takes %d)", c.SurveySample, DefaultSurveySample))
+	}
 	errs = append(errs, c.validatePeriods()...)
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateDuty()...)
@@ -431,8 +446,8 @@ func (c Config) validatePlans() []error {
 	return errs
 }
 
-// DefaultSampling is the levels of the estate's plans: the team calls every resident back,
-// quality staff half of them and management 40%.
+// DefaultSampling is the two levels of the estate's plans (两级回访): the service centre calls
+// every resident back (100%), the quality department samples 50% and the centre director 40%.
 func DefaultSampling() []SamplingLevel {
 	return []SamplingLevel{{Level: "team", Share: 1}, {Level: "quality", Share: 0.5}, {Level: "management", Share: 0.4}}
 }

@@ -192,7 +192,7 @@ func TestHotlineReplyDeadline(t *testing.T) {
 	for _, a := range []Action{ActionAccept, ActionArrive, ActionStart, ActionResolve} {
 		r.do(t, quick.ID, a, Input{By: "tech-chen"})
 	}
-	r.do(t, quick.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes})
+	r.do(t, quick.ID, ActionFollowUp, Input{By: "cs-liu", Points: points(true, true, true)})
 	if c := r.do(t, quick.ID, ActionClose, Input{By: "cs-liu"}); c.State != StateClosed {
 		t.Fatalf("state %s", c.State)
 	}

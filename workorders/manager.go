@@ -36,10 +36,13 @@ type Notification struct {
 	Device string `json:"device,omitempty"`
 	// Assignee is the technician the order is assigned to; the notification also reaches
 	// their handset.
-	Assignee string    `json:"assignee,omitempty"`
-	To       []string  `json:"to"`
-	Message  string    `json:"message"`
-	At       time.Time `json:"at"`
+	Assignee string `json:"assignee,omitempty"`
+	// Home and Phone are a resident's: a reminder with a phone is texted to it (SMS).
+	Home    string    `json:"home,omitempty"`
+	Phone   string    `json:"phone,omitempty"`
+	To      []string  `json:"to"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
 }
 
 // Notifier delivers notifications (the patrol's channels, SMS, the console). The Manager
@@ -103,6 +106,8 @@ type Options struct {
 	// Locale is the language of titles, notifications and notices to residents; empty is
 	// English.
 	Locale locale.Locale
+	// SMS texts residents (homewarranty.go); nil: their reminders go to customer service.
+	SMS SMS
 }
 
 // Manager is the work-order service: it consumes alarm events and snapshots, applies the
@@ -780,6 +785,7 @@ func (m *Manager) Tick(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	m.warranties(ctx, now)
+	m.homeWarranties(ctx, now)
 	if err := m.runPlans(ctx, now); err != nil {
 		errs = append(errs, err)
 	}

@@ -190,6 +190,8 @@ type Change struct {
 	// management) and the resident's answer.
 	Level     string `json:"level,omitempty"`
 	Satisfied *bool  `json:"satisfied,omitempty"`
+	// Points are a repair's call's three answers (followup.go).
+	Points *Points `json:"points,omitempty"`
 }
 
 // Reworked reports whether the order counts towards the rework rate (返修率): raised again
@@ -230,6 +232,9 @@ type Input struct {
 	// Lines are a paid job's items (quote, confirm_charge); Parts the parts drawn (draw).
 	Lines []Line `json:"lines,omitempty"`
 	Parts []Line `json:"parts,omitempty"`
+	// Points are the three answers of a repair's follow-up call (followup.go); Satisfied
+	// follows from them.
+	Points *Points `json:"points,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -276,7 +281,8 @@ var needs = map[Action][]State{
 type Policy struct {
 	Limits   *Limits
 	Calendar *Calendar
-	// FollowUpRepair is wall-clock time; FollowUpHousehold is working time.
+	// FollowUpRepair is the least wall-clock time a repair's same-day call gets;
+	// FollowUpHousehold is working time (followUpDue).
 	FollowUpRepair    time.Duration
 	FollowUpHousehold time.Duration
 	// Technicians by id: whom an order may be assigned to.
@@ -304,13 +310,15 @@ func (p *Policy) FirstLevel() string {
 
 // Sampled reports whether the order is in the level's sample of follow-up calls. The sample
 // is deterministic (a hash of level and order id against the level's share), so every
-// gateway and every reload draws the same one; complaints are in every level's sample.
+// gateway and every reload draws the same one. Complaints are called back 100% at the
+// first level (the service centre) and are in no sampled level's sample: the plans ask the
+// quality department and the centre director to sample repairs, not to call complainants.
 func (p *Policy) Sampled(o *Order, level string) bool {
 	if p.ClosingPath(o) != PathFollowUp {
 		return false
 	}
 	if o.Category == CategoryComplaint {
-		return true
+		return level == p.FirstLevel()
 	}
 	for _, l := range p.Sampling {
 		if l.Level != level {
@@ -365,9 +373,6 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	if strings.TrimSpace(in.By) == "" {
 		return o, fmt.Errorf("%w: %s of %s: say who acts (by)", ErrInvalid, a, o.ID)
 	}
-	if a == ActionFollowUp && in.Satisfied == nil {
-		return o, fmt.Errorf("%w: follow_up of %s: say whether the resident is satisfied (satisfied: true or false)", ErrInvalid, o.ID)
-	}
 	note := in.Note
 	if err := deskBefore(o, a); err != nil {
 		return o, err
@@ -377,6 +382,16 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	}
 	if sampled {
 		if err := p.checkSampled(o, in.Level); err != nil {
+			return o, err
+		}
+	}
+	level, sat := p.FirstLevel(), false
+	if a == ActionFollowUp {
+		if sampled {
+			level = in.Level
+		}
+		var err error
+		if sat, err = p.checkFollowUp(o, in, level); err != nil {
 			return o, err
 		}
 	}
@@ -422,17 +437,20 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	case ActionVerify:
 		o.State, o.ClosedAt = StateClosed, now
 	case ActionFollowUp:
-		sat := *in.Satisfied
-		if sampled {
-			o.History = append(o.History, Change{At: now, By: in.By, Action: string(a), From: prev, To: o.State, Note: note, Level: in.Level, Satisfied: &sat})
-			return o, nil
+		// A sampled call leaves a satisfied order where it is; an unsatisfied answer at any
+		// level goes back to engineering (传递给工程办跟进处理) and reopens the order.
+		if !sampled {
+			o.FollowedUpAt = now
 		}
-		o.Satisfied = &sat
-		o.FollowedUpAt = now
-		if sat {
-			o.State = StateFollowedUp
-		} else {
+		if !sampled || !sat {
+			o.Satisfied = &sat
+		}
+		switch {
+		case !sat:
+			o.ClosedAt = time.Time{}
 			o = reopen(o, now, p)
+		case !sampled:
+			o.State = StateFollowedUp
 		}
 	case ActionClose:
 		o.State, o.ClosedAt = StateClosed, now
@@ -444,7 +462,7 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	deskAfter(&o, a, p, now)
 	ch := Change{At: now, By: in.By, OnBehalfOf: in.OnBehalfOf, Action: string(a), From: prev, To: o.State, Note: note}
 	if a == ActionFollowUp {
-		ch.Level, ch.Satisfied = p.FirstLevel(), o.Satisfied
+		ch.Level, ch.Satisfied, ch.Points = level, &sat, in.Points
 	}
 	o.History = append(o.History, ch)
 	return o, nil

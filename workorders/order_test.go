@@ -32,8 +32,16 @@ func TestApply(t *testing.T) {
 		{name: "accept a new order", from: StateNew, action: ActionAccept, want: StateAccepted},
 		{name: "start an accepted one", from: StateAccepted, action: ActionStart, want: StateInProgress},
 		{name: "resolve work in progress", from: StateInProgress, action: ActionResolve, want: StateResolved},
-		{name: "satisfied follow-up", from: StateResolved, action: ActionFollowUp, in: Input{Satisfied: &yes}, want: StateFollowedUp},
-		{name: "unsatisfied follow-up reopens to accepted", from: StateResolved, action: ActionFollowUp, in: Input{Satisfied: &no}, want: StateAccepted},
+		{name: "satisfied follow-up", from: StateResolved, action: ActionFollowUp, in: Input{Points: points(yes, yes, yes)}, want: StateFollowedUp},
+		{name: "unsatisfied on one point reopens to accepted", from: StateResolved, action: ActionFollowUp, in: Input{Points: points(yes, no, yes)}, want: StateAccepted},
+		{name: "an answer on two points only", from: StateResolved, action: ActionFollowUp, in: Input{Points: &Points{Timeliness: &yes, Satisfaction: &yes}},
+			wantErr: "invalid: follow_up of WO-1: no answer on quality (points: {timeliness, quality, satisfaction}: true or false)"},
+		{name: "satisfied against the points", from: StateResolved, action: ActionFollowUp, in: Input{Satisfied: &yes, Points: points(no, yes, yes)},
+			wantErr: "invalid: follow_up of WO-1: satisfied true disagrees with the points (timeliness not satisfied); leave satisfied out, the points decide"},
+		{name: "the technician calls back his own job", from: StateResolved, action: ActionFollowUp, in: Input{By: "tech-chen", Points: points(yes, yes, yes)},
+			wantErr: "invalid: follow_up of WO-1: tech-chen did the job and may not record its follow-up; customer service or the team level calls the resident"},
+		{name: "an admin records it for the assignee", from: StateResolved, action: ActionFollowUp, in: Input{By: "admin", OnBehalfOf: "tech-chen", Points: points(yes, yes, yes)},
+			wantErr: "invalid: follow_up of WO-1: tech-chen did the job and may not record its follow-up; customer service or the team level calls the resident"},
 		{name: "close after follow-up", from: StateFollowedUp, action: ActionClose, want: StateClosed},
 		{name: "a preventive job closes once resolved", from: StateResolved, source: SourcePreventive, action: ActionClose, want: StateClosed},
 		{name: "cancel a new order", from: StateNew, action: ActionCancel, want: StateCancelled},
@@ -45,7 +53,8 @@ func TestApply(t *testing.T) {
 		{name: "close a repair before its follow-up", from: StateResolved, action: ActionClose, wantErr: "order WO-1 is resolved; close needs followed_up"},
 		{name: "cancel a closed order", from: StateClosed, action: ActionCancel, wantErr: "order WO-1 is closed; cancel needs new or accepted or in_progress"},
 		{name: "reopen a closed order", from: StateClosed, action: ActionReopen, wantErr: "order WO-1 is closed; reopen needs resolved or followed_up"},
-		{name: "follow-up without an answer", from: StateResolved, action: ActionFollowUp, wantErr: "invalid: follow_up of WO-1: say whether the resident is satisfied (satisfied: true or false)"},
+		{name: "follow-up without an answer", from: StateResolved, action: ActionFollowUp, wantErr: "invalid: follow_up of WO-1: a repair's follow-up records three points, each the resident's answer (points: {timeliness, quality, satisfaction}: true or false)"},
+		{name: "a repair answered satisfied alone", from: StateResolved, action: ActionFollowUp, in: Input{Satisfied: &yes}, wantErr: "invalid: follow_up of WO-1: a repair's follow-up records three points, each the resident's answer (points: {timeliness, quality, satisfaction}: true or false)"},
 		{name: "nobody acting", from: StateNew, action: ActionAccept, in: Input{By: " "}, wantErr: "invalid: accept of WO-1: say who acts (by)"},
 		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive verify permit inform handover reply_12345 resident_not_home reschedule quote confirm_charge draw])`},
 		{name: "an alarm-raised repair waits for verification", from: StateInProgress, source: SourceAlarm, action: ActionResolve, want: StateResolved},
@@ -59,7 +68,7 @@ func TestApply(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			o := Order{ID: "WO-1", State: tc.from, Source: tc.source, Category: "pump_trip", Priority: "high", Supervisor: "sup-li", AcceptBy: now.Add(15 * time.Minute)}
+			o := Order{ID: "WO-1", State: tc.from, Source: tc.source, Category: "pump_trip", Priority: "high", Supervisor: "sup-li", Assignee: "tech-chen", AcceptBy: now.Add(15 * time.Minute)}
 			in := tc.in
 			if in.By == "" {
 				in.By = "tech"

@@ -281,6 +281,9 @@ func (m *Manager) send(ctx context.Context, n Notification) error {
 	if err := m.toHandset(ctx, n); err != nil {
 		errs = append(errs, err)
 	}
+	if err := m.toResident(ctx, n); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -89,7 +89,7 @@ func TestReportCounts(t *testing.T) {
 				h := raise(t, r, RaiseRequest{Zone: "north", Location: "3-1802", Title: "Kitchen tap leaks"})
 				repair(t, r, h.ID)
 				r.clock.Set(time.Date(2026, 4, 1, 10, 0, 0, 0, shanghai))
-				r.do(t, h.ID, ActionFollowUp, Input{By: "cs-liu", Satisfied: &yes})
+				r.do(t, h.ID, ActionFollowUp, Input{By: "cs-liu", Points: points(true, true, true)})
 			},
 			check: func(t *testing.T, r *rig) {
 				if m := report(t, r, "2026-03"); m.Orders != 1 || m.FollowUps != 0 {

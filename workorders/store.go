@@ -87,6 +87,8 @@ type Store interface {
 	AddNotice(ctx context.Context, n *Notice) error
 	Notices(ctx context.Context, since time.Time) ([]Notice, error)
 	OutboxStore
+	DefectStore
+	SurveyStore
 	Close() error
 }
 
@@ -197,6 +199,20 @@ func (s *SQLStore) migrations() []string {
 			issued_at BIGINT NOT NULL,
 			data TEXT NOT NULL)`,
 		`CREATE UNIQUE INDEX workorder_permits_order ON workorder_permits (order_seq, issued_at)`,
+		// Migrations 21-22: the register of handover defects in residents' homes (defects.go).
+		`CREATE TABLE workorder_defects (
+			seq ` + serial + `,
+			home TEXT NOT NULL,
+			status TEXT NOT NULL,
+			reported_at BIGINT NOT NULL,
+			version BIGINT NOT NULL DEFAULT 1,
+			data TEXT NOT NULL)`,
+		`CREATE INDEX workorder_defects_home ON workorder_defects (home, status)`,
+		// Migration 23: the surveys of residents and their answers (surveys.go).
+		`CREATE TABLE workorder_surveys (
+			id TEXT PRIMARY KEY,
+			version BIGINT NOT NULL DEFAULT 1,
+			data TEXT NOT NULL)`,
 	}
 }
 

@@ -103,7 +103,7 @@ func woCommand() *cobra.Command {
 	raiseCmd.Flags().StringVar(&raise.Location, "location", "", "the home or room (3-1802); a repair there again is rework")
 	deskRaiseFlags(raiseCmd, &raise)
 
-	cmd.AddCommand(list, show, raiseCmd)
+	cmd.AddCommand(list, show, raiseCmd, defectCommand(client), surveyCommand(client))
 	for _, a := range workorders.Actions {
 		cmd.AddCommand(transitionCommand(client, a))
 	}
@@ -112,7 +112,7 @@ func woCommand() *cobra.Command {
 
 func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 	var in workorders.Input
-	var satisfied string
+	var satisfied, points string
 	name := strings.ReplaceAll(string(a), "_", "-")
 	c := &cobra.Command{
 		Use:   name + " ID --by NAME [--note TEXT]",
@@ -130,6 +130,13 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 			default:
 				return fmt.Errorf("--satisfied %q: say yes or no", satisfied)
 			}
+			if points != "" {
+				p, err := parsePoints(points)
+				if err != nil {
+					return err
+				}
+				in.Points = p
+			}
 			var o workorders.Order
 			if err := client.post(cmd.Context(), "/api/v1/workorders/"+url.PathEscape(args[0])+"/"+string(a), in, &o); err != nil {
 				return err
@@ -141,7 +148,8 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 	c.Flags().StringVar(&in.By, "by", "", byHelp)
 	c.Flags().StringVar(&in.Note, "note", "", "note kept in the history")
 	if a == workorders.ActionFollowUp {
-		c.Flags().StringVar(&satisfied, "satisfied", "", "yes or no: is the resident satisfied (no reopens the order)")
+		c.Flags().StringVar(&satisfied, "satisfied", "", "yes or no: is the resident satisfied (a complaint's call; no reopens the order)")
+		c.Flags().StringVar(&points, "points", "", "a repair's three answers, yes or no each: timeliness,quality,satisfaction (any no reopens the order)")
 		c.Flags().StringVar(&in.Level, "level", "", "who calls: the first level (default), or a sampled level such as quality or management")
 	}
 	if a == workorders.ActionAssign {
@@ -265,4 +273,26 @@ func printOrder(w io.Writer, o *workorders.Order) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s→%s\t%s\n", h.At.Local().Format("2006-01-02 15:04"), by, h.Action, h.From, h.To, h.Note)
 	}
 	tw.Flush()
+}
+
+// parsePoints reads --points yes,no,yes as a repair's three follow-up answers, in the order
+// the plans list them: timeliness, quality of service, satisfaction.
+func parsePoints(s string) (*workorders.Points, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != len(workorders.PointNames) {
+		return nil, fmt.Errorf("--points %q: give three answers, yes or no each: %s", s, strings.Join(workorders.PointNames, ","))
+	}
+	var ans [3]*bool
+	for i, p := range parts {
+		var v bool
+		switch strings.TrimSpace(p) {
+		case "yes", "true":
+			v = true
+		case "no", "false":
+		default:
+			return nil, fmt.Errorf("--points %q: %s: say yes or no, not %q", s, workorders.PointNames[i], p)
+		}
+		ans[i] = &v
+	}
+	return &workorders.Points{Timeliness: ans[0], Quality: ans[1], Satisfaction: ans[2]}, nil
 }

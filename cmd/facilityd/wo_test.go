@@ -84,7 +84,7 @@ func TestWorkOrderCLI(t *testing.T) {
 			t.Fatalf("%s: %v", a, err)
 		}
 	}
-	if out, err = run("wo", "follow-up", "WO-1", "--addr", addr, "--by", "cs-liu", "--satisfied", "no", "--note", "still drips"); err != nil || out != "WO-1 is accepted\n" {
+	if out, err = run("wo", "follow-up", "WO-1", "--addr", addr, "--by", "cs-liu", "--points", "yes,no,no", "--note", "still drips"); err != nil || out != "WO-1 is accepted\n" {
 		t.Fatalf("unsatisfied follow-up: %v %q", err, out)
 	}
 	if out, err = run("wo", "list", "--addr", addr, "--state", "accepted"); err != nil || !strings.Contains(out, "WO-1") {

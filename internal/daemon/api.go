@@ -41,6 +41,8 @@ func (d *Daemon) buildAPI(context.Context) error {
 		d.srv.Handle("POST /api/v1/reload", http.HandlerFunc(d.reload.serveHTTP))
 	}
 	api.RegisterWorkOrders(d.srv, d.orders, &api.RepairReadings{Latest: d.latest, Rings: d.history})
+	api.RegisterDefects(d.srv, d.orders)
+	api.RegisterSurveys(d.srv, d.orders)
 	api.RegisterCommands(d.srv, d.commands)
 	if d.h.Routes != nil {
 		d.h.Routes(d.srv)

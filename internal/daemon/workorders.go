@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -116,8 +117,12 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 	for _, d := range w.Duty {
 		wc.Duty = append(wc.Duty, workorders.DutyShift{Technician: d.Technician, Start: d.Start, End: d.End, Days: d.Days})
 	}
+	wc.SurveySample = w.SurveySample
+	for _, h := range w.Homes {
+		wc.Homes = append(wc.Homes, workorders.Home{Home: h.Home, Zone: h.Zone, Resident: h.Resident, Phone: h.Phone, WarrantyEnd: h.WarrantyEnd})
+	}
 	for _, l := range w.FollowUp.Sampling {
-		wc.FollowUp.Sampling = append(wc.FollowUp.Sampling, workorders.SamplingLevel{Level: l.Level, Share: l.Share})
+		wc.FollowUp.Sampling = append(wc.FollowUp.Sampling, workorders.SamplingLevel{Level: l.Level, Share: l.Share, Staff: l.Staff})
 	}
 	if w.Plans != nil {
 		wc.Plans = make([]workorders.Plan, 0, len(w.Plans))
@@ -159,6 +164,15 @@ func (d *Daemon) buildOrders(ctx context.Context) error {
 	links.OOS = d.engine
 	links.Publisher = d.mq.client
 	links.Notifier = workorders.NotifierFunc(d.notifyOrder)
+	if d.cfg.Patrol.Enabled() && d.cfg.Patrol.Phones.SMS.Enabled() {
+		// Residents' reminders go out through the patrol's SMS channel, built after the orders.
+		links.SMS = workorders.SMSFunc(func(ctx context.Context, to, text string) error {
+			if d.patrol == nil {
+				return errors.New("patrol.phones.sms: the patrol is not running")
+			}
+			return d.patrol.SendSMS(ctx, to, text)
+		})
+	}
 	links.Sinks = append(links.Sinks, workorders.SinkFunc(func(e workorders.Event) { d.hub.Publish("workorder", e) }))
 	if d.writer != nil {
 		links.Sinks = append(links.Sinks, workorders.LineSink(func(line string) { d.writer.EnqueueLine(line, time.Now()) }))

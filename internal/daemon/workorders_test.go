@@ -66,9 +66,11 @@ workorders:
   duty: [{technician: t1, start: "18:00", end: "08:00", days: [fri]}]
   prices: [{item: labour, unit: hour, price: 35.5}]
   limits: [{category: lighting, accept: 2h, arrive: 3h, complete: 18h, working_hours: true, basis: contract}]
-  follow_up: {sampling: [{level: team, share: 1}, {level: quality, share: 0.3}]}
+  follow_up: {sampling: [{level: team, share: 1}, {level: quality, share: 0.3, staff: [qa-sun]}]}
   calendar: {days: [mon, tue], holidays: [2026-10-01]}
   plans: []
+  homes: [{home: 3-1-1802, zone: north, resident: Ms Zhang, phone: "13900000001", warranty_end: 2027-06-30}]
+  survey_sample: 50
   ledger: [{id: TANK-1, kind: water_tank, zone: north, asset: {warranty_end: 2028-01-31}}]
 `)
 	wc, err := workOrdersConfig(cfg)
@@ -106,8 +108,11 @@ workorders:
 	if len(wc.Limits) != 1 || wc.Limits[0] != want {
 		t.Errorf("limits %+v", wc.Limits)
 	}
-	if len(wc.FollowUp.Sampling) != 2 || wc.FollowUp.Sampling[1] != (workorders.SamplingLevel{Level: "quality", Share: 0.3}) {
+	if len(wc.FollowUp.Sampling) != 2 || !reflect.DeepEqual(wc.FollowUp.Sampling[1], workorders.SamplingLevel{Level: "quality", Share: 0.3, Staff: []string{"qa-sun"}}) {
 		t.Errorf("sampling %+v", wc.FollowUp.Sampling)
+	}
+	if !reflect.DeepEqual(wc.Homes, []workorders.Home{{Home: "3-1-1802", Zone: "north", Resident: "Ms Zhang", Phone: "13900000001", WarrantyEnd: "2027-06-30"}}) || wc.SurveySample != 50 {
+		t.Errorf("homes %+v, survey sample %d", wc.Homes, wc.SurveySample)
 	}
 	if wc.Plans == nil || len(wc.Plans) != 0 {
 		t.Errorf("plans: [] must mean no plans, got %#v", wc.Plans)

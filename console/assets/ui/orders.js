@@ -17,6 +17,9 @@ const NEXT = {
   cancelled: [],
 };
 
+// FOLLOW_UP_POINTS are a repair's follow-up points, as the API spells them (workorders.PointNames).
+const FOLLOW_UP_POINTS = ['timeliness', 'quality', 'satisfaction'];
+
 export function mount(root) {
   const follow = h('section', { class: 'card wide', id: 'followups' });
   const board = h('section', { class: 'board', id: 'board' });
@@ -65,8 +68,7 @@ export function mount(root) {
     // the other moves are the technician's.
     const allowed = (tr) => can(tr === 'follow_up' || tr === 'reopen' ? 'answer' : 'order');
     const buttons = (NEXT[o.state] || []).filter(allowed).map((tr) => tr === 'follow_up'
-      ? [h('button', { type: 'button', class: 'primary', dataset: { transition: tr, satisfied: 'yes' }, onclick: () => move(o, tr, { satisfied: true }) }, t('orders.satisfied')),
-        h('button', { type: 'button', dataset: { transition: tr, satisfied: 'no' }, onclick: () => move(o, tr, { satisfied: false }) }, t('orders.not_satisfied'))]
+      ? followUp(o)
       : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr)));
     return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id, device: o.device || '' } },
       h('div', { class: 'line1' }, h('b', {}, o.id), o.priority ? badge(o.priority) : null, o.rework ? badge(t('flag.rework'), 'flag') : null),
@@ -94,6 +96,19 @@ export function mount(root) {
       c && c.confirmed_at ? t('orders.charged', { amount: money(c.confirmed_fen), quoted: money(c.quoted_fen) }) : c && c.quoted_at ? t('orders.quoted', { amount: money(c.quoted_fen) }) : '',
     ].filter(Boolean);
     return h('p', { class: 'meta desk' }, lines.map((l, i) => [i ? h('br') : null, l]));
+  }
+
+  // followUp is the call's form: a repair's three points (及时性、服务质量、满意程度), each the
+  // resident's answer; a complaint's visit answered satisfied or not.
+  function followUp(o) {
+    if (o.category === 'complaint') {
+      return [h('button', { type: 'button', class: 'primary', onclick: () => move(o, 'follow_up', { satisfied: true }) }, t('orders.satisfied')),
+        h('button', { type: 'button', onclick: () => move(o, 'follow_up', { satisfied: false }) }, t('orders.not_satisfied'))];
+    }
+    const boxes = FOLLOW_UP_POINTS.map((p) => h('input', { type: 'checkbox', checked: true, dataset: { point: p } }));
+    return [h('span', { class: 'points' }, FOLLOW_UP_POINTS.map((p, i) => h('label', {}, boxes[i], ' ', t('orders.point.' + p)))),
+      h('button', { type: 'button', class: 'primary', dataset: { transition: 'follow_up' },
+        onclick: () => move(o, 'follow_up', { points: Object.fromEntries(FOLLOW_UP_POINTS.map((p, i) => [p, boxes[i].checked])) }) }, t('orders.record_follow_up'))];
   }
 
   async function move(o, tr, extra) {
