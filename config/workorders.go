@@ -191,9 +191,13 @@ type PMPlan struct {
 	Weekday string `mapstructure:"weekday" yaml:"weekday,omitempty"`
 	Start   string `mapstructure:"start" yaml:"start,omitempty"`
 	// OnHoliday is what happens to a job that falls on a day off the working calendar:
-	// next_workday (the default) moves it to the next working day at the same time; keep
-	// keeps it.
+	// next_workday (the default) moves it to the next working day at the same time;
+	// previous_workday to the working day before (the default with max_days); keep keeps it.
 	OnHoliday string `mapstructure:"on_holiday" yaml:"on_holiday,omitempty"`
+	// MaxDays is a hard maximum of days between two jobs of a plan every N days or weekly
+	// (elevators: 15, TSG T5002-2017). Each job is counted from the day the previous one was
+	// scheduled, a job on a day off moves earlier, and the grace never reaches past it.
+	MaxDays int `mapstructure:"max_days" yaml:"max_days,omitempty"`
 	// Month is the first month (1-12) of a quarterly, semiannual or yearly plan; Day the day
 	// of the month (1-28); At the local time of the job (09:00).
 	Month int    `mapstructure:"month" yaml:"month,omitempty"`
@@ -490,9 +494,9 @@ func validatePlanPeriod(name string, pl PMPlan) []error {
 func validatePlanJob(name string, pl PMPlan, noticeLead time.Duration) []error {
 	var p errList
 	switch pl.OnHoliday {
-	case "", "keep", "next_workday":
+	case "", "keep", "next_workday", "previous_workday":
 	default:
-		p.add("%s.on_holiday: %q is not keep or next_workday", name, pl.OnHoliday)
+		p.add("%s.on_holiday: %q is not keep, next_workday or previous_workday", name, pl.OnHoliday)
 	}
 	if pl.At != "" && clockMinutes(pl.At) < 0 {
 		p.add("%s.at: %q is not HH:MM", name, pl.At)

@@ -55,8 +55,11 @@ func DefaultTimeLimits() []TimeLimit {
 // test run the drainage pumps'.
 func DefaultPlans() []Plan {
 	return []Plan{
-		// TSG T5002-2017: elevators are maintained at least every 15 days.
-		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
+		// TSG T5002-2017 (电梯维护保养规则) 2.6: half-monthly maintenance, at most 15 days
+		// between two visits: the standard's number, kept as a hard maximum (a job on a day
+		// off moves earlier, never later). The 3 days' grace are ours, and never reach past
+		// the 15 days.
+		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", MaxDays: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
 		{ID: "elevator-rescue-drill", Title: "Elevator entrapment rescue drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 7 * 24 * time.Hour},
 		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
 		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},

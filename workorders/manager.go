@@ -127,7 +127,7 @@ type Manager struct {
 	meters map[string]float64 // plan/device → meter reading at the last order
 	// meterBase is the reading of each meter plan's last stored order, loaded at start.
 	meterBase map[string]float64
-	sched     map[string]time.Time
+	sched     map[string]planMark // plan/device → the last job, or where a new plan counts from
 	warned    map[string]bool
 }
 
@@ -158,7 +158,7 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 		ledger: map[string]Device{}, zones: map[string]ZoneTeam{}, exempt: map[string]bool{},
 		jobs:  make(chan func(context.Context), 256),
 		owner: ownerID(), wake: make(chan struct{}, 1),
-		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
+		meters: map[string]float64{}, sched: map[string]planMark{}, warned: map[string]bool{},
 	}
 	for _, d := range devs {
 		if _, dup := m.ledger[d.ID]; dup {

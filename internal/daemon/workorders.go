@@ -118,7 +118,7 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 	}
 	for _, p := range w.Plans {
 		wc.Plans = append(wc.Plans, workorders.Plan{ID: p.ID, Title: p.Title, Devices: p.Devices, Kind: p.Kind, Profile: p.Profile, Tags: p.Tags,
-			Category: p.Category, Every: p.Every, Weekday: p.Weekday, Start: p.Start, OnHoliday: p.OnHoliday, Month: p.Month, Day: p.Day, At: p.At,
+			Category: p.Category, Every: p.Every, Weekday: p.Weekday, Start: p.Start, OnHoliday: p.OnHoliday, MaxDays: p.MaxDays, Month: p.Month, Day: p.Day, At: p.At,
 			Meter: p.Meter, MeterEvery: p.MeterEvery, Interrupts: p.Interrupts, Duration: p.Duration, Ahead: p.Ahead, Grace: p.Grace})
 	}
 	return wc, workorders.Check(wc)
