@@ -52,8 +52,9 @@ type WorkOrders struct {
 	// Retention is how long the outbox keeps a delivered notification, and the book an alarm
 	// raise it applied; undelivered notifications are kept however old. The default, a year
 	// (8760h), is the estate's practice for duty records. Orders themselves are never pruned.
-	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
-	Plans     []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
+	Retention time.Duration   `mapstructure:"retention" yaml:"retention"`
+	Plans     []PMPlan        `mapstructure:"plans" yaml:"plans,omitempty"`
+	Drills    WorkOrderDrills `mapstructure:"drills" yaml:"drills"`
 	// Ledger adds equipment that is not polled (water tanks, extinguishers) to the equipment
 	// ledger, so that plans can cover it.
 	Ledger  []LedgerAsset    `mapstructure:"ledger" yaml:"ledger,omitempty"`
@@ -216,6 +217,27 @@ type PMPlan struct {
 	Grace time.Duration `mapstructure:"grace" yaml:"grace,omitempty"`
 }
 
+// WorkOrderDrills are the elevator entrapment rescue drills held with the security department
+// (结合秩序部门每年举行 2 次电梯困人的救援安全演练): one order per drill for the estate, not one per car.
+type WorkOrderDrills struct {
+	// Count is the drills a year (1, 2, 3, 4, 6 or 12; the plans: 2); -1 for none.
+	Count int `mapstructure:"count" yaml:"count"`
+	// Month is the month of the year's first drill and Day its day (1-28), At its local
+	// time; the others follow every 12/count months. 15 March and 15 September are ours.
+	Month int    `mapstructure:"month" yaml:"month"`
+	Day   int    `mapstructure:"day" yaml:"day"`
+	At    string `mapstructure:"at" yaml:"at"`
+	// Team is the maintenance team that runs the drills; empty: default_team.
+	Team string `mapstructure:"team" yaml:"team,omitempty"`
+	// Security are the security department's people told of each drill, who take part.
+	// Empty: the supervisors of the patrol's shifts.
+	Security []string `mapstructure:"security" yaml:"security,omitempty"`
+	// Ahead is how long before a drill its order goes out (ours: a week, for the security
+	// department's shifts); Grace how long after it a drill still counts as held.
+	Ahead time.Duration `mapstructure:"ahead" yaml:"ahead"`
+	Grace time.Duration `mapstructure:"grace" yaml:"grace"`
+}
+
 // WorkOrderWebhook sends order events to an external maintenance system, signed like every
 // facilityd webhook: HMAC-SHA256 under Secret of "<timestamp>.<body>" (internal/webhook).
 type WorkOrderWebhook struct {
@@ -252,6 +274,7 @@ func DefaultWorkOrders() WorkOrders {
 		WarrantyReminder: d.WarrantyReminder,
 		CheckInterval:    d.CheckInterval,
 		Retention:        d.Retention,
+		Drills:           WorkOrderDrills{Count: d.Drills.Count, Month: d.Drills.Month, Day: d.Drills.Day, At: d.Drills.At, Ahead: d.Drills.Ahead, Grace: d.Drills.Grace},
 	}
 }
 

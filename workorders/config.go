@@ -50,6 +50,8 @@ type Config struct {
 	// Plans are the preventive-maintenance plans. Nil takes DefaultPlans; an empty,
 	// non-nil list means no plans (plans: [] in YAML).
 	Plans []Plan
+	// Drills are the estate's entrapment rescue drills (see Drills); a negative count, none.
+	Drills Drills
 }
 
 // StoreConfig says where orders are kept: a SQLite file (one gateway) or a PostgreSQL
@@ -212,6 +214,7 @@ func Default() Config {
 		CheckInterval:    30 * time.Second,
 		Retention:        DefaultRetention,
 		Plans:            DefaultPlans(),
+		Drills:           DefaultDrills(),
 	}
 }
 
@@ -263,6 +266,7 @@ func (c Config) withDefaults() Config {
 	if c.Plans == nil {
 		c.Plans = d.Plans
 	}
+	c.Drills = c.Drills.withDefaults()
 	return c
 }
 
@@ -313,6 +317,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateFollowUp()...)
 	errs = append(errs, c.validatePeriods()...)
 	errs = append(errs, c.validatePlans()...)
+	errs = append(errs, c.Drills.validate()...)
 	if _, err := verifyFrom(c.VerifyFrom); err != nil {
 		errs = append(errs, err)
 	}

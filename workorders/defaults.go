@@ -60,7 +60,6 @@ func DefaultPlans() []Plan {
 		// off moves earlier, never later). The 3 days' grace are ours, and never reach past
 		// the 15 days.
 		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", MaxDays: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
-		{ID: "elevator-rescue-drill", Title: "Elevator entrapment rescue drill", Kind: "elevator", Every: "semiannual", Month: 3, Day: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 7 * 24 * time.Hour},
 		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
 		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
 		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Tags: map[string]string{"role": "drainage"}, Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},

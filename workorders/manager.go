@@ -154,7 +154,7 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
 			Technicians: map[string]Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling,
-			VerifyFrom: alarms.Priority(cfg.VerifyFrom)},
+			VerifyFrom: alarms.Priority(cfg.VerifyFrom), Cars: map[string]bool{}, Security: cfg.Drills.Security},
 		ledger: map[string]Device{}, zones: map[string]ZoneTeam{}, exempt: map[string]bool{},
 		jobs:  make(chan func(context.Context), 256),
 		owner: ownerID(), wake: make(chan struct{}, 1),
@@ -166,6 +166,7 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 		}
 		m.ledger[d.ID] = d
 		m.order = append(m.order, d.ID)
+		m.policy.Cars[d.ID] = d.Kind == string(devices.KindElevator)
 	}
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
@@ -767,6 +768,9 @@ func (m *Manager) Tick(ctx context.Context) error {
 	}
 	m.warranties(ctx, now)
 	if err := m.runPlans(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if err := m.runDrills(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -67,7 +67,7 @@ const (
 )
 
 // Actions lists every action, for messages and the CLI.
-var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify}
+var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify, ActionRelease}
 
 // Source says where an order came from.
 type Source string
@@ -159,6 +159,8 @@ type Order struct {
 	// FollowUpOverdue is set once an overdue follow-up has been escalated.
 	FollowUpOverdue bool  `json:"follow_up_overdue"`
 	Satisfied       *bool `json:"satisfied,omitempty"`
+	// Drill is a rescue drill's record: scenario, car and rescue time (see Drills).
+	Drill *DrillRecord `json:"drill,omitempty"`
 
 	History []Change `json:"history"`
 	// Version increases with every stored change; a store refuses an update from a stale one.
@@ -212,6 +214,9 @@ type Input struct {
 	// Level is who makes a follow-up call: empty or the first sampling level for the call
 	// every order gets, another level (quality, management) for a sampled check.
 	Level string `json:"level,omitempty"`
+	// Scenario and Car are a rescue drill's, recorded at its release.
+	Scenario string `json:"scenario,omitempty"`
+	Car      string `json:"car,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -251,6 +256,7 @@ var needs = map[Action][]State{
 	ActionAssign:   {StateNew, StateAccepted, StateInProgress},
 	ActionArrive:   {StateAccepted, StateInProgress},
 	ActionVerify:   {StateResolved},
+	ActionRelease:  {StateInProgress},
 }
 
 // Policy computes deadlines: the time-limit table over the working calendar.
@@ -269,6 +275,10 @@ type Policy struct {
 	// VerifyFrom is the least urgent priority whose alarm-raised repairs wait for the
 	// supervisor's verification; empty: all of them (see ClosingPath).
 	VerifyFrom alarms.Priority
+	// Cars are the elevators a rescue drill may use; Security the security department's
+	// people a drill's record names (workorders.drills.security).
+	Cars     map[string]bool
+	Security []string
 }
 
 // FirstLevel is the follow-up level whose call every order gets and which moves the order on.
@@ -343,6 +353,9 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	if err := p.checkPath(o, a, in, sampled); err != nil {
 		return o, err
 	}
+	if err := p.checkDrill(o, a, in); err != nil {
+		return o, err
+	}
 	if sampled {
 		if err := p.checkSampled(o, in.Level); err != nil {
 			return o, err
@@ -381,6 +394,8 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 		p.resolve(&o, now)
 	case ActionVerify:
 		o.State, o.ClosedAt = StateClosed, now
+	case ActionRelease:
+		p.release(&o, in, p.Security, now)
 	case ActionFollowUp:
 		sat := *in.Satisfied
 		if sampled {

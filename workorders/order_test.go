@@ -47,7 +47,7 @@ func TestApply(t *testing.T) {
 		{name: "reopen a closed order", from: StateClosed, action: ActionReopen, wantErr: "order WO-1 is closed; reopen needs resolved or followed_up"},
 		{name: "follow-up without an answer", from: StateResolved, action: ActionFollowUp, wantErr: "invalid: follow_up of WO-1: say whether the resident is satisfied (satisfied: true or false)"},
 		{name: "nobody acting", from: StateNew, action: ActionAccept, in: Input{By: " "}, wantErr: "invalid: accept of WO-1: say who acts (by)"},
-		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive verify])`},
+		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive verify release])`},
 		{name: "an alarm-raised repair waits for verification", from: StateInProgress, source: SourceAlarm, action: ActionResolve, want: StateResolved},
 		{name: "a preventive job closes when resolved", from: StateInProgress, source: SourcePreventive, action: ActionResolve, want: StateClosed},
 		{name: "the supervisor verifies a repair", from: StateResolved, source: SourceAlarm, action: ActionVerify, in: Input{By: "sup-li"}, want: StateClosed},
