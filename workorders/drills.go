@@ -288,3 +288,48 @@ func (m *Manager) Drills(ctx context.Context, year int) (DrillSummary, error) {
 	loc := m.policy.Calendar.Location()
 	return SummarizeDrills(list, time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc), m.now()), nil
 }
+
+// reportDrills is the rescue drills scheduled in a report's period, nil when there were none:
+// their orders are raised a week ahead, so they are read by plan, not by creation.
+func reportDrills(ctx context.Context, st Store, from, to, now time.Time) (*DrillSummary, error) {
+	list, err := st.List(ctx, Filter{Plan: DrillPlan})
+	if err != nil {
+		return nil, fmt.Errorf("report drills: %w", err)
+	}
+	s := SummarizeDrills(list, from, to, now)
+	if s.Planned == 0 {
+		return nil, nil
+	}
+	return &s, nil
+}
+
+// drillsMarkdown writes the report's rescue drill section: held and missed, then each drill
+// with its scenario, car and rescue time.
+func (r *Report) drillsMarkdown(b *strings.Builder) {
+	d := r.Drills
+	if d == nil {
+		return
+	}
+	t := r.lang.T
+	fmt.Fprintf(b, "\n## %s\n\n%s\n\n| %s | %s | %s | %s | %s |\n| --- | --- | --- | --- | ---: |\n", t("report.drills"),
+		t("report.drills.summary", "planned", d.Planned, "held", d.Held, "missed", d.Missed),
+		t("report.drills.col.order"), t("report.drills.col.when"), t("report.drills.col.scenario"), t("report.drills.col.car"), t("report.drills.col.rescue"))
+	for _, row := range d.Drills {
+		scenario := mdCell(row.Scenario)
+		switch {
+		case row.Missed:
+			scenario = t("report.drills.missed")
+		case !row.Held:
+			scenario = t("report.drills.pending")
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", row.Order, row.ScheduledAt.In(r.From.Location()).Format("2006-01-02 15:04"), scenario, mdCell(row.Car), r.dur(row.RescueTime))
+	}
+}
+
+// mdCell keeps a free-text value from breaking a Markdown table row.
+func mdCell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.NewReplacer("|", "/", "\n", " ").Replace(s)
+}

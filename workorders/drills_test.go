@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/facilityd/facilityd/locale"
 )
 
 // TestRescueDrills: two drills a year for the estate, one order each however many cars, told
@@ -104,6 +106,31 @@ func TestRescueDrills(t *testing.T) {
 	}
 	if row := s.Drills[0]; row.Scenario != "stopped between floors 5 and 6" || row.Car != "E-2" || !row.Held {
 		t.Errorf("first drill row %+v", row)
+	}
+
+	// The year's report has the drill section, in both languages; March's has only its drill.
+	for _, tc := range []struct {
+		period string
+		lang   locale.Locale
+		want   []string
+	}{
+		{"2026", locale.EN, []string{"## Rescue drills", "2 planned, 1 held, 1 missed", "| stopped between floors 5 and 6 | E-2 | 23m0s |", "| not held (missed) | - | - |"}},
+		{"2026", locale.ZhCN, []string{"## 救援演练", "计划 2 次，已举行 1 次，未举行 1 次", "| 未举行（缺失） |"}},
+		{"2026-03", locale.EN, []string{"1 planned, 1 held, 0 missed", "2026-03-16 10:00"}},
+	} {
+		rep, err := BuildReport(ctx, r.m.Store(), "estate", tc.period, shanghai, r.clock.Now(), ReportOptions{Locale: tc.lang})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := rep.WriteMarkdown(&b); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s report (%v) lacks %q:\n%s", tc.period, tc.lang.Chinese(), w, b.String())
+			}
+		}
 	}
 }
 

@@ -110,6 +110,8 @@ type Report struct {
 	// circuits (lighting orders on a circuit) resolved among the period's orders.
 	Patrol        *patrol.Summary `json:"patrol,omitempty"`
 	CircuitsFixed int             `json:"circuits_fixed"`
+	// Drills are the rescue drills scheduled in the period (drills.go), nil when none.
+	Drills *DrillSummary `json:"drills,omitempty"`
 }
 
 // LevelCalls is one follow-up level's calls in the month and the residents satisfied.
@@ -181,6 +183,9 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 		t.add(o)
 	}
 	t.finish()
+	if r.Drills, err = reportDrills(ctx, st, from, to, now); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -491,6 +496,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	r.patrolMarkdown(&b)
+	r.drillsMarkdown(&b)
 	fmt.Fprintf(&b, "\n## %s\n\n| %s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", t("report.by.technician"), strings.Join(r.technicianColumns(), " | "))
 	for _, w := range r.ByTechnician {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d (%s) | %s |\n", w.Name, w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
