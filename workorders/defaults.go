@@ -63,5 +63,22 @@ func DefaultPlans() []Plan {
 		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
 		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
 		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Tags: map[string]string{"role": "drainage"}, Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
+		// The yearly items: the plans ask annual, quarterly and monthly plans (年、季、月的养护
+		// 计划) and give no day. Each kind gets one, in a month away from the Spring Festival
+		// and the National Day holidays; the days are ours.
+		//
+		// TSG T7001-2009 (电梯监督检验和定期检验规则): an elevator's periodic inspection is
+		// yearly, and TSG T5002-2017 lists the annual maintenance items done before it.
+		{ID: "elevator-annual-inspection", Title: "Elevator annual maintenance and periodic inspection", Kind: "elevator", Every: "yearly", Month: 6, Day: 10, At: "09:00", Duration: 4 * time.Hour, Grace: 7 * 24 * time.Hour},
+		// GB 25201-2010 (建筑消防设施的维护管理): the building's fire systems are tested in
+		// full at least once a year.
+		{ID: "fire-system-annual-test", Title: "Fire-system annual full test", Kind: "fire_panel", Every: "yearly", Month: 9, Day: 8, At: "10:00", Duration: 8 * time.Hour, Grace: 7 * 24 * time.Hour},
+		// Ours: pump makers ask a yearly service (bearings, seals, alignment, motor insulation);
+		// a site follows its pumps' manuals where they say otherwise. Duty and standby pumps
+		// take turns, so residents' water is not cut.
+		{ID: "pump-annual-overhaul", Title: "Pump annual overhaul", Kind: "pump", Every: "yearly", Month: 4, Day: 14, At: "09:00", Duration: 8 * time.Hour, Grace: 14 * 24 * time.Hour},
+		// Ours: before the long winter nights, the circuits' insulation, contactors, photocells
+		// and timers are checked once a year.
+		{ID: "lighting-annual-check", Title: "Public lighting annual check", Kind: "lighting", Every: "yearly", Month: 10, Day: 20, At: "10:00", Duration: 4 * time.Hour, Grace: 7 * 24 * time.Hour},
 	}
 }

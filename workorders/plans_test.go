@@ -235,3 +235,55 @@ func TestMaxDaysValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestYearlyPlans: the default plans are annual, quarterly and monthly (年、季、月), with a
+// yearly item for every kind of plant, each raised for its devices in its month.
+func TestYearlyPlans(t *testing.T) {
+	ctx := context.Background()
+	periods := map[string]bool{}
+	yearly := map[string]Plan{}
+	for _, p := range DefaultPlans() {
+		periods[p.Every] = true
+		if p.Every == "yearly" {
+			yearly[p.Kind] = p
+		}
+	}
+	for _, every := range []string{"yearly", "quarterly", "monthly"} {
+		if !periods[every] {
+			t.Errorf("no %s default plan", every)
+		}
+	}
+	for _, tc := range []struct {
+		kind, device string
+		month        time.Month
+	}{
+		{"pump", "P-1", time.April}, {"elevator", "E-1", time.June}, {"fire_panel", "FP-1", time.September}, {"lighting", "L-1", time.October},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			p, ok := yearly[tc.kind]
+			if !ok {
+				t.Fatalf("no yearly default plan for %s", tc.kind)
+			}
+			r := newRig(t, time.Date(2026, 1, 5, 9, 0, 0, 0, shanghai), func(c *Config) { c.Plans = []Plan{p} })
+			for day := r.clock.Now(); day.Year() == 2026; day = day.AddDate(0, 0, 1) {
+				r.clock.Set(day)
+				if err := r.m.Tick(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			list, _ := r.m.List(ctx, Filter{Plan: p.ID}, false)
+			var got []string
+			for _, o := range list {
+				if o.Device == tc.device {
+					got = append(got, o.ScheduledAt.In(shanghai).Format("2006-01-02"))
+					if at := o.ScheduledAt.In(shanghai); at.Month() != tc.month || !r.m.policy.Calendar.Working(at) {
+						t.Errorf("%s's %s on %s; want a working day of %s", tc.device, p.ID, at.Format("Mon 2006-01-02"), tc.month)
+					}
+				}
+			}
+			if len(got) != 1 {
+				t.Fatalf("%s's %s jobs in 2026: %v, want one", tc.device, p.ID, got)
+			}
+		})
+	}
+}
