@@ -382,9 +382,14 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 	o := &Order{Device: r.Device, Fault: "pm/" + p.ID, Category: category, Priority: alarms.PriorityLow, Source: SourcePreventive,
 		Plan: p.ID, ScheduledAt: r.At, DueBy: due, MeterValue: r.Meter, Title: m.t("order.title.planned", "title", title, "device", r.Device), CreatedAt: now}
 	m.fill(o)
+	// The maintenance company that owns the device's upkeep (对相关维保单位要勤沟通,严要求) is
+	// told of each job it must carry out, as it is of the faults.
+	if d := m.ledger[r.Device]; d.Asset != nil && d.Asset.Contractor != "" {
+		o.Contractor = strings.TrimSpace(d.Asset.Contractor + " " + d.Asset.ContractorPhone)
+	}
 	o.History = []Change{{At: now, By: r.By, Action: "create", To: StateNew, Note: m.t("order.note.planned", "at", m.fmtTime(r.At))}}
 	stored, created, err := m.store.Open(ctx, o, func(stored *Order) []Notification {
-		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team),
+		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Contractor),
 			Message: m.t("order.notify.planned", "id", stored.ID, "title", stored.Title, "at", m.fmtTime(r.At)), At: now}}
 	})
 	if err != nil {

@@ -287,3 +287,41 @@ func TestYearlyPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestContractorToldOfMaintenance: a preventive job on a device whose ledger entry names a
+// maintenance contractor is sent to the contractor as well as the team, for pumps as for
+// elevators; a device without one goes to the team only.
+func TestContractorToldOfMaintenance(t *testing.T) {
+	ctx := context.Background()
+	cfg, devs := estate()
+	for i := range devs {
+		if devs[i].ID == "P-1" {
+			devs[i].Asset = &Asset{Make: "Grundfos", Contractor: "Grundfos Care", ContractorPhone: "400-2"}
+		}
+	}
+	cfg.Plans = []Plan{{ID: "round", Title: "Round", Devices: []string{"E-1", "P-1", "P-2"}, Every: "weekly", Weekday: "wed", At: "09:00"}}
+	r := newRigWith(t, time.Date(2026, 3, 3, 10, 0, 0, 0, shanghai), cfg, devs)
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := r.m.List(ctx, Filter{Plan: "round"}, false)
+	if len(list) != 3 {
+		t.Fatalf("%d orders, want 3", len(list))
+	}
+	told := map[string][]string{}
+	for _, n := range r.notes.ofType("assigned") {
+		told[n.Device] = append(told[n.Device], n.To...)
+	}
+	for _, tc := range []struct {
+		device string
+		want   []string
+	}{
+		{"E-1", []string{"south-team", "Otis Service 400-1"}},
+		{"P-1", []string{"north-team", "Grundfos Care 400-2"}},
+		{"P-2", []string{"north-team"}},
+	} {
+		if got := told[tc.device]; strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s's job told %v, want %v", tc.device, got, tc.want)
+		}
+	}
+}
