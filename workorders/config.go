@@ -35,7 +35,9 @@ type Config struct {
 	// VerifyFrom is the least urgent priority (critical, high, medium, low) whose alarm-raised
 	// repairs wait for the supervisor's verification; empty: all of them (see ClosingPath).
 	VerifyFrom string
-	// ReworkWindow is how long after a repair the same fault counts as rework (返修).
+	// ReworkWindow is how long after a repair the same fault counts as rework (返修). The
+	// plans count rework but give no window: the default 30 days is ours, a month in which a
+	// repeat of the same fault points at the repair rather than at wear.
 	ReworkWindow time.Duration
 	// OOSExemptKinds are device kinds never put out of service while an order is in progress.
 	OOSExemptKinds []string

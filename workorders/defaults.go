@@ -50,9 +50,12 @@ func DefaultTimeLimits() []TimeLimit {
 	}
 }
 
-// DefaultPlans are the preventive-maintenance plans the estate's plans name. Pumps are told
-// apart by their role tag: the secondary water check is the supply (booster) pumps', the
-// test run the drainage pumps'.
+// DefaultPlans are the preventive-maintenance plans for what the estate's plans name. The
+// plans say what is kept up (elevators by regulation, secondary water checked and recorded,
+// drainage pumps kept working, fire systems checked) and ask annual, quarterly and monthly
+// plans; the intervals are a standard's where one rules, and otherwise ours, each with its
+// basis below. Pumps are told apart by their role tag: the secondary water check is the
+// supply (booster) pumps', the test run the drainage pumps'.
 func DefaultPlans() []Plan {
 	return []Plan{
 		// TSG T5002-2017 (电梯维护保养规则) 2.6: half-monthly maintenance, at most 15 days
@@ -60,8 +63,16 @@ func DefaultPlans() []Plan {
 		// off moves earlier, never later). The 3 days' grace are ours, and never reach past
 		// the 15 days.
 		{ID: "elevator-maintenance", Title: "Elevator half-monthly maintenance", Kind: "elevator", Every: "15d", MaxDays: 15, At: "10:00", Duration: 2 * time.Hour, Grace: 3 * 24 * time.Hour},
+		// GB 25201-2010: the fire systems' monthly inspection (月检) is the standard's.
 		{ID: "fire-system-check", Title: "Fire-system monthly check", Kind: "fire_panel", Every: "monthly", Day: 5, At: "10:00", Duration: 4 * time.Hour, Grace: 3 * 24 * time.Hour},
+		// Ours: the plans ask the secondary water supply "checked and recorded" (二次供水) and
+		// give no interval. Quarterly is our choice; GB 17051-1997 (二次供水设施卫生规范) asks
+		// the facilities cleaned and disinfected in full once a year, which one of the four
+		// covers; a site whose health authority asks more often follows it.
 		{ID: "secondary-water-check", Title: "Secondary water supply check and tank cleaning", Kind: "pump", Tags: map[string]string{"role": "supply"}, Every: "quarterly", Month: 1, Day: 10, At: "09:00", Interrupts: "water", Duration: 4 * time.Hour, Ahead: 72 * time.Hour, Grace: 24 * time.Hour},
+		// Ours: the plans ask drainage pumps "kept working" and give no interval. A monthly
+		// test run finds a seized pump before the rains need it; 500 running hours is our
+		// service interval for a pump that runs often (a pump maker's manual overrides it).
 		{ID: "drainage-pump-test", Title: "Drainage pump test run", Kind: "pump", Tags: map[string]string{"role": "drainage"}, Every: "monthly", Day: 20, At: "14:00", Meter: "running_hours", MeterEvery: 500, Duration: time.Hour, Grace: 3 * 24 * time.Hour},
 		// The yearly items: the plans ask annual, quarterly and monthly plans (年、季、月的养护
 		// 计划) and give no day. Each kind gets one, in a month away from the Spring Festival
