@@ -200,10 +200,14 @@ func (m *Manager) drillContractors() []string {
 	return out
 }
 
+// isDrill tells a drill order of the estate from the per-car orders an earlier release raised
+// under the same plan id (fault pm/elevator-rescue-drill), which close as any preventive job.
+func isDrill(o *Order) bool { return o.Plan == DrillPlan && strings.HasPrefix(o.Fault, "drill/") }
+
 // checkDrill refuses a release of an order that is not a drill, or without its scenario and
 // car, and the plain resolve of a drill, which has no rescue time.
 func (p *Policy) checkDrill(o Order, a Action, in Input) error {
-	drill := o.Plan == DrillPlan
+	drill := isDrill(&o)
 	switch {
 	case a == ActionRelease && !drill:
 		return fmt.Errorf("%w: release of %s: only a rescue drill's order records a release", ErrInvalid, o.ID)
@@ -254,7 +258,7 @@ type DrillSummary struct {
 func SummarizeDrills(list []*Order, from, to, now time.Time) DrillSummary {
 	var s DrillSummary
 	for _, o := range list {
-		if o.Plan != DrillPlan || o.ScheduledAt.Before(from) || !o.ScheduledAt.Before(to) {
+		if !isDrill(o) || o.ScheduledAt.Before(from) || !o.ScheduledAt.Before(to) {
 			continue
 		}
 		row := DrillRow{Order: o.ID, ScheduledAt: o.ScheduledAt, State: o.State}

@@ -141,6 +141,17 @@ func TestReleaseOnlyForDrills(t *testing.T) {
 	if err := p.checkDrill(o, ActionRelease, Input{Scenario: "x", Car: "E-1"}); err == nil || !strings.Contains(err.Error(), "only a rescue drill") {
 		t.Fatalf("release of a pump job: %v", err)
 	}
+	// A per-car drill order of an earlier release resolves as any preventive job, and is not
+	// counted among the estate's drills.
+	old := Order{ID: "WO-2", Plan: DrillPlan, Fault: "pm/" + DrillPlan, Device: "E-1", State: StateInProgress}
+	if err := p.checkDrill(old, ActionResolve, Input{}); err != nil {
+		t.Fatalf("resolve of an earlier per-car drill order: %v", err)
+	}
+	at := time.Date(2026, 3, 16, 10, 0, 0, 0, shanghai)
+	old.ScheduledAt, old.DueBy, old.State = at, at.Add(time.Hour), StateClosed
+	if s := SummarizeDrills([]*Order{&old}, at.AddDate(0, -1, 0), at.AddDate(0, 1, 0), at.AddDate(0, 0, 10)); s.Planned != 0 || s.Missed != 0 {
+		t.Fatalf("an earlier per-car order counted as a drill: %+v", s)
+	}
 }
 
 func TestDrillsValidate(t *testing.T) {
