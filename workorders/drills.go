@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -336,4 +337,49 @@ func mdCell(s string) string {
 		return "-"
 	}
 	return strings.NewReplacer("|", "/", "\n", " ").Replace(s)
+}
+
+// drillsCSV adds the drill rows to the report's CSV: the period's counts, then each drill's
+// outcome (1 held, 0 not) and rescue time in seconds.
+func (r *Report) drillsCSV(add func(sec, name, metric string, v any)) {
+	d := r.Drills
+	if d == nil {
+		return
+	}
+	add("drills", r.Month, "planned", d.Planned)
+	add("drills", r.Month, "held", d.Held)
+	add("drills", r.Month, "missed", d.Missed)
+	add("drills", r.Month, "longest_rescue_seconds", int64(d.LongestRescue.Seconds()))
+	for _, row := range d.Drills {
+		held := 0
+		if row.Held {
+			held = 1
+		}
+		add("drill", row.Order, "held", held)
+		add("drill", row.Order, "rescue_seconds", int64(row.RescueTime.Seconds()))
+	}
+}
+
+// drillsHTML writes the drill section of the report's page.
+func (r *Report) drillsHTML(b *strings.Builder) {
+	d := r.Drills
+	if d == nil {
+		return
+	}
+	t := r.lang.T
+	fmt.Fprintf(b, "<h2>%s</h2>\n<p>%s</p>\n<table>\n<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>\n", t("report.drills"),
+		html.EscapeString(t("report.drills.summary", "planned", d.Planned, "held", d.Held, "missed", d.Missed)),
+		t("report.drills.col.order"), t("report.drills.col.when"), t("report.drills.col.scenario"), t("report.drills.col.car"), t("report.drills.col.rescue"))
+	for _, row := range d.Drills {
+		scenario := row.Scenario
+		switch {
+		case row.Missed:
+			scenario = t("report.drills.missed")
+		case !row.Held:
+			scenario = t("report.drills.pending")
+		}
+		fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", html.EscapeString(row.Order),
+			row.ScheduledAt.In(r.From.Location()).Format("2006-01-02 15:04"), html.EscapeString(scenario), html.EscapeString(row.Car), r.dur(row.RescueTime))
+	}
+	b.WriteString("</table>\n")
 }

@@ -131,6 +131,24 @@ func TestRescueDrills(t *testing.T) {
 				t.Errorf("%s report (%v) lacks %q:\n%s", tc.period, tc.lang.Chinese(), w, b.String())
 			}
 		}
+		if tc.period != "2026" || tc.lang != locale.EN {
+			continue
+		}
+		var csv, page strings.Builder
+		if err := rep.WriteCSV(&csv); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.WriteHTML(&page); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"drills,2026,missed,1", "drill," + d.ID + ",rescue_seconds,1380"} {
+			if !strings.Contains(csv.String(), w) {
+				t.Errorf("report CSV lacks %q:\n%s", w, csv.String())
+			}
+		}
+		if !strings.Contains(page.String(), "<h2>Rescue drills</h2>") || !strings.Contains(page.String(), "<td>23m0s</td>") {
+			t.Errorf("report page lacks the drill section:\n%s", page.String())
+		}
 	}
 }
 

@@ -599,6 +599,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		add("patrol", r.Month, "circuits_ticked", p.CircuitsTicked)
 		add("patrol", r.Month, "circuits_fixed", r.CircuitsFixed)
 	}
+	r.drillsCSV(add)
 	for _, w := range r.ByTechnician {
 		add("technician", w.Name, "orders", w.Orders)
 		add("technician", w.Name, "resolved", w.Resolved)
@@ -667,6 +668,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 		b.WriteString("</table>\n")
 	}
+	r.drillsHTML(&b)
 	b.WriteString("</body>\n</html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
