@@ -155,7 +155,8 @@ func (m *Manager) maxDue(p Plan, at, prev time.Time) time.Time {
 	return time.Date(y, mo, d, 0, 0, 0, 0, loc).AddDate(0, 0, p.MaxDays+1)
 }
 
-// previousJob is the latest job of a plan on a device scheduled before t; zero if none.
+// previousJob is the latest job of a plan on a device scheduled before t, cancelled ones
+// included (the next is counted from it, as runPlans counts); zero if none.
 func (m *Manager) previousJob(ctx context.Context, plan, dev string, t time.Time) (time.Time, error) {
 	list, err := m.store.List(ctx, Filter{Plan: plan, Device: dev})
 	if err != nil {
@@ -163,7 +164,7 @@ func (m *Manager) previousJob(ctx context.Context, plan, dev string, t time.Time
 	}
 	var last time.Time
 	for _, o := range list {
-		if o.ScheduledAt.Before(t) && o.ScheduledAt.After(last) && o.State != StateCancelled {
+		if o.ScheduledAt.Before(t) && o.ScheduledAt.After(last) {
 			last = o.ScheduledAt
 		}
 	}
@@ -363,12 +364,15 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 			return nil, err
 		}
 		limit := m.maxDue(p, r.At, prev)
-		if !r.At.Before(limit) {
+		// The plans' own jobs keep the maximum by construction (counted from the last job);
+		// one past it by hand is refused. A job raised after a skipped one is past it already
+		// and is raised all the same, late.
+		if !r.At.Before(limit) && r.By != "system" {
 			return nil, fmt.Errorf("%w: plan %s allows at most %d days between jobs: the last was at %s, so schedule this one before %s",
 				ErrInvalid, p.ID, p.MaxDays, m.fmtTime(prev), m.fmtTime(limit))
 		}
 		// The grace never counts a job past the maximum as on time.
-		if due.After(limit) {
+		if due.After(limit) && limit.After(r.At) {
 			due = limit
 		}
 	}

@@ -208,10 +208,20 @@ func TestMaxDaysSchedule(t *testing.T) {
 	if want := time.Date(2026, 2, 1, 0, 0, 0, 0, shanghai); !list[0].DueBy.Equal(want) {
 		t.Errorf("second job due %s, want %s (the end of the 15th day after 16 January)", list[0].DueBy.In(shanghai), want)
 	}
-	r.do(t, list[0].ID, ActionCancel, Input{By: "engineering-supervisor", Note: "moved"})
-	_, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "lift", Device: "E-1", At: time.Date(2026, 2, 2, 10, 0, 0, 0, shanghai), By: "engineering-supervisor"})
+	_, err := r.m.Schedule(ctx, ScheduleRequest{Plan: "lift", Device: "E-1", At: time.Date(2026, 2, 15, 10, 0, 0, 0, shanghai), By: "engineering-supervisor"})
 	if err == nil || !strings.Contains(err.Error(), "at most 15 days") {
-		t.Fatalf("a job 17 days after the last: %v, want refused", err)
+		t.Fatalf("a job 16 days after the last: %v, want refused", err)
+	}
+	// A cancelled job is one missed, and the plan goes on from its day: 15 days after 30
+	// January is Saturday 14 February, so the next job is Friday 13 February.
+	r.do(t, list[0].ID, ActionCancel, Input{By: "engineering-supervisor", Note: "lift out of use"})
+	r.clock.Set(time.Date(2026, 2, 12, 12, 0, 0, 0, shanghai))
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatalf("the job after a cancelled one: %v", err)
+	}
+	list, _ = r.m.List(ctx, Filter{Plan: "lift", State: StateNew}, false)
+	if len(list) != 1 || !list[0].ScheduledAt.Equal(time.Date(2026, 2, 13, 10, 0, 0, 0, shanghai)) {
+		t.Fatalf("after a cancelled job: %+v, want Fri 13 Feb 10:00", list)
 	}
 }
 
