@@ -125,10 +125,11 @@ func (m *Manager) drillTimes(y int) []time.Time {
 func drillFault(y, k int) string { return "drill/" + strconv.Itoa(y) + "-" + strconv.Itoa(k) }
 
 // runDrills raises the order of each drill once its notice (Ahead) begins and before it is
-// held; a gateway started after a drill's time does not raise it late.
+// held; a gateway started after a drill's time does not raise it late. A site without
+// elevators has no drills.
 func (m *Manager) runDrills(ctx context.Context, now time.Time) error {
 	d := m.cfg.Drills
-	if d.Count <= 0 {
+	if d.Count <= 0 || !m.hasCars() {
 		return nil
 	}
 	var have map[string]bool
@@ -186,6 +187,15 @@ func (m *Manager) raiseDrill(ctx context.Context, fault string, at, now time.Tim
 		m.emit(Event{Type: EventCreated, Order: stored, At: now})
 	}
 	return stored, nil
+}
+
+func (m *Manager) hasCars() bool {
+	for _, car := range m.policy.Cars {
+		if car {
+			return true
+		}
+	}
+	return false
 }
 
 // drillContractors are the maintenance contractors of the estate's elevators, whose

@@ -152,6 +152,26 @@ func TestRescueDrills(t *testing.T) {
 	}
 }
 
+// TestNoDrillsWithoutElevators: a site with no elevators gets no drill orders.
+func TestNoDrillsWithoutElevators(t *testing.T) {
+	ctx := context.Background()
+	cfg, devs := estate()
+	cfg.Drills = Drills{}
+	var noCars []Device
+	for _, d := range devs {
+		if d.Kind != "elevator" {
+			noCars = append(noCars, d)
+		}
+	}
+	r := newRigWith(t, time.Date(2026, 3, 12, 12, 0, 0, 0, shanghai), cfg, noCars)
+	if err := r.m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := r.m.List(ctx, Filter{Plan: DrillPlan}, false); len(list) != 0 {
+		t.Fatalf("%d drill orders on a site without elevators", len(list))
+	}
+}
+
 // TestReleaseOnlyForDrills: a pump repair is not released.
 func TestReleaseOnlyForDrills(t *testing.T) {
 	p := &Policy{}
