@@ -58,7 +58,7 @@ func DefaultTimeLimits() []TimeLimit {
 // supply (booster) pumps', the test run the drainage pumps'.
 func DefaultPlans() []Plan {
 	return []Plan{
-		// TSG T5002-2017 (电梯维护保养规则) 2.6: half-monthly maintenance, at most 15 days
+		// TSG T5002-2017 (电梯维护保养规则): half-monthly maintenance, at most 15 days
 		// between two visits: the standard's number, kept as a hard maximum (a job on a day
 		// off moves earlier, never later). The 3 days' grace are ours, and never reach past
 		// the 15 days.
