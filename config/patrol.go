@@ -81,6 +81,9 @@ type PatrolGroup struct {
 	Shift  string   `mapstructure:"shift" yaml:"shift"`
 	Zones  []string `mapstructure:"zones" yaml:"zones"`
 	Guards []string `mapstructure:"guards" yaml:"guards"`
+	// Supervisor is the zones' security supervisor (片区安全主管), a guard of patrol.guards,
+	// who takes part in the night inspection: the night lighting checklist reaches them too.
+	Supervisor string `mapstructure:"supervisor" yaml:"supervisor,omitempty"`
 }
 
 // PatrolRule routes matching alarms. Empty match fields match anything.
@@ -456,6 +459,11 @@ func (c *Config) validateGroups(guards, shifts map[string]bool) []error {
 		}
 		for j, id := range g.Guards {
 			if err := unknownGuard(guards, fmt.Sprintf("%s.guards[%d]", key, j), id); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if g.Supervisor != "" {
+			if err := unknownGuard(guards, key+".supervisor", g.Supervisor); err != nil {
 				errs = append(errs, err)
 			}
 		}

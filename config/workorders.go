@@ -58,8 +58,9 @@ type WorkOrders struct {
 	// Retention is how long the outbox keeps a delivered notification, and the book an alarm
 	// raise it applied; undelivered notifications are kept however old. The default, a year
 	// (8760h), is the estate's practice for duty records. Orders themselves are never pruned.
-	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
-	Plans     []PMPlan      `mapstructure:"plans" yaml:"plans,omitempty"`
+	Retention time.Duration   `mapstructure:"retention" yaml:"retention"`
+	Plans     []PMPlan        `mapstructure:"plans" yaml:"plans,omitempty"`
+	Drills    WorkOrderDrills `mapstructure:"drills" yaml:"drills"`
 	// Ledger adds equipment that is not polled (water tanks, extinguishers) to the equipment
 	// ledger, so that plans can cover it.
 	Ledger []LedgerAsset `mapstructure:"ledger" yaml:"ledger,omitempty"`
@@ -241,9 +242,13 @@ type PMPlan struct {
 	Weekday string `mapstructure:"weekday" yaml:"weekday,omitempty"`
 	Start   string `mapstructure:"start" yaml:"start,omitempty"`
 	// OnHoliday is what happens to a job that falls on a day off the working calendar:
-	// next_workday (the default) moves it to the next working day at the same time; keep
-	// keeps it.
+	// next_workday (the default) moves it to the next working day at the same time;
+	// previous_workday to the working day before (the default with max_days); keep keeps it.
 	OnHoliday string `mapstructure:"on_holiday" yaml:"on_holiday,omitempty"`
+	// MaxDays is a hard maximum of days between two jobs of a plan every N days or weekly
+	// (elevators: 15, TSG T5002-2017). Each job is counted from the day the previous one was
+	// scheduled, a job on a day off moves earlier, and the grace never reaches past it.
+	MaxDays int `mapstructure:"max_days" yaml:"max_days,omitempty"`
 	// Month is the first month (1-12) of a quarterly, semiannual or yearly plan; Day the day
 	// of the month (1-28); At the local time of the job (09:00).
 	Month int    `mapstructure:"month" yaml:"month,omitempty"`
@@ -263,6 +268,27 @@ type PMPlan struct {
 	// ConfinedSpace marks the jobs as confined-space work (tank cleaning, a sump pit): start
 	// needs a permit with the gas test and the attendant (POST .../permit).
 	ConfinedSpace bool `mapstructure:"confined_space" yaml:"confined_space,omitempty"`
+}
+
+// WorkOrderDrills are the elevator entrapment rescue drills held with the security department
+// (结合秩序部门每年举行 2 次电梯困人的救援安全演练): one order per drill for the estate, not one per car.
+type WorkOrderDrills struct {
+	// Count is the drills a year (1, 2, 3, 4, 6 or 12; the plans: 2); -1 for none.
+	Count int `mapstructure:"count" yaml:"count"`
+	// Month is the month of the year's first drill and Day its day (1-28), At its local
+	// time; the others follow every 12/count months. 15 March and 15 September are ours.
+	Month int    `mapstructure:"month" yaml:"month"`
+	Day   int    `mapstructure:"day" yaml:"day"`
+	At    string `mapstructure:"at" yaml:"at"`
+	// Team is the maintenance team that runs the drills; empty: default_team.
+	Team string `mapstructure:"team" yaml:"team,omitempty"`
+	// Security are the security department's people told of each drill, who take part.
+	// Empty: the supervisors of the patrol's shifts.
+	Security []string `mapstructure:"security" yaml:"security,omitempty"`
+	// Ahead is how long before a drill its order goes out (ours: a week, for the security
+	// department's shifts); Grace how long after it a drill still counts as held.
+	Ahead time.Duration `mapstructure:"ahead" yaml:"ahead"`
+	Grace time.Duration `mapstructure:"grace" yaml:"grace"`
 }
 
 // WorkOrderWebhook sends order events to an external maintenance system, signed like every
@@ -301,6 +327,7 @@ func DefaultWorkOrders() WorkOrders {
 		WarrantyReminder: d.WarrantyReminder,
 		CheckInterval:    d.CheckInterval,
 		Retention:        d.Retention,
+		Drills:           WorkOrderDrills{Count: d.Drills.Count, Month: d.Drills.Month, Day: d.Drills.Day, At: d.Drills.At, Ahead: d.Drills.Ahead, Grace: d.Drills.Grace},
 	}
 }
 
@@ -543,9 +570,9 @@ func validatePlanPeriod(name string, pl PMPlan) []error {
 func validatePlanJob(name string, pl PMPlan, noticeLead time.Duration) []error {
 	var p errList
 	switch pl.OnHoliday {
-	case "", "keep", "next_workday":
+	case "", "keep", "next_workday", "previous_workday":
 	default:
-		p.add("%s.on_holiday: %q is not keep or next_workday", name, pl.OnHoliday)
+		p.add("%s.on_holiday: %q is not keep, next_workday or previous_workday", name, pl.OnHoliday)
 	}
 	if pl.At != "" && clockMinutes(pl.At) < 0 {
 		p.add("%s.at: %q is not HH:MM", name, pl.At)

@@ -60,7 +60,7 @@ workorders:
 		{"bad plan", "workorders: {plans: [{id: x, kind: pump, every: fortnightly, day: 3}]}", `plans[0] (x).every: "fortnightly" is not weekly, monthly, quarterly, semiannual, yearly or a number of days`},
 		{"plan every 0 days", "workorders: {plans: [{id: x, kind: pump, every: 0d}]}", `plans[0] (x).every: "0d"`},
 		{"weekday of a monthly plan", "workorders: {plans: [{id: x, kind: pump, every: monthly, day: 3, weekday: mon}]}", `plans[0] (x).weekday: "mon" is a weekday (mon..sun) of a weekly plan only`},
-		{"bad on_holiday", "workorders: {plans: [{id: x, kind: pump, every: weekly, on_holiday: skip}]}", `plans[0] (x).on_holiday: "skip" is not keep or next_workday`},
+		{"bad on_holiday", "workorders: {plans: [{id: x, kind: pump, every: weekly, on_holiday: skip}]}", `plans[0] (x).on_holiday: "skip" is not keep, next_workday or previous_workday`},
 		{"ledger asset without kind", "workorders: {ledger: [{id: T-1}]}", "workorders.ledger[0] (T-1).kind: missing"},
 		{"bad holiday", "workorders: {calendar: {holidays: [1 Oct]}}", `"1 Oct" is not a date`},
 		{"bad mapping priority", "workorders: {mappings: [{kind: pump, category: pump_trip, priority: urgent}]}", "mappings[0].priority"},

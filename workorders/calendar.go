@@ -99,3 +99,17 @@ func (c *Calendar) CloseOfDay(t time.Time) time.Time {
 	y, m, d := start.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, c.loc).Add(time.Duration(c.end) * time.Minute)
 }
+
+// WorkingBefore is the latest working day at or before t, at t's time of day, that is still
+// after floor; ok is false when every day between floor and t is off. A job that must not
+// slip later (an elevator's maintenance, at most 15 days after the last) moves there.
+func (c *Calendar) WorkingBefore(t, floor time.Time) (time.Time, bool) {
+	t = t.In(c.loc)
+	for i := 0; i < 366 && t.After(floor); i++ {
+		if c.Working(t) {
+			return t, true
+		}
+		t = t.AddDate(0, 0, -1)
+	}
+	return time.Time{}, false
+}

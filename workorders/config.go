@@ -39,7 +39,9 @@ type Config struct {
 	// VerifyFrom is the least urgent priority (critical, high, medium, low) whose alarm-raised
 	// repairs wait for the supervisor's verification; empty: all of them (see ClosingPath).
 	VerifyFrom string
-	// ReworkWindow is how long after a repair the same fault counts as rework (返修).
+	// ReworkWindow is how long after a repair the same fault counts as rework (返修). The
+	// plans count rework but give no window: the default 30 days is ours, a month in which a
+	// repeat of the same fault points at the repair rather than at wear.
 	ReworkWindow time.Duration
 	// OOSExemptKinds are device kinds never put out of service while an order is in progress.
 	OOSExemptKinds []string
@@ -59,6 +61,8 @@ type Config struct {
 	// Plans are the preventive-maintenance plans. Nil takes DefaultPlans; an empty,
 	// non-nil list means no plans (plans: [] in YAML).
 	Plans []Plan
+	// Drills are the estate's entrapment rescue drills (see Drills); a negative count, none.
+	Drills Drills
 }
 
 // StoreConfig says where orders are kept: a SQLite file (one gateway) or a PostgreSQL
@@ -157,16 +161,20 @@ type SamplingLevel struct {
 // has grown by MeterEvery since the last. The YAML reference (workorders.plans) says what
 // each field holds.
 type Plan struct {
-	ID, Title  string
-	Devices    []string
-	Kind       string
-	Profile    string
-	Tags       map[string]string
-	Category   string
-	Every      string
-	Weekday    string
-	Start      string
-	OnHoliday  string
+	ID, Title string
+	Devices   []string
+	Kind      string
+	Profile   string
+	Tags      map[string]string
+	Category  string
+	Every     string
+	Weekday   string
+	Start     string
+	OnHoliday string
+	// MaxDays is a hard maximum of days between two jobs (elevators: 15). A plan with one
+	// counts each job from the day the previous one was scheduled and moves a job off a day
+	// off earlier, never later; its grace never counts a job past the maximum as on time.
+	MaxDays    int
 	Month, Day int
 	At         string
 	Meter      string
@@ -224,6 +232,7 @@ func Default() Config {
 		CheckInterval:    30 * time.Second,
 		Retention:        DefaultRetention,
 		Plans:            DefaultPlans(),
+		Drills:           DefaultDrills(),
 	}
 }
 
@@ -278,6 +287,7 @@ func (c Config) withDefaults() Config {
 	if c.Plans == nil {
 		c.Plans = d.Plans
 	}
+	c.Drills = c.Drills.withDefaults()
 	return c
 }
 
@@ -334,6 +344,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validatePlans()...)
 	errs = append(errs, c.validateDuty()...)
 	errs = append(errs, c.validatePrices()...)
+	errs = append(errs, c.Drills.validate()...)
 	if _, err := verifyFrom(c.VerifyFrom); err != nil {
 		errs = append(errs, err)
 	}
@@ -439,11 +450,46 @@ func (c Config) validatePlans() []error {
 		if p.Every == "" && (p.Meter == "" || p.MeterEvery <= 0) {
 			errs = append(errs, fmt.Errorf("%s: needs every (a calendar plan) or meter and meter_every (a meter plan)", name))
 		}
+		errs = append(errs, validateMaxDays(name, p)...)
 		if p.Interrupts != "" && p.Ahead != 0 && p.Ahead < c.NoticeLead {
 			errs = append(errs, fmt.Errorf("%s.ahead: %v is less than workorders.notice_lead %v: residents would be told too late", name, p.Ahead, c.NoticeLead))
 		}
 	}
 	return errs
+}
+
+// validateMaxDays checks a plan's hard maximum: it counts days, so it needs a plan every N
+// days or weekly, no longer than the maximum, whose days off do not move jobs later.
+func validateMaxDays(name string, p Plan) []error {
+	switch p.OnHoliday {
+	case "", "keep", "next_workday", "previous_workday":
+	default:
+		return []error{fmt.Errorf("%s.on_holiday: %q is not keep, next_workday or previous_workday", name, p.OnHoliday)}
+	}
+	if p.MaxDays == 0 {
+		return nil
+	}
+	step := planStep(p)
+	switch {
+	case p.MaxDays < 0:
+		return []error{fmt.Errorf("%s.max_days: %d must be positive (days between two jobs)", name, p.MaxDays)}
+	case step == 0:
+		return []error{fmt.Errorf("%s.max_days: needs a plan every N days or weekly, not %q", name, p.Every)}
+	case step > p.MaxDays:
+		return []error{fmt.Errorf("%s.every: %q is longer than max_days %d; make every at most %dd", name, p.Every, p.MaxDays, p.MaxDays)}
+	case p.OnHoliday == "next_workday":
+		return []error{fmt.Errorf("%s.on_holiday: next_workday would move a job past max_days %d; leave it out (jobs move to the previous working day) or use keep", name, p.MaxDays)}
+	}
+	return nil
+}
+
+// planStep is the days between the jobs of a plan every N days or weekly; 0 for the others.
+func planStep(p Plan) int {
+	if p.Every == "weekly" {
+		return 7
+	}
+	n, _ := EveryDays(p.Every)
+	return n
 }
 
 // DefaultSampling is the two levels of the estate's plans (两级回访): the service centre calls

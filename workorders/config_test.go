@@ -41,7 +41,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad timezone", func(c *Config) { c.Calendar.Timezone = "Mars/Olympus" }, "workorders.calendar.timezone"},
 		{"first level sampled", func(c *Config) { c.FollowUp.Sampling = []SamplingLevel{{Level: "team", Share: 0.5}} }, "the first level calls every resident back"},
 		{"plan period", func(c *Config) { c.Plans = []Plan{{ID: "p", Kind: "pump", Every: "fortnightly"}} }, `workorders.plans[0] (p).every: "fortnightly"`},
-		{"notice too late", func(c *Config) { c.NoticeLead = 96 * time.Hour }, "workorders.plans[3] (secondary-water-check).ahead: 72h0m0s is less than workorders.notice_lead"},
+		{"notice too late", func(c *Config) { c.NoticeLead = 96 * time.Hour }, "workorders.plans[2] (secondary-water-check).ahead: 72h0m0s is less than workorders.notice_lead"},
 		{"negative retention", func(c *Config) { c.Retention = -time.Hour }, "workorders.retention: -1h0m0s must be positive"},
 	}
 	for _, tc := range tests {

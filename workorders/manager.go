@@ -132,7 +132,7 @@ type Manager struct {
 	meters map[string]float64 // plan/device → meter reading at the last order
 	// meterBase is the reading of each meter plan's last stored order, loaded at start.
 	meterBase map[string]float64
-	sched     map[string]time.Time
+	sched     map[string]planMark // plan/device → the last job, or where a new plan counts from
 	warned    map[string]bool
 }
 
@@ -159,11 +159,12 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 		cfg: cfg, site: site, store: st, now: opts.Clock, log: opts.Logger, opts: opts,
 		policy: &Policy{Limits: NewLimits(cfg.Limits), Calendar: cal, FollowUpRepair: cfg.FollowUp.Repair, FollowUpHousehold: cfg.FollowUp.Household,
 			Technicians: map[string]Technician{}, Supervisor: cfg.Supervisor, Sampling: cfg.FollowUp.Sampling,
-			VerifyFrom: alarms.Priority(cfg.VerifyFrom), Duty: cfg.Duty, Prices: cfg.Prices},
+			VerifyFrom: alarms.Priority(cfg.VerifyFrom), Duty: cfg.Duty, Prices: cfg.Prices,
+			Cars: map[string]bool{}, Security: cfg.Drills.Security},
 		ledger: map[string]Device{}, zones: map[string]ZoneTeam{}, exempt: map[string]bool{},
 		jobs:  make(chan func(context.Context), 256),
 		owner: ownerID(), wake: make(chan struct{}, 1),
-		meters: map[string]float64{}, sched: map[string]time.Time{}, warned: map[string]bool{},
+		meters: map[string]float64{}, sched: map[string]planMark{}, warned: map[string]bool{},
 	}
 	for _, d := range devs {
 		if _, dup := m.ledger[d.ID]; dup {
@@ -171,6 +172,7 @@ func New(cfg Config, site string, devs []Device, st Store, opts Options) (*Manag
 		}
 		m.ledger[d.ID] = d
 		m.order = append(m.order, d.ID)
+		m.policy.Cars[d.ID] = d.Kind == string(devices.KindElevator)
 	}
 	for _, z := range cfg.Zones {
 		m.zones[z.Zone] = z
@@ -787,6 +789,9 @@ func (m *Manager) Tick(ctx context.Context) error {
 	m.warranties(ctx, now)
 	m.homeWarranties(ctx, now)
 	if err := m.runPlans(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if err := m.runDrills(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

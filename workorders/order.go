@@ -68,7 +68,7 @@ const (
 
 // Actions lists every action, for messages and the CLI.
 var Actions = []Action{ActionAccept, ActionStart, ActionResolve, ActionFollowUp, ActionClose, ActionCancel, ActionReopen, ActionAssign, ActionArrive, ActionVerify, ActionPermit,
-	ActionInform, ActionHandover, ActionHotlineReply, ActionNotHome, ActionReschedule, ActionQuote, ActionConfirmCharge, ActionDraw}
+	ActionInform, ActionHandover, ActionHotlineReply, ActionNotHome, ActionReschedule, ActionQuote, ActionConfirmCharge, ActionDraw, ActionRelease}
 
 // Source says where an order came from.
 type Source string
@@ -170,6 +170,8 @@ type Order struct {
 	// FollowUpOverdue is set once an overdue follow-up has been escalated.
 	FollowUpOverdue bool  `json:"follow_up_overdue"`
 	Satisfied       *bool `json:"satisfied,omitempty"`
+	// Drill is a rescue drill's record: scenario, car and rescue time (see Drills).
+	Drill *DrillRecord `json:"drill,omitempty"`
 
 	History []Change `json:"history"`
 	// Version increases with every stored change; a store refuses an update from a stale one.
@@ -235,6 +237,9 @@ type Input struct {
 	// Points are the three answers of a repair's follow-up call (followup.go); Satisfied
 	// follows from them.
 	Points *Points `json:"points,omitempty"`
+	// Scenario and Car are a rescue drill's, recorded at its release.
+	Scenario string `json:"scenario,omitempty"`
+	Car      string `json:"car,omitempty"`
 }
 
 // TransitionError is an action the order's state does not allow.
@@ -275,6 +280,7 @@ var needs = map[Action][]State{
 	ActionArrive:   {StateAccepted, StateInProgress},
 	ActionVerify:   {StateResolved},
 	ActionPermit:   {StateNew, StateAccepted},
+	ActionRelease:  {StateInProgress},
 }
 
 // Policy computes deadlines: the time-limit table over the working calendar.
@@ -298,6 +304,10 @@ type Policy struct {
 	// VerifyFrom is the least urgent priority whose alarm-raised repairs wait for the
 	// supervisor's verification; empty: all of them (see ClosingPath).
 	VerifyFrom alarms.Priority
+	// Cars are the elevators a rescue drill may use; Security the security department's
+	// people a drill's record names (workorders.drills.security).
+	Cars     map[string]bool
+	Security []string
 }
 
 // FirstLevel is the follow-up level whose call every order gets and which moves the order on.
@@ -380,6 +390,9 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 	if err := p.checkPath(o, a, in, sampled); err != nil {
 		return o, err
 	}
+	if err := p.checkDrill(o, a, in); err != nil {
+		return o, err
+	}
 	if sampled {
 		if err := p.checkSampled(o, in.Level); err != nil {
 			return o, err
@@ -436,6 +449,8 @@ func Apply(o Order, a Action, in Input, now time.Time, p *Policy) (Order, error)
 		p.resolve(&o, now)
 	case ActionVerify:
 		o.State, o.ClosedAt = StateClosed, now
+	case ActionRelease:
+		p.release(&o, in, p.Security, now)
 	case ActionFollowUp:
 		// A sampled call leaves a satisfied order where it is; an unsatisfied answer at any
 		// level goes back to engineering (传递给工程办跟进处理) and reopens the order.

@@ -56,7 +56,7 @@ func TestApply(t *testing.T) {
 		{name: "follow-up without an answer", from: StateResolved, action: ActionFollowUp, wantErr: "invalid: follow_up of WO-1: a repair's follow-up records three points, each the resident's answer (points: {timeliness, quality, satisfaction}: true or false)"},
 		{name: "a repair answered satisfied alone", from: StateResolved, action: ActionFollowUp, in: Input{Satisfied: &yes}, wantErr: "invalid: follow_up of WO-1: a repair's follow-up records three points, each the resident's answer (points: {timeliness, quality, satisfaction}: true or false)"},
 		{name: "nobody acting", from: StateNew, action: ActionAccept, in: Input{By: " "}, wantErr: "invalid: accept of WO-1: say who acts (by)"},
-		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive verify permit inform handover reply_12345 resident_not_home reschedule quote confirm_charge draw])`},
+		{name: "not an action", from: StateNew, action: "explode", wantErr: `invalid: "explode" is not an action (one of [accept start resolve follow_up close cancel reopen assign arrive verify permit inform handover reply_12345 resident_not_home reschedule quote confirm_charge draw release])`},
 		{name: "an alarm-raised repair waits for verification", from: StateInProgress, source: SourceAlarm, action: ActionResolve, want: StateResolved},
 		{name: "a preventive job closes when resolved", from: StateInProgress, source: SourcePreventive, action: ActionResolve, want: StateClosed},
 		{name: "the supervisor verifies a repair", from: StateResolved, source: SourceAlarm, action: ActionVerify, in: Input{By: "sup-li"}, want: StateClosed},

@@ -84,16 +84,91 @@ func NextOccurrence(p Plan, t time.Time, loc *time.Location) (time.Time, bool) {
 }
 
 // onCalendar moves a job that falls on a day off to the next working day at the same time,
-// unless the plan says keep.
+// or to the previous one when the plan says previous_workday (or has a hard maximum), unless
+// the plan says keep.
 func (m *Manager) onCalendar(p Plan, job time.Time) time.Time {
 	if p.OnHoliday == "keep" {
 		return job
 	}
 	cal := m.policy.Calendar
+	if p.OnHoliday == "previous_workday" || p.MaxDays > 0 {
+		if j, ok := cal.WorkingBefore(job, job.AddDate(0, 0, -60)); ok {
+			return j
+		}
+		return job
+	}
 	for i := 0; i < 60 && !cal.Working(job); i++ {
 		job = job.AddDate(0, 0, 1)
 	}
 	return job
+}
+
+// planMark is where the scheduling of a plan on a device stands: its last job, or (job
+// false) the time a new plan counts its first job from.
+type planMark struct {
+	at  time.Time
+	job bool
+}
+
+// nextJob is the next job of calendar plan p after mark, on the working calendar.
+//
+// A plan with a hard maximum (MaxDays) counts each job from the day the previous one was
+// actually scheduled, not from its grid, and moves a job off a day off earlier, never later
+// and never onto the previous job's day; so no two jobs are further apart than the maximum.
+// Its first job has no visit before it to keep to: when moving it earlier would put it in
+// the past, it moves later instead.
+func (m *Manager) nextJob(p Plan, mark planMark, now time.Time) (time.Time, bool) {
+	loc := m.policy.Calendar.Location()
+	if p.MaxDays <= 0 || !mark.job {
+		next, ok := NextOccurrence(p, mark.at, loc)
+		if !ok {
+			return time.Time{}, false
+		}
+		moved := m.onCalendar(p, next)
+		if p.MaxDays > 0 && !moved.After(now) {
+			later := p
+			later.OnHoliday, later.MaxDays = "next_workday", 0
+			moved = m.onCalendar(later, next)
+		}
+		return moved, true
+	}
+	next := mark.at.In(loc).AddDate(0, 0, planStep(p))
+	if p.OnHoliday == "keep" {
+		return next, true
+	}
+	if j, ok := m.policy.Calendar.WorkingBefore(next, mark.at); ok {
+		return j, true
+	}
+	// Every day since the last job is off: keep the day rather than pass the maximum.
+	return next, true
+}
+
+// maxDue is the latest a job of a plan with a hard maximum may be done and still be on
+// time: the end of the day MaxDays after the previous job (prev), or, with no job before
+// it, after the day the previous job would have been on the plan's step.
+func (m *Manager) maxDue(p Plan, at, prev time.Time) time.Time {
+	loc := m.policy.Calendar.Location()
+	if prev.IsZero() {
+		prev = at.AddDate(0, 0, -planStep(p))
+	}
+	y, mo, d := prev.In(loc).Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, loc).AddDate(0, 0, p.MaxDays+1)
+}
+
+// previousJob is the latest job of a plan on a device scheduled before t, cancelled ones
+// included (the next is counted from it, as runPlans counts); zero if none.
+func (m *Manager) previousJob(ctx context.Context, plan, dev string, t time.Time) (time.Time, error) {
+	list, err := m.store.List(ctx, Filter{Plan: plan, Device: dev})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var last time.Time
+	for _, o := range list {
+		if o.ScheduledAt.Before(t) && o.ScheduledAt.After(last) {
+			last = o.ScheduledAt
+		}
+	}
+	return last, nil
 }
 
 // planDevices lists the devices and ledger assets a plan covers, in ledger order.
@@ -179,7 +254,6 @@ func (m *Manager) LoadMeters(ctx context.Context) error {
 // runPlans raises the orders of calendar plans whose job is within the plan's lead time.
 func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 	var errs []error
-	loc := m.policy.Calendar.Location()
 	for _, p := range m.cfg.Plans {
 		if p.Every == "" {
 			continue
@@ -187,7 +261,7 @@ func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 		for _, dev := range m.planDevices(p) {
 			key := p.ID + "/" + dev
 			m.mu.Lock()
-			last, known := m.sched[key]
+			mark, known := m.sched[key]
 			m.mu.Unlock()
 			if !known {
 				l, err := m.lastScheduled(ctx, p.ID, dev)
@@ -195,19 +269,16 @@ func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 					errs = append(errs, err)
 					continue
 				}
-				last = l
-				if last.IsZero() {
-					// A new plan starts with the next job, not with those before it existed.
-					last = now
+				// A new plan starts with the next job, not with those before it existed.
+				mark = planMark{at: l, job: true}
+				if l.IsZero() {
+					mark = planMark{at: now}
 				}
 			}
-			next, ok := NextOccurrence(p, last, loc)
-			if ok {
-				next = m.onCalendar(p, next)
-			}
+			next, ok := m.nextJob(p, mark, now)
 			if !ok || now.Before(next.Add(-m.ahead(p))) {
 				m.mu.Lock()
-				m.sched[key] = last
+				m.sched[key] = mark
 				m.mu.Unlock()
 				continue
 			}
@@ -222,7 +293,7 @@ func (m *Manager) runPlans(ctx context.Context, now time.Time) error {
 				m.enqueue(ctx, "pm_skipped/"+p.ID+"/"+dev+"/"+next.UTC().Format(time.RFC3339), Notification{Type: "pm_skipped", Device: dev, To: recipients(m.cfg.Supervisor), Message: err.Error(), At: now})
 			}
 			m.mu.Lock()
-			m.sched[key] = next
+			m.sched[key] = planMark{at: next, job: true}
 			m.mu.Unlock()
 		}
 	}
@@ -286,6 +357,25 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 	if grace <= 0 {
 		grace = 24 * time.Hour
 	}
+	due := r.At.Add(grace)
+	if p.MaxDays > 0 {
+		prev, err := m.previousJob(ctx, p.ID, r.Device, r.At)
+		if err != nil {
+			return nil, err
+		}
+		limit := m.maxDue(p, r.At, prev)
+		// The plans' own jobs keep the maximum by construction (counted from the last job);
+		// one past it by hand is refused. A job raised after a skipped one is past it already
+		// and is raised all the same, late.
+		if !r.At.Before(limit) && r.By != "system" {
+			return nil, fmt.Errorf("%w: plan %s allows at most %d days between jobs: the last was at %s, so schedule this one before %s",
+				ErrInvalid, p.ID, p.MaxDays, m.fmtTime(prev), m.fmtTime(limit))
+		}
+		// The grace never counts a job past the maximum as on time.
+		if due.After(limit) && limit.After(r.At) {
+			due = limit
+		}
+	}
 	title := p.Title
 	if title == "" {
 		title = p.ID
@@ -294,11 +384,16 @@ func (m *Manager) Schedule(ctx context.Context, r ScheduleRequest) (*Order, erro
 		title = m.t(key) // a default plan keeps its default title: in the site's language
 	}
 	o := &Order{Device: r.Device, Fault: "pm/" + p.ID, Category: category, Priority: alarms.PriorityLow, Source: SourcePreventive,
-		Plan: p.ID, ScheduledAt: r.At, DueBy: r.At.Add(grace), MeterValue: r.Meter, Title: m.t("order.title.planned", "title", title, "device", r.Device), CreatedAt: now}
+		Plan: p.ID, ScheduledAt: r.At, DueBy: due, MeterValue: r.Meter, Title: m.t("order.title.planned", "title", title, "device", r.Device), CreatedAt: now}
 	m.fill(o)
+	// The maintenance company that owns the device's upkeep (对相关维保单位要勤沟通,严要求) is
+	// told of each job it must carry out, as it is of the faults.
+	if d := m.ledger[r.Device]; d.Asset != nil && d.Asset.Contractor != "" {
+		o.Contractor = strings.TrimSpace(d.Asset.Contractor + " " + d.Asset.ContractorPhone)
+	}
 	o.History = []Change{{At: now, By: r.By, Action: "create", To: StateNew, Note: m.t("order.note.planned", "at", m.fmtTime(r.At))}}
 	stored, created, err := m.store.Open(ctx, o, func(stored *Order) []Notification {
-		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team),
+		return []Notification{{Type: "assigned", Order: stored.ID, Device: stored.Device, To: recipients(stored.Team, stored.Contractor),
 			Message: m.t("order.notify.planned", "id", stored.ID, "title", stored.Title, "at", m.fmtTime(r.At)), At: now}}
 	})
 	if err != nil {

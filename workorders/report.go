@@ -124,6 +124,8 @@ type Report struct {
 	// ZoneScore; HouseholdZones compares their household repairs the same way, apart.
 	Zones          []ZoneRow `json:"zones"`
 	HouseholdZones []ZoneRow `json:"household_zones"`
+	// Drills are the rescue drills scheduled in the period (drills.go), nil when none.
+	Drills *DrillSummary `json:"drills,omitempty"`
 }
 
 // LevelCalls is one follow-up level's calls in the month and the residents satisfied.
@@ -204,6 +206,9 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 		t.followUps(o)
 	}
 	t.finish()
+	if r.Drills, err = reportDrills(ctx, st, from, to, now); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -531,6 +536,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	r.zonesMarkdown(&b)
 	r.patrolMarkdown(&b)
+	r.drillsMarkdown(&b)
 	fmt.Fprintf(&b, "\n## %s\n\n| %s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", t("report.by.technician"), strings.Join(r.technicianColumns(), " | "))
 	for _, w := range r.ByTechnician {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d (%s) | %s |\n", w.Name, w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
@@ -689,6 +695,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		add("patrol", r.Month, "circuits_ticked", p.CircuitsTicked)
 		add("patrol", r.Month, "circuits_fixed", r.CircuitsFixed)
 	}
+	r.drillsCSV(add)
 	for _, w := range r.ByTechnician {
 		add("technician", w.Name, "orders", w.Orders)
 		add("technician", w.Name, "resolved", w.Resolved)
@@ -769,6 +776,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		}
 		b.WriteString("</table>\n")
 	}
+	r.drillsHTML(&b)
 	b.WriteString("</body>\n</html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err

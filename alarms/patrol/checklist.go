@@ -124,7 +124,7 @@ func (s *Service) runCheck(now time.Time, date string) {
 }
 
 // checklistMessage is the one alert that carries a checklist to the night's groups of every
-// zone it touches.
+// zone it touches and to those zones' security supervisors (片区安全主管参与其中).
 func (s *Service) checklistMessage(c *Checklist, now time.Time) Message {
 	m := Message{Type: "checklist", Alert: c.ID, Kind: "lighting", Site: c.Site, Priority: "low",
 		Class: "equipment", State: StateOpen, At: now, To: []Guard{}, Checklist: c,
@@ -136,6 +136,9 @@ func (s *Service) checklistMessage(c *Checklist, now time.Time) Message {
 	for _, it := range c.Items {
 		m.Zones = appendNew(m.Zones, it.Zone)
 		for _, g := range s.roster.GroupGuards(shift, it.Zone) {
+			told = appendNew(told, g)
+		}
+		for _, g := range s.roster.ZoneSupervisors(shift, it.Zone) {
 			told = appendNew(told, g)
 		}
 	}

@@ -51,11 +51,14 @@ type Shift struct {
 	Supervisor, Fallback string
 }
 
-// Group is the guards who patrol some zones ("*": every zone) during one shift.
+// Group is the guards who patrol some zones ("*": every zone) during one shift, and the
+// zones' security supervisor (片区安全主管), who takes part in the night inspection with them:
+// the night lighting checklist reaches the supervisor too.
 type Group struct {
 	Name, Shift string
 	Zones       []string
 	Guards      []string
+	Supervisor  string
 }
 
 // Rule routes the alarms it matches; an empty match field matches anything.

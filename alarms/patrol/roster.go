@@ -160,6 +160,21 @@ func (r *Roster) GroupGuards(shiftName, zone string) []string {
 	return out
 }
 
+// ZoneSupervisors returns the security supervisors of the groups patrolling zone during the
+// named shift.
+func (r *Roster) ZoneSupervisors(shiftName, zone string) []string {
+	var out []string
+	for _, g := range r.groups {
+		if g.Supervisor == "" || g.Shift != shiftName || !(slices.Contains(g.Zones, zone) || slices.Contains(g.Zones, "*")) {
+			continue
+		}
+		if !slices.Contains(out, g.Supervisor) {
+			out = append(out, g.Supervisor)
+		}
+	}
+	return out
+}
+
 // Route is where one alarm's alert goes.
 type Route struct {
 	Shift string

@@ -57,7 +57,7 @@ func patrolGuards(in []config.PatrolGuard) []patrol.Guard {
 func patrolGroups(in []config.PatrolGroup) []patrol.Group {
 	out := make([]patrol.Group, 0, len(in))
 	for _, g := range in {
-		out = append(out, patrol.Group{Name: g.Name, Shift: g.Shift, Zones: g.Zones, Guards: g.Guards})
+		out = append(out, patrol.Group{Name: g.Name, Shift: g.Shift, Zones: g.Zones, Guards: g.Guards, Supervisor: g.Supervisor})
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -129,9 +130,19 @@ func workOrdersConfig(cfg *config.Config) (workorders.Config, error) {
 	}
 	for _, p := range w.Plans {
 		wc.Plans = append(wc.Plans, workorders.Plan{ID: p.ID, Title: p.Title, Devices: p.Devices, Kind: p.Kind, Profile: p.Profile, Tags: p.Tags,
-			Category: p.Category, Every: p.Every, Weekday: p.Weekday, Start: p.Start, OnHoliday: p.OnHoliday, Month: p.Month, Day: p.Day, At: p.At,
+			Category: p.Category, Every: p.Every, Weekday: p.Weekday, Start: p.Start, OnHoliday: p.OnHoliday, MaxDays: p.MaxDays, Month: p.Month, Day: p.Day, At: p.At,
 			Meter: p.Meter, MeterEvery: p.MeterEvery, Interrupts: p.Interrupts, Duration: p.Duration, Ahead: p.Ahead, Grace: p.Grace,
 			ConfinedSpace: p.ConfinedSpace})
+	}
+	dr := w.Drills
+	wc.Drills = workorders.Drills{Count: dr.Count, Month: dr.Month, Day: dr.Day, At: dr.At, Team: dr.Team, Security: dr.Security, Ahead: dr.Ahead, Grace: dr.Grace}
+	if len(wc.Drills.Security) == 0 {
+		// The security department's people are the supervisors of the patrol's shifts.
+		for _, s := range cfg.Patrol.Shifts {
+			if s.Supervisor != "" && !slices.Contains(wc.Drills.Security, s.Supervisor) {
+				wc.Drills.Security = append(wc.Drills.Security, s.Supervisor)
+			}
+		}
 	}
 	return wc, workorders.Check(wc)
 }

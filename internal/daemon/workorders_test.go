@@ -133,7 +133,7 @@ func TestCheckWorkOrders(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"defaults", "", ""},
 		{"a longer notice lead than a default plan's lead time", "workorders: {notice_lead: 96h}",
-			"workorders.plans[3] (secondary-water-check).ahead: 72h0m0s is less than workorders.notice_lead 96h0m0s"},
+			"workorders.plans[2] (secondary-water-check).ahead: 72h0m0s is less than workorders.notice_lead 96h0m0s"},
 		{"its own plans under the same lead", "workorders: {notice_lead: 96h, plans: []}", ""},
 	}
 	for _, tc := range tests {
