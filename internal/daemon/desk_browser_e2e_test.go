@@ -216,7 +216,9 @@ func technicianDoesPaidJob(t *testing.T, base string) {
 	}
 	apiURL, _, _ := strings.Cut(base, "/api/v1/")
 	var st workorders.Stocktake
-	deskCall(t, http.MethodGet, apiURL+"/api/v1/workorders/stocktake?period=month", deskToken, nil, &st)
+	// The month of the draw in the estate's time, which the stock-take counts in.
+	at := o.Materials[0].At.In(shanghaiTZ(t)).Format(time.DateOnly)
+	deskCall(t, http.MethodGet, apiURL+"/api/v1/workorders/stocktake?period=month&at="+at, deskToken, nil, &st)
 	drawn := false
 	for _, m := range st.Materials {
 		drawn = drawn || (m.Part == "kitchen mixer tap" && m.Qty == 1 && m.Orders == 1)
