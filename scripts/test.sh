@@ -115,6 +115,28 @@ stop_postgres() {
 	return 0
 }
 
+# --- OPC UA: node-opcua for the foreign server devices/opcua/testdata/server.js, installed once
+# into a cache outside the checkout at the version devices/opcua/testdata/package.json pins; the
+# tests start (and restart) servers of their own on free ports. ---
+opcua_cache=${XDG_CACHE_HOME:-$HOME/.cache}/facilityd/npm/opcua
+start_opcua() {
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		log "node and npm not found (apt-get install nodejs npm: Node 18 or later)"
+		return 1
+	fi
+	local pkg=$root/devices/opcua/testdata/package.json
+	mkdir -p "$opcua_cache"
+	if ! cmp -s "$pkg" "$opcua_cache/package.json" || [[ ! -d $opcua_cache/node_modules/node-opcua ]]; then
+		log "installing node-opcua into $opcua_cache"
+		cp "$pkg" "$opcua_cache/package.json"
+		(cd "$opcua_cache" && npm install --no-audit --no-fund --omit=dev --loglevel=error >/dev/null) ||
+			{ log "npm install of node-opcua failed"; return 1; }
+	fi
+	export FACILITYD_TEST_OPCUA_NODE_MODULES=$opcua_cache/node_modules
+}
+stop_opcua() { :; }
+SERVICES+=(opcua)
+
 started=()
 cleanup() {
 	local status=$? i
