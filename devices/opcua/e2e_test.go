@@ -345,7 +345,6 @@ func (c *cutter) accepted() int {
 	return c.n
 }
 
-
 // lockedBuffer is a log sink the driver's goroutines write while the test reads.
 type lockedBuffer struct {
 	mu sync.Mutex

@@ -22,10 +22,10 @@ var errBroken = errors.New("session broken")
 // resolved for this session, and the device's last values. Nothing of it outlives the session
 // but the values, which the driver hands to the next.
 type session struct {
-	dev *Device
-	cl  *opcua.Client
-	log *slog.Logger
-	now func() time.Time
+	dev  *Device
+	cl   *opcua.Client
+	log  *slog.Logger
+	now  func() time.Time
 	emit func(*devices.Snapshot)
 
 	mu    sync.Mutex

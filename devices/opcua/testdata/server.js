@@ -62,14 +62,16 @@ async function main() {
 	const plant = ns.addFolder(space.rootFolder.objects, { browseName: "Plant", nodeId: "s=Plant" });
 	const chiller = ns.addObject({ organizedBy: plant, browseName: "Chiller1", nodeId: "s=Chiller1" });
 	const double = (v) => new Variant({ dataType: DataType.Double, value: v });
+	// node-opcua makes a variable writable unless told; only the setpoint is.
+	const ro = { accessLevel: "CurrentRead", userAccessLevel: "CurrentRead" };
 	const supply = ns.addVariable({
-		componentOf: chiller, browseName: "SupplyTemp", nodeId: `i=${base}`, dataType: "Double", value: double(6.0),
+		...ro, componentOf: chiller, browseName: "SupplyTemp", nodeId: `i=${base}`, dataType: "Double", value: double(6.0),
 	});
 	ns.addVariable({
-		componentOf: chiller, browseName: "ReturnTemp", nodeId: `i=${base + 1}`, dataType: "Double", value: double(12.0),
+		...ro, componentOf: chiller, browseName: "ReturnTemp", nodeId: `i=${base + 1}`, dataType: "Double", value: double(12.0),
 	});
 	ns.addVariable({
-		componentOf: chiller, browseName: "Running", nodeId: `i=${base + 2}`, dataType: "Boolean",
+		...ro, componentOf: chiller, browseName: "Running", nodeId: `i=${base + 2}`, dataType: "Boolean",
 		value: new Variant({ dataType: DataType.Boolean, value: true }),
 	});
 	ns.addVariable({
