@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/internal/testutil"
 )
 
 func TestNodeBrowseWritesDraftProfile(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
 	entries, err := Browse(context.Background(), none(srv.URL()), nil, "/Objects/Plant")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/internal/testutil"
 )
 
@@ -119,8 +120,8 @@ func (r *rig) waitLost(what string, n int) int {
 func none(url string) Connection { return Connection{Endpoint: url, Policy: "None", Mode: "None"} }
 
 func TestNodeSubscriptionReadsByPathWithServerTime(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
 	r := startDriver(t, none(srv.URL()), chiller(), ModeSubscribe)
 	i := r.waitGood("the chiller's points by subscription", 0)
 	s := r.snap.All()[i]
@@ -143,8 +144,8 @@ func TestNodeSubscriptionReadsByPathWithServerTime(t *testing.T) {
 }
 
 func TestNodePollReadsByNodeID(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
 	prof := &Profile{Name: "chiller-ids", Points: []Point{
 		{Name: "supply_temp", Node: "ns=2;i=1001", Type: devices.TypeFloat64},
 		{Name: "return_temp", Node: "nsu=" + plantNS + ";i=1002", Type: devices.TypeFloat64, Scale: 10},
@@ -168,33 +169,33 @@ func TestNodePollReadsByNodeID(t *testing.T) {
 }
 
 func TestNodeSubscriptionSurvivesServerRestart(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
 	r := startDriver(t, none(srv.URL()), chiller(), ModeSubscribe)
 	i := r.waitGood("readings before the restart", 0)
-	srv.stop()
+	srv.Stop()
 	lost := r.waitLost("the device reported not online while the server is down", i)
-	srv.start()
+	srv.Start()
 	r.waitGood("readings after the restart, facilityd not restarted", lost)
 }
 
 func TestNodeSubscriptionSurvivesNewIDsAndNamespaceOrder(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
 	r := startDriver(t, none(srv.URL()), chiller(), ModeSubscribe)
 	i := r.waitGood("readings before the restart", 0)
-	srv.stop()
+	srv.Stop()
 	lost := r.waitLost("the device reported not online while the server is down", i)
 	// After this reboot the plant's namespace has index 3, not 2, and its variables other
 	// numeric ids: the browse paths find them again.
-	srv.start("OPCUA_ID_BASE=5001", "OPCUA_EXTRA_NS=1")
+	srv.Start("OPCUA_ID_BASE=5001", "OPCUA_EXTRA_NS=1")
 	r.waitGood("readings after the reboot with new ids", lost)
 }
 
 func TestNodeSubscriptionSurvivesDroppedChannel(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
-	p := newCutter(t, srv.port)
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
+	p := newCutter(t, srv.Port)
 	r := startDriver(t, none(p.url()), chiller(), ModeSubscribe)
 	i := r.waitGood("readings through the proxy", 0)
 	p.cut()
@@ -206,8 +207,8 @@ func TestNodeSubscriptionSurvivesDroppedChannel(t *testing.T) {
 }
 
 func TestNodeSecureEndpointNeedsTrust(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start("OPCUA_SECURE=1")
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start("OPCUA_SECURE=1")
 	// A None device against a secure-only server is told what the server offers.
 	_, err := dial(context.Background(), none(srv.URL()), nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "Basic256Sha256/SignAndEncrypt") {
@@ -243,8 +244,8 @@ func TestNodeSecureEndpointNeedsTrust(t *testing.T) {
 }
 
 func TestNodeUsernameIdentity(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
 	conn := Connection{Endpoint: srv.URL(), Policy: "Basic256Sha256", Mode: "SignAndEncrypt", Auth: AuthUsername, Username: "operator", Password: "wrong"}
 	pki, err := OpenPKI(t.TempDir())
 	if err != nil {
@@ -268,8 +269,8 @@ func TestNodeUsernameIdentity(t *testing.T) {
 }
 
 func TestNodeWriteReadsBack(t *testing.T) {
-	srv := newNodeServer(t)
-	srv.start()
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start()
 	r := startDriver(t, none(srv.URL()), chiller(), ModeSubscribe)
 	r.waitGood("readings", 0)
 	ctx := context.Background()

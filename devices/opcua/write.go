@@ -18,6 +18,16 @@ var (
 	ErrNotConnected = errors.New("no session with the server")
 )
 
+// Serves reports whether the device is one of the driver's.
+func (d *Driver) Serves(device string) bool {
+	for _, dev := range d.devs {
+		if dev.Dev.ID == device {
+			return true
+		}
+	}
+	return false
+}
+
 // Write sets a writable point to v (in engineering units) and reads it back: the value the
 // server holds after the write, which is what the caller reports.
 func (d *Driver) Write(ctx context.Context, device, point string, v devices.Value) (devices.Value, error) {
