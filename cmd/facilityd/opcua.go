@@ -45,7 +45,7 @@ func opcuaTrustCommand() *cobra.Command {
 					return err
 				}
 				if len(refused) == 0 {
-					fmt.Fprintln(out, "no refused server certificates in", pki.Dir())
+					fmt.Fprintln(out, cliLang().T("cli.opcua.no_refused", "dir", pki.Dir()))
 				}
 				for _, tp := range refused {
 					fmt.Fprintln(out, tp)
@@ -56,7 +56,7 @@ func opcuaTrustCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "trusted %s (%s): facilityd connects at its next attempt\n", args[0], to)
+			fmt.Fprintln(out, cliLang().T("cli.opcua.trusted", "thumbprint", args[0], "file", to))
 			return nil
 		},
 	}
@@ -95,6 +95,7 @@ func opcuaBrowseCommand() *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
+			fmt.Fprintln(w, header("opcua.browse"))
 			for _, e := range entries {
 				rw := "r"
 				if e.Writable {
@@ -112,7 +113,7 @@ func opcuaBrowseCommand() *cobra.Command {
 			if err := os.WriteFile(out, data, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "draft profile of %d points written to %s: give its points units and check what may be written\n", strings.Count(string(data), "- name:"), out)
+			fmt.Fprintln(w, cliLang().T("cli.opcua.draft", "points", strings.Count(string(data), "- name:"), "file", out))
 			return nil
 		},
 	}
