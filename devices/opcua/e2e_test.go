@@ -168,6 +168,16 @@ func TestNodePollReadsByNodeID(t *testing.T) {
 	}
 }
 
+func TestNodeRefusedSubscriptionFallsBackToPolling(t *testing.T) {
+	srv := testenv.NewOPCUAServer(t)
+	srv.Start("OPCUA_NO_SUBSCRIPTIONS=1")
+	r := startDriver(t, none(srv.URL()), chiller(), ModeSubscribe)
+	r.waitGood("polled readings from a server that refuses subscriptions", 0)
+	if !strings.Contains(r.logs.String(), "polling instead") || !strings.Contains(r.logs.String(), "BadTooManySubscriptions") {
+		t.Errorf("the log does not say the subscription was refused and the device is polled:\n%s", r.logs.String())
+	}
+}
+
 func TestNodeSubscriptionSurvivesServerRestart(t *testing.T) {
 	srv := testenv.NewOPCUAServer(t)
 	srv.Start()

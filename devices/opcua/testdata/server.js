@@ -15,6 +15,7 @@
 //                    another base plays a server whose numeric ids change on reboot
 //   OPCUA_EXTRA_NS   "1": register another namespace before the plant's, so its index moves
 //   OPCUA_SETPOINT   the setpoint's value at start (default 7.0)
+//   OPCUA_NO_SUBSCRIPTIONS  "1": refuse every CreateSubscription (BadTooManySubscriptions)
 // Prints "ready" on stdout once it listens; stops on SIGTERM.
 "use strict";
 const path = require("path");
@@ -54,6 +55,9 @@ async function main() {
 		serverInfo: { applicationUri: "urn:facilityd:test:server", productUri: "urn:facilityd:test:server" },
 	});
 	await server.initialize();
+	if (process.env.OPCUA_NO_SUBSCRIPTIONS === "1") {
+		server.engine.serverCapabilities.maxSubscriptionsPerSession = 0;
+	}
 	const space = server.engine.addressSpace;
 	if (process.env.OPCUA_EXTRA_NS === "1") {
 		space.registerNamespace("urn:facilityd:test:other");
