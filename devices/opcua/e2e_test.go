@@ -253,7 +253,7 @@ func TestNodeSecureEndpointNeedsTrust(t *testing.T) {
 	}
 }
 
-func TestNodeUsernameIdentity(t *testing.T) {
+func TestNodeUserIdentities(t *testing.T) {
 	srv := testenv.NewOPCUAServer(t)
 	srv.Start()
 	conn := Connection{Endpoint: srv.URL(), Policy: "Basic256Sha256", Mode: "SignAndEncrypt", Auth: AuthUsername, Username: "operator", Password: "wrong"}
@@ -274,6 +274,13 @@ func TestNodeUsernameIdentity(t *testing.T) {
 	cl, err := dial(context.Background(), conn, pki, nil)
 	if err != nil {
 		t.Fatalf("operator/secret: %v", err)
+	}
+	cl.Close(context.Background())
+	// The certificate identity, with facilityd's application certificate as the user's.
+	conn = Connection{Endpoint: srv.URL(), Policy: "Basic256Sha256", Mode: "SignAndEncrypt", Auth: AuthCertificate}
+	cl, err = dial(context.Background(), conn, pki, nil)
+	if err != nil {
+		t.Fatalf("certificate identity: %v", err)
 	}
 	cl.Close(context.Background())
 }
