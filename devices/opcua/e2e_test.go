@@ -253,7 +253,7 @@ func TestNodeSecureEndpointNeedsTrust(t *testing.T) {
 	}
 }
 
-func TestNodeUserIdentities(t *testing.T) {
+func TestNodeIdentitiesAndSign(t *testing.T) {
 	srv := testenv.NewOPCUAServer(t)
 	srv.Start()
 	conn := Connection{Endpoint: srv.URL(), Policy: "Basic256Sha256", Mode: "SignAndEncrypt", Auth: AuthUsername, Username: "operator", Password: "wrong"}
@@ -274,6 +274,12 @@ func TestNodeUserIdentities(t *testing.T) {
 	cl, err := dial(context.Background(), conn, pki, nil)
 	if err != nil {
 		t.Fatalf("operator/secret: %v", err)
+	}
+	cl.Close(context.Background())
+	// Signed, not encrypted.
+	cl, err = dial(context.Background(), Connection{Endpoint: srv.URL(), Policy: "Aes128_Sha256_RsaOaep", Mode: "Sign"}, pki, nil)
+	if err != nil {
+		t.Fatalf("Aes128_Sha256_RsaOaep/Sign: %v", err)
 	}
 	cl.Close(context.Background())
 	// The certificate identity, with facilityd's application certificate as the user's.
