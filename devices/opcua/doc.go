@@ -11,5 +11,6 @@
 // Files: profile.go holds the points and their addresses, endpoint.go the choice of endpoint
 // and identity, pki.go facilityd's application certificate and the trust list of server
 // certificates, value.go status codes and variants, session.go one session's reads and
-// subscription, driver.go the loop that keeps a session up, write.go writes and read-back.
+// subscription, driver.go the loop that keeps a session up, write.go writes and read-back,
+// browse.go the address space listed and a draft profile made of it.
 package opcua

@@ -162,7 +162,7 @@ func commAfter(failures, offlineAfter int) devices.Comm {
 // and every session is built from nothing (resolved, subscribed) because the server may have
 // restarted with other node ids or namespace indexes.
 func (d *Driver) keep(ctx context.Context, dev *Device) {
-	log := d.opts.Logger.With("device", dev.Dev.ID, "endpoint", dev.Conn.Endpoint)
+	log := d.opts.Logger.With("device", dev.Dev.ID, "opcua", dev.Conn)
 	b := backoff.New(d.opts.BackoffMin, d.opts.BackoffMax).WithJitter()
 	failures := 0
 	for ctx.Err() == nil {

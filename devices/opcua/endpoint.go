@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -112,12 +113,11 @@ func (c Connection) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LogValue hides the password when the connection is logged.
-func (c Connection) LogValue() string {
-	if c.Password != "" {
-		c.Password = "<hidden>"
-	}
-	return fmt.Sprintf("%s %s/%s auth %s", c.Endpoint, c.Policy, c.Mode, c.Auth)
+// LogValue is the connection as logs show it: never the password.
+func (c Connection) LogValue() slog.Value {
+	c = c.withDefaults()
+	return slog.GroupValue(slog.String("endpoint", c.Endpoint), slog.String("security", c.Policy+"/"+c.Mode),
+		slog.String("auth", c.Auth), slog.String("username", c.Username))
 }
 
 func names[V any](m map[string]V) string {
