@@ -145,18 +145,6 @@ func (d *Driver) Run(ctx context.Context) error {
 	return nil
 }
 
-// commAfter is the device's communication status after failures attempts in a row have failed
-// (Modbus counts failed polls the same way): retrying below offlineAfter, offline from it.
-func commAfter(failures, offlineAfter int) devices.Comm {
-	switch {
-	case failures == 0:
-		return devices.CommOnline
-	case failures < offlineAfter:
-		return devices.CommRetrying
-	}
-	return devices.CommOffline
-}
-
 // keep is one device's loop: open a session, serve it until it breaks, and open the next one
 // after a backoff. One goroutine a device, so there is never more than one attempt at a time,
 // and every session is built from nothing (resolved, subscribed) because the server may have
@@ -164,14 +152,16 @@ func commAfter(failures, offlineAfter int) devices.Comm {
 func (d *Driver) keep(ctx context.Context, dev *Device) {
 	log := d.opts.Logger.With("device", dev.Dev.ID, "opcua", dev.Conn)
 	b := backoff.New(d.opts.BackoffMin, d.opts.BackoffMax).WithJitter()
-	failures := 0
+	var l link
 	for ctx.Err() == nil {
 		s, err := d.open(ctx, dev, log)
 		if err == nil {
-			if failures >= dev.Dev.OfflineAfter {
+			failures := l.failures
+			var announce string
+			l, _, announce = step(l, linkOpened, dev.Dev.OfflineAfter)
+			if announce == announceBack {
 				log.Info("device back online", "after_failed_attempts", failures)
 			}
-			failures = 0
 			b.Reset()
 			err = d.serve(ctx, s, log)
 			d.setLive(dev.Dev.ID, nil)
@@ -184,8 +174,16 @@ func (d *Driver) keep(ctx context.Context, dev *Device) {
 		if ctx.Err() != nil {
 			return
 		}
-		failures++
-		d.failed(dev, failures, err, log)
+		var comm devices.Comm
+		var announce string
+		l, comm, announce = step(l, linkFailed, dev.Dev.OfflineAfter)
+		d.failed(dev, comm, err)
+		switch {
+		case announce == announceOffline:
+			log.Warn("device offline", "failed_attempts", l.failures, "err", err)
+		case !errors.Is(err, ErrUntrusted):
+			log.Debug("attempt failed", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -196,19 +194,14 @@ func (d *Driver) keep(ctx context.Context, dev *Device) {
 
 // failed emits the device's status after a failed attempt: retrying, then offline, with every
 // point's quality comm_fail once offline.
-func (d *Driver) failed(dev *Device, failures int, err error, log *slog.Logger) {
-	snap := &devices.Snapshot{Device: dev.Dev, Time: d.opts.Now(), Comm: commAfter(failures, dev.Dev.OfflineAfter),
+func (d *Driver) failed(dev *Device, comm devices.Comm, err error) {
+	snap := &devices.Snapshot{Device: dev.Dev, Time: d.opts.Now(), Comm: comm,
 		Err: fmt.Errorf("device %s (opcua %s): %w", dev.Dev.ID, dev.Conn.Endpoint, err)}
-	if snap.Comm == devices.CommOffline {
+	if comm == devices.CommOffline {
 		snap.Values = make([]devices.Value, len(dev.Profile.Points))
 		for i := range snap.Values {
 			snap.Values[i] = devices.Value{Quality: devices.QualityCommFail}
 		}
-		if failures == dev.Dev.OfflineAfter {
-			log.Warn("device offline", "failed_attempts", failures, "err", err)
-		}
-	} else if !errors.Is(err, ErrUntrusted) {
-		log.Debug("attempt failed", "err", err)
 	}
 	d.handle(snap)
 }

@@ -204,13 +204,35 @@ func TestEncodeKeepsNodeType(t *testing.T) {
 	}
 }
 
-func TestCommAfterFailures(t *testing.T) {
+func TestLinkSteps(t *testing.T) {
 	t.Parallel()
-	want := []devices.Comm{devices.CommOnline, devices.CommRetrying, devices.CommRetrying, devices.CommOffline, devices.CommOffline}
-	for n, w := range want {
-		if got := commAfter(n, 3); got != w {
-			t.Errorf("after %d failures: %v, want %v", n, got, w)
-		}
+	// offline_after 3: two failures retry, the third is offline (announced once), a session
+	// after that is announced back; a session after a short blip is not.
+	type want struct {
+		comm     devices.Comm
+		announce string
+	}
+	for _, tc := range []struct {
+		name   string
+		events []linkEvent
+		want   []want
+	}{
+		{"blip", []linkEvent{linkFailed, linkOpened}, []want{{devices.CommRetrying, ""}, {devices.CommOnline, ""}}},
+		{"outage", []linkEvent{linkFailed, linkFailed, linkFailed, linkFailed, linkOpened, linkFailed},
+			[]want{{devices.CommRetrying, ""}, {devices.CommRetrying, ""}, {devices.CommOffline, announceOffline},
+				{devices.CommOffline, ""}, {devices.CommOnline, announceBack}, {devices.CommRetrying, ""}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l link
+			for i, ev := range tc.events {
+				var comm devices.Comm
+				var announce string
+				l, comm, announce = step(l, ev, 3)
+				if comm != tc.want[i].comm || announce != tc.want[i].announce {
+					t.Errorf("event %d: %v %q, want %v %q", i, comm, announce, tc.want[i].comm, tc.want[i].announce)
+				}
+			}
+		})
 	}
 }
 
