@@ -96,6 +96,10 @@ func (c *Config) validateDeviceOPCUA(d *Device, add func(key, format string, arg
 		add("opcua", "a device has one transport: opcua, modbus or mqtt")
 		return
 	}
+	if d.Profile == "" {
+		add("profile", "missing: an OPC UA device names its profile in profiles.dir/opcua (facilityd opcua browse --out writes a draft)")
+		return
+	}
 	profiles, err := LoadOPCUAProfiles(c.Profiles.Dir)
 	if err != nil {
 		add("profile", "%v", err)
