@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,9 +26,9 @@ points:
 `
 
 // opcuaEstate is the Modbus estate with one chiller read from the foreign OPC UA server.
-func opcuaEstate(t *testing.T, srv *testenv.OPCUAServer) *config.Config {
+func opcuaEstate(t *testing.T, srv *testenv.OPCUAServer, influx *testenv.Influx) *config.Config {
 	t.Helper()
-	cfg, _ := modbusEstate(t, nil)
+	cfg, _ := modbusEstate(t, influx)
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "opcua"), 0o755); err != nil {
 		t.Fatal(err)
@@ -57,16 +58,31 @@ func chillerReading(t *testing.T, d *running, point string) (devices.Reading, de
 	return devices.Reading{}, dev.Comm
 }
 
-// TestOPCUADeviceLikeModbus: an OPC UA server's points reach the API like a Modbus device's,
+// TestOPCUADeviceLikeModbus: an OPC UA server's points reach the API and InfluxDB like a Modbus
+// device's,
 // its outage is a comm_loss alarm, it comes back after the server restarts without facilityd
 // restarting, and a write through the API goes through the command journal and is read back.
 func TestOPCUADeviceLikeModbus(t *testing.T) {
 	srv := testenv.NewOPCUAServer(t)
+	influx := testenv.NewInflux(t)
 	srv.Start()
-	d := startDaemon(t, opcuaEstate(t, srv))
+	d := startDaemon(t, opcuaEstate(t, srv, influx))
 	waitFor(t, "CH-1's supply temperature from the server", 30*time.Second, func() bool {
 		r, comm := chillerReading(t, d, "supply_temp")
 		return comm == devices.CommOnline && r.Quality == devices.QualityGood
+	})
+	waitFor(t, "CH-1's supply temperature in InfluxDB", 30*time.Second, func() bool {
+		series, err := influx.Query(`SELECT supply_temp FROM "generic" WHERE device = 'CH-1' AND building = 'B1'`)
+		if err != nil || len(series) == 0 {
+			return false
+		}
+		for _, row := range series[0].Rows() {
+			n, _ := row["supply_temp"].(json.Number)
+			if v, err := n.Float64(); err == nil && v >= 6 && v <= 12 {
+				return true
+			}
+		}
+		return false
 	})
 
 	srv.Stop()
