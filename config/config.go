@@ -156,6 +156,9 @@ type Device struct {
 	// Modbus or MQTT is the device's transport, never both.
 	Modbus *DeviceModbus `mapstructure:"modbus" yaml:"modbus,omitempty"`
 	MQTT   *DeviceMQTT   `mapstructure:"mqtt" yaml:"mqtt,omitempty"`
+	// OPCUA, in place of modbus or mqtt, reads the device from an OPC UA server, with a
+	// profile in profiles.dir/opcua (config/opcua.go).
+	OPCUA *DeviceOPCUA `mapstructure:"opcua" yaml:"opcua,omitempty"`
 	// Tags are free tags written with every reading (name and location also word its alarms).
 	Tags map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
 	// Alarms changes or disables the built-in alarm rules of this device's profile.

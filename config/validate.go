@@ -164,6 +164,10 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 	if d.OfflineAfter < 1 {
 		add("offline_after", "%d must be at least 1", d.OfflineAfter)
 	}
+	if d.OPCUA != nil {
+		c.validateDeviceOPCUA(d, add) // config/opcua.go
+		return errs
+	}
 	var profile *devices.Profile
 	if d.Profile == "" {
 		add("profile", "missing; the built-in profiles are %s", strings.Join(devices.BuiltinNames(), ", "))
@@ -280,10 +284,17 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	opcuaProfiles, err := LoadOPCUAProfiles(c.Profiles.Dir)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*devices.Device, 0, len(c.Devices))
 	for i := range c.Devices {
 		d := &c.Devices[i]
 		p := profiles[d.Profile]
+		if d.OPCUA != nil {
+			p = opcuaDeviceProfile(opcuaProfiles, d) // config/opcua.go
+		}
 		if p == nil {
 			return nil, fmt.Errorf("devices[%d] (%s).profile: %q not found; run Validate first", i, d.ID, d.Profile)
 		}

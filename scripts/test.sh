@@ -82,6 +82,29 @@ start_mosquitto() {
 }
 stop_mosquitto() { :; }
 
+# --- OPC UA: node-opcua for the foreign server devices/opcua/testdata/server.js, installed once
+# into a cache outside the checkout at the versions devices/opcua/testdata/package-lock.json
+# pins (reinstalled only when it changes); the tests start (and restart) servers of their own
+# on free ports. ---
+start_opcua() {
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		log "node and npm not found (apt-get install nodejs npm: Node 18 or later)"
+		return 1
+	fi
+	local src=$root/devices/opcua/testdata
+	local dir=${XDG_CACHE_HOME:-$HOME/.cache}/facilityd/npm/opcua
+	mkdir -p "$dir"
+	if ! cmp -s "$src/package-lock.json" "$dir/package-lock.json" || [[ ! -d $dir/node_modules/node-opcua ]]; then
+		log "installing node-opcua into $dir"
+		cp "$src/package.json" "$src/package-lock.json" "$dir/"
+		(cd "$dir" && npm ci --no-audit --no-fund --omit=dev --loglevel=error >/dev/null) ||
+			{ log "npm ci of node-opcua failed (is the npm registry reachable?)"; return 1; }
+	fi
+	export FACILITYD_TEST_OPCUA_NODE_MODULES=$dir/node_modules
+}
+stop_opcua() { :; }
+SERVICES+=(opcua)
+
 # --- PostgreSQL: a private cluster on a free loopback port, data and socket in the temp dir ---
 pg_bin() {
 	local d

@@ -68,5 +68,6 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(woCommand(), reportCommand(), setCommand())
 	root.AddCommand(versionCommand())
 	root.AddCommand(backupCommand(), restoreCommand())
+	root.AddCommand(opcuaCommand())
 	return root
 }

@@ -30,6 +30,9 @@ func (d *Daemon) buildCommands(context.Context) error {
 		if dev.MQTT != nil {
 			return mqttWriter.Write(ctx, dev, pt, v)
 		}
+		if snap, ok, err := d.opcuaWrite(ctx, dev, pt, v); ok { // opcua.go
+			return snap, err
+		}
 		p := d.reload.current.Load()
 		if dev.Modbus == nil || p == nil {
 			return nil, errors.New("device " + dev.ID + " is not polled over Modbus now")

@@ -18,6 +18,7 @@ import (
 	"github.com/facilityd/facilityd/devices/commands"
 	"github.com/facilityd/facilityd/devices/gateway"
 	"github.com/facilityd/facilityd/devices/modbus"
+	"github.com/facilityd/facilityd/devices/opcua"
 	"github.com/facilityd/facilityd/telemetry"
 	"github.com/facilityd/facilityd/workorders"
 )
@@ -81,6 +82,7 @@ type Daemon struct {
 
 	health   *gateway.Health
 	poller   *modbus.Poller
+	opcua    *opcua.Driver // opcua.go; nil without OPC UA devices
 	commands *commands.Service
 	reload   *reloader
 	srv      *api.Server

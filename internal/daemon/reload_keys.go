@@ -51,7 +51,7 @@ func rebuildKeys(prev, next *config.Config) []string {
 			keys = append(keys, "devices["+d.ID+"] (alarm rules, work orders)")
 		}
 	}
-	return keys
+	return append(keys, opcuaRebuildKeys(prev, next)...) // opcua.go
 }
 
 // sameRules says whether a and b give a device the same alarm rules and work-order routing.
