@@ -257,7 +257,9 @@ func (t *tally) add(o *Order) {
 	}
 	t.count(o)
 	t.workload(o)
-	t.zone(o).add(o, t.now)
+	if !isDrill(o) {
+		t.zone(o).add(o, t.now)
+	}
 	if o.Category == CategoryComplaint {
 		t.r.Complaints++
 	}
@@ -268,11 +270,16 @@ func (t *tally) add(o *Order) {
 	t.repair(o)
 }
 
-// count adds o to its category's, zone's and team's rows.
+// count adds o to its category's, zone's and team's rows. A rescue drill is an estate event
+// of no zone: it has its own section, and stays out of the zone rows.
 func (t *tally) count(o *Order) {
 	breach := o.AcceptBreached || o.CompleteBreached
 	repair := isRepair(o)
-	for _, c := range []*Count{bump(t.cats, o.Category), bump(t.zones, orNone(o.Zone)), bump(t.teams, orNone(o.Team))} {
+	rows := []*Count{bump(t.cats, o.Category), bump(t.teams, orNone(o.Team))}
+	if !isDrill(o) {
+		rows = append(rows, bump(t.zones, orNone(o.Zone)))
+	}
+	for _, c := range rows {
 		c.Orders++
 		if o.State.Done() {
 			c.Resolved++
