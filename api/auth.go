@@ -10,7 +10,8 @@ import (
 	"strings"
 )
 
-// Role is what a token may do; each role may do everything the roles below it may.
+// Role is what a token may do; each role may do everything the roles below it may, except
+// that customer service does not take the patrol's alarm actions (routes.go, guards).
 type Role int
 
 // The API roles, least trusted first. RoleOpen marks routes that need no token.
@@ -39,6 +40,44 @@ func (r Role) String() string {
 		return "admin"
 	}
 	return fmt.Sprintf("role(%d)", int(r))
+}
+
+// Roles is a set of roles: who may call a route.
+type Roles uint8
+
+// AtLeast is r and every role above it on the ladder.
+func AtLeast(r Role) Roles {
+	var s Roles
+	for x := r; x <= RoleAdmin; x++ {
+		s |= 1 << x
+	}
+	return s
+}
+
+// Without is s less r.
+func (s Roles) Without(r Role) Roles { return s &^ (1 << r) }
+
+// Has reports whether r is one of s.
+func (s Roles) Has(r Role) bool { return s&(1<<r) != 0 }
+
+// Open reports whether a route of s needs no token.
+func (s Roles) Open() bool { return s.Has(RoleOpen) }
+
+// String names the roles of s: "patrol, engineer or admin".
+func (s Roles) String() string {
+	var names []string
+	for r := RoleOpen; r <= RoleAdmin; r++ {
+		if s.Has(r) {
+			names = append(names, r.String())
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "none"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // ParseRole reads a role named in http.tokens[].role.
@@ -86,7 +125,7 @@ type Auth struct {
 	table  *http.ServeMux
 }
 
-type roleHandler Role
+type roleHandler Roles
 
 func (roleHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
@@ -94,11 +133,11 @@ func (roleHandler) ServeHTTP(http.ResponseWriter, *http.Request) {}
 func NewAuth(tokens []Token, metricsOpen bool) *Auth {
 	a := &Auth{tokens: tokens, table: http.NewServeMux()}
 	for _, r := range routes {
-		role := r.Role
+		roles := r.Roles
 		if r.Pattern == "GET /metrics" && metricsOpen {
-			role = RoleOpen
+			roles = anyone
 		}
-		a.table.Handle(r.Pattern, roleHandler(role))
+		a.table.Handle(r.Pattern, roleHandler(roles))
 	}
 	return a
 }
@@ -106,23 +145,23 @@ func NewAuth(tokens []Token, metricsOpen bool) *Auth {
 // Open reports whether the API runs without tokens.
 func (a *Auth) Open() bool { return a == nil || len(a.tokens) == 0 }
 
-// Required is the minimum role for r.
-func (a *Auth) Required(r *http.Request) Role {
+// Required is the roles that may make r.
+func (a *Auth) Required(r *http.Request) Roles {
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/alarms/"); ok && r.Method == http.MethodPost {
 		action := rest[strings.LastIndexByte(rest, '/')+1:]
-		if role, ok := alarmActionRoles[action]; ok {
-			return role
+		if roles, ok := alarmActionRoles[action]; ok {
+			return roles
 		}
-		return RoleAdmin
+		return admins
 	}
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/workorders/"); ok && r.Method == http.MethodPost && strings.Count(rest, "/") == 1 {
-		return WorkOrderActionRole(rest[strings.IndexByte(rest, '/')+1:])
+		return WorkOrderActionRoles(rest[strings.IndexByte(rest, '/')+1:])
 	}
 	h, _ := a.table.Handler(r)
-	if role, ok := h.(roleHandler); ok {
-		return Role(role)
+	if roles, ok := h.(roleHandler); ok {
+		return Roles(roles)
 	}
-	return RoleAdmin
+	return admins
 }
 
 type callerKey struct{}
@@ -150,7 +189,7 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		need := a.Required(r)
-		if need == RoleOpen {
+		if need.Open() {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -166,7 +205,7 @@ func (a *Auth) Wrap(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unknown token")
 			return
 		}
-		if t.Role < need {
+		if !need.Has(t.Role) {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("%s %s needs role %s; token %q has role %s", r.Method, r.URL.Path, need, t.Name, t.Role))
 			return
 		}

@@ -93,28 +93,32 @@ func TestRouteTableRoles(t *testing.T) {
 	a := NewAuth([]Token{}, false)
 	tests := []struct {
 		name, method, path string
-		want               Role
+		want               Roles
 	}{
-		{"alarm ack", "POST", "/api/v1/alarms/7/ack", RolePatrol},
-		{"patrol claim", "POST", "/api/v1/patrol/alerts/3/claim", RolePatrol},
-		{"shelve", "POST", "/api/v1/alarms/7/shelve", RoleEngineer},
-		{"ack of an alarm id with slashes", "POST", "/api/v1/alarms/FP-1/fire_zone_alarm/03/ack", RolePatrol},
-		{"shelve of an alarm id with slashes", "POST", "/api/v1/alarms/FP-1/fire_zone_alarm/03/shelve", RoleEngineer},
-		{"unshelve", "POST", "/api/v1/alarms/P-2/pit_high_high/unshelve", RoleEngineer},
-		{"unknown alarm action", "POST", "/api/v1/alarms/P-2/pit_high_high/delete", RoleAdmin},
-		{"patrol ack", "POST", "/api/v1/patrol/alerts/A3/ack", RolePatrol},
-		{"checklist item", "POST", "/api/v1/patrol/checklist/LP-1-03/done", RolePatrol},
-		{"work order", "POST", "/api/v1/workorders/9/accept", RoleEngineer},
-		{"a resident's request", "POST", "/api/v1/workorders", RoleCustomerService},
-		{"the answer to the resident", "POST", "/api/v1/workorders/WO-9/inform", RoleCustomerService},
-		{"a follow-up call", "POST", "/api/v1/workorders/WO-9/follow-up", RoleCustomerService},
-		{"a plant write", "POST", "/api/v1/devices/P-1/points/setpoint", RoleEngineer},
-		{"schedule", "POST", "/api/v1/workorders/schedule", RoleEngineer},
-		{"reload", "POST", "/api/v1/reload", RoleEngineer},
-		{"emergency notice", "POST", "/api/v1/notices", RoleEngineer},
-		{"any GET", "GET", "/api/v1/alarms", RolePatrol},
-		{"unknown DELETE: a 404 for anyone", "DELETE", "/api/v1/devices/P-1", RoleOpen},
-		{"unknown top level", "GET", "/debug/pprof/", RoleAdmin},
+		{"alarm ack: the guards', not the desk's", "POST", "/api/v1/alarms/7/ack", guards},
+		{"patrol claim", "POST", "/api/v1/patrol/alerts/3/claim", guards},
+		{"shelve", "POST", "/api/v1/alarms/7/shelve", engineers},
+		{"ack of an alarm id with slashes", "POST", "/api/v1/alarms/FP-1/fire_zone_alarm/03/ack", guards},
+		{"shelve of an alarm id with slashes", "POST", "/api/v1/alarms/FP-1/fire_zone_alarm/03/shelve", engineers},
+		{"unshelve", "POST", "/api/v1/alarms/P-2/pit_high_high/unshelve", engineers},
+		{"unknown alarm action", "POST", "/api/v1/alarms/P-2/pit_high_high/delete", admins},
+		{"patrol ack", "POST", "/api/v1/patrol/alerts/A3/ack", guards},
+		{"checklist item", "POST", "/api/v1/patrol/checklist/LP-1-03/done", guards},
+		{"work order", "POST", "/api/v1/workorders/9/accept", engineers},
+		{"a resident's request", "POST", "/api/v1/workorders", desk},
+		{"the answer to the resident", "POST", "/api/v1/workorders/WO-9/inform", desk},
+		{"a follow-up call", "POST", "/api/v1/workorders/WO-9/follow-up", desk},
+		{"a plant write", "POST", "/api/v1/devices/P-1/points/setpoint", engineers},
+		{"schedule", "POST", "/api/v1/workorders/schedule", engineers},
+		{"reload", "POST", "/api/v1/reload", engineers},
+		{"emergency notice", "POST", "/api/v1/notices", engineers},
+		{"any GET", "GET", "/api/v1/alarms", readers},
+		{"a handover defect", "POST", "/api/v1/defects", desk},
+		{"a contact on a defect", "POST", "/api/v1/defects/D-3", desk},
+		{"a survey", "POST", "/api/v1/surveys", desk},
+		{"a survey's answer", "POST", "/api/v1/surveys/2026-satisfaction/answers", desk},
+		{"unknown DELETE: a 404 for anyone", "DELETE", "/api/v1/devices/P-1", anyone},
+		{"unknown top level", "GET", "/debug/pprof/", admins},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

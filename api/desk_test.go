@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/facilityd/facilityd/workorders"
 )
@@ -86,5 +89,61 @@ func decodeInto(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%v: %s", err, b)
+	}
+}
+
+// TestDeskKeepsDefectsAndSurveys: a customer_service token files a handover defect, starts
+// the year-end survey and records a home's answer, each as the token's holder whatever the
+// body says; a patrol token may read them but not write.
+func TestDeskKeepsDefectsAndSurveys(t *testing.T) {
+	srv, _ := testServer(t)
+	st, err := workorders.OpenStore(context.Background(), "sqlite", filepath.Join(t.TempDir(), "wo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := workorders.Default()
+	cfg.Plans = []workorders.Plan{}
+	cfg.Homes = []workorders.Home{{Home: "3-1-1802"}}
+	now := time.Date(2026, 12, 20, 10, 0, 0, 0, time.UTC)
+	m, err := workorders.New(cfg, "s", nil, st, workorders.Options{Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	RegisterDefects(srv, m)
+	RegisterSurveys(srv, m)
+	srv.UseAuth(NewAuth([]Token{mustToken(t, "cs-liu", "customer_service", "c-secret"), mustToken(t, "g-wang", "patrol", "p-secret")}, false))
+	var d workorders.Defect
+	rec := httptestRecorder(srv, "POST", "/api/v1/defects", `{"home":"3-1-1802","title":"crack in the bathroom tiles"}`, "c-secret")
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("defect by customer service: %d %s", rec.Code, rec.Body)
+	}
+	if decodeInto(t, rec.Body.Bytes(), &d); d.Owner != "cs-liu" {
+		t.Fatalf("defect owner %q, want the token's holder", d.Owner)
+	}
+	if rec := httptestRecorder(srv, "POST", "/api/v1/defects/"+d.ID, `{"note":"called","by":"cs-ma"}`, "c-secret"); rec.Code != http.StatusForbidden {
+		t.Fatalf("a desk token naming someone else: %d %s", rec.Code, rec.Body)
+	}
+	if rec := httptestRecorder(srv, "POST", "/api/v1/defects/"+d.ID, `{"note":"repair office visits Friday","status":"repair_office"}`, "c-secret"); rec.Code != http.StatusOK {
+		t.Fatalf("contact: %d %s", rec.Code, rec.Body)
+	}
+	var sv workorders.Survey
+	rec = httptestRecorder(srv, "POST", "/api/v1/surveys", `{"kind":"satisfaction","year":2026}`, "c-secret")
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("survey by customer service: %d %s", rec.Code, rec.Body)
+	}
+	if decodeInto(t, rec.Body.Bytes(), &sv); sv.StartedBy != "cs-liu" {
+		t.Fatalf("survey started by %q, want the token's holder", sv.StartedBy)
+	}
+	if rec := httptestRecorder(srv, "POST", "/api/v1/surveys/"+sv.ID+"/answers", `{"home":"3-1-1802","satisfied":true}`, "c-secret"); rec.Code != http.StatusOK {
+		t.Fatalf("answer: %d %s", rec.Code, rec.Body)
+	}
+	for _, w := range []struct{ path, body string }{{"/api/v1/defects", `{"home":"3-1-1802","title":"x"}`}, {"/api/v1/surveys", `{"kind":"opinion","year":2026,"half":2}`}} {
+		if rec := httptestRecorder(srv, "POST", w.path, w.body, "p-secret"); rec.Code != http.StatusForbidden {
+			t.Errorf("patrol POST %s: %d", w.path, rec.Code)
+		}
+	}
+	if rec := httptestRecorder(srv, "GET", "/api/v1/defects/meeting", "", "p-secret"); rec.Code != http.StatusOK {
+		t.Errorf("patrol reads the meeting list: %d", rec.Code)
 	}
 }

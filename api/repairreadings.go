@@ -21,11 +21,13 @@ type RepairReadings struct {
 // more).
 const RepairSamples = 60
 
-// OrderView is GET /api/v1/workorders/{id}: the order, and for an alarm-raised repair awaiting
-// verification the device's readings since it was resolved.
+// OrderView is GET /api/v1/workorders/{id}: the order, and for an equipment repair awaiting
+// the supervisor's verification that it does (so the console offers verify, not a follow-up
+// call) and the device's readings since it was resolved.
 type OrderView struct {
 	*workorders.Order
-	SinceRepair *SinceRepair `json:"readings_since_repair,omitempty"`
+	AwaitsVerification bool         `json:"awaits_verification,omitempty"`
+	SinceRepair        *SinceRepair `json:"readings_since_repair,omitempty"`
 }
 
 // SinceRepair is a device's readings since a repair, point by point. From is the oldest sample
@@ -48,7 +50,7 @@ type RepairSeries struct {
 
 // view wraps o with its readings since the repair when it awaits verification.
 func (rr *RepairReadings) view(o *workorders.Order) OrderView {
-	v := OrderView{Order: o}
+	v := OrderView{Order: o, AwaitsVerification: o.AwaitsVerification()}
 	if rr == nil || rr.Latest == nil || rr.Rings == nil || !o.AwaitsVerification() || o.Device == "" {
 		return v
 	}

@@ -60,8 +60,8 @@ func TestReadingsBesideVerification(t *testing.T) {
 	now = now.Add(10 * time.Minute)
 
 	var got OrderView
-	if rec := sendWO(t, srv, "GET", "/api/v1/workorders/"+o.ID, "", &got); rec.Code != 200 || got.Order == nil || got.State != workorders.StateResolved {
-		t.Fatalf("get: %d %s", rec.Code, rec.Body)
+	if rec := sendWO(t, srv, "GET", "/api/v1/workorders/"+o.ID, "", &got); rec.Code != 200 || got.Order == nil || got.State != workorders.StateResolved || !got.AwaitsVerification {
+		t.Fatalf("get: %d %s; want resolved, awaiting verification", rec.Code, rec.Body)
 	}
 	sr := got.SinceRepair
 	if sr == nil || sr.Device != "P-1" || !sr.Since.Equal(resolved) {
@@ -80,7 +80,7 @@ func TestReadingsBesideVerification(t *testing.T) {
 		t.Fatalf("verify: %d %s", rec.Code, rec.Body)
 	}
 	rec := sendWO(t, srv, "GET", "/api/v1/workorders/"+o.ID, "", nil)
-	if strings.Contains(rec.Body.String(), "readings_since_repair") || !strings.Contains(rec.Body.String(), `"state": "closed"`) {
+	if strings.Contains(rec.Body.String(), "readings_since_repair") || strings.Contains(rec.Body.String(), "awaits_verification") || !strings.Contains(rec.Body.String(), `"state": "closed"`) {
 		t.Fatalf("a verified order: %s", rec.Body)
 	}
 }

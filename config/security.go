@@ -14,8 +14,10 @@ type Token struct {
 	// Name says whose token it is, for the log (never the token itself).
 	Name string `mapstructure:"name" yaml:"name"`
 	// Role is patrol, customer_service, engineer or admin: each can do what the roles before
-	// it can. customer_service raises residents' requests and records their answers and
-	// follow-ups; writing to the plant stays with engineer.
+	// it can, except that customer_service does not acknowledge alarms, claim or acknowledge
+	// patrol alerts or tick off the night check. customer_service raises residents' requests,
+	// records their answers and follow-ups, keeps the defect register and the surveys; writing
+	// to the plant stays with engineer.
 	Role string `mapstructure:"role" yaml:"role"`
 	// SHA256 is the hex SHA-256 of the token.
 	SHA256 string `mapstructure:"sha256" yaml:"sha256"`

@@ -59,6 +59,12 @@ type fakeOrder struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 	// Desk is a desk request's record, as workorders.Desk marshals it.
 	Desk map[string]any `json:"desk,omitempty"`
+	// ConfinedSpace and Permit are a confined-space job's, as workorders.Permit marshals it.
+	ConfinedSpace bool           `json:"confined_space,omitempty"`
+	Permit        map[string]any `json:"permit,omitempty"`
+	// Since is what GET /api/v1/workorders/{id} adds for an equipment repair awaiting
+	// verification (api.OrderView): awaits_verification and readings_since_repair.
+	Since map[string]any `json:"-"`
 }
 
 var roleRank = map[string]int{"patrol": 1, "customer_service": 2, "engineer": 3, "admin": 4}
@@ -235,6 +241,24 @@ func (f *fakeAPI) handler() http.Handler {
 		defer f.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"orders": f.orders})
 	}))
+	mux.HandleFunc("GET /api/v1/workorders/{id}", guard("patrol", func(w http.ResponseWriter, r *http.Request, _ fakeToken) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, o := range f.orders {
+			if o.ID != r.PathValue("id") {
+				continue
+			}
+			b, _ := json.Marshal(o)
+			var view map[string]any
+			_ = json.Unmarshal(b, &view)
+			if o.State == "resolved" && o.Since != nil {
+				view["awaits_verification"], view["readings_since_repair"] = true, o.Since
+			}
+			writeJSON(w, 200, view)
+			return
+		}
+		writeErr(w, 404, "no order "+r.PathValue("id"))
+	}))
 	mux.HandleFunc("POST /api/v1/workorders/{id}/{transition}", guard("customer_service", func(w http.ResponseWriter, r *http.Request, who fakeToken) {
 		b := body(r)
 		tr := r.PathValue("transition")
@@ -242,7 +266,7 @@ func (f *fakeAPI) handler() http.Handler {
 			writeErr(w, http.StatusForbidden, fmt.Sprintf("%s %s needs role engineer; token %q has role %s", r.Method, r.URL.Path, who.name, who.role))
 			return
 		}
-		next := map[string]string{"accept": "accepted", "start": "in_progress", "resolve": "resolved", "cancel": "cancelled"}[tr]
+		next := map[string]string{"accept": "accepted", "start": "in_progress", "resolve": "resolved", "cancel": "cancelled", "verify": "closed"}[tr]
 		act := fmt.Sprintf("%s %s %v", tr, r.PathValue("id"), b["by"])
 		if tr == "follow_up" {
 			// A repair's call: three points, satisfied only when all are; else reopened.

@@ -14,7 +14,8 @@ import (
 // TestPagesInBrowser drives the alarm, patrol and work-order pages in headless Chromium against
 // fakeAPI, which follows the routes docs/ describes: sign-in with role tokens, a new alert
 // arriving over the event stream without a reload on a 360-pixel phone, a claim and its owner
-// on the alarms page, a patrol token refused a shelve, and an engineer moving an order.
+// on the alarms page, a patrol token refused a shelve, an engineer moving an order, a
+// confined-space job's permit on its card, and a repair verified beside its readings.
 func TestPagesInBrowser(t *testing.T) {
 	f := newFakeAPI()
 	f.tokens["guard-secret"] = fakeToken{name: "guard-1", role: "patrol"}
@@ -35,6 +36,18 @@ func TestPagesInBrowser(t *testing.T) {
 			Desk: map[string]any{"channel": "phone", "kind": "routine", "resident": "Mr Li", "home": "5-2-0601", "answer": map[string]any{"owner": "cs-liu", "answered_at": now}}},
 		{ID: "WO-10", State: "resolved", Category: "household_repair", Title: "Kitchen tap leaks, 3-1-1802", Zone: "north", Team: "plumbing",
 			Priority: "low", AcceptBy: now.Add(-2 * time.Hour), CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-time.Minute)},
+		// Tank cleaning under a permit whose gas test refused entry.
+		{ID: "WO-11", State: "accepted", Category: "preventive", Title: "Secondary water tank cleaning", Device: "P-2", Zone: "north", Team: "plumbing",
+			Priority: "low", AcceptBy: now.Add(-time.Hour), CreatedAt: now.Add(-2 * time.Hour), UpdatedAt: now.Add(-time.Minute), ConfinedSpace: true,
+			Permit: map[string]any{"issued_by": "sup-li", "issued_at": now.Add(-10 * time.Minute), "attendant": "tech-wu",
+				"readings": map[string]any{"o2_pct": 18.2, "lel_pct": 0, "h2s_mg_m3": 0.5, "co_mg_m3": 3},
+				"refused":  []string{"O2 18.2 % is under 19.5 % (GB 8958-2006: not under 19.5 %; over 23.5 % is enriched)"}}},
+		// A pump trip repaired, awaiting the supervisor's verification against its readings.
+		{ID: "WO-12", State: "resolved", Category: "pump_trip", Title: "Booster pump P-1 tripped", Device: "P-1", Zone: "north", Team: "plumbing",
+			Priority: "high", AcceptBy: now.Add(-2 * time.Hour), CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-20 * time.Minute),
+			Since: map[string]any{"device": "P-1", "since": now.Add(-20 * time.Minute), "source": "live", "points": []map[string]any{
+				{"point": "pressure", "unit": "bar", "values": [][2]any{{now.Add(-19 * time.Minute).UnixMilli(), 3.2}, {now.Add(-10 * time.Minute).UnixMilli(), 3.6},
+					{now.Add(-time.Minute).UnixMilli(), 3.4}}}}}},
 	}
 	f.lamps = []map[string]any{{"id": "LP-1:05", "device": "LP-1", "circuit": 5, "fault": "lamp_failed", "zone": "north"}}
 	ts := httptest.NewServer(f.handler())
@@ -177,6 +190,34 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 	}
 
+	// The tank-cleaning card shows its permit: the issuer, the attendant, the gas test and the
+	// refusal; the pump trip shows its readings since the repair and is verified, not called.
+	var permitText string
+	b.Exec(&permitText, `return document.querySelector('article[data-order="WO-11"] .permit').innerText`)
+	for _, want := range []string{"Confined-space permit by sup-li", "attendant tech-wu", "O2 18.2 %, flammable gas 0 % LEL, H2S 0.5 mg/m³, CO 3 mg/m³",
+		"entry refused: O2 18.2 % is under 19.5 %"} {
+		if !strings.Contains(permitText, want) {
+			t.Errorf("WO-11's permit says %q, want %q", permitText, want)
+		}
+	}
+	b.WaitFor("WO-12's readings since the repair", `const c = document.querySelector('article[data-order="WO-12"] .since-repair'); return c && /pressure: 3 readings, 3.2–3.6 bar, latest 3.4/.test(c.innerText)`)
+	var verifyCard struct {
+		Verify, FollowUp int
+		Listed           bool
+	}
+	b.Exec(&verifyCard, `const c = document.querySelector('article[data-order="WO-12"]');
+		return {Verify: c.querySelectorAll('button[data-transition="verify"]').length, FollowUp: c.querySelectorAll('[data-transition="follow_up"]').length,
+			Listed: /WO-12/.test(document.getElementById('followups').textContent)}`)
+	if verifyCard.Verify != 1 || verifyCard.FollowUp != 0 || verifyCard.Listed {
+		t.Errorf("WO-12 awaiting verification: %+v, want a verify button, no follow-up call and not among the calls due", verifyCard)
+	}
+	b.Screenshot("orders-permit-verify")
+	b.Click(`article[data-order="WO-12"] button[data-transition="verify"]`)
+	b.WaitFor("WO-12 verified and closed", `return !!document.querySelector('.column[data-state="closed"] article[data-order="WO-12"]')`)
+	if got := f.did(); !slices.Contains(got, "verify WO-12 eng-1") {
+		t.Errorf("the API saw %v, want WO-12 verified by eng-1", got)
+	}
+
 	// Customer service lands on the orders and makes the follow-up call, and is shown none of
 	// the technician's moves.
 	b.Click("#signout")
@@ -187,7 +228,7 @@ func TestPagesInBrowser(t *testing.T) {
 	b.Click("#signin button")
 	b.WaitFor("the desk on the orders page with WO-9's call to make", `return location.hash === '#/orders' && !!document.querySelector('article[data-order="WO-9"] button[data-transition="follow_up"]')`)
 	var techMoves int
-	b.Exec(&techMoves, `return document.querySelectorAll('article[data-order="WO-7"] button, article[data-order="WO-8"] button').length`)
+	b.Exec(&techMoves, `return document.querySelectorAll('article[data-order="WO-7"] button, article[data-order="WO-8"] button, article[data-order="WO-11"] button').length`)
 	if techMoves != 0 {
 		t.Errorf("customer service is offered %d of the technician's moves", techMoves)
 	}

@@ -267,17 +267,25 @@ func (m *Manager) Stocktake(ctx context.Context, period Period, at time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	st := &Stocktake{Period: period, From: from, To: to, Charges: []CategoryCharges{}, Materials: []MaterialUse{}}
+	st := &Stocktake{Period: period, From: from, To: to}
+	st.Charges, st.Materials = stockOf(list, from, to)
+	return st, nil
+}
+
+// stockOf sums the charges confirmed in [from, to) by category and the parts drawn in it,
+// each in the order first met: the stock-take's figures and the report's.
+func stockOf(list []*Order, from, to time.Time) ([]CategoryCharges, []MaterialUse) {
+	charges, materials := []CategoryCharges{}, []MaterialUse{}
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
 	for _, o := range list {
 		if o.Desk != nil && o.Desk.Charge != nil && in(o.Desk.Charge.ConfirmedAt) {
-			i := slices.IndexFunc(st.Charges, func(c CategoryCharges) bool { return c.Category == o.Category })
+			i := slices.IndexFunc(charges, func(c CategoryCharges) bool { return c.Category == o.Category })
 			if i < 0 {
-				st.Charges = append(st.Charges, CategoryCharges{Category: o.Category})
-				i = len(st.Charges) - 1
+				charges = append(charges, CategoryCharges{Category: o.Category})
+				i = len(charges) - 1
 			}
-			st.Charges[i].Orders++
-			st.Charges[i].Total += o.Desk.Charge.Confirmed
+			charges[i].Orders++
+			charges[i].Total += o.Desk.Charge.Confirmed
 		}
 		counted := map[string]bool{}
 		for _, r := range o.Materials {
@@ -285,20 +293,20 @@ func (m *Manager) Stocktake(ctx context.Context, period Period, at time.Time) (*
 				continue
 			}
 			for _, l := range r.Parts {
-				i := slices.IndexFunc(st.Materials, func(u MaterialUse) bool { return u.Part == l.Item })
+				i := slices.IndexFunc(materials, func(u MaterialUse) bool { return u.Part == l.Item })
 				if i < 0 {
-					st.Materials = append(st.Materials, MaterialUse{Part: l.Item})
-					i = len(st.Materials) - 1
+					materials = append(materials, MaterialUse{Part: l.Item})
+					i = len(materials) - 1
 				}
-				st.Materials[i].Qty += l.Qty
+				materials[i].Qty += l.Qty
 				if !counted[l.Item] {
-					st.Materials[i].Orders++
+					materials[i].Orders++
 					counted[l.Item] = true
 				}
 			}
 		}
 	}
-	return st, nil
+	return charges, materials
 }
 
 // Prices is the price list in force, in configuration order.

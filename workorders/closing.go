@@ -29,13 +29,14 @@ const (
 const ActionVerify Action = "verify"
 
 // ClosingPath decides which orders get a follow-up call at all: those a resident reported or
-// raised by hand. Preventive jobs close on their record; alarm-raised repairs of equipment
+// raised by hand. Preventive jobs close on their record; repairs of equipment found by the
+// plant itself (an alarm) or by the night patrol (a dark circuit) have no resident to call and
 // close on verification, or on their record when below Policy.VerifyFrom.
 func (p *Policy) ClosingPath(o *Order) ClosingPath {
 	switch {
 	case o.Source == SourcePreventive:
 		return PathRecord
-	case o.Source == SourceAlarm && o.Category != CategoryHousehold && o.Category != CategoryComplaint:
+	case equipmentRepair(o):
 		if p.VerifyFrom != "" && o.Priority.Rank() > p.VerifyFrom.Rank() {
 			return PathRecord
 		}
@@ -59,10 +60,18 @@ func (p *Policy) resolve(o *Order, now time.Time) {
 	o.FollowUpDue = p.followUpDue(o, now)
 }
 
-// AwaitsVerification reports whether o is an alarm-raised equipment repair, resolved and
-// waiting for the supervisor's verify: a resolved order on the record path is already closed.
+// equipmentRepair reports whether o repairs equipment with no resident behind it: raised by an
+// alarm, or by the night patrol's lighting check (FailedCircuit), and not a household repair
+// or a complaint.
+func equipmentRepair(o *Order) bool {
+	return (o.Source == SourceAlarm || o.Source == SourcePatrol) && o.Category != CategoryHousehold && o.Category != CategoryComplaint
+}
+
+// AwaitsVerification reports whether o is an equipment repair (from an alarm or the patrol),
+// resolved and waiting for the supervisor's verify: a resolved order on the record path is
+// already closed.
 func (o *Order) AwaitsVerification() bool {
-	return o.State == StateResolved && o.Source == SourceAlarm && o.Category != CategoryHousehold && o.Category != CategoryComplaint
+	return o.State == StateResolved && equipmentRepair(o)
 }
 
 // checkVerify refuses a verification of an order whose path has none, or by someone other

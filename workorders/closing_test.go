@@ -69,6 +69,44 @@ func TestClosingPaths(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a dark circuit the night patrol found closes on verification", func(t *testing.T) {
+		r := newRig(t, start, nil)
+		night := time.Date(2026, 3, 3, 21, 30, 0, 0, shanghai)
+		r.clock.Set(night)
+		o, err := r.m.FailedCircuit(ctx, "L-1", "circuit_05", night)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.m.Policy().ClosingPath(o); got != PathVerify {
+			t.Fatalf("closing path %s, want %s", got, PathVerify)
+		}
+		r.clock.Set(time.Date(2026, 3, 4, 9, 30, 0, 0, shanghai))
+		for _, a := range []Action{ActionAccept, ActionStart, ActionResolve} {
+			o = r.do(t, o.ID, a, Input{By: "tech-lin", Note: "lamp and starter replaced"})
+		}
+		if o.State != StateResolved || !o.FollowUpDue.IsZero() || !o.AwaitsVerification() {
+			t.Fatalf("resolved: %s, follow-up due %v, awaiting verification %v", o.State, o.FollowUpDue, o.AwaitsVerification())
+		}
+		r.clock.Step(48 * time.Hour)
+		if err := r.m.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		due, overdue, _ := r.m.FollowUps(ctx)
+		if len(due)+len(overdue) != 0 || len(r.notes.ofType("breach")) != 0 {
+			t.Fatalf("a dark circuit asked for a follow-up call: due %v overdue %v, breaches %+v", ids(due), ids(overdue), r.notes.ofType("breach"))
+		}
+		if _, err := r.m.Transition(ctx, o.ID, ActionFollowUp, Input{By: "cs-liu", Points: &Points{Timeliness: &yes, Quality: &yes, Satisfaction: &yes}}); !errors.Is(err, ErrInvalid) ||
+			!strings.Contains(err.Error(), "has no follow-up call") {
+			t.Fatalf("a follow-up call on a patrol's order: %v", err)
+		}
+		if _, err := r.m.Transition(ctx, o.ID, ActionVerify, Input{By: "tech-lin"}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "not its supervisor") {
+			t.Fatalf("the technician verifies his own repair: %v", err)
+		}
+		closed := r.do(t, o.ID, ActionVerify, Input{By: r.m.Policy().Supervisor, Note: "circuit 05 lit at dusk"}) // south has no supervisor of its own
+		if closed.State != StateClosed || !closed.ClosedAt.Equal(r.clock.Now()) {
+			t.Fatalf("verified: %s closed %v", closed.State, closed.ClosedAt)
+		}
+	})
 	t.Run("a resident's report still gets its call", func(t *testing.T) {
 		r := newRig(t, start, nil)
 		h, err := r.m.Raise(ctx, RaiseRequest{Zone: "north", Location: "3-1802", Title: "Kitchen tap leaks", Reporter: "Ms Zhang 139", By: "cs-liu"})

@@ -26,6 +26,9 @@ type Permit struct {
 	Attendant string      `json:"attendant"`
 	Readings  GasReadings `json:"readings"`
 	Note      string      `json:"note,omitempty"`
+	// Refused is why the gas test refuses entry, one reading outside its limit a line (as
+	// GasReadings.Check says), empty when the readings allow it: what the order card shows.
+	Refused []string `json:"refused,omitempty"`
 }
 
 // GasReadings is the gas test before entry: oxygen and flammable gas as the detector shows
@@ -133,7 +136,8 @@ func permit(o *Order, in Input, now time.Time) error {
 			return fmt.Errorf("%w: permit of %s: %s reading %v %s is not a reading", ErrInvalid, o.ID, l.Gas, *v, l.Unit)
 		}
 	}
-	o.Permit = &Permit{IssuedBy: who, IssuedAt: now, Attendant: strings.TrimSpace(in.Permit.Attendant), Readings: in.Permit.Readings, Note: in.Note}
+	o.Permit = &Permit{IssuedBy: who, IssuedAt: now, Attendant: strings.TrimSpace(in.Permit.Attendant), Readings: in.Permit.Readings, Note: in.Note,
+		Refused: in.Permit.Readings.Check()}
 	return nil
 }
 

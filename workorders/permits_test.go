@@ -109,6 +109,10 @@ func TestConfinedSpaceStart(t *testing.T) {
 	if err != nil || len(reg) != 3 || *reg[0].Readings.H2S != 14 {
 		t.Fatalf("permit register %+v %v: three permits, the first with H2S 14", reg, err)
 	}
+	// Each permit says whether its test allowed entry, and why not: what the order card shows.
+	if len(reg[0].Refused) != 1 || !strings.Contains(reg[0].Refused[0], "H2S 14 mg/m³ is over 10 mg/m³") || len(reg[2].Refused) != 0 || len(got.Permit.Refused) != 0 {
+		t.Fatalf("refusals: first %q, last %q, order's %q", reg[0].Refused, reg[2].Refused, got.Permit.Refused)
+	}
 	if _, err := r.m.Transition(ctx, plain.ID, ActionPermit, Input{By: "sup-li", Permit: &PermitInput{Attendant: "tech-wu", Readings: gas(20.9, 0, 0, 0)}}); err == nil || !strings.Contains(err.Error(), "not confined-space work") {
 		t.Fatalf("permit of a plain job: %v", err)
 	}

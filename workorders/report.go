@@ -126,6 +126,16 @@ type Report struct {
 	HouseholdZones []ZoneRow `json:"household_zones"`
 	// Drills are the rescue drills scheduled in the period (drills.go), nil when none.
 	Drills *DrillSummary `json:"drills,omitempty"`
+	// Problems are the follow-up answers of the period found wanting, at every level: what
+	// the monthly follow-up report analyses beside the rates (将当月发现的问题汇总分析).
+	Problems []Problem `json:"problems"`
+	// Charges are the paid work confirmed in the period by category (收费合理性), Materials
+	// the parts drawn from the store (领用单) for the month's, quarter's or year's stock-take.
+	Charges   []CategoryCharges `json:"charges"`
+	Materials []MaterialUse     `json:"materials"`
+	// Year is the year's surveys and the owners' overall satisfaction beside the per-call
+	// satisfaction, in a yearly report only (report_desk.go).
+	Year *YearSummary `json:"year,omitempty"`
 }
 
 // LevelCalls is one follow-up level's calls in the month and the residents satisfied.
@@ -209,6 +219,9 @@ func BuildReport(ctx context.Context, st Store, site, period string, loc *time.L
 	if r.Drills, err = reportDrills(ctx, st, from, to, now); err != nil {
 		return nil, err
 	}
+	if err := r.desk(ctx, st, called, opts.Levels[0]); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -244,7 +257,9 @@ func (t *tally) add(o *Order) {
 	}
 	t.count(o)
 	t.workload(o)
-	t.zone(o).add(o, t.now)
+	if !isDrill(o) {
+		t.zone(o).add(o, t.now)
+	}
 	if o.Category == CategoryComplaint {
 		t.r.Complaints++
 	}
@@ -255,11 +270,16 @@ func (t *tally) add(o *Order) {
 	t.repair(o)
 }
 
-// count adds o to its category's, zone's and team's rows.
+// count adds o to its category's, zone's and team's rows. A rescue drill is an estate event
+// of no zone: it has its own section, and stays out of the zone rows.
 func (t *tally) count(o *Order) {
 	breach := o.AcceptBreached || o.CompleteBreached
 	repair := isRepair(o)
-	for _, c := range []*Count{bump(t.cats, o.Category), bump(t.zones, orNone(o.Zone)), bump(t.teams, orNone(o.Team))} {
+	rows := []*Count{bump(t.cats, o.Category), bump(t.teams, orNone(o.Team))}
+	if !isDrill(o) {
+		rows = append(rows, bump(t.zones, orNone(o.Zone)))
+	}
+	for _, c := range rows {
 		c.Orders++
 		if o.State.Done() {
 			c.Resolved++
@@ -535,8 +555,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	r.zonesMarkdown(&b)
+	r.deskMarkdown(&b)
 	r.patrolMarkdown(&b)
 	r.drillsMarkdown(&b)
+	r.yearMarkdown(&b)
 	fmt.Fprintf(&b, "\n## %s\n\n| %s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n", t("report.by.technician"), strings.Join(r.technicianColumns(), " | "))
 	for _, w := range r.ByTechnician {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d (%s) | %s |\n", w.Name, w.Orders, w.Resolved, hours(w.Hours), w.OnTime, pct(w.OnTime, w.Resolved), pct(w.Rework, w.Repairs))
@@ -695,7 +717,9 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		add("patrol", r.Month, "circuits_ticked", p.CircuitsTicked)
 		add("patrol", r.Month, "circuits_fixed", r.CircuitsFixed)
 	}
+	r.deskCSV(add)
 	r.drillsCSV(add)
+	r.yearCSV(add)
 	for _, w := range r.ByTechnician {
 		add("technician", w.Name, "orders", w.Orders)
 		add("technician", w.Name, "resolved", w.Resolved)
@@ -769,6 +793,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		b.WriteString("</table>\n")
 	}
 	fmt.Fprintf(&b, "<p>%s</p>\n", html.EscapeString(t("report.zones.formula")))
+	r.deskHTML(&b)
 	if r.Patrol != nil {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n", t("report.patrol"))
 		for _, k := range r.patrolRows() {
@@ -777,6 +802,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		b.WriteString("</table>\n")
 	}
 	r.drillsHTML(&b)
+	r.yearHTML(&b)
 	b.WriteString("</body>\n</html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -56,6 +56,7 @@ func TestReportCounts(t *testing.T) {
 
 	for _, tc := range []struct {
 		name  string
+		cfg   func(*Config)
 		build func(t *testing.T, r *rig)
 		check func(t *testing.T, r *rig)
 	}{
@@ -152,9 +153,46 @@ func TestReportCounts(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "a rescue drill is the estate's: in its own section, in no zone row",
+			cfg:  func(c *Config) { c.Drills = Drills{} }, // the plans' two a year; the first on Monday 16 March
+			build: func(t *testing.T, r *rig) {
+				o := alarm(t, r, "P-1", "pump", "north", "pump_trip")
+				repair(t, r, o.ID)
+				r.clock.Set(time.Date(2026, 3, 9, 12, 0, 0, 0, shanghai))
+				if err := r.m.Tick(ctx); err != nil {
+					t.Fatal(err)
+				}
+				drills, err := r.m.List(ctx, Filter{Plan: DrillPlan}, false)
+				if err != nil || len(drills) != 1 {
+					t.Fatalf("%d drill orders, %v", len(drills), err)
+				}
+				r.clock.Set(time.Date(2026, 3, 16, 10, 0, 0, 0, shanghai))
+				r.do(t, drills[0].ID, ActionAccept, Input{By: "tech-lin"})
+				r.do(t, drills[0].ID, ActionStart, Input{By: "tech-lin"})
+				r.clock.Step(20 * time.Minute)
+				r.do(t, drills[0].ID, ActionRelease, Input{By: "tech-lin", Scenario: "stopped between floors 5 and 6", Car: "E-1"})
+			},
+			check: func(t *testing.T, r *rig) {
+				rep := report(t, r, "2026-03")
+				if rep.Drills == nil || rep.Drills.Held != 1 || rep.Orders != 2 {
+					t.Fatalf("drills %+v, orders %d: want the drill held among two orders", rep.Drills, rep.Orders)
+				}
+				for _, z := range append(append([]ZoneRow(nil), rep.Zones...), rep.HouseholdZones...) {
+					if z.Zone != "north" {
+						t.Errorf("zone comparison row %+v: the drill has no zone to rank", z)
+					}
+				}
+				for _, c := range rep.ByZone {
+					if c.Name != "north" || c.Orders != 1 {
+						t.Errorf("orders by zone %+v: only the pump trip is a zone's", c)
+					}
+				}
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, start, nil)
+			r := newRig(t, start, tc.cfg)
 			tc.build(t, r)
 			tc.check(t, r)
 		})

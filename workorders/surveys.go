@@ -238,9 +238,15 @@ func result(s *Survey) SurveyResult {
 
 // YearSummary sums up the year's surveys and follow-up calls (the calendar's time zone).
 func (m *Manager) YearSummary(ctx context.Context, year int) (*YearSummary, error) {
+	return yearSummary(ctx, m.store, year, m.policy.Calendar.Location(), m.policy.FirstLevel())
+}
+
+// yearSummary reads the year's surveys from st and counts the follow-up calls of level first
+// made in the year, in loc: the surveys API's figures and the yearly report's.
+func yearSummary(ctx context.Context, st Store, year int, loc *time.Location, first string) (*YearSummary, error) {
 	out := &YearSummary{Year: year, Opinion: []SurveyResult{}, OwnersTarget: OwnersSatisfactionTarget}
 	for half := 1; half <= 2; half++ {
-		s, err := m.store.GetSurvey(ctx, fmt.Sprintf("%d-H%d-%s", year, half, SurveyOpinion))
+		s, err := st.GetSurvey(ctx, fmt.Sprintf("%d-H%d-%s", year, half, SurveyOpinion))
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -249,7 +255,7 @@ func (m *Manager) YearSummary(ctx context.Context, year int) (*YearSummary, erro
 		}
 		out.Opinion = append(out.Opinion, result(s))
 	}
-	s, err := m.store.GetSurvey(ctx, fmt.Sprintf("%d-%s", year, SurveySatisfaction))
+	s, err := st.GetSurvey(ctx, fmt.Sprintf("%d-%s", year, SurveySatisfaction))
 	switch {
 	case err == nil:
 		r := result(s)
@@ -261,13 +267,11 @@ func (m *Manager) YearSummary(ctx context.Context, year int) (*YearSummary, erro
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
-	loc := m.policy.Calendar.Location()
 	from, to := time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
-	list, err := m.store.List(ctx, Filter{From: from.AddDate(-1, 0, 0), To: to})
+	list, err := st.List(ctx, Filter{From: from.AddDate(-1, 0, 0), To: to})
 	if err != nil {
 		return nil, err
 	}
-	first := m.policy.FirstLevel()
 	for _, o := range list {
 		for _, h := range o.History {
 			if h.Action != string(ActionFollowUp) || h.Level != first || h.Satisfied == nil || h.At.Before(from) || !h.At.Before(to) {

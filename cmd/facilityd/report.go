@@ -22,7 +22,7 @@ func reportCommand() *cobra.Command {
 	var path, month, out string
 	cmd := &cobra.Command{
 		Use:   "report --month YYYY-MM|YYYY-Qn|YYYY [--out DIR] [--config FILE]",
-		Short: "Write the monthly (quarterly, yearly) work-order and patrol report (Markdown, CSV, HTML)",
+		Short: "Write the monthly (quarterly, yearly: with the surveys) work-order and patrol report (Markdown, CSV, HTML)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path)

@@ -142,6 +142,9 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is %s\n", o.ID, o.State)
+			if d := o.Drill; a == workorders.ActionRelease && d != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), cliLang().T("cli.drill.released", "rescue", cliLang().Duration(d.RescueTime), "scenario", d.Scenario, "car", d.Car))
+			}
 			return nil
 		},
 	}
@@ -163,6 +166,14 @@ func transitionCommand(client *apiClient, a workorders.Action) *cobra.Command {
 	}
 	if a == workorders.ActionPermit {
 		permitFlags(c, &in)
+	}
+	if a == workorders.ActionRelease {
+		c.Use = name + " ID --scenario TEXT --car ELEVATOR [--by NAME] [--note TEXT]"
+		c.Short = "Work order: record a rescue drill's release (the passengers out); closes the drill with its rescue time from the start"
+		c.Flags().StringVar(&in.Scenario, "scenario", "", "the scenario played, e.g. \"stopped between floors 5 and 6\"")
+		c.Flags().StringVar(&in.Car, "car", "", "the car used: an elevator's device id")
+		c.MarkFlagRequired("scenario")
+		c.MarkFlagRequired("car")
 	}
 	deskActionFlags(c, a, &in)
 	return c

@@ -96,10 +96,12 @@ export async function loadSession() {
 }
 
 // can says whether the signed-in role may do something, so pages hide what it may not. The
-// server decides in the end; a refusal is shown as it comes.
+// server decides in the end; a refusal is shown as it comes. The roles are a ladder, except
+// that the patrol's actions (ack, claim, the night check) are never the desk's (api/routes.go).
 export function can(action) {
   const need = { ack: 'patrol', claim: 'patrol', raise: 'customer_service', answer: 'customer_service', shelve: 'engineer', order: 'engineer', write: 'engineer' }[action] || 'admin';
   if (session.open) return true;
+  if (session.role === 'customer_service' && (action === 'ack' || action === 'claim')) return false;
   return ROLES.indexOf(session.role) >= ROLES.indexOf(need);
 }
 

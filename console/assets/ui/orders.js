@@ -1,5 +1,7 @@
 // orders.js: the work-order board: open orders by state with their deadlines counting down,
-// the transitions each state allows, the follow-up calls due (回访), and the month's report.
+// the transitions each state allows, the follow-up calls due (回访), the confined-space permit
+// of a job, the readings since a repair awaiting the supervisor's verification, and the
+// month's report.
 import { t } from './i18n.js';
 import { h, replace, ago, countdown, label } from './dom.js';
 import { api, list, optional, can, actor, token } from './api.js';
@@ -17,8 +19,15 @@ const NEXT = {
   cancelled: [],
 };
 
+// VERIFY are the moves of an equipment repair awaiting the supervisor's check: verify closes
+// it, reopen sends it back (no follow-up call: nobody reported it).
+const VERIFY = ['verify', 'reopen'];
+
 // FOLLOW_UP_POINTS are a repair's follow-up points, as the API spells them (workorders.PointNames).
 const FOLLOW_UP_POINTS = ['timeliness', 'quality', 'satisfaction'];
+
+const when = (s) => new Date(s).toLocaleString([], { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const num = (x) => (typeof x === 'number' ? String(+x.toFixed(2)) : '—');
 
 export function mount(root) {
   const follow = h('section', { class: 'card wide', id: 'followups' });
@@ -26,6 +35,9 @@ export function mount(root) {
   const report = h('section', { class: 'card wide', id: 'report' });
   root.append(h('h1', {}, t('orders.title')), follow, board, report);
   const notes = new Map();
+  // details are GET /api/v1/workorders/{id} of the resolved orders: whether each awaits the
+  // supervisor's verification, and the device's readings since the repair.
+  const details = new Map();
   let orders = [];
   let tick = 0;
   let served = null;
@@ -39,12 +51,17 @@ export function mount(root) {
     }
     follow.hidden = report.hidden = false;
     orders = list(data, 'orders');
+    await Promise.all(orders.filter((o) => o.state === 'resolved').map(async (o) => {
+      details.set(o.id, await optional('GET', '/api/v1/workorders/' + encodeURIComponent(o.id)).catch(() => null));
+    }));
     draw();
     await drawReport();
   }
 
+  const verifying = (o) => o.state === 'resolved' && !!(details.get(o.id) || {}).awaits_verification;
+
   function draw() {
-    const due = orders.filter((o) => o.state === 'resolved')
+    const due = orders.filter((o) => o.state === 'resolved' && !verifying(o))
       .sort((a, b) => new Date(deadline(a) || 0) - new Date(deadline(b) || 0));
     replace(follow, h('h2', {}, t('orders.followups', { n: due.length })),
       due.length ? h('ul', { class: 'plain' }, due.map((o) => h('li', { class: urgency(o) },
@@ -67,7 +84,7 @@ export function mount(root) {
     // The follow-up call and a reopen on the resident's word are the desk's (customer_service);
     // the other moves are the technician's.
     const allowed = (tr) => can(tr === 'follow_up' || tr === 'reopen' ? 'answer' : 'order');
-    const buttons = (NEXT[o.state] || []).filter(allowed).map((tr) => tr === 'follow_up'
+    const buttons = (verifying(o) ? VERIFY : NEXT[o.state] || []).filter(allowed).map((tr) => tr === 'follow_up'
       ? followUp(o)
       : h('button', { type: 'button', class: tr === 'cancel' ? '' : 'primary', dataset: { transition: tr }, onclick: () => move(o, tr, {}) }, label(tr)));
     return h('article', { class: 'order ' + (urgency(o) || '') + ' p-' + (o.priority || ''), dataset: { order: o.id, device: o.device || '' } },
@@ -76,6 +93,8 @@ export function mount(root) {
       h('p', { class: 'meta' }, [o.device, o.zone ? t('orders.zone', { zone: o.zone }) : '', o.team ? t('orders.team', { team: o.team }) : '', o.assignee].filter(Boolean).join(' · ')),
       d ? h('p', { class: 'due ' + urgency(o) }, countdown(d)) : null,
       o.desk ? desk(o.desk) : null,
+      o.confined_space ? permit(o.permit) : null,
+      verifying(o) ? sinceRepair((details.get(o.id) || {}).readings_since_repair) : null,
       h('p', { class: 'meta muted' }, t('orders.updated', { ago: ago(o.updated_at || o.created_at) })),
       buttons.length ? h('div', { class: 'actions' }, buttons) : null,
       note ? h('p', { class: note.error ? 'error note' : 'ok note', role: 'alert' }, note.text) : null);
@@ -84,7 +103,6 @@ export function mount(root) {
   // desk is what the customer-service desk took down: channel, kind, home and resident, the
   // 12345 case, the first receiver's answer, the booked visit and the charge.
   function desk(d) {
-    const when = (s) => new Date(s).toLocaleString([], { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
     const money = (fen) => '¥' + (fen / 100).toFixed(2);
     const v = d.visit;
     const c = d.charge;
@@ -96,6 +114,35 @@ export function mount(root) {
       c && c.confirmed_at ? t('orders.charged', { amount: money(c.confirmed_fen), quoted: money(c.quoted_fen) }) : c && c.quoted_at ? t('orders.quoted', { amount: money(c.quoted_fen) }) : '',
     ].filter(Boolean);
     return h('p', { class: 'meta desk' }, lines.map((l, i) => [i ? h('br') : null, l]));
+  }
+
+  // permit is a confined-space job's permit (有限空间作业): who issued it and when, the
+  // attendant, the gas test and whether it allows entry; or that start still needs one.
+  function permit(p) {
+    if (!p) return h('p', { class: 'meta permit refused' }, t('orders.permit.none'));
+    const g = p.readings || {};
+    const refused = (p.refused || []).length > 0;
+    const lines = [
+      t('orders.permit.by', { by: p.issued_by, at: when(p.issued_at), attendant: p.attendant }),
+      t('orders.permit.readings', { oxygen: num(g.o2_pct), lel: num(g.lel_pct), sulphide: num(g.h2s_mg_m3), co: num(g.co_mg_m3) }),
+      refused ? t('orders.permit.refused', { why: p.refused.join('; ') }) : t('orders.permit.ok'),
+    ];
+    return h('p', { class: 'meta permit ' + (refused ? 'refused' : 'ok') }, lines.map((l, i) => [i ? h('br') : null, l]));
+  }
+
+  // sinceRepair is the device's readings since the repair, point by point, for the supervisor
+  // who verifies it (主管对维修过程要进行监督检查): how many, the lowest, highest and latest.
+  function sinceRepair(s) {
+    if (!s) return null;
+    const rows = (s.points || []).map((p) => {
+      const vals = (p.values || []).map((v) => v[1]).filter((x) => typeof x === 'number');
+      return vals.length
+        ? t('orders.since.point', { point: p.point, n: vals.length, min: num(Math.min(...vals)), max: num(Math.max(...vals)), last: num(vals[vals.length - 1]), unit: p.unit || '' })
+        : t('orders.since.empty', { point: p.point });
+    });
+    return h('div', { class: 'meta since-repair' }, h('b', {}, t('orders.since.title', { since: when(s.since) })),
+      s.note ? h('p', { class: 'muted' }, s.note) : null,
+      rows.length ? h('ul', { class: 'plain' }, rows.map((r) => h('li', {}, r))) : h('p', { class: 'muted' }, t('orders.since.none')));
   }
 
   // followUp is the call's form: a repair's three points (及时性、服务质量、满意程度), each the
