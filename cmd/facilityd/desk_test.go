@@ -1,21 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/devices"
-	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -23,37 +13,11 @@ import (
 // `facilityd wo defect`, then runs the year-end survey and reads the year's satisfaction with
 // `facilityd wo survey`, against a running API on the demo's configuration.
 func TestDefectsAndSurveysCLI(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv(config.EnvName("workorders.store.path"), filepath.Join(dir, "wo.db"))
-	t.Setenv(config.EnvName("patrol.store"), filepath.Join(dir, "patrol.db"))
-	cfg, err := config.Load("../../examples/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 3; i++ {
-		cfg.WorkOrders.Homes = append(cfg.WorkOrders.Homes, config.Home{Home: fmt.Sprintf("3-1-%d802", i), Zone: "north"})
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	m, _, closeStore, err := daemon.OpenWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	srv := api.New(devices.NewLatest(nil), prometheus.NewRegistry(), nil)
-	api.RegisterDefects(srv, m)
-	api.RegisterSurveys(srv, m)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	addr := strings.TrimPrefix(hs.URL, "http://")
-	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := rootCommand()
-		cmd.SetOut(&out)
-		cmd.SetArgs(append(args, "--addr", addr))
-		err := cmd.ExecuteContext(ctx)
-		return out.String(), err
-	}
+	_, run := newWORig(t, workorders.Options{}, func(cfg *config.Config) {
+		for i := 1; i <= 3; i++ {
+			cfg.WorkOrders.Homes = append(cfg.WorkOrders.Homes, config.Home{Home: fmt.Sprintf("3-1-%d802", i), Zone: "north"})
+		}
+	})
 	out, err := run("wo", "defect", "add", "--home", "3-1-1802", "--title", "bathroom tiles cracked", "--by", "cs-liu")
 	if err != nil || !strings.HasPrefix(out, "DF-1\t3-1-1802\tcs-liu\topen") {
 		t.Fatalf("defect add: %v %q", err, out)

@@ -1,22 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"log/slog"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/facilityd/facilityd/api"
-	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/devices"
-	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/workorders"
 )
 
@@ -24,39 +12,8 @@ import (
 // demo's configuration (its example price list), quotes it, hands the answer over and
 // records it, from a shell.
 func TestDeskCLI(t *testing.T) {
-	dir := t.TempDir()
-	demo, err := os.ReadFile("../../examples/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "facilityd.yaml")
-	os.WriteFile(cfgPath, demo, 0o644)
-	t.Setenv(config.EnvName("workorders.store.path"), filepath.Join(dir, "wo.db"))
-	t.Setenv(config.EnvName("patrol.store"), filepath.Join(dir, "patrol.db"))
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	m, _, closeStore, err := daemon.OpenWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	srv := api.New(devices.NewLatest(nil), prometheus.NewRegistry(), nil)
-	api.RegisterWorkOrders(srv, m, nil)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	addr := strings.TrimPrefix(hs.URL, "http://")
-	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := rootCommand()
-		cmd.SetOut(&out)
-		cmd.SetArgs(append(args, "--addr", addr))
-		err := cmd.ExecuteContext(ctx)
-		return out.String(), err
-	}
+	rig, run := newWORig(t, workorders.Options{}, nil)
+	m := rig.m
 	from := time.Now().Add(2 * time.Hour).Format(time.RFC3339)
 	to := time.Now().Add(4 * time.Hour).Format(time.RFC3339)
 	if _, err := run("wo", "raise", "--title", "Replace the extractor fan", "--by", "cs-liu", "--zone", "north", "--channel", "phone", "--kind", "paid",

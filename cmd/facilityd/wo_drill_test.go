@@ -1,22 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"log/slog"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/facilityd/facilityd/api"
-	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/devices"
-	"github.com/facilityd/facilityd/internal/daemon"
 	"github.com/facilityd/facilityd/internal/testutil"
 	"github.com/facilityd/facilityd/workorders"
 )
@@ -25,28 +13,10 @@ import (
 // records the scenario and the car, and the drill closes with its rescue time from the start;
 // a release without the scenario or the car is refused before it reaches the API.
 func TestDrillReleaseCLI(t *testing.T) {
-	dir := t.TempDir()
-	demo, err := os.ReadFile("../../examples/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dir, "facilityd.yaml")
-	os.WriteFile(cfgPath, demo, 0o644)
-	t.Setenv(config.EnvName("workorders.store.path"), filepath.Join(dir, "wo.db"))
-	t.Setenv(config.EnvName("patrol.store"), filepath.Join(dir, "patrol.db"))
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	// A week before the first drill of 2026 (Monday 16 March, 10:00): its order goes out.
 	clock := testutil.NewClock(time.Date(2026, 3, 10, 12, 0, 0, 0, time.Local))
-	m, _, closeStore, err := daemon.OpenWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{Clock: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
+	rig, run := newWORig(t, workorders.Options{Clock: clock.Now}, nil)
+	m, cfg, ctx := rig.m, rig.cfg, t.Context()
 	if err := m.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -55,19 +25,6 @@ func TestDrillReleaseCLI(t *testing.T) {
 		t.Fatalf("%d drill orders on the demo estate, want one: %v", len(drills), err)
 	}
 	id := drills[0].ID
-	srv := api.New(devices.NewLatest(nil), prometheus.NewRegistry(), nil)
-	api.RegisterWorkOrders(srv, m, nil)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	addr := strings.TrimPrefix(hs.URL, "http://")
-	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := rootCommand()
-		cmd.SetOut(&out)
-		cmd.SetArgs(append(args, "--addr", addr))
-		err := cmd.ExecuteContext(ctx)
-		return out.String(), err
-	}
 	car := ""
 	for _, d := range cfg.Devices {
 		if d.Kind == "elevator" {

@@ -136,33 +136,8 @@ func mustGet(t *testing.T, m *workorders.Manager, id string) *workorders.Order {
 // waits for the supervisor's `wo verify`, which closes it (anyone else is refused); the sump
 // pit's test run starts only after `wo permit` records a passing gas test.
 func TestWorkOrderCLIVerifyAndPermit(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv(config.EnvName("workorders.store.path"), filepath.Join(dir, "wo.db"))
-	t.Setenv(config.EnvName("patrol.store"), filepath.Join(dir, "patrol.db"))
-	cfg, err := config.Load("../../examples/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	m, _, closeStore, err := daemon.OpenWorkOrders(ctx, cfg, slog.New(slog.DiscardHandler), workorders.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStore()
-	srv := api.New(devices.NewLatest(nil), prometheus.NewRegistry(), nil)
-	api.RegisterWorkOrders(srv, m, nil)
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	addr := strings.TrimPrefix(hs.URL, "http://")
-	run := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		cmd := rootCommand()
-		cmd.SetOut(&out)
-		cmd.SetArgs(append(args, "--addr", addr))
-		err := cmd.ExecuteContext(ctx)
-		return out.String(), err
-	}
+	rig, run := newWORig(t, workorders.Options{}, nil)
+	m, ctx := rig.m, t.Context()
 
 	trip, err := m.HandleAlarm(ctx, alarms.Event{Type: alarms.EventRaised, At: time.Now(),
 		Alarm: alarms.Alarm{ID: "P-1/pump_trip", Device: "P-1", Kind: "pump", Zone: "north", Rule: "pump_trip", Class: alarms.ClassEquipment, Priority: alarms.PriorityHigh}})

@@ -65,7 +65,7 @@ export function mount(root) {
       .sort((a, b) => new Date(deadline(a) || 0) - new Date(deadline(b) || 0));
     replace(follow, h('h2', {}, t('orders.followups', { n: due.length })),
       due.length ? h('ul', { class: 'plain' }, due.map((o) => h('li', { class: urgency(o) },
-        h('b', {}, o.id), ' ', o.title || label(o.category), ' · ', o.device || '', o.zone ? ' · ' + t('orders.zone', { zone: o.zone }) : '',
+        h('b', {}, o.id), ' ', o.title || label(o.category), o.device ? ' · ' + o.device : '', o.zone ? ' · ' + t('orders.zone', { zone: o.zone }) : '',
         deadline(o) ? [' · ', h('span', { class: 'due ' + urgency(o) }, countdown(deadline(o)))] : null)))
         : h('p', { class: 'muted' }, t('orders.no_followups')));
     replace(board, ORDER_STATES.filter((s) => s !== 'cancelled').map((s) => {

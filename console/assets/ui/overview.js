@@ -77,7 +77,7 @@ export function mount(root) {
       .sort((a, b) => new Date(deadline(a)) - new Date(deadline(b)));
     replace(ordersBox, h('h2', {}, h('a', { href: '#/orders' }, t('overview.orders_due'))),
       due.length ? h('ul', { class: 'plain' }, due.slice(0, 8).map((o) => h('li', { class: urgency(o) },
-        h('b', {}, o.id), ' ', o.title || label(o.category) || '', ' · ', o.device || '', ' · ',
+        h('b', {}, o.id), ' ', o.title || label(o.category) || '', o.device ? ' · ' + o.device : '', ' · ',
         h('span', { class: 'due ' + urgency(o) }, countdown(deadline(o))))))
         : h('p', { class: 'muted' }, t('overview.none_due')));
   }
