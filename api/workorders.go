@@ -95,10 +95,7 @@ func (h *woHandlers) writeOrders(w http.ResponseWriter, r *http.Request, f worko
 		woError(w, err)
 		return
 	}
-	if list == nil {
-		list = []*workorders.Order{}
-	}
-	writeJSON(w, http.StatusOK, OrderList{Orders: list})
+	writeJSON(w, http.StatusOK, OrderList{Orders: orNone(list)})
 }
 
 func (h *woHandlers) deviceOrders(w http.ResponseWriter, r *http.Request) {
@@ -184,13 +181,7 @@ func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
 			woError(w, err)
 			return
 		}
-		if due == nil {
-			due = []*workorders.Order{}
-		}
-		if done == nil {
-			done = []*workorders.Order{}
-		}
-		writeJSON(w, http.StatusOK, FollowUpList{Level: level, Due: due, Overdue: []*workorders.Order{}, Done: done})
+		writeJSON(w, http.StatusOK, FollowUpList{Level: level, Due: orNone(due), Overdue: []*workorders.Order{}, Done: orNone(done)})
 		return
 	}
 	due, overdue, err := h.wo.FollowUps(r.Context())
@@ -198,13 +189,15 @@ func (h *woHandlers) followUps(w http.ResponseWriter, r *http.Request) {
 		woError(w, err)
 		return
 	}
-	if due == nil {
-		due = []*workorders.Order{}
+	writeJSON(w, http.StatusOK, FollowUpList{Level: levels[0], Due: orNone(due), Overdue: orNone(overdue)})
+}
+
+// orNone is orders, or an empty list where there are none, so that a list is [] and not null.
+func orNone(orders []*workorders.Order) []*workorders.Order {
+	if orders == nil {
+		return []*workorders.Order{}
 	}
-	if overdue == nil {
-		overdue = []*workorders.Order{}
-	}
-	writeJSON(w, http.StatusOK, FollowUpList{Level: levels[0], Due: due, Overdue: overdue})
+	return orders
 }
 
 // AnswerList is GET /api/v1/workorders/answers: the desk requests whose resident is still to
@@ -220,13 +213,7 @@ func (h *woHandlers) answers(w http.ResponseWriter, r *http.Request) {
 		woError(w, err)
 		return
 	}
-	if due == nil {
-		due = []*workorders.Order{}
-	}
-	if overdue == nil {
-		overdue = []*workorders.Order{}
-	}
-	writeJSON(w, http.StatusOK, AnswerList{Due: due, Overdue: overdue})
+	writeJSON(w, http.StatusOK, AnswerList{Due: orNone(due), Overdue: orNone(overdue)})
 }
 
 // stocktake is GET /api/v1/workorders/stocktake?period=month|quarter|year&at=2026-03-31: the
