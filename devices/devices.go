@@ -126,6 +126,7 @@ type Device struct {
 	OfflineAfter int
 	Modbus       *ModbusTransport
 	MQTT         *MQTTTransport
+	BACnet       *BACnetTransport
 	Tags         map[string]string
 }
 
