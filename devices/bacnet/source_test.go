@@ -1,0 +1,180 @@
+package bacnet_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/bacnet"
+	"github.com/facilityd/facilityd/simulators"
+)
+
+var (
+	supplyAI = bacnet.ObjectID{Type: bacnet.ObjectAnalogInput, Instance: 1}
+	fanBI    = bacnet.ObjectID{Type: bacnet.ObjectBinaryInput, Instance: 1}
+	modeMSV  = bacnet.ObjectID{Type: bacnet.ObjectMultiStateValue, Instance: 1}
+)
+
+// startSim serves a simulated device of three objects; noCOV refuses COV for the mode.
+func startSim(t *testing.T, instance uint32, noCOV bool) *simulators.BACnetServer {
+	t.Helper()
+	sim, err := simulators.NewBACnetServer(simulators.BACnetOptions{Instance: instance}, []simulators.BACnetObject{
+		{ID: supplyAI, Units: 62, Present: bacnet.Value{Kind: bacnet.KindReal, Real: 16.5}},
+		{ID: fanBI, Present: bacnet.Value{Kind: bacnet.KindEnumerated, Uint: 1}},
+		{ID: modeMSV, Present: bacnet.Value{Kind: bacnet.KindUnsigned, Uint: 2}, NoCOV: noCOV},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+func profile(t *testing.T, cov string) *devices.Profile {
+	t.Helper()
+	p, err := devices.ParseProfile("test", []byte(`name: ahu
+points:
+  - {name: supply_temp, object: "analog-input:1", unit: "°C"`+cov+`}
+  - {name: fan_running, object: "binary-input:1"`+cov+`}
+  - {name: mode, object: "multi-state-value:1", type: enum, enum: {1: "off", 2: "auto", 3: "manual"}`+cov+`}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// snapshots collects what a source hands on, by device.
+type snapshots struct {
+	mu   sync.Mutex
+	byID map[string][]*devices.Snapshot
+	seen chan struct{}
+}
+
+func newSnapshots() *snapshots {
+	return &snapshots{byID: map[string][]*devices.Snapshot{}, seen: make(chan struct{}, 1024)}
+}
+
+func (s *snapshots) handle(snap *devices.Snapshot) {
+	s.mu.Lock()
+	s.byID[snap.Device.ID] = append(s.byID[snap.Device.ID], snap)
+	s.mu.Unlock()
+	select {
+	case s.seen <- struct{}{}:
+	default:
+	}
+}
+
+// wait waits until cond holds of the device's snapshots, failing after 10 s.
+func (s *snapshots) wait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		s.mu.Lock()
+		ok := cond()
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-s.seen:
+		case <-deadline:
+			t.Fatalf("after 10s: %s", what)
+		}
+	}
+}
+
+func (s *snapshots) of(id string) []*devices.Snapshot {
+	return s.byID[id]
+}
+
+func run(t *testing.T, src *bacnet.Source) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { src.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// TestSourceCOVCostsNothing: a device whose points are all kept by COV is read once, and
+// then sends nothing while nothing changes, while a polled device beside it is read every
+// interval; its changes arrive by notification.
+func TestSourceCOVCostsNothing(t *testing.T) {
+	covSim, polledSim := startSim(t, 11, false), startSim(t, 12, false)
+	frozen := time.Unix(1_800_000_000, 0) // no lifetime runs out, no liveness read falls due
+	cov := &devices.Device{ID: "AHU-COV", Profile: profile(t, ""), Interval: 20 * time.Millisecond, OfflineAfter: 3,
+		BACnet: &devices.BACnetTransport{Instance: 11, Address: covSim.Addr().String()}}
+	polled := &devices.Device{ID: "AHU-POLL", Profile: profile(t, ", cov: false"), Interval: 20 * time.Millisecond, OfflineAfter: 3,
+		BACnet: &devices.BACnetTransport{Instance: 12, Address: polledSim.Addr().String()}}
+	got := newSnapshots()
+	src, err := bacnet.NewSource([]*devices.Device{cov, polled}, got.handle, bacnet.SourceConfig{
+		Client: bacnet.ClientConfig{Local: "127.0.0.1:0"}, Now: func() time.Time { return frozen }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	got.wait(t, "AHU-COV whole and good", func() bool {
+		list := got.of("AHU-COV")
+		if len(list) == 0 {
+			return false
+		}
+		r := list[len(list)-1].Readings()
+		return len(r) == 3 && r[0].Value == 16.5 && r[1].Value == true && r[2].Label == "auto"
+	})
+	reads := covSim.Requests(bacnet.ServiceReadPropertyMultiple) + covSim.Requests(bacnet.ServiceReadProperty)
+	subs := covSim.Requests(bacnet.ServiceSubscribeCOV)
+	got.mu.Lock()
+	start := len(got.of("AHU-POLL"))
+	got.mu.Unlock()
+	got.wait(t, "ten polls of AHU-POLL", func() bool { return len(got.of("AHU-POLL")) >= start+10 })
+	if n := covSim.Requests(bacnet.ServiceReadPropertyMultiple) + covSim.Requests(bacnet.ServiceReadProperty); n != reads {
+		t.Errorf("AHU-COV was read %d more times while unchanged", n-reads)
+	}
+	if n := covSim.Requests(bacnet.ServiceSubscribeCOV); n != subs || subs != 3 {
+		t.Errorf("AHU-COV got %d subscriptions, then %d more; want 3 and none", subs, n-subs)
+	}
+	if n := polledSim.Requests(bacnet.ServiceSubscribeCOV); n != 0 {
+		t.Errorf("AHU-POLL, every point cov: false, got %d subscriptions", n)
+	}
+	if err := covSim.Set(supplyAI, bacnet.Value{Kind: bacnet.KindReal, Real: 19}); err != nil {
+		t.Fatal(err)
+	}
+	got.wait(t, "the change by notification", func() bool {
+		list := got.of("AHU-COV")
+		return list[len(list)-1].Readings()[0].Value == 19.0
+	})
+}
+
+// TestSourceFindsAndFallsBack: a device configured by instance alone is found by Who-Is, and a
+// point the device refuses COV for is polled instead and its changes still seen.
+func TestSourceFindsAndFallsBack(t *testing.T) {
+	sim := startSim(t, 21, true)
+	dev := &devices.Device{ID: "AHU-2", Profile: profile(t, ""), Interval: 20 * time.Millisecond, OfflineAfter: 3,
+		BACnet: &devices.BACnetTransport{Instance: 21}}
+	got := newSnapshots()
+	src, err := bacnet.NewSource([]*devices.Device{dev}, got.handle, bacnet.SourceConfig{
+		Client: bacnet.ClientConfig{Local: "127.0.0.1:0"}, Broadcast: sim.Addr(), WhoIsWait: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	got.wait(t, "AHU-2 found and read", func() bool {
+		list := got.of("AHU-2")
+		return len(list) > 0 && list[len(list)-1].Comm == devices.CommOnline && list[len(list)-1].Readings()[2].Label == "auto"
+	})
+	if err := sim.Set(modeMSV, bacnet.Value{Kind: bacnet.KindUnsigned, Uint: 3}); err != nil {
+		t.Fatal(err)
+	}
+	got.wait(t, "the mode's change by polling", func() bool {
+		list := got.of("AHU-2")
+		return list[len(list)-1].Readings()[2].Label == "manual"
+	})
+	if n := sim.Subscriptions(); n != 2 {
+		t.Errorf("%d subscriptions, want the two points the device notifies", n)
+	}
+}

@@ -1,0 +1,185 @@
+package daemon_test
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/alarms"
+	"github.com/facilityd/facilityd/api"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/bacnet"
+	"github.com/facilityd/facilityd/internal/testenv"
+	"github.com/facilityd/facilityd/simulators"
+)
+
+// ahuProfile is an air-handling unit's controller as a site would map it: supply-air
+// temperature and fan status by COV, the setpoint polled and writable.
+const ahuProfile = `name: test_ahu
+kind: generic
+points:
+  - {name: supply_temp, object: "analog-input:1", unit: "°C"}
+  - {name: fan_running, object: "binary-input:1"}
+  - {name: setpoint, object: "analog-value:1", unit: "°C", cov: false, writable: true, min: 12, max: 26}
+`
+
+var (
+	ahuSupply   = bacnet.ObjectID{Type: bacnet.ObjectAnalogInput, Instance: 1}
+	ahuFan      = bacnet.ObjectID{Type: bacnet.ObjectBinaryInput, Instance: 1}
+	ahuSetpoint = bacnet.ObjectID{Type: bacnet.ObjectAnalogValue, Instance: 1}
+)
+
+// bacnetEstate is the Modbus estate with one BACnet air-handling unit, AHU-1, served by the
+// simulator returned; the daemon's BACnet client listens on the address returned.
+func bacnetEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulators.BACnetServer, netip.AddrPort) {
+	t.Helper()
+	cfg, _ := modbusEstate(t, influx)
+	sim, err := simulators.NewBACnetServer(simulators.BACnetOptions{Instance: 2601, Name: "AHU-1"}, []simulators.BACnetObject{
+		{ID: ahuSupply, Name: "Supply air temperature", Units: 62, Present: bacnet.Value{Kind: bacnet.KindReal, Real: 16.5}},
+		{ID: ahuFan, Name: "Supply fan status", Present: bacnet.Value{Kind: bacnet.KindEnumerated, Uint: 1}},
+		{ID: ahuSetpoint, Name: "Supply air setpoint", Units: 62, Commandable: true, Present: bacnet.Value{Kind: bacnet.KindReal, Real: 18}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "test_ahu.yaml"), []byte(ahuProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	instance := 2601
+	cfg.Profiles.Dir = dir
+	cfg.Devices = append(cfg.Devices, config.Device{ID: "AHU-1", Profile: "test_ahu", Building: "B1", Zone: "north",
+		Interval: 200 * time.Millisecond, Timeout: 150 * time.Millisecond,
+		BACnet: &config.DeviceBACnet{DeviceInstance: &instance, Address: sim.Addr().String()}})
+	local := freeUDP(t)
+	cfg.BACnet.Local = local.String()
+	cfg.BACnet.APDUTimeout = 60 * time.Millisecond
+	cfg.BACnet.Retries = 1
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, sim, local
+}
+
+// freeUDP is a loopback UDP address nobody listens on now.
+func freeUDP(t *testing.T) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// bacnetReading is the API's reading of one point of a device, and whether it has one.
+func bacnetReading(t *testing.T, base, device, point string) (devices.Reading, api.DeviceDetail) {
+	t.Helper()
+	var dev api.DeviceDetail
+	get(t, base+"/api/v1/devices/"+device, &dev)
+	for _, r := range dev.Readings {
+		if r.Point == point {
+			return r, dev
+		}
+	}
+	return devices.Reading{}, dev
+}
+
+// alarmOf reads one alarm at the API, false while it does not exist.
+func alarmOf(t *testing.T, base, id string, a *alarms.Alarm) bool {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/alarms/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return false
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET alarm %s: %s", id, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(a); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// TestBACnetDeviceThroughDaemon is a BACnet device read by the daemon as an operator sees it:
+// its points at the API, a change of value there by notification, a fault flag making a
+// reading bad, a restart of the device (which forgets its subscriptions) followed by
+// subscriptions made again, and comm loss raised as its own alarm and cleared.
+func TestBACnetDeviceThroughDaemon(t *testing.T) {
+	cfg, sim, local := bacnetEstate(t, nil)
+	d := startDaemon(t, cfg)
+
+	waitFor(t, "AHU-1's three points at the API", 10*time.Second, func() bool {
+		r, dev := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		return dev.Comm == devices.CommOnline && r.Value == 16.5 && r.Unit == "°C" && len(dev.Readings) == 3
+	})
+	if r, _ := bacnetReading(t, d.API, "AHU-1", "fan_running"); r.Value != true {
+		t.Errorf("fan_running reads %v, want true", r.Value)
+	}
+	waitFor(t, "AHU-1's two COV points subscribed", 10*time.Second, func() bool { return sim.Subscriptions() == 2 })
+
+	// A change of value reaches the API by notification.
+	if err := sim.Set(ahuSupply, bacnet.Value{Kind: bacnet.KindReal, Real: 21.25}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the supply temperature's change at the API", 10*time.Second, func() bool {
+		r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		return r.Value == 21.25
+	})
+	if sim.NotificationACKs() == 0 {
+		t.Error("the change arrived without a confirmed notification acknowledged")
+	}
+	if err := sim.SetFlags(ahuSupply, bacnet.StatusFlags{Fault: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a fault flag makes the supply temperature bad", 10*time.Second, func() bool {
+		r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		return r.Quality == devices.QualityBad
+	})
+
+	// A restart forgets the subscriptions; the device's I-Am has them made again, and its
+	// changes reach the API once more.
+	sim.Restart()
+	if n := sim.Subscriptions(); n != 0 {
+		t.Fatalf("%d subscriptions survived the restart", n)
+	}
+	sim.Announce(local)
+	waitFor(t, "AHU-1 subscribed again after its restart", 10*time.Second, func() bool { return sim.Subscriptions() == 2 })
+	if err := sim.Set(ahuFan, bacnet.Value{Kind: bacnet.KindEnumerated, Uint: 0}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the fan's stop at the API after the restart", 10*time.Second, func() bool {
+		r, _ := bacnetReading(t, d.API, "AHU-1", "fan_running")
+		return r.Value == false
+	})
+
+	// Comm loss: the device stops answering, the alarm of its own is raised, then cleared.
+	sim.DropReplies(1 << 30)
+	var alarm alarms.Alarm
+	waitFor(t, "AHU-1's comm loss alarm raised", 15*time.Second, func() bool {
+		return alarmOf(t, d.API, "AHU-1/comm_loss", &alarm) && alarm.Active
+	})
+	if r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp"); r.Quality != devices.QualityCommFail {
+		t.Errorf("offline, supply_temp has quality %s, want comm_fail", r.Quality)
+	}
+	sim.DropReplies(0)
+	waitFor(t, "AHU-1's comm loss cleared", 15*time.Second, func() bool {
+		alarmOf(t, d.API, "AHU-1/comm_loss", &alarm)
+		r, _ := bacnetReading(t, d.API, "AHU-1", "fan_running")
+		return !alarm.Active && r.Value == false && r.Quality == devices.QualityGood
+	})
+}
