@@ -1,7 +1,9 @@
 package daemon_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -15,6 +17,7 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
 	"github.com/facilityd/facilityd/devices/bacnet"
+	"github.com/facilityd/facilityd/devices/commands"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/simulators"
 )
@@ -182,4 +185,105 @@ func TestBACnetDeviceThroughDaemon(t *testing.T) {
 		r, _ := bacnetReading(t, d.API, "AHU-1", "fan_running")
 		return !alarm.Active && r.Value == false && r.Quality == devices.QualityGood
 	})
+}
+
+// TestBACnetIntoInfluxDB: a BACnet device's readings are written to InfluxDB as a Modbus
+// device's are, under its kind with its place as tags, at the time the API showed; a change
+// notified by COV is a row of its own.
+func TestBACnetIntoInfluxDB(t *testing.T) {
+	influx := testenv.NewInflux(t)
+	cfg, sim, _ := bacnetEstate(t, influx)
+	d := startDaemon(t, cfg)
+	waitFor(t, "AHU-1 at the API", 10*time.Second, func() bool {
+		r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		return r.Value == 16.5
+	})
+	if err := sim.Set(ahuSupply, bacnet.Value{Kind: bacnet.KindReal, Real: 22.5}); err != nil {
+		t.Fatal(err)
+	}
+	var shown devices.Reading
+	waitFor(t, "the notified change at the API", 10*time.Second, func() bool {
+		shown, _ = bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		return shown.Value == 22.5
+	})
+	if err := d.Stop(); err != nil {
+		t.Fatalf("daemon stopped with %v", err)
+	}
+	series, err := influx.Query(fmt.Sprintf(`SELECT * FROM "generic" WHERE device = 'AHU-1' AND time = %d`, shown.Time.UnixNano()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 1 || len(series[0].Values) != 1 {
+		t.Fatalf("no single row of AHU-1 in InfluxDB at %v (the time the API showed): %+v", shown.Time, series)
+	}
+	row := series[0].Rows()[0]
+	if n, _ := row["supply_temp"].(json.Number).Float64(); n != 22.5 || row["fan_running"] != true || row["comm_ok"] != true ||
+		row["building"] != "B1" || row["zone"] != "north" {
+		t.Errorf("AHU-1's row in InfluxDB: %v", row)
+	}
+}
+
+// TestBACnetWriteThroughAPI: a write to a BACnet setpoint goes through the same checks and
+// journal as a Modbus write, lands in the point's slot of the priority array (8, Manual
+// Operator, unless the profile says), is read back, and a null relinquishes it so that the
+// relinquish default rules again.
+func TestBACnetWriteThroughAPI(t *testing.T) {
+	cfg, sim, _ := bacnetEstate(t, nil)
+	cfg.HTTP.Operators = append(cfg.HTTP.Operators, "eng-zhang")
+	d := startDaemon(t, cfg)
+	url := d.API + "/api/v1/devices/AHU-1/points/"
+	waitFor(t, "AHU-1's setpoint at the API", 10*time.Second, func() bool {
+		r, _ := bacnetReading(t, d.API, "AHU-1", "setpoint")
+		return r.Value == 18.0
+	})
+	write := func(point string, value any) (commands.Record, int) {
+		var rec commands.Record
+		st := post(t, url+point, map[string]any{"value": value, "reason": "summer schedule", "by": "eng-zhang"}, &rec)
+		return rec, st
+	}
+
+	rec, st := write("setpoint", 21)
+	if st != http.StatusOK || rec.Result != commands.ResultConfirmed || rec.ReadBack != 21.0 || rec.Old != 18.0 || rec.By != "eng-zhang" {
+		t.Fatalf("write 21: %d %+v", st, rec)
+	}
+	client, err := bacnet.Listen(bacnet.ClientConfig{Local: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	slot, err := client.ReadProperty(context.Background(), bacnet.Peer{Addr: sim.Addr()}, ahuSetpoint, bacnet.PropPriorityArray, devices.DefaultBACnetPriority)
+	if err != nil || len(slot) != 1 || slot[0].Kind != bacnet.KindReal || slot[0].Real != 21 {
+		t.Fatalf("priority array slot 8 after the write: %+v, %v", slot, err)
+	}
+	if r, _ := bacnetReading(t, d.API, "AHU-1", "setpoint"); r.Value != 21.0 {
+		t.Errorf("setpoint at the API after the write: %v", r.Value)
+	}
+
+	rec, st = write("setpoint", nil)
+	if st != http.StatusOK || rec.Result != commands.ResultConfirmed || rec.New != nil || rec.ReadBack != 18.0 {
+		t.Fatalf("relinquish: %d %+v, want confirmed, new null, read back the relinquish default 18", st, rec)
+	}
+	if v, _ := sim.Present(ahuSetpoint); v.Real != 18 {
+		t.Errorf("present value after the relinquish: %+v", v)
+	}
+	slot, err = client.ReadProperty(context.Background(), bacnet.Peer{Addr: sim.Addr()}, ahuSetpoint, bacnet.PropPriorityArray, devices.DefaultBACnetPriority)
+	if err != nil || len(slot) != 1 || slot[0].Kind != bacnet.KindNull {
+		t.Errorf("priority array slot 8 after the relinquish: %+v, %v", slot, err)
+	}
+
+	// The profile's limits and writable flags hold as for Modbus.
+	if _, st := write("setpoint", 30); st != http.StatusUnprocessableEntity {
+		t.Errorf("a setpoint above max 26 answered %d, want 422", st)
+	}
+	if _, st := write("supply_temp", 20); st != http.StatusConflict {
+		t.Errorf("a write to the supply temperature, not writable, answered %d, want 409", st)
+	}
+	if v, _ := sim.Present(ahuSetpoint); v.Real != 18 {
+		t.Errorf("refused writes reached the device: present value %+v", v)
+	}
+	var list struct{ Commands []commands.Record }
+	get(t, d.API+"/api/v1/commands?device=AHU-1", &list)
+	if len(list.Commands) != 2 {
+		t.Errorf("the journal holds %d writes of AHU-1, want the two that went out", len(list.Commands))
+	}
 }

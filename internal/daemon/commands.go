@@ -30,6 +30,9 @@ func (d *Daemon) buildCommands(context.Context) error {
 		if dev.MQTT != nil {
 			return mqttWriter.Write(ctx, dev, pt, v)
 		}
+		if dev.BACnet != nil && d.bacnet != nil {
+			return d.bacnet.Write(ctx, dev, pt, v) // bacnet.go
+		}
 		p := d.reload.current.Load()
 		if dev.Modbus == nil || p == nil {
 			return nil, errors.New("device " + dev.ID + " is not polled over Modbus now")
