@@ -38,12 +38,12 @@ var (
 	ahuSetpoint = bacnet.ObjectID{Type: bacnet.ObjectAnalogValue, Instance: 1}
 )
 
-// bacnetEstate is the Modbus estate with one BACnet air-handling unit, AHU-1, served by the
+// bacnetEstate is the Modbus estate with one BACnet air-handling unit, AHU-9, served by the
 // simulator returned; the daemon's BACnet client listens on the address returned.
 func bacnetEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simulators.BACnetServer, netip.AddrPort) {
 	t.Helper()
 	cfg, _ := modbusEstate(t, influx)
-	sim, err := simulators.NewBACnetServer(simulators.BACnetOptions{Instance: 2601, Name: "AHU-1"}, []simulators.BACnetObject{
+	sim, err := simulators.NewBACnetServer(simulators.BACnetOptions{Instance: 2609, Name: "AHU-9"}, []simulators.BACnetObject{
 		{ID: ahuSupply, Name: "Supply air temperature", Units: 62, Present: bacnet.Value{Kind: bacnet.KindReal, Real: 16.5}},
 		{ID: ahuFan, Name: "Supply fan status", Present: bacnet.Value{Kind: bacnet.KindEnumerated, Uint: 1}},
 		{ID: ahuSetpoint, Name: "Supply air setpoint", Units: 62, Commandable: true, Present: bacnet.Value{Kind: bacnet.KindReal, Real: 18}},
@@ -59,9 +59,9 @@ func bacnetEstate(t *testing.T, influx *testenv.Influx) (*config.Config, *simula
 	if err := os.WriteFile(filepath.Join(dir, "test_ahu.yaml"), []byte(ahuProfile), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	instance := 2601
+	instance := 2609
 	cfg.Profiles.Dir = dir
-	cfg.Devices = append(cfg.Devices, config.Device{ID: "AHU-1", Profile: "test_ahu", Building: "B1", Zone: "north",
+	cfg.Devices = append(cfg.Devices, config.Device{ID: "AHU-9", Profile: "test_ahu", Building: "B1", Zone: "north",
 		Interval: 200 * time.Millisecond, Timeout: 150 * time.Millisecond,
 		BACnet: &config.DeviceBACnet{DeviceInstance: &instance, Address: sim.Addr().String()}})
 	local := freeUDP(t)
@@ -126,21 +126,21 @@ func TestBACnetDeviceThroughDaemon(t *testing.T) {
 	cfg, sim, local := bacnetEstate(t, nil)
 	d := startDaemon(t, cfg)
 
-	waitFor(t, "AHU-1's three points at the API", 10*time.Second, func() bool {
-		r, dev := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+	waitFor(t, "AHU-9's three points at the API", 10*time.Second, func() bool {
+		r, dev := bacnetReading(t, d.API, "AHU-9", "supply_temp")
 		return dev.Comm == devices.CommOnline && r.Value == 16.5 && r.Unit == "°C" && len(dev.Readings) == 3
 	})
-	if r, _ := bacnetReading(t, d.API, "AHU-1", "fan_running"); r.Value != true {
+	if r, _ := bacnetReading(t, d.API, "AHU-9", "fan_running"); r.Value != true {
 		t.Errorf("fan_running reads %v, want true", r.Value)
 	}
-	waitFor(t, "AHU-1's two COV points subscribed", 10*time.Second, func() bool { return sim.Subscriptions() == 2 })
+	waitFor(t, "AHU-9's two COV points subscribed", 10*time.Second, func() bool { return sim.Subscriptions() == 2 })
 
 	// A change of value reaches the API by notification.
 	if err := sim.Set(ahuSupply, bacnet.Value{Kind: bacnet.KindReal, Real: 21.25}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the supply temperature's change at the API", 10*time.Second, func() bool {
-		r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		r, _ := bacnetReading(t, d.API, "AHU-9", "supply_temp")
 		return r.Value == 21.25
 	})
 	if sim.NotificationACKs() == 0 {
@@ -150,7 +150,7 @@ func TestBACnetDeviceThroughDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a fault flag makes the supply temperature bad", 10*time.Second, func() bool {
-		r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		r, _ := bacnetReading(t, d.API, "AHU-9", "supply_temp")
 		return r.Quality == devices.QualityBad
 	})
 
@@ -161,28 +161,28 @@ func TestBACnetDeviceThroughDaemon(t *testing.T) {
 		t.Fatalf("%d subscriptions survived the restart", n)
 	}
 	sim.Announce(local)
-	waitFor(t, "AHU-1 subscribed again after its restart", 10*time.Second, func() bool { return sim.Subscriptions() == 2 })
+	waitFor(t, "AHU-9 subscribed again after its restart", 10*time.Second, func() bool { return sim.Subscriptions() == 2 })
 	if err := sim.Set(ahuFan, bacnet.Value{Kind: bacnet.KindEnumerated, Uint: 0}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the fan's stop at the API after the restart", 10*time.Second, func() bool {
-		r, _ := bacnetReading(t, d.API, "AHU-1", "fan_running")
+		r, _ := bacnetReading(t, d.API, "AHU-9", "fan_running")
 		return r.Value == false
 	})
 
 	// Comm loss: the device stops answering, the alarm of its own is raised, then cleared.
 	sim.DropReplies(1 << 30)
 	var alarm alarms.Alarm
-	waitFor(t, "AHU-1's comm loss alarm raised", 15*time.Second, func() bool {
-		return alarmOf(t, d.API, "AHU-1/comm_loss", &alarm) && alarm.Active
+	waitFor(t, "AHU-9's comm loss alarm raised", 15*time.Second, func() bool {
+		return alarmOf(t, d.API, "AHU-9/comm_loss", &alarm) && alarm.Active
 	})
-	if r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp"); r.Quality != devices.QualityCommFail {
+	if r, _ := bacnetReading(t, d.API, "AHU-9", "supply_temp"); r.Quality != devices.QualityCommFail {
 		t.Errorf("offline, supply_temp has quality %s, want comm_fail", r.Quality)
 	}
 	sim.DropReplies(0)
-	waitFor(t, "AHU-1's comm loss cleared", 15*time.Second, func() bool {
-		alarmOf(t, d.API, "AHU-1/comm_loss", &alarm)
-		r, _ := bacnetReading(t, d.API, "AHU-1", "fan_running")
+	waitFor(t, "AHU-9's comm loss cleared", 15*time.Second, func() bool {
+		alarmOf(t, d.API, "AHU-9/comm_loss", &alarm)
+		r, _ := bacnetReading(t, d.API, "AHU-9", "fan_running")
 		return !alarm.Active && r.Value == false && r.Quality == devices.QualityGood
 	})
 }
@@ -194,8 +194,8 @@ func TestBACnetIntoInfluxDB(t *testing.T) {
 	influx := testenv.NewInflux(t)
 	cfg, sim, _ := bacnetEstate(t, influx)
 	d := startDaemon(t, cfg)
-	waitFor(t, "AHU-1 at the API", 10*time.Second, func() bool {
-		r, _ := bacnetReading(t, d.API, "AHU-1", "supply_temp")
+	waitFor(t, "AHU-9 at the API", 10*time.Second, func() bool {
+		r, _ := bacnetReading(t, d.API, "AHU-9", "supply_temp")
 		return r.Value == 16.5
 	})
 	if err := sim.Set(ahuSupply, bacnet.Value{Kind: bacnet.KindReal, Real: 22.5}); err != nil {
@@ -203,23 +203,23 @@ func TestBACnetIntoInfluxDB(t *testing.T) {
 	}
 	var shown devices.Reading
 	waitFor(t, "the notified change at the API", 10*time.Second, func() bool {
-		shown, _ = bacnetReading(t, d.API, "AHU-1", "supply_temp")
+		shown, _ = bacnetReading(t, d.API, "AHU-9", "supply_temp")
 		return shown.Value == 22.5
 	})
 	if err := d.Stop(); err != nil {
 		t.Fatalf("daemon stopped with %v", err)
 	}
-	series, err := influx.Query(fmt.Sprintf(`SELECT * FROM "generic" WHERE device = 'AHU-1' AND time = %d`, shown.Time.UnixNano()))
+	series, err := influx.Query(fmt.Sprintf(`SELECT * FROM "generic" WHERE device = 'AHU-9' AND time = %d`, shown.Time.UnixNano()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(series) != 1 || len(series[0].Values) != 1 {
-		t.Fatalf("no single row of AHU-1 in InfluxDB at %v (the time the API showed): %+v", shown.Time, series)
+		t.Fatalf("no single row of AHU-9 in InfluxDB at %v (the time the API showed): %+v", shown.Time, series)
 	}
 	row := series[0].Rows()[0]
 	if n, _ := row["supply_temp"].(json.Number).Float64(); n != 22.5 || row["fan_running"] != true || row["comm_ok"] != true ||
 		row["building"] != "B1" || row["zone"] != "north" {
-		t.Errorf("AHU-1's row in InfluxDB: %v", row)
+		t.Errorf("AHU-9's row in InfluxDB: %v", row)
 	}
 }
 
@@ -231,9 +231,9 @@ func TestBACnetWriteThroughAPI(t *testing.T) {
 	cfg, sim, _ := bacnetEstate(t, nil)
 	cfg.HTTP.Operators = append(cfg.HTTP.Operators, "eng-zhang")
 	d := startDaemon(t, cfg)
-	url := d.API + "/api/v1/devices/AHU-1/points/"
-	waitFor(t, "AHU-1's setpoint at the API", 10*time.Second, func() bool {
-		r, _ := bacnetReading(t, d.API, "AHU-1", "setpoint")
+	url := d.API + "/api/v1/devices/AHU-9/points/"
+	waitFor(t, "AHU-9's setpoint at the API", 10*time.Second, func() bool {
+		r, _ := bacnetReading(t, d.API, "AHU-9", "setpoint")
 		return r.Value == 18.0
 	})
 	write := func(point string, value any) (commands.Record, int) {
@@ -255,7 +255,7 @@ func TestBACnetWriteThroughAPI(t *testing.T) {
 	if err != nil || len(slot) != 1 || slot[0].Kind != bacnet.KindReal || slot[0].Real != 21 {
 		t.Fatalf("priority array slot 8 after the write: %+v, %v", slot, err)
 	}
-	if r, _ := bacnetReading(t, d.API, "AHU-1", "setpoint"); r.Value != 21.0 {
+	if r, _ := bacnetReading(t, d.API, "AHU-9", "setpoint"); r.Value != 21.0 {
 		t.Errorf("setpoint at the API after the write: %v", r.Value)
 	}
 
@@ -282,8 +282,8 @@ func TestBACnetWriteThroughAPI(t *testing.T) {
 		t.Errorf("refused writes reached the device: present value %+v", v)
 	}
 	var list struct{ Commands []commands.Record }
-	get(t, d.API+"/api/v1/commands?device=AHU-1", &list)
+	get(t, d.API+"/api/v1/commands?device=AHU-9", &list)
 	if len(list.Commands) != 2 {
-		t.Errorf("the journal holds %d writes of AHU-1, want the two that went out", len(list.Commands))
+		t.Errorf("the journal holds %d writes of AHU-9, want the two that went out", len(list.Commands))
 	}
 }
