@@ -28,7 +28,9 @@ type SourceConfig struct {
 	WhoIsWait time.Duration
 	// Now is the clock of readings and of subscriptions' lifetimes; tests step a fake one.
 	Now func() time.Time
-	Log *slog.Logger
+	// Metrics counts what the source sends and hears (NewMetrics); nil: counted nowhere.
+	Metrics *Metrics
+	Log     *slog.Logger
 }
 
 // covProcess is the subscriber process identifier of every subscription the source makes
@@ -84,6 +86,9 @@ func NewSource(devs []*devices.Device, handle devices.Handler, cfg SourceConfig)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
 	}
 	s := &Source{cfg: cfg, handle: handle, log: cfg.Log}
 	var errs []error
@@ -185,7 +190,10 @@ func (s *Source) cycle(ctx context.Context, c *Client, d *sourceDevice) *devices
 		return s.failed(d, start, err)
 	}
 	var commErr error
-	for _, err := range d.subs.Renew(ctx) {
+	before := d.subs.sent()
+	errs := d.subs.Renew(ctx)
+	s.cfg.Metrics.subscriptions.Add(float64(d.subs.sent() - before))
+	for _, err := range errs {
 		if errors.Is(err, ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 			commErr = fmt.Errorf("device %s at %s: %w", d.dev.ID, peer, err)
 		} else {
@@ -197,6 +205,7 @@ func (s *Source) cycle(ctx context.Context, c *Client, d *sourceDevice) *devices
 	}
 	todo := s.due(d, peer, start)
 	if len(todo) == 0 {
+		s.cfg.Metrics.cycles.WithLabelValues("idle").Inc()
 		return nil
 	}
 	var refs []ReadPropertyRequest
@@ -206,10 +215,12 @@ func (s *Source) cycle(ctx context.Context, c *Client, d *sourceDevice) *devices
 			refs = append(refs, ReadPropertyRequest{Object: d.refs[i].Object, Property: PropStatusFlags, Index: NoIndex})
 		}
 	}
+	s.cfg.Metrics.reads.Inc()
 	res, err := c.ReadProperties(ctx, peer, refs)
 	if err != nil {
 		return s.failed(d, start, fmt.Errorf("device %s at %s: %w", d.dev.ID, peer, err))
 	}
+	s.cfg.Metrics.cycles.WithLabelValues("ok").Inc()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var pointErr error
@@ -305,6 +316,7 @@ func (s *Source) due(d *sourceDevice, peer Peer, now time.Time) []int {
 // offline_after cycles in a row have failed (the same rule as devices/modbus). A device found
 // by Who-Is is looked for again once offline: it may have moved.
 func (s *Source) failed(d *sourceDevice, now time.Time, err error) *devices.Snapshot {
+	s.cfg.Metrics.cycles.WithLabelValues("error").Inc()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.failures, d.comm = commStep(d.failures, false, d.dev.OfflineAfter)
@@ -358,6 +370,7 @@ func (s *Source) onCOV(n COVNotification) {
 	if n.ProcessID != covProcess {
 		return
 	}
+	s.cfg.Metrics.notifications.Inc()
 	for _, d := range s.devs {
 		if d.device != n.Device {
 			continue

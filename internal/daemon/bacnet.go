@@ -21,6 +21,7 @@ func (d *Daemon) buildBACnet(context.Context) error {
 		BBMDTTL:     b.BBMDTTL,
 		COVLifetime: b.COVLifetime,
 		WhoIsWait:   b.WhoIsWait,
+		Metrics:     bacnet.NewMetrics(d.reg),
 		Log:         d.log.With("component", "bacnet"),
 	}
 	if b.Retries == 0 {
