@@ -287,3 +287,64 @@ func TestBACnetWriteThroughAPI(t *testing.T) {
 		t.Errorf("the journal holds %d writes of AHU-9, want the two that went out", len(list.Commands))
 	}
 }
+
+// nodeProfile maps the node device's objects (devices/bacnet/testdata/device.js).
+const nodeProfile = `name: node_ahu
+points:
+  - {name: outside_temp, object: "analog-input:5", unit: "°F"}
+  - {name: setpoint, object: "analog-value:1", unit: "°C", writable: true, min: 10, max: 30}
+  - {name: occupied, object: "binary-value:1"}
+`
+
+// TestBACnetNodeDeviceThroughDaemon: a device of a stack this repository did not write
+// (@bacnet-js/client) is read and subscribed to by the daemon, its confirmed notifications
+// acknowledged, and written and relinquished through the API.
+func TestBACnetNodeDeviceThroughDaemon(t *testing.T) {
+	node := testenv.NewBACnetNode(t)
+	cfg, _, _ := bacnetEstate(t, nil)
+	if err := os.WriteFile(filepath.Join(cfg.Profiles.Dir, "node_ahu.yaml"), []byte(nodeProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	instance := 3001
+	cfg.Devices = append(cfg.Devices, config.Device{ID: "NODE-1", Profile: "node_ahu", Building: "B2", Zone: "south",
+		Interval: 200 * time.Millisecond, Timeout: 150 * time.Millisecond,
+		BACnet: &config.DeviceBACnet{DeviceInstance: &instance, Address: node.Addr.String()}})
+	cfg.HTTP.Operators = append(cfg.HTTP.Operators, "eng-zhang")
+	cfg.BACnet.APDUTimeout = 500 * time.Millisecond // node answers slower than the simulator
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+	waitFor(t, "NODE-1's points at the API", 15*time.Second, func() bool {
+		r, dev := bacnetReading(t, d.API, "NODE-1", "outside_temp")
+		s, _ := bacnetReading(t, d.API, "NODE-1", "setpoint")
+		return dev.Comm == devices.CommOnline && r.Value == float64(float32(72.3)) && r.Unit == "°F" && s.Value == 20.0
+	})
+	// Subscribed, confirmed, and acknowledged: the device prints each acknowledged notification.
+	acked := func() int {
+		n := 0
+		for _, l := range node.Lines.All() {
+			if l == "cov-ack 2:1" {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "the setpoint's first notification acknowledged", 15*time.Second, func() bool { return acked() >= 1 })
+
+	var rec commands.Record
+	if st := post(t, d.API+"/api/v1/devices/NODE-1/points/setpoint", map[string]any{"value": 17.5, "reason": "test", "by": "eng-zhang"}, &rec); st != http.StatusOK ||
+		rec.Result != commands.ResultConfirmed || rec.ReadBack != 17.5 {
+		t.Fatalf("write 17.5: %d %+v", st, rec)
+	}
+	before := acked()
+	if st := post(t, d.API+"/api/v1/devices/NODE-1/points/setpoint", map[string]any{"value": nil, "reason": "test", "by": "eng-zhang"}, &rec); st != http.StatusOK ||
+		rec.Result != commands.ResultConfirmed || rec.ReadBack != 20.0 {
+		t.Fatalf("relinquish: %d %+v", st, rec)
+	}
+	waitFor(t, "the relinquish notified and acknowledged", 15*time.Second, func() bool { return acked() > before })
+	waitFor(t, "the relinquish default at the API", 15*time.Second, func() bool {
+		s, _ := bacnetReading(t, d.API, "NODE-1", "setpoint")
+		return s.Value == 20.0
+	})
+}
