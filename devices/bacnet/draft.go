@@ -54,7 +54,7 @@ func (d Draft) YAML() []byte {
 			continue
 		}
 		name := pointName(o, used)
-		fmt.Fprintf(&b, "  - name: %s\n    object: %s\n", name, yamlString(o.ID.String()))
+		fmt.Fprintf(&b, "  - name: %s\n    object: %s\n", yamlString(name), yamlString(o.ID.String()))
 		if o.HasUnits {
 			if u := UnitSymbol(o.Units); u != "" {
 				fmt.Fprintf(&b, "    unit: %s\n", yamlString(u))
@@ -71,7 +71,7 @@ func (d Draft) YAML() []byte {
 		}
 	}
 	for _, o := range skipped {
-		fmt.Fprintf(&b, "# not mapped: %s %s\n", o.ID, o.Name)
+		fmt.Fprintf(&b, "# not mapped: %s %s\n", o.ID, yamlString(o.Name))
 	}
 	return b.Bytes()
 }
