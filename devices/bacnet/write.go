@@ -27,9 +27,13 @@ func (s *Source) Write(ctx context.Context, dev *devices.Device, pt *devices.Poi
 			d = x
 		}
 	}
-	_, idx, ok := dev.Profile.Point(pt.Name)
-	if d == nil || c == nil || !ok || idx >= len(d.refs) {
+	if d == nil || c == nil {
 		return nil, fmt.Errorf("device %s is not read over BACnet now", dev.ID)
+	}
+	// The point as the source reads it: its own profile, which a reload does not change.
+	own, idx, ok := d.dev.Profile.Point(pt.Name)
+	if !ok || idx >= len(d.refs) || own.Object != pt.Object {
+		return nil, fmt.Errorf("device %s point %s: the profile changed since the BACnet source started; restart facilityd to write it", dev.ID, pt.Name)
 	}
 	d.mu.Lock()
 	peer, found := d.peer, d.found

@@ -130,8 +130,8 @@ func TestBACnetDeviceThroughDaemon(t *testing.T) {
 		r, dev := bacnetReading(t, d.API, "AHU-9", "supply_temp")
 		return dev.Comm == devices.CommOnline && r.Value == 16.5 && r.Unit == "°C" && len(dev.Readings) == 3
 	})
-	if r, _ := bacnetReading(t, d.API, "AHU-9", "fan_running"); r.Value != true {
-		t.Errorf("fan_running reads %v, want true", r.Value)
+	if r, dev := bacnetReading(t, d.API, "AHU-9", "fan_running"); r.Value != true || dev.Address != sim.Addr().String() {
+		t.Errorf("fan_running reads %v, want true; the device's address %q, want %s", r.Value, dev.Address, sim.Addr())
 	}
 	waitFor(t, "AHU-9's two COV points subscribed", 10*time.Second, func() bool { return sim.Subscriptions() == 2 })
 
