@@ -141,7 +141,7 @@ func (s *Source) Run(ctx context.Context) error {
 	s.client = c
 	s.mu.Unlock()
 	for _, d := range s.devs {
-		d.subs = &Subscriptions{Client: c, ProcessID: covProcess, Lifetime: s.cfg.COVLifetime, Confirmed: true, Now: s.cfg.Now}
+		d.subs = s.newSubscriptions(c)
 	}
 	if s.cfg.BBMD.IsValid() {
 		if err := c.RegisterForeignDevice(ctx, s.cfg.BBMD, s.cfg.BBMDTTL); err != nil {
@@ -159,6 +159,12 @@ func (s *Source) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// newSubscriptions is an empty set of subscriptions as the source keeps them: confirmed
+// notifications (13.6: the device knows each one arrived, and sends it again if not).
+func (s *Source) newSubscriptions(c *Client) *Subscriptions {
+	return &Subscriptions{Client: c, ProcessID: covProcess, Lifetime: s.cfg.COVLifetime, Confirmed: true, Now: s.cfg.Now}
 }
 
 // loop reads one device every interval until ctx ends.
@@ -283,6 +289,10 @@ func (s *Source) locate(ctx context.Context, c *Client, d *sourceDevice) (Peer, 
 		peer = got[0].Peer
 	}
 	d.mu.Lock()
+	if d.peer != (Peer{}) && d.peer.key() != peer.key() {
+		// Found somewhere else: the subscriptions to the old address go with it.
+		d.subs = s.newSubscriptions(c)
+	}
 	d.peer, d.found = peer, true
 	d.mu.Unlock()
 	for i := range d.refs {

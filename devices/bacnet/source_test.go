@@ -178,3 +178,37 @@ func TestSourceFindsAndFallsBack(t *testing.T) {
 		t.Errorf("%d subscriptions, want the two points the device notifies", n)
 	}
 }
+
+// TestSourceCOVDeviceGoesOffline: a device whose points are all kept by COV, silent because
+// nothing changes, is still found to be gone when it stops answering, every point comm_fail,
+// and back when it answers again.
+func TestSourceCOVDeviceGoesOffline(t *testing.T) {
+	sim := startSim(t, 31, false)
+	dev := &devices.Device{ID: "AHU-3", Profile: profile(t, ""), Interval: 20 * time.Millisecond, OfflineAfter: 3,
+		BACnet: &devices.BACnetTransport{Instance: 31, Address: sim.Addr().String()}}
+	got := newSnapshots()
+	src, err := bacnet.NewSource([]*devices.Device{dev}, got.handle, bacnet.SourceConfig{
+		Client: bacnet.ClientConfig{Local: "127.0.0.1:0", APDUTimeout: 10 * time.Millisecond, Retries: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	last := func() *devices.Snapshot {
+		list := got.of("AHU-3")
+		if len(list) == 0 {
+			return nil
+		}
+		return list[len(list)-1]
+	}
+	got.wait(t, "AHU-3 online", func() bool { s := last(); return s != nil && s.Comm == devices.CommOnline })
+	sim.DropReplies(1 << 30)
+	got.wait(t, "AHU-3 offline", func() bool {
+		s := last()
+		return s.Comm == devices.CommOffline && s.Values[0].Quality == devices.QualityCommFail
+	})
+	sim.DropReplies(0)
+	got.wait(t, "AHU-3 back", func() bool {
+		s := last()
+		return s.Comm == devices.CommOnline && s.Readings()[0].Value == 16.5
+	})
+}
