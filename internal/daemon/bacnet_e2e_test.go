@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -347,4 +348,45 @@ func TestBACnetNodeDeviceThroughDaemon(t *testing.T) {
 		s, _ := bacnetReading(t, d.API, "NODE-1", "setpoint")
 		return s.Value == 20.0
 	})
+}
+
+// TestBACnetReloadMovesDevice: a reload that gives a BACnet device another address rebuilds the
+// pipeline, and the device is read and subscribed to there.
+func TestBACnetReloadMovesDevice(t *testing.T) {
+	cfg, _, _ := bacnetEstate(t, nil)
+	moved, err := simulators.NewBACnetServer(simulators.BACnetOptions{Instance: 2609, Name: "AHU-9 replaced"}, []simulators.BACnetObject{
+		{ID: ahuSupply, Units: 62, Present: bacnet.Value{Kind: bacnet.KindReal, Real: 30.5}},
+		{ID: ahuFan, Present: bacnet.Value{Kind: bacnet.KindEnumerated, Uint: 1}},
+		{ID: ahuSetpoint, Commandable: true, Present: bacnet.Value{Kind: bacnet.KindReal, Real: 19}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := moved.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { moved.Close() })
+	r := startReloadable(t, cfg)
+	waitFor(t, "AHU-9 at its first address", 10*time.Second, func() bool {
+		v, _ := bacnetReading(t, r.API, "AHU-9", "supply_temp")
+		return v.Value == 16.5
+	})
+	status, body := r.reloadWith(t, func(c *config.Config) {
+		c.Devices = append([]config.Device(nil), c.Devices...)
+		for i := range c.Devices {
+			if c.Devices[i].ID == "AHU-9" {
+				b := *c.Devices[i].BACnet
+				b.Address = moved.Addr().String()
+				c.Devices[i].BACnet = &b
+			}
+		}
+	})
+	if status != http.StatusOK || !strings.Contains(body, `"rebuilt": true`) {
+		t.Fatalf("reload: %d %s, want the pipeline rebuilt", status, body)
+	}
+	waitFor(t, "AHU-9 read at its new address", 10*time.Second, func() bool {
+		v, _ := bacnetReading(t, r.API, "AHU-9", "supply_temp")
+		return v.Value == 30.5
+	})
+	waitFor(t, "AHU-9 subscribed at its new address", 10*time.Second, func() bool { return moved.Subscriptions() == 2 })
 }
