@@ -390,3 +390,37 @@ func TestBACnetReloadMovesDevice(t *testing.T) {
 	})
 	waitFor(t, "AHU-9 subscribed at its new address", 10*time.Second, func() bool { return moved.Subscriptions() == 2 })
 }
+
+// TestBACnetAlarmFromDemoAHU: the demo's air-handling unit raises its own alarm from BACnet
+// readings (supply air above the limit while the fan runs, here 15 °C at once), and a lower
+// setpoint written through the API brings the supply air down and the alarm back to normal.
+func TestBACnetAlarmFromDemoAHU(t *testing.T) {
+	cfg, _, _ := bacnetEstate(t, nil)
+	limit, now := 15.0, time.Duration(0)
+	for i := range cfg.Devices {
+		if cfg.Devices[i].ID == "AHU-1" {
+			cfg.Devices[i].Alarms = []config.AlarmOverride{{Rule: "supply_air_high", Limit: &limit, OnDelay: &now}}
+		}
+	}
+	cfg.HTTP.Operators = append(cfg.HTTP.Operators, "eng-zhang")
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, cfg)
+	var alarm alarms.Alarm
+	waitFor(t, "AHU-1's supply air high at 16 °C", 15*time.Second, func() bool {
+		return alarmOf(t, d.API, "AHU-1/supply_air_high", &alarm) && alarm.Active
+	})
+	var rec commands.Record
+	if st := post(t, d.API+"/api/v1/devices/AHU-1/points/supply_air_setpoint", map[string]any{"value": 12, "reason": "more cooling", "by": "eng-zhang"}, &rec); st != http.StatusOK ||
+		rec.Result != commands.ResultConfirmed {
+		t.Fatalf("setpoint 12: %d %+v", st, rec)
+	}
+	waitFor(t, "the supply air below 14 °C and the alarm cleared", 30*time.Second, func() bool {
+		alarmOf(t, d.API, "AHU-1/supply_air_high", &alarm)
+		return !alarm.Active
+	})
+	if r, _ := bacnetReading(t, d.API, "AHU-1", "supply_air_temp"); r.Value.(float64) >= 14 {
+		t.Errorf("alarm cleared at a supply air of %v", r.Value)
+	}
+}
