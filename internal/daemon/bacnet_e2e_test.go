@@ -189,23 +189,28 @@ func TestBACnetDeviceThroughDaemon(t *testing.T) {
 }
 
 // TestBACnetIntoInfluxDB: a BACnet device's readings are written to InfluxDB as a Modbus
-// device's are, under its kind with its place as tags, at the time the API showed; a change
-// notified by COV is a row of its own.
+// device's are, under its kind with its place as tags, at the time the API showed, and
+// published northbound; a change notified by COV is a row and a message of its own.
 func TestBACnetIntoInfluxDB(t *testing.T) {
 	influx := testenv.NewInflux(t)
 	cfg, sim, _ := bacnetEstate(t, influx)
 	d := startDaemon(t, cfg)
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(cfg.MQTT.BrokerURL(), "tcp://"))
+	northbound := watch(t, testenv.MosquittoTool(t, "mosquitto_sub"), "-h", host, "-p", port,
+		"-t", "facility/+/telemetry/AHU-9", "-t", "facility/+/gateway/status", "-v")
 	waitFor(t, "AHU-9 at the API", 10*time.Second, func() bool {
 		r, _ := bacnetReading(t, d.API, "AHU-9", "supply_temp")
 		return r.Value == 16.5
 	})
+	// The retained status comes first: mosquitto_sub is then subscribed.
+	waitFor(t, "mosquitto_sub subscribed", 20*time.Second, func() bool { return strings.Contains(northbound(), "/gateway/status online") })
 	if err := sim.Set(ahuSupply, bacnet.Value{Kind: bacnet.KindReal, Real: 22.5}); err != nil {
 		t.Fatal(err)
 	}
 	var shown devices.Reading
-	waitFor(t, "the notified change at the API", 10*time.Second, func() bool {
+	waitFor(t, "the notified change at the API and northbound", 20*time.Second, func() bool {
 		shown, _ = bacnetReading(t, d.API, "AHU-9", "supply_temp")
-		return shown.Value == 22.5
+		return shown.Value == 22.5 && strings.Contains(northbound(), `"supply_temp":22.5`)
 	})
 	if err := d.Stop(); err != nil {
 		t.Fatalf("daemon stopped with %v", err)
