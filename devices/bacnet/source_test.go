@@ -2,6 +2,8 @@ package bacnet_test
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -211,4 +213,122 @@ func TestSourceCOVDeviceGoesOffline(t *testing.T) {
 		s := last()
 		return s.Comm == devices.CommOnline && s.Readings()[0].Value == 16.5
 	})
+}
+
+// router is a BACnet router on loopback between the client's network and network 5, where one
+// device (the simulator, MAC 0x0a) lives: requests for 5/0a lose their DNET/DADR on the way
+// in, and what the device sends (replies, COV notifications) gains SNET 5, SADR 0a on the way
+// out (6.2.2, 6.5).
+type router struct {
+	front, back *net.UDPConn
+	device      netip.AddrPort
+	mu          sync.Mutex
+	client      netip.AddrPort
+	forwarded   int
+}
+
+func startRouter(t *testing.T, device netip.AddrPort) *router {
+	t.Helper()
+	listen := func() *net.UDPConn {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pc.(*net.UDPConn)
+	}
+	r := &router{front: listen(), back: listen(), device: device}
+	relay := func(from *net.UDPConn, to func([]byte)) {
+		buf := make([]byte, 2048)
+		for {
+			n, addr, err := from.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			if from == r.front {
+				r.mu.Lock()
+				r.client = addr
+				r.mu.Unlock()
+			}
+			to(append([]byte(nil), buf[:n]...))
+		}
+	}
+	rewrap := func(b []byte, edit func(*bacnet.NPDU) bool) []byte {
+		m, err := bacnet.DecodeBVLC(b)
+		if err != nil {
+			return nil
+		}
+		n, err := bacnet.DecodeNPDU(m.NPDU)
+		if err != nil || !edit(&n) {
+			return nil
+		}
+		if m.NPDU, err = bacnet.AppendNPDU(nil, n); err != nil {
+			return nil
+		}
+		out, _ := bacnet.AppendBVLC(nil, bacnet.BVLC{Function: bacnet.BVLCOriginalUnicastNPDU, NPDU: m.NPDU})
+		return out
+	}
+	go relay(r.front, func(b []byte) {
+		out := rewrap(b, func(n *bacnet.NPDU) bool {
+			if n.Dest == nil || n.Dest.Net != 5 || len(n.Dest.MAC) != 1 || n.Dest.MAC[0] != 0x0a {
+				return false // for no station of network 5 this router knows
+			}
+			n.Dest, n.HopCount = nil, 0
+			return true
+		})
+		if out != nil {
+			r.mu.Lock()
+			r.forwarded++
+			r.mu.Unlock()
+			r.back.WriteToUDPAddrPort(out, r.device)
+		}
+	})
+	go relay(r.back, func(b []byte) {
+		out := rewrap(b, func(n *bacnet.NPDU) bool {
+			n.Source = &bacnet.Address{Net: 5, MAC: []byte{0x0a}}
+			return true
+		})
+		r.mu.Lock()
+		client := r.client
+		r.mu.Unlock()
+		if out != nil && client.IsValid() {
+			r.front.WriteToUDPAddrPort(out, client)
+		}
+	})
+	t.Cleanup(func() { r.front.Close(); r.back.Close() })
+	return r
+}
+
+// TestSourceBehindARouter: a device on another network, reached through its router by network
+// number and MAC, is read and notifies its changes through the router.
+func TestSourceBehindARouter(t *testing.T) {
+	sim := startSim(t, 41, false)
+	rt := startRouter(t, sim.Addr())
+	dev := &devices.Device{ID: "VAV-41", Profile: profile(t, ""), Interval: 20 * time.Millisecond, OfflineAfter: 3,
+		BACnet: &devices.BACnetTransport{Instance: 41, Address: rt.front.LocalAddr().String(), Network: 5, MAC: []byte{0x0a}}}
+	got := newSnapshots()
+	src, err := bacnet.NewSource([]*devices.Device{dev}, got.handle, bacnet.SourceConfig{Client: bacnet.ClientConfig{Local: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, src)
+	last := func() *devices.Snapshot {
+		list := got.of("VAV-41")
+		if len(list) == 0 {
+			return nil
+		}
+		return list[len(list)-1]
+	}
+	got.wait(t, "VAV-41 read through the router", func() bool {
+		s := last()
+		return s != nil && s.Comm == devices.CommOnline && s.Readings()[0].Value == 16.5
+	})
+	if err := sim.Set(supplyAI, bacnet.Value{Kind: bacnet.KindReal, Real: 18.5}); err != nil {
+		t.Fatal(err)
+	}
+	got.wait(t, "VAV-41's change notified through the router", func() bool { return last().Readings()[0].Value == 18.5 })
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.forwarded == 0 {
+		t.Error("nothing went through the router")
+	}
 }
