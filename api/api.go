@@ -280,6 +280,9 @@ func summary(st *devices.State) DeviceSummary {
 		unit := d.Modbus.Unit
 		out.Unit = &unit
 	}
+	if d.BACnet != nil {
+		out.Address = d.BACnet.Address // empty for a device found by Who-Is
+	}
 	if !st.LastPoll.IsZero() {
 		t := st.LastPoll
 		out.LastPoll = &t

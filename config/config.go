@@ -29,6 +29,7 @@ type Config struct {
 	Polling  Polling  `mapstructure:"polling" yaml:"polling"`
 	Modbus   Modbus   `mapstructure:"modbus" yaml:"modbus"`
 	MQTT     MQTT     `mapstructure:"mqtt" yaml:"mqtt"`
+	BACnet   BACnet   `mapstructure:"bacnet" yaml:"bacnet"`
 	Profiles Profiles `mapstructure:"profiles" yaml:"profiles"`
 	Log      Log      `mapstructure:"log" yaml:"log"`
 	Demo     Demo     `mapstructure:"demo" yaml:"demo"`
@@ -153,12 +154,14 @@ type Device struct {
 	Interval     time.Duration `mapstructure:"interval" yaml:"interval,omitempty"`
 	Timeout      time.Duration `mapstructure:"timeout" yaml:"timeout,omitempty"`
 	OfflineAfter int           `mapstructure:"offline_after" yaml:"offline_after,omitempty"`
-	// Modbus or MQTT is the device's transport, never both.
+	// Modbus, MQTT or BACnet is the device's transport, only one.
 	Modbus *DeviceModbus `mapstructure:"modbus" yaml:"modbus,omitempty"`
 	MQTT   *DeviceMQTT   `mapstructure:"mqtt" yaml:"mqtt,omitempty"`
 	// OPCUA, in place of modbus or mqtt, reads the device from an OPC UA server, with a
 	// profile in profiles.dir/opcua (config/opcua.go).
 	OPCUA *DeviceOPCUA `mapstructure:"opcua" yaml:"opcua,omitempty"`
+	// BACnet, in place of modbus or mqtt, reads the device over BACnet/IP (config/bacnet.go).
+	BACnet *DeviceBACnet `mapstructure:"bacnet" yaml:"bacnet,omitempty"`
 	// Tags are free tags written with every reading (name and location also word its alarms).
 	Tags map[string]string `mapstructure:"tags" yaml:"tags,omitempty"`
 	// Alarms changes or disables the built-in alarm rules of this device's profile.
@@ -215,6 +218,7 @@ func Default() Config {
 		Polling: Polling{Interval: time.Second, Timeout: 500 * time.Millisecond, OfflineAfter: 3},
 		Modbus:  Modbus{BackoffMin: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
 		MQTT:    defaultMQTT(),
+		BACnet:  defaultBACnet(),
 		Log:     Log{Level: "info", Format: "text"},
 		Demo:    Demo{SimAddr: "127.0.0.1:8081"},
 		Patrol:  DefaultPatrol(),

@@ -92,8 +92,8 @@ func LoadOPCUAProfiles(dir string) (map[string]*opcua.Profile, error) {
 // validateDeviceOPCUA checks an OPC UA device: one transport, its OPC UA profile, its kind,
 // and its connection.
 func (c *Config) validateDeviceOPCUA(d *Device, add func(key, format string, args ...any)) {
-	if d.Modbus != nil || d.MQTT != nil {
-		add("opcua", "a device has one transport: opcua, modbus or mqtt")
+	if d.Modbus != nil || d.MQTT != nil || d.BACnet != nil {
+		add("opcua", "a device has one transport: modbus, mqtt, bacnet or opcua, not two")
 		return
 	}
 	if d.Profile == "" {

@@ -21,6 +21,7 @@ points:
 		{"no such profile", "  - {id: CH-1, profile: pump, opcua: {endpoint: 'opc.tcp://10.0.0.5:4840'}}\n", "profiles.dir/opcua/pump.yaml"},
 		{"no profile", "  - {id: CH-1, opcua: {endpoint: 'opc.tcp://10.0.0.5:4840'}}\n", "profile: missing"},
 		{"two transports", "  - {id: CH-1, profile: chiller, modbus: {address: '10.0.0.5:502', unit: 1}, opcua: {endpoint: 'opc.tcp://10.0.0.5:4840'}}\n", "one transport"},
+		{"opcua and bacnet", "  - {id: CH-1, profile: chiller, bacnet: {device_instance: 7, address: '10.0.0.5:47808'}, opcua: {endpoint: 'opc.tcp://10.0.0.5:4840'}}\n", "one transport"},
 		{"bad policy", "  - {id: CH-1, profile: chiller, opcua: {endpoint: 'opc.tcp://10.0.0.5:4840', security_policy: Basic128Rsa15}}\n", "devices[0] (CH-1).opcua: security_policy"},
 		{"bad mode", "  - {id: CH-1, profile: chiller, opcua: {endpoint: 'opc.tcp://10.0.0.5:4840', mode: push}}\n", "opcua.mode"},
 		{"unknown key", "  - {id: CH-1, profile: chiller, opcua: {endpoint: 'opc.tcp://10.0.0.5:4840', policy: None}}\n", "policy"},

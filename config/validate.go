@@ -83,6 +83,7 @@ func (c *Config) Validate() error {
 		add("modbus.backoff_min, modbus.backoff_max: %v and %v must be positive, min not above max", c.Modbus.BackoffMin, c.Modbus.BackoffMax)
 	}
 	errs = append(errs, c.validateMQTT()...)
+	errs = append(errs, c.validateBACnet()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -107,8 +108,9 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]int{}
 	units := map[string]string{}
+	instances := map[int]string{}
 	for i := range c.Devices {
-		errs = append(errs, c.validateDevice(i, profiles, seen, units)...)
+		errs = append(errs, c.validateDevice(i, profiles, seen, units, instances)...)
 	}
 	errs = append(errs, c.validateMQTTOverlap(profiles)...)
 	errs = append(errs, c.validatePatrol()...)
@@ -120,7 +122,7 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, seen map[string]int, units map[string]string) []error {
+func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, seen map[string]int, units map[string]string, instances map[int]string) []error {
 	d := &c.Devices[i]
 	var errs []error
 	name := fmt.Sprintf("devices[%d]", i)
@@ -185,6 +187,12 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 		add("kind", "%s does not match profile %q, which is for %s", d.Kind, profile.Name, profile.Kind)
 	}
 	switch {
+	case d.BACnet != nil && (d.Modbus != nil || d.MQTT != nil):
+		add("bacnet", "a device has one transport: modbus, mqtt, bacnet or opcua, not two")
+		return errs
+	case d.BACnet != nil:
+		validateDeviceBACnet(d, profile, instances, add)
+		return errs
 	case d.Modbus != nil && d.MQTT != nil:
 		add("mqtt", "a device has one transport: modbus or mqtt, not both")
 		return errs
@@ -192,7 +200,7 @@ func (c *Config) validateDevice(i int, profiles map[string]*devices.Profile, see
 		validateDeviceMQTT(d, profile, add)
 		return errs
 	case d.Modbus == nil:
-		add("modbus", "missing: a device needs a transport (modbus: {address: host:port, unit: 1} or mqtt: {topic: ...})")
+		add("modbus", "missing: a device needs a transport (modbus: {address: host:port, unit: 1}, mqtt: {topic: ...} or bacnet: {device_instance: N})")
 		return errs
 	}
 	if profile != nil && profile.Transport() != "modbus" {
@@ -319,6 +327,9 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 		}
 		if m := d.MQTT; m != nil {
 			dev.MQTT = &devices.MQTTTransport{Topic: m.Topic, StatusTopic: m.StatusTopic, StaleAfter: m.StaleAfter}
+		}
+		if b := d.BACnet; b != nil {
+			dev.BACnet = b.transport()
 		}
 		out = append(out, dev)
 	}

@@ -126,6 +126,7 @@ type Device struct {
 	OfflineAfter int
 	Modbus       *ModbusTransport
 	MQTT         *MQTTTransport
+	BACnet       *BACnetTransport
 	Tags         map[string]string
 }
 
@@ -198,6 +199,9 @@ type Value struct {
 	Number  float64
 	Text    string
 	Quality Quality
+	// Relinquish marks a write of NULL to a commandable BACnet point, which gives up the
+	// writer's priority (ASHRAE 135-2020, 19.2.1.2); a reading never has it.
+	Relinquish bool
 }
 
 // Snapshot is the outcome of one poll of one device: every point's value, in the order of the

@@ -38,8 +38,8 @@ func FuzzParseProfile(f *testing.F) {
 			if _, j, ok := p.Point(pt.Name); !ok || j != i {
 				t.Fatalf("point %q not found at %d", pt.Name, i)
 			}
-			if pt.IsMQTT() {
-				continue // a JSON path or topic has no register span
+			if pt.IsMQTT() || pt.IsBACnet() {
+				continue // a JSON path, a topic or a BACnet object has no register span
 			}
 			if pt.End() > 0x10000 || pt.Width() < 1 {
 				t.Fatalf("point %q spans %d..%d", pt.Name, pt.Address, pt.End())

@@ -131,7 +131,7 @@ func TestJSONPointProblems(t *testing.T) {
 		t.Fatal("profile with bad JSON points parsed")
 	}
 	for _, want := range []string{
-		`point "a": table, address, path: missing: a point needs a Modbus location (table, address, type), a JSON path (path, type) or a topic of its own (topic, type)`,
+		`point "a": table, address, path: missing: a point needs a Modbus location (table, address, type), a JSON path (path, type), a topic of its own (topic, type) or a BACnet object (object)`,
 		`point "b": table: a point with a JSON path or topic has no Modbus table; give one or the other`,
 		`point "c": type: bit is a bit of a Modbus register; a JSON point uses bool`,
 		`point "d": enum: an enum point needs labels for its codes`,

@@ -169,8 +169,9 @@ type Point struct {
 	Writable bool `yaml:"writable,omitempty"`
 	// Min and Max bound what may be written to a writable numeric point, in engineering
 	// units (after scale and offset): a schedule time 0-1439, a setpoint the plant tolerates.
-	Min *float64 `yaml:"min,omitempty"`
-	Max *float64 `yaml:"max,omitempty"`
+	Min         *float64 `yaml:"min,omitempty"`
+	Max         *float64 `yaml:"max,omitempty"`
+	BACnetPoint `yaml:",inline"`
 }
 
 // IsJSON reports whether the point is read from the JSON payload on its device's topic.
@@ -287,22 +288,27 @@ func (u TimeUnit) Duration() time.Duration {
 func (p *Profile) Location() *time.Location { return p.loc }
 
 // Transport says which transport a profile's points are located for: "modbus" when every point
-// has a table and address, "mqtt" when every point has a JSON path or a topic, "" when they are
-// mixed.
+// has a table and address, "mqtt" when every point has a JSON path or a topic, "bacnet" when
+// every point names a BACnet object, "" when they are mixed.
 func (p *Profile) Transport() string {
-	var modbus, json int
+	var modbus, json, bacnet int
 	for i := range p.Points {
-		if p.Points[i].IsMQTT() {
+		switch {
+		case p.Points[i].IsBACnet():
+			bacnet++
+		case p.Points[i].IsMQTT():
 			json++
-		} else {
+		default:
 			modbus++
 		}
 	}
 	switch {
-	case json == 0:
+	case json == 0 && bacnet == 0:
 		return "modbus"
-	case modbus == 0:
+	case modbus == 0 && bacnet == 0:
 		return "mqtt"
+	case modbus == 0 && json == 0:
+		return "bacnet"
 	}
 	return ""
 }
@@ -479,6 +485,9 @@ func (pt *Point) problems() []string {
 	} else if strings.ContainsAny(pt.Name, " ,=\"\\\n\t") {
 		add("name: %q may not contain spaces, commas, quotes, '=' or backslashes", pt.Name)
 	}
+	if pt.IsBACnet() {
+		return append(append(out, pt.bacnetProblems()...), pt.limitProblems()...)
+	}
 	if pt.IsMQTT() || (pt.Table == "" && pt.Address == 0) {
 		return append(append(out, pt.jsonProblems()...), pt.limitProblems()...)
 	}
@@ -558,7 +567,7 @@ func (pt *Point) jsonProblems() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	if !pt.IsMQTT() {
-		add("table, address, path: missing: a point needs a Modbus location (table, address, type), a JSON path (path, type) or a topic of its own (topic, type)")
+		add("table, address, path: missing: a point needs a Modbus location (table, address, type), a JSON path (path, type), a topic of its own (topic, type) or a BACnet object (object)")
 		return out
 	}
 	if pt.Path != "" && pt.Topic != "" {

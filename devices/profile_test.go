@@ -9,7 +9,7 @@ import (
 
 func TestBuiltinProfiles(t *testing.T) {
 	t.Parallel()
-	want := map[string]Kind{"pump": KindPump, "elevator": KindElevator, "fire_panel": KindFirePanel, "lighting": KindLighting, "lighting_mqtt": KindLighting}
+	want := map[string]Kind{"pump": KindPump, "elevator": KindElevator, "fire_panel": KindFirePanel, "lighting": KindLighting, "lighting_mqtt": KindLighting, "ahu_bacnet": KindGeneric}
 	if got := BuiltinNames(); len(got) != len(want) {
 		t.Fatalf("built-in profiles %v, want %d", got, len(want))
 	}

@@ -166,6 +166,15 @@ func (s *BACnetServer) Restart() {
 	s.mu.Unlock()
 }
 
+// Announce sends an I-Am to one client unasked, as a device does when it starts (16.10.2:
+// a device may announce itself at any time), so that after Restart a client hears that it
+// must subscribe again.
+func (s *BACnetServer) Announce(to netip.AddrPort) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendIAm(to, nil)
+}
+
 // Subscriptions is the count of subscriptions in force now.
 func (s *BACnetServer) Subscriptions() int {
 	s.mu.Lock()

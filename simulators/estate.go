@@ -37,6 +37,8 @@ type DeviceSpec struct {
 	// MQTT, if set, makes the device publish its points as JSON over MQTT. It then serves
 	// Modbus too only if Address is set.
 	MQTT *MQTTSpec
+	// BACnet, if set, makes the device a BACnet/IP air-handling unit on Address (bacnet_ahu.go).
+	BACnet *BACnetSpec
 	// Steady is, for a generic device, how many of its last points hold still (a plant's
 	// setpoints, counters between pulses, status words); the others move once a second. Zero:
 	// every point moves.
@@ -69,6 +71,7 @@ type Estate struct {
 	list    []*device
 	byID    map[string]*device
 	servers []*server
+	ahus    []*ahu // BACnet devices (bacnet_ahu.go)
 
 	mu      sync.Mutex
 	started bool
@@ -118,6 +121,12 @@ func New(specs []DeviceSpec, opts Options) (*Estate, error) {
 		where := fmt.Sprintf("devices[%d]", i)
 		if spec.ID != "" {
 			where = fmt.Sprintf("device %q", spec.ID)
+		}
+		if spec.BACnet != nil {
+			if err := e.addBACnet(spec); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			}
+			continue
 		}
 		resolved, m, err := resolveSpec(spec, &opts, now)
 		if err != nil {
@@ -288,6 +297,13 @@ func (e *Estate) Start() error {
 			return fmt.Errorf("simulators: listen on %s for %s: %w", s.addr, unitList(s), err)
 		}
 	}
+	if err := e.startBACnet(); err != nil {
+		for _, s := range e.servers {
+			s.close()
+		}
+		e.closed = true
+		return err
+	}
 	for _, d := range e.list {
 		if d.pub != nil {
 			d.pub.start()
@@ -321,6 +337,7 @@ func (e *Estate) Close() error {
 				d.pub.close()
 			}
 		}
+		e.closeBACnet()
 	}
 	var errs []error
 	for _, s := range e.servers {
@@ -335,6 +352,9 @@ func (e *Estate) Close() error {
 // the port actually bound, and with 127.0.0.1 for a listener on all interfaces. It is ""
 // for an unknown device.
 func (e *Estate) Addr(id string) string {
+	if a := e.bacnetAddr(id); a != "" {
+		return a
+	}
 	d := e.byID[id]
 	if d == nil || d.srv == nil {
 		return ""

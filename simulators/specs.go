@@ -16,6 +16,8 @@ func SpecsFor(devs []*devices.Device) []DeviceSpec {
 		switch {
 		case d.Modbus != nil:
 			spec.Address, spec.Unit = d.Modbus.Address, d.Modbus.Unit
+		case d.BACnet != nil:
+			spec.Address, spec.BACnet = d.BACnet.Address, &BACnetSpec{Instance: d.BACnet.Instance}
 		case d.MQTT != nil:
 			// A device's topic may hold wildcards for facilityd; the simulator publishes on the
 			// topic with each wildcard level replaced by the device id.

@@ -47,6 +47,7 @@ type options struct {
 	profile     string
 	latency     int
 	replay      int
+	bacnet      int
 }
 
 func main() {
@@ -118,6 +119,7 @@ func parseFlags(args []string) (options, []workload, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per workload, each a fresh facilityd and a fresh bare poller; the cheapest is reported (this machine has spells in which every process costs two or three times the CPU)")
 	fs.StringVar(&o.profile, "cpuprofile", "", "take a CPU profile of facilityd while measuring, into PREFIX-DEVICES.pprof")
 	fs.IntVar(&o.replay, "replay", 40000, "lines to spool and replay into InfluxDB (0: skip)")
+	fs.IntVar(&o.bacnet, "bacnet", 100, "simulated BACnet air-handling units beside the Modbus devices, every point kept by COV (bench_bacnet.go)")
 	fs.IntVar(&o.latency, "latency", 200, "fault-to-patrol-alert injections to time (0: skip)")
 	fs.StringVar(&o.jsonPath, "json", "bench.json", "where to write the figures as JSON (empty: nowhere)")
 	if err := fs.Parse(args); err != nil {
@@ -154,6 +156,9 @@ func (o options) validate() error {
 	}
 	if o.perEndpoint < 1 || o.perEndpoint > 247 {
 		return fmt.Errorf("--per-endpoint %d: 1 to 247", o.perEndpoint)
+	}
+	if o.bacnet < 0 || o.bacnet > 10000 {
+		return fmt.Errorf("--bacnet %d: 0 to 10000", o.bacnet)
 	}
 	return nil
 }
@@ -240,6 +245,8 @@ type Run struct {
 	BareNsPerPoint float64 `json:"bare_cpu_ns_per_point,omitempty"`
 	BareAnswered   float64 `json:"bare_polls_answered,omitempty"`
 	Ratio          float64 `json:"cpu_per_point_ratio_to_bare,omitempty"`
+	// BACnet is what the BACnet devices beside the Modbus ones cost (nil: none).
+	BACnet *BACnetRun `json:"bacnet,omitempty"`
 }
 
 type workload struct{ devices, registers int }
@@ -298,6 +305,7 @@ func printTable(w io.Writer, r Report) {
 			x.MissedPolls, x.PollErrors, x.CPUPercent, rounds(x.CPURounds, x.BareRounds), x.CPUNsPerPoint, x.BareNsPerPoint, x.Ratio, x.PeakRSSMB, x.WrittenPS, x.Dropped)
 	}
 	tw.Flush()
+	printBACnet(w, r.Runs)
 	fmt.Fprintf(w, "\nwrites went to: %s\n", map[string]string{"discard": "an endpoint that reads and discards them (--sink discard)", "influx": "the real InfluxDB (--sink influx)"}[r.Sink])
 	fmt.Fprintf(w, "CPU: the cheapest of %d rounds, each a fresh facilityd (then a fresh bare poller) measured for the whole duration; rounds: every round's CPU %%, facilityd / bare\n", len(r.Runs[0].CPURounds))
 	fmt.Fprintln(w, "ratio: facilityd's CPU per point over the bare poller's (the same transport, requests and schedule, replies thrown away), measured one after the other against the same simulators")

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/facilityd/facilityd/config"
 )
 
 func TestParseMetricsAndSum(t *testing.T) {
@@ -41,5 +43,28 @@ func TestBenchProfileIsValid(t *testing.T) {
 		if _, err := parseProfile(benchProfile(m)); err != nil {
 			t.Errorf("%d registers: %v", m, err)
 		}
+	}
+}
+
+// TestBACnetDevicesConfigure: the BACnet units facbench serves are configured as facilityd
+// takes them: the configuration it writes for them validates.
+func TestBACnetDevicesConfigure(t *testing.T) {
+	estate, err := startEstate(bacnetSpecs(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer estate.Close()
+	var cfg strings.Builder
+	cfg.WriteString("site: bench\nbacnet: {local: \"127.0.0.1:0\"}\ndevices:\n")
+	writeBACnetDevices(&cfg, 2, estate)
+	c, err := config.Parse("bench.yaml", []byte(cfg.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("%v\n%s", err, cfg.String())
+	}
+	if bacnetPoints() == 0 {
+		t.Error("the built-in profile ahu_bacnet has no points")
 	}
 }

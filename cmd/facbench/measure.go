@@ -36,7 +36,7 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	if err != nil {
 		return Run{}, err
 	}
-	estate, err := startEstate(specs)
+	estate, err := startEstate(append(specs, bacnetSpecs(o.bacnet)...))
 	if err != nil {
 		return Run{}, err
 	}
@@ -53,8 +53,9 @@ func measure(ctx context.Context, o options, n int, log *slog.Logger) (Run, erro
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "site: bench\nstate_dir: %q\nmqtt: {embedded: {addr: %q}}\ninflux: {url: %q, bucket: %q, batch_size: 10000}\nhttp: {addr: %q, pprof: %v}\n",
 		filepath.Join(dir, "state"), brokerAddr, o.influxURL, o.influxDB+"/autogen", httpAddr, o.profile != "")
-	fmt.Fprintf(&cfg, "polling: {interval: %s, timeout: %s, offline_after: 3}\nprofiles: {dir: %q}\nlog: {level: warn}\ndevices:\n",
+	fmt.Fprintf(&cfg, "polling: {interval: %s, timeout: %s, offline_after: 3}\nprofiles: {dir: %q}\nlog: {level: warn}\nbacnet: {local: \"127.0.0.1:0\"}\ndevices:\n",
 		o.interval, o.timeout, filepath.Join(dir, "profiles"))
+	writeBACnetDevices(&cfg, o.bacnet, estate)
 	for _, s := range specs {
 		fmt.Fprintf(&cfg, "  - {id: %s, profile: bench, building: B%d, zone: z%d, modbus: {address: %q, unit: %d}}\n",
 			s.ID, 1+len(s.ID)%4, 1+len(s.ID)%8, estate.Addr(s.ID), s.Unit)
@@ -197,6 +198,7 @@ func measureRound(ctx context.Context, o options, n int, dir, config, httpAddr s
 	}
 	written := m1.sum("facilityd_influx_points_written_total") - m0.sum("facilityd_influx_points_written_total")
 	r.WrittenPS = written * float64(o.registers) / dt
+	r.BACnet = bacnetFigures(o.bacnet, m0, m1, dt)
 	log.Info("measured", "devices", n, "round", round, "points_per_s", int(r.PointsPS), "cpu_percent", fmt.Sprintf("%.1f", r.CPUPercent), "peak_rss_mb", fmt.Sprintf("%.1f", r.PeakRSSMB))
 	return r, nil
 }

@@ -67,6 +67,7 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(patrolCommand(), claimCommand())
 	root.AddCommand(woCommand(), reportCommand(), setCommand())
 	root.AddCommand(versionCommand())
+	root.AddCommand(bacnetCommand()) // bacnet.go
 	root.AddCommand(backupCommand(), restoreCommand())
 	root.AddCommand(opcuaCommand())
 	return root

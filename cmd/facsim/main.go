@@ -316,6 +316,7 @@ type configDevice struct {
 	Profile  string        `yaml:"profile"`
 	Modbus   *configModbus `yaml:"modbus,omitempty"`
 	MQTT     *configMQTT   `yaml:"mqtt,omitempty"`
+	BACnet   *configBACnet `yaml:"bacnet,omitempty"`
 	// Tags carry a pump's role, which simulators.SpecsFor reads back from a config.
 	Tags map[string]string `yaml:"tags,omitempty"`
 }
@@ -323,6 +324,11 @@ type configDevice struct {
 type configMQTT struct {
 	Topic       string `yaml:"topic"`
 	StatusTopic string `yaml:"status_topic,omitempty"`
+}
+
+type configBACnet struct {
+	DeviceInstance uint32 `yaml:"device_instance"`
+	Address        string `yaml:"address"`
 }
 
 type configModbus struct {
@@ -342,9 +348,12 @@ func writeDevices(w io.Writer, sims []simDevice, estate *simulators.Estate, ctlU
 		list[i] = configDevice{
 			ID: s.Spec.ID, Kind: string(s.Spec.Kind), Building: s.Building, Zone: s.Zone, Profile: profile,
 		}
-		if s.Spec.MQTT != nil && s.Spec.Address == "" {
+		switch {
+		case s.Spec.BACnet != nil:
+			list[i].BACnet = &configBACnet{DeviceInstance: s.Spec.BACnet.Instance, Address: estate.Addr(s.Spec.ID)}
+		case s.Spec.MQTT != nil && s.Spec.Address == "":
 			list[i].MQTT = &configMQTT{Topic: s.Spec.MQTT.Topic, StatusTopic: s.Spec.MQTT.StatusTopic}
-		} else {
+		default:
 			list[i].Modbus = &configModbus{Address: estate.Addr(s.Spec.ID), Unit: s.Spec.Unit}
 		}
 		if s.Spec.Role != "" {

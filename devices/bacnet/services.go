@@ -287,8 +287,9 @@ type Subscriptions struct {
 	Confirmed bool
 	Now       func() time.Time // time.Now when nil
 
-	mu   sync.Mutex
-	subs map[subKey]*subState
+	mu    sync.Mutex
+	subs  map[subKey]*subState
+	sends int // SubscribeCOV requests sent, for the source's metrics
 }
 
 type subKey struct {
@@ -361,12 +362,20 @@ func (s *Subscriptions) Renew(ctx context.Context) []error {
 			Confirmed: s.Confirmed, Lifetime: uint32(life / time.Second)})
 		s.mu.Lock()
 		*s.subs[k] = subState{peer: p, ok: err == nil, at: now, err: err, noCOV: covRefused(err)}
+		s.sends++
 		s.mu.Unlock()
 		if err != nil && !covRefused(err) {
 			errs = append(errs, fmt.Errorf("subscribe-cov %s on %s: %w", k.object, p, err))
 		}
 	}
 	return errs
+}
+
+// sent is how many SubscribeCOV requests Renew has sent.
+func (s *Subscriptions) sent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sends
 }
 
 // Polled reports a point whose device refused COV for it: it is to be polled instead. Until

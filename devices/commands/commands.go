@@ -248,6 +248,9 @@ func (s *Service) Write(ctx context.Context, req Request) (Record, error) {
 	}
 	rec := Record{Time: s.cfg.Now(), Device: dev.ID, Kind: string(dev.Kind), Point: pt.Name,
 		New: pt.Typed(v), By: req.By, Reason: req.Reason, Result: ResultPending}
+	if v.Relinquish {
+		rec.New = nil // relinquished: the record's new value is null, as written
+	}
 	if st, ok := s.cfg.Latest.Get(dev.ID); ok && idx < len(st.Values) && st.Values[idx].Quality == devices.QualityGood {
 		rec.Old = pt.Typed(st.Values[idx])
 	}

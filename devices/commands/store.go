@@ -88,11 +88,20 @@ func jsonText(v any) any {
 	return string(b)
 }
 
+// newText is the value written as journalled: a relinquished BACnet point's is JSON null
+// (the column has no SQL NULL: every write had a value before relinquish).
+func newText(v any) any {
+	if v == nil {
+		return "null"
+	}
+	return jsonText(v)
+}
+
 // begin journals a write about to go out, as pending.
 func (s *Store) begin(ctx context.Context, r *Record) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO commands (time, device, kind, point, old, new, result, by, reason)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Time.UTC().Format(time.RFC3339Nano), r.Device, r.Kind, r.Point, jsonText(r.Old), jsonText(r.New), string(ResultPending), r.By, r.Reason)
+		r.Time.UTC().Format(time.RFC3339Nano), r.Device, r.Kind, r.Point, jsonText(r.Old), newText(r.New), string(ResultPending), r.By, r.Reason)
 	if err != nil {
 		return fmt.Errorf("command journal: %w", err)
 	}

@@ -19,6 +19,10 @@ import (
 // takes and wraps ErrValue.
 func ParseValue(pt *devices.Point, raw json.RawMessage) (devices.Value, error) {
 	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" && pt.IsBACnet() {
+		// A BACnet point's null relinquishes this writer's priority (19.2.1.2).
+		return devices.Value{Relinquish: true}, nil
+	}
 	if len(raw) == 0 || string(raw) == "null" {
 		return devices.Value{}, fmt.Errorf("%w: \"value\" is missing; point %s takes %s", ErrValue, pt.Name, takes(pt))
 	}
@@ -69,7 +73,7 @@ func parseString(pt *devices.Point, text string, isText bool) (devices.Value, er
 	if !isText {
 		return devices.Value{}, fmt.Errorf("%w: point %s takes %s", ErrValue, pt.Name, takes(pt))
 	}
-	if !pt.IsMQTT() && len(text) > 2*int(pt.Length) {
+	if !pt.IsMQTT() && !pt.IsBACnet() && len(text) > 2*int(pt.Length) {
 		return devices.Value{}, fmt.Errorf("%w: %d bytes do not fit point %s, which takes %s", ErrValue, len(text), pt.Name, takes(pt))
 	}
 	return devices.Value{Text: text}, nil
@@ -118,7 +122,7 @@ func takes(pt *devices.Point) string {
 	case pt.IsBool():
 		return "true or false (on/off)"
 	case pt.Type == devices.TypeString:
-		if pt.IsMQTT() {
+		if pt.IsMQTT() || pt.IsBACnet() {
 			return "a string"
 		}
 		return fmt.Sprintf("a string of at most %d bytes", 2*int(pt.Length))
@@ -165,6 +169,8 @@ func Matches(pt *devices.Point, wrote, read devices.Value) bool {
 		return false
 	}
 	switch {
+	case wrote.Relinquish:
+		return true // the next priority's value, or the relinquish default, whatever it is
 	case pt.IsBool():
 		return (wrote.Number != 0) == (read.Number != 0)
 	case pt.Type == devices.TypeString:

@@ -30,6 +30,9 @@ func (d *Daemon) buildCommands(context.Context) error {
 		if dev.MQTT != nil {
 			return mqttWriter.Write(ctx, dev, pt, v)
 		}
+		if dev.BACnet != nil && d.bacnet != nil {
+			return d.bacnet.Write(ctx, dev, pt, v) // bacnet.go
+		}
 		if snap, ok, err := d.opcuaWrite(ctx, dev, pt, v); ok { // opcua.go
 			return snap, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/facilityd/facilityd/api"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/bacnet"
 	"github.com/facilityd/facilityd/devices/commands"
 	"github.com/facilityd/facilityd/devices/gateway"
 	"github.com/facilityd/facilityd/devices/modbus"
@@ -82,7 +83,8 @@ type Daemon struct {
 
 	health   *gateway.Health
 	poller   *modbus.Poller
-	opcua    *opcua.Driver // opcua.go; nil without OPC UA devices
+	bacnet   *bacnet.Source // bacnet.go
+	opcua    *opcua.Driver  // opcua.go; nil without OPC UA devices
 	commands *commands.Service
 	reload   *reloader
 	srv      *api.Server

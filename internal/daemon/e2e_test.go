@@ -27,7 +27,7 @@ func TestDemoEstateIntoInfluxDB(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Devices) == 14 // 11 on Modbus, 2 on MQTT, and the gateway itself
+		return len(list.Devices) == 15 // 11 on Modbus, 2 on MQTT, 1 on BACnet, and the gateway itself
 	})
 	if err := estate.Inject("P-2", "vfd_fault", map[string]string{"code": "4"}); err != nil {
 		t.Fatal(err)

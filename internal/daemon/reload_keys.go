@@ -39,6 +39,7 @@ func rebuildKeys(prev, next *config.Config) []string {
 			keys = append(keys, s.key)
 		}
 	}
+	keys = append(keys, bacnetRebuildKeys(prev, next)...)
 	// The alarm engine and the work orders are built with the pipeline's devices: a device
 	// added, or one whose kind, profile, place or alarm overrides changed, needs them built
 	// again to have its alarm rules and work-order routing.

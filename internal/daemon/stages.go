@@ -20,6 +20,7 @@ var buildSteps = []func(*Daemon, context.Context) error{
 	(*Daemon).buildCommands,  // commands.go
 	(*Daemon).buildPatrol,    // patrol.go
 	(*Daemon).buildSources,   // sources.go
+	(*Daemon).buildBACnet,    // bacnet.go
 	(*Daemon).buildOPCUA,     // opcua.go
 	(*Daemon).buildAPI,       // api.go
 }
@@ -97,6 +98,7 @@ var stageTable = []stage{
 			return d.reload.run(ctx, deviceSources{poller: d.poller, listener: d.mq.listener})
 		})
 	}},
+	{name: "bacnet devices", source: (*Daemon).bacnetSource},
 	{name: "opcua devices", source: (*Daemon).opcuaSource},
 	{name: "gateway health", source: func(d *Daemon) Source { return d.health }},
 }

@@ -65,6 +65,14 @@ func DemoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 	moved := map[string]string{}
 	taken := map[string]bool{}
 	for i := range base.Devices {
+		if b := base.Devices[i].BACnet; b != nil {
+			// The BACnet air-handling unit on a free UDP port, and the daemon's client too.
+			moved := *b
+			moved.Address = FreeUDPAddr(t)
+			base.Devices[i].BACnet = &moved
+			base.BACnet.Local = FreeUDPAddr(t)
+			continue
+		}
 		m := base.Devices[i].Modbus
 		if m == nil {
 			continue
@@ -155,6 +163,17 @@ func FreeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// FreeUDPAddr returns a loopback UDP address nobody listens on now.
+func FreeUDPAddr(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().String()
 }
 
 // Running is a daemon started by Start, stopped when the test ends.
