@@ -12,6 +12,7 @@ import (
 	"github.com/facilityd/facilityd/alarms"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/devices"
+	"github.com/facilityd/facilityd/devices/bacnet"
 	"github.com/facilityd/facilityd/devices/gateway"
 	"github.com/facilityd/facilityd/examples"
 	"github.com/facilityd/facilityd/simulators"
@@ -105,12 +106,28 @@ func poll(t *testing.T, estate *simulators.Estate, d *devices.Device, at, from t
 	s := &devices.Snapshot{Device: d, Time: at, Comm: devices.CommOnline, Values: make([]devices.Value, len(d.Profile.Points))}
 	for i, p := range d.Profile.Points {
 		v, ok := estate.Value(d.ID, p.Name)
+		if p.IsBACnet() {
+			v, ok = bacnetValue(estate, d.ID, p.Object)
+		}
 		if !ok {
 			t.Fatalf("simulator has no point %s of %s", p.Name, d.ID)
 		}
 		s.Values[i] = v
 	}
 	return s
+}
+
+// bacnetValue is the present value of a BACnet device's object in the simulator, as the
+// BACnet source reads it.
+func bacnetValue(estate *simulators.Estate, id, object string) (devices.Value, bool) {
+	srv := estate.BACnet(id)
+	oid, err := bacnet.ParseObjectID(object)
+	if srv == nil || err != nil {
+		return devices.Value{}, false
+	}
+	pv, ok := srv.Present(oid)
+	f, isNumber := pv.Float()
+	return devices.Value{Number: f}, ok && isNumber
 }
 
 func b2f(b bool) float64 {
