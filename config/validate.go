@@ -320,6 +320,9 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 		if m := d.MQTT; m != nil {
 			dev.MQTT = &devices.MQTTTransport{Topic: m.Topic, StatusTopic: m.StatusTopic, StaleAfter: m.StaleAfter}
 		}
+		if o := d.OPCUA; o != nil {
+			dev.OPCUA = o.connection(d.Timeout).Transport() // config/opcua.go
+		}
 		out = append(out, dev)
 	}
 	return out, nil

@@ -126,7 +126,10 @@ type Device struct {
 	OfflineAfter int
 	Modbus       *ModbusTransport
 	MQTT         *MQTTTransport
-	Tags         map[string]string
+	// OPCUA is set for a device read from an OPC UA server (devices/opcua), for those who
+	// show where it is read from; the driver has its connection from the configuration.
+	OPCUA *OPCUATransport
+	Tags  map[string]string
 }
 
 // ModbusTransport says where a Modbus device answers: over TCP (Address), as RTU frames over
@@ -180,6 +183,17 @@ func (m *ModbusTransport) Line() string {
 		return "rtu+tcp:" + m.Address
 	}
 	return m.Address
+}
+
+// OPCUATransport says where and how an OPC UA device is read, with its defaults filled in and
+// no secret.
+type OPCUATransport struct {
+	Endpoint string // opc.tcp://host:port
+	// Security is the security policy and message security mode, "Basic256Sha256/SignAndEncrypt"
+	// or "None/None".
+	Security string
+	// Auth is the identity: anonymous, username or certificate.
+	Auth string
 }
 
 // MQTTTransport says where a device that publishes over MQTT is heard.

@@ -37,17 +37,15 @@ type OPCUAServer struct {
 }
 
 // NewOPCUAServer starts a server on addr (host:port; port 0 picks a free one) with the
-// namespace named by uri.
+// namespace named by uri. log, if not nil, hears that it listens; gopcua's own log (printf
+// formats given to slog, and errors about its built-in node set at every start) is discarded.
 func NewOPCUAServer(addr, uri string, log *slog.Logger) (*OPCUAServer, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	host, port, err := freePort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("opcua simulator %s: %w", addr, err)
 	}
 	srv := uaserver.New(uaserver.EnableSecurity("None", ua.MessageSecurityModeNone),
-		uaserver.EnableAuthMode(ua.UserTokenTypeAnonymous), uaserver.EndPoint(host, port), uaserver.SetLogger(log))
+		uaserver.EnableAuthMode(ua.UserTokenTypeAnonymous), uaserver.EndPoint(host, port), uaserver.SetLogger(slog.New(slog.DiscardHandler)))
 	root, err := srv.Namespace(0)
 	if err != nil {
 		return nil, err
@@ -63,6 +61,9 @@ func NewOPCUAServer(addr, uri string, log *slog.Logger) (*OPCUAServer, error) {
 	s.ns = uaserver.NewNodeNameSpace(srv, uri)
 	s.nsIdx = s.ns.ID()
 	root.Objects().AddRef(s.ns.Objects(), id.HasComponent, true)
+	if log != nil {
+		log.Info("opcua server started", "endpoint", s.url, "namespace", uri)
+	}
 	return s, nil
 }
 
