@@ -150,11 +150,34 @@ type OPCUAVariable struct{ n *uaserver.Node }
 
 // Set gives a variable a new value, stamped now, and notifies its monitored items.
 func (s *OPCUAServer) Set(v *OPCUAVariable, value any) {
-	_ = v.n.SetAttribute(ua.AttributeIDValue, &ua.DataValue{
+	now := time.Now()
+	dv := &ua.DataValue{
 		EncodingMask: ua.DataValueValue | ua.DataValueSourceTimestamp | ua.DataValueServerTimestamp,
-		Value:        ua.MustVariant(value), SourceTimestamp: time.Now(), ServerTimestamp: time.Now(),
-	})
-	s.srv.ChangeNotification(v.n.ID())
+		Value:        ua.MustVariant(value), SourceTimestamp: now, ServerTimestamp: now,
+	}
+	_ = v.n.SetAttribute(ua.AttributeIDValue, dv)
+	s.notify(v.n, dv)
+}
+
+// notify hands a new value to the node's monitored items without waiting. gopcua v0.8.0's own
+// ChangeNotification sends on each subscription's queue (100 deep) while it holds the
+// monitored items' lock, so once a subscription stops reading (its client gone) the sender
+// blocks for ever and the subscription, deleting its items, waits for the same lock: the
+// server then serves no subscription again. A full queue drops the change instead; the
+// subscription publishes the newest value of each item, which the next change brings.
+func (s *OPCUAServer) notify(n *uaserver.Node, dv *ua.DataValue) {
+	mis := s.srv.MonitoredItemService
+	mis.Mu.Lock()
+	defer mis.Mu.Unlock()
+	for _, item := range mis.Nodes[n.ID().String()] {
+		if item == nil || item.Sub == nil || item.Req == nil || item.Req.RequestedParameters == nil {
+			continue
+		}
+		select {
+		case item.Sub.NotifyChannel <- &ua.MonitoredItemNotification{ClientHandle: item.Req.RequestedParameters.ClientHandle, Value: dv}:
+		default:
+		}
+	}
 }
 
 // Value is a variable's present value (after a client's write, the written one).
