@@ -164,7 +164,12 @@ func (s *OPCUAServer) Set(v *OPCUAVariable, value any) {
 // monitored items' lock, so once a subscription stops reading (its client gone) the sender
 // blocks for ever and the subscription, deleting its items, waits for the same lock: the
 // server then serves no subscription again. A full queue drops the change instead; the
-// subscription publishes the newest value of each item, which the next change brings.
+// subscription publishes the newest value of each item, which the next change brings. gopcua's
+// server still blocks so on its own in two places this cannot reach: the first value of each new
+// monitored item (sent by a goroutine of its own, 100 at most before the client reads), and
+// CreateMonitoredItems racing a subscription's deletion (the two take the same two locks in
+// opposite orders). The demo's four items meet neither; a bench server of thousands of items
+// publishes more slowly than its variables change (docs/benchmarks.md).
 func (s *OPCUAServer) notify(n *uaserver.Node, dv *ua.DataValue) {
 	mis := s.srv.MonitoredItemService
 	mis.Mu.Lock()
