@@ -241,14 +241,19 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 
 // DeviceSummary is one device in GET /api/v1/devices.
 type DeviceSummary struct {
-	ID        string            `json:"id"`
-	Kind      devices.Kind      `json:"kind"`
-	Site      string            `json:"site"`
-	Building  string            `json:"building,omitempty"`
-	Zone      string            `json:"zone,omitempty"`
-	Profile   string            `json:"profile"`
-	Address   string            `json:"address,omitempty"`
-	Unit      *uint8            `json:"unit,omitempty"`
+	ID       string       `json:"id"`
+	Kind     devices.Kind `json:"kind"`
+	Site     string       `json:"site"`
+	Building string       `json:"building,omitempty"`
+	Zone     string       `json:"zone,omitempty"`
+	Profile  string       `json:"profile"`
+	Address  string       `json:"address,omitempty"`
+	Unit     *uint8       `json:"unit,omitempty"`
+	// Endpoint, Security and Auth say where and how an OPC UA device is read:
+	// opc.tcp://host:port, policy/mode ("Basic256Sha256/SignAndEncrypt") and the identity.
+	Endpoint  string            `json:"endpoint,omitempty"`
+	Security  string            `json:"security,omitempty"`
+	Auth      string            `json:"auth,omitempty"`
 	Comm      devices.Comm      `json:"comm"`
 	LastPoll  *time.Time        `json:"last_poll,omitempty"`
 	LastOK    *time.Time        `json:"last_ok,omitempty"`
@@ -282,6 +287,9 @@ func summary(st *devices.State) DeviceSummary {
 	}
 	if d.BACnet != nil {
 		out.Address = d.BACnet.Address // empty for a device found by Who-Is
+	}
+	if o := d.OPCUA; o != nil {
+		out.Endpoint, out.Security, out.Auth = o.Endpoint, o.Security, o.Auth
 	}
 	if !st.LastPoll.IsZero() {
 		t := st.LastPoll

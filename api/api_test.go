@@ -146,3 +146,26 @@ func newTestRequest(method, target string, body io.Reader) *http.Request {
 	}
 	return r
 }
+
+// TestDeviceSummaryOPCUA: an OPC UA device's summary, in the list and in its detail, says which
+// server it is read from and how (security policy and mode, identity), and no Modbus address.
+func TestDeviceSummaryOPCUA(t *testing.T) {
+	t.Parallel()
+	prof := &devices.Profile{Name: "chiller", Kind: devices.KindGeneric, Points: []devices.Point{{Name: "supply_temp", Type: devices.TypeFloat64}}}
+	ch := &devices.Device{ID: "CH-1", Kind: devices.KindGeneric, Site: "s", Building: "B1", Zone: "north", Profile: prof,
+		OPCUA: &devices.OPCUATransport{Endpoint: "opc.tcp://10.20.0.15:4840", Security: "Basic256Sha256/SignAndEncrypt", Auth: "username"}}
+	s := New(devices.NewLatest([]*devices.Device{ch}), prometheus.NewRegistry(), nil)
+
+	var list struct{ Devices []DeviceSummary }
+	do(t, s, "GET", "/api/v1/devices", &list)
+	var d DeviceDetail
+	do(t, s, "GET", "/api/v1/devices/CH-1", &d)
+	for _, got := range []DeviceSummary{list.Devices[0], d.DeviceSummary} {
+		if got.Endpoint != "opc.tcp://10.20.0.15:4840" || got.Security != "Basic256Sha256/SignAndEncrypt" || got.Auth != "username" {
+			t.Errorf("CH-1 shows endpoint %q, security %q, auth %q", got.Endpoint, got.Security, got.Auth)
+		}
+		if got.Address != "" || got.Unit != nil {
+			t.Errorf("CH-1 shows a Modbus address %q unit %v", got.Address, got.Unit)
+		}
+	}
+}

@@ -55,11 +55,13 @@ func (o *DeviceOPCUA) connection(timeout time.Duration) opcua.Connection {
 		Timeout: max(timeout, opcuaConnectTimeout)}
 }
 
-// LoadOPCUAProfiles reads every OPC UA profile in dir/opcua/*.yaml (none when dir is empty or
-// has no such folder). They live apart from the Modbus and MQTT profiles because their points
-// are located by node, not by register or JSON path.
+// LoadOPCUAProfiles reads the built-in OPC UA profiles (the simulators' servers) and every OPC
+// UA profile in dir/opcua/*.yaml, which replaces a built-in one of its name (only the built-in
+// ones when dir is empty or has no such folder). They live apart from the Modbus and MQTT
+// profiles because their points are located by node, not by register or JSON path.
 func LoadOPCUAProfiles(dir string) (map[string]*opcua.Profile, error) {
-	out := map[string]*opcua.Profile{}
+	out := opcua.Builtins()
+	builtin := opcua.Builtins()
 	if dir == "" {
 		return out, nil
 	}
@@ -80,7 +82,7 @@ func LoadOPCUAProfiles(dir string) (map[string]*opcua.Profile, error) {
 			errs = append(errs, err)
 			continue
 		}
-		if _, dup := out[p.Name]; dup {
+		if _, dup := out[p.Name]; dup && out[p.Name] != builtin[p.Name] {
 			errs = append(errs, fmt.Errorf("opcua profile %s: name %q is already another file's", f, p.Name))
 			continue
 		}

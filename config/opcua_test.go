@@ -43,6 +43,9 @@ points:
 				if err != nil || len(ua) != 1 || ua[0].Dev != devs[0] || ua[0].Conn.Policy != "Basic256Sha256" {
 					t.Fatalf("OPC UA devices %+v, %v", ua, err)
 				}
+				if tr := devs[0].OPCUA; tr == nil || tr.Endpoint != "opc.tcp://10.0.0.5:4840" || tr.Security != "Basic256Sha256/SignAndEncrypt" || tr.Auth != "anonymous" {
+					t.Errorf("the device's transport for the API is %+v, want its endpoint, the default mode SignAndEncrypt, anonymous", tr)
+				}
 				if _, _, ok := devs[0].Profile.Point("supply_temp"); !ok {
 					t.Error("the device's profile does not find its point by name (writes and history look it up)")
 				}
@@ -52,5 +55,25 @@ points:
 				t.Errorf("%v, want an error naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOPCUABuiltinProfile: the demo's chiller plant profile is there without profiles.dir, and a
+// profile of its name in profiles.dir/opcua replaces it.
+func TestOPCUABuiltinProfile(t *testing.T) {
+	got, err := LoadOPCUAProfiles("")
+	if err != nil || got["chiller_plant"] == nil || len(got["chiller_plant"].Points) != 4 {
+		t.Fatalf("built-in OPC UA profiles %v, %v: want chiller_plant with 4 points", got, err)
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "opcua"), 0o755)
+	os.WriteFile(filepath.Join(dir, "opcua", "mine.yaml"), []byte(`name: chiller_plant
+namespace: urn:plant
+points:
+  - {name: supply_temp, node: /Objects/Plant/Chiller1/SupplyTemp, type: float64}
+`), 0o644)
+	got, err = LoadOPCUAProfiles(dir)
+	if err != nil || got["chiller_plant"] == nil || len(got["chiller_plant"].Points) != 1 {
+		t.Fatalf("with profiles.dir: %v, %v: want the site's chiller_plant of 1 point", got, err)
 	}
 }

@@ -331,6 +331,9 @@ func (c *Config) BuildDevices() ([]*devices.Device, error) {
 		if b := d.BACnet; b != nil {
 			dev.BACnet = b.transport()
 		}
+		if o := d.OPCUA; o != nil {
+			dev.OPCUA = o.connection(d.Timeout).Transport() // config/opcua.go
+		}
 		out = append(out, dev)
 	}
 	return out, nil

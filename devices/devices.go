@@ -34,14 +34,20 @@ func (k Kind) Valid() bool {
 	return false
 }
 
-// Quality says whether a value can be trusted. Only good values are written as telemetry.
+// Quality says whether a value can be trusted. Only good values are written as telemetry and
+// evaluated by alarms.
 type Quality uint8
 
-// Qualities of a value. CommFail marks every point of a device that is offline.
+// Qualities of a value. CommFail marks every point of a device that is offline. Uncertain is a
+// value its source doubts (an OPC UA Uncertain status, Part 4, 7.39: a sensor past its range,
+// a substituted or last usable value): it is shown with its value, but like a bad one it is
+// neither written as telemetry nor evaluated by alarms. It comes after CommFail so that the
+// codes already in use keep their numbers.
 const (
 	QualityGood Quality = iota
 	QualityBad
 	QualityCommFail
+	QualityUncertain
 )
 
 func (q Quality) String() string {
@@ -52,6 +58,8 @@ func (q Quality) String() string {
 		return "bad"
 	case QualityCommFail:
 		return "comm_fail"
+	case QualityUncertain:
+		return "uncertain"
 	}
 	return fmt.Sprintf("quality(%d)", uint8(q))
 }
@@ -61,7 +69,7 @@ func (q Quality) MarshalText() ([]byte, error) { return []byte(q.String()), nil 
 
 // UnmarshalText reads a Quality by name, for clients of the API.
 func (q *Quality) UnmarshalText(b []byte) error {
-	for c := QualityGood; c <= QualityCommFail; c++ {
+	for c := QualityGood; c <= QualityUncertain; c++ {
 		if c.String() == string(b) {
 			*q = c
 			return nil
@@ -127,7 +135,10 @@ type Device struct {
 	Modbus       *ModbusTransport
 	MQTT         *MQTTTransport
 	BACnet       *BACnetTransport
-	Tags         map[string]string
+	// OPCUA is set for a device read from an OPC UA server (devices/opcua), for those who
+	// show where it is read from; the driver has its connection from the configuration.
+	OPCUA *OPCUATransport
+	Tags  map[string]string
 }
 
 // ModbusTransport says where a Modbus device answers: over TCP (Address), as RTU frames over
@@ -181,6 +192,17 @@ func (m *ModbusTransport) Line() string {
 		return "rtu+tcp:" + m.Address
 	}
 	return m.Address
+}
+
+// OPCUATransport says where and how an OPC UA device is read, with its defaults filled in and
+// no secret.
+type OPCUATransport struct {
+	Endpoint string // opc.tcp://host:port
+	// Security is the security policy and message security mode, "Basic256Sha256/SignAndEncrypt"
+	// or "None/None".
+	Security string
+	// Auth is the identity: anonymous, username or certificate.
+	Auth string
 }
 
 // MQTTTransport says where a device that publishes over MQTT is heard.
@@ -243,7 +265,7 @@ func (s *Snapshot) Readings() []Reading {
 		}
 		p := &points[i]
 		r := Reading{Device: s.Device.ID, Point: p.Name, Unit: p.Unit, Quality: v.Quality, Time: s.Time}
-		if v.Quality == QualityGood {
+		if v.Quality == QualityGood || v.Quality == QualityUncertain {
 			r.Value = p.Typed(v)
 			r.Label = p.Label(v)
 		}

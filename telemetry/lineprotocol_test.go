@@ -64,10 +64,10 @@ func TestAppendSnapshot(t *testing.T) {
 			want: `pump,building=B2,device=P-01,site=estate1,zone=north comm_ok=false ` + ts + "\n",
 		},
 		{
-			name: "bad and comm_fail quality points skipped",
+			name: "bad, comm_fail and uncertain quality points skipped",
 			snap: &devices.Snapshot{Device: testDevice(), Time: t0, Values: []devices.Value{
 				{Number: 1, Quality: devices.QualityBad}, good(1), {Number: 3, Quality: devices.QualityCommFail},
-				{Text: "x", Quality: devices.QualityBad}, good(2), {Quality: devices.QualityBad},
+				{Text: "x", Quality: devices.QualityUncertain}, good(2), {Number: 5, Quality: devices.QualityUncertain},
 			}},
 			want: `pump,building=B2,device=P-01,site=estate1,zone=north alarm_bit=true,pressure=2,comm_ok=true ` + ts + "\n",
 		},

@@ -48,6 +48,8 @@ type options struct {
 	latency     int
 	replay      int
 	bacnet      int
+	opcua       []int         // OPC UA workloads: variables of one server each
+	opcuaRate   time.Duration // how often each OPC UA variable changes
 }
 
 func main() {
@@ -100,7 +102,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 func parseFlags(args []string) (options, []workload, error) {
 	fs := flag.NewFlagSet("facbench", flag.ContinueOnError)
 	var o options
-	var devicesFlag, sweep, matrix string
+	var devicesFlag, sweep, matrix, opcuaFlag string
 	fs.StringVar(&o.facilityd, "facilityd", "bin/facilityd", "facilityd binary to measure")
 	fs.StringVar(&o.influxURL, "influx-url", os.Getenv("FACILITYD_INFLUX_URL"), "InfluxDB to write to (required)")
 	fs.StringVar(&o.influxDB, "influx-db", "bench", "InfluxDB database (created if missing)")
@@ -121,8 +123,14 @@ func parseFlags(args []string) (options, []workload, error) {
 	fs.IntVar(&o.replay, "replay", 40000, "lines to spool and replay into InfluxDB (0: skip)")
 	fs.IntVar(&o.bacnet, "bacnet", 100, "simulated BACnet air-handling units beside the Modbus devices, every point kept by COV (bench_bacnet.go)")
 	fs.IntVar(&o.latency, "latency", 200, "fault-to-patrol-alert injections to time (0: skip)")
+	fs.StringVar(&opcuaFlag, "opcua", "1000", "comma-separated OPC UA workloads: variables of one server (gopcua's in-process server, security None), all changing every --opcua-rate, read by subscription (empty: none)")
+	fs.DurationVar(&o.opcuaRate, "opcua-rate", time.Second, "how often each OPC UA variable changes; also the subscription's publishing interval")
 	fs.StringVar(&o.jsonPath, "json", "bench.json", "where to write the figures as JSON (empty: nowhere)")
 	if err := fs.Parse(args); err != nil {
+		return o, nil, err
+	}
+	var err error
+	if o.opcua, err = parseCounts("opcua", opcuaFlag); err != nil {
 		return o, nil, err
 	}
 	if err := o.validate(); err != nil {
@@ -144,6 +152,9 @@ func (o options) validate() error {
 	}
 	if o.sink != "discard" && o.sink != "influx" {
 		return fmt.Errorf("--sink %q: discard or influx", o.sink)
+	}
+	if o.opcuaRate <= 0 {
+		return fmt.Errorf("--opcua-rate %s: more than 0", o.opcuaRate)
 	}
 	if o.rounds < 1 {
 		return fmt.Errorf("--rounds %d: at least 1", o.rounds)
@@ -186,6 +197,16 @@ func measureAll(ctx context.Context, o options, workloads []workload, log *slog.
 		}
 		report.Runs = append(report.Runs, r)
 	}
+	for _, n := range o.opcua {
+		o := o
+		o.influxURL = loadURL
+		log.Info("running opcua", "variables", n, "rate", o.opcuaRate, "warmup", o.warmup, "duration", o.duration)
+		r, err := measureOPCUA(ctx, o, n, log)
+		if err != nil {
+			return report, fmt.Errorf("opcua %d variables: %w", n, err)
+		}
+		report.OPCUA = append(report.OPCUA, r)
+	}
 	if o.replay > 0 {
 		log.Info("timing spool replay", "lines", o.replay, "registers", o.registers)
 		r, err := measureReplay(ctx, o, o.replay, log)
@@ -210,10 +231,12 @@ type Report struct {
 	Machine Machine   `json:"machine"`
 	Started time.Time `json:"started"`
 	// Sink is where facilityd wrote in the load runs: discard or influx.
-	Sink    string   `json:"sink"`
-	Runs    []Run    `json:"runs"`
-	Latency *Latency `json:"fault_to_patrol_alert,omitempty"`
-	Replay  *Replay  `json:"spool_replay,omitempty"`
+	Sink string `json:"sink"`
+	Runs []Run  `json:"runs"`
+	// OPCUA are the OPC UA workloads (opcua.go).
+	OPCUA   []OPCUARun `json:"opcua,omitempty"`
+	Latency *Latency   `json:"fault_to_patrol_alert,omitempty"`
+	Replay  *Replay    `json:"spool_replay,omitempty"`
 }
 
 // Run is one measured workload.
@@ -306,6 +329,16 @@ func printTable(w io.Writer, r Report) {
 	}
 	tw.Flush()
 	printBACnet(w, r.Runs)
+	if len(r.OPCUA) > 0 {
+		fmt.Fprintln(w, "\nOPC UA, one server, every variable changing at the rate, read by subscription:")
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "variables\tchange every\tserver changes/s\tvalues written/s\tnotifications/s\tCPU % (1 core)\trounds\tCPU ns/value\tpeak RSS MB\tdropped\t")
+		for _, x := range r.OPCUA {
+			fmt.Fprintf(tw, "%d\t%gs\t%.0f\t%.0f\t%.2f\t%.1f\t%s\t%.0f\t%.1f\t%.0f\t\n", x.Variables, x.RateS, x.ChangesPS, x.ValuesPS,
+				x.NotificationsPS, x.CPUPercent, rounds(x.CPURounds, nil), x.CPUNsPerValue, x.PeakRSSMB, x.Dropped)
+		}
+		tw.Flush()
+	}
 	fmt.Fprintf(w, "\nwrites went to: %s\n", map[string]string{"discard": "an endpoint that reads and discards them (--sink discard)", "influx": "the real InfluxDB (--sink influx)"}[r.Sink])
 	fmt.Fprintf(w, "CPU: the cheapest of %d rounds, each a fresh facilityd (then a fresh bare poller) measured for the whole duration; rounds: every round's CPU %%, facilityd / bare\n", len(r.Runs[0].CPURounds))
 	fmt.Fprintln(w, "ratio: facilityd's CPU per point over the bare poller's (the same transport, requests and schedule, replies thrown away), measured one after the other against the same simulators")

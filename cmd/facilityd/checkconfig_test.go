@@ -13,7 +13,7 @@ func TestCheckConfig(t *testing.T) {
 		wantErr string
 		wantOut string
 	}{
-		{name: "demo is valid", file: "../../examples/demo.yaml", wantOut: "OK, site demo-estate, 14 devices (1 fire_panel, 1 generic, 4 elevator, 4 lighting, 4 pump)"},
+		{name: "demo is valid", file: "../../examples/demo.yaml", wantOut: "OK, site demo-estate, 15 devices (1 fire_panel, 2 generic, 4 elevator, 4 lighting, 4 pump)"},
 		{name: "broken config lists every problem", file: "../../config/testdata/invalid.yaml", wantErr: "12 problems"},
 		{name: "override of an unknown alarm rule", file: "testdata/bad-alarm-rule.yaml",
 			wantErr: `testdata/bad-alarm-rule.yaml: device P-1: alarms: no rule "pit_hihi"; its rules are comm_loss, pump_trip, vfd_fault, pit_high_high, pit_level_high, supply_pressure_low`},

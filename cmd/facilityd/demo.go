@@ -63,6 +63,11 @@ func demoCommand() *cobra.Command {
 				return fmt.Errorf("start simulators: %w", err)
 			}
 			defer estate.Close()
+			plants, err := simulators.StartChillerPlants(chillerPlantEndpoints(cfg), log.With("component", "simulators"))
+			if err != nil {
+				return fmt.Errorf("start simulators: %w", err)
+			}
+			defer plants.Close()
 
 			if !loopback(cfg.HTTP.Addr) {
 				return fmt.Errorf("http.addr %s: the demo serves its open API on loopback only", cfg.HTTP.Addr)
@@ -91,6 +96,18 @@ func demoCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "", "estate to simulate and poll (default: the built-in demo estate)")
 	return cmd
+}
+
+// chillerPlantEndpoints are the endpoints of the OPC UA devices that read a chiller plant,
+// which the demo serves with simulators.
+func chillerPlantEndpoints(cfg *config.Config) []string {
+	var eps []string
+	for _, d := range cfg.Devices {
+		if d.OPCUA != nil && d.Profile == simulators.ChillerPlantProfile {
+			eps = append(eps, d.OPCUA.Endpoint)
+		}
+	}
+	return eps
 }
 
 // apiAccess is the banner's line on who may use the API: open only when no token is configured.

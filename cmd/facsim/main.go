@@ -195,6 +195,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer estate.Close()
+	if o.configPath != "" {
+		plants, err := startChillerPlants(o.configPath, log) // opcua.go
+		if err != nil {
+			return err
+		}
+		defer plants.Close()
+	}
 
 	var ctlURL string
 	var ctlLn net.Listener

@@ -15,6 +15,8 @@ import (
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/facilityd/facilityd/devices"
 )
 
 // Security policies (OPC UA Part 7, security policy profiles) by their short names.
@@ -114,6 +116,13 @@ func (c Connection) Validate() error {
 }
 
 // LogValue is the connection as logs show it: never the password.
+// Transport is the connection as devices.Device carries it for the API: the endpoint, the
+// security and the identity, with the defaults filled in, no username or password.
+func (c Connection) Transport() *devices.OPCUATransport {
+	c = c.withDefaults()
+	return &devices.OPCUATransport{Endpoint: c.Endpoint, Security: c.Policy + "/" + c.Mode, Auth: c.Auth}
+}
+
 func (c Connection) LogValue() slog.Value {
 	c = c.withDefaults()
 	return slog.GroupValue(slog.String("endpoint", c.Endpoint), slog.String("security", c.Policy+"/"+c.Mode),

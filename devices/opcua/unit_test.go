@@ -172,15 +172,16 @@ func TestQualityFromStatus(t *testing.T) {
 		want   devices.Quality
 	}{
 		{ua.StatusOK, devices.QualityGood},
-		{ua.StatusUncertain, devices.QualityBad},
+		{ua.StatusUncertain, devices.QualityUncertain},
+		{ua.StatusUncertainSensorNotAccurate, devices.QualityUncertain},
 		{ua.StatusBadNodeIDUnknown, devices.QualityBad},
 	} {
 		v, _ := decode(pt, &ua.DataValue{Status: tc.status, Value: ua.MustVariant(3.0)})
 		if v.Quality != tc.want {
 			t.Errorf("status %s: quality %v, want %v", tc.status, v.Quality, tc.want)
 		}
-		if tc.want == devices.QualityGood && v.Number != 7 {
-			t.Errorf("3 scaled by 2 offset 1 = %v, want 7", v.Number)
+		if tc.want != devices.QualityBad && v.Number != 7 {
+			t.Errorf("status %s: 3 scaled by 2 offset 1 = %v, want 7", tc.status, v.Number)
 		}
 	}
 	if v, err := decode(pt, &ua.DataValue{Value: ua.MustVariant("text")}); err == nil || v.Quality != devices.QualityBad {

@@ -22,25 +22,42 @@ func severity(s ua.StatusCode) string {
 	return "bad"
 }
 
-// quality is the reading's quality for a value's status. Uncertain (a sensor out of its range,
-// a substituted value) reads as bad: facilityd's qualities are good or not, and only good
-// values become telemetry and drive alarms, so a doubtful value does neither.
+// quality is the reading's quality for a value's status. An Uncertain value (a sensor out of
+// its range, a substituted value) reads uncertain: shown with its value, but only good values
+// become telemetry and drive alarms, so a doubtful value does neither.
 func quality(s ua.StatusCode) devices.Quality {
-	if severity(s) == "good" {
+	switch severity(s) {
+	case "good":
 		return devices.QualityGood
+	case "uncertain":
+		return devices.QualityUncertain
 	}
 	return devices.QualityBad
 }
 
-// decode turns a data value into the point's value. A value whose status is not good, or
-// whose type cannot be read as the point's type, is bad.
+// decode turns a data value into the point's value. A value whose status is bad, or whose
+// type cannot be read as the point's type, is bad; one whose status is uncertain is decoded
+// and uncertain.
 func decode(pt *Point, dv *ua.DataValue) (devices.Value, error) {
 	if dv == nil {
 		return devices.Value{Quality: devices.QualityBad}, fmt.Errorf("no value")
 	}
-	if q := quality(dv.Status); q != devices.QualityGood {
+	switch q := quality(dv.Status); q {
+	case devices.QualityBad:
 		return devices.Value{Quality: q}, fmt.Errorf("status %s (%s)", dv.Status, severity(dv.Status))
+	case devices.QualityUncertain:
+		v, err := decodeGood(pt, dv)
+		if err != nil {
+			return v, err
+		}
+		v.Quality = q
+		return v, fmt.Errorf("status %s (%s)", dv.Status, severity(dv.Status))
 	}
+	return decodeGood(pt, dv)
+}
+
+// decodeGood is decode of a value whose status is not bad.
+func decodeGood(pt *Point, dv *ua.DataValue) (devices.Value, error) {
 	if dv.Value == nil {
 		return devices.Value{Quality: devices.QualityBad}, fmt.Errorf("no value")
 	}

@@ -27,8 +27,14 @@ func TestDemoEstateIntoInfluxDB(t *testing.T) {
 				return false
 			}
 		}
-		return len(list.Devices) == 15 // 11 on Modbus, 2 on MQTT, 1 on BACnet, and the gateway itself
+		return len(list.Devices) == 16 // 11 on Modbus, 2 on MQTT, 1 on BACnet, 1 on OPC UA, and the gateway itself
 	})
+	for _, dev := range list.Devices {
+		if dev.ID == "CH-1" && (!strings.HasPrefix(dev.Endpoint, "opc.tcp://127.0.0.1:") || dev.Security != "None/None" || dev.Auth != "anonymous") {
+			t.Errorf("the chiller plant's summary shows endpoint %q, security %q, auth %q; want its loopback endpoint, None/None, anonymous",
+				dev.Endpoint, dev.Security, dev.Auth)
+		}
+	}
 	if err := estate.Inject("P-2", "vfd_fault", map[string]string{"code": "4"}); err != nil {
 		t.Fatal(err)
 	}

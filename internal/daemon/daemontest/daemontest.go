@@ -110,6 +110,21 @@ func DemoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { estate.Close() })
+	// The chiller plants of the OPC UA devices, each on a free port of its own.
+	var plants []string
+	for i := range base.Devices {
+		if o := base.Devices[i].OPCUA; o != nil && base.Devices[i].Profile == simulators.ChillerPlantProfile {
+			moved := *o
+			moved.Endpoint = "opc.tcp://" + FreeAddr(t)
+			base.Devices[i].OPCUA = &moved
+			plants = append(plants, moved.Endpoint)
+		}
+	}
+	chillers, err := simulators.StartChillerPlants(plants, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(chillers.Close)
 
 	cfg := *base
 	cfg.Devices = append([]config.Device(nil), base.Devices...)
@@ -141,11 +156,12 @@ func DemoEstateWith(t *testing.T, influx *testenv.Influx, brokerURL string, modb
 }
 
 // WithoutMQTTDevices keeps the Modbus devices only, for tests of the telemetry path whose
-// timing a device that publishes on its own clock would only blur.
+// timing a device that publishes on its own clock (over MQTT, or an OPC UA server's
+// subscription) would only blur.
 func WithoutMQTTDevices(cfg *config.Config) {
 	var keep []config.Device
 	for _, d := range cfg.Devices {
-		if d.MQTT == nil {
+		if d.MQTT == nil && d.OPCUA == nil {
 			keep = append(keep, d)
 		}
 	}
