@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopcua/opcua/id"
@@ -26,6 +27,11 @@ import (
 // gopcua's server answers TranslateBrowsePathsToNodeIds with BadServiceUnsupported (v0.8.0,
 // server/view_service.go), so the simulator answers it from the paths it built: points located
 // by browse path, as a profile should locate them, resolve here as on a full server.
+//
+// A variable's value lives in the simulator (OPCUAVariable), read by the node through a value
+// function that never changes, and the simulator answers Write itself: gopcua v0.8.0's own
+// write replaces the node's value function with no lock while subscriptions and reads call it
+// from other goroutines, a data race on every write and on every change the plant makes.
 type OPCUAServer struct {
 	srv *uaserver.Server
 	ns  *uaserver.NodeNameSpace
@@ -34,6 +40,7 @@ type OPCUAServer struct {
 	mu    sync.Mutex
 	nsIdx uint16
 	paths map[string]*uaserver.Node // "/Objects/Plant/Chiller1/SupplyTemp" → node
+	vars  map[string]*OPCUAVariable // node id ("ns=2;s=Plant.Chiller1.SupplyTemp") → variable
 }
 
 // NewOPCUAServer starts a server on addr (host:port; port 0 picks a free one) with the
@@ -50,9 +57,10 @@ func NewOPCUAServer(addr, uri string, log *slog.Logger) (*OPCUAServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &OPCUAServer{srv: srv, url: "opc.tcp://" + net.JoinHostPort(host, strconv.Itoa(port)), paths: map[string]*uaserver.Node{}}
+	s := &OPCUAServer{srv: srv, url: "opc.tcp://" + net.JoinHostPort(host, strconv.Itoa(port)), paths: map[string]*uaserver.Node{}, vars: map[string]*OPCUAVariable{}}
 	// Before Start, which installs gopcua's own handlers where none is registered.
 	srv.RegisterHandler(id.TranslateBrowsePathsToNodeIDsRequest_Encoding_DefaultBinary, s.translate)
+	srv.RegisterHandler(id.WriteRequest_Encoding_DefaultBinary, s.write)
 	if err := srv.Start(context.Background()); err != nil {
 		return nil, fmt.Errorf("opcua simulator %s: %w", addr, err)
 	}
@@ -122,14 +130,27 @@ func (s *OPCUAServer) AddVariable(path string, value any, writable bool) *OPCUAV
 		}
 		parent = folder
 	}
-	v := s.ns.AddNewVariableStringNode(strings.Join(names, "."), value)
+	ov := &OPCUAVariable{writable: writable}
+	ov.val.Store(stamped(ua.MustVariant(value), time.Now()))
+	v := uaserver.NewVariableNode(ua.NewStringNodeID(s.nsIdx, strings.Join(names, ".")), names[len(names)-1], func() *ua.DataValue { return ov.val.Load() })
+	s.ns.AddNode(v)
 	v.SetBrowseName(names[len(names)-1])
 	if !writable {
 		_ = v.SetAttribute(ua.AttributeIDAccessLevel, uaserver.DataValueFromValue(uint8(ua.AccessLevelTypeCurrentRead)))
 	}
 	parent.AddRef(v, id.HasComponent, true)
 	s.paths[at+"/"+names[len(names)-1]] = v
-	return &OPCUAVariable{n: v}
+	ov.n = v
+	s.vars[v.ID().String()] = ov
+	return ov
+}
+
+// stamped is value as a data value with its source and server timestamps at now.
+func stamped(value *ua.Variant, now time.Time) *ua.DataValue {
+	return &ua.DataValue{
+		EncodingMask: ua.DataValueValue | ua.DataValueSourceTimestamp | ua.DataValueServerTimestamp,
+		Value:        value, SourceTimestamp: now, ServerTimestamp: now,
+	}
 }
 
 // newFolder is a folder object (gopcua v0.8.0's NewFolderNode panics: it makes a variant of a
@@ -145,18 +166,61 @@ func newFolder(nodeID *ua.NodeID, name string) *uaserver.Node {
 	}, []*ua.ReferenceDescription{}, nil)
 }
 
-// OPCUAVariable is one variable of an OPCUAServer.
-type OPCUAVariable struct{ n *uaserver.Node }
+// OPCUAVariable is one variable of an OPCUAServer: its node and its present value.
+type OPCUAVariable struct {
+	n        *uaserver.Node
+	val      atomic.Pointer[ua.DataValue]
+	writable bool
+}
 
 // Set gives a variable a new value, stamped now, and notifies its monitored items.
 func (s *OPCUAServer) Set(v *OPCUAVariable, value any) {
-	now := time.Now()
-	dv := &ua.DataValue{
-		EncodingMask: ua.DataValueValue | ua.DataValueSourceTimestamp | ua.DataValueServerTimestamp,
-		Value:        ua.MustVariant(value), SourceTimestamp: now, ServerTimestamp: now,
-	}
-	_ = v.n.SetAttribute(ua.AttributeIDValue, dv)
+	dv := stamped(ua.MustVariant(value), time.Now())
+	v.val.Store(dv)
 	s.notify(v.n, dv)
+}
+
+// write answers Write (OPC UA Part 4, 5.10.4): a writable variable's value takes the written
+// one, stamped now, and its monitored items hear it; anything else is refused by its status.
+func (s *OPCUAServer) write(_ *uasc.SecureChannel, r ua.Request, _ uint32) (ua.Response, error) {
+	req, ok := r.(*ua.WriteRequest)
+	if !ok {
+		return nil, fmt.Errorf("opcua simulator: write: unexpected %T", r)
+	}
+	res := &ua.WriteResponse{
+		ResponseHeader: &ua.ResponseHeader{Timestamp: time.Now(), RequestHandle: req.RequestHeader.RequestHandle,
+			ServiceResult: ua.StatusOK, ServiceDiagnostics: &ua.DiagnosticInfo{}, StringTable: []string{},
+			AdditionalHeader: ua.NewExtensionObject(nil)},
+		DiagnosticInfos: []*ua.DiagnosticInfo{},
+	}
+	for _, w := range req.NodesToWrite {
+		res.Results = append(res.Results, s.writeOne(w))
+	}
+	return res, nil
+}
+
+// writeOne is one value's write and its status.
+func (s *OPCUAServer) writeOne(w *ua.WriteValue) ua.StatusCode {
+	if w == nil || w.NodeID == nil {
+		return ua.StatusBadNodeIDInvalid
+	}
+	s.mu.Lock()
+	v := s.vars[w.NodeID.String()]
+	s.mu.Unlock()
+	switch {
+	case v == nil:
+		return ua.StatusBadNodeIDUnknown
+	case w.AttributeID != ua.AttributeIDValue:
+		return ua.StatusBadNotWritable
+	case !v.writable:
+		return ua.StatusBadUserAccessDenied
+	case w.Value == nil || w.Value.Value == nil:
+		return ua.StatusBadTypeMismatch
+	}
+	dv := stamped(w.Value.Value, time.Now())
+	v.val.Store(dv)
+	s.notify(v.n, dv)
+	return ua.StatusOK
 }
 
 // notify hands a new value to the node's monitored items without waiting. gopcua v0.8.0's own
@@ -187,7 +251,7 @@ func (s *OPCUAServer) notify(n *uaserver.Node, dv *ua.DataValue) {
 
 // Value is a variable's present value (after a client's write, the written one).
 func (s *OPCUAServer) Value(v *OPCUAVariable) any {
-	dv := v.n.Value()
+	dv := v.val.Load()
 	if dv == nil || dv.Value == nil {
 		return nil
 	}
