@@ -213,7 +213,7 @@ func TestCustomerServiceRoutes(t *testing.T) {
 	})
 	const ok, no = http.StatusOK, http.StatusForbidden
 	for _, tc := range []struct {
-		name, method, path             string
+		name, method, path            string
 		patrol, desk, engineer, admin int
 	}{
 		{"raise a resident's request", "POST", "/api/v1/workorders", no, ok, ok, ok},

@@ -1,23 +1,18 @@
 package bacnet
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	goflag "flag"
 	"net"
-	"net/netip"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/internal/testutil"
 )
 
@@ -28,70 +23,12 @@ var update = goflag.Bool("update", false, "rewrite testdata/node-readproperty-ac
 // by TestBacnetNodeDevice -update.
 const nodeCapture = "testdata/node-readproperty-ack.hex"
 
-// nodeDevice is testdata/device.js running under node on a free loopback port.
-type nodeDevice struct {
-	addr  netip.AddrPort
-	lines *testutil.Recorder[string]
-}
-
-// startNodeDevice starts the node device. It needs node and the module make test installs
-// (FACILITYD_TEST_BACNET_NODE, its node_modules folder): in CI their absence fails the test,
-// elsewhere it skips, as internal/testenv does for the other services.
-func startNodeDevice(t *testing.T) *nodeDevice {
-	t.Helper()
-	modules := os.Getenv("FACILITYD_TEST_BACNET_NODE")
-	node, err := exec.LookPath("node")
-	if modules == "" || err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("FACILITYD_TEST_BACNET_NODE is not set or node is missing: CI must run the tests through make test, which installs @bacnet-js/client")
-		}
-		t.Skip("needs node and @bacnet-js/client: run make test, which installs them and sets FACILITYD_TEST_BACNET_NODE")
-	}
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := pc.LocalAddr().(*net.UDPAddr).AddrPort()
-	pc.Close()
-	script, _ := filepath.Abs("testdata/device.js")
-	cmd := exec.Command(node, script)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "FACILITYD_BACNET_DEVICE_PORT="+strconv.Itoa(int(addr.Port())))
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-	d := &nodeDevice{addr: addr, lines: &testutil.Recorder[string]{}}
-	exited := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			d.lines.Add(sc.Text())
-		}
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	if first := d.lines.WaitFor(t, 1)[0]; first != "ready" {
-		t.Fatalf("device.js said %q, want ready", first)
-	}
-	return d
-}
-
 // TestBacnetNodeDevice reads, subscribes to and writes a device of a stack this repository
 // did not write, through the client: Who-Is, Annex F's ReadProperty byte for byte, a
 // ReadPropertyMultiple with one unknown property, the object list by index, COV
 // notifications confirmed and not, and a write at priority 8 relinquished.
 func TestBacnetNodeDevice(t *testing.T) {
-	d := startNodeDevice(t)
+	d := testenv.NewBACnetNode(t)
 	ctx := context.Background()
 
 	// The capture: Annex F.3.5's request as a whole datagram, and the device's answer.
@@ -101,7 +38,7 @@ func TestBacnetNodeDevice(t *testing.T) {
 	}
 	defer raw.Close()
 	req := unhex(t, "810a0011"+"0104"+"0205010c"+annexReadPropertyRequest)
-	raw.WriteToUDPAddrPort(req, d.addr)
+	raw.WriteToUDPAddrPort(req, d.Addr)
 	raw.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 1500)
 	n, _, err := raw.ReadFromUDPAddrPort(buf)
@@ -119,7 +56,7 @@ func TestBacnetNodeDevice(t *testing.T) {
 
 	var covs testutil.Recorder[COVNotification]
 	c := newClient(t, ClientConfig{APDUTimeout: 2 * time.Second, OnCOV: func(n COVNotification) { covs.Add(n) }})
-	found, err := c.WhoIs(ctx, d.addr, 0, WhoIs{3001, 3001}, testutil.DefaultLimit)
+	found, err := c.WhoIs(ctx, d.Addr, 0, WhoIs{3001, 3001}, testutil.DefaultLimit)
 	if err != nil || len(found) != 1 || found[0].Device.Instance != 3001 || found[0].Segmentation != NoSegmentation {
 		t.Fatalf("who-is: %+v %v", found, err)
 	}
@@ -199,7 +136,7 @@ func TestBacnetNodeDevice(t *testing.T) {
 		t.Errorf("confirmed subscription notified unconfirmed: %+v", cn)
 	}
 	testutil.WaitFor(t, "device.js to see its notification acknowledged", testutil.DefaultLimit, func() bool {
-		for _, l := range d.lines.All() {
+		for _, l := range d.Lines.All() {
 			if l == "cov-ack 2:1" {
 				return true
 			}
